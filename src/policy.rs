@@ -1,0 +1,292 @@
+//! The policy: a versioned JSON document per city with every knob the rules read.
+//!
+//! The defaults are the article's rules. A city file may `"extends": "default"` and give only what differs.
+
+use crate::domain::{Channel, OwnerKind, PlateType, UseNature};
+use crate::message::{Explain, Message};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// The default (national) policy document, as shipped.
+pub const DEFAULT_POLICY_JSON: &str = include_str!("../policies/default.json");
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct City {
+    /// Six-digit administrative division code (e.g. `441900`); `000000` for the national default.
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+/// "From the binding date": the calendar day in China Standard Time, or the exact instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BindingEffectiveFrom {
+    Day,
+    Instant,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationCaps {
+    /// Binding applications a person may file per China-Standard-Time day; `null` for no cap.
+    pub per_day: Option<u32>,
+    /// Binding applications per calendar year; `null` for no cap.
+    pub per_year: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LateFee {
+    /// Days after the decision within which the fine is due (行政处罚法 art. 72: 15).
+    pub due_days: u32,
+    /// Extra per day late, in basis points of the fine (3% = 300).
+    pub daily_rate_basis_points: u32,
+    /// The extra never exceeds the fine itself.
+    pub cap_at_fine: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmsPolicy {
+    pub code_lifetime_seconds: u32,
+    pub max_wrong_tries: u32,
+    pub resend_cooldown_seconds: u32,
+    pub daily_cap_per_phone: u32,
+    pub daily_cap_per_plate: u32,
+}
+
+/// Every knob the rules read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policy {
+    pub version: String,
+    pub city: City,
+    /// Whether binding non-owned vehicles is switched on in this city (FAQ 8).
+    pub feature_enabled: bool,
+    pub max_bindings_per_user: u32,
+    pub max_binders_per_vehicle: u32,
+    pub bindable_plate_types: Vec<PlateType>,
+    pub bindable_owner_kinds: Vec<OwnerKind>,
+    pub bindable_use_natures: Vec<UseNature>,
+    /// Channels on which a binding may be made (the article: the app and the window).
+    pub binding_channels: Vec<Channel>,
+    /// Highest single fine a person may handle by self-service, in fen (200 yuan).
+    pub max_online_fine_fen: u64,
+    /// Whether a binder may handle unscored (0-point) violations of a bound vehicle.
+    pub binder_handles_unscored: bool,
+    pub binding_effective_from: BindingEffectiveFrom,
+    /// Current points plus this violation's must stay below this for self-service handling.
+    pub points_ceiling: u32,
+    /// Whether real-person verification (实人认证) is required to commit a binding.
+    pub require_real_person_verification: bool,
+    pub application_caps: ApplicationCaps,
+    pub qr_code_lifetime_seconds: u32,
+    /// Whether a kiosk handles only own and bound vehicles (Dongguan, from 1 September).
+    pub kiosk_requires_binding: bool,
+    pub late_fee: LateFee,
+    pub sms: SmsPolicy,
+}
+
+/// A policy document that cannot be used, naming the field at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// JSON path of the bad field, e.g. `lateFee.dueDays`; empty for the whole document.
+    pub path: String,
+    pub problem: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "policy: {}", self.problem)
+        } else {
+            write!(f, "policy field `{}`: {}", self.path, self.problem)
+        }
+    }
+}
+impl std::error::Error for PolicyError {}
+
+impl Explain for PolicyError {
+    fn code(&self) -> &'static str {
+        "INVALID_POLICY"
+    }
+    fn params(&self) -> crate::message::Params {
+        crate::params![field = self.path.as_str()]
+    }
+    fn message(&self) -> Message {
+        Message::new(format!("策略文件字段 {} 无效:{}", self.path, self.problem), self.to_string())
+    }
+}
+
+fn err(path: &str, problem: impl Into<String>) -> PolicyError {
+    PolicyError { path: path.to_owned(), problem: problem.into() }
+}
+
+impl Policy {
+    /// The built-in national default: the article's rules.
+    pub fn default_policy() -> Policy {
+        // The shipped document is checked by a unit test; fall back to the same values in code.
+        Policy::parse(DEFAULT_POLICY_JSON).unwrap_or_else(|_| Policy::article_rules())
+    }
+
+    /// The article's rules, in code.
+    pub fn article_rules() -> Policy {
+        Policy {
+            version: "default-1".into(),
+            city: City { code: "000000".into(), name_zh: "全国默认".into(), name_en: "National default".into() },
+            feature_enabled: true,
+            max_bindings_per_user: 3,
+            max_binders_per_vehicle: 3,
+            bindable_plate_types: vec![PlateType::SmallCar, PlateType::SmallNewEnergy],
+            bindable_owner_kinds: vec![OwnerKind::Individual],
+            bindable_use_natures: vec![UseNature::NonCommercial],
+            binding_channels: vec![Channel::App, Channel::Window],
+            max_online_fine_fen: 20_000,
+            binder_handles_unscored: false,
+            binding_effective_from: BindingEffectiveFrom::Day,
+            points_ceiling: 12,
+            require_real_person_verification: true,
+            application_caps: ApplicationCaps { per_day: None, per_year: None },
+            qr_code_lifetime_seconds: 180,
+            kiosk_requires_binding: false,
+            late_fee: LateFee { due_days: 15, daily_rate_basis_points: 300, cap_at_fine: true },
+            sms: SmsPolicy {
+                code_lifetime_seconds: 300,
+                max_wrong_tries: 5,
+                resend_cooldown_seconds: 60,
+                daily_cap_per_phone: 10,
+                daily_cap_per_plate: 10,
+            },
+        }
+    }
+
+    /// Parses a complete policy document.
+    pub fn parse(json: &str) -> Result<Policy, PolicyError> {
+        let value: Value = serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        Self::from_value(value, None)
+    }
+
+    /// Parses a document that may `"extends": "default"` (or any base given) and override some fields.
+    pub fn parse_with_base(json: &str, base: &Policy) -> Result<Policy, PolicyError> {
+        let value: Value = serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        Self::from_value(value, Some(base))
+    }
+
+    pub fn from_value(mut value: Value, base: Option<&Policy>) -> Result<Policy, PolicyError> {
+        let Value::Object(map) = &mut value else {
+            return Err(err("", "a policy is a JSON object"));
+        };
+        if let Some(ext) = map.remove("extends") {
+            let base = base.ok_or_else(|| err("extends", "no base policy is available to extend"))?;
+            if ext != Value::String("default".into()) {
+                return Err(err("extends", "only \"default\" can be extended"));
+            }
+            let mut merged = serde_json::to_value(base).map_err(|e| err("", e.to_string()))?;
+            merge(&mut merged, value);
+            value = merged;
+        }
+        let policy: Policy = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            err(if path == "." { "" } else { &path }, e.into_inner().to_string())
+        })?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    fn validate(&self) -> Result<(), PolicyError> {
+        if self.version.trim().is_empty() || self.version.len() > 64 {
+            return Err(err("version", "a version is 1 to 64 characters"));
+        }
+        if self.city.code.len() != 6 || !self.city.code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("city.code", "a city code is six digits"));
+        }
+        if !(1..=100).contains(&self.max_bindings_per_user) {
+            return Err(err("maxBindingsPerUser", "must be from 1 to 100"));
+        }
+        if !(1..=100).contains(&self.max_binders_per_vehicle) {
+            return Err(err("maxBindersPerVehicle", "must be from 1 to 100"));
+        }
+        if self.max_online_fine_fen > crate::domain::Fen::MAX {
+            return Err(err("maxOnlineFineFen", "is above the largest amount"));
+        }
+        if !(1..=12).contains(&self.points_ceiling) {
+            return Err(err("pointsCeiling", "must be from 1 to 12"));
+        }
+        if !(30..=3600).contains(&self.qr_code_lifetime_seconds) {
+            return Err(err("qrCodeLifetimeSeconds", "must be from 30 to 3600"));
+        }
+        if self.late_fee.due_days > 365 {
+            return Err(err("lateFee.dueDays", "must be at most 365"));
+        }
+        if self.late_fee.daily_rate_basis_points > 10_000 {
+            return Err(err("lateFee.dailyRateBasisPoints", "must be at most 10000 (100% a day)"));
+        }
+        if !(60..=600).contains(&self.sms.code_lifetime_seconds) {
+            return Err(err("sms.codeLifetimeSeconds", "must be from 60 to 600 (codes live at most 10 minutes)"));
+        }
+        if !(1..=5).contains(&self.sms.max_wrong_tries) {
+            return Err(err("sms.maxWrongTries", "must be from 1 to 5"));
+        }
+        if self.sms.daily_cap_per_phone == 0 || self.sms.daily_cap_per_plate == 0 {
+            return Err(err("sms", "daily caps must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_is_the_article() {
+        let p = Policy::parse(DEFAULT_POLICY_JSON).unwrap();
+        let mut code = Policy::article_rules();
+        code.version = p.version.clone();
+        assert_eq!(p, code);
+    }
+
+    #[test]
+    fn shipped_city_files_load() {
+        let base = Policy::default_policy();
+        let dg = Policy::parse_with_base(include_str!("../policies/cities/441900.json"), &base).unwrap();
+        assert!(dg.kiosk_requires_binding);
+        assert_eq!(dg.max_bindings_per_user, 3);
+        let off = Policy::parse_with_base(include_str!("../policies/cities/533300.json"), &base).unwrap();
+        assert!(!off.feature_enabled);
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let base = Policy::default_policy();
+        let e = Policy::parse_with_base(r#"{"extends":"default","lateFee":{"dueDays":"x"}}"#, &base).unwrap_err();
+        assert_eq!(e.path, "lateFee.dueDays");
+        let e = Policy::parse_with_base(r#"{"extends":"default","maxBindingsPerUsr":3}"#, &base).unwrap_err();
+        assert!(e.problem.contains("maxBindingsPerUsr"), "{e}");
+        let e = Policy::parse_with_base(r#"{"extends":"default","bindablePlateTypes":["02","77"]}"#, &base).unwrap_err();
+        assert_eq!(e.path, "bindablePlateTypes[1]");
+        let e = Policy::parse_with_base(r#"{"extends":"default","pointsCeiling":0}"#, &base).unwrap_err();
+        assert_eq!(e.path, "pointsCeiling");
+        assert!(Policy::parse("[]").is_err());
+        assert!(Policy::parse("{").is_err());
+    }
+}

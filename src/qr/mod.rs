@@ -1,0 +1,1 @@
+//! Vehicle QR codes: the compact signed payload, rendering and scanning.

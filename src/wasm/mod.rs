@@ -1,0 +1,1 @@
+//! The WebAssembly boundary: thin wrappers that take and return the contract types.
