@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, skipping whatever is already there. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is needed (install Rust with rustup first)" >&2
+  exit 1
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -qF " ${bindgen_version}"; then
+  log "installing wasm-bindgen-cli ${bindgen_version} (builds from source, about 3 minutes)"
+  cargo install wasm-bindgen-cli --version "${bindgen_version}" --force
+fi
+if ! command -v wasm-pack >/dev/null; then
+  log "installing wasm-pack (builds from source, about 2 minutes)"
+  cargo install wasm-pack
+fi
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  log "installing Debian's chromium and chromium-driver"
+  apt_install chromium chromium-driver
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  log "installing node and npm"
+  apt_install nodejs npm
+fi
+log "toolchain ready: $(cargo --version), $(wasm-pack --version), $(wasm-bindgen --version), node $(node --version)"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sets up what the tests need and runs every test: lint, native, WebAssembly (Node and Chromium), npm
+# package, browser end-to-end, fuzz smoke and reliability checks. Prints one summary line at the end.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+
+bash scripts/setup.sh || { echo "setup failed"; exit 1; }
+
+passed=0
+failed=0
+failures=()
+step() {
+  local name=$1
+  shift
+  printf '\n\033[1;34m=== %s\033[0m\n' "$name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    printf '\033[1;32m--- ok: %s (%ss)\033[0m\n' "$name" $((SECONDS - start))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf '\033[1;31m--- FAILED: %s (%ss)\033[0m\n' "$name" $((SECONDS - start))
+  fi
+}
+
+npm_ci() { (cd "$1" && npm ci --no-audit --no-fund --loglevel=error); }
+
+step "format" cargo fmt --all -- --check
+step "clippy (native)" cargo clippy --workspace --all-targets -- -D warnings
+step "clippy (wasm32)" cargo clippy -p renche --target wasm32-unknown-unknown --all-targets -- -D warnings
+step "native tests" cargo test --workspace
+step "build npm package (web, nodejs, bundler)" bash scripts/build-pkg.sh
+step "wasm tests in Node" wasm-pack test --node
+step "wasm tests in Chromium" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver
+step "node tests (package, ESM, CommonJS, QR interop)" bash -c 'cd tests/node && npm ci --no-audit --no-fund --loglevel=error && npm test'
+step "bundled page in Chromium" bash tests/bundle/run.sh
+step "browser end-to-end" bash tests/e2e/run.sh
+
+total=$((passed + failed))
+echo
+if [ "$failed" -gt 0 ]; then
+  printf 'failed steps: %s\n' "${failures[*]}"
+fi
+echo "steps: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
