@@ -1,0 +1,47 @@
+// The rules core, compiled to WebAssembly. Everything the page knows about plates, IDs, eligibility,
+// routes and QR codes comes from here; this file only loads the module and holds the parsed policy.
+
+let wasm = null;
+let rules = null;
+
+/** Loads and instantiates the package built by wasm-pack (`--target web`). */
+export async function loadCore() {
+  if (wasm) return wasm;
+  const module = await import('/pkg/renche.js');
+  await module.default();
+  wasm = module;
+  return wasm;
+}
+
+export function core() {
+  if (!wasm) throw new Error('core not loaded');
+  return wasm;
+}
+
+/** Parses the server's policy document once and keeps it (the core re-uses the parsed form per call). */
+export function usePolicy(policyDocument) {
+  const next = core().Rules.fromPolicy(policyDocument);
+  rules?.free?.();
+  rules = next;
+  return rules;
+}
+
+export function currentRules() {
+  return rules;
+}
+
+/** The core's QR functions (src/wasm/qr.rs). */
+export function qrExports() {
+  const m = core();
+  return {
+    renderSvg: m.qrSvg,
+    scanRgba: m.qrScanRgba,
+    decodePayload: m.qrDecodePayload,
+    secondsLeft: m.qrSecondsLeft,
+  };
+}
+
+/** The current instant as the core wants it (RFC 3339, UTC). */
+export function nowInstant() {
+  return new Date().toISOString();
+}

@@ -1,0 +1,85 @@
+// The development panel: only when the server runs with --dev. It shows the SMS outbox (so a tester can
+// read codes sent to any phone, owners included) and drives the development identity verifier and payment
+// provider. It is not part of the product and talks only to /api/v1/dev/*.
+
+import { t } from './i18n.js';
+import { get, post } from './net.js';
+import { h, fill, cstDateTime, toast } from './ui.js';
+import { app } from './app.js';
+
+let panel = null;
+let outboxList = null;
+let pollTimer = null;
+let lastOutcome = null;
+
+export function mountDevPanel() {
+  panel = document.getElementById('dev-panel');
+  panel.hidden = false;
+  render();
+  clearInterval(pollTimer);
+  pollTimer = setInterval(() => { if (panel.querySelector('details')?.open) loadOutbox(); }, 2000);
+}
+
+export function refreshDevPanel() {
+  if (panel && app.dev) render();
+}
+
+function render() {
+  const wasOpen = panel.querySelector('details')?.open ?? true;
+  outboxList = h('ul', { class: 'outbox', id: 'dev-outbox', 'aria-live': 'polite' });
+  const verifierStatus = h('p', { class: 'meta', id: 'dev-verifier-status', role: 'status' },
+    lastOutcome ? t('devVerifierSet', { outcome: lastOutcome }) : '');
+  const setOutcome = (outcome, label) => async (ev) => {
+    const body = app.person ? { personId: String(app.person.id), outcome } : null;
+    if (!body) return;
+    try {
+      await post('/dev/identity', body);
+      lastOutcome = label;
+      verifierStatus.textContent = t('devVerifierSet', { outcome: label });
+    } catch (err) {
+      toast(err?.friendly ?? err.message, 'error');
+    }
+    ev.currentTarget?.focus?.();
+  };
+  fill(panel, h('details', { open: wasOpen },
+    h('summary', {}, t('devPanel')),
+    h('p', { class: 'meta' }, t('devPanelIntro')),
+    h('h2', {}, t('devOutbox')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => loadOutbox(), id: 'dev-refresh' }, t('devRefresh'))),
+    outboxList,
+    app.person ? [
+      h('h2', {}, t('devVerifier')),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', id: 'dev-verify-pass', onclick: setOutcome('pass', t('devVerifierPass')) }, t('devVerifierPass')),
+        h('button', { type: 'button', id: 'dev-verify-fail', class: 'danger', onclick: setOutcome('fail', t('devVerifierFail')) }, t('devVerifierFail'))),
+      verifierStatus,
+    ] : null));
+  loadOutbox();
+}
+
+async function loadOutbox() {
+  if (!outboxList) return;
+  let messages = [];
+  try {
+    messages = (await get('/dev/sms-outbox', { quiet: true }))?.messages ?? [];
+  } catch {
+    return;
+  }
+  const list = outboxList;
+  fill(list, messages.length === 0
+    ? h('li', {}, t('devOutboxEmpty'))
+    : messages.slice(0, 8).map((m) => h('li', { 'data-phone': m.phone, 'data-code': m.code ?? '' },
+      h('span', {}, m.phone), ' ',
+      m.code ? h('span', { class: 'code' }, m.code) : null,
+      h('span', { class: 'meta' }, cstDateTime(m.sentAt)),
+      m.code ? h('button', { type: 'button', class: 'link', onclick: () => useCode(m.code) }, t('devUseCode')) : null)));
+}
+
+/** Fills the visible code field with a code from the outbox. */
+function useCode(code) {
+  const input = document.querySelector('input[data-code-field]');
+  if (!input) return;
+  input.value = code;
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  input.focus();
+}

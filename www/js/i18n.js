@@ -1,0 +1,260 @@
+// Every string the page itself writes, in Simplified Chinese and English.
+// Messages about rules (refusals, parse errors) are not here: they come from the core or the server,
+// already in both languages, and are picked with `pick()`.
+
+const STRINGS = {
+  appName: { zh: '人车绑定', en: 'Renche' },
+  appTagline: { zh: '绑定非本人机动车 · 处理交通违法', en: 'Bind a vehicle not in your name · handle its violations' },
+  langToggle: { zh: 'English', en: '中文' },
+  langToggleLabel: { zh: 'Switch to English', en: '切换到中文' },
+  skipToContent: { zh: '跳到主要内容', en: 'Skip to main content' },
+  loading: { zh: '正在加载…', en: 'Loading…' },
+  working: { zh: '正在处理,请稍候…', en: 'Working, please wait…' },
+  mainNav: { zh: '主导航', en: 'Main navigation' },
+  navVehicles: { zh: '我的车辆', en: 'My vehicles' },
+  navBind: { zh: '绑定车辆', en: 'Bind a vehicle' },
+  navViolations: { zh: '交通违法', en: 'Violations' },
+  navWindow: { zh: '窗口业务', en: 'Window console' },
+  signOut: { zh: '退出登录', en: 'Sign out' },
+  signedInAs: { zh: '已登录:{name}', en: 'Signed in: {name}' },
+  kioskBadge: { zh: '自助终端', en: 'Self-service kiosk' },
+  kioskIdle: { zh: '{s} 秒无操作将自动退出', en: 'Signing out after {s} s of inactivity' },
+  kioskSignedOut: { zh: '长时间无操作,已自动退出登录', en: 'Signed out after a period of inactivity' },
+  back: { zh: '返回', en: 'Back' },
+  retry: { zh: '重试', en: 'Try again' },
+  close: { zh: '关闭', en: 'Close' },
+  cancel: { zh: '取消', en: 'Cancel' },
+  confirm: { zh: '确认', en: 'Confirm' },
+  next: { zh: '下一步', en: 'Next' },
+  done: { zh: '完成', en: 'Done' },
+  required: { zh: '必填', en: 'required' },
+
+  // Errors that are not rule refusals.
+  errNetwork: { zh: '网络连接失败,请检查网络后重试', en: 'Could not reach the service; check your connection and try again' },
+  errServer: { zh: '服务暂时不可用,请稍后重试', en: 'The service is unavailable right now; please try again later' },
+  errCoreLoad: { zh: '页面组件加载失败,请刷新页面', en: 'Part of the page failed to load; please reload' },
+  errSessionExpired: { zh: '登录已失效,请重新登录', en: 'Your session has ended; please sign in again' },
+  errUnknownPage: { zh: '找不到该页面', en: 'Page not found' },
+  goHome: { zh: '回到首页', en: 'Go to the start page' },
+  refusedTitle: { zh: '未能办理,原因如下:', en: 'This cannot be done, because:' },
+
+  // Sign in and registration.
+  signInTitle: { zh: '登录', en: 'Sign in' },
+  signInIntro: { zh: '使用手机号和短信验证码登录。', en: 'Sign in with your mobile number and an SMS code.' },
+  phone: { zh: '手机号码', en: 'Mobile number' },
+  phoneHint: { zh: '11 位中国大陆手机号', en: '11-digit mainland China mobile number' },
+  smsCode: { zh: '短信验证码', en: 'SMS code' },
+  smsCodeHint: { zh: '6 位数字', en: '6 digits' },
+  sendCode: { zh: '获取验证码', en: 'Send code' },
+  resendIn: { zh: '{s} 秒后可重发', en: 'Resend in {s} s' },
+  codeSentTo: { zh: '验证码已发送至 {phone}', en: 'Code sent to {phone}' },
+  signInButton: { zh: '登录', en: 'Sign in' },
+  noAccount: { zh: '还没有账号?', en: 'No account yet?' },
+  registerLink: { zh: '注册', en: 'Register' },
+  registerTitle: { zh: '注册', en: 'Register' },
+  registerIntro: { zh: '注册需要姓名、居民身份证号码和手机号,身份证号码在输入时即时校验。', en: 'Registration needs your name, resident ID number and mobile number; the ID number is checked as you type.' },
+  fullName: { zh: '姓名', en: 'Full name' },
+  residentId: { zh: '居民身份证号码', en: 'Resident ID number' },
+  residentIdHint: { zh: '18 位,末位可为 X', en: '18 characters; the last may be X' },
+  registerButton: { zh: '注册并登录', en: 'Register and sign in' },
+  haveAccount: { zh: '已有账号?', en: 'Already registered?' },
+  signInLink: { zh: '去登录', en: 'Sign in' },
+  valueLooksRight: { zh: '格式正确:{value}', en: 'Looks right: {value}' },
+
+  // Development panel.
+  devPanel: { zh: '开发调试面板', en: 'Development panel' },
+  devPanelIntro: { zh: '仅开发模式可见:短信发件箱、实人认证模拟。', en: 'Development mode only: the SMS outbox and the identity-verification simulator.' },
+  devOutbox: { zh: '短信发件箱', en: 'SMS outbox' },
+  devOutboxEmpty: { zh: '暂无短信', en: 'No messages yet' },
+  devRefresh: { zh: '刷新', en: 'Refresh' },
+  devVerifier: { zh: '实人认证模拟结果', en: 'Identity verifier outcome' },
+  devVerifierPass: { zh: '通过', en: 'Pass' },
+  devVerifierFail: { zh: '不通过', en: 'Fail' },
+  devVerifierSet: { zh: '下一次实人认证将:{outcome}', en: 'Next verification will: {outcome}' },
+  devUseCode: { zh: '填入', en: 'Use' },
+  devDemoAccounts: { zh: '演示账号', en: 'Demo accounts' },
+
+  // My vehicles.
+  vehiclesTitle: { zh: '我的车辆', en: 'My vehicles' },
+  ownedVehicles: { zh: '本人名下机动车', en: 'Vehicles in my name' },
+  ownedNone: { zh: '您名下没有机动车。', en: 'No vehicles are registered in your name.' },
+  boundVehicles: { zh: '已绑定的非本人机动车', en: 'Bound vehicles not in my name' },
+  boundNone: { zh: '您还没有绑定非本人机动车。', en: 'You have not bound any vehicle yet.' },
+  boundCount: { zh: '已绑定 {n}/{max} 辆', en: '{n} of {max} bound' },
+  boundSince: { zh: '绑定日期:{date}', en: 'Bound on {date}' },
+  relationship: { zh: '与车主关系', en: 'Relationship to the owner' },
+  binders: { zh: '绑定该车的驾驶人', en: 'People who bound this vehicle' },
+  bindersNone: { zh: '暂无他人绑定', en: 'Nobody has bound it' },
+  binderCount: { zh: '{n}/{max} 人', en: '{n} of {max}' },
+  remove: { zh: '解除绑定', en: 'Remove' },
+  removeBinderOf: { zh: '解除 {name} 对 {plate} 的绑定', en: 'Remove {name}’s binding of {plate}' },
+  removeMineOf: { zh: '解除对 {plate} 的绑定', en: 'Remove my binding of {plate}' },
+  removeConfirm: { zh: '确定解除对 {plate} 的绑定吗?', en: 'Remove the binding of {plate}?' },
+  removed: { zh: '已解除绑定', en: 'Binding removed' },
+  showQr: { zh: '机动车二维码', en: 'Vehicle QR code' },
+  showQrFor: { zh: '生成 {plate} 的二维码', en: 'QR code for {plate}' },
+  bindAnother: { zh: '绑定非本人机动车', en: 'Bind a vehicle not in my name' },
+  plateTypeLabel: { zh: '号牌种类', en: 'Plate type' },
+
+  // QR code page.
+  qrTitle: { zh: '机动车二维码', en: 'Vehicle QR code' },
+  qrIntro: { zh: '请对方在“绑定车辆”中扫描此二维码。二维码 3 分钟内有效,只能使用一次。', en: 'Ask the other driver to scan this code under “Bind a vehicle”. It is valid for 3 minutes and works once.' },
+  qrExpiresIn: { zh: '剩余有效时间', en: 'Time left' },
+  qrExpired: { zh: '二维码已过期,请生成新的二维码', en: 'This code has expired; make a new one' },
+  qrNew: { zh: '生成新二维码', en: 'New code' },
+  qrImageLabel: { zh: '{plate} 的绑定二维码', en: 'Binding QR code for {plate}' },
+  qrBoundNotice: { zh: '{name} 已通过二维码绑定 {plate}', en: '{name} has bound {plate} with the QR code' },
+  notifications: { zh: '通知', en: 'Notifications' },
+
+  // Binding.
+  bindTitle: { zh: '绑定非本人机动车', en: 'Bind a vehicle not in your name' },
+  bindIntro: { zh: '绑定后可处理自绑定之日起发生的、有记分且单笔罚款不超过 200 元的交通违法。', en: 'Once bound, you can handle violations from the binding date on that carry points and whose fine is at most ¥200.' },
+  bindChooseMethod: { zh: '选择绑定方式', en: 'Choose how to bind' },
+  bindByScan: { zh: '扫码绑定', en: 'Scan the owner’s QR code' },
+  bindByScanHint: { zh: '车主在其交管账号中生成二维码,您扫描', en: 'The owner shows a code from their account; you scan it' },
+  bindBySms: { zh: '短信验证绑定', en: 'SMS code to the owner' },
+  bindBySmsHint: { zh: '输入号牌和发动机号后六位,车主手机收验证码', en: 'Enter the plate and engine suffix; the owner’s phone gets a code' },
+  scanTitle: { zh: '扫码绑定', en: 'Scan binding' },
+  scanCamera: { zh: '打开摄像头扫码', en: 'Scan with the camera' },
+  scanStopCamera: { zh: '关闭摄像头', en: 'Stop the camera' },
+  scanPickFile: { zh: '从相册选择二维码图片', en: 'Pick a picture of the code' },
+  scanLooking: { zh: '请将二维码对准取景框…', en: 'Point the camera at the code…' },
+  scanNoCamera: { zh: '无法使用摄像头,请选择二维码图片', en: 'The camera is not available; pick a picture of the code instead' },
+  scanNoCode: { zh: '图片中没有识别到二维码,请换一张清晰的图片', en: 'No QR code was found in the picture; try a clearer one' },
+  scanFound: { zh: '已识别二维码', en: 'Code recognised' },
+  scanPlate: { zh: '待绑定车辆:{plate}', en: 'Vehicle to bind: {plate}' },
+  scanCodeExpiresIn: { zh: '二维码剩余 {time}', en: 'Code valid for {time}' },
+  scanChooseRelationship: { zh: '请选择您与车主的关系', en: 'Choose your relationship to the owner' },
+  verifyTitle: { zh: '实人认证', en: 'Real-person verification' },
+  verifyIntro: { zh: '按公安部可信身份认证要求,提交前需要确认是您本人操作。', en: 'Before submitting, the trusted-identity service checks that it is really you.' },
+  verifyStart: { zh: '开始实人认证', en: 'Start verification' },
+  verifyPassed: { zh: '实人认证已通过', en: 'Verification passed' },
+  verifyFailed: { zh: '实人认证未通过,请重试', en: 'Verification did not pass; please try again' },
+  vehicleToBind: { zh: '待绑定车辆', en: 'Vehicle to bind' },
+  ownerCodeSentNoPhone: { zh: '如号牌与发动机号匹配,验证码已发送至车主登记的手机', en: 'If the plate and engine number match, a code was sent to the owner’s registered phone' },
+  verifyPending: { zh: '实人认证尚未完成,请完成认证后重试', en: 'Verification has not finished yet; complete it and try again' },
+  askManualReview: { zh: '申请人工审核', en: 'Ask for manual review' },
+  manualReviewRequested: { zh: '已提交人工审核,民警将在 1 个工作日内审核', en: 'Sent for manual review; an officer will look at it within one working day' },
+  submitBinding: { zh: '提交绑定申请', en: 'Submit the binding' },
+  bindingDone: { zh: '绑定成功:{plate}', en: 'Bound: {plate}' },
+  bindingDoneHint: { zh: '自 {date} 起发生的交通违法可在“交通违法”中处理。', en: 'Violations from {date} on can be handled under “Violations”.' },
+  smsTitle: { zh: '短信验证绑定', en: 'SMS binding' },
+  plateNumber: { zh: '号牌号码', en: 'Plate number' },
+  plateNumberHint: { zh: '如 粤S12345;可输入小写、空格或“·”', en: 'E.g. 粤S12345; lower case, spaces or “·” are fine' },
+  engineSuffix: { zh: '发动机号后六位', en: 'Last six characters of the engine number' },
+  engineSuffixHint: { zh: '见行驶证', en: 'Shown on the vehicle licence' },
+  normalisedAs: { zh: '将按 {value} 办理', en: 'Will be read as {value}' },
+  commonTypes: { zh: '常用', en: 'Common' },
+  otherTypes: { zh: '其他号牌种类', en: 'Other plate types' },
+  sendOwnerCode: { zh: '发送验证码到车主手机', en: 'Send a code to the owner’s phone' },
+  ownerCodeSent: { zh: '验证码已发送至车主手机 {phone}', en: 'A code was sent to the owner’s phone {phone}' },
+  ownerCode: { zh: '车主收到的验证码', en: 'The code the owner received' },
+  checkCode: { zh: '验证', en: 'Verify the code' },
+  eligibilityTitle: { zh: '办理条件检查', en: 'Eligibility check' },
+  eligibilityOk: { zh: '按当前规则可以绑定', en: 'The rules allow this binding' },
+  eligibilityNo: { zh: '按当前规则不能绑定:', en: 'The rules do not allow this binding:' },
+  eligibilityPending: { zh: '填写完整后显示检查结果', en: 'The check appears once the form is complete' },
+  eligibilityPolicy: { zh: '规则版本 {version}', en: 'Policy version {version}' },
+  submitAnyway: { zh: '仍然提交(由服务器裁定)', en: 'Submit anyway (the server decides)' },
+  serverSaid: { zh: '服务器答复', en: 'The server’s answer' },
+  serverDiffers: { zh: '服务器的判断与页面预检不同,以服务器为准。', en: 'The server’s decision differs from the page’s check; the server’s answer stands.' },
+  serverAgreesRefused: { zh: '服务器同样拒绝了该申请。', en: 'The server refused it as well.' },
+
+  // Violations.
+  violationsTitle: { zh: '交通违法', en: 'Traffic violations' },
+  violationsNone: { zh: '没有交通违法记录。', en: 'No violations on record.' },
+  vehicleOwn: { zh: '本人车辆', en: 'My vehicle' },
+  vehicleBound: { zh: '已绑定车辆', en: 'Bound vehicle' },
+  routeOnline: { zh: '可网上处理', en: 'Handle online' },
+  routeWindow: { zh: '到窗口处理', en: 'At a window' },
+  routeViewOnly: { zh: '仅可查询', en: 'View only' },
+  routeSettled: { zh: '已处理', en: 'Settled' },
+  routeNotTheirs: { zh: '无权查看', en: 'Not yours' },
+  bringDocuments: { zh: '请携带:{docs}', en: 'Bring: {docs}' },
+  occurredAt: { zh: '违法时间', en: 'When' },
+  place: { zh: '地点', en: 'Where' },
+  behaviour: { zh: '违法行为', en: 'Offence' },
+  pointsLabel: { zh: '记分', en: 'Points' },
+  pointsValue: { zh: '{n} 分', en: '{n} pts' },
+  fineLabel: { zh: '罚款', en: 'Fine' },
+  lateFeeLabel: { zh: '滞纳金', en: 'Late fee' },
+  owedToday: { zh: '今日应缴', en: 'Owed today' },
+  dueDate: { zh: '缴款期限', en: 'Pay by' },
+  handle: { zh: '处理', en: 'Handle' },
+  handleTitle: { zh: '处理交通违法', en: 'Handle a violation' },
+  handleConfirmPoints: { zh: '我确认本次违法记 {n} 分,记入我的驾驶证', en: 'I accept {n} points on my driving licence for this violation' },
+  handleSubmit: { zh: '确认处理', en: 'Confirm' },
+  payTitle: { zh: '缴纳罚款', en: 'Pay the fine' },
+  payButton: { zh: '支付 {amount}', en: 'Pay {amount}' },
+  paidTitle: { zh: '处理完成', en: 'Done' },
+  decisionNumber: { zh: '决定书编号', en: 'Decision number' },
+  paid: { zh: '已缴款', en: 'Paid' },
+  viewViolations: { zh: '查看交通违法', en: 'See violations' },
+
+  // Window console.
+  windowTitle: { zh: '窗口业务台', en: 'Window console' },
+  windowIntro: { zh: '民警核验原件后,可代为绑定或直接处理非本人机动车的交通违法(窗口无需提前绑定)。', en: 'After checking the originals, an officer can bind on a person’s behalf or handle a violation directly (no binding needed at a window).' },
+  windowFindPerson: { zh: '查找驾驶人', en: 'Find a person' },
+  windowPersonQuery: { zh: '身份证号码或手机号', en: 'Resident ID or mobile number' },
+  windowFindVehicle: { zh: '查找车辆', en: 'Find a vehicle' },
+  find: { zh: '查找', en: 'Find' },
+  notFound: { zh: '未找到', en: 'Nothing found' },
+  windowDocuments: { zh: '已核验原件', en: 'Originals checked' },
+  windowBind: { zh: '代为绑定', en: 'Bind on their behalf' },
+  windowHandle: { zh: '窗口处理(无需绑定)', en: 'Handle at the window (no binding)' },
+  windowQueue: { zh: '人工审核队列', en: 'Manual-review queue' },
+  windowQueueEmpty: { zh: '队列为空', en: 'The queue is empty' },
+  approve: { zh: '通过', en: 'Approve' },
+  reject: { zh: '驳回', en: 'Reject' },
+  officerOnly: { zh: '此页面仅限窗口民警使用', en: 'This page is for window officers only' },
+  licence: { zh: '驾驶证', en: 'Driving licence' },
+};
+
+const STORAGE_KEY = 'renche.lang';
+const listeners = new Set();
+let current = readSavedLang();
+
+function readSavedLang() {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (saved === 'zh' || saved === 'en') return saved;
+  } catch { /* storage may be blocked; fall back to the default */ }
+  return 'zh';
+}
+
+/** The current language: 'zh' (default) or 'en'. */
+export function lang() {
+  return current;
+}
+
+export function setLang(next) {
+  current = next === 'en' ? 'en' : 'zh';
+  try { localStorage.setItem(STORAGE_KEY, current); } catch { /* not fatal */ }
+  document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
+  for (const fn of listeners) fn(current);
+}
+
+export function onLangChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** A page string with `{name}` placeholders filled in. */
+export function t(key, params = {}) {
+  const entry = STRINGS[key];
+  if (!entry) {
+    console.warn(`missing string ${key}`);
+    return key;
+  }
+  return entry[current].replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+/** Picks the current language from a `{zh, en}` message, or from a pair of fields such as nameZh/nameEn. */
+export function pick(message, base) {
+  if (message == null) return '';
+  if (base) return message[`${base}${current === 'zh' ? 'Zh' : 'En'}`] ?? '';
+  if (typeof message === 'string') return message;
+  return message[current] ?? message.zh ?? message.en ?? '';
+}
+
+export const STRING_KEYS = Object.keys(STRINGS);

@@ -1,0 +1,112 @@
+// The one place that talks HTTP. Every call shows the global progress bar while it waits, sends the CSRF
+// token the server handed out, and turns failures into an ApiError carrying the server's reasons.
+
+import { t } from './i18n.js';
+
+const API = '/api/v1';
+let pending = 0;
+let csrfToken = null;
+const sessionEndListeners = new Set();
+
+/** A refused or failed call. `reasons` are the server's ({code, params, message:{zh,en}}). */
+export class ApiError extends Error {
+  constructor({ status, code, reasons = [], friendly, body }) {
+    super(code ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+    this.reasons = reasons;
+    this.friendly = friendly;
+    this.body = body;
+  }
+}
+
+export function setCsrfToken(token) {
+  csrfToken = token ?? null;
+}
+
+/** Called when the server says the session is gone (401), so the app can go back to sign-in. */
+export function onSessionEnd(fn) {
+  sessionEndListeners.add(fn);
+}
+
+function progress(delta) {
+  pending += delta;
+  const bar = document.getElementById('progress');
+  if (!bar) return;
+  bar.hidden = pending <= 0;
+  document.body.toggleAttribute('aria-busy', pending > 0);
+}
+
+/** Waits for `work` with the progress bar showing (for non-HTTP waits such as the wasm start). */
+export async function withProgress(work) {
+  progress(1);
+  try {
+    return await work();
+  } finally {
+    progress(-1);
+  }
+}
+
+function readCookie(name) {
+  const hit = document.cookie.split('; ').find((c) => c.startsWith(`${name}=`));
+  return hit ? decodeURIComponent(hit.slice(name.length + 1)) : null;
+}
+
+/** Pulls the reasons out of whatever error body the server sent. */
+function reasonsOf(body) {
+  if (!body || typeof body !== 'object') return [];
+  const err = body.error ?? body;
+  if (Array.isArray(err.reasons) && err.reasons.length) return err.reasons;
+  if (Array.isArray(body.reasons) && body.reasons.length) return body.reasons;
+  if (err.code && err.message) return [{ code: err.code, params: err.params ?? {}, message: err.message }];
+  return [];
+}
+
+/**
+ * Calls the API. Options: `idempotent: true` adds an Idempotency-Key (commits that may be retried);
+ * `quiet: true` skips the progress bar (background polling).
+ */
+export async function api(method, path, body, { idempotent = false, quiet = false, idempotencyKey } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const csrf = csrfToken ?? readCookie('renche_csrf');
+  if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
+  if (idempotent || idempotencyKey) headers['Idempotency-Key'] = idempotencyKey ?? crypto.randomUUID();
+  if (!quiet) progress(1);
+  let response;
+  try {
+    response = await fetch(`${API}${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (cause) {
+    throw new ApiError({ status: 0, code: 'NETWORK', friendly: t('errNetwork'), body: String(cause) });
+  } finally {
+    if (!quiet) progress(-1);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = { raw: text }; }
+  }
+  if (response.ok) return data;
+  const reasons = reasonsOf(data);
+  const code = data?.error?.code ?? data?.code ?? reasons[0]?.code;
+  if (response.status === 401) {
+    for (const fn of sessionEndListeners) fn();
+    throw new ApiError({ status: 401, code: code ?? 'UNAUTHENTICATED', reasons, friendly: t('errSessionExpired'), body: data });
+  }
+  throw new ApiError({
+    status: response.status,
+    code,
+    reasons,
+    friendly: response.status >= 500 ? t('errServer') : undefined,
+    body: data,
+  });
+}
+
+export const get = (path, opts) => api('GET', path, undefined, opts);
+export const post = (path, body = {}, opts) => api('POST', path, body, opts);
+export const del = (path, opts) => api('DELETE', path, undefined, opts);

@@ -1,0 +1,470 @@
+// Binding a vehicle not in my name: by scanning the owner's code (camera or picture) or by an SMS code
+// sent to the owner's phone. The core answers instantly while the user types; the server decides on
+// submit, and when the two differ the page says so and shows the server's answer.
+
+import { t, pick } from '../i18n.js';
+import { get, post } from '../net.js';
+import { core, currentRules, qrExports, nowInstant } from '../core.js';
+import {
+  h, fill, field, pageHeading, loadingBlock, errorNotice, reasonList, notice, busy, cstDate, uid, minutesSeconds,
+} from '../ui.js';
+import { app, refreshPerson } from '../app.js';
+import { validateAsYouType, coolDown } from './signin.js';
+import { plateBadge, RELATIONSHIP_CODES, relationshipName } from './vehicles.js';
+
+/** Common plate types first (the only bindable ones by default), then the rest of the table. */
+const COMMON_PLATE_TYPES = ['02', '52'];
+
+export async function mount(container, params, memo) {
+  if (params.method === 'scan') return mountScan(container, memo);
+  if (params.method === 'sms') return mountSms(container, memo);
+  return mountChooser(container);
+}
+
+function mountChooser(container) {
+  const kiosk = app.channel === 'kiosk';
+  fill(container,
+    pageHeading(t('bindTitle')),
+    h('p', { class: 'lead' }, t('bindIntro')),
+    h('h2', {}, t('bindChooseMethod')),
+    h('div', { class: 'choice-grid' },
+      // A kiosk has no camera to rely on, and nobody carries a picture of a code to one.
+      kiosk ? null : h('a', { class: 'button choice', href: '#/bind/scan', id: 'choose-scan' },
+        h('strong', {}, t('bindByScan')), h('span', {}, t('bindByScanHint'))),
+      h('a', { class: 'button choice', href: '#/bind/sms', id: 'choose-sms' },
+        h('strong', {}, t('bindBySms')), h('span', {}, t('bindBySmsHint')))));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Facts for the core's instant check.
+
+/** The signed-in person as the core's PersonFacts. */
+function personFacts() {
+  const p = app.person ?? {};
+  const licence = p.licence ? { class: p.licence.class, status: p.licence.status, points: p.licence.points ?? 0 } : null;
+  return { id: String(p.id), identityVerified: Boolean(p.identityVerified), licence };
+}
+
+/** My vehicles and bindings, for the instant check (own vehicle, already bound, my count). */
+async function loadMine() {
+  const [vehicles, bindings] = await Promise.all([get('/vehicles'), get('/bindings')]);
+  return { vehicles: vehicles?.vehicles ?? [], bindings: bindings?.bindings ?? [] };
+}
+
+function bindingFacts(b) {
+  return { binderId: String(b.binderId ?? app.person?.id), vehicleId: String(b.vehicleId), createdAt: b.createdAt };
+}
+
+/**
+ * The instant answer for a typed plate. What the binder cannot know about someone else's vehicle (owner
+ * kind, use nature, other binders) is left to the server; a plate that is mine or already bound by me is
+ * recognised so the core can say so.
+ */
+function instantCheck({ plateType, plateNumber, mine, method }) {
+  const rules = currentRules();
+  const own = mine.vehicles.find((v) => v.plateType === plateType && v.plateNumber === plateNumber);
+  const bound = mine.bindings.find((b) => b.vehicle?.plateType === plateType && b.vehicle?.plateNumber === plateNumber);
+  const vehicle = {
+    id: String(own?.id ?? bound?.vehicleId ?? 'typed'),
+    plateType,
+    plateNumber,
+    ownerKind: own?.ownerKind ?? bound?.vehicle?.ownerKind ?? 'individual',
+    useNature: own?.useNature ?? bound?.vehicle?.useNature ?? 'A',
+    ownerId: own ? String(app.person.id) : null,
+    city: own?.city ?? bound?.vehicle?.city ?? null,
+  };
+  return rules.checkBinding({
+    binder: personFacts(),
+    vehicle,
+    binderBindings: mine.bindings.map(bindingFacts),
+    vehicleBindings: [],
+    method,
+    channel: app.channel,
+    stage: 'precheck',
+    now: nowInstant(),
+  });
+}
+
+/** The eligibility box: allowed, or every reason; identity verification shown as a next step, not a refusal. */
+function eligibilityBox(answer, { title = t('eligibilityTitle'), id } = {}) {
+  const box = h('div', { class: 'eligibility', id, 'data-allowed': answer ? String(answer.allowed) : 'pending' });
+  box.append(h('h3', {}, title));
+  if (!answer) {
+    box.append(h('p', { class: 'meta' }, t('eligibilityPending')));
+    return box;
+  }
+  if (answer.allowed) box.append(notice(t('eligibilityOk'), 'ok'));
+  else box.append(reasonList(answer.reasons, { title: t('eligibilityNo') }));
+  if (answer.policyVersion) box.append(h('p', { class: 'meta' }, t('eligibilityPolicy', { version: answer.policyVersion })));
+  return box;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SMS binding.
+
+async function mountSms(container, memo) {
+  fill(container, pageHeading(t('smsTitle')), loadingBlock());
+  let mine;
+  try {
+    mine = await loadMine();
+  } catch (err) {
+    fill(container, pageHeading(t('smsTitle')), errorNotice(err));
+    return undefined;
+  }
+  memo.plateType ??= '02';
+  const stops = [];
+
+  // Plate type: the two bindable types as large buttons, the rest of the GA 24.7 table in a list.
+  const table = core().plateTypes();
+  const typeName = (code) => {
+    const e = table.find((p) => p.code === code);
+    return e ? `${e.code} ${pick(e)}` : code;
+  };
+  const chips = COMMON_PLATE_TYPES.map((code) => h('button', {
+    type: 'button', class: 'chip', 'data-plate-type': code, 'aria-pressed': String(memo.plateType === code),
+  }, typeName(code)));
+  const otherId = uid('othertype');
+  const otherSelect = h('select', { id: otherId, name: 'plateTypeOther' },
+    h('option', { value: '' }, '—'),
+    table.filter((p) => !COMMON_PLATE_TYPES.includes(p.code)).map((p) => h('option', { value: p.code, selected: memo.plateType === p.code }, `${p.code} ${pick(p)}`)));
+  const typeGroup = h('fieldset', { id: 'plate-type' },
+    h('legend', {}, t('plateTypeLabel')),
+    h('p', { class: 'hint' }, t('commonTypes')),
+    h('div', { class: 'type-chips' }, chips),
+    h('div', { class: 'field' }, h('label', { for: otherId }, t('otherTypes')), otherSelect));
+
+  const plate = field({ label: t('plateNumber'), hint: t('plateNumberHint'), name: 'plateNumber', autocomplete: 'off', maxlength: 12, value: memo.plateNumber ?? '' });
+  const engine = field({ label: t('engineSuffix'), hint: t('engineSuffixHint'), name: 'engineSuffix', autocomplete: 'off', maxlength: 8, value: memo.engineSuffix ?? '' });
+  const eligibility = h('div', { id: 'eligibility', 'aria-live': 'polite' });
+  const sendButton = h('button', { type: 'button', class: 'primary', id: 'send-owner-code' }, t('sendOwnerCode'));
+  const forceButton = h('button', { type: 'button', id: 'force-submit', hidden: true }, t('submitAnyway'));
+  const sendResult = h('div', { id: 'send-result', 'aria-live': 'polite' });
+  const codeStep = h('div', { id: 'code-step' });
+  const applicationStep = h('div', { id: 'application-step' });
+
+  let plateParse = null;
+  let engineParse = null;
+  let localAnswer = null;
+
+  const recheck = () => {
+    memo.plateNumber = plate.input.value;
+    memo.engineSuffix = engine.input.value;
+    if (plateParse?.ok) {
+      try {
+        localAnswer = instantCheck({ plateType: memo.plateType, plateNumber: plateParse.normal, mine, method: 'sms' });
+      } catch (err) {
+        console.warn(err);
+        localAnswer = null;
+      }
+    } else {
+      localAnswer = null;
+    }
+    fill(eligibility, eligibilityBox(localAnswer, { id: 'instant-eligibility' }));
+    const complete = plateParse?.ok && engineParse?.ok;
+    sendButton.disabled = !complete || !localAnswer?.allowed;
+    forceButton.hidden = !(complete && localAnswer && !localAnswer.allowed);
+  };
+
+  const checkPlate = validateAsYouType(plate, (s) => core().parsePlate(memo.plateType, s), {
+    showNormal: (p) => p.display ?? p.normal,
+    onChange: (p) => { plateParse = p; recheck(); },
+  });
+  validateAsYouType(engine, (s) => core().parseEngineSuffix(s), { onChange: (p) => { engineParse = p; recheck(); } });
+  // The plate message reads "will be handled as …", which says more than "looks right" here.
+  plate.input.addEventListener('input', () => {
+    if (plateParse?.ok) plate.setMessage(t('normalisedAs', { value: plateParse.display ?? plateParse.normal }), 'ok');
+  });
+
+  const chooseType = (code) => {
+    memo.plateType = code;
+    for (const c of chips) c.setAttribute('aria-pressed', String(c.dataset.plateType === code));
+    if (COMMON_PLATE_TYPES.includes(code)) otherSelect.value = '';
+    if (plate.input.value) checkPlate();
+    if (plateParse?.ok) plate.setMessage(t('normalisedAs', { value: plateParse.display ?? plateParse.normal }), 'ok');
+    recheck();
+  };
+  for (const c of chips) c.addEventListener('click', () => chooseType(c.dataset.plateType));
+  otherSelect.addEventListener('change', () => chooseType(otherSelect.value || '02'));
+
+  const sendCode = (button) => busy(button, async () => {
+    fill(sendResult);
+    let challenge;
+    try {
+      challenge = await post('/bindings/sms/challenges', {
+        plateType: memo.plateType, plateNumber: plateParse.normal, engineSuffix: engineParse.normal,
+      }, { idempotent: true });
+    } catch (err) {
+      fill(sendResult, errorNotice(err));
+      return;
+    }
+    memo.challengeId = challenge.challengeId;
+    const masked = challenge.ownerPhoneMasked ?? challenge.phoneMasked;
+    fill(sendResult, notice(masked ? t('ownerCodeSent', { phone: masked }) : t('ownerCodeSentNoPhone'), 'ok'));
+    showCodeStep();
+    const cooldown = app.policy?.sms?.resendCooldownSeconds ?? 60;
+    setTimeout(() => stops.push(coolDown(sendButton, cooldown, () => t('sendOwnerCode'))), 0);
+  });
+  sendButton.addEventListener('click', () => sendCode(sendButton));
+  forceButton.addEventListener('click', () => sendCode(forceButton));
+
+  const showCodeStep = () => {
+    const code = field({ label: t('ownerCode'), hint: t('smsCodeHint'), name: 'ownerCode', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, attrs: { 'data-code-field': 'true' } });
+    const verify = h('button', { type: 'submit', class: 'primary', id: 'verify-owner-code' }, t('checkCode'));
+    const result = h('div', { 'aria-live': 'polite' });
+    const form = h('form', { novalidate: true, id: 'owner-code-form' }, code.wrap, result, h('div', { class: 'actions' }, verify));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      busy(verify, async () => {
+        fill(result);
+        try {
+          const application = await post(`/bindings/sms/challenges/${encodeURIComponent(memo.challengeId)}/confirm`,
+            { code: code.input.value.trim() }, { idempotent: true });
+          fill(codeStep);
+          showApplication(applicationStep, { application, localAnswer, method: 'sms' });
+        } catch (err) {
+          fill(result, errorNotice(err));
+          code.input.focus();
+        }
+      });
+    });
+    fill(codeStep, h('div', { class: 'card' }, form));
+    code.input.focus();
+  };
+
+  fill(container,
+    pageHeading(t('smsTitle')),
+    h('p', { class: 'lead' }, t('bindIntro')),
+    h('form', { novalidate: true, class: 'card', id: 'sms-form', onsubmit: (ev) => ev.preventDefault() },
+      typeGroup, plate.wrap, engine.wrap, eligibility,
+      h('div', { class: 'actions' }, sendButton, forceButton), sendResult),
+    codeStep,
+    applicationStep);
+  if (plate.input.value) checkPlate();
+  recheck();
+  return () => stops.forEach((stop) => stop());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scan binding.
+
+/** Reads a code from RGBA pixels with the core's decoder; null when the frame holds none. */
+function scanPixels(imageData) {
+  const answer = qrExports().scanRgba(imageData.data, imageData.width, imageData.height);
+  return answer.ok ? (answer.texts[0] ?? null) : null;
+}
+
+/** Draws a picture to a canvas to get its pixels (large photos are scaled down to keep decoding quick). */
+async function pixelsOfFile(file) {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, 1200 / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close?.();
+  return ctx.getImageData(0, 0, canvas.width, canvas.height);
+}
+
+function mountScan(container, memo) {
+  const status = h('div', { id: 'scan-status', 'aria-live': 'polite' });
+  const cameraBox = h('div', { id: 'camera-box' });
+  const applicationStep = h('div', { id: 'application-step' });
+  const fileId = uid('qrfile');
+  const fileInput = h('input', { type: 'file', id: fileId, accept: 'image/*', class: 'visually-hidden', 'data-testid': 'qr-file' });
+  const fileLabel = h('label', { for: fileId, class: 'button', id: 'pick-file', tabindex: '0', role: 'button' }, t('scanPickFile'));
+  fileLabel.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); fileInput.click(); }
+  });
+  const cameraButton = h('button', { type: 'button', id: 'scan-camera', class: 'primary' }, t('scanCamera'));
+  const hasCamera = Boolean(navigator.mediaDevices?.getUserMedia) && app.channel !== 'kiosk';
+  let stream = null;
+  let scanTimer = null;
+
+  const stopCamera = () => {
+    clearInterval(scanTimer);
+    scanTimer = null;
+    stream?.getTracks().forEach((track) => track.stop());
+    stream = null;
+    fill(cameraBox);
+    cameraButton.textContent = t('scanCamera');
+  };
+
+  const found = async (qrText) => {
+    stopCamera();
+    fill(status, notice(t('scanFound'), 'ok'));
+    await redeem(qrText);
+  };
+
+  const redeem = async (qrText) => {
+    // What the code itself says (masked plate, time left) is shown at once; the server then redeems it.
+    try {
+      const info = qrExports().decodePayload(qrText);
+      const left = qrExports().secondsLeft(qrText, Date.now());
+      status.append(h('p', { id: 'scanned-plate' }, t('scanPlate', { plate: info.maskedPlate })));
+      if (left > 0) status.append(h('p', { class: 'meta' }, t('scanCodeExpiresIn', { time: minutesSeconds(left) })));
+    } catch (err) {
+      // Not a vehicle code (or a damaged one): the core's reason says which, in both languages.
+      fill(status, reasonList([err?.reason ?? { code: 'QR_CODE_INVALID', message: { zh: t('scanNoCode'), en: t('scanNoCode') } }]));
+      return;
+    }
+    try {
+      const application = await post('/bindings/qr/redeem', { qrText }, { idempotent: true });
+      showApplication(applicationStep, { application, localAnswer: null, method: 'qr' });
+    } catch (err) {
+      fill(status, errorNotice(err));
+    }
+  };
+
+  fileInput.addEventListener('change', async () => {
+    const file = fileInput.files?.[0];
+    fileInput.value = '';
+    if (!file) return;
+    fill(status, loadingBlock());
+    try {
+      const pixels = await pixelsOfFile(file);
+      const text = scanPixels(pixels);
+      if (!text) {
+        fill(status, notice(t('scanNoCode'), 'error'));
+        return;
+      }
+      await found(text);
+    } catch (err) {
+      console.warn(err);
+      fill(status, notice(t('scanNoCode'), 'error'));
+    }
+  });
+
+  cameraButton.addEventListener('click', async () => {
+    if (stream) { stopCamera(); return; }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
+    } catch {
+      fill(status, notice(t('scanNoCamera'), 'warn'));
+      fileLabel.focus();
+      return;
+    }
+    const video = h('video', { class: 'camera', playsinline: true, muted: true, 'aria-label': t('scanLooking') });
+    video.srcObject = stream;
+    fill(cameraBox, video, h('p', { class: 'meta' }, t('scanLooking')));
+    cameraButton.textContent = t('scanStopCamera');
+    await video.play().catch(() => {});
+    const canvas = document.createElement('canvas');
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    scanTimer = setInterval(() => {
+      if (!video.videoWidth) return;
+      const scale = Math.min(1, 640 / video.videoWidth);
+      canvas.width = Math.round(video.videoWidth * scale);
+      canvas.height = Math.round(video.videoHeight * scale);
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const text = scanPixels(ctx.getImageData(0, 0, canvas.width, canvas.height));
+      if (text) found(text);
+    }, 250);
+  });
+
+  fill(container,
+    pageHeading(t('scanTitle')),
+    h('p', { class: 'lead' }, t('bindIntro')),
+    h('div', { class: 'card' },
+      h('div', { class: 'actions' }, hasCamera ? cameraButton : null, fileLabel, fileInput),
+      cameraBox,
+      status),
+    applicationStep);
+  memo.scan = true;
+  return stopCamera;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// After the code passed: relationship (scan), real-person verification, commit.
+
+function showApplication(node, { application, localAnswer, method }) {
+  const appId = application.applicationId ?? application.application?.id ?? application.id;
+  const vehicle = application.vehicle ?? {};
+  const serverPrecheck = application.precheck;
+  const differs = localAnswer && serverPrecheck && localAnswer.allowed !== serverPrecheck.allowed;
+  let relationship = method === 'qr' ? null : 'other';
+
+  const relationshipGroup = method === 'qr' ? h('fieldset', { id: 'relationship' },
+    h('legend', {}, t('scanChooseRelationship')),
+    h('div', { class: 'radio-grid' }, RELATIONSHIP_CODES.map((code) => {
+      const input = h('input', { type: 'radio', name: 'relationship', value: code, required: true });
+      input.addEventListener('change', () => { relationship = code; });
+      return h('label', { class: 'radio' }, input, relationshipName(code));
+    }))) : null;
+
+  const result = h('div', { id: 'commit-result', 'aria-live': 'polite' });
+  const commitButton = h('button', { type: 'button', class: 'primary', id: 'commit-binding' }, t('verifyStart'));
+  const reviewSlot = h('div');
+
+  const commit = () => busy(commitButton, async () => {
+    fill(result);
+    if (method === 'qr' && !relationship) {
+      fill(result, notice(t('scanChooseRelationship'), 'error'));
+      relationshipGroup.querySelector('input')?.focus();
+      return;
+    }
+    const expectedAllowed = serverPrecheck?.allowed ?? localAnswer?.allowed;
+    const body = { relationship, policyVersion: currentRules()?.policyVersion ?? app.policy?.version };
+    if (typeof expectedAllowed === 'boolean') body.expectedAllowed = expectedAllowed;
+    let answer;
+    try {
+      answer = await post(`/binding-applications/${encodeURIComponent(appId)}/commit`, body, { idempotent: true });
+    } catch (err) {
+      const shown = [errorNotice(err)];
+      const pageSaid = localAnswer?.allowed ?? serverPrecheck?.allowed;
+      if (err.status === 409 && pageSaid === true) shown.unshift(notice(t('serverDiffers'), 'warn'));
+      else if (err.status === 409 && pageSaid === false) shown.unshift(notice(t('serverAgreesRefused'), 'info'));
+      fill(result, h('div', { id: 'server-answer', 'data-status': String(err.status), 'data-code': err.code ?? '' }, h('h3', {}, t('serverSaid')), shown));
+      if (err.body?.error?.params?.manualReview) offerManualReview(reviewSlot, appId, relationship);
+      return;
+    }
+    if (answer?.binding) {
+      await refreshPerson();
+      const agreed = answer.decision?.agreed;
+      fill(node, h('div', { class: 'card', id: 'binding-done' },
+        h('div', { class: 'notice ok', role: 'status' },
+          h('p', { class: 'notice-title' }, t('bindingDone', { plate: vehicle.plateMasked ?? '' })),
+          h('p', {}, t('bindingDoneHint', { date: cstDate(answer.binding.createdAt) }))),
+        agreed === false ? notice(t('serverDiffers'), 'warn') : null,
+        h('div', { class: 'actions' },
+          h('a', { class: 'button primary', href: '#/vehicles', id: 'to-vehicles' }, t('navVehicles')),
+          h('a', { class: 'button', href: '#/violations' }, t('viewViolations')))));
+      node.querySelector('.notice-title')?.setAttribute('tabindex', '-1');
+      node.querySelector('.notice-title')?.focus();
+      return;
+    }
+    // 202: the verification has not finished; the person completes it and tries again.
+    fill(result, h('div', { id: 'server-answer', 'data-status': '202' }, notice(t('verifyPending'), 'warn')));
+    commitButton.textContent = t('retry');
+  });
+  commitButton.addEventListener('click', commit);
+
+  fill(node, h('section', { class: 'card', 'aria-labelledby': 'app-title' },
+    h('h2', { id: 'app-title' }, t('vehicleToBind')),
+    h('p', {}, plateBadge(vehicle)),
+    serverPrecheck ? eligibilityBox(serverPrecheck, { title: t('serverSaid'), id: 'server-precheck' }) : null,
+    differs ? notice(t('serverDiffers'), 'warn') : null,
+    relationshipGroup,
+    h('h3', {}, t('verifyTitle')),
+    h('p', { class: 'meta' }, t('verifyIntro')),
+    h('div', { class: 'actions' }, commitButton),
+    result,
+    reviewSlot));
+  (relationshipGroup?.querySelector('input') ?? commitButton).focus();
+}
+
+function offerManualReview(slot, appId, relationship) {
+  const button = h('button', { type: 'button', id: 'ask-review' }, t('askManualReview'));
+  button.addEventListener('click', () => busy(button, async () => {
+    try {
+      await post(`/binding-applications/${encodeURIComponent(appId)}/manual-review`, { relationship: relationship ?? 'other', note: '' }, { idempotent: true });
+      fill(slot, notice(t('manualReviewRequested'), 'ok'));
+    } catch (err) {
+      fill(slot, errorNotice(err));
+    }
+  }));
+  fill(slot, button);
+}
+

@@ -1,0 +1,149 @@
+// Sign in with a phone number and an SMS code, or register (name, resident ID, phone, code).
+// Phone and resident ID are checked by the core as they are typed; the server decides on submit.
+
+import { t, pick } from '../i18n.js';
+import { post } from '../net.js';
+import { core } from '../core.js';
+import { h, field, busy, errorNotice, fill, pageHeading, notice } from '../ui.js';
+import { app, signedIn } from '../app.js';
+
+/** Runs a core parser on a field as the user types; shows the normal form or the core's message. */
+export function validateAsYouType(f, parse, { showNormal = (p) => p.normal, onChange } = {}) {
+  const check = () => {
+    const text = f.input.value;
+    if (!text.trim()) {
+      f.setMessage('');
+      onChange?.(null);
+      return null;
+    }
+    const parsed = parse(text);
+    if (parsed.ok) f.setMessage(t('valueLooksRight', { value: showNormal(parsed) }), 'ok');
+    else f.setMessage(pick(parsed.error.message), 'error');
+    onChange?.(parsed);
+    return parsed;
+  };
+  f.input.addEventListener('input', check);
+  if (f.input.value) check();
+  return check;
+}
+
+/** The cool-down text on a "send code" button, counted from when the server accepted the request. */
+export function coolDown(button, seconds, label) {
+  let left = Math.max(0, Math.round(seconds));
+  button.disabled = true;
+  const tick = () => {
+    if (!button.isConnected) return clearInterval(timer);
+    if (left <= 0) {
+      clearInterval(timer);
+      button.disabled = false;
+      button.textContent = label();
+      return undefined;
+    }
+    button.textContent = t('resendIn', { s: left });
+    left -= 1;
+    return undefined;
+  };
+  const timer = setInterval(tick, 1000);
+  tick();
+  return () => clearInterval(timer);
+}
+
+export function mount(container, params, memo) {
+  const registering = Boolean(params.register);
+  const form = h('form', { novalidate: true, id: registering ? 'register-form' : 'signin-form' });
+  const result = h('div', { 'aria-live': 'polite' });
+
+  const name = registering ? field({ label: t('fullName'), name: 'name', autocomplete: 'name', value: memo.name ?? '' }) : null;
+  const residentId = registering ? field({
+    label: t('residentId'), hint: t('residentIdHint'), name: 'residentId', autocomplete: 'off', maxlength: 18, value: memo.residentId ?? '',
+  }) : null;
+  const phone = field({
+    label: t('phone'), hint: t('phoneHint'), type: 'tel', name: 'phone', autocomplete: 'tel-national', inputmode: 'numeric', maxlength: 13, value: memo.phone ?? '',
+  });
+  const code = field({
+    label: t('smsCode'), hint: t('smsCodeHint'), name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6,
+    value: memo.code ?? '', attrs: { 'data-code-field': 'true' },
+  });
+  const sendButton = h('button', { type: 'button', id: 'send-code' }, t('sendCode'));
+  const submitButton = h('button', { type: 'submit', class: 'primary', id: registering ? 'register-submit' : 'signin-submit' },
+    registering ? t('registerButton') : t('signInButton'));
+
+  const checkPhone = validateAsYouType(phone, (s) => core().parsePhone(s), { showNormal: (p) => p.masked ?? p.normal });
+  if (residentId) validateAsYouType(residentId, (s) => core().parseResidentId(s), { showNormal: (p) => p.masked ?? p.normal });
+  for (const [key, f] of Object.entries({ name, residentId, phone, code })) {
+    f?.input.addEventListener('input', () => { memo[key] = f.input.value; });
+  }
+
+  let stopCoolDown = null;
+  sendButton.addEventListener('click', () => busy(sendButton, async () => {
+    const parsed = checkPhone();
+    if (!parsed?.ok) {
+      if (!parsed) phone.setMessage(t('phoneHint'), 'error');
+      phone.input.focus();
+      return;
+    }
+    fill(result);
+    try {
+      const answer = await post('/auth/sms-code', { phone: parsed.normal, purpose: registering ? 'register' : 'sign_in' }, { idempotent: true });
+      memo.challengeId = answer.challengeId;
+      memo.challengePhone = parsed.normal;
+      fill(result, notice(t('codeSentTo', { phone: parsed.masked ?? parsed.normal }), 'ok'));
+      code.input.focus();
+      const cooldown = app.policy?.sms?.resendCooldownSeconds ?? 60;
+      // After busy() has re-enabled the button, the cool-down takes it over.
+      setTimeout(() => { stopCoolDown = coolDown(sendButton, cooldown, () => t('sendCode')); }, 0);
+    } catch (err) {
+      fill(result, errorNotice(err));
+    }
+  }));
+
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(submitButton, async () => {
+      fill(result);
+      const parsedPhone = checkPhone();
+      if (!parsedPhone?.ok) { phone.input.focus(); return; }
+      if (!memo.challengeId) {
+        code.setMessage(t('sendCode'), 'error');
+        sendButton.focus();
+        return;
+      }
+      const body = { challengeId: memo.challengeId, code: code.input.value.trim(), phone: parsedPhone.normal };
+      try {
+        let answer;
+        if (registering) {
+          answer = await post('/auth/register', {
+            ...body, name: name.input.value.trim(), residentId: residentId.input.value.trim(),
+          }, { idempotent: true });
+        } else {
+          answer = await post('/auth/sign-in', body, { idempotent: true });
+        }
+        for (const key of Object.keys(memo)) delete memo[key];
+        signedIn(answer.person, answer.csrfToken);
+      } catch (err) {
+        fill(result, errorNotice(err));
+        const badField = err?.body?.error?.field;
+        const target = { name, residentId, phone, code }[badField] ?? (String(err?.code ?? '').startsWith('SMS_CODE') ? code : null);
+        target?.input.focus();
+      }
+    });
+  });
+
+  const rows = [
+    name?.wrap, residentId?.wrap,
+    h('div', { class: 'inline' }, phone.wrap, sendButton),
+    code.wrap,
+    result,
+    h('div', { class: 'actions' }, submitButton),
+  ];
+  form.append(...rows.filter(Boolean));
+
+  fill(container,
+    pageHeading(registering ? t('registerTitle') : t('signInTitle')),
+    h('p', { class: 'lead' }, registering ? t('registerIntro') : t('signInIntro')),
+    h('div', { class: 'card' }, form),
+    h('p', {}, registering ? t('haveAccount') : t('noAccount'), ' ',
+      h('a', { href: registering ? '#/signin' : '#/register', id: registering ? 'to-signin' : 'to-register' },
+        registering ? t('signInLink') : t('registerLink'))));
+  return () => stopCoolDown?.();
+}

@@ -1,0 +1,143 @@
+// My vehicles: those in my name (with who has bound each), and the vehicles I have bound.
+
+import { t, pick } from '../i18n.js';
+import { get, del } from '../net.js';
+import { core } from '../core.js';
+import { h, fill, pageHeading, section, loadingBlock, errorNotice, busy, cstDate, toast } from '../ui.js';
+import { app } from '../app.js';
+
+/** A plate shown the way it looks on the car (blue for small cars, green for new-energy). */
+export function plateBadge(vehicle) {
+  const text = vehicle.plateDisplay ?? vehicle.plateMasked ?? vehicle.plateNumber ?? '';
+  const nev = vehicle.plateType === '52' || vehicle.plateType === '51';
+  return h('span', { class: `plate${nev ? ' nev' : ''}`, lang: 'zh-CN' }, text);
+}
+
+let plateTypeNames = null;
+/** The plate type's name from the core's table. */
+export function plateTypeName(code) {
+  if (!plateTypeNames) {
+    plateTypeNames = new Map(core().plateTypes().map((p) => [p.code, p]));
+  }
+  const entry = plateTypeNames.get(code);
+  return entry ? `${code} ${pick(entry)}` : code;
+}
+
+/** Names of the core's relationship codes, in both languages. */
+const RELATIONSHIPS = {
+  parent: { zh: '父母', en: 'Parent' },
+  spouse: { zh: '配偶', en: 'Spouse' },
+  child: { zh: '子女', en: 'Child' },
+  sibling: { zh: '兄弟姐妹', en: 'Sibling' },
+  relative: { zh: '其他亲属', en: 'Other relative' },
+  friend: { zh: '朋友', en: 'Friend' },
+  colleague: { zh: '同事', en: 'Colleague' },
+  other: { zh: '其他', en: 'Other' },
+};
+export const RELATIONSHIP_CODES = Object.keys(RELATIONSHIPS);
+export function relationshipName(code) {
+  return RELATIONSHIPS[code] ? pick(RELATIONSHIPS[code]) : (code ?? '');
+}
+
+/** An inline "are you sure" step instead of a blocking dialog; resolves after the removal. */
+function removeControl({ label, confirmText, onConfirm }) {
+  const wrap = h('span', { class: 'remove-control' });
+  const start = h('button', { type: 'button', class: 'danger', 'aria-label': label, 'data-action': 'remove' }, t('remove'));
+  const showAsk = () => {
+    const yes = h('button', { type: 'button', class: 'danger', 'data-action': 'confirm-remove' }, t('confirm'));
+    const no = h('button', { type: 'button', 'data-action': 'cancel-remove' }, t('cancel'));
+    yes.addEventListener('click', () => busy(yes, onConfirm));
+    no.addEventListener('click', () => { fill(wrap, start); start.focus(); });
+    fill(wrap, h('span', { role: 'alert' }, confirmText), ' ', yes, no);
+    yes.focus();
+  };
+  start.addEventListener('click', showAsk);
+  wrap.append(start);
+  return wrap;
+}
+
+export async function mount(container) {
+  const owned = h('div', { id: 'owned-vehicles' }, loadingBlock());
+  const bound = h('div', { id: 'bound-vehicles' }, loadingBlock());
+  fill(container,
+    pageHeading(t('vehiclesTitle')),
+    h('div', { class: 'grid two' },
+      section(t('ownedVehicles'), owned),
+      section(t('boundVehicles'), bound)),
+    h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/bind', id: 'go-bind' }, t('bindAnother'))));
+
+  const load = async () => {
+    let vehicles;
+    let bindings;
+    try {
+      [vehicles, bindings] = await Promise.all([get('/vehicles'), get('/bindings')]);
+    } catch (err) {
+      fill(owned, errorNotice(err));
+      fill(bound);
+      return;
+    }
+    renderOwned(owned, vehicles?.vehicles ?? [], load);
+    renderBound(bound, bindings?.bindings ?? [], load);
+  };
+  await load();
+}
+
+async function removeBinding(bindingId, reload) {
+  try {
+    await del(`/bindings/${encodeURIComponent(bindingId)}`, { idempotent: true });
+    toast(t('removed'), 'ok');
+  } catch (err) {
+    toast(err?.reasons?.length ? pick(err.reasons[0].message) : (err?.friendly ?? t('errServer')), 'error');
+  }
+  await reload();
+  document.querySelector('h1')?.focus();
+}
+
+function renderOwned(node, vehicles, reload) {
+  if (vehicles.length === 0) {
+    fill(node, h('p', {}, t('ownedNone')));
+    return;
+  }
+  const max = app.policy?.maxBindersPerVehicle ?? 3;
+  fill(node, h('ul', { class: 'list' }, vehicles.map((v) => {
+    const plate = v.plateDisplay ?? v.plateNumber;
+    const binders = v.binders ?? [];
+    return h('li', { 'data-vehicle-id': v.id, 'data-plate': v.plateNumber },
+      h('div', { class: 'row' },
+        h('div', { class: 'grow' }, plateBadge(v), h('div', { class: 'meta' }, plateTypeName(v.plateType))),
+        h('a', { class: 'button', href: `#/vehicles/${encodeURIComponent(v.id)}/qr`, 'data-action': 'show-qr', 'aria-label': t('showQrFor', { plate }) }, t('showQr'))),
+      h('h3', { class: 'meta' }, `${t('binders')} · ${t('binderCount', { n: binders.length, max })}`),
+      binders.length === 0
+        ? h('p', { class: 'meta' }, t('bindersNone'))
+        : h('ul', { class: 'sublist' }, binders.map((b) => h('li', { 'data-binding-id': b.bindingId },
+          h('span', { class: 'grow' }, h('strong', {}, b.binderNameMasked ?? ''), ' · ', relationshipName(b.relationship), ' · ',
+            h('span', { class: 'meta' }, t('boundSince', { date: cstDate(b.createdAt) }))),
+          removeControl({
+            label: t('removeBinderOf', { name: b.binderNameMasked ?? '', plate }),
+            confirmText: t('removeConfirm', { plate }),
+            onConfirm: () => removeBinding(b.bindingId, reload),
+          })))));
+  })));
+}
+
+function renderBound(node, bindings, reload) {
+  const max = app.policy?.maxBindingsPerUser ?? 3;
+  const count = h('p', { class: 'meta', id: 'bound-count' }, t('boundCount', { n: bindings.length, max }));
+  if (bindings.length === 0) {
+    fill(node, count, h('p', {}, t('boundNone')));
+    return;
+  }
+  fill(node, count, h('ul', { class: 'list' }, bindings.map((b) => {
+    const v = b.vehicle ?? {};
+    const plate = v.plateDisplay ?? v.plateNumber ?? v.plateMasked ?? '';
+    return h('li', { 'data-binding-id': b.id, 'data-plate': v.plateNumber ?? '' },
+      h('div', { class: 'row' },
+        h('div', { class: 'grow' }, plateBadge(v),
+          h('div', { class: 'meta' }, t('boundSince', { date: cstDate(b.createdAt) }), ' · ', relationshipName(b.relationship))),
+        removeControl({
+          label: t('removeMineOf', { plate }),
+          confirmText: t('removeConfirm', { plate }),
+          onConfirm: () => removeBinding(b.id, reload),
+        })));
+  })));
+}

@@ -1,0 +1,214 @@
+// Violations of my own and my bound vehicles, each with where it can be dealt with and what is owed
+// today; handling an online one (accept the points, pay, get the decision number).
+
+import { t, pick } from '../i18n.js';
+import { get, post } from '../net.js';
+import { currentRules, nowInstant } from '../core.js';
+import { h, fill, pageHeading, section, loadingBlock, errorNotice, notice, busy, yuan, cstDateTime } from '../ui.js';
+import { app, refreshPerson } from '../app.js';
+import { plateBadge } from './vehicles.js';
+
+const ROUTE_LABELS = {
+  online: 'routeOnline',
+  window: 'routeWindow',
+  view_only: 'routeViewOnly',
+  settled: 'routeSettled',
+  not_theirs: 'routeNotTheirs',
+};
+
+/** Display names of the originals a window checks (codes come from the core's routes). */
+const DOCUMENTS = {
+  driving_licence: { zh: '驾驶证原件', en: 'Driving licence (original)' },
+  id_card: { zh: '身份证原件', en: 'Resident ID card (original)' },
+  vehicle_licence: { zh: '机动车行驶证原件', en: 'Vehicle licence (original)' },
+};
+export const DOCUMENT_CODES = Object.keys(DOCUMENTS);
+export function documentName(code) {
+  return DOCUMENTS[code] ? pick(DOCUMENTS[code]) : code;
+}
+
+export function routeBadge(route) {
+  const key = ROUTE_LABELS[route] ?? 'routeViewOnly';
+  return h('span', { class: `badge ${route}`, 'data-route': route }, t(key));
+}
+
+/** Strips a Vehicle down to the core's VehicleFacts. */
+export function vehicleFacts(v, ownerId) {
+  return {
+    id: String(v.id), plateType: v.plateType, plateNumber: v.plateNumber,
+    ownerKind: v.ownerKind ?? 'individual', useNature: v.useNature ?? 'A',
+    ownerId: ownerId ?? null, city: v.city ?? null,
+  };
+}
+
+export function violationFacts(x) {
+  return {
+    id: String(x.id), vehicleId: String(x.vehicleId), occurredAt: x.occurredAt, points: x.points, fineFen: x.fineFen,
+    source: x.source, state: x.state, decidedAt: x.decidedAt ?? null,
+  };
+}
+
+export function personFacts(p) {
+  const licence = p?.licence ? { class: p.licence.class, status: p.licence.status, points: p.licence.points ?? 0 } : null;
+  return { id: String(p?.id), identityVerified: Boolean(p?.identityVerified), licence };
+}
+
+/**
+ * The page's own routing of each vehicle's violations (one crossing into the core for the whole list).
+ * Used to send the expected answer with a handle request and to notice a disagreement with the server.
+ */
+function localRoutes(groups, bindings) {
+  const rules = currentRules();
+  const calls = groups.map((g) => {
+    const binding = g.bindingId ? bindings.find((b) => String(b.id) === String(g.bindingId)) : null;
+    return {
+      person: personFacts(app.person),
+      vehicle: vehicleFacts(g.vehicle, g.relation === 'owner' ? String(app.person.id) : null),
+      binding: binding ? { binderId: String(app.person.id), vehicleId: String(g.vehicle.id), createdAt: binding.createdAt } : null,
+      violations: g.violations.map(violationFacts),
+      channel: app.channel,
+      now: nowInstant(),
+    };
+  });
+  const byId = new Map();
+  try {
+    const answers = rules.routeViolationsBatch(calls);
+    for (const answer of answers) for (const r of answer.routes) byId.set(String(r.violationId), r);
+  } catch (err) {
+    console.warn('local routing unavailable', err);
+  }
+  return byId;
+}
+
+async function loadAll() {
+  const [list, bindings] = await Promise.all([get('/violations'), get('/bindings')]);
+  const groups = list?.vehicles ?? [];
+  const local = localRoutes(groups, bindings?.bindings ?? []);
+  return { groups, local, policyVersion: list?.policyVersion };
+}
+
+export async function mount(container, params) {
+  if (params.violationId) return mountHandle(container, params.violationId);
+  fill(container, pageHeading(t('violationsTitle')), loadingBlock());
+  let data;
+  try {
+    data = await loadAll();
+  } catch (err) {
+    fill(container, pageHeading(t('violationsTitle')), errorNotice(err));
+    return undefined;
+  }
+  const { groups } = data;
+  const any = groups.some((g) => g.violations.length > 0);
+  fill(container,
+    pageHeading(t('violationsTitle')),
+    any ? null : notice(t('violationsNone')),
+    groups.filter((g) => g.violations.length > 0).map((g) => vehicleSection(g)));
+  return undefined;
+}
+
+function vehicleSection(group) {
+  const v = group.vehicle;
+  return section([plateBadge(v), ' ', h('span', { class: 'meta' }, group.relation === 'owner' ? t('vehicleOwn') : t('vehicleBound'))],
+    h('ul', { class: 'list violations' }, group.violations.map((x) => violationRow(x))));
+}
+
+function violationRow(x) {
+  const r = x.route ?? {};
+  return h('li', { 'data-violation-id': x.id, 'data-route': r.route },
+    h('div', { class: 'row' },
+      h('div', { class: 'grow' },
+        h('strong', {}, x.description ?? x.code ?? ''),
+        h('div', { class: 'meta' }, cstDateTime(x.occurredAt), x.place ? ` · ${x.place}` : '')),
+      routeBadge(r.route)),
+    h('dl', { class: 'facts' },
+      h('dt', {}, t('pointsLabel')), h('dd', {}, t('pointsValue', { n: x.points })),
+      h('dt', {}, t('fineLabel')), h('dd', { class: 'money' }, yuan(x.fineFen)),
+      r.lateFeeFen ? [h('dt', {}, t('lateFeeLabel')), h('dd', { class: 'money' }, yuan(r.lateFeeFen))] : null,
+      h('dt', {}, t('owedToday')), h('dd', { class: 'money', 'data-owed': String(r.owedFen ?? 0) }, yuan(r.owedFen ?? 0)),
+      r.dueDate ? [h('dt', {}, t('dueDate')), h('dd', {}, r.dueDate)] : null,
+      x.decisionNumber ? [h('dt', {}, t('decisionNumber')), h('dd', {}, x.decisionNumber)] : null),
+    r.route === 'window' && r.documents?.length
+      ? h('p', { class: 'notice warn' }, t('bringDocuments', { docs: r.documents.map(documentName).join(pick({ zh: '、', en: ', ' })) }))
+      : null,
+    r.reasons?.length ? h('ul', { class: 'reasons meta' }, r.reasons.map((reason) => h('li', { 'data-code': reason.code }, pick(reason.message)))) : null,
+    r.route === 'online'
+      ? h('div', { class: 'actions' }, h('a', { class: 'button primary', href: `#/violations/${encodeURIComponent(x.id)}`, 'data-action': 'handle' }, t('handle')))
+      : null);
+}
+
+async function mountHandle(container, violationId) {
+  fill(container, pageHeading(t('handleTitle')), loadingBlock());
+  let data;
+  try {
+    data = await loadAll();
+  } catch (err) {
+    fill(container, pageHeading(t('handleTitle')), errorNotice(err));
+    return undefined;
+  }
+  const group = data.groups.find((g) => g.violations.some((x) => String(x.id) === String(violationId)));
+  const x = group?.violations.find((v) => String(v.id) === String(violationId));
+  if (!x) {
+    fill(container, pageHeading(t('handleTitle')), notice(t('notFound'), 'error'),
+      h('a', { class: 'button', href: '#/violations' }, t('back')));
+    return undefined;
+  }
+  const r = x.route ?? {};
+  const local = data.local.get(String(x.id));
+  const result = h('div', { id: 'handle-result', 'aria-live': 'polite' });
+  const accept = h('input', { type: 'checkbox', id: 'accept-points', name: 'acceptPoints' });
+  const payButton = h('button', { type: 'submit', class: 'primary', id: 'pay', disabled: true }, t('payButton', { amount: yuan(r.owedFen ?? x.fineFen) }));
+  accept.addEventListener('change', () => { payButton.disabled = !accept.checked; });
+  const form = h('form', { novalidate: true, id: 'handle-form' },
+    h('label', { class: 'check', for: 'accept-points' }, accept, t('handleConfirmPoints', { n: x.points })),
+    h('div', { class: 'actions' }, payButton));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!accept.checked) return;
+    busy(payButton, async () => {
+      fill(result);
+      const body = { policyVersion: currentRules()?.policyVersion ?? data.policyVersion };
+      if (local) {
+        body.expectedAllowed = local.route === 'online';
+        body.expectedOwedFen = local.owedFen;
+      }
+      try {
+        const answer = await post(`/violations/${encodeURIComponent(x.id)}/handle`, body, { idempotent: true });
+        await refreshPerson();
+        fill(form);
+        fill(result, h('div', { class: 'card', id: 'handled' },
+          h('div', { class: 'notice ok', role: 'status' },
+            h('p', { class: 'notice-title' }, t('paidTitle')),
+            h('dl', { class: 'facts' },
+              h('dt', {}, t('decisionNumber')), h('dd', { id: 'decision-number' }, answer.decisionNumber),
+              h('dt', {}, t('paid')), h('dd', { class: 'money' }, yuan(answer.paidFen)))),
+          answer.decision?.agreed === false ? notice(t('serverDiffers'), 'warn') : null,
+          h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/violations' }, t('viewViolations')))));
+        result.querySelector('#decision-number')?.setAttribute('tabindex', '-1');
+        result.querySelector('#decision-number')?.focus();
+      } catch (err) {
+        const pageSaid = local?.route === 'online';
+        fill(result, h('div', { id: 'server-answer', 'data-status': String(err.status) },
+          err.status === 409 && pageSaid ? notice(t('serverDiffers'), 'warn') : null,
+          errorNotice(err)));
+      }
+    });
+  });
+  fill(container,
+    pageHeading(t('handleTitle')),
+    h('div', { class: 'card' },
+      h('p', {}, plateBadge(group.vehicle), ' ', routeBadge(r.route)),
+      h('dl', { class: 'facts' },
+        h('dt', {}, t('behaviour')), h('dd', {}, x.description ?? x.code ?? ''),
+        h('dt', {}, t('occurredAt')), h('dd', {}, cstDateTime(x.occurredAt)),
+        x.place ? [h('dt', {}, t('place')), h('dd', {}, x.place)] : null,
+        h('dt', {}, t('pointsLabel')), h('dd', {}, t('pointsValue', { n: x.points })),
+        h('dt', {}, t('fineLabel')), h('dd', { class: 'money' }, yuan(x.fineFen)),
+        r.lateFeeFen ? [h('dt', {}, t('lateFeeLabel')), h('dd', { class: 'money' }, yuan(r.lateFeeFen))] : null,
+        h('dt', {}, t('owedToday')), h('dd', { class: 'money' }, yuan(r.owedFen ?? x.fineFen)),
+        r.dueDate ? [h('dt', {}, t('dueDate')), h('dd', {}, r.dueDate)] : null),
+      r.route === 'online' ? form : h('div', {}, r.reasons?.length ? h('ul', { class: 'reasons' }, r.reasons.map((reason) => h('li', {}, pick(reason.message)))) : null),
+      result),
+    h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/violations' }, t('back'))));
+  return undefined;
+}
+

@@ -1,0 +1,243 @@
+// The window console for officers: find a person and a vehicle, tick the originals checked by hand,
+// bind on the person's behalf or handle a violation without binding, and work the manual-review queue.
+
+import { t, pick } from '../i18n.js';
+import { get, post } from '../net.js';
+import { core, currentRules, nowInstant } from '../core.js';
+import { h, fill, field, pageHeading, section, loadingBlock, errorNotice, reasonList, notice, busy, yuan, cstDateTime, uid } from '../ui.js';
+import { app } from '../app.js';
+import { validateAsYouType } from './signin.js';
+import { plateBadge, plateTypeName } from './vehicles.js';
+import { DOCUMENT_CODES, documentName, routeBadge, personFacts, vehicleFacts } from './violations.js';
+
+export async function mount(container, params, memo) {
+  if (app.person?.role !== 'officer') {
+    fill(container, pageHeading(t('windowTitle')), notice(t('officerOnly'), 'error'));
+    return undefined;
+  }
+  memo.documents ??= [];
+
+  const personBox = h('div', { id: 'window-person', 'aria-live': 'polite' });
+  const vehicleBox = h('div', { id: 'window-vehicle', 'aria-live': 'polite' });
+  const actionBox = h('div', { id: 'window-actions' });
+  const queueBox = h('div', { id: 'window-queue' }, loadingBlock());
+
+  // Person by resident ID, checked by the core as typed.
+  const idField = field({ label: t('residentId'), hint: t('residentIdHint'), name: 'personResidentId', maxlength: 18, value: memo.residentId ?? '' });
+  const checkId = validateAsYouType(idField, (s) => core().parseResidentId(s), { showNormal: (p) => p.masked ?? p.normal });
+  const findPerson = h('button', { type: 'submit', id: 'find-person' }, t('find'));
+  const personForm = h('form', { novalidate: true, id: 'find-person-form' }, h('div', { class: 'inline' }, idField.wrap, findPerson));
+  personForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(findPerson, async () => {
+      memo.residentId = idField.input.value;
+      const parsed = checkId();
+      if (!parsed?.ok) { idField.input.focus(); return; }
+      try {
+        memo.person = await get(`/window/people?residentId=${encodeURIComponent(parsed.normal)}`);
+      } catch (err) {
+        memo.person = null;
+        fill(personBox, err.status === 404 ? notice(t('notFound'), 'warn') : errorNotice(err));
+        renderActions();
+        return;
+      }
+      renderPerson();
+      renderActions();
+    });
+  });
+
+  // Vehicle by plate type and number.
+  const types = core().plateTypes();
+  const typeId = uid('wtype');
+  const typeSelect = h('select', { id: typeId, name: 'windowPlateType' },
+    types.map((p) => h('option', { value: p.code, selected: (memo.plateType ?? '02') === p.code }, `${p.code} ${pick(p)}`)));
+  const plateField = field({ label: t('plateNumber'), hint: t('plateNumberHint'), name: 'windowPlateNumber', maxlength: 12, value: memo.plateNumber ?? '' });
+  const checkPlate = validateAsYouType(plateField, (s) => core().parsePlate(typeSelect.value, s), { showNormal: (p) => p.display ?? p.normal });
+  typeSelect.addEventListener('change', () => { memo.plateType = typeSelect.value; checkPlate(); });
+  const findVehicle = h('button', { type: 'submit', id: 'find-vehicle' }, t('find'));
+  const vehicleForm = h('form', { novalidate: true, id: 'find-vehicle-form' },
+    h('div', { class: 'field' }, h('label', { for: typeId }, t('plateTypeLabel')), typeSelect),
+    h('div', { class: 'inline' }, plateField.wrap, findVehicle));
+  vehicleForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(findVehicle, async () => {
+      memo.plateNumber = plateField.input.value;
+      const parsed = checkPlate();
+      if (!parsed?.ok) { plateField.input.focus(); return; }
+      try {
+        memo.vehicle = await get(`/window/vehicles?plateType=${encodeURIComponent(typeSelect.value)}&plateNumber=${encodeURIComponent(parsed.normal)}`);
+      } catch (err) {
+        memo.vehicle = null;
+        fill(vehicleBox, err.status === 404 ? notice(t('notFound'), 'warn') : errorNotice(err));
+        renderActions();
+        return;
+      }
+      renderVehicle();
+      renderActions();
+    });
+  });
+
+  // The originals the officer has checked by hand (FAQ 7).
+  const docs = h('fieldset', { id: 'window-documents' }, h('legend', {}, t('windowDocuments')),
+    DOCUMENT_CODES.map((code) => {
+      const box = h('input', { type: 'checkbox', name: 'document', value: code, checked: memo.documents.includes(code) });
+      box.addEventListener('change', () => {
+        memo.documents = DOCUMENT_CODES.filter((c) => docs.querySelector(`input[value="${c}"]`).checked);
+        renderActions();
+      });
+      return h('label', { class: 'check' }, box, documentName(code));
+    }));
+
+  function renderPerson() {
+    const p = memo.person;
+    if (!p) { fill(personBox); return; }
+    fill(personBox, h('dl', { class: 'facts', 'data-person-id': p.id },
+      h('dt', {}, t('fullName')), h('dd', {}, p.name),
+      h('dt', {}, t('residentId')), h('dd', {}, p.residentIdMasked ?? ''),
+      h('dt', {}, t('phone')), h('dd', {}, p.phoneMasked ?? ''),
+      h('dt', {}, t('licence')), h('dd', {}, p.licence ? `${p.licence.class} · ${t('pointsValue', { n: p.licence.points })}` : '—')));
+  }
+
+  function renderVehicle() {
+    const v = memo.vehicle;
+    if (!v) { fill(vehicleBox); return; }
+    fill(vehicleBox, h('p', { 'data-vehicle-id': v.id }, plateBadge(v), ' ', h('span', { class: 'meta' }, plateTypeName(v.plateType))),
+      v.ownerNameMasked ? h('p', { class: 'meta' }, v.ownerNameMasked) : null);
+  }
+
+  /** The core's instant answer for a window binding (documents, vehicle kind, own vehicle). */
+  function instantWindowCheck() {
+    const p = memo.person;
+    const v = memo.vehicle;
+    try {
+      return currentRules().checkBinding({
+        binder: { ...personFacts(p), identityVerified: true },
+        vehicle: vehicleFacts(v, v.ownerId != null ? String(v.ownerId) : null),
+        binderBindings: [],
+        vehicleBindings: [],
+        method: 'window',
+        channel: 'window',
+        stage: 'precheck',
+        documentsChecked: memo.documents,
+        now: nowInstant(),
+      });
+    } catch (err) {
+      console.warn(err);
+      return null;
+    }
+  }
+
+  async function renderActions() {
+    if (!memo.person || !memo.vehicle) { fill(actionBox); return; }
+    const answer = instantWindowCheck();
+    const result = h('div', { id: 'window-bind-result', 'aria-live': 'polite' });
+    const bindButton = h('button', { type: 'button', class: 'primary', id: 'window-bind' }, t('windowBind'));
+    bindButton.addEventListener('click', () => busy(bindButton, async () => {
+      fill(result);
+      try {
+        const answer2 = await post('/window/bindings', {
+          personId: String(memo.person.id), vehicleId: String(memo.vehicle.id), relationship: 'other',
+          documentsChecked: memo.documents, policyVersion: currentRules().policyVersion,
+        }, { idempotent: true });
+        fill(result, notice(t('bindingDone', { plate: memo.vehicle.plateDisplay ?? memo.vehicle.plateNumber }), 'ok'));
+        if (answer2?.decision?.agreed === false) result.append(notice(t('serverDiffers'), 'warn'));
+      } catch (err) {
+        fill(result, h('div', { id: 'server-answer', 'data-status': String(err.status) },
+          answer?.allowed ? notice(t('serverDiffers'), 'warn') : null, errorNotice(err)));
+      }
+    }));
+    const violationsBox = h('div', { id: 'window-violations' }, loadingBlock());
+    fill(actionBox,
+      answer ? (answer.allowed ? notice(t('eligibilityOk'), 'ok') : reasonList(answer.reasons, { title: t('eligibilityNo'), kind: 'warn' })) : null,
+      h('div', { class: 'actions' }, bindButton),
+      result,
+      h('h3', {}, t('violationsTitle')),
+      violationsBox);
+    await renderViolations(violationsBox);
+  }
+
+  async function renderViolations(node) {
+    let list;
+    try {
+      list = (await get(`/window/violations?personId=${encodeURIComponent(memo.person.id)}&vehicleId=${encodeURIComponent(memo.vehicle.id)}`))?.violations ?? [];
+    } catch (err) {
+      fill(node, errorNotice(err));
+      return;
+    }
+    if (list.length === 0) { fill(node, h('p', {}, t('violationsNone'))); return; }
+    fill(node, h('ul', { class: 'list' }, list.map((x) => {
+      const r = x.route ?? {};
+      const out = h('div', { 'aria-live': 'polite' });
+      const handle = h('button', { type: 'button', class: 'primary', 'data-action': 'window-handle' }, t('windowHandle'));
+      handle.addEventListener('click', () => busy(handle, async () => {
+        fill(out);
+        try {
+          const answer = await post(`/window/violations/${encodeURIComponent(x.id)}/handle`, {
+            personId: String(memo.person.id), documentsChecked: memo.documents, policyVersion: currentRules().policyVersion,
+          }, { idempotent: true });
+          fill(out, h('div', { class: 'notice ok', role: 'status' },
+            h('p', {}, `${t('decisionNumber')}: `, h('strong', { 'data-decision-number': answer.decisionNumber }, answer.decisionNumber)),
+            h('p', {}, `${t('paid')}: ${yuan(answer.paidFen)}`)));
+          handle.remove();
+        } catch (err) {
+          fill(out, errorNotice(err));
+        }
+      }));
+      return h('li', { 'data-violation-id': x.id },
+        h('div', { class: 'row' }, h('div', { class: 'grow' }, h('strong', {}, x.description ?? x.code ?? ''),
+          h('div', { class: 'meta' }, cstDateTime(x.occurredAt), ' · ', t('pointsValue', { n: x.points }), ' · ', yuan(r.owedFen ?? x.fineFen))),
+        routeBadge(r.route)),
+        r.reasons?.length ? h('ul', { class: 'reasons meta' }, r.reasons.map((reason) => h('li', { 'data-code': reason.code }, pick(reason.message)))) : null,
+        r.route === 'online' || r.route === 'window' ? h('div', { class: 'actions' }, handle) : null,
+        out);
+    })));
+  }
+
+  async function renderQueue() {
+    let applications;
+    try {
+      applications = (await get('/window/reviews'))?.applications ?? [];
+    } catch (err) {
+      fill(queueBox, errorNotice(err));
+      return;
+    }
+    if (applications.length === 0) { fill(queueBox, h('p', {}, t('windowQueueEmpty'))); return; }
+    fill(queueBox, h('ul', { class: 'list' }, applications.map((a) => {
+      const out = h('div', { 'aria-live': 'polite' });
+      const approve = h('button', { type: 'button', class: 'primary', 'data-action': 'approve' }, t('approve'));
+      const reject = h('button', { type: 'button', class: 'danger', 'data-action': 'reject' }, t('reject'));
+      approve.addEventListener('click', () => busy(approve, async () => {
+        try {
+          await post(`/window/reviews/${encodeURIComponent(a.id)}/approve`, { policyVersion: currentRules().policyVersion }, { idempotent: true });
+          await renderQueue();
+        } catch (err) { fill(out, errorNotice(err)); }
+      }));
+      reject.addEventListener('click', () => busy(reject, async () => {
+        try {
+          await post(`/window/reviews/${encodeURIComponent(a.id)}/reject`, { reason: 'documents' }, { idempotent: true });
+          await renderQueue();
+        } catch (err) { fill(out, errorNotice(err)); }
+      }));
+      return h('li', { 'data-application-id': a.id },
+        h('div', { class: 'row' },
+          h('div', { class: 'grow' }, h('strong', {}, a.binder?.name ?? ''), ' ', h('span', { class: 'meta' }, a.binder?.residentIdMasked ?? ''),
+            h('div', {}, plateBadge(a.vehicle ?? {}), ' ', h('span', { class: 'meta' }, cstDateTime(a.createdAt)))),
+          approve, reject),
+        out);
+    })));
+  }
+
+  fill(container,
+    pageHeading(t('windowTitle')),
+    h('p', { class: 'lead' }, t('windowIntro')),
+    h('div', { class: 'grid two' },
+      section(t('windowFindPerson'), personForm, personBox),
+      section(t('windowFindVehicle'), vehicleForm, vehicleBox)),
+    h('div', { class: 'card' }, docs, actionBox),
+    section(t('windowQueue'), queueBox));
+  renderPerson();
+  renderVehicle();
+  renderActions();
+  await renderQueue();
+  return undefined;
+}
