@@ -1,0 +1,192 @@
+// Shared pieces of the browser tests: a fresh backend per test file, Debian's Chromium through
+// playwright-core, sign-in through the real SMS flow, console-error capture, screenshots and axe.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, writeFile, copyFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const OUTPUT = path.join(ROOT, 'test-output');
+export const SCREENSHOTS = path.join(OUTPUT, 'screenshots');
+export const PHONE = { width: 360, height: 740 };
+export const DESKTOP = { width: 1280, height: 860 };
+
+function serverBinary() {
+  if (process.env.RENCHE_SERVER) return process.env.RENCHE_SERVER;
+  for (const candidate of ['target/release/renche-server', 'target/debug/renche-server']) {
+    const full = path.join(ROOT, candidate);
+    if (existsSync(full)) return full;
+  }
+  throw new Error('no renche-server binary: build it (cargo build -p renche-server) or set RENCHE_SERVER');
+}
+
+/**
+ * Starts `renche-server serve` on a free port with a fresh SQLite database, dev gateways and demo data.
+ * Resolves with {url, stop()} once the server has printed the address it listens on.
+ */
+export async function startServer({ extraArgs = [] } = {}) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'renche-e2e-'));
+  const args = [
+    'serve', '--listen', '127.0.0.1:0', '--dev', '--demo',
+    '--database', `sqlite://${path.join(dir, 'db.sqlite3')}`,
+    '--www', path.join(ROOT, 'www'), '--pkg', path.join(ROOT, 'pkg-web'),
+    ...extraArgs,
+  ];
+  const child = spawn(serverBinary(), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not print its address in time:\n${log}`)), 30_000);
+    const onData = (chunk) => {
+      log += chunk.toString();
+      const m = log.match(/https?:\/\/127\.0\.0\.1:\d+/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${log}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    url,
+    dir,
+    log: () => log,
+    async stop() {
+      if (child.exitCode != null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 5000);
+        child.on('exit', () => { clearTimeout(timer); resolve(); });
+      });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/**
+ * A page in its own context (own cookies), recording console errors and uncaught exceptions so a test
+ * can assert there were none. `lang` presets the language choice; default zh-CN.
+ */
+export async function openPage(browser, baseUrl, { viewport = PHONE, lang = null, hash = '#/', query = '' } = {}) {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'America/New_York' });
+  if (lang) await context.addInitScript((l) => localStorage.setItem('renche.lang', l), lang);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  await page.goto(`${baseUrl}/${query}${hash}`);
+  await waitReady(page);
+  return { page, context, errors };
+}
+
+export async function waitReady(page) {
+  await page.waitForFunction(() => typeof window.__rencheReady === 'number', null, { timeout: 15_000 });
+}
+
+/** Expected console noise: the browser logs every 4xx the page receives, and tests provoke refusals. */
+export function unexpectedErrors(errors) {
+  return errors.filter((e) => !/Failed to load resource: the server responded with a status of (4\d\d)/.test(e));
+}
+
+/** Reads the newest SMS code sent to a phone from the dev outbox. */
+export async function latestCode(baseUrl, phone, { after = 0 } = {}) {
+  for (let i = 0; i < 50; i += 1) {
+    const res = await fetch(`${baseUrl}/api/v1/dev/sms-outbox?phone=${encodeURIComponent(phone)}`);
+    const body = await res.json();
+    const hit = (body.messages ?? []).find((m) => m.code && Date.parse(m.sentAt) >= after);
+    if (hit) return hit.code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no SMS code for ${phone}`);
+}
+
+/** Signs in through the page: phone, "send code", the code from the outbox, "sign in". */
+export async function signIn(page, baseUrl, phone) {
+  await page.waitForSelector('#signin-form');
+  await page.fill('input[name="phone"]', phone);
+  const since = Date.now() - 2000;
+  await page.click('#send-code');
+  const code = await latestCode(baseUrl, phone, { after: since });
+  await page.fill('input[name="code"]', code);
+  await page.click('#signin-submit');
+  await page.waitForSelector('#sign-out');
+}
+
+/** Sets what the development identity verifier answers for a person. */
+export async function setIdentity(baseUrl, phone, outcome) {
+  const res = await fetch(`${baseUrl}/api/v1/dev/identity`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: baseUrl },
+    body: JSON.stringify({ phone, outcome }),
+  });
+  if (!res.ok && res.status !== 204) throw new Error(`dev identity: ${res.status} ${await res.text()}`);
+}
+
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  // Let focus rings, fonts and the progress bar settle.
+  await page.waitForFunction(() => !document.body.hasAttribute('aria-busy'), null, { timeout: 5000 }).catch(() => {});
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Copies a screenshot into docs/screenshots/ (committed; linked from the README) when asked to. */
+export async function publishScreenshot(file) {
+  if (!process.env.RENCHE_PUBLISH_SCREENSHOTS) return;
+  const dir = path.join(ROOT, 'docs', 'screenshots');
+  await mkdir(dir, { recursive: true });
+  await copyFile(file, path.join(dir, path.basename(file)));
+}
+
+let axeSource = null;
+/** Runs axe-core in the page; returns the serious and critical violations. */
+export async function axeSerious(page) {
+  axeSource ??= await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ content: axeSource });
+  const results = await page.evaluate(async () => window.axe.run(document, {
+    resultTypes: ['violations'],
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+/** Merges numbers into test-output/metrics.json. */
+export async function recordMetrics(values) {
+  await mkdir(OUTPUT, { recursive: true });
+  const file = path.join(OUTPUT, 'metrics.json');
+  let current = {};
+  try { current = JSON.parse(await readFile(file, 'utf8')); } catch { /* first write */ }
+  await writeFile(file, `${JSON.stringify({ ...current, ...values }, null, 2)}\n`);
+}
+
+export async function waitFor(fn, { timeout = 10_000, interval = 100 } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error('condition not met in time');
+}
