@@ -27,6 +27,15 @@ if ! command -v wasm-pack >/dev/null; then
   cargo install wasm-pack
 fi
 
+if ! rustup toolchain list | grep -q '^nightly'; then
+  log "installing the nightly toolchain (for cargo fuzz)"
+  rustup toolchain install nightly --profile minimal
+fi
+if ! command -v cargo-fuzz >/dev/null; then
+  log "installing cargo-fuzz (builds from source, about 1 minute)"
+  cargo install cargo-fuzz
+fi
+
 apt_updated=""
 apt_install() {
   if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi

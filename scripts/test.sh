@@ -38,6 +38,7 @@ step "wasm tests in Chromium" wasm-pack test --headless --chrome --chromedriver 
 step "node tests (package, ESM, CommonJS, QR interop)" bash -c 'cd tests/node && npm ci --no-audit --no-fund --loglevel=error && npm test'
 step "bundled page in Chromium" bash tests/bundle/run.sh
 step "browser end-to-end" bash tests/e2e/run.sh
+step "fuzz smoke (every target, 15 s each)" bash scripts/fuzz.sh 15
 
 total=$((passed + failed))
 echo
