@@ -190,3 +190,13 @@ export async function waitFor(fn, { timeout = 10_000, interval = 100 } = {}) {
   }
   throw new Error('condition not met in time');
 }
+
+/** Goes to an in-app page by its hash, re-drawing it even when it is the page already shown. */
+export async function go(page, hash) {
+  await page.evaluate((target) => {
+    if (location.hash === target) location.hash = '#/';
+  }, hash);
+  await page.waitForFunction((target) => location.hash !== target, hash).catch(() => {});
+  await page.evaluate((target) => { location.hash = target; }, hash);
+  await page.waitForFunction((target) => location.hash === target, hash);
+}

@@ -36,6 +36,7 @@ const ROUTES = [
 let unmountCurrent = null;
 let currentPath = null;
 let routeMemo = {};
+let routeToken = 0;
 
 export function navigate(path) {
   if (location.hash === `#${path}`) route();
@@ -90,9 +91,14 @@ async function route({ keepMemo = false } = {}) {
   (r.keys ?? []).forEach((key, i) => { params[key] = m[i + 1]; });
   const container = h('div', { class: 'page' });
   fill(main, container);
+  const token = ++routeToken;
   try {
-    unmountCurrent = (await r.page.mount(container, params, routeMemo)) ?? null;
+    const cleanup = (await r.page.mount(container, params, routeMemo)) ?? null;
+    // Another navigation happened while this page was loading: it is already gone, so stop its timers.
+    if (token !== routeToken) { cleanup?.(); return; }
+    unmountCurrent = cleanup;
   } catch (err) {
+    if (token !== routeToken) return;
     console.warn(err);
     fill(container, notice(err?.friendly ?? t('errServer'), 'error'),
       h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => route() }, t('retry'))));
@@ -148,6 +154,7 @@ function renderChrome() {
 /** Called by the sign-in page and after registration. */
 export function signedIn(person, csrfToken) {
   app.person = person;
+  app.idleSignedOut = false;
   if (csrfToken) setCsrfToken(csrfToken);
   renderChrome();
   refreshDevPanel();
@@ -160,12 +167,14 @@ export async function signOut({ idle = false } = {}) {
     if (app.person) await post('/auth/sign-out', {}, { idempotent: true });
   } catch { /* the session may already be gone; the page signs out either way */ }
   app.person = null;
+  app.idleSignedOut = idle;
   try {
     const session = await get('/session');
     setCsrfToken(session?.csrfToken);
   } catch { /* sign-in will fetch a new one */ }
   renderChrome();
   refreshDevPanel();
+  showIdleNote();
   navigate('/signin');
   if (idle) toast(t('kioskSignedOut'));
 }
@@ -198,6 +207,21 @@ function resetIdleTimer() {
   if (app.person) {
     idleTimer = setTimeout(() => signOut({ idle: true }), app.kioskIdleSeconds * 1000);
   }
+  showIdleNote();
+}
+
+/** A quiet line under the page telling kiosk users that the session ends by itself. */
+function showIdleNote() {
+  let note = document.getElementById('idle-note');
+  if (app.channel !== 'kiosk' || !app.person) {
+    note?.remove();
+    return;
+  }
+  if (!note) {
+    note = h('p', { class: 'idle-note', id: 'idle-note' });
+    document.getElementById('main').after(note);
+  }
+  note.textContent = t('kioskIdle', { s: app.kioskIdleSeconds });
 }
 
 function readChannel() {
@@ -233,6 +257,7 @@ async function start() {
   onLangChange(() => {
     renderChrome();
     refreshDevPanel();
+    showIdleNote();
     route({ keepMemo: true });
   });
   onSessionEnd(() => {

@@ -140,6 +140,7 @@ export function mount(container, params, memo) {
 
   fill(container,
     pageHeading(registering ? t('registerTitle') : t('signInTitle')),
+    app.idleSignedOut ? h('div', { class: 'notice warn', role: 'status', id: 'idle-signed-out' }, t('kioskSignedOut')) : null,
     h('p', { class: 'lead' }, registering ? t('registerIntro') : t('signInIntro')),
     h('div', { class: 'card' }, form),
     h('p', {}, registering ? t('haveAccount') : t('noAccount'), ' ',

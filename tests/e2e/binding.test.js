@@ -1,0 +1,156 @@
+// Binding in a real browser: the QR round trip between two people's pages, SMS binding through the dev
+// outbox, the limit of three refused on the page and by the server, and removal by binder and owner.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, publishScreenshot, axeSerious, unexpectedErrors, waitFor,
+} from './helpers.js';
+import { DEMO } from './demo.js';
+
+let server;
+let browser;
+let owner;
+let binder;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  owner = await openPage(browser, server.url, { hash: '#/signin' });
+  binder = await openPage(browser, server.url, { hash: '#/signin' });
+  await signIn(owner.page, server.url, DEMO.owner.phone);
+  await signIn(binder.page, server.url, DEMO.binder.phone);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('scan binding: the owner shows the code, the binder reads a picture of it, the owner is told', async () => {
+  const { page: ownerPage } = owner;
+  const { page: binderPage } = binder;
+
+  await ownerPage.waitForSelector('#owned-vehicles [data-vehicle-id]');
+  await publishScreenshot(await screenshot(ownerPage, 'my-vehicles'));
+  assert.deepEqual(await axeSerious(ownerPage), []);
+  await ownerPage.click(`#owned-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"] [data-action="show-qr"]`);
+  await ownerPage.waitForSelector('#qr-image svg');
+  // The countdown starts at three minutes, from the code's own expiry.
+  const countdown = await ownerPage.textContent('#qr-countdown');
+  assert.match(countdown, /^(3:00|2:5\d)$/);
+  await publishScreenshot(await screenshot(ownerPage, 'qr-code'));
+  assert.deepEqual(await axeSerious(ownerPage), []);
+  const png = await ownerPage.locator('#qr-image').screenshot();
+
+  await binderPage.click('[data-nav="bind"]');
+  await binderPage.click('#choose-scan');
+  await binderPage.waitForSelector('#pick-file');
+  assert.deepEqual(await axeSerious(binderPage), []);
+  await binderPage.setInputFiles('input[type="file"]', { name: 'vehicle-code.png', mimeType: 'image/png', buffer: png });
+  // Decoded in wasm: the masked plate is shown before the server is asked.
+  await binderPage.waitForSelector('#scanned-plate');
+  assert.match(await binderPage.textContent('#scanned-plate'), /\*/);
+  await binderPage.waitForSelector('#relationship');
+  await binderPage.check('#relationship input[value="spouse"]');
+
+  // Real-person verification through the development verifier, driven from the development panel.
+  await binderPage.click('#dev-verify-pass');
+  await binderPage.waitForSelector('#dev-verifier-status:not(:empty)');
+  await binderPage.click('#commit-binding');
+  await binderPage.waitForSelector('#binding-done');
+
+  // The owner's page polls notifications and says who bound the vehicle.
+  await ownerPage.waitForSelector('#qr-alerts [data-kind="binding_created"]', { timeout: 10_000 });
+
+  await binderPage.click('#to-vehicles');
+  await binderPage.waitForSelector(`#bound-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"]`);
+  assert.deepEqual(unexpectedErrors(binder.errors), []);
+  assert.deepEqual(unexpectedErrors(owner.errors), []);
+});
+
+/** SMS binding through the page, reading the owner's code from the development outbox. */
+async function bindBySms(page, vehicle) {
+  await go(page, '#/bind/sms');
+  await page.waitForSelector('#sms-form');
+  await page.click(`[data-plate-type="${vehicle.plateType}"]`);
+  // Typed the way people type: lower case and a middle dot; the core normalises it.
+  await page.fill('input[name="plateNumber"]', vehicle.typed ?? vehicle.plateNumber);
+  await page.fill('input[name="engineSuffix"]', vehicle.engineSuffix.toLowerCase());
+  await page.waitForSelector('#instant-eligibility[data-allowed="true"]');
+  const since = Date.now() - 2000;
+  await page.click('#send-owner-code');
+  await page.waitForSelector('#owner-code-form');
+  const code = await latestCode(server.url, vehicle.ownerPhone, { after: since });
+  await page.fill('input[name="ownerCode"]', code);
+  await page.click('#verify-owner-code');
+  await page.waitForSelector('#commit-binding');
+  await page.click('#commit-binding');
+  await page.waitForSelector('#binding-done');
+}
+
+test('SMS binding up to the limit; the fourth is refused on the page and, when forced, by the server', async () => {
+  const { page } = binder;
+  const [second, third, fourth] = DEMO.smsVehicles;
+  await bindBySms(page, second);
+  await go(page, '#/bind/sms');
+  await page.waitForSelector('#sms-form');
+  assert.deepEqual(await axeSerious(page), []);
+  await bindBySms(page, third);
+
+  await go(page, '#/vehicles');
+  await page.waitForSelector('#bound-count');
+  assert.match(await page.textContent('#bound-count'), /3/);
+
+  // The fourth: the core answers at once, with the reason.
+  await go(page, '#/bind/sms');
+  await page.waitForSelector('#sms-form');
+  await page.click(`[data-plate-type="${fourth.plateType}"]`);
+  await page.fill('input[name="plateNumber"]', fourth.plateNumber);
+  await page.fill('input[name="engineSuffix"]', fourth.engineSuffix);
+  await page.waitForSelector('#instant-eligibility[data-allowed="false"] [data-code="USER_BINDING_LIMIT_REACHED"]');
+  assert.equal(await page.isDisabled('#send-owner-code'), true);
+  await publishScreenshot(await screenshot(page, 'sms-binding-refused'));
+  assert.deepEqual(await axeSerious(page), []);
+
+  // Forced past the page's answer, the server refuses too.
+  const since = Date.now() - 2000;
+  await page.click('#force-submit');
+  await page.waitForSelector('#owner-code-form');
+  const code = await latestCode(server.url, fourth.ownerPhone, { after: since });
+  await page.fill('input[name="ownerCode"]', code);
+  await page.click('#verify-owner-code');
+  await page.waitForSelector('#commit-binding');
+  await page.click('#commit-binding');
+  await page.waitForSelector('#server-answer[data-code="USER_BINDING_LIMIT_REACHED"]');
+  assert.match(await page.textContent('#server-answer'), /最多同时绑定3辆|at most 3/);
+  assert.deepEqual(unexpectedErrors(binder.errors), []);
+});
+
+test('the binder removes a binding; the owner removes a binder', async () => {
+  const { page } = binder;
+  const [second] = DEMO.smsVehicles;
+  await go(page, '#/vehicles');
+  const row = `#bound-vehicles li[data-plate="${second.plateNumber}"]`;
+  await page.waitForSelector(row);
+  await page.click(`${row} [data-action="remove"]`);
+  await page.click(`${row} [data-action="confirm-remove"]`);
+  await page.waitForSelector(row, { state: 'detached' });
+  assert.match(await page.textContent('#bound-count'), /2/);
+
+  const { page: ownerPage } = owner;
+  await go(ownerPage, '#/vehicles');
+  const ownedRow = `#owned-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"]`;
+  await ownerPage.waitForSelector(`${ownedRow} [data-binding-id]`);
+  await ownerPage.click(`${ownedRow} [data-binding-id] [data-action="remove"]`);
+  await ownerPage.click(`${ownedRow} [data-binding-id] [data-action="confirm-remove"]`);
+  await ownerPage.waitForSelector(`${ownedRow} [data-binding-id]`, { state: 'detached' });
+
+  // The binder's list no longer shows it.
+  await page.reload();
+  await page.waitForSelector('#bound-count');
+  await waitFor(async () => (await page.$(`#bound-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"]`)) == null);
+  assert.match(await page.textContent('#bound-count'), /1/);
+  assert.deepEqual(unexpectedErrors(binder.errors), []);
+  assert.deepEqual(unexpectedErrors(owner.errors), []);
+});

@@ -1,0 +1,111 @@
+// The window console (officer) and the kiosk channel.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, DESKTOP,
+} from './helpers.js';
+import { DEMO } from './demo.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('a binding sent for manual review is approved from the window queue', async () => {
+  // The person's real-person verification fails, so they ask for manual review.
+  const person = await openPage(browser, server.url, { hash: '#/signin' });
+  const { page } = person;
+  await signIn(page, server.url, DEMO.reviewee.phone);
+  await page.click('#dev-verify-fail');
+  await page.waitForSelector('#dev-verifier-status:not(:empty)');
+  const vehicle = DEMO.reviewVehicle;
+  await go(page, '#/bind/sms');
+  await page.waitForSelector('#sms-form');
+  await page.click(`[data-plate-type="${vehicle.plateType}"]`);
+  await page.fill('input[name="plateNumber"]', vehicle.plateNumber);
+  await page.fill('input[name="engineSuffix"]', vehicle.engineSuffix);
+  await page.waitForSelector('#instant-eligibility[data-allowed="true"]');
+  const since = Date.now() - 2000;
+  await page.click('#send-owner-code');
+  await page.waitForSelector('#owner-code-form');
+  await page.fill('input[name="ownerCode"]', await latestCode(server.url, vehicle.ownerPhone, { after: since }));
+  await page.click('#verify-owner-code');
+  await page.click('#commit-binding');
+  await page.waitForSelector('#server-answer[data-code="REAL_PERSON_VERIFICATION_FAILED"]');
+  await page.click('#ask-review');
+  await page.waitForSelector('text=/人工审核/');
+  assert.deepEqual(unexpectedErrors(person.errors), []);
+
+  const officer = await openPage(browser, server.url, { hash: '#/signin', viewport: DESKTOP });
+  await signIn(officer.page, server.url, DEMO.officer.phone);
+  await officer.page.waitForSelector('#window-queue [data-application-id]');
+  await officer.page.click('#window-queue [data-application-id] [data-action="approve"]');
+  await officer.page.waitForSelector('#window-queue [data-application-id]', { state: 'detached' });
+
+  await go(page, '#/vehicles');
+  await page.waitForSelector(`#bound-vehicles li[data-plate="${vehicle.plateNumber}"]`);
+  await officer.context.close();
+  await person.context.close();
+});
+
+test('window console: find a person and a vehicle, check the originals, bind on their behalf, handle a violation', async () => {
+  const officer = await openPage(browser, server.url, { hash: '#/signin', viewport: DESKTOP });
+  const { page, errors } = officer;
+  await signIn(page, server.url, DEMO.officer.phone);
+  await page.waitForSelector('#find-person-form');
+  assert.deepEqual(await axeSerious(page), []);
+
+  await page.fill('input[name="personResidentId"]', DEMO.windowPerson.residentId);
+  await page.click('#find-person');
+  await page.waitForSelector('#window-person [data-person-id]');
+
+  const vehicle = DEMO.windowVehicle;
+  await page.selectOption('select[name="windowPlateType"]', vehicle.plateType);
+  await page.fill('input[name="windowPlateNumber"]', vehicle.plateNumber);
+  await page.click('#find-vehicle');
+  await page.waitForSelector('#window-vehicle [data-vehicle-id]');
+
+  // No originals ticked yet: the core says which are missing, before anything is sent.
+  await page.waitForSelector('#window-actions [data-code="WINDOW_DOCUMENTS_NOT_CHECKED"]');
+  for (const box of await page.$$('#window-documents input[type="checkbox"]')) await box.check();
+  await page.waitForSelector('#window-actions [data-code="WINDOW_DOCUMENTS_NOT_CHECKED"]', { state: 'detached' });
+
+  // A violation of a vehicle the person has not bound is handled at the window without binding.
+  await page.waitForSelector('#window-violations [data-violation-id]');
+  await page.locator('#window-violations [data-action="window-handle"]').first().click();
+  await page.waitForSelector('#window-violations [data-decision-number]');
+
+  await page.click('#window-bind');
+  await page.waitForSelector('#window-bind-result .notice.ok');
+  await screenshot(page, 'window-console');
+  assert.deepEqual(await axeSerious(page), []);
+  assert.deepEqual(unexpectedErrors(errors), []);
+  await officer.context.close();
+});
+
+test('kiosk: large targets, no camera option, signed out after inactivity', async () => {
+  const kiosk = await openPage(browser, server.url, { hash: '#/signin', query: '?channel=kiosk&idle=3' });
+  const { page, errors } = kiosk;
+  assert.equal(await page.evaluate(() => document.body.classList.contains('kiosk')), true);
+  const height = await page.$eval('#send-code', (b) => b.getBoundingClientRect().height);
+  assert.ok(height >= 60, `kiosk button height ${height}`);
+  await signIn(page, server.url, DEMO.binder.phone);
+  await page.click('[data-nav="bind"]');
+  await page.waitForSelector('#choose-sms');
+  assert.equal(await page.$('#choose-scan'), null);
+  assert.deepEqual(await axeSerious(page), []);
+  // No input for three seconds: back to sign-in, with a note saying why.
+  await page.waitForSelector('#idle-signed-out', { timeout: 10_000 });
+  await page.waitForSelector('#signin-form');
+  assert.deepEqual(unexpectedErrors(errors), []);
+  await kiosk.context.close();
+});
