@@ -195,7 +195,6 @@ const STRINGS = {
   windowTitle: { zh: '窗口业务台', en: 'Window console' },
   windowIntro: { zh: '民警核验原件后,可代为绑定或直接处理非本人机动车的交通违法(窗口无需提前绑定)。', en: 'After checking the originals, an officer can bind on a person’s behalf or handle a violation directly (no binding needed at a window).' },
   windowFindPerson: { zh: '查找驾驶人', en: 'Find a person' },
-  windowPersonQuery: { zh: '身份证号码或手机号', en: 'Resident ID or mobile number' },
   windowFindVehicle: { zh: '查找车辆', en: 'Find a vehicle' },
   find: { zh: '查找', en: 'Find' },
   notFound: { zh: '未找到', en: 'Nothing found' },
