@@ -169,6 +169,20 @@ impl Rules {
         channel: Channel,
         now: Timestamp,
     ) -> ViolationRoute {
+        self.route_with(person, vehicle, binding, v, channel, now, &mut |r| Reason::of(r))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn route_with(
+        &self,
+        person: &PersonFacts,
+        vehicle: &VehicleFacts,
+        binding: Option<&BindingFacts>,
+        v: &ViolationFacts,
+        channel: Channel,
+        now: Timestamp,
+        explain: &mut dyn FnMut(&Refusal) -> Reason,
+    ) -> ViolationRoute {
         let p = &self.policy;
         let own = vehicle.owner_id.as_deref() == Some(person.id.as_str());
         let binding = binding.filter(|b| {
@@ -273,7 +287,7 @@ impl Rules {
         ViolationRoute {
             violation_id: v.id.clone(),
             route,
-            reasons: refusals.iter().map(|(_, r)| Reason::of(r)).collect(),
+            reasons: refusals.iter().map(|(_, r)| explain(r)).collect(),
             documents,
             points: v.points,
             fine_fen: v.fine_fen,
@@ -285,11 +299,25 @@ impl Rules {
 
     /// Labels a whole list of violations of one vehicle at once.
     pub fn route_violations(&self, call: &RouteCall) -> RouteAnswer {
+        // A list repeats the same few reasons; their messages are formatted once per call.
+        let mut seen: Vec<(Refusal, Reason)> = Vec::new();
+        let mut explain = |r: &Refusal| -> Reason {
+            if let Some((_, reason)) = seen.iter().find(|(k, _)| k == r) {
+                return reason.clone();
+            }
+            let reason = Reason::of(r);
+            if seen.len() < 64 {
+                seen.push((r.clone(), reason.clone()));
+            }
+            reason
+        };
         RouteAnswer {
             routes: call
                 .violations
                 .iter()
-                .map(|v| self.route_violation(&call.person, &call.vehicle, call.binding.as_ref(), v, call.channel, call.now))
+                .map(|v| {
+                    self.route_with(&call.person, &call.vehicle, call.binding.as_ref(), v, call.channel, call.now, &mut explain)
+                })
                 .collect(),
             policy_version: self.policy.version.clone(),
         }
