@@ -1,5 +1,10 @@
 //! Native cost of the decisions: `cargo bench --bench decisions`. Numbers are recorded in docs/benchmarks.md.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -36,12 +41,21 @@ mod native {
         PersonFacts {
             id: "p1".into(),
             identity_verified: true,
-            licence: Some(LicenceFacts { class: LicenceClass::C1, status: LicenceStatus::Normal, points: 3 }),
+            licence: Some(LicenceFacts {
+                class: LicenceClass::C1,
+                status: LicenceStatus::Normal,
+                points: 3,
+            }),
         }
     }
 
     fn binding(b: &str, v: &str) -> BindingFacts {
-        BindingFacts { binder_id: b.into(), vehicle_id: v.into(), created_at: ts("2026-09-01T02:00:00Z"), removed_at: None }
+        BindingFacts {
+            binder_id: b.into(),
+            vehicle_id: v.into(),
+            created_at: ts("2026-09-01T02:00:00Z"),
+            removed_at: None,
+        }
     }
 
     pub fn main() {
@@ -63,17 +77,23 @@ mod native {
             documents_checked: vec![],
             now: ts("2026-09-02T00:00:00Z"),
         };
-        c.bench_function("check_binding (allowed)", |b| b.iter(|| rules.check_binding(black_box(&call))));
+        c.bench_function("check_binding (allowed)", |b| {
+            b.iter(|| rules.check_binding(black_box(&call)))
+        });
         let mut refused = call.clone();
         refused.binder_bindings.push(binding("p1", "v4"));
         refused.vehicle.use_nature = UseNature::Taxi;
-        c.bench_function("check_binding (two refusals)", |b| b.iter(|| rules.check_binding(black_box(&refused))));
+        c.bench_function("check_binding (two refusals)", |b| {
+            b.iter(|| rules.check_binding(black_box(&refused)))
+        });
 
         let violations: Vec<ViolationFacts> = (0..10_000)
             .map(|i| ViolationFacts {
                 id: format!("x{i}"),
                 vehicle_id: "v1".into(),
-                occurred_at: Timestamp::from_millis(ts("2026-08-25T00:00:00Z").millis() + i64::from(i) * 60_000),
+                occurred_at: Timestamp::from_millis(
+                    ts("2026-08-25T00:00:00Z").millis() + i64::from(i) * 60_000,
+                ),
                 points: Points::new([0, 1, 3, 6][i as usize % 4]).unwrap(),
                 fine_fen: Fen::from_yuan([50, 100, 200, 500][i as usize % 4]),
                 source: ViolationSource::Device,
@@ -91,7 +111,9 @@ mod native {
         };
         let mut group = c.benchmark_group("route_violations");
         group.throughput(Throughput::Elements(10_000));
-        group.bench_function("batch of 10,000", |b| b.iter(|| rules.route_violations(black_box(&route_call))));
+        group.bench_function("batch of 10,000", |b| {
+            b.iter(|| rules.route_violations(black_box(&route_call)))
+        });
         group.finish();
 
         c.bench_function("PlateNumber::parse (typed form)", |b| {

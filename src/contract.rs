@@ -2,8 +2,8 @@
 //! bodies, so the contract is written once. Field names are camelCase on the wire.
 
 use crate::domain::{
-    ActorRole, BindingMethod, Channel, Document, Fen, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,
-    PlateType, Points, UseNature, ViolationSource, ViolationState,
+    ActorRole, BindingMethod, Channel, Document, Fen, LicenceClass, LicenceStatus, OwnerKind,
+    PlateNumber, PlateType, Points, UseNature, ViolationSource, ViolationState,
 };
 use crate::message::Reason;
 use crate::time::{CstDate, Timestamp};
@@ -64,7 +64,8 @@ pub struct VehicleFacts {
 impl TryFrom<VehicleFactsWire> for VehicleFacts {
     type Error = String;
     fn try_from(w: VehicleFactsWire) -> Result<Self, String> {
-        let plate_number = PlateNumber::parse(&w.plate_number, w.plate_type).map_err(|e| format!("plateNumber: {e}"))?;
+        let plate_number = PlateNumber::parse(&w.plate_number, w.plate_type)
+            .map_err(|e| format!("plateNumber: {e}"))?;
         Ok(VehicleFacts {
             id: w.id,
             plate_type: w.plate_type,

@@ -12,7 +12,10 @@ pub struct Message {
 
 impl Message {
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { zh: zh.into(), en: en.into() }
+        Self {
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 }
 
@@ -72,7 +75,11 @@ pub struct Reason {
 
 impl Reason {
     pub fn of<E: Explain + ?Sized>(e: &E) -> Self {
-        Self { code: e.code(), params: e.params(), message: e.message() }
+        Self {
+            code: e.code(),
+            params: e.params(),
+            message: e.message(),
+        }
     }
 }
 

@@ -117,12 +117,18 @@ impl Explain for PolicyError {
         crate::params![field = self.path.as_str()]
     }
     fn message(&self) -> Message {
-        Message::new(format!("策略文件字段 {} 无效:{}", self.path, self.problem), self.to_string())
+        Message::new(
+            format!("策略文件字段 {} 无效:{}", self.path, self.problem),
+            self.to_string(),
+        )
     }
 }
 
 fn err(path: &str, problem: impl Into<String>) -> PolicyError {
-    PolicyError { path: path.to_owned(), problem: problem.into() }
+    PolicyError {
+        path: path.to_owned(),
+        problem: problem.into(),
+    }
 }
 
 impl Policy {
@@ -136,7 +142,11 @@ impl Policy {
     pub fn article_rules() -> Policy {
         Policy {
             version: "default-1".into(),
-            city: City { code: "000000".into(), name_zh: "全国默认".into(), name_en: "National default".into() },
+            city: City {
+                code: "000000".into(),
+                name_zh: "全国默认".into(),
+                name_en: "National default".into(),
+            },
             feature_enabled: true,
             max_bindings_per_user: 3,
             max_binders_per_vehicle: 3,
@@ -149,10 +159,17 @@ impl Policy {
             binding_effective_from: BindingEffectiveFrom::Day,
             points_ceiling: 12,
             require_real_person_verification: true,
-            application_caps: ApplicationCaps { per_day: None, per_year: None },
+            application_caps: ApplicationCaps {
+                per_day: None,
+                per_year: None,
+            },
             qr_code_lifetime_seconds: 180,
             kiosk_requires_binding: false,
-            late_fee: LateFee { due_days: 15, daily_rate_basis_points: 300, cap_at_fine: true },
+            late_fee: LateFee {
+                due_days: 15,
+                daily_rate_basis_points: 300,
+                cap_at_fine: true,
+            },
             sms: SmsPolicy {
                 code_lifetime_seconds: 300,
                 max_wrong_tries: 5,
@@ -165,13 +182,15 @@ impl Policy {
 
     /// Parses a complete policy document.
     pub fn parse(json: &str) -> Result<Policy, PolicyError> {
-        let value: Value = serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
         Self::from_value(value, None)
     }
 
     /// Parses a document that may `"extends": "default"` (or any base given) and override some fields.
     pub fn parse_with_base(json: &str, base: &Policy) -> Result<Policy, PolicyError> {
-        let value: Value = serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
         Self::from_value(value, Some(base))
     }
 
@@ -180,7 +199,8 @@ impl Policy {
             return Err(err("", "a policy is a JSON object"));
         };
         if let Some(ext) = map.remove("extends") {
-            let base = base.ok_or_else(|| err("extends", "no base policy is available to extend"))?;
+            let base =
+                base.ok_or_else(|| err("extends", "no base policy is available to extend"))?;
             if ext != Value::String("default".into()) {
                 return Err(err("extends", "only \"default\" can be extended"));
             }
@@ -190,7 +210,10 @@ impl Policy {
         }
         let policy: Policy = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            err(if path == "." { "" } else { &path }, e.into_inner().to_string())
+            err(
+                if path == "." { "" } else { &path },
+                e.into_inner().to_string(),
+            )
         })?;
         policy.validate()?;
         Ok(policy)
@@ -222,10 +245,16 @@ impl Policy {
             return Err(err("lateFee.dueDays", "must be at most 365"));
         }
         if self.late_fee.daily_rate_basis_points > 10_000 {
-            return Err(err("lateFee.dailyRateBasisPoints", "must be at most 10000 (100% a day)"));
+            return Err(err(
+                "lateFee.dailyRateBasisPoints",
+                "must be at most 10000 (100% a day)",
+            ));
         }
         if !(60..=600).contains(&self.sms.code_lifetime_seconds) {
-            return Err(err("sms.codeLifetimeSeconds", "must be from 60 to 600 (codes live at most 10 minutes)"));
+            return Err(err(
+                "sms.codeLifetimeSeconds",
+                "must be from 60 to 600 (codes live at most 10 minutes)",
+            ));
         }
         if !(1..=5).contains(&self.sms.max_wrong_tries) {
             return Err(err("sms.maxWrongTries", "must be from 1 to 5"));
@@ -268,23 +297,33 @@ mod tests {
     #[test]
     fn shipped_city_files_load() {
         let base = Policy::default_policy();
-        let dg = Policy::parse_with_base(include_str!("../policies/cities/441900.json"), &base).unwrap();
+        let dg =
+            Policy::parse_with_base(include_str!("../policies/cities/441900.json"), &base).unwrap();
         assert!(dg.kiosk_requires_binding);
         assert_eq!(dg.max_bindings_per_user, 3);
-        let off = Policy::parse_with_base(include_str!("../policies/cities/533300.json"), &base).unwrap();
+        let off =
+            Policy::parse_with_base(include_str!("../policies/cities/533300.json"), &base).unwrap();
         assert!(!off.feature_enabled);
     }
 
     #[test]
     fn bad_fields_are_named() {
         let base = Policy::default_policy();
-        let e = Policy::parse_with_base(r#"{"extends":"default","lateFee":{"dueDays":"x"}}"#, &base).unwrap_err();
+        let e =
+            Policy::parse_with_base(r#"{"extends":"default","lateFee":{"dueDays":"x"}}"#, &base)
+                .unwrap_err();
         assert_eq!(e.path, "lateFee.dueDays");
-        let e = Policy::parse_with_base(r#"{"extends":"default","maxBindingsPerUsr":3}"#, &base).unwrap_err();
+        let e = Policy::parse_with_base(r#"{"extends":"default","maxBindingsPerUsr":3}"#, &base)
+            .unwrap_err();
         assert!(e.problem.contains("maxBindingsPerUsr"), "{e}");
-        let e = Policy::parse_with_base(r#"{"extends":"default","bindablePlateTypes":["02","77"]}"#, &base).unwrap_err();
+        let e = Policy::parse_with_base(
+            r#"{"extends":"default","bindablePlateTypes":["02","77"]}"#,
+            &base,
+        )
+        .unwrap_err();
         assert_eq!(e.path, "bindablePlateTypes[1]");
-        let e = Policy::parse_with_base(r#"{"extends":"default","pointsCeiling":0}"#, &base).unwrap_err();
+        let e = Policy::parse_with_base(r#"{"extends":"default","pointsCeiling":0}"#, &base)
+            .unwrap_err();
         assert_eq!(e.path, "pointsCeiling");
         assert!(Policy::parse("[]").is_err());
         assert!(Policy::parse("{").is_err());

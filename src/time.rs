@@ -29,7 +29,9 @@ pub enum TimestampError {
 impl fmt::Display for TimestampError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Malformed => f.write_str("expected an RFC 3339 instant such as 2026-09-01T07:00:00Z"),
+            Self::Malformed => {
+                f.write_str("expected an RFC 3339 instant such as 2026-09-01T07:00:00Z")
+            }
             Self::OutOfRange => f.write_str("a date or time field is out of range"),
         }
     }
@@ -94,8 +96,12 @@ impl Timestamp {
                 return Err(TimestampError::Malformed);
             }
             // Keep milliseconds; finer digits are truncated.
-            let digits = s.get(start..end.min(start + 3)).ok_or(TimestampError::Malformed)?;
-            millis = digits.parse::<i64>().map_err(|_| TimestampError::Malformed)?
+            let digits = s
+                .get(start..end.min(start + 3))
+                .ok_or(TimestampError::Malformed)?;
+            millis = digits
+                .parse::<i64>()
+                .map_err(|_| TimestampError::Malformed)?
                 * 10i64.pow(3 - digits.len() as u32);
             i = end;
         }
@@ -252,7 +258,9 @@ impl<'de> Deserialize<'de> for Timestamp {
                 Ok(Timestamp(v))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
-                i64::try_from(v).map(Timestamp).map_err(|_| E::custom("epoch milliseconds out of range"))
+                i64::try_from(v)
+                    .map(Timestamp)
+                    .map_err(|_| E::custom("epoch milliseconds out of range"))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Timestamp, E> {
                 // JavaScript numbers arrive as f64; only whole, safe integers are instants.
@@ -291,7 +299,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_instants() {
-        for s in ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-09-01 07:00", "", "2026-09-01T07:00:00", "2026-09-01T24:00:00Z"] {
+        for s in [
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-09-01 07:00",
+            "",
+            "2026-09-01T07:00:00",
+            "2026-09-01T24:00:00Z",
+        ] {
             assert!(Timestamp::parse_rfc3339(s).is_err(), "{s}");
         }
     }

@@ -1,6 +1,11 @@
 //! docs/reasons.md is generated from the code: this test fails when the two differ.
 //! Regenerate with `UPDATE_DOCS=1 cargo test --test reason_docs`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use renche::domain::*;
 use renche::message::Explain;
@@ -9,7 +14,13 @@ use renche::*;
 fn row(out: &mut String, e: &dyn Explain) {
     let params = serde_json::to_string(&e.params()).unwrap();
     let m = e.message();
-    out.push_str(&format!("| `{}` | `{}` | {} | {} |\n", e.code(), params, m.zh, m.en));
+    out.push_str(&format!(
+        "| `{}` | `{}` | {} | {} |\n",
+        e.code(),
+        params,
+        m.zh,
+        m.en
+    ));
 }
 
 fn generate() -> String {
@@ -60,5 +71,8 @@ fn reasons_doc_matches_the_code() {
         std::fs::write(path, &generated).unwrap();
     }
     let on_disk = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(on_disk == generated, "docs/reasons.md is stale: run UPDATE_DOCS=1 cargo test --test reason_docs");
+    assert!(
+        on_disk == generated,
+        "docs/reasons.md is stale: run UPDATE_DOCS=1 cargo test --test reason_docs"
+    );
 }

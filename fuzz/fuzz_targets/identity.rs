@@ -5,11 +5,16 @@ use renche::domain::{EngineSuffix, PhoneNumber, ResidentId};
 use renche::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(id) = ResidentId::parse(text) {
         assert_eq!(id.as_str().len(), 18);
         assert!(id.birth_date().is_some());
-        assert_eq!(ResidentId::parse(id.as_str()).expect("normal form parses"), id);
+        assert_eq!(
+            ResidentId::parse(id.as_str()).expect("normal form parses"),
+            id
+        );
     }
     if let Ok(p) = PhoneNumber::parse(text) {
         assert_eq!(p.masked().len(), 11);

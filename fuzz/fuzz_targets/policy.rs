@@ -4,7 +4,9 @@ use libfuzzer_sys::fuzz_target;
 use renche::Policy;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let base = Policy::article_rules();
     for parsed in [Policy::parse(text), Policy::parse_with_base(text, &base)] {
         if let Ok(p) = parsed {

@@ -36,7 +36,11 @@ impl ResidentId {
             return Err(ResidentIdError::NotDigits);
         }
         let num = |from: usize, to: usize| -> i64 {
-            digits.get(from..to).unwrap_or_default().iter().fold(0i64, |acc, d| acc * 10 + i64::from(*d))
+            digits
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .fold(0i64, |acc, d| acc * 10 + i64::from(*d))
         };
         let (y, m, d) = (num(6, 10), num(10, 12), num(12, 14));
         if !(1900..=2100).contains(&y) || CstDate::from_ymd(y, m, d).is_none() {
@@ -58,7 +62,11 @@ impl ResidentId {
     }
     /// `4419**********123X`: area prefix and last four kept.
     pub fn masked(&self) -> String {
-        self.0.chars().enumerate().map(|(i, c)| if (4..14).contains(&i) { '*' } else { c }).collect()
+        self.0
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if (4..14).contains(&i) { '*' } else { c })
+            .collect()
     }
 }
 
@@ -79,12 +87,22 @@ impl Explain for ResidentIdError {
     }
     fn message(&self) -> Message {
         match self {
-            Self::WrongLength { found } => {
-                Message::new(format!("身份证号码应为18位,现为{found}位"), format!("A resident ID number has 18 characters; this one has {found}"))
-            }
-            Self::NotDigits => Message::new("身份证号码前17位应为数字,最后一位为数字或 X", "The first 17 characters are digits and the last is a digit or X"),
-            Self::ImpossibleBirthDate => Message::new("身份证号码中的出生日期无效", "The birth date inside the ID number is not a real date"),
-            Self::WrongCheckCharacter { .. } => Message::new("身份证号码校验位不正确,请核对", "The check character does not match; please check the number"),
+            Self::WrongLength { found } => Message::new(
+                format!("身份证号码应为18位,现为{found}位"),
+                format!("A resident ID number has 18 characters; this one has {found}"),
+            ),
+            Self::NotDigits => Message::new(
+                "身份证号码前17位应为数字,最后一位为数字或 X",
+                "The first 17 characters are digits and the last is a digit or X",
+            ),
+            Self::ImpossibleBirthDate => Message::new(
+                "身份证号码中的出生日期无效",
+                "The birth date inside the ID number is not a real date",
+            ),
+            Self::WrongCheckCharacter { .. } => Message::new(
+                "身份证号码校验位不正确,请核对",
+                "The check character does not match; please check the number",
+            ),
         }
     }
 }
@@ -110,7 +128,9 @@ impl PhoneNumber {
             return Err(PhoneNumberError::NotDigits);
         }
         if s.len() != 11 {
-            return Err(PhoneNumberError::WrongLength { found: s.chars().count() });
+            return Err(PhoneNumberError::WrongLength {
+                found: s.chars().count(),
+            });
         }
         let b = s.as_bytes();
         if b.first() != Some(&b'1') || !matches!(b.get(1), Some(b'3'..=b'9')) {
@@ -123,7 +143,11 @@ impl PhoneNumber {
     }
     /// `138****1234`
     pub fn masked(&self) -> String {
-        format!("{}****{}", self.0.get(..3).unwrap_or(""), self.0.get(7..).unwrap_or(""))
+        format!(
+            "{}****{}",
+            self.0.get(..3).unwrap_or(""),
+            self.0.get(7..).unwrap_or("")
+        )
     }
 }
 
@@ -143,9 +167,17 @@ impl Explain for PhoneNumberError {
     }
     fn message(&self) -> Message {
         match self {
-            Self::WrongLength { found } => Message::new(format!("手机号码应为11位,现为{found}位"), format!("A mobile number has 11 digits; this one has {found}")),
-            Self::NotDigits => Message::new("手机号码只能包含数字", "A mobile number has digits only"),
-            Self::NotMobile => Message::new("不是有效的手机号码(应以13–19开头)", "Not a mainland mobile number (it starts with 13–19)"),
+            Self::WrongLength { found } => Message::new(
+                format!("手机号码应为11位,现为{found}位"),
+                format!("A mobile number has 11 digits; this one has {found}"),
+            ),
+            Self::NotDigits => {
+                Message::new("手机号码只能包含数字", "A mobile number has digits only")
+            }
+            Self::NotMobile => Message::new(
+                "不是有效的手机号码(应以13–19开头)",
+                "Not a mainland mobile number (it starts with 13–19)",
+            ),
         }
     }
 }
@@ -182,9 +214,18 @@ mod tests {
         assert_eq!(id.birth_date().unwrap().to_string(), "1949-12-31");
         assert_eq!(id.masked(), "1101**********002X");
         assert!(ResidentId::parse("11010519491231002x").is_ok());
-        assert!(matches!(ResidentId::parse("110105194912310021"), Err(ResidentIdError::WrongCheckCharacter { expected: 'X', .. })));
-        assert!(matches!(ResidentId::parse("110105194902300020"), Err(ResidentIdError::ImpossibleBirthDate)));
-        assert!(matches!(ResidentId::parse("1101051949"), Err(ResidentIdError::WrongLength { found: 10 })));
+        assert!(matches!(
+            ResidentId::parse("110105194912310021"),
+            Err(ResidentIdError::WrongCheckCharacter { expected: 'X', .. })
+        ));
+        assert!(matches!(
+            ResidentId::parse("110105194902300020"),
+            Err(ResidentIdError::ImpossibleBirthDate)
+        ));
+        assert!(matches!(
+            ResidentId::parse("1101051949"),
+            Err(ResidentIdError::WrongLength { found: 10 })
+        ));
     }
 
     #[test]
@@ -192,8 +233,17 @@ mod tests {
         let p = PhoneNumber::parse("138 0013 8000").unwrap();
         assert_eq!(p.masked(), "138****8000");
         assert!(PhoneNumber::parse("+8613800138000").is_ok());
-        assert_eq!(PhoneNumber::parse("12800138000"), Err(PhoneNumberError::NotMobile));
-        assert_eq!(PhoneNumber::parse("1380013800"), Err(PhoneNumberError::WrongLength { found: 10 }));
-        assert_eq!(PhoneNumber::parse("1380013800a"), Err(PhoneNumberError::NotDigits));
+        assert_eq!(
+            PhoneNumber::parse("12800138000"),
+            Err(PhoneNumberError::NotMobile)
+        );
+        assert_eq!(
+            PhoneNumber::parse("1380013800"),
+            Err(PhoneNumberError::WrongLength { found: 10 })
+        );
+        assert_eq!(
+            PhoneNumber::parse("1380013800a"),
+            Err(PhoneNumberError::NotDigits)
+        );
     }
 }

@@ -32,7 +32,18 @@ impl LicenceClass {
     /// Whether this class may drive a small car (plate 02 / 52). C2 and C5 cover small automatic cars,
     /// which we cannot tell apart from the plate, so they count.
     pub fn covers_small_car(self) -> bool {
-        matches!(self, Self::A1 | Self::A2 | Self::A3 | Self::B1 | Self::B2 | Self::C1 | Self::C2 | Self::C5 | Self::C6)
+        matches!(
+            self,
+            Self::A1
+                | Self::A2
+                | Self::A3
+                | Self::B1
+                | Self::B2
+                | Self::C1
+                | Self::C2
+                | Self::C5
+                | Self::C6
+        )
     }
 }
 
@@ -82,7 +93,10 @@ impl Explain for PointsError {
     fn message(&self) -> Message {
         Message::new(
             format!("记分值{}无效,只能是 0、1、3、6、9、12", self.found),
-            format!("{} is not a points value; only 0, 1, 3, 6, 9 or 12", self.found),
+            format!(
+                "{} is not a points value; only 0, 1, 3, 6, 9 or 12",
+                self.found
+            ),
         )
     }
 }
@@ -170,7 +184,10 @@ mod tests {
         assert_eq!(Fen::from_yuan(200).to_yuan_string(), "200.00");
         assert!(serde_json::from_str::<Fen>("1.5").is_err());
         assert!(serde_json::from_str::<Fen>("-100").is_err());
-        assert_eq!(serde_json::from_str::<Fen>("20000").unwrap().value(), 20_000);
+        assert_eq!(
+            serde_json::from_str::<Fen>("20000").unwrap().value(),
+            20_000
+        );
     }
 
     #[test]

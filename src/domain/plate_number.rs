@@ -24,13 +24,31 @@ pub struct PlateNumber {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlateNumberError {
     Empty,
-    UnknownProvince { found: String },
-    InvalidAuthority { found: String },
-    WrongLength { plate_type: PlateType, expected: usize, found: usize },
-    InvalidSerialCharacter { position: usize, found: String },
-    InvalidEnergyLetter { found: String },
-    WrongSuffix { plate_type: PlateType, expected: char },
-    InvalidCharacter { found: String },
+    UnknownProvince {
+        found: String,
+    },
+    InvalidAuthority {
+        found: String,
+    },
+    WrongLength {
+        plate_type: PlateType,
+        expected: usize,
+        found: usize,
+    },
+    InvalidSerialCharacter {
+        position: usize,
+        found: String,
+    },
+    InvalidEnergyLetter {
+        found: String,
+    },
+    WrongSuffix {
+        plate_type: PlateType,
+        expected: char,
+    },
+    InvalidCharacter {
+        found: String,
+    },
 }
 
 /// Folds what people type into the normal form: full-width to ASCII, upper case, no spaces or dots.
@@ -44,7 +62,8 @@ pub fn normalise(input: &str) -> String {
                 other => other,
             };
             match c {
-                ' ' | '\t' | '\u{3000}' | '\u{00A0}' | '·' | '・' | '•' | '.' | '-' | '\u{2027}' => None,
+                ' ' | '\t' | '\u{3000}' | '\u{00A0}' | '·' | '・' | '•' | '.' | '-'
+                | '\u{2027}' => None,
                 c => Some(c.to_ascii_uppercase()),
             }
         })
@@ -74,25 +93,43 @@ impl PlateNumber {
         if lenient {
             // Plate types outside the civil formats (embassy, military, temporary …) are kept as typed,
             // within sane bounds: they never reach the online rules.
-            if chars.len() > 10 || !chars.iter().all(|c| c.is_ascii_alphanumeric() || !c.is_ascii()) {
+            if chars.len() > 10
+                || !chars
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || !c.is_ascii())
+            {
                 return Err(PlateNumberError::InvalidCharacter { found: normal });
             }
             return Ok(Self { normal, plate_type });
         }
         if !PROVINCES.contains(first) {
-            return Err(PlateNumberError::UnknownProvince { found: first.to_string() });
+            return Err(PlateNumberError::UnknownProvince {
+                found: first.to_string(),
+            });
         }
         match chars.get(1) {
             // O is issued by at least one province for provincial organs; I never is.
             Some(&a) if a.is_ascii_uppercase() && a != 'I' => {}
-            Some(&a) => return Err(PlateNumberError::InvalidAuthority { found: a.to_string() }),
+            Some(&a) => {
+                return Err(PlateNumberError::InvalidAuthority {
+                    found: a.to_string(),
+                })
+            }
             None => {
-                return Err(PlateNumberError::WrongLength { plate_type, expected: expected_len(plate_type), found: 1 })
+                return Err(PlateNumberError::WrongLength {
+                    plate_type,
+                    expected: expected_len(plate_type),
+                    found: 1,
+                })
             }
         }
         let expected = expected_len(plate_type);
         if chars.len() != expected {
-            return Err(PlateNumberError::WrongLength { plate_type, expected, found: chars.len() });
+            return Err(PlateNumberError::WrongLength {
+                plate_type,
+                expected,
+                found: chars.len(),
+            });
         }
         let serial = chars.get(2..).unwrap_or_default();
         match plate_type {
@@ -100,33 +137,58 @@ impl PlateNumber {
                 let mut it = serial.iter().enumerate();
                 if let Some((_, &e)) = it.next() {
                     if !NEV_ELECTRIC.contains(e) && !NEV_HYBRID.contains(e) {
-                        return Err(PlateNumberError::InvalidEnergyLetter { found: e.to_string() });
+                        return Err(PlateNumberError::InvalidEnergyLetter {
+                            found: e.to_string(),
+                        });
                     }
                 }
                 for (i, &c) in it {
-                    let ok = if i == 1 { is_serial_char(c) } else { c.is_ascii_digit() };
+                    let ok = if i == 1 {
+                        is_serial_char(c)
+                    } else {
+                        c.is_ascii_digit()
+                    };
                     if !ok {
-                        return Err(PlateNumberError::InvalidSerialCharacter { position: i + 3, found: c.to_string() });
+                        return Err(PlateNumberError::InvalidSerialCharacter {
+                            position: i + 3,
+                            found: c.to_string(),
+                        });
                     }
                 }
             }
             PlateType::LargeNewEnergy => {
                 for (i, &c) in serial.iter().enumerate() {
-                    let ok = if i == 5 { NEV_ELECTRIC.contains(c) || NEV_HYBRID.contains(c) } else { c.is_ascii_digit() };
+                    let ok = if i == 5 {
+                        NEV_ELECTRIC.contains(c) || NEV_HYBRID.contains(c)
+                    } else {
+                        c.is_ascii_digit()
+                    };
                     if !ok {
                         return Err(if i == 5 {
-                            PlateNumberError::InvalidEnergyLetter { found: c.to_string() }
+                            PlateNumberError::InvalidEnergyLetter {
+                                found: c.to_string(),
+                            }
                         } else {
-                            PlateNumberError::InvalidSerialCharacter { position: i + 3, found: c.to_string() }
+                            PlateNumberError::InvalidSerialCharacter {
+                                position: i + 3,
+                                found: c.to_string(),
+                            }
                         });
                     }
                 }
             }
             PlateType::Trailer | PlateType::CoachCar => {
-                let suffix = if plate_type == PlateType::Trailer { '挂' } else { '学' };
+                let suffix = if plate_type == PlateType::Trailer {
+                    '挂'
+                } else {
+                    '学'
+                };
                 let (last, body) = serial.split_last().unwrap_or((&' ', &[]));
                 if *last != suffix {
-                    return Err(PlateNumberError::WrongSuffix { plate_type, expected: suffix });
+                    return Err(PlateNumberError::WrongSuffix {
+                        plate_type,
+                        expected: suffix,
+                    });
                 }
                 check_serial(body)?;
             }
@@ -187,7 +249,10 @@ fn expected_len(t: PlateType) -> usize {
 fn check_serial(serial: &[char]) -> Result<(), PlateNumberError> {
     for (i, &c) in serial.iter().enumerate() {
         if !is_serial_char(c) {
-            return Err(PlateNumberError::InvalidSerialCharacter { position: i + 3, found: c.to_string() });
+            return Err(PlateNumberError::InvalidSerialCharacter {
+                position: i + 3,
+                found: c.to_string(),
+            });
         }
     }
     Ok(())
@@ -209,18 +274,34 @@ impl Explain for PlateNumberError {
     fn params(&self) -> Params {
         match self {
             Self::Empty => params![],
-            Self::UnknownProvince { found } | Self::InvalidAuthority { found } | Self::InvalidEnergyLetter { found } => {
+            Self::UnknownProvince { found }
+            | Self::InvalidAuthority { found }
+            | Self::InvalidEnergyLetter { found } => {
                 params![found = found.as_str()]
             }
             Self::InvalidCharacter { found } => params![found = found.as_str()],
-            Self::WrongLength { plate_type, expected, found } => {
-                params![plateType = plate_type.code(), expected = *expected as i64, found = *found as i64]
+            Self::WrongLength {
+                plate_type,
+                expected,
+                found,
+            } => {
+                params![
+                    plateType = plate_type.code(),
+                    expected = *expected as i64,
+                    found = *found as i64
+                ]
             }
             Self::InvalidSerialCharacter { position, found } => {
                 params![position = *position as i64, found = found.as_str()]
             }
-            Self::WrongSuffix { plate_type, expected } => {
-                params![plateType = plate_type.code(), expected = expected.to_string()]
+            Self::WrongSuffix {
+                plate_type,
+                expected,
+            } => {
+                params![
+                    plateType = plate_type.code(),
+                    expected = expected.to_string()
+                ]
             }
         }
     }
@@ -296,15 +377,28 @@ mod tests {
         assert!(PlateNumber::parse("鲁O12345", PlateType::SmallCar).is_ok());
         assert!(matches!(
             PlateNumber::parse("粤S1234", PlateType::SmallCar),
-            Err(PlateNumberError::WrongLength { expected: 7, found: 6, .. })
+            Err(PlateNumberError::WrongLength {
+                expected: 7,
+                found: 6,
+                ..
+            })
         ));
         assert!(matches!(
             PlateNumber::parse("粤S12O45", PlateType::SmallCar),
             Err(PlateNumberError::InvalidSerialCharacter { position: 5, .. })
         ));
-        assert!(matches!(PlateNumber::parse("港S12345", PlateType::SmallCar), Err(PlateNumberError::UnknownProvince { .. })));
-        assert!(matches!(PlateNumber::parse("粤I12345", PlateType::SmallCar), Err(PlateNumberError::InvalidAuthority { .. })));
-        assert_eq!(PlateNumber::parse("  ", PlateType::SmallCar), Err(PlateNumberError::Empty));
+        assert!(matches!(
+            PlateNumber::parse("港S12345", PlateType::SmallCar),
+            Err(PlateNumberError::UnknownProvince { .. })
+        ));
+        assert!(matches!(
+            PlateNumber::parse("粤I12345", PlateType::SmallCar),
+            Err(PlateNumberError::InvalidAuthority { .. })
+        ));
+        assert_eq!(
+            PlateNumber::parse("  ", PlateType::SmallCar),
+            Err(PlateNumberError::Empty)
+        );
     }
 
     #[test]
@@ -314,7 +408,11 @@ mod tests {
         assert!(PlateNumber::parse("粤SFA1234", PlateType::SmallNewEnergy).is_ok());
         assert!(matches!(
             PlateNumber::parse("沪AF1234", PlateType::SmallNewEnergy),
-            Err(PlateNumberError::WrongLength { expected: 8, found: 7, .. })
+            Err(PlateNumberError::WrongLength {
+                expected: 8,
+                found: 7,
+                ..
+            })
         ));
         assert!(matches!(
             PlateNumber::parse("粤SL12345", PlateType::SmallNewEnergy),
@@ -332,6 +430,9 @@ mod tests {
     fn large_nev_and_suffix_plates() {
         assert!(PlateNumber::parse("粤S12345D", PlateType::LargeNewEnergy).is_ok());
         assert!(PlateNumber::parse("粤S1234挂", PlateType::Trailer).is_ok());
-        assert!(matches!(PlateNumber::parse("粤S12345", PlateType::Trailer), Err(PlateNumberError::WrongSuffix { .. })));
+        assert!(matches!(
+            PlateNumber::parse("粤S12345", PlateType::Trailer),
+            Err(PlateNumberError::WrongSuffix { .. })
+        ));
     }
 }

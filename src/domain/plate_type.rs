@@ -87,7 +87,10 @@ impl Explain for PlateTypeError {
     fn message(&self) -> Message {
         Message::new(
             format!("号牌种类“{}”无效,应为两位代码,如 02(小型汽车)", self.found),
-            format!("“{}” is not a plate type; expected a two-digit code such as 02 (small car)", self.found),
+            format!(
+                "“{}” is not a plate type; expected a two-digit code such as 02 (small car)",
+                self.found
+            ),
         )
     }
 }

@@ -21,7 +21,9 @@ impl EngineSuffix {
             return Err(EngineSuffixError::InvalidCharacter);
         }
         if s.len() != 6 {
-            return Err(EngineSuffixError::WrongLength { found: s.chars().count() });
+            return Err(EngineSuffixError::WrongLength {
+                found: s.chars().count(),
+            });
         }
         Ok(Self(s))
     }
@@ -55,7 +57,10 @@ impl Explain for EngineSuffixError {
                 format!("请输入发动机号后6位,现为{found}位"),
                 format!("Enter the last 6 characters of the engine number; this has {found}"),
             ),
-            Self::InvalidCharacter => Message::new("发动机号只包含字母和数字", "An engine number has letters and digits only"),
+            Self::InvalidCharacter => Message::new(
+                "发动机号只包含字母和数字",
+                "An engine number has letters and digits only",
+            ),
         }
     }
 }
@@ -140,9 +145,20 @@ mod tests {
     #[test]
     fn engine_suffix() {
         assert_eq!(EngineSuffix::parse("a1b2c3").unwrap().as_str(), "A1B2C3");
-        assert_eq!(EngineSuffix::of_engine_number("LJ4G18X123456").unwrap().as_str(), "123456");
-        assert!(matches!(EngineSuffix::parse("12345"), Err(EngineSuffixError::WrongLength { found: 5 })));
-        assert!(matches!(EngineSuffix::parse("12345!"), Err(EngineSuffixError::InvalidCharacter)));
+        assert_eq!(
+            EngineSuffix::of_engine_number("LJ4G18X123456")
+                .unwrap()
+                .as_str(),
+            "123456"
+        );
+        assert!(matches!(
+            EngineSuffix::parse("12345"),
+            Err(EngineSuffixError::WrongLength { found: 5 })
+        ));
+        assert!(matches!(
+            EngineSuffix::parse("12345!"),
+            Err(EngineSuffixError::InvalidCharacter)
+        ));
     }
 
     #[test]

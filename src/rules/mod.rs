@@ -5,10 +5,12 @@ mod refusal;
 pub use refusal::Refusal;
 
 use crate::contract::{
-    BindingAnswer, BindingCall, BindingFacts, NextStep, PersonFacts, Route, RouteAnswer, RouteCall, Stage,
-    UnbindAnswer, UnbindCall, VehicleFacts, ViolationFacts, ViolationRoute,
+    BindingAnswer, BindingCall, BindingFacts, NextStep, PersonFacts, Route, RouteAnswer, RouteCall,
+    Stage, UnbindAnswer, UnbindCall, VehicleFacts, ViolationFacts, ViolationRoute,
 };
-use crate::domain::{ActorRole, BindingMethod, Channel, Document, Fen, OwnerKind, ViolationSource, ViolationState};
+use crate::domain::{
+    ActorRole, BindingMethod, Channel, Document, Fen, OwnerKind, ViolationSource, ViolationState,
+};
 use crate::message::Reason;
 use crate::policy::{BindingEffectiveFrom, Policy};
 use crate::time::{CstDate, Timestamp};
@@ -43,59 +45,94 @@ impl Rules {
             });
         }
         if !p.binding_channels.contains(&call.channel) {
-            out.push(Refusal::BindingChannelNotSupported { channel: call.channel });
+            out.push(Refusal::BindingChannelNotSupported {
+                channel: call.channel,
+            });
         }
         let on_window = call.channel == Channel::Window;
         if (call.method == BindingMethod::Window) != on_window {
-            out.push(Refusal::MethodNotOnChannel { method: call.method, channel: call.channel });
+            out.push(Refusal::MethodNotOnChannel {
+                method: call.method,
+                channel: call.channel,
+            });
         }
         if v.owner_id.as_deref() == Some(call.binder.id.as_str()) {
             out.push(Refusal::VehicleIsYourOwn);
         }
         if !p.bindable_owner_kinds.contains(&v.owner_kind) {
-            out.push(Refusal::VehicleNotIndividual { owner_kind: v.owner_kind });
+            out.push(Refusal::VehicleNotIndividual {
+                owner_kind: v.owner_kind,
+            });
         }
         if !p.bindable_plate_types.contains(&v.plate_type) {
-            out.push(Refusal::PlateTypeNotBindable { plate_type: v.plate_type });
+            out.push(Refusal::PlateTypeNotBindable {
+                plate_type: v.plate_type,
+            });
         }
         if !p.bindable_use_natures.contains(&v.use_nature) {
-            out.push(Refusal::UseNatureNotBindable { use_nature: v.use_nature });
+            out.push(Refusal::UseNatureNotBindable {
+                use_nature: v.use_nature,
+            });
         }
-        let binder_active = active_ids(&call.binder_bindings, |b| b.binder_id == call.binder.id, |b| &b.vehicle_id);
+        let binder_active = active_ids(
+            &call.binder_bindings,
+            |b| b.binder_id == call.binder.id,
+            |b| &b.vehicle_id,
+        );
         let vehicle_active = active_ids(
             &call.vehicle_bindings,
             |b| b.vehicle_id == v.id && v.owner_id.as_deref() != Some(b.binder_id.as_str()),
             |b| &b.binder_id,
         );
-        let already = binder_active.iter().any(|id| **id == v.id) || vehicle_active.iter().any(|id| **id == call.binder.id);
+        let already = binder_active.iter().any(|id| **id == v.id)
+            || vehicle_active.iter().any(|id| **id == call.binder.id);
         if already {
             out.push(Refusal::AlreadyBound);
         } else {
             let current = count(binder_active.len());
             if current >= p.max_bindings_per_user {
-                out.push(Refusal::UserBindingLimitReached { limit: p.max_bindings_per_user, current });
+                out.push(Refusal::UserBindingLimitReached {
+                    limit: p.max_bindings_per_user,
+                    current,
+                });
             }
             let current = count(vehicle_active.len());
             if current >= p.max_binders_per_vehicle {
-                out.push(Refusal::VehicleBinderLimitReached { limit: p.max_binders_per_vehicle, current });
+                out.push(Refusal::VehicleBinderLimitReached {
+                    limit: p.max_binders_per_vehicle,
+                    current,
+                });
             }
         }
         let today = call.now.cst_date();
         if let Some(limit) = p.application_caps.per_day {
-            let current = count(call.applications.iter().filter(|t| t.cst_date() == today).count());
+            let current = count(
+                call.applications
+                    .iter()
+                    .filter(|t| t.cst_date() == today)
+                    .count(),
+            );
             if current >= limit {
                 out.push(Refusal::DailyApplicationCapReached { limit, current });
             }
         }
         if let Some(limit) = p.application_caps.per_year {
-            let current = count(call.applications.iter().filter(|t| t.cst_date().year() == today.year()).count());
+            let current = count(
+                call.applications
+                    .iter()
+                    .filter(|t| t.cst_date().year() == today.year())
+                    .count(),
+            );
             if current >= limit {
                 out.push(Refusal::YearlyApplicationCapReached { limit, current });
             }
         }
         if call.method == BindingMethod::Window {
-            let missing: Vec<Document> =
-                Document::ALL.iter().copied().filter(|d| !call.documents_checked.contains(d)).collect();
+            let missing: Vec<Document> = Document::ALL
+                .iter()
+                .copied()
+                .filter(|d| !call.documents_checked.contains(d))
+                .collect();
             if !missing.is_empty() {
                 out.push(Refusal::WindowDocumentsNotChecked { missing });
             }
@@ -107,7 +144,9 @@ impl Rules {
     }
 
     fn needs_verification(&self, call: &BindingCall) -> bool {
-        self.policy.require_real_person_verification && call.method != BindingMethod::Window && !call.binder.identity_verified
+        self.policy.require_real_person_verification
+            && call.method != BindingMethod::Window
+            && !call.binder.identity_verified
     }
 
     /// May this user bind this vehicle, by this method, on this channel? Lists every failing rule.
@@ -141,8 +180,14 @@ impl Rules {
         if late_days <= 0 {
             return Fen::default();
         }
-        let raw = u128::from(fine.value()) * u128::from(lf.daily_rate_basis_points) * late_days as u128 / 10_000;
-        let capped = if lf.cap_at_fine { raw.min(u128::from(fine.value())) } else { raw };
+        let raw =
+            u128::from(fine.value()) * u128::from(lf.daily_rate_basis_points) * late_days as u128
+                / 10_000;
+        let capped = if lf.cap_at_fine {
+            raw.min(u128::from(fine.value()))
+        } else {
+            raw
+        };
         Fen::new(u64::try_from(capped).unwrap_or(Fen::MAX).min(Fen::MAX)).unwrap_or_default()
     }
 
@@ -169,7 +214,9 @@ impl Rules {
         channel: Channel,
         now: Timestamp,
     ) -> ViolationRoute {
-        self.route_with(person, vehicle, binding, v, channel, now, &mut |r| Reason::of(r))
+        self.route_with(person, vehicle, binding, v, channel, now, &mut |r| {
+            Reason::of(r)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -211,18 +258,28 @@ impl Rules {
             match binding {
                 None if channel == Channel::Window => {}
                 None if channel == Channel::Kiosk && !p.kiosk_requires_binding => {}
-                None if channel == Channel::Kiosk => refusals.push((Route::Window, Refusal::KioskNeedsBinding)),
+                None if channel == Channel::Kiosk => {
+                    refusals.push((Route::Window, Refusal::KioskNeedsBinding))
+                }
                 None => refusals.push((Route::Window, Refusal::VehicleNotBound)),
                 Some(b) => {
                     if !p.feature_enabled {
                         refusals.push((
                             Route::Window,
-                            Refusal::FeatureNotAvailableInCity { city_zh: p.city.name_zh.clone(), city_en: p.city.name_en.clone() },
+                            Refusal::FeatureNotAvailableInCity {
+                                city_zh: p.city.name_zh.clone(),
+                                city_en: p.city.name_en.clone(),
+                            },
                         ));
                     }
                     let from = self.binding_effective_from(b.created_at);
                     if v.occurred_at < from {
-                        refusals.push((Route::Window, Refusal::OccurredBeforeBinding { effective: from.cst_date() }));
+                        refusals.push((
+                            Route::Window,
+                            Refusal::OccurredBeforeBinding {
+                                effective: from.cst_date(),
+                            },
+                        ));
                     }
                     if v.points.value() == 0 && !p.binder_handles_unscored {
                         refusals.push((Route::Window, Refusal::UnscoredNotForBinder));
@@ -247,7 +304,10 @@ impl Rules {
             if v.fine_fen.value() > p.max_online_fine_fen {
                 refusals.push((
                     Route::Window,
-                    Refusal::FineAboveOnlineLimit { limit_fen: p.max_online_fine_fen, fine_fen: v.fine_fen.value() },
+                    Refusal::FineAboveOnlineLimit {
+                        limit_fen: p.max_online_fine_fen,
+                        fine_fen: v.fine_fen.value(),
+                    },
                 ));
             }
         }
@@ -256,24 +316,48 @@ impl Rules {
                 None => refusals.push((Route::ViewOnly, Refusal::NoDrivingLicence)),
                 Some(l) => {
                     if l.status != crate::domain::LicenceStatus::Normal {
-                        refusals.push((Route::Window, Refusal::LicenceNotValid { status: l.status }));
+                        refusals
+                            .push((Route::Window, Refusal::LicenceNotValid { status: l.status }));
                     }
-                    if channel != Channel::Window && l.points + u32::from(v.points.value()) >= p.points_ceiling {
+                    if channel != Channel::Window
+                        && l.points + u32::from(v.points.value()) >= p.points_ceiling
+                    {
                         refusals.push((
                             Route::Window,
-                            Refusal::PointsCeilingReached { current: l.points, points: v.points.value(), ceiling: p.points_ceiling },
+                            Refusal::PointsCeilingReached {
+                                current: l.points,
+                                points: v.points.value(),
+                                ceiling: p.points_ceiling,
+                            },
                         ));
                     }
-                    if !l.class.covers_small_car() && matches!(vehicle.plate_type, crate::domain::PlateType::SmallCar | crate::domain::PlateType::SmallNewEnergy) {
-                        refusals.push((Route::ViewOnly, Refusal::LicenceClassNotCovering { class: l.class }));
+                    if !l.class.covers_small_car()
+                        && matches!(
+                            vehicle.plate_type,
+                            crate::domain::PlateType::SmallCar
+                                | crate::domain::PlateType::SmallNewEnergy
+                        )
+                    {
+                        refusals.push((
+                            Route::ViewOnly,
+                            Refusal::LicenceClassNotCovering { class: l.class },
+                        ));
                     }
                 }
             }
         }
         let route = if settled {
-            if refusals.iter().any(|(r, _)| *r == Route::NotTheirs) { Route::NotTheirs } else { Route::Settled }
+            if refusals.iter().any(|(r, _)| *r == Route::NotTheirs) {
+                Route::NotTheirs
+            } else {
+                Route::Settled
+            }
         } else {
-            refusals.iter().map(|(r, _)| *r).max().unwrap_or(Route::Online)
+            refusals
+                .iter()
+                .map(|(r, _)| *r)
+                .max()
+                .unwrap_or(Route::Online)
         };
         let documents = if route == Route::Window {
             let mut d = vec![Document::DrivingLicence, Document::IdCard];
@@ -316,7 +400,15 @@ impl Rules {
                 .violations
                 .iter()
                 .map(|v| {
-                    self.route_with(&call.person, &call.vehicle, call.binding.as_ref(), v, call.channel, call.now, &mut explain)
+                    self.route_with(
+                        &call.person,
+                        &call.vehicle,
+                        call.binding.as_ref(),
+                        v,
+                        call.channel,
+                        call.now,
+                        &mut explain,
+                    )
                 })
                 .collect(),
             policy_version: self.policy.version.clone(),
@@ -328,7 +420,9 @@ impl Rules {
         let mut refusals = Vec::new();
         let role = if call.actor_id == call.binding.binder_id {
             ActorRole::Binder
-        } else if call.vehicle.owner_id.as_deref() == Some(call.actor_id.as_str()) && call.vehicle.id == call.binding.vehicle_id {
+        } else if call.vehicle.owner_id.as_deref() == Some(call.actor_id.as_str())
+            && call.vehicle.id == call.binding.vehicle_id
+        {
             ActorRole::Owner
         } else if call.actor_is_officer && call.channel == Channel::Window {
             ActorRole::Officer
@@ -358,7 +452,11 @@ fn active_ids<'a>(
     keep: impl Fn(&BindingFacts) -> bool,
     key: impl Fn(&'a BindingFacts) -> &'a String,
 ) -> Vec<&'a String> {
-    let mut ids: Vec<&String> = list.iter().filter(|b| b.removed_at.is_none() && keep(b)).map(key).collect();
+    let mut ids: Vec<&String> = list
+        .iter()
+        .filter(|b| b.removed_at.is_none() && keep(b))
+        .map(key)
+        .collect();
     ids.sort();
     ids.dedup();
     ids

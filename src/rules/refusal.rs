@@ -9,33 +9,78 @@ use crate::time::CstDate;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
     // Binding.
-    FeatureNotAvailableInCity { city_zh: String, city_en: String },
-    BindingChannelNotSupported { channel: crate::domain::Channel },
-    MethodNotOnChannel { method: crate::domain::BindingMethod, channel: crate::domain::Channel },
+    FeatureNotAvailableInCity {
+        city_zh: String,
+        city_en: String,
+    },
+    BindingChannelNotSupported {
+        channel: crate::domain::Channel,
+    },
+    MethodNotOnChannel {
+        method: crate::domain::BindingMethod,
+        channel: crate::domain::Channel,
+    },
     VehicleIsYourOwn,
-    VehicleNotIndividual { owner_kind: OwnerKind },
-    PlateTypeNotBindable { plate_type: PlateType },
-    UseNatureNotBindable { use_nature: UseNature },
+    VehicleNotIndividual {
+        owner_kind: OwnerKind,
+    },
+    PlateTypeNotBindable {
+        plate_type: PlateType,
+    },
+    UseNatureNotBindable {
+        use_nature: UseNature,
+    },
     AlreadyBound,
-    UserBindingLimitReached { limit: u32, current: u32 },
-    VehicleBinderLimitReached { limit: u32, current: u32 },
-    DailyApplicationCapReached { limit: u32, current: u32 },
-    YearlyApplicationCapReached { limit: u32, current: u32 },
-    WindowDocumentsNotChecked { missing: Vec<Document> },
+    UserBindingLimitReached {
+        limit: u32,
+        current: u32,
+    },
+    VehicleBinderLimitReached {
+        limit: u32,
+        current: u32,
+    },
+    DailyApplicationCapReached {
+        limit: u32,
+        current: u32,
+    },
+    YearlyApplicationCapReached {
+        limit: u32,
+        current: u32,
+    },
+    WindowDocumentsNotChecked {
+        missing: Vec<Document>,
+    },
     RealPersonVerificationRequired,
     // Violations.
     AlreadyHandled,
     VehicleNotBound,
-    OccurredBeforeBinding { effective: CstDate },
+    OccurredBeforeBinding {
+        effective: CstDate,
+    },
     NotDeviceRecorded,
     OnSiteTicket,
     UnscoredNotForBinder,
-    VehicleNotSelfService { plate_type: PlateType, owner_kind: OwnerKind, use_nature: UseNature },
-    FineAboveOnlineLimit { limit_fen: u64, fine_fen: u64 },
+    VehicleNotSelfService {
+        plate_type: PlateType,
+        owner_kind: OwnerKind,
+        use_nature: UseNature,
+    },
+    FineAboveOnlineLimit {
+        limit_fen: u64,
+        fine_fen: u64,
+    },
     NoDrivingLicence,
-    LicenceNotValid { status: crate::domain::LicenceStatus },
-    PointsCeilingReached { current: u32, points: u8, ceiling: u32 },
-    LicenceClassNotCovering { class: crate::domain::LicenceClass },
+    LicenceNotValid {
+        status: crate::domain::LicenceStatus,
+    },
+    PointsCeilingReached {
+        current: u32,
+        points: u8,
+        ceiling: u32,
+    },
+    LicenceClassNotCovering {
+        class: crate::domain::LicenceClass,
+    },
     KioskNeedsBinding,
     // Unbinding.
     BindingAlreadyRemoved,
@@ -43,11 +88,16 @@ pub enum Refusal {
 }
 
 fn yuan(fen: u64) -> String {
-    crate::domain::Fen::new(fen).map(|f| f.to_yuan_string()).unwrap_or_else(|| fen.to_string())
+    crate::domain::Fen::new(fen)
+        .map(|f| f.to_yuan_string())
+        .unwrap_or_else(|| fen.to_string())
 }
 
 fn doc_list(docs: &[Document], zh: bool) -> String {
-    docs.iter().map(|d| if zh { d.name_zh() } else { d.name_en() }).collect::<Vec<_>>().join(if zh { "、" } else { ", " })
+    docs.iter()
+        .map(|d| if zh { d.name_zh() } else { d.name_en() })
+        .collect::<Vec<_>>()
+        .join(if zh { "、" } else { ", " })
 }
 
 impl Explain for Refusal {
@@ -87,28 +137,55 @@ impl Explain for Refusal {
 
     fn params(&self) -> Params {
         match self {
-            Self::FeatureNotAvailableInCity { city_zh, city_en } => params![cityZh = city_zh.as_str(), cityEn = city_en.as_str()],
+            Self::FeatureNotAvailableInCity { city_zh, city_en } => {
+                params![cityZh = city_zh.as_str(), cityEn = city_en.as_str()]
+            }
             Self::BindingChannelNotSupported { channel } => params![channel = channel.code()],
-            Self::MethodNotOnChannel { method, channel } => params![method = method.code(), channel = channel.code()],
+            Self::MethodNotOnChannel { method, channel } => {
+                params![method = method.code(), channel = channel.code()]
+            }
             Self::VehicleNotIndividual { owner_kind } => params![ownerKind = owner_kind.code()],
             Self::PlateTypeNotBindable { plate_type } => params![plateType = plate_type.code()],
             Self::UseNatureNotBindable { use_nature } => params![useNature = use_nature.code()],
             Self::UserBindingLimitReached { limit, current }
             | Self::VehicleBinderLimitReached { limit, current }
             | Self::DailyApplicationCapReached { limit, current }
-            | Self::YearlyApplicationCapReached { limit, current } => params![limit = *limit, current = *current],
+            | Self::YearlyApplicationCapReached { limit, current } => {
+                params![limit = *limit, current = *current]
+            }
             Self::WindowDocumentsNotChecked { missing } => {
-                params![missing = missing.iter().map(|d| d.code()).collect::<Vec<_>>().join(",")]
+                params![
+                    missing = missing
+                        .iter()
+                        .map(|d| d.code())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ]
             }
             Self::OccurredBeforeBinding { effective } => params![effective = effective.to_string()],
-            Self::VehicleNotSelfService { plate_type, owner_kind, use_nature } => {
-                params![plateType = plate_type.code(), ownerKind = owner_kind.code(), useNature = use_nature.code()]
+            Self::VehicleNotSelfService {
+                plate_type,
+                owner_kind,
+                use_nature,
+            } => {
+                params![
+                    plateType = plate_type.code(),
+                    ownerKind = owner_kind.code(),
+                    useNature = use_nature.code()
+                ]
             }
-            Self::FineAboveOnlineLimit { limit_fen, fine_fen } => {
+            Self::FineAboveOnlineLimit {
+                limit_fen,
+                fine_fen,
+            } => {
                 params![limitFen = *limit_fen as i64, fineFen = *fine_fen as i64]
             }
             Self::LicenceNotValid { status } => params![status = status.code()],
-            Self::PointsCeilingReached { current, points, ceiling } => {
+            Self::PointsCeilingReached {
+                current,
+                points,
+                ceiling,
+            } => {
                 params![current = *current, points = *points, ceiling = *ceiling]
             }
             Self::LicenceClassNotCovering { class } => params![class = class.code()],
@@ -235,19 +312,47 @@ impl Refusal {
         use crate::domain::{BindingMethod, Channel, LicenceClass, LicenceStatus};
         let day = CstDate::from_ymd(2026, 9, 1).unwrap_or(CstDate::EPOCH);
         vec![
-            Self::FeatureNotAvailableInCity { city_zh: "示例市".into(), city_en: "Sample city".into() },
-            Self::BindingChannelNotSupported { channel: Channel::Kiosk },
-            Self::MethodNotOnChannel { method: BindingMethod::Qr, channel: Channel::Window },
+            Self::FeatureNotAvailableInCity {
+                city_zh: "示例市".into(),
+                city_en: "Sample city".into(),
+            },
+            Self::BindingChannelNotSupported {
+                channel: Channel::Kiosk,
+            },
+            Self::MethodNotOnChannel {
+                method: BindingMethod::Qr,
+                channel: Channel::Window,
+            },
             Self::VehicleIsYourOwn,
-            Self::VehicleNotIndividual { owner_kind: OwnerKind::Unit },
-            Self::PlateTypeNotBindable { plate_type: PlateType::LargeCar },
-            Self::UseNatureNotBindable { use_nature: UseNature::Taxi },
+            Self::VehicleNotIndividual {
+                owner_kind: OwnerKind::Unit,
+            },
+            Self::PlateTypeNotBindable {
+                plate_type: PlateType::LargeCar,
+            },
+            Self::UseNatureNotBindable {
+                use_nature: UseNature::Taxi,
+            },
             Self::AlreadyBound,
-            Self::UserBindingLimitReached { limit: 3, current: 3 },
-            Self::VehicleBinderLimitReached { limit: 3, current: 3 },
-            Self::DailyApplicationCapReached { limit: 1, current: 1 },
-            Self::YearlyApplicationCapReached { limit: 5, current: 5 },
-            Self::WindowDocumentsNotChecked { missing: vec![Document::VehicleLicence] },
+            Self::UserBindingLimitReached {
+                limit: 3,
+                current: 3,
+            },
+            Self::VehicleBinderLimitReached {
+                limit: 3,
+                current: 3,
+            },
+            Self::DailyApplicationCapReached {
+                limit: 1,
+                current: 1,
+            },
+            Self::YearlyApplicationCapReached {
+                limit: 5,
+                current: 5,
+            },
+            Self::WindowDocumentsNotChecked {
+                missing: vec![Document::VehicleLicence],
+            },
             Self::RealPersonVerificationRequired,
             Self::AlreadyHandled,
             Self::VehicleNotBound,
@@ -255,16 +360,30 @@ impl Refusal {
             Self::NotDeviceRecorded,
             Self::OnSiteTicket,
             Self::UnscoredNotForBinder,
-            Self::VehicleNotSelfService { plate_type: PlateType::SmallCar, owner_kind: OwnerKind::Individual, use_nature: UseNature::Rental },
-            Self::FineAboveOnlineLimit { limit_fen: 20_000, fine_fen: 50_000 },
+            Self::VehicleNotSelfService {
+                plate_type: PlateType::SmallCar,
+                owner_kind: OwnerKind::Individual,
+                use_nature: UseNature::Rental,
+            },
+            Self::FineAboveOnlineLimit {
+                limit_fen: 20_000,
+                fine_fen: 50_000,
+            },
             Self::NoDrivingLicence,
-            Self::LicenceNotValid { status: LicenceStatus::Suspended },
-            Self::PointsCeilingReached { current: 9, points: 3, ceiling: 12 },
-            Self::LicenceClassNotCovering { class: LicenceClass::E },
+            Self::LicenceNotValid {
+                status: LicenceStatus::Suspended,
+            },
+            Self::PointsCeilingReached {
+                current: 9,
+                points: 3,
+                ceiling: 12,
+            },
+            Self::LicenceClassNotCovering {
+                class: LicenceClass::E,
+            },
             Self::KioskNeedsBinding,
             Self::BindingAlreadyRemoved,
             Self::NotAllowedToRemoveBinding,
         ]
     }
 }
-

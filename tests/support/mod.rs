@@ -20,7 +20,11 @@ pub fn person(id: &str) -> PersonFacts {
     PersonFacts {
         id: id.into(),
         identity_verified: true,
-        licence: Some(LicenceFacts { class: LicenceClass::C1, status: LicenceStatus::Normal, points: 0 }),
+        licence: Some(LicenceFacts {
+            class: LicenceClass::C1,
+            status: LicenceStatus::Normal,
+            points: 0,
+        }),
     }
 }
 
@@ -45,7 +49,12 @@ pub fn small_nev(id: &str, owner: &str) -> VehicleFacts {
 }
 
 pub fn binding(binder: &str, vehicle: &str, at: &str) -> BindingFacts {
-    BindingFacts { binder_id: binder.into(), vehicle_id: vehicle.into(), created_at: ts(at), removed_at: None }
+    BindingFacts {
+        binder_id: binder.into(),
+        vehicle_id: vehicle.into(),
+        created_at: ts(at),
+        removed_at: None,
+    }
 }
 
 pub fn bind_call(binder: PersonFacts, vehicle: VehicleFacts) -> BindingCall {
@@ -88,5 +97,12 @@ pub fn route_one(
     v: &ViolationFacts,
     channel: Channel,
 ) -> ViolationRoute {
-    rules.route_violation(person, vehicle, binding, v, channel, ts("2026-10-01T02:00:00Z"))
+    rules.route_violation(
+        person,
+        vehicle,
+        binding,
+        v,
+        channel,
+        ts("2026-10-01T02:00:00Z"),
+    )
 }
