@@ -86,20 +86,37 @@ impl fmt::Debug for QrPayload {
 impl QrPayload {
     /// A payload for `masked_plate` (output of `mask_plate`) that expires at `expires_at`. The token must come
     /// from a CSPRNG on the server; the core has none on purpose.
-    pub fn new(token: [u8; TOKEN_LEN], expires_at: Timestamp, masked_plate: &str) -> Result<Self, QrPayloadError> {
+    pub fn new(
+        token: [u8; TOKEN_LEN],
+        expires_at: Timestamp,
+        masked_plate: &str,
+    ) -> Result<Self, QrPayloadError> {
         if !(0..MAX_EXPIRY_MS).contains(&expires_at.millis()) {
             return Err(QrPayloadError::ExpiryOutOfRange { expires_at });
         }
         // Encoding proves the plate travels; decoding it back proves it returns unchanged.
         let mut field = String::with_capacity(12);
-        if !encode_plate(masked_plate, &mut field) || decode_plate(&field).as_deref() != Some(masked_plate) {
-            return Err(QrPayloadError::PlateNotEncodable { plate: masked_plate.to_owned() });
+        if !encode_plate(masked_plate, &mut field)
+            || decode_plate(&field).as_deref() != Some(masked_plate)
+        {
+            return Err(QrPayloadError::PlateNotEncodable {
+                plate: masked_plate.to_owned(),
+            });
         }
-        Ok(Self { version: CURRENT_VERSION, token, expires_at, masked_plate: masked_plate.to_owned() })
+        Ok(Self {
+            version: CURRENT_VERSION,
+            token,
+            expires_at,
+            masked_plate: masked_plate.to_owned(),
+        })
     }
 
     /// A payload issued at `now`, valid for `LIFETIME_SECONDS`.
-    pub fn issue(token: [u8; TOKEN_LEN], now: Timestamp, masked_plate: &str) -> Result<Self, QrPayloadError> {
+    pub fn issue(
+        token: [u8; TOKEN_LEN],
+        now: Timestamp,
+        masked_plate: &str,
+    ) -> Result<Self, QrPayloadError> {
         Self::new(token, now.plus_seconds(LIFETIME_SECONDS), masked_plate)
     }
 
@@ -162,9 +179,12 @@ impl QrPayload {
         let parsed = parse(text)?;
         let mut m = new_mac(key).ok_or(QrPayloadError::BadMac)?;
         m.update(parsed.signed.as_bytes());
-        m.verify_truncated_left(&parsed.tag).map_err(|_| QrPayloadError::BadMac)?;
+        m.verify_truncated_left(&parsed.tag)
+            .map_err(|_| QrPayloadError::BadMac)?;
         if !parsed.payload.is_valid_at(now) {
-            return Err(QrPayloadError::Expired { expires_at: parsed.payload.expires_at });
+            return Err(QrPayloadError::Expired {
+                expires_at: parsed.payload.expires_at,
+            });
         }
         Ok(parsed.payload)
     }
@@ -177,21 +197,28 @@ struct Parsed<'a> {
 }
 
 fn parse(text: &str) -> Result<Parsed<'_>, QrPayloadError> {
-    let rest = text.strip_prefix(PREFIX).ok_or(QrPayloadError::NotVehicleCode)?;
+    let rest = text
+        .strip_prefix(PREFIX)
+        .ok_or(QrPayloadError::NotVehicleCode)?;
     // `RC<version>:` opens every version; what follows depends on the version.
     let (found, rest) = rest.split_once(':').ok_or(QrPayloadError::NotVehicleCode)?;
     let version = match found {
         "1" => 1,
         v if (1..=2).contains(&v.len()) && v.bytes().all(|c| c.is_ascii_alphanumeric()) => {
-            return Err(QrPayloadError::UnknownVersion { found: v.to_owned() })
+            return Err(QrPayloadError::UnknownVersion {
+                found: v.to_owned(),
+            })
         }
         _ => return Err(QrPayloadError::NotVehicleCode),
     };
-    let (plate_field, tail) = rest.split_once(':').ok_or(QrPayloadError::Malformed { part: "layout" })?;
+    let (plate_field, tail) = rest
+        .split_once(':')
+        .ok_or(QrPayloadError::Malformed { part: "layout" })?;
     if tail.len() != BODY_CHARS + MAC_CHARS || !tail.is_ascii() {
         return Err(QrPayloadError::Malformed { part: "length" });
     }
-    let masked_plate = decode_plate(plate_field).ok_or(QrPayloadError::Malformed { part: "plate" })?;
+    let masked_plate =
+        decode_plate(plate_field).ok_or(QrPayloadError::Malformed { part: "plate" })?;
     let (body_text, mac_text) = tail.split_at(BODY_CHARS);
     let mut body = [0u8; BODY_LEN];
     base32_decode(body_text, &mut body).ok_or(QrPayloadError::Malformed { part: "body" })?;
@@ -200,9 +227,22 @@ fn parse(text: &str) -> Result<Parsed<'_>, QrPayloadError> {
     let (token_bytes, expiry_bytes) = body.split_at(TOKEN_LEN);
     let mut token = [0u8; TOKEN_LEN];
     token.copy_from_slice(token_bytes);
-    let ms = expiry_bytes.iter().fold(0i64, |acc, b| (acc << 8) | i64::from(*b));
-    let signed = text.get(..text.len() - MAC_CHARS).ok_or(QrPayloadError::Malformed { part: "length" })?;
-    Ok(Parsed { payload: QrPayload { version, token, expires_at: Timestamp::from_millis(ms), masked_plate }, signed, tag })
+    let ms = expiry_bytes
+        .iter()
+        .fold(0i64, |acc, b| (acc << 8) | i64::from(*b));
+    let signed = text
+        .get(..text.len() - MAC_CHARS)
+        .ok_or(QrPayloadError::Malformed { part: "length" })?;
+    Ok(Parsed {
+        payload: QrPayload {
+            version,
+            token,
+            expires_at: Timestamp::from_millis(ms),
+            masked_plate,
+        },
+        signed,
+        tag,
+    })
 }
 
 /// HMAC takes keys of any length, so this is always `Some`; the `None` branch exists only so that no code path
@@ -225,7 +265,8 @@ fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// the serial with `*` kept, and a suffix character mapped by `SUFFIXES`. False when it does not fit.
 fn encode_plate(masked: &str, out: &mut String) -> bool {
     let mut chars = masked.chars();
-    let (Some(province), Some(authority), Some('·')) = (chars.next(), chars.next(), chars.next()) else {
+    let (Some(province), Some(authority), Some('·')) = (chars.next(), chars.next(), chars.next())
+    else {
         return false;
     };
     let Some(index) = PROVINCES.chars().position(|p| p == province) else {
@@ -261,7 +302,9 @@ fn decode_plate(field: &str) -> Option<String> {
     if !d0.is_ascii_digit() || !d1.is_ascii_digit() || !authority.is_ascii_uppercase() {
         return None;
     }
-    let province = PROVINCES.chars().nth(usize::from((d0 - b'0') * 10 + (d1 - b'0')))?;
+    let province = PROVINCES
+        .chars()
+        .nth(usize::from((d0 - b'0') * 10 + (d1 - b'0')))?;
     let serial = b.get(3..)?;
     if serial.is_empty() || serial.len() > MAX_SERIAL {
         return None;
@@ -415,7 +458,15 @@ mod tests {
 
     #[test]
     fn base32_matches_rfc4648_vectors() {
-        for (raw, enc) in [("", ""), ("f", "MY"), ("fo", "MZXQ"), ("foo", "MZXW6"), ("foob", "MZXW6YQ"), ("fooba", "MZXW6YTB"), ("foobar", "MZXW6YTBOI")] {
+        for (raw, enc) in [
+            ("", ""),
+            ("f", "MY"),
+            ("fo", "MZXQ"),
+            ("foo", "MZXW6"),
+            ("foob", "MZXW6YQ"),
+            ("fooba", "MZXW6YTB"),
+            ("foobar", "MZXW6YTBOI"),
+        ] {
             let mut s = String::new();
             base32_encode(raw.as_bytes(), &mut s);
             assert_eq!(s, enc);
@@ -434,7 +485,9 @@ mod tests {
         let text = p.encode(KEY);
         assert!(text.starts_with("RC1:18S1**45:"), "{text}");
         assert_eq!(text.len(), 13 + BODY_CHARS + MAC_CHARS);
-        assert!(text.bytes().all(|c| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&c)));
+        assert!(text
+            .bytes()
+            .all(|c| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&c)));
         assert_eq!(QrPayload::decode_unverified(&text).unwrap(), p);
         assert_eq!(QrPayload::verify(&text, KEY, T0).unwrap(), p);
     }
@@ -443,35 +496,87 @@ mod tests {
     fn expiry_boundary() {
         let text = sample().encode(KEY);
         assert!(QrPayload::verify(&text, KEY, T0.plus_seconds(179)).is_ok());
-        assert!(QrPayload::verify(&text, KEY, Timestamp::from_millis(T0.millis() + 179_999)).is_ok());
-        assert!(matches!(QrPayload::verify(&text, KEY, T0.plus_seconds(180)), Err(QrPayloadError::Expired { .. })));
+        assert!(
+            QrPayload::verify(&text, KEY, Timestamp::from_millis(T0.millis() + 179_999)).is_ok()
+        );
+        assert!(matches!(
+            QrPayload::verify(&text, KEY, T0.plus_seconds(180)),
+            Err(QrPayloadError::Expired { .. })
+        ));
         let p = sample();
         assert_eq!(p.seconds_left(T0), 180);
-        assert_eq!(p.seconds_left(Timestamp::from_millis(T0.millis() + 179_001)), 1);
+        assert_eq!(
+            p.seconds_left(Timestamp::from_millis(T0.millis() + 179_001)),
+            1
+        );
         assert_eq!(p.seconds_left(T0.plus_seconds(180)), 0);
         assert_eq!(p.seconds_left(T0.plus_seconds(10_000)), 0);
     }
 
     #[test]
     fn plates_of_every_civil_shape_round_trip() {
-        for normal in ["粤S12345", "京A8B2C9", "粤SD12345", "粤S12345D", "粤S1234挂", "粤S1234学", "新Z00001", "鲁O12345"] {
+        for normal in [
+            "粤S12345",
+            "京A8B2C9",
+            "粤SD12345",
+            "粤S12345D",
+            "粤S1234挂",
+            "粤S1234学",
+            "新Z00001",
+            "鲁O12345",
+        ] {
             let masked = mask_plate(normal);
             let p = QrPayload::issue([1; TOKEN_LEN], T0, &masked).unwrap();
-            assert_eq!(QrPayload::decode_unverified(&p.encode(KEY)).unwrap().masked_plate(), masked);
+            assert_eq!(
+                QrPayload::decode_unverified(&p.encode(KEY))
+                    .unwrap()
+                    .masked_plate(),
+                masked
+            );
         }
-        for bad in ["", "****", "港S·1**45", "粤s·1**45", "粤S12345", "粤S·1*挂*5", "粤S·12345678", "粤S·"] {
-            assert!(matches!(QrPayload::issue([1; 16], T0, bad), Err(QrPayloadError::PlateNotEncodable { .. })), "{bad}");
+        for bad in [
+            "",
+            "****",
+            "港S·1**45",
+            "粤s·1**45",
+            "粤S12345",
+            "粤S·1*挂*5",
+            "粤S·12345678",
+            "粤S·",
+        ] {
+            assert!(
+                matches!(
+                    QrPayload::issue([1; 16], T0, bad),
+                    Err(QrPayloadError::PlateNotEncodable { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn refusals() {
         let text = sample().encode(KEY);
-        assert_eq!(QrPayload::verify(&text, b"other key", T0), Err(QrPayloadError::BadMac));
-        assert_eq!(QrPayload::decode_unverified("HELLO"), Err(QrPayloadError::NotVehicleCode));
-        assert_eq!(QrPayload::decode_unverified("https://example.com"), Err(QrPayloadError::NotVehicleCode));
-        assert!(matches!(QrPayload::decode_unverified(&text.replacen("RC1", "RC2", 1)), Err(QrPayloadError::UnknownVersion { .. })));
-        assert!(matches!(QrPayload::decode_unverified(&text[..text.len() - 1]), Err(QrPayloadError::Malformed { .. })));
+        assert_eq!(
+            QrPayload::verify(&text, b"other key", T0),
+            Err(QrPayloadError::BadMac)
+        );
+        assert_eq!(
+            QrPayload::decode_unverified("HELLO"),
+            Err(QrPayloadError::NotVehicleCode)
+        );
+        assert_eq!(
+            QrPayload::decode_unverified("https://example.com"),
+            Err(QrPayloadError::NotVehicleCode)
+        );
+        assert!(matches!(
+            QrPayload::decode_unverified(&text.replacen("RC1", "RC2", 1)),
+            Err(QrPayloadError::UnknownVersion { .. })
+        ));
+        assert!(matches!(
+            QrPayload::decode_unverified(&text[..text.len() - 1]),
+            Err(QrPayloadError::Malformed { .. })
+        ));
         assert!(QrPayload::new([0; 16], Timestamp::from_millis(-1), "粤S·1**45").is_err());
         let e = QrPayloadError::Expired { expires_at: T0 };
         assert_eq!(e.code(), "QR_EXPIRED");

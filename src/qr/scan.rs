@@ -10,7 +10,12 @@ pub const MAX_PIXELS: usize = 4000 * 3000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QrScanError {
     /// The pixel buffer does not match `width × height` (× 4 for RGBA), or a side is 0.
-    BadDimensions { width: usize, height: usize, len: usize, expected: usize },
+    BadDimensions {
+        width: usize,
+        height: usize,
+        len: usize,
+        expected: usize,
+    },
     /// More pixels than `MAX_PIXELS`.
     TooLarge { width: usize, height: usize },
     /// No QR symbol in the image.
@@ -22,14 +27,18 @@ pub enum QrScanError {
 /// The texts of every symbol that could be read, in the order found. Pixels: 0 = black, 255 = white.
 pub fn scan_grey(pixels: &[u8], width: usize, height: usize) -> Result<Vec<String>, QrScanError> {
     check(pixels.len(), width, height, 1)?;
-    scan(width, height, |x, y| pixels.get(y * width + x).copied().unwrap_or(255))
+    scan(width, height, |x, y| {
+        pixels.get(y * width + x).copied().unwrap_or(255)
+    })
 }
 
 /// Like `scan_grey` for RGBA pixels (canvas `ImageData`); transparent pixels count as white paper.
 pub fn scan_rgba(pixels: &[u8], width: usize, height: usize) -> Result<Vec<String>, QrScanError> {
     check(pixels.len(), width, height, 4)?;
     let grey: Vec<u8> = pixels.chunks_exact(4).map(rgba_to_grey).collect();
-    scan(width, height, |x, y| grey.get(y * width + x).copied().unwrap_or(255))
+    scan(width, height, |x, y| {
+        grey.get(y * width + x).copied().unwrap_or(255)
+    })
 }
 
 fn rgba_to_grey(px: &[u8]) -> u8 {
@@ -51,19 +60,34 @@ fn check(len: usize, width: usize, height: usize, channels: usize) -> Result<(),
                 Ok(())
             }
         }
-        _ => Err(QrScanError::BadDimensions { width, height, len, expected: expected.unwrap_or(usize::MAX) }),
+        _ => Err(QrScanError::BadDimensions {
+            width,
+            height,
+            len,
+            expected: expected.unwrap_or(usize::MAX),
+        }),
     }
 }
 
-fn scan(width: usize, height: usize, pixel: impl FnMut(usize, usize) -> u8) -> Result<Vec<String>, QrScanError> {
+fn scan(
+    width: usize,
+    height: usize,
+    pixel: impl FnMut(usize, usize) -> u8,
+) -> Result<Vec<String>, QrScanError> {
     let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, pixel);
     let grids = image.detect_grids();
     if grids.is_empty() {
         return Err(QrScanError::NoSymbol);
     }
-    let texts: Vec<String> = grids.iter().filter_map(|g| g.decode().ok()).map(|(_, text)| text).collect();
+    let texts: Vec<String> = grids
+        .iter()
+        .filter_map(|g| g.decode().ok())
+        .map(|(_, text)| text)
+        .collect();
     if texts.is_empty() {
-        return Err(QrScanError::DecodeFailed { symbols: grids.len() });
+        return Err(QrScanError::DecodeFailed {
+            symbols: grids.len(),
+        });
     }
     Ok(texts)
 }
@@ -83,17 +107,33 @@ impl Explain for QrScanError {
     }
     fn params(&self) -> Params {
         match self {
-            Self::BadDimensions { width, height, len, expected } => {
-                params![width = int(*width), height = int(*height), len = int(*len), expected = int(*expected)]
+            Self::BadDimensions {
+                width,
+                height,
+                len,
+                expected,
+            } => {
+                params![
+                    width = int(*width),
+                    height = int(*height),
+                    len = int(*len),
+                    expected = int(*expected)
+                ]
             }
-            Self::TooLarge { width, height } => params![width = int(*width), height = int(*height), maxPixels = int(MAX_PIXELS)],
+            Self::TooLarge { width, height } => params![
+                width = int(*width),
+                height = int(*height),
+                maxPixels = int(MAX_PIXELS)
+            ],
             Self::NoSymbol => params![],
             Self::DecodeFailed { symbols } => params![symbols = int(*symbols)],
         }
     }
     fn message(&self) -> Message {
         match self {
-            Self::BadDimensions { width, height, len, .. } => Message::new(
+            Self::BadDimensions {
+                width, height, len, ..
+            } => Message::new(
                 format!("图像尺寸 {width}×{height} 与像素数据长度 {len} 不符"),
                 format!("Image size {width}×{height} does not match pixel data of length {len}"),
             ),
@@ -101,7 +141,10 @@ impl Explain for QrScanError {
                 format!("图像 {width}×{height} 过大,请缩小后重试"),
                 format!("The image ({width}×{height}) is too large; scale it down and try again"),
             ),
-            Self::NoSymbol => Message::new("未找到二维码,请将二维码置于取景框内", "No QR code found; hold the code inside the frame"),
+            Self::NoSymbol => Message::new(
+                "未找到二维码,请将二维码置于取景框内",
+                "No QR code found; hold the code inside the frame",
+            ),
             Self::DecodeFailed { .. } => Message::new(
                 "找到二维码但无法识别,请保持稳定、避免反光",
                 "A QR code was found but could not be read; hold steady and avoid glare",
@@ -124,10 +167,22 @@ mod tests {
 
     #[test]
     fn bad_dimensions_are_refused() {
-        assert!(matches!(scan_grey(&[], 0, 0), Err(QrScanError::BadDimensions { .. })));
-        assert!(matches!(scan_grey(&[0; 10], 3, 3), Err(QrScanError::BadDimensions { .. })));
-        assert!(matches!(scan_rgba(&[0; 9], 3, 3), Err(QrScanError::BadDimensions { .. })));
-        assert!(matches!(scan_grey(&[0; 4], usize::MAX, 2), Err(QrScanError::BadDimensions { .. })));
+        assert!(matches!(
+            scan_grey(&[], 0, 0),
+            Err(QrScanError::BadDimensions { .. })
+        ));
+        assert!(matches!(
+            scan_grey(&[0; 10], 3, 3),
+            Err(QrScanError::BadDimensions { .. })
+        ));
+        assert!(matches!(
+            scan_rgba(&[0; 9], 3, 3),
+            Err(QrScanError::BadDimensions { .. })
+        ));
+        assert!(matches!(
+            scan_grey(&[0; 4], usize::MAX, 2),
+            Err(QrScanError::BadDimensions { .. })
+        ));
         assert_eq!(scan_grey(&[255; 1], 1, 1), Err(QrScanError::NoSymbol));
     }
 
@@ -135,8 +190,14 @@ mod tests {
     fn reads_what_it_paints() {
         let m = QrMatrix::encode("HELLO WORLD").unwrap();
         let side = m.painted_side(3).unwrap();
-        assert_eq!(scan_grey(&m.paint_grey(3).unwrap(), side, side).unwrap(), ["HELLO WORLD"]);
-        assert_eq!(scan_rgba(&m.paint_rgba(3).unwrap(), side, side).unwrap(), ["HELLO WORLD"]);
+        assert_eq!(
+            scan_grey(&m.paint_grey(3).unwrap(), side, side).unwrap(),
+            ["HELLO WORLD"]
+        );
+        assert_eq!(
+            scan_rgba(&m.paint_rgba(3).unwrap(), side, side).unwrap(),
+            ["HELLO WORLD"]
+        );
     }
 
     #[test]

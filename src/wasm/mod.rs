@@ -1,1 +1,3 @@
 //! The WebAssembly boundary: thin wrappers that take and return the contract types.
+
+pub mod qr;
