@@ -1,0 +1,270 @@
+
+// ---- Contract types (src/contract.rs). Field names are camelCase; unknown input fields are refused. ----
+
+/** A UTC instant: an RFC 3339 string (`"2026-09-01T07:00:00Z"`) or epoch milliseconds. */
+export type Instant = string | number;
+/** A calendar day in China Standard Time, `"YYYY-MM-DD"`. */
+export type CstDateString = string;
+/** An amount of money in fen (1 yuan = 100 fen): a whole number from 0 to 1,000,000,000. */
+export type Fen = number;
+/** Points of one violation since 2022-04-01. */
+export type Points = 0 | 1 | 3 | 6 | 9 | 12;
+
+/** Plate type (号牌种类), GA 24.7. */
+export type PlateTypeCode =
+  | "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12" | "13" | "14" | "15"
+  | "16" | "17" | "18" | "19" | "20" | "21" | "22" | "23" | "24" | "25" | "26" | "27" | "31" | "32" | "41"
+  | "42" | "43" | "51" | "52" | "99";
+export type OwnerKind = "individual" | "unit";
+/** Use nature (使用性质): A non-commercial, D taxi, G rental, … */
+export type UseNature =
+  | "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "I" | "J" | "K" | "L" | "M" | "N" | "O" | "P" | "Q"
+  | "R" | "S" | "Z";
+export type Channel = "app" | "kiosk" | "window";
+export type BindingMethod = "qr" | "sms" | "window";
+export type DocumentKind = "driving_licence" | "id_card" | "vehicle_licence";
+export type LicenceClass =
+  | "A1" | "A2" | "A3" | "B1" | "B2" | "C1" | "C2" | "C3" | "C4" | "C5" | "C6" | "D" | "E" | "F" | "M"
+  | "N" | "P";
+export type LicenceStatus =
+  | "normal" | "suspended" | "revoked" | "cancelled" | "expired" | "detained" | "locked" | "full_points";
+export type ViolationSource = "device" | "on_site";
+export type ViolationState = "unhandled" | "handled" | "paid";
+export type ActorRole = "binder" | "owner" | "officer" | "other";
+export type Stage = "precheck" | "commit";
+export type NextStep = "realPersonVerification";
+/** online: self-service now; window: go to a window; viewOnly: see, not handle; notTheirs; settled: paid. */
+export type Route = "online" | "window" | "view_only" | "not_theirs" | "settled";
+
+export interface Message {
+  zh: string;
+  en: string;
+}
+
+/** The parameters of every refusal code. */
+export interface RefusalParams {
+  FEATURE_NOT_AVAILABLE_IN_CITY: { cityZh: string; cityEn: string };
+  BINDING_CHANNEL_NOT_SUPPORTED: { channel: Channel };
+  BINDING_METHOD_NOT_ON_CHANNEL: { method: BindingMethod; channel: Channel };
+  VEHICLE_IS_YOUR_OWN: Record<string, never>;
+  VEHICLE_NOT_INDIVIDUAL_OWNED: { ownerKind: OwnerKind };
+  PLATE_TYPE_NOT_BINDABLE: { plateType: PlateTypeCode };
+  USE_NATURE_NOT_BINDABLE: { useNature: UseNature };
+  ALREADY_BOUND: Record<string, never>;
+  USER_BINDING_LIMIT_REACHED: { limit: number; current: number };
+  VEHICLE_BINDER_LIMIT_REACHED: { limit: number; current: number };
+  DAILY_APPLICATION_CAP_REACHED: { limit: number; current: number };
+  YEARLY_APPLICATION_CAP_REACHED: { limit: number; current: number };
+  /** `missing` is a comma-separated list of DocumentKind codes. */
+  WINDOW_DOCUMENTS_NOT_CHECKED: { missing: string };
+  REAL_PERSON_VERIFICATION_REQUIRED: Record<string, never>;
+  VIOLATION_ALREADY_HANDLED: Record<string, never>;
+  VEHICLE_NOT_BOUND: Record<string, never>;
+  OCCURRED_BEFORE_BINDING: { effective: CstDateString };
+  NOT_DEVICE_RECORDED: Record<string, never>;
+  ON_SITE_TICKET: Record<string, never>;
+  UNSCORED_NOT_FOR_BINDER: Record<string, never>;
+  VEHICLE_NOT_SELF_SERVICE: { plateType: PlateTypeCode; ownerKind: OwnerKind; useNature: UseNature };
+  FINE_ABOVE_ONLINE_LIMIT: { limitFen: Fen; fineFen: Fen };
+  NO_DRIVING_LICENCE: Record<string, never>;
+  LICENCE_NOT_VALID: { status: LicenceStatus };
+  POINTS_CEILING_REACHED: { current: number; points: Points; ceiling: number };
+  LICENCE_CLASS_NOT_COVERING: { class: LicenceClass };
+  KIOSK_NEEDS_BINDING: Record<string, never>;
+  BINDING_ALREADY_REMOVED: Record<string, never>;
+  NOT_ALLOWED_TO_REMOVE_BINDING: Record<string, never>;
+}
+export type RefusalCode = keyof RefusalParams;
+
+/** One failing rule: a stable code, its parameters and a message in Chinese and English. */
+export type Reason = { [C in RefusalCode]: { code: C; params: RefusalParams[C]; message: Message } }[RefusalCode];
+
+export interface LicenceFacts {
+  class: LicenceClass;
+  status: LicenceStatus;
+  /** Points already scored in the current 12-month cycle. */
+  points: number;
+}
+
+export interface PersonFacts {
+  id: string;
+  /** Real-person verification (实人认证) passed for this application. Default false. */
+  identityVerified?: boolean;
+  /** `null` (or absent) for a person without a driving licence. */
+  licence?: LicenceFacts | null;
+}
+
+export interface VehicleFacts {
+  id: string;
+  plateType: PlateTypeCode;
+  /** As typed (`粤s·12345` is fine); it must be valid for the plate type or the call throws. */
+  plateNumber: string;
+  ownerKind: OwnerKind;
+  useNature: UseNature;
+  /** The registered person who owns it; `null` for a unit or an owner who is not a platform user. */
+  ownerId?: string | null;
+  /** Six-digit city code of the registering office. */
+  city?: string | null;
+}
+
+export interface BindingFacts {
+  binderId: string;
+  vehicleId: string;
+  createdAt: Instant;
+  removedAt?: Instant | null;
+}
+
+export interface ViolationFacts {
+  id: string;
+  vehicleId: string;
+  occurredAt: Instant;
+  points: Points;
+  fineFen: Fen;
+  source: ViolationSource;
+  state: ViolationState;
+  /** When the penalty decision was made; the late fee counts from it. */
+  decidedAt?: Instant | null;
+}
+
+export interface BindingCall {
+  binder: PersonFacts;
+  vehicle: VehicleFacts;
+  /** The binder's active bindings of non-owned vehicles. */
+  binderBindings?: BindingFacts[];
+  /** The vehicle's active bindings by non-owners. */
+  vehicleBindings?: BindingFacts[];
+  /** When the binder filed earlier binding applications (per-day and per-year caps). */
+  applications?: Instant[];
+  method: BindingMethod;
+  channel: Channel;
+  /** Default "precheck". */
+  stage?: Stage;
+  /** Originals a window officer has checked (window method only). */
+  documentsChecked?: DocumentKind[];
+  now: Instant;
+}
+
+export interface BindingAnswer {
+  allowed: boolean;
+  /** Every failing rule, not the first only. */
+  reasons: Reason[];
+  nextSteps: NextStep[];
+  policyVersion: string;
+}
+
+export interface RouteCall {
+  person: PersonFacts;
+  vehicle: VehicleFacts;
+  /** The person's active binding of this vehicle, if any. */
+  binding?: BindingFacts | null;
+  violations: ViolationFacts[];
+  channel: Channel;
+  now: Instant;
+}
+
+export interface ViolationRoute {
+  violationId: string;
+  route: Route;
+  reasons: Reason[];
+  /** Originals to bring when the route is the window. */
+  documents: DocumentKind[];
+  points: Points;
+  fineFen: Fen;
+  lateFeeFen: Fen;
+  /** Fine plus late fee owed today; 0 when paid. */
+  owedFen: Fen;
+  /** The last day (China Standard Time) to pay without a late fee, once decided. */
+  dueDate: CstDateString | null;
+}
+
+export interface RouteAnswer {
+  routes: ViolationRoute[];
+  policyVersion: string;
+}
+
+export interface UnbindCall {
+  actorId: string;
+  /** True for a window officer acting on the window channel. Default false. */
+  actorIsOfficer?: boolean;
+  binding: BindingFacts;
+  vehicle: VehicleFacts;
+  channel: Channel;
+  now: Instant;
+}
+
+export interface UnbindAnswer {
+  allowed: boolean;
+  role: ActorRole;
+  reasons: Reason[];
+  policyVersion: string;
+}
+
+// ---- Policy (src/policy.rs) ----
+
+export interface Policy {
+  version: string;
+  city: { code: string; nameZh: string; nameEn: string };
+  featureEnabled: boolean;
+  maxBindingsPerUser: number;
+  maxBindersPerVehicle: number;
+  bindablePlateTypes: PlateTypeCode[];
+  bindableOwnerKinds: OwnerKind[];
+  bindableUseNatures: UseNature[];
+  bindingChannels: Channel[];
+  maxOnlineFineFen: Fen;
+  binderHandlesUnscored: boolean;
+  bindingEffectiveFrom: "day" | "instant";
+  pointsCeiling: number;
+  requireRealPersonVerification: boolean;
+  applicationCaps: { perDay: number | null; perYear: number | null };
+  qrCodeLifetimeSeconds: number;
+  kioskRequiresBinding: boolean;
+  lateFee: { dueDays: number; dailyRateBasisPoints: number; capAtFine: boolean };
+  sms: {
+    codeLifetimeSeconds: number;
+    maxWrongTries: number;
+    resendCooldownSeconds: number;
+    dailyCapPerPhone: number;
+    dailyCapPerPlate: number;
+  };
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/** A complete policy, or one that extends the built-in default and gives only what differs. */
+export type PolicyDocument = Policy | ({ extends: "default" } & DeepPartial<Policy>);
+
+// ---- As-you-type parsers ----
+
+export type ParseErrorCode =
+  | "INVALID_PLATE_TYPE"
+  | "PLATE_NUMBER_EMPTY" | "PLATE_UNKNOWN_PROVINCE" | "PLATE_INVALID_AUTHORITY" | "PLATE_WRONG_LENGTH"
+  | "PLATE_INVALID_CHARACTER" | "PLATE_INVALID_ENERGY_LETTER" | "PLATE_WRONG_SUFFIX"
+  | "ENGINE_SUFFIX_WRONG_LENGTH" | "ENGINE_SUFFIX_INVALID_CHARACTER"
+  | "RESIDENT_ID_WRONG_LENGTH" | "RESIDENT_ID_INVALID_CHARACTER" | "RESIDENT_ID_INVALID_BIRTH_DATE"
+  | "RESIDENT_ID_WRONG_CHECK_CHARACTER"
+  | "PHONE_WRONG_LENGTH" | "PHONE_INVALID_CHARACTER" | "PHONE_NOT_MOBILE";
+
+/** Why a typed value is not valid, with a message to show beside the field. */
+export interface ParseError {
+  code: ParseErrorCode;
+  params: { [name: string]: string | number };
+  message: Message;
+}
+
+export type ParseFailure = { ok: false; error: ParseError };
+/** `normal` is the form to store and compare (`粤S12345`), `display` the form to show (`粤S·12345`). */
+export type PlateParse = { ok: true; normal: string; display: string; masked: string } | ParseFailure;
+export type EngineSuffixParse = { ok: true; normal: string } | ParseFailure;
+export type MaskedParse = { ok: true; normal: string; masked: string } | ParseFailure;
+
+export interface PlateTypeEntry {
+  code: PlateTypeCode;
+  zh: string;
+  en: string;
+}
+
+/** An input error thrown by any export: `field` is the JSON path of the bad field ("" for the whole value). */
+export interface RencheInputError extends Error {
+  field: string;
+}
