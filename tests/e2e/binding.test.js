@@ -141,10 +141,13 @@ test('the binder removes a binding; the owner removes a binder', async () => {
   const { page: ownerPage } = owner;
   await go(ownerPage, '#/vehicles');
   const ownedRow = `#owned-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"]`;
-  await ownerPage.waitForSelector(`${ownedRow} [data-binding-id]`);
-  await ownerPage.click(`${ownedRow} [data-binding-id] [data-action="remove"]`);
-  await ownerPage.click(`${ownedRow} [data-binding-id] [data-action="confirm-remove"]`);
-  await ownerPage.waitForSelector(`${ownedRow} [data-binding-id]`, { state: 'detached' });
+  // The owner sees every binder of the vehicle and removes the one who bound it by QR code.
+  const binderRow = ownerPage.locator(`${ownedRow} li[data-binding-id]`, { hasText: DEMO.binder.nameInitial });
+  await binderRow.waitFor();
+  const bindingId = await binderRow.getAttribute('data-binding-id');
+  await binderRow.locator('[data-action="remove"]').click();
+  await binderRow.locator('[data-action="confirm-remove"]').click();
+  await ownerPage.waitForSelector(`${ownedRow} li[data-binding-id="${bindingId}"]`, { state: 'detached' });
 
   // The binder's list no longer shows it.
   await page.reload();

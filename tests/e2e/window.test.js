@@ -98,7 +98,7 @@ test('kiosk: large targets, no camera option, signed out after inactivity', asyn
   assert.equal(await page.evaluate(() => document.body.classList.contains('kiosk')), true);
   const height = await page.$eval('#send-code', (b) => b.getBoundingClientRect().height);
   assert.ok(height >= 60, `kiosk button height ${height}`);
-  await signIn(page, server.url, DEMO.binder.phone);
+  await signIn(page, server.url, DEMO.kioskUser.phone);
   await page.click('[data-nav="bind"]');
   await page.waitForSelector('#choose-sms');
   assert.equal(await page.$('#choose-scan'), null);
