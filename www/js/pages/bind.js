@@ -94,7 +94,7 @@ function eligibilityBox(answer, { title = t('eligibilityTitle'), id } = {}) {
     return box;
   }
   if (answer.allowed) box.append(notice(t('eligibilityOk'), 'ok'));
-  else box.append(reasonList(answer.reasons, { title: t('eligibilityNo') }));
+  else box.append(reasonList(answer.reasons, { title: t('eligibilityNo'), kind: 'warn' }));
   if (answer.policyVersion) box.append(h('p', { class: 'meta' }, t('eligibilityPolicy', { version: answer.policyVersion })));
   return box;
 }
@@ -145,6 +145,7 @@ async function mountSms(container, memo) {
   let plateParse = null;
   let engineParse = null;
   let localAnswer = null;
+  let coolingDown = false;
 
   const recheck = () => {
     memo.plateNumber = plate.input.value;
@@ -161,7 +162,7 @@ async function mountSms(container, memo) {
     }
     fill(eligibility, eligibilityBox(localAnswer, { id: 'instant-eligibility' }));
     const complete = plateParse?.ok && engineParse?.ok;
-    sendButton.disabled = !complete || !localAnswer?.allowed;
+    if (!coolingDown) sendButton.disabled = !complete || !localAnswer?.allowed;
     forceButton.hidden = !(complete && localAnswer && !localAnswer.allowed);
   };
 
@@ -202,7 +203,8 @@ async function mountSms(container, memo) {
     fill(sendResult, notice(masked ? t('ownerCodeSent', { phone: masked }) : t('ownerCodeSentNoPhone'), 'ok'));
     showCodeStep();
     const cooldown = app.policy?.sms?.resendCooldownSeconds ?? 60;
-    setTimeout(() => stops.push(coolDown(sendButton, cooldown, () => t('sendOwnerCode'))), 0);
+    coolingDown = true;
+    setTimeout(() => stops.push(coolDown(sendButton, cooldown, () => t('sendOwnerCode'), () => { coolingDown = false; recheck(); })), 0);
   });
   sendButton.addEventListener('click', () => sendCode(sendButton));
   forceButton.addEventListener('click', () => sendCode(forceButton));
@@ -220,6 +222,8 @@ async function mountSms(container, memo) {
           const application = await post(`/bindings/sms/challenges/${encodeURIComponent(memo.challengeId)}/confirm`,
             { code: code.input.value.trim() }, { idempotent: true });
           fill(codeStep);
+          memo.application = application;
+          memo.localAnswer = localAnswer;
           showApplication(applicationStep, { application, localAnswer, method: 'sms' });
         } catch (err) {
           fill(result, errorNotice(err));
@@ -241,6 +245,9 @@ async function mountSms(container, memo) {
     applicationStep);
   if (plate.input.value) checkPlate();
   recheck();
+  // Re-drawn after a language switch: pick up where the person was.
+  if (memo.application) showApplication(applicationStep, { application: memo.application, localAnswer: memo.localAnswer, method: 'sms' });
+  else if (memo.challengeId) showCodeStep();
   return () => stops.forEach((stop) => stop());
 }
 
@@ -312,6 +319,7 @@ function mountScan(container, memo) {
     }
     try {
       const application = await post('/bindings/qr/redeem', { qrText }, { idempotent: true });
+      memo.application = application;
       showApplication(applicationStep, { application, localAnswer: null, method: 'qr' });
     } catch (err) {
       fill(status, errorNotice(err));
@@ -372,7 +380,7 @@ function mountScan(container, memo) {
       cameraBox,
       status),
     applicationStep);
-  memo.scan = true;
+  if (memo.application) showApplication(applicationStep, { application: memo.application, localAnswer: null, method: 'qr' });
   return stopCamera;
 }
 
