@@ -1,1 +1,142 @@
-fn main() {}
+//! `renche-server serve` runs the backend; `renche-server import` loads people, vehicles or violations.
+
+use clap::{Parser, Subcommand};
+use renche_server::{build, Config};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "renche-server", version, about = "The renche backend: binding non-owned vehicles and handling their violations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API, the web app and its WebAssembly package.
+    Serve(ServeArgs),
+    /// Load rows from a CSV or JSON file; a file with any bad row loads nothing.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "RENCHE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Database URL: sqlite://PATH (created and migrated on first start).
+    #[arg(long, env = "RENCHE_DATABASE", default_value = "sqlite://data/renche.sqlite3")]
+    database: String,
+    /// Directory with default.json and cities/*.json.
+    #[arg(long, env = "RENCHE_POLICY_DIR", default_value = "policies")]
+    policy_dir: PathBuf,
+    /// Development mode: dev endpoints, SMS outbox, dev verifier and dev payment, movable clock.
+    #[arg(long, env = "RENCHE_DEV")]
+    dev: bool,
+    /// Seed demo data (Dongguan) when the database is empty.
+    #[arg(long, env = "RENCHE_DEMO")]
+    demo: bool,
+    /// Static files served at `/`.
+    #[arg(long, env = "RENCHE_WWW", default_value = "www")]
+    www: PathBuf,
+    /// wasm-pack `--target web` output served at `/pkg/`.
+    #[arg(long, env = "RENCHE_PKG", default_value = "pkg-web")]
+    pkg: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Database URL: sqlite://PATH.
+    #[arg(long, env = "RENCHE_DATABASE", default_value = "sqlite://data/renche.sqlite3")]
+    database: String,
+    /// What the file holds; by default guessed from its name (people.csv, vehicles.json …).
+    #[arg(long, value_enum)]
+    kind: Option<renche_server::import::ImportKind>,
+    /// The file: CSV with a header row, or a JSON array of objects.
+    file: PathBuf,
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(true).init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let config = Config {
+        listen: args.listen,
+        database: args.database,
+        policy_dir: args.policy_dir,
+        dev: args.dev,
+        demo: args.demo,
+        www: args.www,
+        pkg: args.pkg,
+        clock: None,
+    };
+    let dev = config.dev;
+    let app = match build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = app.url();
+    tracing::info!(%url, dev, "renche-server listening");
+    println!("renche-server is running: open {url}");
+    match app.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Import(args) => match renche_server::import::run(&args.database, args.kind, &args.file).await {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

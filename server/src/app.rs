@@ -1,0 +1,302 @@
+//! Building the application: configuration, shared state, the router and the listener.
+
+use crate::clock::{Clock, OffsetClock, SystemClock};
+use crate::gateways::{
+    DevIdentityVerifier, DevPaymentProvider, DevSmsOutbox, IdentityVerifier, PaymentError,
+    PaymentProvider, PaymentReceipt, PaymentRequest, SmsGateway, VerificationOutcome,
+};
+use crate::policies::Policies;
+use crate::store::sqlite::{path_of_url, SqliteStore};
+use crate::store::{BoxFuture, Store};
+use crate::{guard, routes};
+use axum::routing::get;
+use axum::Router;
+use renche::Timestamp;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database: String,
+    pub policy_dir: PathBuf,
+    pub dev: bool,
+    pub demo: bool,
+    pub www: PathBuf,
+    pub pkg: PathBuf,
+    /// A clock to use instead of the system's (tests); development mode otherwise gets a movable one.
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database: "sqlite://data/renche.sqlite3".into(),
+            policy_dir: PathBuf::from("policies"),
+            dev: false,
+            demo: false,
+            www: PathBuf::from("www"),
+            pkg: PathBuf::from("pkg-web"),
+            clock: None,
+        }
+    }
+}
+
+/// The development services, reachable through `/api/v1/dev/*` in development mode only.
+pub struct DevServices {
+    pub outbox: Arc<DevSmsOutbox>,
+    pub identity: Arc<DevIdentityVerifier>,
+    pub payment: Arc<DevPaymentProvider>,
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub policies: Arc<Policies>,
+    pub clock: Arc<dyn Clock>,
+    pub sms: Arc<dyn SmsGateway>,
+    pub identity: Arc<dyn IdentityVerifier>,
+    pub payment: Arc<dyn PaymentProvider>,
+    pub dev: Option<DevServices>,
+    /// Whether the session cookie carries `Secure` (not in development or on a loopback-only listener,
+    /// where browsers would drop it over plain http).
+    pub secure_cookies: bool,
+    /// The HMAC key of the vehicle QR codes.
+    pub qr_key: Vec<u8>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("policy: {0}")]
+    Policy(String),
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("unsupported database URL {0} (use sqlite://PATH)")]
+    DatabaseUrl(String),
+    #[error("listen on {0}: {1}")]
+    Listen(String, std::io::Error),
+    #[error("demo data: {0}")]
+    Demo(String),
+}
+
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    pub state: SharedState,
+    pub addr: SocketAddr,
+}
+
+impl App {
+    /// The URL to open in a browser.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// Production stand-ins where no real service is configured: they refuse rather than pretend.
+struct UnconfiguredSms;
+impl SmsGateway for UnconfiguredSms {
+    fn send(
+        &self,
+        _phone: String,
+        _text: String,
+        _code: String,
+        _at: Timestamp,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async {
+            Err(
+                "no SMS gateway is configured (run with --dev for the development outbox)"
+                    .to_owned(),
+            )
+        })
+    }
+}
+struct UnconfiguredVerifier;
+impl IdentityVerifier for UnconfiguredVerifier {
+    fn verify(&self, _person_id: i64) -> BoxFuture<'_, VerificationOutcome> {
+        Box::pin(async { VerificationOutcome::Unavailable })
+    }
+}
+struct UnconfiguredPayment;
+impl PaymentProvider for UnconfiguredPayment {
+    fn pay(&self, _request: PaymentRequest) -> BoxFuture<'_, Result<PaymentReceipt, PaymentError>> {
+        Box::pin(async {
+            Err(PaymentError::Unavailable(
+                "no payment provider is configured".into(),
+            ))
+        })
+    }
+    fn refund(&self, _payment_ref: String) -> BoxFuture<'_, Result<(), PaymentError>> {
+        Box::pin(async {
+            Err(PaymentError::Unavailable(
+                "no payment provider is configured".into(),
+            ))
+        })
+    }
+}
+
+pub fn open_store(database: &str, now: Timestamp) -> Result<Arc<dyn Store>, BuildError> {
+    if database.starts_with("sqlite:") || !database.contains("://") {
+        Ok(Arc::new(SqliteStore::open(&path_of_url(database), now)?))
+    } else {
+        Err(BuildError::DatabaseUrl(database.to_owned()))
+    }
+}
+
+/// Opens the store (migrating it), loads the policies, seeds demo data when asked, and binds the listener.
+pub async fn build(config: Config) -> Result<App, BuildError> {
+    let clock: Arc<dyn Clock> = match (&config.clock, config.dev) {
+        (Some(c), _) => Arc::clone(c),
+        (None, true) => Arc::new(OffsetClock::default()),
+        (None, false) => Arc::new(SystemClock),
+    };
+    let policies = Arc::new(Policies::load(&config.policy_dir).map_err(BuildError::Policy)?);
+    let store = open_store(&config.database, clock.now())?;
+    if config.demo {
+        crate::demo::seed_if_empty(&store, clock.now())
+            .await
+            .map_err(|e| BuildError::Demo(e.to_string()))?;
+    }
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| BuildError::Listen(config.listen.clone(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| BuildError::Listen(config.listen.clone(), e))?;
+    let (sms, identity, payment, dev): (
+        Arc<dyn SmsGateway>,
+        Arc<dyn IdentityVerifier>,
+        Arc<dyn PaymentProvider>,
+        _,
+    ) = if config.dev {
+        let outbox = Arc::new(DevSmsOutbox::default());
+        let verifier = Arc::new(DevIdentityVerifier::default());
+        let pay = Arc::new(DevPaymentProvider::default());
+        (
+            outbox.clone(),
+            verifier.clone(),
+            pay.clone(),
+            Some(DevServices {
+                outbox,
+                identity: verifier,
+                payment: pay,
+            }),
+        )
+    } else {
+        (
+            Arc::new(UnconfiguredSms),
+            Arc::new(UnconfiguredVerifier),
+            Arc::new(UnconfiguredPayment),
+            None,
+        )
+    };
+    let secure_cookies = !config.dev && !addr.ip().is_loopback();
+    let qr_key = server_key(&store, "qr-hmac", clock.now()).await?;
+    let state = Arc::new(AppState {
+        store,
+        policies,
+        clock,
+        sms,
+        identity,
+        payment,
+        dev,
+        secure_cookies,
+        qr_key,
+    });
+    spawn_housekeeping(Arc::clone(&state));
+    let router = router(Arc::clone(&state), &config);
+    Ok(App {
+        listener,
+        router,
+        state,
+        addr,
+    })
+}
+
+/// The named signing key, made from the OS CSPRNG the first time.
+async fn server_key(
+    store: &Arc<dyn Store>,
+    name: &'static str,
+    now: Timestamp,
+) -> Result<Vec<u8>, BuildError> {
+    let (send, recv) = tokio::sync::oneshot::channel();
+    let job: crate::store::Job = Box::new(move |tx| {
+        let result = match tx.server_key(name) {
+            Ok(Some(k)) => Ok(k),
+            Ok(None) => {
+                let k = crate::secrets::random_bytes(32);
+                tx.insert_server_key(name, &k, now).map(|_| k)
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = if result.is_ok() {
+            crate::store::Outcome::Commit
+        } else {
+            crate::store::Outcome::Rollback
+        };
+        let _ = send.send(result);
+        outcome
+    });
+    store.write(job).await?;
+    Ok(recv.await.map_err(|_| crate::store::StoreError::Closed)??)
+}
+
+/// Drops expired idempotency keys (kept 48 h, beyond the 24 h promised), sessions and counters, hourly.
+fn spawn_housekeeping(state: SharedState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let now = state.now();
+            let before = Timestamp::from_millis(now.millis() - 48 * 3_600_000);
+            let res =
+                crate::routes::write(&state, move |tx| Ok(tx.purge_expired(before, now)?)).await;
+            match res {
+                Ok(n) => tracing::debug!(rows = n, "housekeeping"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+}
+
+/// The whole HTTP surface.
+pub fn router(state: SharedState, config: &Config) -> Router {
+    let api = routes::dev::dev_routes(&state).merge(routes::api_routes().layer(
+        axum::middleware::from_fn_with_state(Arc::clone(&state), guard::guard),
+    ));
+    Router::new()
+        .route("/healthz", get(routes::health))
+        .nest("/api/v1", api)
+        .nest_service("/pkg", ServeDir::new(&config.pkg))
+        .fallback_service(ServeDir::new(&config.www).append_index_html_on_directories(true))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

@@ -1,0 +1,202 @@
+//! Demo data for Dongguan (441900), seeded on the first start with `--demo`: an owner, binders at and below
+//! the limits, an officer, vehicles of every kind that matters and violations on every route.
+//! `docs/demo.md` lists the accounts.
+
+use crate::store::{
+    LicenceRow, NewBinding, NewPerson, NewVehicle, NewViolation, Outcome, Role, Store, StoreError, Tx,
+};
+use renche::domain::{
+    BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber, PlateNumber, PlateType,
+    Points, Relationship, ResidentId, UseNature, ViolationSource, ViolationState,
+};
+use renche::Timestamp;
+use std::sync::Arc;
+
+const DAY_MS: i64 = 86_400_000;
+const CITY: &str = "441900";
+
+/// Completes 17 digits with the GB 11643 check character.
+pub fn resident_id(first17: &str) -> Option<ResidentId> {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let digits: Option<Vec<u32>> = first17.chars().map(|c| c.to_digit(10)).collect();
+    let digits = digits.filter(|d| d.len() == 17)?;
+    let sum: u32 = digits.iter().zip(WEIGHTS.iter()).map(|(d, w)| d * w).sum();
+    let check = CHECK.get((sum % 11) as usize)?;
+    ResidentId::parse(&format!("{first17}{check}")).ok()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo value {0} does not parse")]
+    Value(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn ago(now: Timestamp, days: i64) -> Timestamp {
+    Timestamp::from_millis(now.millis() - days * DAY_MS)
+}
+
+struct Seeder<'a> {
+    tx: &'a mut dyn Tx,
+    now: Timestamp,
+}
+
+impl Seeder<'_> {
+    fn person(&mut self, name: &str, id17: &'static str, phone: &'static str, role: Role, licence: Option<(LicenceClass, u32)>) -> Result<i64, DemoError> {
+        let now = self.now;
+        Ok(self.tx.insert_person(&NewPerson {
+            name: name.to_owned(),
+            resident_id: resident_id(id17).ok_or(DemoError::Value(id17))?,
+            phone: PhoneNumber::parse(phone).map_err(|_| DemoError::Value(phone))?,
+            registered_at: Some(now),
+            identity_verified: false,
+            role,
+            licence: licence.map(|(class, points)| LicenceRow {
+                class,
+                status: LicenceStatus::Normal,
+                points,
+                cycle_start: Some(ago(now, 100)),
+            }),
+            created_at: now,
+        })?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn vehicle(
+        &mut self,
+        plate: &'static str,
+        plate_type: PlateType,
+        engine: &'static str,
+        use_nature: UseNature,
+        owner_kind: OwnerKind,
+        owner: Option<i64>,
+        owner_name: &str,
+        owner_phone: &'static str,
+    ) -> Result<i64, DemoError> {
+        Ok(self.tx.insert_vehicle(&NewVehicle {
+            plate_number: PlateNumber::parse(plate, plate_type).map_err(|_| DemoError::Value(plate))?,
+            engine_number: engine.to_owned(),
+            engine_suffix: EngineSuffix::of_engine_number(engine).map_err(|_| DemoError::Value(engine))?,
+            use_nature,
+            owner_kind,
+            owner_person_id: owner,
+            owner_name: owner_name.to_owned(),
+            owner_phone: PhoneNumber::parse(owner_phone).map_err(|_| DemoError::Value(owner_phone))?,
+            owner_resident_id: None,
+            city: CITY.to_owned(),
+            created_at: self.now,
+        })?)
+    }
+
+    fn bind(&mut self, binder: i64, vehicle: i64, days_ago: i64, relationship: Relationship) -> Result<(), DemoError> {
+        self.tx.insert_binding(&NewBinding {
+            binder_id: binder,
+            vehicle_id: vehicle,
+            relationship,
+            method: BindingMethod::Qr,
+            application_id: None,
+            created_at: ago(self.now, days_ago),
+        })?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn violation(
+        &mut self,
+        vehicle: i64,
+        days_ago: i64,
+        code: &str,
+        description: &str,
+        points: i64,
+        yuan: u32,
+        source: ViolationSource,
+        decided_days_ago: Option<i64>,
+    ) -> Result<(), DemoError> {
+        let occurred_at = ago(self.now, days_ago);
+        let decided_at = decided_days_ago.map(|d| ago(self.now, d));
+        self.tx.insert_violation(&NewViolation {
+            vehicle_id: vehicle,
+            occurred_at,
+            code: code.to_owned(),
+            description: description.to_owned(),
+            place: "东莞市南城区东莞大道与鸿福路交叉口".to_owned(),
+            points: Points::new(points).map_err(|_| DemoError::Value("points"))?,
+            fine_fen: Fen::from_yuan(yuan),
+            source,
+            state: if decided_at.is_some() { ViolationState::Handled } else { ViolationState::Unhandled },
+            decision_number: decided_at.map(|_| format!("{CITY}DEMO{vehicle:04}{days_ago:04}")),
+            decided_at,
+            created_at: self.now,
+        })?;
+        Ok(())
+    }
+}
+
+fn seed(tx: &mut dyn Tx, now: Timestamp) -> Result<(), DemoError> {
+    use Relationship::*;
+    use UseNature::*;
+    use ViolationSource::*;
+    let mut s = Seeder { tx, now };
+    let owner = s.person("王车主", "44190019800101001", "13900000001", Role::Person, Some((LicenceClass::C1, 0)))?;
+    let full = s.person("李满额", "44190019850202002", "13900000002", Role::Person, Some((LicenceClass::C1, 0)))?;
+    let binder = s.person("张绑定", "44190019900303003", "13900000003", Role::Person, Some((LicenceClass::C1, 3)))?;
+    let _new = s.person("赵新人", "44190019950404004", "13900000004", Role::Person, Some((LicenceClass::C1, 0)))?;
+    let _officer = s.person("刘警官", "44190019750505005", "13900000010", Role::Officer, Some((LicenceClass::C1, 0)))?;
+
+    let car = s.vehicle("粤S12345", PlateType::SmallCar, "LJ4G18A123456", NonCommercial, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
+    let nev = s.vehicle("粤SD12345", PlateType::SmallNewEnergy, "TZ220XS654321", NonCommercial, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
+    let large = s.vehicle("粤SB1234", PlateType::LargeCar, "WP10H300111111", NonCommercial, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
+    let taxi = s.vehicle("粤ST2345", PlateType::SmallCar, "LJ4G15T222222", Taxi, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
+    let rental = s.vehicle("粤SG3456", PlateType::SmallCar, "LJ4G15G333333", Rental, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
+    let unit = s.vehicle("粤SU4567", PlateType::SmallCar, "LJ4G15U444444", NonCommercial, OwnerKind::Unit, None, "东莞示例科技有限公司", "13900000009")?;
+    let unregistered = s.vehicle("粤S67890", PlateType::SmallCar, "LJ4G18C678901", NonCommercial, OwnerKind::Individual, None, "陈未注册", "13900000008")?;
+    let spare = s.vehicle("粤S88888", PlateType::SmallCar, "LJ4G18D888888", NonCommercial, OwnerKind::Individual, None, "黄车主", "13900000007")?;
+
+    // 李满额 is at the limit of three; 张绑定 has one binding, made 30 days ago.
+    s.bind(full, car, 20, Friend)?;
+    s.bind(full, nev, 20, Friend)?;
+    s.bind(full, unregistered, 20, Relative)?;
+    s.bind(binder, car, 30, Spouse)?;
+
+    let red = "驾驶机动车违反道路交通信号灯通行";
+    let speed = "驾驶中型以上载客载货汽车、危险物品运输车辆以外的其他机动车行驶超过规定时速20%以上未达到50%的";
+    let park = "机动车违反规定停放、临时停车且驾驶人不在现场,妨碍其他车辆、行人通行的";
+    // Every route, seen by the owner and by 张绑定.
+    s.violation(car, 10, "1625", red, 6, 200, Device, None)?; // online for both
+    s.violation(car, 5, "1636", speed, 6, 500, Device, None)?; // fine over ¥200: window
+    s.violation(car, 3, "1039", park, 0, 150, Device, None)?; // unscored: owner online, binder window
+    s.violation(car, 60, "1352", "驾驶机动车不按规定使用灯光的", 1, 100, Device, None)?; // before binding for 张绑定
+    s.violation(car, 7, "1042", "机动车不在机动车道内行驶的", 3, 100, OnSite, None)?; // on-site: owner window, binder unseen
+    s.violation(car, 45, "1625", red, 6, 200, Device, Some(30))?; // handled, unpaid, 15 days late: late fee ¥90
+    s.violation(nev, 12, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?;
+    s.violation(large, 8, "1625", red, 6, 200, Device, None)?; // large car: window
+    s.violation(taxi, 9, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?; // taxi: window
+    s.violation(rental, 11, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?; // rental: window
+    s.violation(unit, 6, "1625", red, 6, 200, Device, None)?; // unit-owned: window
+    s.violation(unregistered, 4, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?; // 李满额 online
+    s.violation(spare, 2, "1625", red, 6, 200, Device, None)?;
+    Ok(())
+}
+
+/// Seeds the demo data when the database has nobody in it yet.
+pub async fn seed_if_empty(store: &Arc<dyn Store>, now: Timestamp) -> Result<bool, DemoError> {
+    let (send, recv) = tokio::sync::oneshot::channel();
+    let job: crate::store::Job = Box::new(move |tx| {
+        let result = match tx.count_people() {
+            Ok(0) => seed(tx, now).map(|_| true),
+            Ok(_) => Ok(false),
+            Err(e) => Err(DemoError::Store(e)),
+        };
+        let outcome = if result.is_ok() { Outcome::Commit } else { Outcome::Rollback };
+        let _ = send.send(result);
+        outcome
+    });
+    store.write(job).await?;
+    let seeded = recv.await.map_err(|_| StoreError::Closed)??;
+    if seeded {
+        tracing::info!("demo data seeded (Dongguan 441900; see docs/demo.md)");
+    }
+    Ok(seeded)
+}

@@ -1,0 +1,177 @@
+//! Request extractors that answer in the API's error shape: JSON bodies (415, 400, 422 with the field
+//! named, 413 from the body limit) and path ids.
+
+use crate::error::{ApiError, ErrorKind};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// A JSON request body, parsed with the failing field named.
+pub struct ApiJson<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            return Err(json_error(&path, &inner));
+        }
+    };
+    de.end().map_err(|e| json_error("", &e))?;
+    Ok(value)
+}
+
+fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let text = e.to_string();
+    // serde_json appends " at line L column C": useful for syntax, noise for data errors.
+    let problem = text.split(" at line ").next().unwrap_or(&text).to_owned();
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+            ErrorKind::BadRequest,
+            "MALFORMED_JSON",
+            format!("请求体不是有效的 JSON:{text}"),
+            format!("The request body is not valid JSON: {text}"),
+        ),
+        Category::Data => {
+            let field = if let Some(rest) = problem.strip_prefix("unknown field `") {
+                let name = rest.split('`').next().unwrap_or("");
+                let prefix = path.trim_end_matches('.');
+                let full = if prefix.is_empty() || prefix == "." {
+                    name.to_owned()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                return ApiError::new(
+                    ErrorKind::Unprocessable,
+                    "UNKNOWN_FIELD",
+                    format!("未知字段 {full}"),
+                    format!("Unknown field {full}"),
+                )
+                .field(full);
+            } else if let Some(rest) = problem.strip_prefix("missing field `") {
+                let name = rest.split('`').next().unwrap_or("");
+                let prefix = path.trim_end_matches('.');
+                let full = if prefix.is_empty() || prefix == "." {
+                    name.to_owned()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                return ApiError::new(
+                    ErrorKind::Unprocessable,
+                    "MISSING_FIELD",
+                    format!("缺少字段 {full}"),
+                    format!("Missing field {full}"),
+                )
+                .field(full);
+            } else {
+                path.to_owned()
+            };
+            let field = if field == "." { String::new() } else { field };
+            let mut err = ApiError::new(
+                ErrorKind::Unprocessable,
+                "INVALID_FIELD",
+                format!("字段 {field} 的值无效:{problem}"),
+                format!("Field {field} is invalid: {problem}"),
+            );
+            if !field.is_empty() {
+                err = err.field(field);
+            }
+            err
+        }
+    }
+}
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(ApiError::new(
+                ErrorKind::UnsupportedMediaType,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "请求体须为 JSON(Content-Type: application/json)",
+                "The request body must be JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::new(
+                    ErrorKind::BadRequest,
+                    "BODY_UNREADABLE",
+                    "无法读取请求体",
+                    "The request body could not be read",
+                )
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorKind::PayloadTooLarge,
+        "PAYLOAD_TOO_LARGE",
+        "请求体过大",
+        "The request body is too large",
+    )
+}
+
+/// A numeric id in the path; anything else is simply not found.
+pub struct PathId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw): axum::extract::Path<String> =
+            axum::extract::Path::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found())?;
+        raw.parse::<i64>()
+            .map(PathId)
+            .map_err(|_| ApiError::not_found())
+    }
+}
+
+/// An opaque token id in the path (applications, SMS challenges).
+pub struct PathToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathToken {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw): axum::extract::Path<String> =
+            axum::extract::Path::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found())?;
+        if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ApiError::not_found());
+        }
+        Ok(PathToken(raw))
+    }
+}

@@ -1,0 +1,332 @@
+//! What stands before every API handler: the session (cookie), the CSRF check of state changes, and
+//! `Idempotency-Key` handling (IETF draft) of state changes.
+
+use crate::app::{SharedState, BODY_LIMIT};
+use crate::error::{ApiError, ErrorKind};
+use crate::routes;
+use crate::secrets::{constant_time_eq, sha256};
+use crate::store::IdempotencyBegin;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use renche::Timestamp;
+
+pub const SESSION_COOKIE: &str = "renche_session";
+/// Sessions last 12 hours.
+pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
+/// A key still "running" after this long belongs to a request that died; a retry may take it over.
+const IDEMPOTENCY_STALE_MS: i64 = 60_000;
+/// Stored answers larger than this are not kept (ours are far smaller).
+const RESPONSE_LIMIT: usize = 1024 * 1024;
+
+/// The session of the request, when it has a valid one.
+#[derive(Clone, Debug)]
+pub struct SessionCtx {
+    pub token_hash: Vec<u8>,
+    pub person_id: Option<i64>,
+    pub csrf_token: String,
+}
+
+impl SessionCtx {
+    /// Whose idempotency keys these are: the person, or the anonymous session before sign-in.
+    pub fn scope(&self) -> String {
+        match self.person_id {
+            Some(p) => format!("p:{p}"),
+            None => format!("s:{}", hex::encode(&self.token_hash)),
+        }
+    }
+}
+
+/// The caller: a session (maybe anonymous) or none.
+pub struct Caller(pub Option<SessionCtx>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Caller(parts.extensions.get::<SessionCtx>().cloned()))
+    }
+}
+
+/// A signed-in person (401 otherwise).
+pub struct SignedIn {
+    pub person_id: i64,
+    pub session: SessionCtx,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let session = parts
+            .extensions
+            .get::<SessionCtx>()
+            .cloned()
+            .ok_or_else(ApiError::unauthenticated)?;
+        let person_id = session.person_id.ok_or_else(ApiError::unauthenticated)?;
+        Ok(SignedIn { person_id, session })
+    }
+}
+
+pub fn session_token_from(parts_headers: &axum::http::HeaderMap) -> Option<String> {
+    for value in parts_headers.get_all(COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                if k == SESSION_COOKIE && !v.is_empty() && v.len() <= 128 {
+                    return Some(v.to_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    sha256(&[b"session:", token.as_bytes()])
+}
+
+/// `Set-Cookie` for a new session token.
+pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let max_age = SESSION_LIFETIME_MS / 1000;
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("renche_session=; Path=/"))
+}
+
+pub fn clear_cookie(secure: bool) -> HeaderValue {
+    if secure {
+        HeaderValue::from_static(
+            "renche_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure",
+        )
+    } else {
+        HeaderValue::from_static("renche_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+    }
+}
+
+async fn load_session(
+    state: &SharedState,
+    headers: &axum::http::HeaderMap,
+    now: Timestamp,
+) -> Result<Option<SessionCtx>, ApiError> {
+    let Some(token) = session_token_from(headers) else {
+        return Ok(None);
+    };
+    let hash = token_hash(&token);
+    let lookup = hash.clone();
+    let row = routes::read(state, move |tx| Ok(tx.session(&lookup)?)).await?;
+    Ok(row.filter(|s| s.expires_at > now).map(|s| SessionCtx {
+        token_hash: hash,
+        person_id: s.person_id,
+        csrf_token: s.csrf_token,
+    }))
+}
+
+fn is_state_change(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn csrf_failed(en: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::Forbidden,
+        "CSRF_CHECK_FAILED",
+        "请求来源校验失败,请刷新页面后重试",
+        en.to_owned(),
+    )
+}
+
+/// The browser's `Origin`, when sent, must be this server's own.
+fn origin_ok(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return true;
+    };
+    let (Ok(origin), Some(Ok(host))) = (origin.to_str(), headers.get(HOST).map(|h| h.to_str()))
+    else {
+        return false;
+    };
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    rest.eq_ignore_ascii_case(host)
+}
+
+pub async fn guard(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    match guarded(&state, &mut req).await {
+        Ok(Guarded::Pass) => next.run(req).await,
+        Ok(Guarded::Idempotent(pending)) => run_idempotent(&state, req, next, pending).await,
+        Ok(Guarded::Replay { status, body }) => replay(status, body),
+        Err(e) => e.into_response(),
+    }
+}
+
+enum Guarded {
+    /// Not a state change: run it.
+    Pass,
+    /// A state change whose key was started: run it and store the answer.
+    Idempotent(PendingKey),
+    /// A finished key: answer as before.
+    Replay { status: u16, body: Vec<u8> },
+}
+
+struct PendingKey {
+    scope: String,
+    key: String,
+}
+
+/// Loads the session and checks CSRF; for a state change, starts its idempotency key.
+async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiError> {
+    let now = state.now();
+    let session = load_session(state, req.headers(), now).await?;
+    if let Some(s) = &session {
+        req.extensions_mut().insert(s.clone());
+    }
+    if !is_state_change(req.method()) {
+        return Ok(Guarded::Pass);
+    }
+    let session = session.ok_or_else(ApiError::unauthenticated)?;
+    let sent = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if sent.is_empty() || !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+        return Err(csrf_failed(
+            "Missing or wrong X-CSRF-Token; reload the page and try again",
+        ));
+    }
+    if !origin_ok(req.headers()) {
+        return Err(csrf_failed("The request comes from another site"));
+    }
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    if key.is_empty() {
+        return Err(ApiError::new(
+            ErrorKind::BadRequest,
+            "IDEMPOTENCY_KEY_MISSING",
+            "缺少 Idempotency-Key 请求头",
+            "The Idempotency-Key header is required for this request",
+        ));
+    }
+    if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            ErrorKind::BadRequest,
+            "IDEMPOTENCY_KEY_INVALID",
+            "Idempotency-Key 应为1到128个可见 ASCII 字符",
+            "An Idempotency-Key is 1 to 128 visible ASCII characters",
+        ));
+    }
+    let key = key.to_owned();
+    // The fingerprint covers what the request asks: method, path and query, content type and body.
+    let body = std::mem::take(req.body_mut());
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| crate::extract::too_large())?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let fingerprint = sha256(&[
+        req.method().as_str().as_bytes(),
+        b"\n",
+        target.as_bytes(),
+        b"\n",
+        &content_type,
+        b"\n",
+        &bytes,
+    ]);
+    *req.body_mut() = Body::from(bytes);
+    let scope = session.scope();
+    let (s, k) = (scope.clone(), key.clone());
+    let stale = Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS);
+    let begin = routes::write(state, move |tx| {
+        Ok(tx.idempotency_begin(&s, &k, &fingerprint, now, stale)?)
+    })
+    .await?;
+    match begin {
+        IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey { scope, key })),
+        IdempotencyBegin::InFlight => Err(ApiError::new(
+            ErrorKind::Conflict,
+            "IDEMPOTENCY_KEY_IN_USE",
+            "相同 Idempotency-Key 的请求仍在处理中,请稍后重试",
+            "A request with this Idempotency-Key is still being processed; retry later",
+        )),
+        IdempotencyBegin::Mismatch => Err(ApiError::new(
+            ErrorKind::Unprocessable,
+            "IDEMPOTENCY_KEY_REUSED",
+            "该 Idempotency-Key 已用于另一个请求",
+            "This Idempotency-Key was already used for a different request",
+        )),
+        IdempotencyBegin::Replay { status, body } => Ok(Guarded::Replay { status, body }),
+    }
+}
+
+async fn run_idempotent(
+    state: &SharedState,
+    req: Request,
+    next: Next,
+    pending: PendingKey,
+) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, RESPONSE_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => {
+            forget(state, pending).await;
+            return ApiError::internal(format!("response body: {e}")).into_response();
+        }
+    };
+    if status.is_server_error() {
+        // A fault of ours: the client may retry with the same key.
+        forget(state, pending).await;
+    } else {
+        let now = state.now();
+        let body = bytes.to_vec();
+        let code = status.as_u16();
+        let PendingKey { scope, key } = pending;
+        if let Err(e) = routes::write(state, move |tx| {
+            Ok(tx.idempotency_finish(&scope, &key, code, &body, now)?)
+        })
+        .await
+        {
+            tracing::error!(error = %e, "could not store an idempotent response");
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn forget(state: &SharedState, pending: PendingKey) {
+    let PendingKey { scope, key } = pending;
+    if let Err(e) = routes::write(state, move |tx| Ok(tx.idempotency_forget(&scope, &key)?)).await {
+        tracing::error!(error = %e, "could not release an idempotency key");
+    }
+}
+
+fn replay(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut resp = (status, body).into_response();
+    if status != StatusCode::NO_CONTENT {
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    resp.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    resp
+}

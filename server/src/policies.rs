@@ -1,0 +1,84 @@
+//! The policy documents the server decides with: `default.json` and `cities/<code>.json` from the policy
+//! directory, each city merged over the default.
+
+use renche::{Policy, Rules};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// One city's (or the default) policy: the rules built from it and the JSON served to browsers.
+pub struct CityPolicy {
+    pub rules: Rules,
+    pub json: Arc<String>,
+    pub etag: String,
+}
+
+impl CityPolicy {
+    fn new(policy: Policy) -> Result<CityPolicy, String> {
+        let json = serde_json::to_string(&policy).map_err(|e| e.to_string())?;
+        let etag = format!("\"{}\"", policy.version.replace('"', ""));
+        Ok(CityPolicy {
+            rules: Rules::new(policy),
+            json: Arc::new(json),
+            etag,
+        })
+    }
+    pub fn version(&self) -> &str {
+        &self.rules.policy().version
+    }
+}
+
+pub struct Policies {
+    default: CityPolicy,
+    cities: BTreeMap<String, CityPolicy>,
+}
+
+impl Policies {
+    /// Loads `dir/default.json` (or the built-in default when it is missing) and every `dir/cities/*.json`.
+    pub fn load(dir: &Path) -> Result<Policies, String> {
+        let default_path = dir.join("default.json");
+        let default = if default_path.exists() {
+            let text = std::fs::read_to_string(&default_path)
+                .map_err(|e| format!("{}: {e}", default_path.display()))?;
+            Policy::parse(&text).map_err(|e| format!("{}: {e}", default_path.display()))?
+        } else {
+            tracing::warn!(dir = %dir.display(), "no default.json in the policy directory; using the built-in default");
+            Policy::default_policy()
+        };
+        let mut cities = BTreeMap::new();
+        let cities_dir = dir.join("cities");
+        if let Ok(entries) = std::fs::read_dir(&cities_dir) {
+            let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            paths.sort();
+            for path in paths
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let policy = Policy::parse_with_base(&text, &default)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let code = policy.city.code.clone();
+                cities.insert(code, CityPolicy::new(policy)?);
+            }
+        }
+        Ok(Policies {
+            default: CityPolicy::new(default)?,
+            cities,
+        })
+    }
+
+    pub fn default_policy(&self) -> &CityPolicy {
+        &self.default
+    }
+    pub fn city(&self, code: &str) -> Option<&CityPolicy> {
+        self.cities.get(code)
+    }
+    /// The policy that decides for a vehicle registered in `city`.
+    pub fn for_city(&self, code: &str) -> &CityPolicy {
+        self.cities.get(code).unwrap_or(&self.default)
+    }
+    pub fn cities(&self) -> impl Iterator<Item = &CityPolicy> {
+        self.cities.values()
+    }
+}

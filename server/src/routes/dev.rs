@@ -1,0 +1,151 @@
+//! Development-only endpoints (`--dev`): the SMS outbox, the verifier's and payment provider's next
+//! answers, and the movable clock. They do not exist otherwise.
+
+use super::read;
+use crate::app::SharedState;
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::extract::ApiJson;
+use crate::gateways::VerificationOutcome;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use renche::domain::PhoneNumber;
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn dev_routes(state: &SharedState) -> Router<SharedState> {
+    if state.dev.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/dev/sms-outbox", get(sms_outbox))
+        .route("/dev/identity", post(set_identity))
+        .route("/dev/payment", post(set_payment))
+        .route("/dev/clock", get(get_clock).post(advance_clock))
+}
+
+fn dev_only() -> ApiError {
+    ApiError::new(
+        ErrorKind::NotFound,
+        "NOT_FOUND",
+        "仅开发模式可用",
+        "Development mode only",
+    )
+}
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    phone: Option<String>,
+}
+
+async fn sms_outbox(
+    State(state): State<SharedState>,
+    Query(q): Query<OutboxQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let dev = state.dev.as_ref().ok_or_else(dev_only)?;
+    let phone = match q.phone.as_deref() {
+        Some(p) => Some(PhoneNumber::parse(p).map_err(|e| ApiError::invalid("phone", &e))?),
+        None => None,
+    };
+    let messages = dev.outbox.messages(phone.as_ref().map(|p| p.as_str()));
+    Ok(Json(json!({ "messages": messages })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentityRequest {
+    #[serde(default)]
+    person_id: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    outcome: VerificationOutcome,
+}
+
+async fn set_identity(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<IdentityRequest>,
+) -> ApiResult<StatusCode> {
+    let dev = state.dev.as_ref().ok_or_else(dev_only)?;
+    let id = match (body.person_id, body.phone) {
+        (Some(id), _) => id
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid_value("personId", "an id is a whole number"))?,
+        (None, Some(phone)) => {
+            let phone = PhoneNumber::parse(&phone).map_err(|e| ApiError::invalid("phone", &e))?;
+            read(&state, move |tx| Ok(tx.person_by_phone(phone.as_str())?))
+                .await?
+                .ok_or_else(ApiError::not_found)?
+                .id
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_value(
+                "personId",
+                "give personId or phone",
+            ))
+        }
+    };
+    dev.identity.set(id, body.outcome);
+    tracing::info!(person = id, outcome = ?body.outcome, "development verifier outcome set");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentOutcome {
+    Succeed,
+    Fail,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentSetting {
+    outcome: PaymentOutcome,
+}
+
+async fn set_payment(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<PaymentSetting>,
+) -> ApiResult<StatusCode> {
+    let dev = state.dev.as_ref().ok_or_else(dev_only)?;
+    dev.payment
+        .set_failing(matches!(body.outcome, PaymentOutcome::Fail));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_clock(State(state): State<SharedState>) -> Json<serde_json::Value> {
+    Json(json!({ "now": state.now() }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdvanceRequest {
+    advance_seconds: f64,
+}
+
+async fn advance_clock(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<AdvanceRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    state.dev.as_ref().ok_or_else(dev_only)?;
+    if !body.advance_seconds.is_finite()
+        || body.advance_seconds < 0.0
+        || body.advance_seconds > 3.2e9
+    {
+        return Err(ApiError::invalid_value(
+            "advanceSeconds",
+            "from 0 to about a century",
+        ));
+    }
+    let ms = (body.advance_seconds * 1000.0).round() as i64;
+    if !state.clock.advance(ms) {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "CLOCK_FIXED",
+            "此时钟不能调整",
+            "This clock cannot be moved",
+        ));
+    }
+    Ok(Json(json!({ "now": state.now() })))
+}

@@ -1,0 +1,83 @@
+//! `GET /policy`: the policy document a browser evaluates with, cached by its version.
+
+use crate::app::SharedState;
+use crate::error::ApiError;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+pub struct PolicyQuery {
+    city: Option<String>,
+}
+
+pub async fn get_policy(
+    State(state): State<SharedState>,
+    Query(q): Query<PolicyQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let policy = match q.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => state.policies.default_policy(),
+        Some(code) if code == state.policies.default_policy().rules.policy().city.code => {
+            state.policies.default_policy()
+        }
+        Some(code) => state.policies.city(code).ok_or_else(ApiError::not_found)?,
+    };
+    let etag =
+        HeaderValue::from_str(&policy.etag).map_err(|e| ApiError::internal(e.to_string()))?;
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == policy.etag || t.trim() == "*")
+        });
+    let cache = HeaderValue::from_static("no-cache");
+    if matches {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(ETAG, etag), (CACHE_CONTROL, cache)],
+        )
+            .into_response());
+    }
+    Ok((
+        StatusCode::OK,
+        [
+            (ETAG, etag),
+            (CACHE_CONTROL, cache),
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        ],
+        policy.json.as_ref().clone(),
+    )
+        .into_response())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CityView {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    version: String,
+    feature_enabled: bool,
+}
+
+pub async fn list_cities(State(state): State<SharedState>) -> Json<Vec<CityView>> {
+    let views = std::iter::once(state.policies.default_policy())
+        .chain(state.policies.cities())
+        .map(|c| {
+            let p = c.rules.policy();
+            CityView {
+                code: p.city.code.clone(),
+                name_zh: p.city.name_zh.clone(),
+                name_en: p.city.name_en.clone(),
+                version: p.version.clone(),
+                feature_enabled: p.feature_enabled,
+            }
+        })
+        .collect();
+    Json(views)
+}

@@ -1,0 +1,537 @@
+//! The store: every fact the server keeps, behind two traits.
+//!
+//! `Tx` is one unit of database work (synchronous: the flows run inside it, load the facts, ask the rules
+//! core and write, all in one transaction). `Store` runs such jobs: `write` jobs are atomic and serialised
+//! so that count limits hold under any concurrency; `read` jobs see one consistent snapshot. The SQLite
+//! store runs its writes on one writer connection (`BEGIN IMMEDIATE`); another store (PostgreSQL) runs
+//! them on a pool and takes the row locks in `Tx::lock_for_binding`.
+
+pub mod sqlite;
+
+use renche::domain::{
+    ActorRole, BindingMethod, EngineSuffix, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,
+    PlateType, Points, Relationship, UseNature, ViolationSource, ViolationState,
+};
+use renche::domain::{Fen, PhoneNumber, ResidentId};
+use renche::Timestamp;
+use std::future::Future;
+use std::pin::Pin;
+
+/// What can go wrong below the flows.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(String),
+    /// A uniqueness rule of the schema was hit (a race the flow lost).
+    #[error("unique constraint: {0}")]
+    Unique(String),
+    /// A stored value that the core parsers refuse: the data is damaged or was written by something else.
+    #[error("stored value {column} is invalid: {problem}")]
+    Corrupt {
+        column: &'static str,
+        problem: String,
+    },
+    #[error("the store is shut down")]
+    Closed,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether a job's writes are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Commit,
+    Rollback,
+}
+
+pub type Job = Box<dyn FnOnce(&mut dyn Tx) -> Outcome + Send>;
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs units of work against a database.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `job` in one write transaction; only one write transaction runs at a time per database.
+    fn write(&self, job: Job) -> BoxFuture<'_, StoreResult<()>>;
+    /// Runs `job` in one read-only snapshot.
+    fn read(&self, job: Job) -> BoxFuture<'_, StoreResult<()>>;
+    /// `sqlite` or `postgres`, for logs and health checks.
+    fn backend(&self) -> &'static str;
+}
+
+/// A registered or imported person.
+#[derive(Clone, Debug)]
+pub struct PersonRow {
+    pub id: i64,
+    pub name: String,
+    pub resident_id: ResidentId,
+    pub phone: PhoneNumber,
+    pub registered_at: Option<Timestamp>,
+    pub identity_verified: bool,
+    pub role: Role,
+    pub licence: Option<LicenceRow>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Person,
+    Officer,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Person => "person",
+            Role::Officer => "officer",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "person" => Some(Role::Person),
+            "officer" => Some(Role::Officer),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LicenceRow {
+    pub class: LicenceClass,
+    pub status: LicenceStatus,
+    pub points: u32,
+    pub cycle_start: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewPerson {
+    pub name: String,
+    pub resident_id: ResidentId,
+    pub phone: PhoneNumber,
+    pub registered_at: Option<Timestamp>,
+    pub identity_verified: bool,
+    pub role: Role,
+    pub licence: Option<LicenceRow>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct VehicleRow {
+    pub id: i64,
+    pub plate_number: PlateNumber,
+    pub engine_suffix: EngineSuffix,
+    pub use_nature: UseNature,
+    pub owner_kind: OwnerKind,
+    pub owner_person_id: Option<i64>,
+    pub owner_name: String,
+    pub owner_phone: PhoneNumber,
+    pub city: String,
+}
+
+impl VehicleRow {
+    pub fn plate_type(&self) -> PlateType {
+        self.plate_number.plate_type()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewVehicle {
+    pub plate_number: PlateNumber,
+    pub engine_number: String,
+    pub engine_suffix: EngineSuffix,
+    pub use_nature: UseNature,
+    pub owner_kind: OwnerKind,
+    pub owner_person_id: Option<i64>,
+    pub owner_name: String,
+    pub owner_phone: PhoneNumber,
+    pub owner_resident_id: Option<ResidentId>,
+    pub city: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct BindingRow {
+    pub id: i64,
+    pub binder_id: i64,
+    pub vehicle_id: i64,
+    pub relationship: Relationship,
+    pub method: BindingMethod,
+    pub created_at: Timestamp,
+    pub removed_at: Option<Timestamp>,
+    pub removed_by: Option<i64>,
+    pub removed_role: Option<ActorRole>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewBinding {
+    pub binder_id: i64,
+    pub vehicle_id: i64,
+    pub relationship: Relationship,
+    pub method: BindingMethod,
+    pub application_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QrState {
+    Active,
+    Used,
+    Replaced,
+}
+
+#[derive(Clone, Debug)]
+pub struct QrCodeRow {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub state: QrState,
+    pub used_by: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsPurpose {
+    Register,
+    SignIn,
+    Binding,
+}
+
+impl SmsPurpose {
+    pub fn code(self) -> &'static str {
+        match self {
+            SmsPurpose::Register => "register",
+            SmsPurpose::SignIn => "sign_in",
+            SmsPurpose::Binding => "binding",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "register" => Some(SmsPurpose::Register),
+            "sign_in" => Some(SmsPurpose::SignIn),
+            "binding" => Some(SmsPurpose::Binding),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SmsChallengeRow {
+    pub id: String,
+    pub purpose: SmsPurpose,
+    pub requester: String,
+    /// The phone the code went to; `None` for a decoy (no vehicle matched).
+    pub phone: Option<String>,
+    pub plate_key: Option<String>,
+    pub vehicle_id: Option<i64>,
+    pub salt: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    pub delivered: bool,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub wrong_tries: u32,
+    pub consumed_at: Option<Timestamp>,
+}
+
+/// What to count SMS challenges by (cool-downs and daily caps).
+#[derive(Clone, Debug)]
+pub enum SmsCountKey {
+    Phone(String),
+    Plate(String),
+    RequesterPlate {
+        requester: String,
+        plate_key: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct ViolationRow {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub occurred_at: Timestamp,
+    pub code: String,
+    pub description: String,
+    pub place: String,
+    pub points: Points,
+    pub fine_fen: Fen,
+    pub source: ViolationSource,
+    pub state: ViolationState,
+    pub handled_by: Option<i64>,
+    pub decision_number: Option<String>,
+    pub decided_at: Option<Timestamp>,
+    pub paid_at: Option<Timestamp>,
+    pub paid_fen: Option<Fen>,
+    pub payment_ref: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewViolation {
+    pub vehicle_id: i64,
+    pub occurred_at: Timestamp,
+    pub code: String,
+    pub description: String,
+    pub place: String,
+    pub points: Points,
+    pub fine_fen: Fen,
+    pub source: ViolationSource,
+    pub state: ViolationState,
+    pub decision_number: Option<String>,
+    pub decided_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplicationStatus {
+    AwaitingVerification,
+    InReview,
+    Committed,
+    Rejected,
+}
+
+impl ApplicationStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::AwaitingVerification => "awaiting_verification",
+            Self::InReview => "in_review",
+            Self::Committed => "committed",
+            Self::Rejected => "rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "awaiting_verification" => Some(Self::AwaitingVerification),
+            "in_review" => Some(Self::InReview),
+            "committed" => Some(Self::Committed),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// What the identity verifier last said for an application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    Pending,
+    Passed,
+    Failed,
+    Unavailable,
+}
+
+impl Verification {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Unavailable => "unavailable",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "passed" => Some(Self::Passed),
+            "failed" => Some(Self::Failed),
+            "unavailable" => Some(Self::Unavailable),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub binder_id: i64,
+    pub vehicle_id: i64,
+    pub method: BindingMethod,
+    pub relationship: Option<Relationship>,
+    pub status: ApplicationStatus,
+    pub verification: Option<Verification>,
+    pub note: Option<String>,
+    pub binding_id: Option<i64>,
+    pub created_at: Timestamp,
+    pub submitted_at: Option<Timestamp>,
+    pub reviewed_by: Option<i64>,
+    pub reviewed_at: Option<Timestamp>,
+    pub review_reason: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub person_id: Option<i64>,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// The state of an idempotency key when a request arrives.
+#[derive(Clone, Debug)]
+pub enum IdempotencyBegin {
+    /// First time: the request runs.
+    Started,
+    /// The same key is running now.
+    InFlight,
+    /// The same key was used for another request.
+    Mismatch,
+    /// Finished before: the stored answer.
+    Replay { status: u16, body: Vec<u8> },
+}
+
+#[derive(Clone, Debug)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub kind: String,
+    pub message_zh: String,
+    pub message_en: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub action: &'static str,
+    pub subject: String,
+    pub detail: serde_json::Value,
+}
+
+/// One unit of database work. Every method acts inside the job's transaction.
+pub trait Tx {
+    // People.
+    fn person(&mut self, id: i64) -> StoreResult<Option<PersonRow>>;
+    fn person_by_phone(&mut self, phone: &str) -> StoreResult<Option<PersonRow>>;
+    fn person_by_resident_id(&mut self, resident_id: &str) -> StoreResult<Option<PersonRow>>;
+    fn insert_person(&mut self, person: &NewPerson) -> StoreResult<i64>;
+    /// Marks an imported person as registered (their phone confirmed).
+    fn register_person(
+        &mut self,
+        id: i64,
+        name: &str,
+        phone: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    fn set_identity_verified(&mut self, id: i64) -> StoreResult<()>;
+    fn set_licence_points(
+        &mut self,
+        id: i64,
+        points: u32,
+        cycle_start: Option<Timestamp>,
+    ) -> StoreResult<()>;
+    fn count_people(&mut self) -> StoreResult<i64>;
+
+    // Vehicles.
+    fn vehicle(&mut self, id: i64) -> StoreResult<Option<VehicleRow>>;
+    fn vehicle_by_plate(
+        &mut self,
+        plate_type: PlateType,
+        plate_number: &str,
+    ) -> StoreResult<Option<VehicleRow>>;
+    fn vehicles_owned_by(&mut self, person_id: i64) -> StoreResult<Vec<VehicleRow>>;
+    fn insert_vehicle(&mut self, vehicle: &NewVehicle) -> StoreResult<i64>;
+    /// Gives the vehicles recorded with this owner resident ID to the person who just registered.
+    fn link_vehicles_to_owner(&mut self, resident_id: &str, person_id: i64) -> StoreResult<()>;
+
+    // Bindings.
+    /// Takes the locks that make the binding counts of this person and this vehicle stable until the end
+    /// of the transaction, in a fixed order (a no-op where writes are serialised already).
+    fn lock_for_binding(&mut self, binder_id: i64, vehicle_id: i64) -> StoreResult<()>;
+    fn binding(&mut self, id: i64) -> StoreResult<Option<BindingRow>>;
+    fn active_bindings_of_binder(&mut self, binder_id: i64) -> StoreResult<Vec<BindingRow>>;
+    fn active_bindings_of_vehicle(&mut self, vehicle_id: i64) -> StoreResult<Vec<BindingRow>>;
+    fn insert_binding(&mut self, binding: &NewBinding) -> StoreResult<i64>;
+    fn remove_binding(
+        &mut self,
+        id: i64,
+        at: Timestamp,
+        by: i64,
+        role: ActorRole,
+    ) -> StoreResult<()>;
+
+    // Binding applications.
+    fn insert_application(&mut self, application: &ApplicationRow) -> StoreResult<()>;
+    fn application(&mut self, id: &str) -> StoreResult<Option<ApplicationRow>>;
+    fn update_application(&mut self, application: &ApplicationRow) -> StoreResult<()>;
+    fn applications_in_review(&mut self) -> StoreResult<Vec<ApplicationRow>>;
+    /// When this person filed binding applications (for the caps), with each application's id.
+    fn submitted_applications(&mut self, binder_id: i64) -> StoreResult<Vec<(String, Timestamp)>>;
+
+    // QR codes.
+    fn replace_active_qr_codes(&mut self, vehicle_id: i64) -> StoreResult<()>;
+    fn insert_qr_code(
+        &mut self,
+        vehicle_id: i64,
+        issued_by: i64,
+        token_hash: &[u8],
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<i64>;
+    fn qr_code_by_token_hash(&mut self, token_hash: &[u8]) -> StoreResult<Option<QrCodeRow>>;
+    fn mark_qr_code_used(&mut self, id: i64, by: i64, at: Timestamp) -> StoreResult<()>;
+
+    // SMS challenges.
+    fn insert_sms_challenge(&mut self, challenge: &SmsChallengeRow) -> StoreResult<()>;
+    fn sms_challenge(&mut self, id: &str) -> StoreResult<Option<SmsChallengeRow>>;
+    fn record_sms_wrong_try(&mut self, id: &str) -> StoreResult<()>;
+    fn consume_sms_challenge(&mut self, id: &str, at: Timestamp) -> StoreResult<()>;
+    fn count_sms_challenges(&mut self, key: &SmsCountKey, since: Timestamp) -> StoreResult<u32>;
+    fn last_sms_challenge_at(&mut self, key: &SmsCountKey) -> StoreResult<Option<Timestamp>>;
+
+    // Violations.
+    fn violation(&mut self, id: i64) -> StoreResult<Option<ViolationRow>>;
+    fn violations_of_vehicle(
+        &mut self,
+        vehicle_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ViolationRow>>;
+    fn insert_violation(&mut self, violation: &NewViolation) -> StoreResult<i64>;
+    fn update_violation(&mut self, violation: &ViolationRow) -> StoreResult<()>;
+
+    // Sessions.
+    fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        person_id: Option<i64>,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>>;
+    fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
+
+    // Idempotency keys.
+    fn idempotency_begin(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<IdempotencyBegin>;
+    fn idempotency_finish(
+        &mut self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()>;
+    /// Drops finished keys created before `before` and expired sessions; returns how many rows went.
+    fn purge_expired(&mut self, keys_before: Timestamp, now: Timestamp) -> StoreResult<u64>;
+
+    // Rate-limit counters.
+    /// Adds one to the counter of `key` in the window starting at `window_start`; returns the new count.
+    fn bump_counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32>;
+    fn counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32>;
+
+    // Notifications and audit.
+    fn insert_notification(
+        &mut self,
+        person_id: i64,
+        kind: &str,
+        zh: &str,
+        en: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    fn notifications_of(&mut self, person_id: i64, limit: u32)
+        -> StoreResult<Vec<NotificationRow>>;
+    fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
+
+    // Server keys.
+    fn server_key(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    fn insert_server_key(&mut self, name: &str, key: &[u8], at: Timestamp) -> StoreResult<()>;
+}

@@ -1,0 +1,1260 @@
+//! The SQLite store: one writer connection on its own thread (every write job is one `BEGIN IMMEDIATE`
+//! transaction, so the count limits are checked and acted on atomically), and a few read-only connections
+//! on their own threads (WAL lets them read while the writer writes).
+
+use super::*;
+use rusqlite::{named_params, params, Connection, OpenFlags, OptionalExtension, Row};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// The versioned migrations, applied in order once each.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
+
+const READERS: usize = 4;
+
+type Envelope = (Job, oneshot::Sender<StoreResult<()>>);
+
+pub struct SqliteStore {
+    writer: mpsc::Sender<Envelope>,
+    readers: mpsc::Sender<Envelope>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, msg)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Unique(msg.clone().unwrap_or_else(|| e.to_string()))
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+/// Reads `sqlite://path` (or a bare path).
+pub fn path_of_url(url: &str) -> PathBuf {
+    PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url))
+}
+
+fn configure(conn: &Connection) -> StoreResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, now: Timestamp) -> StoreResult<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: Option<String> = tx
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if done.is_none() {
+            tracing::info!(version, "applying migration");
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                params![version, now.millis()],
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating when needed) the database at `path`.
+    pub fn open(path: &Path, now: Timestamp) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
+            }
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate(&mut writer, now)?;
+        let (wtx, wrx) = mpsc::channel::<Envelope>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(writer, wrx))
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let (rtx, rrx) = mpsc::channel::<Envelope>();
+        let shared = Arc::new(Mutex::new(rrx));
+        for i in 0..READERS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&conn)?;
+            let queue = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("sqlite-reader-{i}"))
+                .spawn(move || run_reader(conn, queue))
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+        }
+        Ok(SqliteStore {
+            writer: wtx,
+            readers: rtx,
+        })
+    }
+}
+
+fn run_writer(mut conn: Connection, jobs: mpsc::Receiver<Envelope>) {
+    while let Ok((job, reply)) = jobs.recv() {
+        let _ = reply.send(run_job(&mut conn, job, "BEGIN IMMEDIATE"));
+    }
+}
+
+fn run_reader(mut conn: Connection, jobs: Arc<Mutex<mpsc::Receiver<Envelope>>>) {
+    loop {
+        let next = match jobs.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok((job, reply)) = next else { return };
+        let _ = reply.send(run_job(&mut conn, job, "BEGIN"));
+    }
+}
+
+fn run_job(conn: &mut Connection, job: Job, begin: &str) -> StoreResult<()> {
+    conn.execute_batch(begin)?;
+    let mut tx = SqliteTx { conn };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
+    match outcome {
+        Ok(Outcome::Commit) => {
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+            Ok(())
+        }
+        Ok(Outcome::Rollback) => {
+            conn.execute_batch("ROLLBACK")?;
+            Ok(())
+        }
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(StoreError::Database("a job panicked".into()))
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(&self, job: Job) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            self.writer
+                .send((job, tx))
+                .map_err(|_| StoreError::Closed)?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+    fn read(&self, job: Job) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            self.readers
+                .send((job, tx))
+                .map_err(|_| StoreError::Closed)?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+fn corrupt(column: &'static str, problem: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        column,
+        problem: problem.to_string(),
+    }
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(Timestamp::from_millis)
+}
+
+/// Raw columns of a person, parsed after the row is read (parsing can fail with `Corrupt`).
+struct PersonRaw {
+    id: i64,
+    name: String,
+    resident_id: String,
+    phone: String,
+    registered_at: Option<i64>,
+    identity_verified: bool,
+    role: String,
+    licence_class: Option<String>,
+    licence_status: Option<String>,
+    licence_points: i64,
+    licence_cycle_start: Option<i64>,
+}
+
+const PERSON_COLUMNS: &str = "id, name, resident_id, phone, registered_at, identity_verified, role, licence_class, licence_status, licence_points, licence_cycle_start";
+
+fn person_raw(r: &Row<'_>) -> rusqlite::Result<PersonRaw> {
+    Ok(PersonRaw {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        resident_id: r.get(2)?,
+        phone: r.get(3)?,
+        registered_at: r.get(4)?,
+        identity_verified: r.get(5)?,
+        role: r.get(6)?,
+        licence_class: r.get(7)?,
+        licence_status: r.get(8)?,
+        licence_points: r.get(9)?,
+        licence_cycle_start: r.get(10)?,
+    })
+}
+
+impl PersonRaw {
+    fn parse(self) -> StoreResult<PersonRow> {
+        let licence = match (self.licence_class, self.licence_status) {
+            (Some(c), Some(s)) => Some(LicenceRow {
+                class: LicenceClass::parse(&c).map_err(|e| corrupt("people.licence_class", e))?,
+                status: LicenceStatus::parse(&s)
+                    .map_err(|e| corrupt("people.licence_status", e))?,
+                points: u32::try_from(self.licence_points)
+                    .map_err(|e| corrupt("people.licence_points", e))?,
+                cycle_start: ts_opt(self.licence_cycle_start),
+            }),
+            _ => None,
+        };
+        Ok(PersonRow {
+            id: self.id,
+            name: self.name,
+            resident_id: ResidentId::parse(&self.resident_id)
+                .map_err(|e| corrupt("people.resident_id", e))?,
+            phone: PhoneNumber::parse(&self.phone).map_err(|e| corrupt("people.phone", e))?,
+            registered_at: ts_opt(self.registered_at),
+            identity_verified: self.identity_verified,
+            role: Role::parse(&self.role).ok_or_else(|| corrupt("people.role", &self.role))?,
+            licence,
+        })
+    }
+}
+
+struct VehicleRaw {
+    id: i64,
+    plate_type: String,
+    plate_number: String,
+    engine_suffix: String,
+    use_nature: String,
+    owner_kind: String,
+    owner_person_id: Option<i64>,
+    owner_name: String,
+    owner_phone: String,
+    city: String,
+}
+
+const VEHICLE_COLUMNS: &str =
+    "id, plate_type, plate_number, engine_suffix, use_nature, owner_kind, owner_person_id, owner_name, owner_phone, city";
+
+fn vehicle_raw(r: &Row<'_>) -> rusqlite::Result<VehicleRaw> {
+    Ok(VehicleRaw {
+        id: r.get(0)?,
+        plate_type: r.get(1)?,
+        plate_number: r.get(2)?,
+        engine_suffix: r.get(3)?,
+        use_nature: r.get(4)?,
+        owner_kind: r.get(5)?,
+        owner_person_id: r.get(6)?,
+        owner_name: r.get(7)?,
+        owner_phone: r.get(8)?,
+        city: r.get(9)?,
+    })
+}
+
+impl VehicleRaw {
+    fn parse(self) -> StoreResult<VehicleRow> {
+        let plate_type =
+            PlateType::parse(&self.plate_type).map_err(|e| corrupt("vehicles.plate_type", e))?;
+        Ok(VehicleRow {
+            id: self.id,
+            plate_number: PlateNumber::parse(&self.plate_number, plate_type)
+                .map_err(|e| corrupt("vehicles.plate_number", e))?,
+            engine_suffix: EngineSuffix::parse(&self.engine_suffix)
+                .map_err(|e| corrupt("vehicles.engine_suffix", e))?,
+            use_nature: UseNature::parse(&self.use_nature)
+                .map_err(|e| corrupt("vehicles.use_nature", e))?,
+            owner_kind: OwnerKind::parse(&self.owner_kind)
+                .map_err(|e| corrupt("vehicles.owner_kind", e))?,
+            owner_person_id: self.owner_person_id,
+            owner_name: self.owner_name,
+            owner_phone: PhoneNumber::parse(&self.owner_phone)
+                .map_err(|e| corrupt("vehicles.owner_phone", e))?,
+            city: self.city,
+        })
+    }
+}
+
+struct BindingRaw {
+    id: i64,
+    binder_id: i64,
+    vehicle_id: i64,
+    relationship: String,
+    method: String,
+    created_at: i64,
+    removed_at: Option<i64>,
+    removed_by: Option<i64>,
+    removed_role: Option<String>,
+}
+
+const BINDING_COLUMNS: &str =
+    "id, binder_id, vehicle_id, relationship, method, created_at, removed_at, removed_by, removed_role";
+
+fn binding_raw(r: &Row<'_>) -> rusqlite::Result<BindingRaw> {
+    Ok(BindingRaw {
+        id: r.get(0)?,
+        binder_id: r.get(1)?,
+        vehicle_id: r.get(2)?,
+        relationship: r.get(3)?,
+        method: r.get(4)?,
+        created_at: r.get(5)?,
+        removed_at: r.get(6)?,
+        removed_by: r.get(7)?,
+        removed_role: r.get(8)?,
+    })
+}
+
+impl BindingRaw {
+    fn parse(self) -> StoreResult<BindingRow> {
+        Ok(BindingRow {
+            id: self.id,
+            binder_id: self.binder_id,
+            vehicle_id: self.vehicle_id,
+            relationship: Relationship::parse(&self.relationship)
+                .map_err(|e| corrupt("bindings.relationship", e))?,
+            method: BindingMethod::parse(&self.method)
+                .map_err(|e| corrupt("bindings.method", e))?,
+            created_at: ts(self.created_at),
+            removed_at: ts_opt(self.removed_at),
+            removed_by: self.removed_by,
+            removed_role: match self.removed_role {
+                Some(r) => {
+                    Some(ActorRole::parse(&r).map_err(|e| corrupt("bindings.removed_role", e))?)
+                }
+                None => None,
+            },
+        })
+    }
+}
+
+struct ViolationRaw {
+    id: i64,
+    vehicle_id: i64,
+    occurred_at: i64,
+    code: String,
+    description: String,
+    place: String,
+    points: i64,
+    fine_fen: i64,
+    source: String,
+    state: String,
+    handled_by: Option<i64>,
+    decision_number: Option<String>,
+    decided_at: Option<i64>,
+    paid_at: Option<i64>,
+    paid_fen: Option<i64>,
+    payment_ref: Option<String>,
+}
+
+const VIOLATION_COLUMNS: &str = "id, vehicle_id, occurred_at, code, description, place, points, fine_fen, source, state, handled_by, decision_number, decided_at, paid_at, paid_fen, payment_ref";
+
+fn violation_raw(r: &Row<'_>) -> rusqlite::Result<ViolationRaw> {
+    Ok(ViolationRaw {
+        id: r.get(0)?,
+        vehicle_id: r.get(1)?,
+        occurred_at: r.get(2)?,
+        code: r.get(3)?,
+        description: r.get(4)?,
+        place: r.get(5)?,
+        points: r.get(6)?,
+        fine_fen: r.get(7)?,
+        source: r.get(8)?,
+        state: r.get(9)?,
+        handled_by: r.get(10)?,
+        decision_number: r.get(11)?,
+        decided_at: r.get(12)?,
+        paid_at: r.get(13)?,
+        paid_fen: r.get(14)?,
+        payment_ref: r.get(15)?,
+    })
+}
+
+fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
+    u64::try_from(v)
+        .ok()
+        .and_then(Fen::new)
+        .ok_or_else(|| corrupt(column, v))
+}
+
+impl ViolationRaw {
+    fn parse(self) -> StoreResult<ViolationRow> {
+        Ok(ViolationRow {
+            id: self.id,
+            vehicle_id: self.vehicle_id,
+            occurred_at: ts(self.occurred_at),
+            code: self.code,
+            description: self.description,
+            place: self.place,
+            points: Points::new(self.points).map_err(|e| corrupt("violations.points", e))?,
+            fine_fen: fen(self.fine_fen, "violations.fine_fen")?,
+            source: ViolationSource::parse(&self.source)
+                .map_err(|e| corrupt("violations.source", e))?,
+            state: ViolationState::parse(&self.state)
+                .map_err(|e| corrupt("violations.state", e))?,
+            handled_by: self.handled_by,
+            decision_number: self.decision_number,
+            decided_at: ts_opt(self.decided_at),
+            paid_at: ts_opt(self.paid_at),
+            paid_fen: match self.paid_fen {
+                Some(v) => Some(fen(v, "violations.paid_fen")?),
+                None => None,
+            },
+            payment_ref: self.payment_ref,
+        })
+    }
+}
+
+struct ApplicationRaw {
+    id: String,
+    binder_id: i64,
+    vehicle_id: i64,
+    method: String,
+    relationship: Option<String>,
+    status: String,
+    verification: Option<String>,
+    note: Option<String>,
+    binding_id: Option<i64>,
+    created_at: i64,
+    submitted_at: Option<i64>,
+    reviewed_by: Option<i64>,
+    reviewed_at: Option<i64>,
+    review_reason: Option<String>,
+}
+
+const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method, relationship, status, verification, note, binding_id, created_at, submitted_at, reviewed_by, reviewed_at, review_reason";
+
+fn application_raw(r: &Row<'_>) -> rusqlite::Result<ApplicationRaw> {
+    Ok(ApplicationRaw {
+        id: r.get(0)?,
+        binder_id: r.get(1)?,
+        vehicle_id: r.get(2)?,
+        method: r.get(3)?,
+        relationship: r.get(4)?,
+        status: r.get(5)?,
+        verification: r.get(6)?,
+        note: r.get(7)?,
+        binding_id: r.get(8)?,
+        created_at: r.get(9)?,
+        submitted_at: r.get(10)?,
+        reviewed_by: r.get(11)?,
+        reviewed_at: r.get(12)?,
+        review_reason: r.get(13)?,
+    })
+}
+
+impl ApplicationRaw {
+    fn parse(self) -> StoreResult<ApplicationRow> {
+        Ok(ApplicationRow {
+            method: BindingMethod::parse(&self.method)
+                .map_err(|e| corrupt("binding_applications.method", e))?,
+            relationship: match self.relationship {
+                Some(r) => Some(
+                    Relationship::parse(&r)
+                        .map_err(|e| corrupt("binding_applications.relationship", e))?,
+                ),
+                None => None,
+            },
+            status: ApplicationStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("binding_applications.status", &self.status))?,
+            verification: match self.verification {
+                Some(v) => Some(
+                    Verification::parse(&v)
+                        .ok_or_else(|| corrupt("binding_applications.verification", &v))?,
+                ),
+                None => None,
+            },
+            id: self.id,
+            binder_id: self.binder_id,
+            vehicle_id: self.vehicle_id,
+            note: self.note,
+            binding_id: self.binding_id,
+            created_at: ts(self.created_at),
+            submitted_at: ts_opt(self.submitted_at),
+            reviewed_by: self.reviewed_by,
+            reviewed_at: ts_opt(self.reviewed_at),
+            review_reason: self.review_reason,
+        })
+    }
+}
+
+fn sms_raw(r: &Row<'_>) -> rusqlite::Result<(SmsChallengeRow, String)> {
+    let purpose: String = r.get(1)?;
+    Ok((
+        SmsChallengeRow {
+            id: r.get(0)?,
+            purpose: SmsPurpose::Binding,
+            requester: r.get(2)?,
+            phone: r.get(3)?,
+            plate_key: r.get(4)?,
+            vehicle_id: r.get(5)?,
+            salt: r.get(6)?,
+            code_hash: r.get(7)?,
+            delivered: r.get(8)?,
+            created_at: ts(r.get(9)?),
+            expires_at: ts(r.get(10)?),
+            wrong_tries: r.get(11)?,
+            consumed_at: ts_opt(r.get(12)?),
+        },
+        purpose,
+    ))
+}
+
+impl SqliteTx<'_> {
+    fn one_person(
+        &mut self,
+        clause: &str,
+        arg: &dyn rusqlite::ToSql,
+    ) -> StoreResult<Option<PersonRow>> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE {clause}");
+        let raw = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([arg], person_raw)
+            .optional()?;
+        raw.map(PersonRaw::parse).transpose()
+    }
+    fn vehicles_where(
+        &mut self,
+        clause: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> StoreResult<Vec<VehicleRow>> {
+        let sql = format!("SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE {clause}");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let raws = stmt
+            .query_map(args, vehicle_raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(VehicleRaw::parse).collect()
+    }
+    fn bindings_where(&mut self, clause: &str, arg: i64) -> StoreResult<Vec<BindingRow>> {
+        let sql = format!("SELECT {BINDING_COLUMNS} FROM bindings WHERE {clause}");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let raws = stmt
+            .query_map([arg], binding_raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(BindingRaw::parse).collect()
+    }
+    fn count_key_clause(key: &SmsCountKey) -> (&'static str, String, Option<String>) {
+        match key {
+            SmsCountKey::Phone(p) => ("phone = ?1 AND delivered = 1", p.clone(), None),
+            SmsCountKey::Plate(k) => ("plate_key = ?1", k.clone(), None),
+            SmsCountKey::RequesterPlate {
+                requester,
+                plate_key,
+            } => (
+                "requester = ?1 AND plate_key = ?3",
+                requester.clone(),
+                Some(plate_key.clone()),
+            ),
+        }
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn person(&mut self, id: i64) -> StoreResult<Option<PersonRow>> {
+        self.one_person("id = ?1", &id)
+    }
+    fn person_by_phone(&mut self, phone: &str) -> StoreResult<Option<PersonRow>> {
+        self.one_person("phone = ?1", &phone)
+    }
+    fn person_by_resident_id(&mut self, resident_id: &str) -> StoreResult<Option<PersonRow>> {
+        self.one_person("resident_id = ?1", &resident_id)
+    }
+    fn insert_person(&mut self, p: &NewPerson) -> StoreResult<i64> {
+        let (class, status, points, cycle) = match &p.licence {
+            Some(l) => (
+                Some(l.class.code()),
+                Some(l.status.code()),
+                i64::from(l.points),
+                l.cycle_start.map(|t| t.millis()),
+            ),
+            None => (None, None, 0, None),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO people (name, resident_id, phone, registered_at, identity_verified, role, licence_class, \
+                 licence_status, licence_points, licence_cycle_start, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                p.name,
+                p.resident_id.as_str(),
+                p.phone.as_str(),
+                p.registered_at.map(|t| t.millis()),
+                p.identity_verified,
+                p.role.code(),
+                class,
+                status,
+                points,
+                cycle,
+                p.created_at.millis()
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+    fn register_person(
+        &mut self,
+        id: i64,
+        name: &str,
+        phone: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE people SET registered_at = ?2, name = ?3, phone = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, at.millis(), name, phone])?;
+        Ok(())
+    }
+    fn set_identity_verified(&mut self, id: i64) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("UPDATE people SET identity_verified = 1 WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+    fn set_licence_points(
+        &mut self,
+        id: i64,
+        points: u32,
+        cycle_start: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE people SET licence_points = ?2, licence_cycle_start = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, points, cycle_start.map(|t| t.millis())])?;
+        Ok(())
+    }
+    fn count_people(&mut self) -> StoreResult<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM people")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn vehicle(&mut self, id: i64) -> StoreResult<Option<VehicleRow>> {
+        Ok(self.vehicles_where("id = ?1", &[&id])?.into_iter().next())
+    }
+    fn vehicle_by_plate(
+        &mut self,
+        plate_type: PlateType,
+        plate_number: &str,
+    ) -> StoreResult<Option<VehicleRow>> {
+        Ok(self
+            .vehicles_where(
+                "plate_type = ?1 AND plate_number = ?2",
+                &[&plate_type.code(), &plate_number],
+            )?
+            .into_iter()
+            .next())
+    }
+    fn vehicles_owned_by(&mut self, person_id: i64) -> StoreResult<Vec<VehicleRow>> {
+        self.vehicles_where("owner_person_id = ?1 ORDER BY id", &[&person_id])
+    }
+    fn insert_vehicle(&mut self, v: &NewVehicle) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO vehicles (plate_type, plate_number, engine_number, engine_suffix, use_nature, owner_kind, \
+                 owner_person_id, owner_name, owner_phone, owner_resident_id, city, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                v.plate_number.plate_type().code(),
+                v.plate_number.as_str(),
+                v.engine_number,
+                v.engine_suffix.as_str(),
+                v.use_nature.code(),
+                v.owner_kind.code(),
+                v.owner_person_id,
+                v.owner_name,
+                v.owner_phone.as_str(),
+                v.owner_resident_id.as_ref().map(|r| r.as_str()),
+                v.city,
+                v.created_at.millis()
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+    fn link_vehicles_to_owner(&mut self, resident_id: &str, person_id: i64) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE vehicles SET owner_person_id = ?2 WHERE owner_resident_id = ?1 AND owner_person_id IS NULL \
+                 AND owner_kind = 'individual'",
+            )?
+            .execute(params![resident_id, person_id])?;
+        Ok(())
+    }
+
+    fn lock_for_binding(&mut self, _binder_id: i64, _vehicle_id: i64) -> StoreResult<()> {
+        // BEGIN IMMEDIATE on the one writer connection already serialises every write job.
+        Ok(())
+    }
+    fn binding(&mut self, id: i64) -> StoreResult<Option<BindingRow>> {
+        Ok(self.bindings_where("id = ?1", id)?.into_iter().next())
+    }
+    fn active_bindings_of_binder(&mut self, binder_id: i64) -> StoreResult<Vec<BindingRow>> {
+        self.bindings_where(
+            "binder_id = ?1 AND removed_at IS NULL ORDER BY id",
+            binder_id,
+        )
+    }
+    fn active_bindings_of_vehicle(&mut self, vehicle_id: i64) -> StoreResult<Vec<BindingRow>> {
+        self.bindings_where(
+            "vehicle_id = ?1 AND removed_at IS NULL ORDER BY id",
+            vehicle_id,
+        )
+    }
+    fn insert_binding(&mut self, b: &NewBinding) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO bindings (binder_id, vehicle_id, relationship, method, application_id, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                b.binder_id,
+                b.vehicle_id,
+                b.relationship.code(),
+                b.method.code(),
+                b.application_id,
+                b.created_at.millis()
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+    fn remove_binding(
+        &mut self,
+        id: i64,
+        at: Timestamp,
+        by: i64,
+        role: ActorRole,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE bindings SET removed_at = ?2, removed_by = ?3, removed_role = ?4 WHERE id = ?1 AND removed_at IS NULL",
+            )?
+            .execute(params![id, at.millis(), by, role.code()])?;
+        Ok(())
+    }
+
+    fn insert_application(&mut self, a: &ApplicationRow) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO binding_applications ({APPLICATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))?
+            .execute(params![
+                a.id,
+                a.binder_id,
+                a.vehicle_id,
+                a.method.code(),
+                a.relationship.map(|r| r.code()),
+                a.status.code(),
+                a.verification.map(|v| v.code()),
+                a.note,
+                a.binding_id,
+                a.created_at.millis(),
+                a.submitted_at.map(|t| t.millis()),
+                a.reviewed_by,
+                a.reviewed_at.map(|t| t.millis()),
+                a.review_reason
+            ])?;
+        Ok(())
+    }
+    fn application(&mut self, id: &str) -> StoreResult<Option<ApplicationRow>> {
+        let raw = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE id = ?1"
+            ))?
+            .query_row([id], application_raw)
+            .optional()?;
+        raw.map(ApplicationRaw::parse).transpose()
+    }
+    fn update_application(&mut self, a: &ApplicationRow) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE binding_applications SET relationship = ?2, status = ?3, verification = ?4, note = ?5, \
+                 binding_id = ?6, submitted_at = ?7, reviewed_by = ?8, reviewed_at = ?9, review_reason = ?10 WHERE id = ?1",
+            )?
+            .execute(params![
+                a.id,
+                a.relationship.map(|r| r.code()),
+                a.status.code(),
+                a.verification.map(|v| v.code()),
+                a.note,
+                a.binding_id,
+                a.submitted_at.map(|t| t.millis()),
+                a.reviewed_by,
+                a.reviewed_at.map(|t| t.millis()),
+                a.review_reason
+            ])?;
+        Ok(())
+    }
+    fn applications_in_review(&mut self) -> StoreResult<Vec<ApplicationRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE status = 'in_review' ORDER BY created_at LIMIT 500"
+        ))?;
+        let raws = stmt
+            .query_map([], application_raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(ApplicationRaw::parse).collect()
+    }
+    fn submitted_applications(&mut self, binder_id: i64) -> StoreResult<Vec<(String, Timestamp)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, submitted_at FROM binding_applications WHERE binder_id = ?1 AND submitted_at IS NOT NULL \
+             ORDER BY submitted_at DESC LIMIT 400",
+        )?;
+        let rows = stmt
+            .query_map([binder_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().map(|(id, at)| (id, ts(at))).collect())
+    }
+
+    fn replace_active_qr_codes(&mut self, vehicle_id: i64) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE qr_codes SET state = 'replaced' WHERE vehicle_id = ?1 AND state = 'active'",
+            )?
+            .execute([vehicle_id])?;
+        Ok(())
+    }
+    fn insert_qr_code(
+        &mut self,
+        vehicle_id: i64,
+        issued_by: i64,
+        token_hash: &[u8],
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO qr_codes (vehicle_id, issued_by, token_hash, issued_at, expires_at, state) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'active')",
+            )?
+            .execute(params![vehicle_id, issued_by, token_hash, issued_at.millis(), expires_at.millis()])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+    fn qr_code_by_token_hash(&mut self, token_hash: &[u8]) -> StoreResult<Option<QrCodeRow>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT id, vehicle_id, issued_at, expires_at, state, used_by FROM qr_codes WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<i64>>(5)?))
+            })
+            .optional()?;
+        row.map(|(id, vehicle_id, issued_at, expires_at, state, used_by)| {
+            let state = match state.as_str() {
+                "active" => QrState::Active,
+                "used" => QrState::Used,
+                "replaced" => QrState::Replaced,
+                other => return Err(corrupt("qr_codes.state", other)),
+            };
+            Ok(QrCodeRow {
+                id,
+                vehicle_id,
+                issued_at: ts(issued_at),
+                expires_at: ts(expires_at),
+                state,
+                used_by,
+            })
+        })
+        .transpose()
+    }
+    fn mark_qr_code_used(&mut self, id: i64, by: i64, at: Timestamp) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE qr_codes SET state = 'used', used_by = ?2, used_at = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, by, at.millis()])?;
+        Ok(())
+    }
+
+    fn insert_sms_challenge(&mut self, c: &SmsChallengeRow) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sms_challenges (id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, \
+                 delivered, created_at, expires_at, wrong_tries, consumed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                c.id,
+                c.purpose.code(),
+                c.requester,
+                c.phone,
+                c.plate_key,
+                c.vehicle_id,
+                c.salt,
+                c.code_hash,
+                c.delivered,
+                c.created_at.millis(),
+                c.expires_at.millis(),
+                c.wrong_tries,
+                c.consumed_at.map(|t| t.millis())
+            ])?;
+        Ok(())
+    }
+    fn sms_challenge(&mut self, id: &str) -> StoreResult<Option<SmsChallengeRow>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, \
+                 expires_at, wrong_tries, consumed_at FROM sms_challenges WHERE id = ?1",
+            )?
+            .query_row([id], sms_raw)
+            .optional()?;
+        row.map(|(mut c, purpose)| {
+            c.purpose = SmsPurpose::parse(&purpose)
+                .ok_or_else(|| corrupt("sms_challenges.purpose", &purpose))?;
+            Ok(c)
+        })
+        .transpose()
+    }
+    fn record_sms_wrong_try(&mut self, id: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE sms_challenges SET wrong_tries = wrong_tries + 1 WHERE id = ?1",
+            )?
+            .execute([id])?;
+        Ok(())
+    }
+    fn consume_sms_challenge(&mut self, id: &str, at: Timestamp) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE sms_challenges SET consumed_at = ?2 WHERE id = ?1 AND consumed_at IS NULL",
+            )?
+            .execute(params![id, at.millis()])?;
+        Ok(())
+    }
+    fn count_sms_challenges(&mut self, key: &SmsCountKey, since: Timestamp) -> StoreResult<u32> {
+        let (clause, a, b) = Self::count_key_clause(key);
+        let sql =
+            format!("SELECT COUNT(*) FROM sms_challenges WHERE {clause} AND created_at >= ?2");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let n: i64 = match b {
+            Some(b) => stmt.query_row(params![a, since.millis(), b], |r| r.get(0))?,
+            None => stmt.query_row(params![a, since.millis()], |r| r.get(0))?,
+        };
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+    fn last_sms_challenge_at(&mut self, key: &SmsCountKey) -> StoreResult<Option<Timestamp>> {
+        let (clause, a, b) = Self::count_key_clause(key);
+        let sql = format!("SELECT MAX(created_at) FROM sms_challenges WHERE {clause} AND ?2 = ?2");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let n: Option<i64> = match b {
+            Some(b) => stmt.query_row(params![a, 0, b], |r| r.get(0))?,
+            None => stmt.query_row(params![a, 0], |r| r.get(0))?,
+        };
+        Ok(ts_opt(n))
+    }
+
+    fn violation(&mut self, id: i64) -> StoreResult<Option<ViolationRow>> {
+        let raw = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {VIOLATION_COLUMNS} FROM violations WHERE id = ?1"
+            ))?
+            .query_row([id], violation_raw)
+            .optional()?;
+        raw.map(ViolationRaw::parse).transpose()
+    }
+    fn violations_of_vehicle(
+        &mut self,
+        vehicle_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ViolationRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {VIOLATION_COLUMNS} FROM violations WHERE vehicle_id = ?1 ORDER BY occurred_at DESC LIMIT ?2"
+        ))?;
+        let raws = stmt
+            .query_map(params![vehicle_id, limit], violation_raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(ViolationRaw::parse).collect()
+    }
+    fn insert_violation(&mut self, v: &NewViolation) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO violations (vehicle_id, occurred_at, code, description, place, points, fine_fen, source, \
+                 state, decision_number, decided_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                v.vehicle_id,
+                v.occurred_at.millis(),
+                v.code,
+                v.description,
+                v.place,
+                v.points.value(),
+                v.fine_fen.value(),
+                v.source.code(),
+                v.state.code(),
+                v.decision_number,
+                v.decided_at.map(|t| t.millis()),
+                v.created_at.millis()
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+    fn update_violation(&mut self, v: &ViolationRow) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE violations SET state = ?2, handled_by = ?3, decision_number = ?4, decided_at = ?5, paid_at = ?6, \
+                 paid_fen = ?7, payment_ref = ?8 WHERE id = ?1",
+            )?
+            .execute(params![
+                v.id,
+                v.state.code(),
+                v.handled_by,
+                v.decision_number,
+                v.decided_at.map(|t| t.millis()),
+                v.paid_at.map(|t| t.millis()),
+                v.paid_fen.map(|f| f.value()),
+                v.payment_ref
+            ])?;
+        Ok(())
+    }
+
+    fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        person_id: Option<i64>,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![token_hash, person_id, csrf_token, now.millis(), expires_at.millis()])?;
+        Ok(())
+    }
+    fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT person_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], |r| {
+                Ok(SessionRow {
+                    person_id: r.get(0)?,
+                    csrf_token: r.get(1)?,
+                    expires_at: ts(r.get(2)?),
+                })
+            })
+            .optional()?)
+    }
+    fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+            .execute([token_hash])?;
+        Ok(())
+    }
+
+    fn idempotency_begin(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<IdempotencyBegin> {
+        let existing = self
+            .conn
+            .prepare_cached(
+                "SELECT fingerprint, state, status, body, created_at FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+            )?
+            .query_row(params![scope, key], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<Vec<u8>>>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .optional()?;
+        match existing {
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) VALUES (?1, ?2, ?3, 'running', ?4)",
+                    )?
+                    .execute(params![scope, key, fingerprint, now.millis()])?;
+                Ok(IdempotencyBegin::Started)
+            }
+            Some((fp, _, _, _, _)) if fp != fingerprint => Ok(IdempotencyBegin::Mismatch),
+            Some((_, state, _, _, created)) if state == "running" => {
+                if created < stale_before.millis() {
+                    // The first attempt died without finishing (a crash): let this one run.
+                    self.conn
+                        .prepare_cached("UPDATE idempotency_keys SET created_at = ?3 WHERE scope = ?1 AND key = ?2")?
+                        .execute(params![scope, key, now.millis()])?;
+                    Ok(IdempotencyBegin::Started)
+                } else {
+                    Ok(IdempotencyBegin::InFlight)
+                }
+            }
+            Some((_, _, status, body, _)) => Ok(IdempotencyBegin::Replay {
+                status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+                body: body.unwrap_or_default(),
+            }),
+        }
+    }
+    fn idempotency_finish(
+        &mut self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE idempotency_keys SET state = 'done', status = ?3, body = ?4, finished_at = ?5 WHERE scope = ?1 AND key = ?2",
+            )?
+            .execute(params![scope, key, status, body, now.millis()])?;
+        Ok(())
+    }
+    fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2")?
+            .execute(params![scope, key])?;
+        Ok(())
+    }
+    fn purge_expired(&mut self, keys_before: Timestamp, now: Timestamp) -> StoreResult<u64> {
+        let a = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM idempotency_keys WHERE created_at < ?1 AND state = 'done'",
+            )?
+            .execute([keys_before.millis()])?;
+        let b = self
+            .conn
+            .prepare_cached("DELETE FROM sessions WHERE expires_at < ?1")?
+            .execute([now.millis()])?;
+        let c = self
+            .conn
+            .prepare_cached("DELETE FROM rate_counters WHERE window_start < ?1")?
+            .execute([now.millis() - 2 * 86_400_000])?;
+        Ok((a + b + c) as u64)
+    }
+
+    fn bump_counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO rate_counters (key, window_start, count) VALUES (?1, ?2, 1) \
+                 ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1 RETURNING count",
+            )?
+            .query_row(params![key, window_start.millis()], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+    fn counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32> {
+        let n: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT count FROM rate_counters WHERE key = ?1 AND window_start = ?2")?
+            .query_row(params![key, window_start.millis()], |r| r.get(0))
+            .optional()?;
+        Ok(n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+    }
+
+    fn insert_notification(
+        &mut self,
+        person_id: i64,
+        kind: &str,
+        zh: &str,
+        en: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO notifications (person_id, kind, message_zh, message_en, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![person_id, kind, zh, en, at.millis()])?;
+        Ok(())
+    }
+    fn notifications_of(
+        &mut self,
+        person_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, message_zh, message_en, created_at FROM notifications WHERE person_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![person_id, limit], |r| {
+                Ok(NotificationRow {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    message_zh: r.get(2)?,
+                    message_en: r.get(3)?,
+                    created_at: ts(r.get(4)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+    fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_log (at, actor_id, action, subject, detail) VALUES (:at, :actor, :action, :subject, :detail)",
+            )?
+            .execute(named_params! {
+                ":at": e.at.millis(),
+                ":actor": e.actor_id,
+                ":action": e.action,
+                ":subject": e.subject,
+                ":detail": e.detail.to_string(),
+            })?;
+        Ok(())
+    }
+
+    fn server_key(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT key FROM server_keys WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?)
+    }
+    fn insert_server_key(&mut self, name: &str, key: &[u8], at: Timestamp) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO server_keys (name, key, created_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![name, key, at.millis()])?;
+        Ok(())
+    }
+}
