@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the npm package three ways: pkg-web (browsers, <script type="module">), pkg-node (CommonJS for
+# Node) and pkg-bundler (Vite, webpack). All three are gitignored.
+#
+# wasm-pack's own wasm-opt download needs the internet and Debian's binaryen is too old, so Cargo.toml turns
+# wasm-pack's optimiser off and this script runs the wasm-opt of the npm `binaryen` package (a devDependency
+# of tests/node; run `npm ci` there first) on each build. Without it the script still works, unoptimised.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm}"
+
+wasm_opt="${WASM_OPT:-$PWD/tests/node/node_modules/.bin/wasm-opt}"
+if [[ ! -x "$wasm_opt" ]]; then
+  echo "build-pkg: no wasm-opt at $wasm_opt (npm ci in tests/node); packages stay unoptimised" >&2
+  wasm_opt=""
+fi
+
+for target in web nodejs bundler; do
+  case "$target" in
+    nodejs) out=pkg-node ;;
+    *) out="pkg-$target" ;;
+  esac
+  wasm-pack build --release --target "$target" --out-dir "$out" --out-name renche
+  if [[ -n "$wasm_opt" ]]; then
+    # The features are the ones rustc's wasm32 target emits by default; wasm-opt must accept them.
+    "$wasm_opt" -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$out/renche_bg.wasm" -o "$out/renche_bg.wasm"
+  fi
+  # npm metadata wasm-pack does not take from Cargo.toml.
+  node - "$out" "$target" <<'JS'
+const fs = require("fs");
+const [dir, target] = process.argv.slice(2);
+const file = `${dir}/package.json`;
+const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+pkg.name = "renche";
+pkg.homepage = pkg.homepage ?? pkg.repository?.url;
+pkg.keywords = [...new Set([...(pkg.keywords ?? []), "12123", "vehicle", "webassembly"])];
+pkg.engines = { node: ">=18" };
+pkg.files = [...new Set([...(pkg.files ?? []), "renche_bg.wasm", "renche.js", "renche.d.ts"])];
+if (target === "nodejs") pkg.main = "renche.js";
+fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
+JS
+  rm -f "$out/.gitignore"
+done
+
+for out in pkg-web pkg-node pkg-bundler; do
+  wasm=$(gzip -9 -c "$out/renche_bg.wasm" | wc -c)
+  js=$(cat "$out"/renche*.js | gzip -9 | wc -c)
+  echo "build-pkg: $out: wasm $(wc -c <"$out/renche_bg.wasm") bytes, gzip wasm $wasm + js $js = $((wasm + js)) bytes"
+done

@@ -1,0 +1,5 @@
+// The nodejs build is CommonJS; from an ES module, load it with createRequire (or a default import).
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+export const renche = require("../../pkg-node/renche.js");

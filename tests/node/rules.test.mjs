@@ -1,0 +1,131 @@
+// The article's cases through the WebAssembly package (nodejs build): refusals come back as data.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { renche } from "./pkg.mjs";
+import { bindingCases, routeCases, okBinding, okRoute, routeCall, violation, unbindCall, NOW } from "./cases.mjs";
+
+const { Rules, reasonCatalogue, plateTypes } = renche;
+const rules = Rules.default();
+
+for (const [name, { call, code, params }] of Object.entries(bindingCases)) {
+  test(`binding refused: ${name} → ${code}`, () => {
+    const answer = rules.checkBinding(call);
+    assert.equal(answer.allowed, false);
+    const reason = answer.reasons.find((r) => r.code === code);
+    assert.ok(reason, `${code} in ${JSON.stringify(answer.reasons.map((r) => r.code))}`);
+    assert.deepEqual(reason.params, params);
+    assert.ok(reason.message.zh.length > 0 && reason.message.en.length > 0);
+    assert.equal(answer.policyVersion, rules.policyVersion);
+  });
+}
+
+test("a plain binding is allowed and answers are plain objects", () => {
+  const answer = rules.checkBinding(okBinding);
+  assert.deepEqual(answer, { allowed: true, reasons: [], nextSteps: [], policyVersion: rules.policyVersion });
+  assert.equal(Object.getPrototypeOf(answer), Object.prototype);
+});
+
+test("the 4th binding gives the article's message in both languages", () => {
+  const [reason] = rules.checkBinding(bindingCases.fourthBinding.call).reasons;
+  assert.equal(reason.code, "USER_BINDING_LIMIT_REACHED");
+  assert.match(reason.message.zh, /3/);
+  assert.match(reason.message.en, /at most 3/);
+});
+
+test("every failing rule is listed, not the first only", () => {
+  const call = { ...bindingCases.taxi.call, vehicle: { ...bindingCases.taxi.call.vehicle, plateType: "01", plateNumber: "粤S12345" } };
+  const codes = rules.checkBinding(call).reasons.map((r) => r.code);
+  assert.deepEqual(codes.sort(), ["PLATE_TYPE_NOT_BINDABLE", "USE_NATURE_NOT_BINDABLE"]);
+});
+
+for (const [name, { call, code }] of Object.entries(routeCases)) {
+  test(`violation goes to the window: ${name} → ${code}`, () => {
+    const [route] = rules.routeViolations(call).routes;
+    assert.equal(route.route, "window");
+    assert.ok(route.reasons.some((r) => r.code === code), JSON.stringify(route.reasons));
+    assert.ok(route.documents.includes("driving_licence"));
+  });
+}
+
+test("a bound driver handles a scored camera violation ≤ 200 yuan online", () => {
+  const { routes, policyVersion } = rules.routeViolations(okRoute);
+  assert.equal(policyVersion, rules.policyVersion);
+  assert.deepEqual(routes[0], {
+    violationId: "v1", route: "online", reasons: [], documents: [], points: 3, fineFen: 20000, lateFeeFen: 0,
+    owedFen: 20000, dueDate: null,
+  });
+});
+
+test("binding day is the China Standard Time calendar day, whatever the zone", () => {
+  // Bound at 2026-08-31 16:30 UTC = 2026-09-01 00:30 in Beijing: the violation at 2026-08-31 16:10 UTC
+  // (00:10 Beijing, same CST day) counts; one at 15:50 UTC (23:50 the day before) does not.
+  const binding = { binderId: "user-1", vehicleId: "veh-1", createdAt: "2026-08-31T16:30:00Z" };
+  const { routes } = rules.routeViolations(routeCall(
+    [violation("same-day", { occurredAt: "2026-08-31T16:10:00Z" }), violation("day-before", { occurredAt: "2026-08-31T15:50:00Z" })],
+    { binding },
+  ));
+  assert.equal(routes[0].route, "online");
+  assert.equal(routes[1].route, "window");
+  assert.deepEqual(routes[1].reasons[0].params, { effective: "2026-09-01" });
+});
+
+test("10,000 violations in one call", () => {
+  const violations = Array.from({ length: 10_000 }, (_, i) => violation(`v${i}`, { points: i % 2 ? 3 : 0 }));
+  const { routes } = rules.routeViolations(routeCall(violations));
+  assert.equal(routes.length, 10_000);
+  assert.equal(routes[9_999].violationId, "v9999");
+  assert.equal(routes.filter((r) => r.route === "online").length, 5_000);
+});
+
+test("batch forms answer in order", () => {
+  const answers = rules.checkBindingBatch([okBinding, bindingCases.taxi.call]);
+  assert.deepEqual(answers.map((a) => a.allowed), [true, false]);
+  const routes = rules.routeViolationsBatch([okRoute, routeCases.unbound.call]);
+  assert.deepEqual(routes.map((a) => a.routes[0].route), ["online", "window"]);
+});
+
+test("unbinding", () => {
+  assert.deepEqual(rules.checkUnbind(unbindCall), { allowed: true, role: "binder", reasons: [], policyVersion: rules.policyVersion });
+  const other = rules.checkUnbind({ ...unbindCall, actorId: "stranger" });
+  assert.equal(other.allowed, false);
+  assert.equal(other.reasons[0].code, "NOT_ALLOWED_TO_REMOVE_BINDING");
+});
+
+test("late fee: 3% a day after 15 days, capped at the fine", () => {
+  assert.equal(rules.lateFee(20_000, "2026-09-01T02:00:00Z", "2026-09-16T02:00:00Z"), 0);
+  assert.equal(rules.lateFee(20_000, "2026-09-01T02:00:00Z", "2026-09-17T02:00:00Z"), 600);
+  assert.equal(rules.lateFee(20_000, Date.parse("2026-01-01T00:00:00Z"), NOW), 20_000);
+});
+
+test("the reason catalogue has every refusal in both languages", () => {
+  const catalogue = reasonCatalogue();
+  assert.equal(catalogue.length, 29);
+  assert.equal(new Set(catalogue.map((r) => r.code)).size, catalogue.length);
+  for (const r of catalogue) {
+    assert.match(r.code, /^[A-Z_]+$/);
+    assert.ok(/[\u4e00-\u9fff]/.test(r.message.zh), `${r.code} zh`);
+    assert.ok(/^[\x20-\x7e¥]+$/.test(r.message.en), `${r.code} en: ${r.message.en}`);
+  }
+  for (const code of Object.values(bindingCases).map((c) => c.code).concat(Object.values(routeCases).map((c) => c.code))) {
+    assert.ok(catalogue.some((r) => r.code === code), code);
+  }
+});
+
+test("plate types: the whole GA 24.7 table", () => {
+  const table = plateTypes();
+  assert.equal(table.length, 35);
+  assert.deepEqual(table.find((t) => t.code === "52"), { code: "52", zh: "小型新能源汽车", en: "Small new-energy car" });
+});
+
+test("policies: fromPolicy takes text or an object, and names a bad field", () => {
+  const strict = Rules.fromPolicy({ extends: "default", version: "t-1", maxBindingsPerUser: 2 });
+  assert.equal(strict.policyVersion, "t-1");
+  assert.equal(strict.policy().maxBindingsPerUser, 2);
+  const answer = strict.checkBinding({ ...okBinding, binderBindings: bindingCases.fourthBinding.call.binderBindings.slice(0, 2) });
+  assert.deepEqual(answer.reasons[0].params, { limit: 2, current: 2 });
+  assert.equal(Rules.fromPolicy(JSON.stringify(rules.policy())).policyVersion, rules.policyVersion);
+  assert.throws(() => Rules.fromPolicy({ extends: "default", lateFee: { dueDays: "x" } }),
+    (e) => e instanceof Error && e.field === "lateFee.dueDays" && e.message.includes("lateFee.dueDays"));
+  assert.throws(() => Rules.fromPolicy("{"), (e) => e instanceof Error && /JSON/.test(e.message));
+  assert.throws(() => Rules.fromPolicy({ extends: "default", pointsCeiling: 0 }), (e) => e.field === "pointsCeiling");
+});
