@@ -1,4 +1,5 @@
 //! Vehicle QR codes end to end: payload → symbol → pixels / SVG → scanner → payload, and every refusal.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
