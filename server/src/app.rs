@@ -85,7 +85,7 @@ pub enum BuildError {
     Policy(String),
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
-    #[error("unsupported database URL {0} (use sqlite://PATH)")]
+    #[error("unsupported database URL {0} (use sqlite://PATH or postgres://…)")]
     DatabaseUrl(String),
     #[error("listen on {0}: {1}")]
     Listen(String, std::io::Error),
@@ -166,6 +166,8 @@ impl PaymentProvider for UnconfiguredPayment {
 pub fn open_store(database: &str, now: Timestamp) -> Result<Arc<dyn Store>, BuildError> {
     if database.starts_with("sqlite:") || !database.contains("://") {
         Ok(Arc::new(SqliteStore::open(&path_of_url(database), now)?))
+    } else if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok(Arc::new(crate::store::postgres::PgStore::open(database, now)?))
     } else {
         Err(BuildError::DatabaseUrl(database.to_owned()))
     }

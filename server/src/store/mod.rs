@@ -6,6 +6,7 @@
 //! store runs its writes on one writer connection (`BEGIN IMMEDIATE`); another store (PostgreSQL) runs
 //! them on a pool and takes the row locks in `Tx::lock_for_binding`.
 
+pub mod postgres;
 pub mod sqlite;
 
 use renche::domain::{
