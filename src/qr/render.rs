@@ -5,7 +5,7 @@
 
 use crate::message::{Explain, Message, Params};
 use crate::params;
-use qrcode::bits::{encode_auto, Bits};
+use qrcode::bits::Bits;
 use qrcode::canvas::{Canvas, Module};
 use qrcode::{EcLevel, Version};
 use std::fmt;
@@ -37,17 +37,13 @@ pub fn is_alphanumeric(text: &str) -> bool {
 }
 
 impl QrMatrix {
-    /// Encodes `text` at level M in the smallest version that holds it: alphanumeric mode when every character
-    /// allows it (the vehicle payload always does), otherwise the crate's optimal mix of modes.
+    /// Encodes `text` at level M in the smallest version that holds it, in one mode for the whole text:
+    /// numeric for digits only, alphanumeric when every character allows it (the vehicle payload always
+    /// does), bytes (UTF-8) otherwise.
     pub fn encode(text: &str) -> Result<Self, QrRenderError> {
         let data = text.as_bytes();
         let too_long = || QrRenderError::TooLong { len: data.len() };
-        let bits = if is_alphanumeric(text) {
-            alphanumeric_bits(data).ok_or_else(too_long)?
-        } else {
-            // Mixed text: the crate finds the smallest version and the best mix of modes.
-            encode_auto(data, EcLevel::M).map_err(|_| too_long())?
-        };
+        let bits = smallest_bits(data, Mode::of(text)).ok_or_else(too_long)?;
         let version = match bits.version() {
             Version::Normal(v) => v,
             Version::Micro(_) => return Err(too_long()),
@@ -194,7 +190,42 @@ pub fn svg(text: &str) -> Result<String, QrRenderError> {
     Ok(QrMatrix::encode(text)?.to_svg())
 }
 
-/// Format information (level M, masks 0–7, error-corrected and XOR-masked) from ISO/IEC 18004 table C.1.
+/// The one mode a whole text is encoded in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Numeric,
+    Alphanumeric,
+    Byte,
+}
+
+impl Mode {
+    fn of(text: &str) -> Self {
+        if !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()) {
+            Self::Numeric
+        } else if is_alphanumeric(text) {
+            Self::Alphanumeric
+        } else {
+            Self::Byte
+        }
+    }
+}
+
+/// The data bits in the smallest level-M version that holds them.
+fn smallest_bits(data: &[u8], mode: Mode) -> Option<Bits> {
+    (1..=40).find_map(|v| {
+        let mut bits = Bits::new(Version::Normal(v));
+        match mode {
+            Mode::Numeric => bits.push_numeric_data(data),
+            Mode::Alphanumeric => bits.push_alphanumeric_data(data),
+            Mode::Byte => bits.push_byte_data(data),
+        }
+        .ok()?;
+        bits.push_terminator(EcLevel::M).ok()?;
+        Some(bits)
+    })
+}
+
+/// Format information for level M and masks 0–7, BCH-coded and XOR-masked (ISO/IEC 18004 table C.1).
 const FORMAT_M: [u16; 8] = [
     0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0,
 ];
@@ -213,7 +244,7 @@ fn mask_inverts(k: usize, x: usize, y: usize) -> bool {
     }
 }
 
-/// The 30 format-information cells as (x, y, bit), bit 14 first, where the `qrcode` crate draws them.
+/// The 30 format-information cells as (x, y, bit), bit 14 first.
 fn format_cells(width: usize) -> Vec<(usize, usize, u32)> {
     let w = width;
     let main = [
@@ -258,11 +289,13 @@ fn format_cells(width: usize) -> Vec<(usize, usize, u32)> {
         .collect()
 }
 
-/// Error correction and placement by the `qrcode` crate, then masking and the mask choice done here.
+/// Error correction and module placement by the `qrcode` crate; masking and the choice of mask here.
 ///
-/// `QrCode::with_bits` scores each mask through a boxed closure per module and pattern position, which made
-/// the mask choice 99% of the time of a whole render (about 490 µs natively for a version-4 code). The same
-/// scores, computed on bit rows, choose the same mask in a few microseconds; a test compares the matrices.
+/// The crate scores each mask through a boxed closure per module and pattern position: that was 99% of the
+/// time of a whole render (about 490 µs natively for a version-4 code). Here the eight masks are XORs of a
+/// precomputed byte per module and the penalty works on bit rows, a few microseconds in all. The penalty is
+/// the one npm `qrcode` computes (ISO/IEC 18004 §7.8.3 rules N1–N4), so both pick the same mask and draw the
+/// same symbol for the same mode and version; the Node tests check that.
 fn draw(bits: Bits) -> Option<(usize, Vec<u8>)> {
     let version = bits.version();
     let data = bits.into_bytes();
@@ -291,7 +324,7 @@ fn draw(bits: Bits) -> Option<(usize, Vec<u8>)> {
     }
     let cells = format_cells(width);
     let mut best: Option<(usize, Vec<u8>)> = None;
-    let mut scratch = Scratch::new(width);
+    let mut rows = BitRows::new(width);
     for (k, format) in FORMAT_M.iter().enumerate() {
         let mut modules: Vec<u8> = base
             .iter()
@@ -303,8 +336,12 @@ fn draw(bits: Bits) -> Option<(usize, Vec<u8>)> {
                 *m = u8::from(format >> bit & 1 == 1);
             }
         }
-        let score = scratch.penalty(&modules);
-        // Strictly lower: of equal scores the first mask wins, as in the crate.
+        let score = if width <= 64 {
+            rows.penalty(&modules)
+        } else {
+            penalty_reference(&modules, width)
+        };
+        // Strictly lower: of equal scores the first mask wins, as in npm `qrcode`.
         if best.as_ref().map_or(true, |(s, _)| score < *s) {
             best = Some((score, modules));
         }
@@ -312,178 +349,117 @@ fn draw(bits: Bits) -> Option<(usize, Vec<u8>)> {
     best.map(|(_, modules)| (width, modules))
 }
 
-/// Buffers reused across the eight masks.
-struct Scratch {
-    width: usize,
-    columns: Vec<u8>,
-    rows64: Vec<u64>,
-    cols64: Vec<u64>,
+/// N4: 10 points per 5% step of the dark share away from 50%, with npm `qrcode`'s floating-point rounding.
+fn balance_penalty(dark: usize, total: usize) -> usize {
+    let percent = dark as f64 * 100.0 / total.max(1) as f64;
+    (((percent / 5.0).ceil() - 10.0).abs() * 10.0) as usize
 }
 
-impl Scratch {
+/// The mask penalty, module by module: the reference that `BitRows::penalty` must equal, and the scorer for
+/// versions above 11 (wider than 64 modules).
+fn penalty_reference(modules: &[u8], width: usize) -> usize {
+    let at = |x: usize, y: usize| modules.get(y * width + x).copied().unwrap_or(0);
+    let mut score = 0;
+    for i in 0..width {
+        for horizontal in [true, false] {
+            let (mut run, mut last, mut window) = (0usize, 2u8, 0u32);
+            for j in 0..width {
+                let m = if horizontal { at(j, i) } else { at(i, j) };
+                // N1: a run of n ≥ 5 modules of one colour scores 3 + (n − 5).
+                if m == last {
+                    run += 1;
+                } else {
+                    if run >= 5 {
+                        score += run - 2;
+                    }
+                    last = m;
+                    run = 1;
+                }
+                // N3: 1011101 with four light modules on one side, inside the symbol: 40 each.
+                window = ((window << 1) & 0x7ff) | u32::from(m);
+                if j >= 10 && (window == 0x5d0 || window == 0x05d) {
+                    score += 40;
+                }
+            }
+            if run >= 5 {
+                score += run - 2;
+            }
+        }
+    }
+    // N2: each 2×2 block of one colour, overlapping, scores 3.
+    for y in 0..width.saturating_sub(1) {
+        for x in 0..width.saturating_sub(1) {
+            let sum = at(x, y) + at(x + 1, y) + at(x, y + 1) + at(x + 1, y + 1);
+            if sum == 0 || sum == 4 {
+                score += 3;
+            }
+        }
+    }
+    let dark = modules.iter().filter(|&&m| m != 0).count();
+    score + balance_penalty(dark, modules.len())
+}
+
+/// One `u64` per row and per column (versions 1–11): each rule becomes a few shifts, ANDs and popcounts.
+struct BitRows {
+    width: usize,
+    rows: Vec<u64>,
+    cols: Vec<u64>,
+}
+
+impl BitRows {
     fn new(width: usize) -> Self {
         Self {
             width,
-            columns: vec![0; width * width],
-            rows64: vec![0; width],
-            cols64: vec![0; width],
+            rows: vec![0; width],
+            cols: vec![0; width],
         }
     }
 
+    /// Equal to `penalty_reference` for widths up to 64.
     fn penalty(&mut self, modules: &[u8]) -> usize {
-        if self.width <= 64 {
-            self.penalty_bits(modules)
-        } else {
-            penalty(modules, &mut self.columns, self.width)
-        }
-    }
-
-    /// The same score as `penalty` with one `u64` per row and per column (versions 1–11): each rule becomes a
-    /// few shifts, ANDs and popcounts per line.
-    fn penalty_bits(&mut self, modules: &[u8]) -> usize {
         let w = self.width;
-        self.rows64.fill(0);
-        self.cols64.fill(0);
+        self.rows.fill(0);
+        self.cols.fill(0);
         for ((y, row), r) in modules
             .chunks_exact(w)
             .enumerate()
-            .zip(self.rows64.iter_mut())
+            .zip(self.rows.iter_mut())
         {
-            for ((x, &m), c) in row.iter().enumerate().zip(self.cols64.iter_mut()) {
+            for ((x, &m), c) in row.iter().enumerate().zip(self.cols.iter_mut()) {
                 let dark = u64::from(m & 1);
                 *r |= dark << x;
                 *c |= dark << y;
             }
         }
         let full = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+        // Positions where an 11-module window fits.
+        let starts11 = if w >= 11 { (1u64 << (w - 10)) - 1 } else { 0 };
         let mut score = 0usize;
-        for &line in self.rows64.iter().chain(&self.cols64) {
-            for c in [line, !line & full] {
-                // Bit i of `r5`: modules i..i+4 all of this colour. A run of n ≥ 5 holds n − 4 of them and adds
-                // n − 2: the windows plus 2 per run.
-                let r5 = c & c >> 1 & c >> 2 & c >> 3 & c >> 4;
+        for &c in self.rows.iter().chain(&self.cols) {
+            let n = !c & full;
+            for line in [c, n] {
+                // Bit i of `r5`: modules i..i+4 all of this colour. A run of n ≥ 5 holds n − 4 of them and
+                // scores n − 2: the windows plus 2 per run.
+                let r5 = line & line >> 1 & line >> 2 & line >> 3 & line >> 4;
                 score += r5.count_ones() as usize + 2 * (r5 & !(r5 << 1)).count_ones() as usize;
             }
-            score += finder_like_bits(line, w);
+            let finder = c & n >> 1 & c >> 2 & c >> 3 & c >> 4 & n >> 5 & c >> 6;
+            let light4 = n & n >> 1 & n >> 2 & n >> 3;
+            let after = finder & light4 >> 7;
+            let before = light4 & finder >> 4;
+            score +=
+                40 * ((after & starts11).count_ones() + (before & starts11).count_ones()) as usize;
         }
         let pairs = full >> 1;
-        for (&a, &b) in self.rows64.iter().zip(self.rows64.iter().skip(1)) {
+        for (&a, &b) in self.rows.iter().zip(self.rows.iter().skip(1)) {
             // Columns i and i+1 equal down the pair, and equal across the top row.
             let same = !(a ^ b);
             let across = !(a ^ (a >> 1));
             score += 3 * (same & (same >> 1) & across & pairs).count_ones() as usize;
         }
-        let dark: usize = self.rows64.iter().map(|r| r.count_ones() as usize).sum();
-        let ratio = dark * 200 / (w * w).max(1);
-        score + ratio.abs_diff(100)
+        let dark: usize = self.rows.iter().map(|r| r.count_ones() as usize).sum();
+        score + balance_penalty(dark, w * w)
     }
-}
-
-/// `finder_like` on a line of up to 64 modules held as bits (bit x = module x).
-fn finder_like_bits(c: u64, w: usize) -> usize {
-    if w < 7 {
-        return 0;
-    }
-    let n = !c;
-    let starts = c & n >> 1 & c >> 2 & c >> 3 & c >> 4 & n >> 5 & c >> 6 & ((1u64 << (w - 6)) - 1);
-    let mut score = 0;
-    let mut rest = starts;
-    while rest != 0 {
-        let j = rest.trailing_zeros();
-        rest &= rest - 1;
-        let lo = j.saturating_sub(4);
-        let before = (c >> lo) & ((1u64 << (j - lo)) - 1) != 0;
-        let after = c.checked_shr(j + 7).unwrap_or(0) & 0xf != 0;
-        if !before || !after {
-            score += 40;
-        }
-    }
-    score
-}
-
-/// The mask penalty of ISO/IEC 18004 §7.8.3 as the `qrcode` crate computes it (its finder-pattern rule and
-/// unrounded balance differ slightly from the standard; matching them keeps the chosen mask identical).
-fn penalty(modules: &[u8], columns: &mut [u8], width: usize) -> usize {
-    // Columns as rows, so that every line rule reads contiguous bytes.
-    for (y, row) in modules.chunks_exact(width).enumerate() {
-        for (x, &m) in row.iter().enumerate() {
-            if let Some(c) = columns.get_mut(x * width + y) {
-                *c = m;
-            }
-        }
-    }
-    let mut score = 0;
-    for line in modules
-        .chunks_exact(width)
-        .chain(columns.chunks_exact(width))
-    {
-        // Runs of five or more of one colour: length − 2 each.
-        score += line
-            .chunk_by(|a, b| a == b)
-            .filter(|run| run.len() >= 5)
-            .map(|run| run.len() - 2)
-            .sum::<usize>();
-        score += finder_like(line);
-    }
-    // 2×2 blocks of one colour, overlapping: 3 each.
-    for (top, bottom) in modules
-        .chunks_exact(width)
-        .zip(modules.chunks_exact(width).skip(1))
-    {
-        let blocks = top
-            .iter()
-            .zip(top.iter().skip(1))
-            .zip(bottom.iter().zip(bottom.iter().skip(1)));
-        score += 3 * blocks
-            .filter(|((a, b), (c, d))| a == b && b == c && c == d)
-            .count();
-    }
-    // Balance: distance of the dark share from 50 %, in half-percent steps.
-    let dark = modules.iter().filter(|&&m| m != 0).count();
-    let ratio = dark * 200 / modules.len().max(1);
-    score + ratio.abs_diff(100)
-}
-
-/// 40 for each dark-light-dark-dark-dark-light-dark run lacking a dark module among the four before it or among
-/// the four after it (positions past the edge count as light).
-fn finder_like(line: &[u8]) -> usize {
-    const PATTERN: u32 = 0b101_1101;
-    let mut score = 0;
-    // The last seven modules as bits, newest lowest: one compare per position instead of a slice compare.
-    let mut window = 0u32;
-    for (end, &m) in line.iter().enumerate() {
-        window = ((window << 1) | u32::from(m)) & 0x7f;
-        if end < 6 || window != PATTERN {
-            continue;
-        }
-        let j = end - 6;
-        let before = line
-            .get(j.saturating_sub(4)..j)
-            .is_some_and(|s| s.contains(&1));
-        let after = line
-            .get(end + 1..(end + 5).min(line.len()))
-            .is_some_and(|s| s.contains(&1));
-        if !before || !after {
-            score += 40;
-        }
-    }
-    score
-}
-
-/// Alphanumeric mode in the smallest level-M version that holds `data`.
-fn alphanumeric_bits(data: &[u8]) -> Option<Bits> {
-    // Level-M capacity in characters of versions 1..=10; longer texts start the search at 11.
-    const CAPACITY: [usize; 10] = [20, 38, 61, 90, 122, 154, 178, 221, 262, 311];
-    let first = CAPACITY
-        .iter()
-        .position(|&cap| data.len() <= cap)
-        .unwrap_or(CAPACITY.len());
-    (first + 1..=40).find_map(|v| {
-        let mut bits = Bits::new(Version::Normal(i16::try_from(v).ok()?));
-        bits.push_alphanumeric_data(data).ok()?;
-        bits.push_terminator(EcLevel::M).ok()?;
-        Some(bits)
-    })
 }
 
 /// Appends a non-negative integer in decimal without going through `fmt`.
@@ -570,47 +546,46 @@ mod tests {
         ));
     }
 
-    /// The fast mask choice must give exactly the crate's own matrix.
+    /// The bit-row penalty must equal the module-by-module one, on symbols and on noise.
     #[test]
-    fn same_matrix_as_the_crate() {
-        use qrcode::{Color, QrCode};
-        let mut texts: Vec<String> = vec![
-            "".into(),
-            "HELLO WORLD".into(),
-            "https://example.com/?q=粤S".into(),
-        ];
-        for n in [1usize, 19, 20, 21, 61, 62, 76, 77, 90, 91, 200, 700] {
-            texts.push(
-                (0..n)
-                    .map(|i| {
-                        char::from(
-                            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"[(i * 7 + n) % 45],
-                        )
-                    })
-                    .collect(),
-            );
-            texts.push(
-                (0..n)
-                    .map(|i| char::from(b'a' + ((i * 5 + n) % 26) as u8))
-                    .collect(),
+    fn bit_penalty_equals_reference() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u8
+        };
+        for width in [1usize, 5, 11, 12, 21, 25, 33, 45, 57, 61, 63, 64] {
+            for density in [1u8, 64, 128, 200, 255] {
+                let modules: Vec<u8> = (0..width * width)
+                    .map(|_| u8::from(next() < density))
+                    .collect();
+                let mut rows = BitRows::new(width);
+                assert_eq!(
+                    rows.penalty(&modules),
+                    penalty_reference(&modules, width),
+                    "{width} {density}"
+                );
+            }
+        }
+        for text in ["HELLO WORLD", "https://example.com/", "0123456789"] {
+            let m = QrMatrix::encode(text).unwrap();
+            let mut rows = BitRows::new(m.size());
+            assert_eq!(
+                rows.penalty(m.modules()),
+                penalty_reference(m.modules(), m.size())
             );
         }
-        for text in texts {
-            let ours = QrMatrix::encode(&text).unwrap();
-            let bits = if is_alphanumeric(&text) {
-                alphanumeric_bits(text.as_bytes()).unwrap()
-            } else {
-                encode_auto(text.as_bytes(), EcLevel::M).unwrap()
-            };
-            let theirs = QrCode::with_bits(bits, EcLevel::M).unwrap();
-            assert_eq!(ours.size(), theirs.width(), "{text}");
-            let theirs: Vec<u8> = theirs
-                .to_colors()
-                .into_iter()
-                .map(|c| u8::from(c == Color::Dark))
-                .collect();
-            assert_eq!(ours.modules(), &theirs[..], "{text}");
-        }
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(Mode::of("0123"), Mode::Numeric);
+        assert_eq!(Mode::of(""), Mode::Alphanumeric);
+        assert_eq!(Mode::of("RC1:18S1**45"), Mode::Alphanumeric);
+        assert_eq!(Mode::of("rc1"), Mode::Byte);
+        assert_eq!(Mode::of("粤S"), Mode::Byte);
     }
 
     #[test]
