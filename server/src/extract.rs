@@ -36,6 +36,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// The field's full path: serde_path_to_error already ends some paths with the field itself.
+fn join_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() || prefix == "." {
+        name.to_owned()
+    } else if prefix == name || prefix.ends_with(&format!(".{name}")) {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
 fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let text = e.to_string();
@@ -52,11 +63,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
             let field = if let Some(rest) = problem.strip_prefix("unknown field `") {
                 let name = rest.split('`').next().unwrap_or("");
                 let prefix = path.trim_end_matches('.');
-                let full = if prefix.is_empty() || prefix == "." {
-                    name.to_owned()
-                } else {
-                    format!("{prefix}.{name}")
-                };
+                let full = join_path(prefix, name);
                 return ApiError::new(
                     ErrorKind::Unprocessable,
                     "UNKNOWN_FIELD",
@@ -67,11 +74,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
             } else if let Some(rest) = problem.strip_prefix("missing field `") {
                 let name = rest.split('`').next().unwrap_or("");
                 let prefix = path.trim_end_matches('.');
-                let full = if prefix.is_empty() || prefix == "." {
-                    name.to_owned()
-                } else {
-                    format!("{prefix}.{name}")
-                };
+                let full = join_path(prefix, name);
                 return ApiError::new(
                     ErrorKind::Unprocessable,
                     "MISSING_FIELD",

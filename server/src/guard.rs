@@ -126,6 +126,11 @@ async fn load_session(
     }))
 }
 
+/// What an idempotency key is bound to: method, path and query, content type and body.
+pub fn fingerprint(method: &str, target: &str, content_type: &[u8], body: &[u8]) -> Vec<u8> {
+    sha256(&[method.as_bytes(), b"\n", target.as_bytes(), b"\n", content_type, b"\n", body])
+}
+
 fn is_state_change(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -237,20 +242,10 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
         .get(CONTENT_TYPE)
         .map(|v| v.as_bytes().to_vec())
         .unwrap_or_default();
-    let target = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let fingerprint = sha256(&[
-        req.method().as_str().as_bytes(),
-        b"\n",
-        target.as_bytes(),
-        b"\n",
-        &content_type,
-        b"\n",
-        &bytes,
-    ]);
+    // The full path as the client sent it (inside `/api/v1` the router sees it without the prefix).
+    let uri = req.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.clone()).unwrap_or_else(|| req.uri().clone());
+    let target = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let fingerprint = fingerprint(req.method().as_str(), &target, &content_type, &bytes);
     *req.body_mut() = Body::from(bytes);
     let scope = session.scope();
     let (s, k) = (scope.clone(), key.clone());

@@ -1,0 +1,222 @@
+//! Starts the real server on port 0 with a fresh SQLite database, the demo data and a clock that moves only
+//! when a test moves it, and a small HTTP client that speaks its conventions.
+
+use renche::Timestamp;
+use renche_server::clock::ManualClock;
+use renche_server::store::{LicenceRow, NewPerson, Role};
+use renche_server::{build, AppState, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// 2026-09-01T10:00:00+08:00: the demo data is seeded relative to this.
+pub const START: &str = "2026-09-01T02:00:00Z";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: Arc<AppState>,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(ManualClock::starting_at(Timestamp::parse_rfc3339(START).unwrap()));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        database: format!("sqlite://{}", dir.path().join("test.sqlite3").display()),
+        policy_dir: root.join("policies"),
+        dev: true,
+        demo: true,
+        www: dir.path().to_path_buf(),
+        pkg: dir.path().to_path_buf(),
+        clock: Some(clock.clone()),
+    };
+    let app = build(config).await.expect("server builds");
+    let base = format!("http://{}", app.addr);
+    let state = app.state.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { base, state, clock, _dir: dir }
+}
+
+static KEYS: AtomicU64 = AtomicU64::new(1);
+
+pub fn new_key() -> String {
+    format!("test-key-{}-{}", std::process::id(), KEYS.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A browser: a cookie jar, the CSRF token, and fresh idempotency keys.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    pub fn reason_codes(&self) -> Vec<String> {
+        self.body["error"]["reasons"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["code"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn client(&self) -> Client {
+        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let mut c = Client { http, base: self.base.clone(), csrf: String::new() };
+        let s = c.get("/api/v1/session").await;
+        assert_eq!(s.status, StatusCode::OK);
+        c.csrf = s.body["csrfToken"].as_str().unwrap().to_owned();
+        c
+    }
+
+    /// A client signed in with the phone, by SMS code from the development outbox.
+    pub async fn signed_in(&self, phone: &str) -> Client {
+        let mut c = self.client().await;
+        let sent = c.post("/api/v1/auth/sms-code", json!({ "phone": phone, "purpose": "sign_in" })).await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
+        let code = self.sms_code(phone).await;
+        let signed = c
+            .post(
+                "/api/v1/auth/sign-in",
+                json!({ "challengeId": sent.body["challengeId"], "code": code, "phone": phone }),
+            )
+            .await;
+        assert_eq!(signed.status, StatusCode::OK, "{:?}", signed.body);
+        c.csrf = signed.body["csrfToken"].as_str().unwrap().to_owned();
+        c
+    }
+
+    /// The newest code sent to a phone (delivery runs just after the answer, so wait a moment).
+    pub async fn sms_code(&self, phone: &str) -> String {
+        for _ in 0..100 {
+            if let Some(code) = self.outbox(phone).await.first().cloned() {
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no SMS reached {phone}");
+    }
+
+    pub async fn outbox(&self, phone: &str) -> Vec<String> {
+        let v: Value = reqwest::get(format!("{}/api/v1/dev/sms-outbox?phone={phone}", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["messages"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap().to_owned()).collect()
+    }
+
+    pub async fn set_identity(&self, phone: &str, outcome: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/dev/identity", self.base))
+            .json(&json!({ "phone": phone, "outcome": outcome }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+
+    pub async fn set_payment(&self, outcome: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/dev/payment", self.base))
+            .json(&json!({ "outcome": outcome }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        renche_server::clock::Clock::advance(self.clock.as_ref(), seconds * 1000);
+    }
+
+    /// A registered person added straight to the store (for crowds of binders).
+    pub async fn add_person(&self, name: &str, resident_id17: &'static str, phone: &str) -> i64 {
+        let now = renche_server::clock::Clock::now(self.clock.as_ref());
+        let person = NewPerson {
+            name: name.to_owned(),
+            resident_id: renche_server::demo::resident_id(resident_id17).unwrap(),
+            phone: renche::domain::PhoneNumber::parse(phone).unwrap(),
+            registered_at: Some(now),
+            identity_verified: false,
+            role: Role::Person,
+            licence: Some(LicenceRow {
+                class: renche::domain::LicenceClass::C1,
+                status: renche::domain::LicenceStatus::Normal,
+                points: 0,
+                cycle_start: None,
+            }),
+            created_at: now,
+        };
+        renche_server::routes::write(&self.state, move |tx| Ok(tx.insert_person(&person)?)).await.unwrap()
+    }
+
+    pub async fn vehicle_id(&self, plate_type: renche::domain::PlateType, plate: &str) -> i64 {
+        let plate = plate.to_owned();
+        renche_server::routes::read(&self.state, move |tx| Ok(tx.vehicle_by_plate(plate_type, &plate)?))
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+}
+
+impl Client {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, key: Option<&str>, csrf: bool) -> Answer {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if csrf {
+            req = req.header("X-CSRF-Token", &self.csrf);
+        }
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Answer { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, None, None, false).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(body), Some(&new_key()), true).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None, Some(&new_key()), true).await
+    }
+
+    /// The person's id, from `/me`.
+    pub async fn me_id(&self) -> String {
+        self.get("/api/v1/me").await.body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Demo accounts (docs/demo.md).
+pub const OWNER: &str = "13900000001";
+pub const FULL_BINDER: &str = "13900000002";
+pub const BINDER: &str = "13900000003";
+pub const NEWCOMER: &str = "13900000004";
+pub const OFFICER: &str = "13900000010";
+pub const SPARE_OWNER: &str = "13900000007";
