@@ -1,6 +1,6 @@
 //! The vehicle QR payload: a short text in the QR alphanumeric character set, signed by the server.
 //!
-//! Layout of version 1 (76 characters for a small car, 77 for a small NEV; see `docs/qr.md`):
+//! Layout of version 1 (75 characters for a small car, 76 for a small NEV; see `docs/qr.md`):
 //!
 //! ```text
 //! RC1:18S1**45:<36 base32: token (16 bytes) ‖ expiry ms (6 bytes, big-endian)><26 base32: MAC (16 bytes)>
@@ -490,6 +490,21 @@ mod tests {
             .all(|c| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&c)));
         assert_eq!(QrPayload::decode_unverified(&text).unwrap(), p);
         assert_eq!(QrPayload::verify(&text, KEY, T0).unwrap(), p);
+    }
+
+    /// The worked example in docs/qr.md.
+    #[test]
+    fn documented_example() {
+        let token = [
+            0x3f, 0x1c, 0x9a, 0x0b, 0x7e, 0x22, 0xd4, 0xc8, 0x5a, 0x6e, 0x91, 0xf0, 0xb3, 0xd7,
+            0x24, 0x0e,
+        ];
+        let expires = Timestamp::parse_rfc3339("2026-09-01T07:03:00Z").unwrap();
+        let p = QrPayload::new(token, expires, "粤S·1**45").unwrap();
+        assert_eq!(
+            p.encode(b"example key"),
+            "RC1:18S1**45:H4OJUC36ELKMQWTOSHYLHVZEBYA2AW6HICQADNQYQATIO3MEVVBRZNCZ3N5XR4"
+        );
     }
 
     #[test]
