@@ -3,8 +3,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import {
   startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, publishScreenshot, axeSerious, unexpectedErrors, waitFor,
+  writeFakeCamera,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -156,4 +158,48 @@ test('the binder removes a binding; the owner removes a binder', async () => {
   assert.match(await page.textContent('#bound-count'), /1/);
   assert.deepEqual(unexpectedErrors(binder.errors), []);
   assert.deepEqual(unexpectedErrors(owner.errors), []);
+});
+
+test('scan binding with the camera: frames are decoded live in wasm', async () => {
+  // The owner shows the code of their new-energy car; its picture becomes the fake camera's video.
+  const { page: ownerPage } = owner;
+  const { nev } = DEMO.owner;
+  await go(ownerPage, '#/vehicles');
+  await ownerPage.click(`#owned-vehicles li[data-plate="${nev.plateNumber}"] [data-action="show-qr"]`);
+  await ownerPage.waitForSelector('#qr-image svg');
+  const png = await ownerPage.locator('#qr-image').screenshot();
+  const rgba = await ownerPage.evaluate(async (base64) => {
+    const blob = await (await fetch(`data:image/png;base64,${base64}`)).blob();
+    const bitmap = await createImageBitmap(blob);
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    const image = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+    return { width: image.width, height: image.height, data: Array.from(image.data) };
+  }, png.toString('base64'));
+  const video = path.join(server.dir, 'camera.y4m');
+  await writeFakeCamera(video, rgba);
+
+  const cameraBrowser = await launchBrowser({
+    extraArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`],
+  });
+  try {
+    const other = await openPage(cameraBrowser, server.url, { hash: '#/signin' });
+    await other.context.grantPermissions(['camera'], { origin: server.url });
+    const { page } = other;
+    await signIn(page, server.url, DEMO.cameraBinder.phone);
+    await go(page, '#/bind/scan');
+    await page.click('#scan-camera');
+    await page.waitForSelector('#scanned-plate', { timeout: 15_000 });
+    // The camera stops once a code is read.
+    await page.waitForSelector('video', { state: 'detached' });
+    await page.check('#relationship input[value="friend"]');
+    await page.click('#dev-verify-pass');
+    await page.waitForSelector('#dev-verifier-status:not(:empty)');
+    await page.click('#commit-binding');
+    await page.waitForSelector('#binding-done');
+    assert.deepEqual(unexpectedErrors(other.errors), []);
+  } finally {
+    await cameraBrowser.close();
+  }
 });

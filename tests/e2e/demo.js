@@ -4,7 +4,13 @@
 
 export const DEMO = {
   // 王车主: owns 粤S12345 (already bound by 李满额 and 张绑定) and 粤SD12345, plus window-only vehicles.
-  owner: { phone: '13900000001', vehicle: { plateType: '02', plateNumber: '粤S12345' } },
+  owner: {
+    phone: '13900000001',
+    vehicle: { plateType: '02', plateNumber: '粤S12345' },
+    nev: { plateType: '52', plateNumber: '粤SD12345' },
+  },
+  // 张绑定 (one binding, of 粤S12345) binds 粤SD12345 with the camera.
+  cameraBinder: { phone: '13900000003' },
   // 赵新人: no bindings yet; binds by QR, then by SMS up to the limit.
   binder: { phone: '13900000004', nameInitial: '赵' },
   smsVehicles: [

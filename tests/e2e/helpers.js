@@ -73,12 +73,36 @@ export async function startServer({ extraArgs = [] } = {}) {
   };
 }
 
-export async function launchBrowser() {
+/** Debian's Chromium, headless. `extraArgs` add flags such as a fake camera. */
+export async function launchBrowser({ extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', ...extraArgs],
   });
+}
+
+/**
+ * Writes a picture as a Y4M video file that Chromium's fake camera plays in a loop
+ * (--use-file-for-fake-video-capture): the picture centred on a white 640×480 frame, grey chroma.
+ * `rgba` is {width, height, data} as a canvas ImageData gives it.
+ */
+export async function writeFakeCamera(file, rgba, { width = 640, height = 480, frames = 10 } = {}) {
+  const y = Buffer.alloc(width * height, 235);
+  const left = Math.max(0, Math.floor((width - rgba.width) / 2));
+  const top = Math.max(0, Math.floor((height - rgba.height) / 2));
+  for (let row = 0; row < Math.min(rgba.height, height); row += 1) {
+    for (let col = 0; col < Math.min(rgba.width, width); col += 1) {
+      const i = (row * rgba.width + col) * 4;
+      const luma = 0.299 * rgba.data[i] + 0.587 * rgba.data[i + 1] + 0.114 * rgba.data[i + 2];
+      // Studio range, as YUV video uses: 16 (black) to 235 (white).
+      y[(top + row) * width + left + col] = Math.round(16 + (luma * 219) / 255);
+    }
+  }
+  const chroma = Buffer.alloc((width / 2) * (height / 2) * 2, 128);
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), y, chroma]);
+  const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F10:1 Ip A1:1 C420jpeg\n`);
+  await writeFile(file, Buffer.concat([header, ...Array(frames).fill(frame)]));
 }
 
 /**

@@ -27,8 +27,9 @@ export function documentName(code) {
   return DOCUMENTS[code] ? pick(DOCUMENTS[code]) : code;
 }
 
-export function routeBadge(route) {
-  const key = ROUTE_LABELS[route] ?? 'routeViewOnly';
+/** The route as a badge; at the window, "online" means it can be handled on the spot. */
+export function routeBadge(route, { atWindow = false } = {}) {
+  const key = atWindow && route === 'online' ? 'routeHere' : (ROUTE_LABELS[route] ?? 'routeViewOnly');
   return h('span', { class: `badge ${route}`, 'data-route': route }, t(key));
 }
 

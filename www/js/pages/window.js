@@ -140,6 +140,8 @@ export async function mount(container, params, memo) {
           documentsChecked: memo.documents, policyVersion: currentRules().policyVersion,
         }, { idempotent: true });
         fill(result, notice(t('bindingDone', { plate: memo.vehicle.plateDisplay ?? memo.vehicle.plateNumber }), 'ok'));
+        // Done: a second tap would only be refused as ALREADY_BOUND.
+        setTimeout(() => { bindButton.disabled = true; }, 0);
         if (answer2?.decision?.agreed === false) result.append(notice(t('serverDiffers'), 'warn'));
       } catch (err) {
         fill(result, h('div', { id: 'server-answer', 'data-status': String(err.status) },
@@ -169,6 +171,7 @@ export async function mount(container, params, memo) {
       const r = x.route ?? {};
       const out = h('div', { 'aria-live': 'polite' });
       const handle = h('button', { type: 'button', class: 'primary', 'data-action': 'window-handle' }, t('windowHandle'));
+      const badge = routeBadge(r.route, { atWindow: true });
       handle.addEventListener('click', () => busy(handle, async () => {
         fill(out);
         try {
@@ -179,6 +182,7 @@ export async function mount(container, params, memo) {
             h('p', {}, `${t('decisionNumber')}: `, h('strong', { 'data-decision-number': answer.decisionNumber }, answer.decisionNumber)),
             h('p', {}, `${t('paid')}: ${yuan(answer.paidFen)}`)));
           handle.remove();
+          badge.replaceWith(routeBadge('settled'));
         } catch (err) {
           fill(out, errorNotice(err));
         }
@@ -186,7 +190,7 @@ export async function mount(container, params, memo) {
       return h('li', { 'data-violation-id': x.id },
         h('div', { class: 'row' }, h('div', { class: 'grow' }, h('strong', {}, x.description ?? x.code ?? ''),
           h('div', { class: 'meta' }, cstDateTime(x.occurredAt), ' · ', t('pointsValue', { n: x.points }), ' · ', yuan(r.owedFen ?? x.fineFen))),
-        routeBadge(r.route)),
+        badge),
         r.reasons?.length ? h('ul', { class: 'reasons meta' }, r.reasons.map((reason) => h('li', { 'data-code': reason.code }, pick(reason.message)))) : null,
         r.route === 'online' || r.route === 'window' ? h('div', { class: 'actions' }, handle) : null,
         out);
