@@ -74,6 +74,20 @@ fn scan(
     height: usize,
     pixel: impl FnMut(usize, usize) -> u8,
 ) -> Result<Vec<String>, QrScanError> {
+    // rqrr still has assertions that some degenerate photos trip (its issue #54). Natively that becomes a
+    // failed decode; in WebAssembly (panic = abort) it traps, which is why the browser should scan in a
+    // worker it can restart (docs/qr.md).
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        detect(width, height, pixel)
+    }))
+    .unwrap_or(Err(QrScanError::DecodeFailed { symbols: 0 }))
+}
+
+fn detect(
+    width: usize,
+    height: usize,
+    pixel: impl FnMut(usize, usize) -> u8,
+) -> Result<Vec<String>, QrScanError> {
     let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, pixel);
     let grids = image.detect_grids();
     if grids.is_empty() {
