@@ -162,7 +162,20 @@ fn origin_ok(headers: &axum::http::HeaderMap) -> bool {
     rest.eq_ignore_ascii_case(host)
 }
 
-pub async fn guard(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    if !is_state_change(req.method()) {
+        return guard_in_task(state, req, next).await;
+    }
+    // A state change runs on its own task: a client that hangs up must not cancel it half-way, which
+    // would leave its idempotency key "running" (409 to every retry for a minute, then a second run)
+    // while its writes may already be committed.
+    match tokio::spawn(guard_in_task(state, req, next)).await {
+        Ok(resp) => resp,
+        Err(e) => ApiError::internal(format!("request task: {e}")).into_response(),
+    }
+}
+
+async fn guard_in_task(state: SharedState, mut req: Request, next: Next) -> Response {
     match guarded(&state, &mut req).await {
         Ok(Guarded::Pass) => next.run(req).await,
         Ok(Guarded::Idempotent(pending)) => run_idempotent(&state, req, next, pending).await,
