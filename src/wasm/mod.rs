@@ -5,6 +5,7 @@
 //! The TypeScript types of every input and output are in `types.d.ts`; the Node tests type-check real
 //! answers against them so that the two cannot drift apart.
 
+mod client;
 mod convert;
 pub mod qr;
 
@@ -13,6 +14,7 @@ use crate::domain::{EngineSuffix, Fen, PhoneNumber, PlateNumber, PlateType, Resi
 use crate::message::Reason;
 use crate::policy::Policy;
 use crate::time::Timestamp;
+pub use client::Client;
 use convert::{arg, from_js, input_error, to_js};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

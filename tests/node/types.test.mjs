@@ -68,9 +68,23 @@ function source() {
   return ts;
 }
 
-test("real answers type-check against the declared TypeScript types", () => {
+async function clientSource() {
+  // A local refusal needs no server; its shape is the same ClientOutcome the server path fills.
+  const client = new renche.Client({ baseUrl: "http://127.0.0.1:9", retries: 0 });
+  const refused = await client.commitBinding("1", { check: bindingCases.fourthBinding.call });
+  let ts = literal("clientOutcome", "R.ClientOutcome<R.BindingAnswer>", refused);
+  ts += `export const client: R.Client = new R.Client({ baseUrl: "", retries: 1, baseDelayMs: 10, timeoutMs: 100 });\n`;
+  ts += `export const pending: Promise<R.ClientOutcome<R.BindingAnswer>> = client.commitBinding("1", { relationship: "spouse", check: binding_ok });\n`;
+  ts += `export const handled: Promise<R.ClientOutcome<R.ViolationRoute>> = client.handleViolation("1", { check: route_ok, expectedOwedFen: 100 });\n`;
+  ts += `export const removed: Promise<R.ClientOutcome<R.UnbindAnswer>> = client.removeBinding("1", { check: unbind });\n`;
+  ts += `export const raw: Promise<R.ApiResponse> = client.request("GET", "/api/v1/session");\n`;
+  ts += `export const loaded: Promise<string> = client.loadPolicy("441900");\n`;
+  return ts;
+}
+
+test("real answers type-check against the declared TypeScript types", async () => {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL("check.ts", dir), source());
+  writeFileSync(new URL("check.ts", dir), source() + (await clientSource()));
   writeFileSync(new URL("tsconfig.json", dir), JSON.stringify({
     compilerOptions: {
       strict: true, noEmit: true, target: "es2022", lib: ["es2022", "esnext.disposable", "dom"],
