@@ -80,8 +80,30 @@ impl From<r2d2::Error> for StoreError {
 
 /// One pooled connection with its prepared statements (prepared once per connection, not per query).
 pub struct Conn {
-    client: Client,
+    /// Always `Some` until dropped (an `Option` so that `Drop` can move it to another thread).
+    client: Option<Client>,
     statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    /// The driver's client, for bulk work outside the `Tx` methods.
+    pub fn client(&mut self) -> StoreResult<&mut Client> {
+        self.client.as_mut().ok_or(StoreError::Closed)
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Closing a sync client blocks on its own runtime, which panics inside another runtime (a store
+        // dropped in async code): close it on a thread of its own there.
+        if let Some(client) = self.client.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::Builder::new()
+                    .name("pg-close".into())
+                    .spawn(move || drop(client));
+            }
+        }
+    }
 }
 
 pub struct Manager {
@@ -94,15 +116,21 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Conn, ::postgres::Error> {
         Ok(Conn {
-            client: self.config.connect(NoTls)?,
+            client: Some(self.config.connect(NoTls)?),
             statements: HashMap::new(),
         })
     }
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ::postgres::Error> {
-        conn.client.simple_query("").map(|_| ())
+        match conn.client.as_mut() {
+            Some(c) => c.simple_query("").map(|_| ()),
+            None => Ok(()),
+        }
     }
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        match conn.client.as_ref() {
+            Some(c) => c.is_closed(),
+            None => true,
+        }
     }
 }
 
@@ -178,7 +206,7 @@ impl PgStore {
             .build(Manager { config: url.config })
             .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
         let mut conn = pool.get()?;
-        migrate(&mut conn.client, now)?;
+        migrate(conn.client()?, now)?;
         Ok(PgStore { pool })
     }
 
@@ -227,7 +255,7 @@ pub fn migrate(client: &mut Client, now: Timestamp) -> StoreResult<()> {
 
 fn run_job(pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
     let mut conn = pool.get()?;
-    conn.client.batch_execute(if write {
+    conn.client()?.batch_execute(if write {
         "BEGIN ISOLATION LEVEL READ COMMITTED"
     } else {
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -243,24 +271,30 @@ fn run_job(pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
         // PostgreSQL turns COMMIT of a transaction that saw an error into a silent ROLLBACK: refuse to
         // report such a job as committed.
         Ok(Outcome::Commit) if failed => {
-            let _ = conn.client.batch_execute("ROLLBACK");
+            if let Ok(c) = conn.client() {
+                let _ = c.batch_execute("ROLLBACK");
+            }
             Err(StoreError::Database(
                 "a statement failed inside the transaction; nothing was kept".into(),
             ))
         }
         Ok(Outcome::Commit) => {
-            if let Err(e) = conn.client.batch_execute("COMMIT") {
-                let _ = conn.client.batch_execute("ROLLBACK");
+            if let Err(e) = conn.client()?.batch_execute("COMMIT") {
+                if let Ok(c) = conn.client() {
+                    let _ = c.batch_execute("ROLLBACK");
+                }
                 return Err(e.into());
             }
             Ok(())
         }
         Ok(Outcome::Rollback) => {
-            conn.client.batch_execute("ROLLBACK")?;
+            conn.client()?.batch_execute("ROLLBACK")?;
             Ok(())
         }
         Err(_) => {
-            let _ = conn.client.batch_execute("ROLLBACK");
+            if let Ok(c) = conn.client() {
+                let _ = c.batch_execute("ROLLBACK");
+            }
             Err(StoreError::Database("a job panicked".into()))
         }
     }
@@ -323,7 +357,7 @@ impl PgTx<'_> {
         if let Some(s) = self.conn.statements.get(sql) {
             return Ok(s.clone());
         }
-        let prepared = self.conn.client.prepare(sql);
+        let prepared = self.conn.client()?.prepare(sql);
         let s = self.check(prepared)?;
         self.conn.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
@@ -336,22 +370,22 @@ impl PgTx<'_> {
     }
     fn query(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Vec<Row>> {
         let s = self.statement(sql)?;
-        let r = self.conn.client.query(&s, params);
+        let r = self.conn.client()?.query(&s, params);
         self.check(r)
     }
     fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Option<Row>> {
         let s = self.statement(sql)?;
-        let r = self.conn.client.query_opt(&s, params);
+        let r = self.conn.client()?.query_opt(&s, params);
         self.check(r)
     }
     fn query_one(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Row> {
         let s = self.statement(sql)?;
-        let r = self.conn.client.query_one(&s, params);
+        let r = self.conn.client()?.query_one(&s, params);
         self.check(r)
     }
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<u64> {
         let s = self.statement(sql)?;
-        let r = self.conn.client.execute(&s, params);
+        let r = self.conn.client()?.execute(&s, params);
         self.check(r)
     }
     /// ` FOR NO KEY UPDATE` inside a write job, nothing in a read snapshot.

@@ -53,9 +53,11 @@ pub async fn people_round_trip(store: Arc<dyn Store>) {
     })
     .await
     .unwrap();
-    let (p, n) = read(&store, move |tx| Ok((tx.person(id)?.unwrap(), tx.count_people()?)))
-        .await
-        .unwrap();
+    let (p, n) = read(&store, move |tx| {
+        Ok((tx.person(id)?.unwrap(), tx.count_people()?))
+    })
+    .await
+    .unwrap();
     assert_eq!(p.name, "新名字");
     assert_eq!(p.phone.as_str(), phone(3).as_str());
     assert_eq!(p.registered_at, Some(at(5)));
@@ -123,7 +125,10 @@ pub async fn one_active_binding_per_pair(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let (old, active) = read(&store, move |tx| {
-        Ok((tx.binding(first)?.unwrap(), tx.active_bindings_of_vehicle(v)?))
+        Ok((
+            tx.binding(first)?.unwrap(),
+            tx.active_bindings_of_vehicle(v)?,
+        ))
     })
     .await
     .unwrap();
@@ -139,7 +144,12 @@ fn policies() -> Arc<Policies> {
 }
 
 /// Commits a binding through the real flow code in one write job; `true` when it was made.
-async fn try_bind(store: &Arc<dyn Store>, policies: &Arc<Policies>, binder: i64, vehicle: i64) -> bool {
+async fn try_bind(
+    store: &Arc<dyn Store>,
+    policies: &Arc<Policies>,
+    binder: i64,
+    vehicle: i64,
+) -> bool {
     let policies = Arc::clone(policies);
     write(store, move |tx| {
         let commit = BindingCommit {
@@ -232,9 +242,11 @@ pub async fn licence_points_are_not_lost(store: Arc<dyn Store>) {
         })
     });
     join_all(tasks).await;
-    let points = read(&store, move |tx| Ok(tx.person(p)?.unwrap().licence.unwrap().points))
-        .await
-        .unwrap();
+    let points = read(&store, move |tx| {
+        Ok(tx.person(p)?.unwrap().licence.unwrap().points)
+    })
+    .await
+    .unwrap();
     assert_eq!(points, 12);
 }
 
@@ -347,13 +359,19 @@ pub async fn sms_challenges(store: Arc<dyn Store>) {
     })
     .await
     .unwrap();
-    let c = read(&store, |tx| tx.sms_challenge("c1")).await.unwrap().unwrap();
+    let c = read(&store, |tx| tx.sms_challenge("c1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.wrong_tries, 2);
     assert_eq!(c.consumed_at, Some(at(1)));
     assert_eq!(c.salt, vec![1, 2, 3]);
     assert_eq!(c.purpose, SmsPurpose::Binding);
     assert!(c.delivered);
-    let decoy = read(&store, |tx| tx.sms_challenge("c3")).await.unwrap().unwrap();
+    let decoy = read(&store, |tx| tx.sms_challenge("c3"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(decoy.phone.is_none() && !decoy.delivered);
 }
 
@@ -403,7 +421,9 @@ pub async fn violations(store: Arc<dyn Store>) {
     })
     .await
     .unwrap();
-    let list = read(&store, move |tx| tx.violations_of_vehicle(v, 3)).await.unwrap();
+    let list = read(&store, move |tx| tx.violations_of_vehicle(v, 3))
+        .await
+        .unwrap();
     assert_eq!(list.len(), 3);
     assert_eq!(list[0].id, ids[4], "newest first");
     assert_eq!(list[2].id, ids[2]);
@@ -416,8 +436,13 @@ pub async fn violations(store: Arc<dyn Store>) {
     row.paid_fen = Some(Fen::new(20_000).unwrap());
     row.payment_ref = Some("pay-1".into());
     let id = row.id;
-    write(&store, move |tx| tx.update_violation(&row)).await.unwrap();
-    let back = read(&store, move |tx| tx.violation(id)).await.unwrap().unwrap();
+    write(&store, move |tx| tx.update_violation(&row))
+        .await
+        .unwrap();
+    let back = read(&store, move |tx| tx.violation(id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(back.state, ViolationState::parse("paid").unwrap());
     assert_eq!(back.handled_by, Some(p));
     assert_eq!(back.decision_number.as_deref(), Some("441900-0001"));
@@ -446,13 +471,17 @@ pub async fn applications(store: Arc<dyn Store>) {
         review_reason: None,
     };
     let first = a.clone();
-    write(&store, move |tx| tx.insert_application(&first)).await.unwrap();
+    write(&store, move |tx| tx.insert_application(&first))
+        .await
+        .unwrap();
     a.status = ApplicationStatus::InReview;
     a.relationship = Some(Relationship::parse("spouse").unwrap());
     a.submitted_at = Some(at(1));
     a.note = Some("照片已上传".into());
     let second = a.clone();
-    write(&store, move |tx| tx.update_application(&second)).await.unwrap();
+    write(&store, move |tx| tx.update_application(&second))
+        .await
+        .unwrap();
     let (back, review, submitted) = read(&store, move |tx| {
         Ok((
             tx.application("app-1")?.unwrap(),
@@ -479,7 +508,10 @@ pub async fn sessions_and_purge(store: Arc<dyn Store>) {
     .await
     .unwrap();
     let s = read(&store, |tx| tx.session(b"h1")).await.unwrap().unwrap();
-    assert_eq!((s.person_id, s.csrf_token.as_str(), s.expires_at), (Some(p), "csrf-1", at(60)));
+    assert_eq!(
+        (s.person_id, s.csrf_token.as_str(), s.expires_at),
+        (Some(p), "csrf-1", at(60))
+    );
     write(&store, |tx| {
         tx.idempotency_begin("p:1", "old", b"fp", at(0), at(-10))?;
         tx.idempotency_finish("p:1", "old", 200, b"{}", at(0))?;
@@ -493,9 +525,11 @@ pub async fn sessions_and_purge(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(gone, 2, "one key and one session");
-    let (h1, h2) = read(&store, |tx| Ok((tx.session(b"h1")?.is_some(), tx.session(b"h2")?.is_some())))
-        .await
-        .unwrap();
+    let (h1, h2) = read(&store, |tx| {
+        Ok((tx.session(b"h1")?.is_some(), tx.session(b"h2")?.is_some()))
+    })
+    .await
+    .unwrap();
     assert!(h1 && !h2);
     let (old, new) = write(&store, |tx| {
         Ok((
@@ -506,18 +540,26 @@ pub async fn sessions_and_purge(store: Arc<dyn Store>) {
     .await
     .unwrap();
     assert!(matches!(old, IdempotencyBegin::Started), "purged: {old:?}");
-    assert!(matches!(new, IdempotencyBegin::Replay { .. }), "kept: {new:?}");
+    assert!(
+        matches!(new, IdempotencyBegin::Replay { .. }),
+        "kept: {new:?}"
+    );
     write(&store, |tx| tx.delete_session(b"h1")).await.unwrap();
-    assert!(read(&store, |tx| tx.session(b"h1")).await.unwrap().is_none());
+    assert!(read(&store, |tx| tx.session(b"h1"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn idempotency_keys(store: Arc<dyn Store>) {
     let begin = |fp: &'static [u8], now: i64| {
         let s = Arc::clone(&store);
         async move {
-            write(&s, move |tx| tx.idempotency_begin("p:7", "k1", fp, at(now), at(now - 1)))
-                .await
-                .unwrap()
+            write(&s, move |tx| {
+                tx.idempotency_begin("p:7", "k1", fp, at(now), at(now - 1))
+            })
+            .await
+            .unwrap()
         }
     };
     assert!(matches!(begin(b"A", 0).await, IdempotencyBegin::Started));
@@ -525,9 +567,11 @@ pub async fn idempotency_keys(store: Arc<dyn Store>) {
     assert!(matches!(begin(b"B", 0).await, IdempotencyBegin::Mismatch));
     // A running key older than the stale mark belongs to a crashed attempt: the retry runs.
     assert!(matches!(begin(b"A", 5).await, IdempotencyBegin::Started));
-    write(&store, |tx| tx.idempotency_finish("p:7", "k1", 201, b"{\"ok\":true}", at(6)))
-        .await
-        .unwrap();
+    write(&store, |tx| {
+        tx.idempotency_finish("p:7", "k1", 201, b"{\"ok\":true}", at(6))
+    })
+    .await
+    .unwrap();
     match begin(b"A", 7).await {
         IdempotencyBegin::Replay { status, body } => {
             assert_eq!(status, 201);
@@ -536,22 +580,30 @@ pub async fn idempotency_keys(store: Arc<dyn Store>) {
         other => panic!("{other:?}"),
     }
     // Scoped to the account: another scope may use the same key.
-    let other = write(&store, |tx| tx.idempotency_begin("p:8", "k1", b"A", at(0), at(-1)))
-        .await
-        .unwrap();
+    let other = write(&store, |tx| {
+        tx.idempotency_begin("p:8", "k1", b"A", at(0), at(-1))
+    })
+    .await
+    .unwrap();
     assert!(matches!(other, IdempotencyBegin::Started));
-    write(&store, |tx| tx.idempotency_forget("p:8", "k1")).await.unwrap();
-    let again = write(&store, |tx| tx.idempotency_begin("p:8", "k1", b"C", at(1), at(0)))
+    write(&store, |tx| tx.idempotency_forget("p:8", "k1"))
         .await
         .unwrap();
+    let again = write(&store, |tx| {
+        tx.idempotency_begin("p:8", "k1", b"C", at(1), at(0))
+    })
+    .await
+    .unwrap();
     assert!(matches!(again, IdempotencyBegin::Started));
     // Sixteen requests with one new key at once: exactly one runs.
     let starts = join_all((0..16).map(|_| {
         let s = Arc::clone(&store);
         tokio::spawn(async move {
-            write(&s, |tx| tx.idempotency_begin("p:9", "race", b"R", at(0), at(-1)))
-                .await
-                .unwrap()
+            write(&s, |tx| {
+                tx.idempotency_begin("p:9", "race", b"R", at(0), at(-1))
+            })
+            .await
+            .unwrap()
         })
     }))
     .await;
@@ -566,7 +618,9 @@ pub async fn rate_counters(store: Arc<dyn Store>) {
     let seen = join_all((0..20).map(|_| {
         let s = Arc::clone(&store);
         tokio::spawn(async move {
-            write(&s, |tx| tx.bump_counter("sms-fail:p:1", at(0))).await.unwrap()
+            write(&s, |tx| tx.bump_counter("sms-fail:p:1", at(0)))
+                .await
+                .unwrap()
         })
     }))
     .await;
@@ -574,7 +628,10 @@ pub async fn rate_counters(store: Arc<dyn Store>) {
     values.sort_unstable();
     assert_eq!(values, (1..=20).collect::<Vec<_>>());
     let (now, other) = read(&store, |tx| {
-        Ok((tx.counter("sms-fail:p:1", at(0))?, tx.counter("sms-fail:p:1", at(60))?))
+        Ok((
+            tx.counter("sms-fail:p:1", at(0))?,
+            tx.counter("sms-fail:p:1", at(60))?,
+        ))
     })
     .await
     .unwrap();
@@ -597,7 +654,9 @@ pub async fn notifications_and_audit(store: Arc<dyn Store>) {
     })
     .await
     .unwrap();
-    let n = read(&store, move |tx| tx.notifications_of(p, 10)).await.unwrap();
+    let n = read(&store, move |tx| tx.notifications_of(p, 10))
+        .await
+        .unwrap();
     assert_eq!(n.len(), 2);
     assert_eq!(n[0].kind, "binding_removed", "newest first");
     assert_eq!(n[1].message_zh, "已绑定");
@@ -636,10 +695,14 @@ pub async fn rollback_and_snapshot(store: Arc<dyn Store>) {
     recv.await.unwrap().unwrap();
     let n = read(&store, |tx| tx.count_people()).await.unwrap();
     assert_eq!(n, 0);
-    write(&store, |tx| tx.insert_person(&new_person(43))).await.unwrap();
-    let (a, b) = read(&store, |tx| Ok((tx.count_people()?, tx.person_by_phone(phone(43).as_str())?)))
+    write(&store, |tx| tx.insert_person(&new_person(43)))
         .await
         .unwrap();
+    let (a, b) = read(&store, |tx| {
+        Ok((tx.count_people()?, tx.person_by_phone(phone(43).as_str())?))
+    })
+    .await
+    .unwrap();
     assert_eq!(a, 1);
     assert!(b.is_some());
 }

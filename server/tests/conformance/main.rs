@@ -89,7 +89,9 @@ mod api {
             .unwrap();
         assert_eq!(health["status"], "ok");
         assert_eq!(health["store"], backend);
-        let session = reqwest::get(format!("{base}/api/v1/session")).await.unwrap();
+        let session = reqwest::get(format!("{base}/api/v1/session"))
+            .await
+            .unwrap();
         assert_eq!(session.status(), 200);
         server.abort();
     }

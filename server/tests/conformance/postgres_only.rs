@@ -21,7 +21,9 @@ fn postgres_or_skip() -> Option<TestDb> {
 async fn a_failed_statement_is_never_reported_committed() {
     let Some(db) = postgres_or_skip() else { return };
     let store: Arc<dyn Store> = Arc::new(PgStore::open(&db.url, T0).unwrap());
-    write(&store, |tx| tx.insert_person(&new_person(1))).await.unwrap();
+    write(&store, |tx| tx.insert_person(&new_person(1)))
+        .await
+        .unwrap();
     let job: Job = Box::new(|tx: &mut dyn Tx| {
         let _ = tx.insert_person(&new_person(2));
         let _ = tx.insert_person(&new_person(1)); // duplicate: fails
@@ -32,7 +34,9 @@ async fn a_failed_statement_is_never_reported_committed() {
     let n = read(&store, |tx| tx.count_people()).await.unwrap();
     assert_eq!(n, 1);
     // The connection is usable again afterwards.
-    write(&store, |tx| tx.insert_person(&new_person(3))).await.unwrap();
+    write(&store, |tx| tx.insert_person(&new_person(3)))
+        .await
+        .unwrap();
 }
 
 /// Three instances starting at the same moment on an empty database: one migrates, all open.
@@ -56,7 +60,9 @@ async fn instances_migrate_one_database_together() {
 #[test]
 fn url_options() {
     assert_eq!(
-        parse_url("postgres://u@h/db?pool_size=5").unwrap().pool_size,
+        parse_url("postgres://u@h/db?pool_size=5")
+            .unwrap()
+            .pool_size,
         5
     );
     assert!(parse_url("postgres://u@h/db?pool_size=0").is_err());
@@ -108,7 +114,7 @@ async fn migrate_data_copies_every_table() {
         let path = path.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().unwrap();
-            copy_from_sqlite(&path, conn.client()).unwrap()
+            copy_from_sqlite(&path, conn.client().unwrap()).unwrap()
         })
         .await
         .unwrap()
@@ -121,7 +127,10 @@ async fn migrate_data_copies_every_table() {
             .map(|(_, n)| *n)
             .unwrap()
     };
-    assert_eq!((count("people"), count("vehicles"), count("bindings")), (4, 4, 1));
+    assert_eq!(
+        (count("people"), count("vehicles"), count("bindings")),
+        (4, 4, 1)
+    );
     let store: Arc<dyn Store> = Arc::new(target);
     let (person, binding, session, replay, notes, key, counter) = write(&store, move |tx| {
         Ok((
@@ -152,13 +161,15 @@ async fn migrate_data_copies_every_table() {
     assert_eq!(key, Some(vec![7u8; 32]));
     assert_eq!(counter, 1);
     // New rows continue after the copied ids.
-    let next = write(&store, |tx| tx.insert_person(&new_person(77))).await.unwrap();
+    let next = write(&store, |tx| tx.insert_person(&new_person(77)))
+        .await
+        .unwrap();
     assert!(next > *people.iter().max().unwrap());
     // A second copy into a database that has rows is refused.
     let pool = PgStore::open(&db.url, T0).unwrap().pool().clone();
     let again = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
-        copy_from_sqlite(&path, conn.client())
+        copy_from_sqlite(&path, conn.client().unwrap())
     })
     .await
     .unwrap();

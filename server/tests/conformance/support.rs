@@ -89,7 +89,8 @@ pub enum Keep {
 
 pub fn sqlite() -> Under {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("conformance.sqlite3"), T0).expect("sqlite opens");
+    let store =
+        SqliteStore::open(&dir.path().join("conformance.sqlite3"), T0).expect("sqlite opens");
     Under {
         store: Arc::new(store),
         _db: Keep::Sqlite(dir),

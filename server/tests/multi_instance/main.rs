@@ -1,1 +1,1 @@
-//! (being written)
+//! Several server instances on one PostgreSQL database (the workload follows).
