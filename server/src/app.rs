@@ -121,6 +121,14 @@ impl App {
     }
 }
 
+/// The outside services, and their development handles when they are the development ones.
+type Gateways = (
+    Arc<dyn SmsGateway>,
+    Arc<dyn IdentityVerifier>,
+    Arc<dyn PaymentProvider>,
+    Option<DevServices>,
+);
+
 /// Production stand-ins where no real service is configured: they refuse rather than pretend.
 struct UnconfiguredSms;
 impl SmsGateway for UnconfiguredSms {
@@ -167,7 +175,9 @@ pub fn open_store(database: &str, now: Timestamp) -> Result<Arc<dyn Store>, Buil
     if database.starts_with("sqlite:") || !database.contains("://") {
         Ok(Arc::new(SqliteStore::open(&path_of_url(database), now)?))
     } else if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-        Ok(Arc::new(crate::store::postgres::PgStore::open(database, now)?))
+        Ok(Arc::new(crate::store::postgres::PgStore::open(
+            database, now,
+        )?))
     } else {
         Err(BuildError::DatabaseUrl(database.to_owned()))
     }
@@ -193,12 +203,7 @@ pub async fn build(config: Config) -> Result<App, BuildError> {
     let addr = listener
         .local_addr()
         .map_err(|e| BuildError::Listen(config.listen.clone(), e))?;
-    let (sms, identity, payment, dev): (
-        Arc<dyn SmsGateway>,
-        Arc<dyn IdentityVerifier>,
-        Arc<dyn PaymentProvider>,
-        _,
-    ) = if config.dev {
+    let (sms, identity, payment, dev): Gateways = if config.dev {
         let outbox = Arc::new(DevSmsOutbox::default());
         let verifier = Arc::new(DevIdentityVerifier::default());
         let pay = Arc::new(DevPaymentProvider::default());

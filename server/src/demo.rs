@@ -3,11 +3,13 @@
 //! `docs/demo.md` lists the accounts.
 
 use crate::store::{
-    LicenceRow, NewBinding, NewPerson, NewVehicle, NewViolation, Outcome, Role, Store, StoreError, Tx,
+    LicenceRow, NewBinding, NewPerson, NewVehicle, NewViolation, Outcome, Role, Store, StoreError,
+    Tx,
 };
 use renche::domain::{
-    BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber, PlateNumber, PlateType,
-    Points, Relationship, ResidentId, UseNature, ViolationSource, ViolationState,
+    BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber,
+    PlateNumber, PlateType, Points, Relationship, ResidentId, UseNature, ViolationSource,
+    ViolationState,
 };
 use renche::Timestamp;
 use std::sync::Arc;
@@ -44,7 +46,14 @@ struct Seeder<'a> {
 }
 
 impl Seeder<'_> {
-    fn person(&mut self, name: &str, id17: &'static str, phone: &'static str, role: Role, licence: Option<(LicenceClass, u32)>) -> Result<i64, DemoError> {
+    fn person(
+        &mut self,
+        name: &str,
+        id17: &'static str,
+        phone: &'static str,
+        role: Role,
+        licence: Option<(LicenceClass, u32)>,
+    ) -> Result<i64, DemoError> {
         let now = self.now;
         Ok(self.tx.insert_person(&NewPerson {
             name: name.to_owned(),
@@ -76,21 +85,30 @@ impl Seeder<'_> {
         owner_phone: &'static str,
     ) -> Result<i64, DemoError> {
         Ok(self.tx.insert_vehicle(&NewVehicle {
-            plate_number: PlateNumber::parse(plate, plate_type).map_err(|_| DemoError::Value(plate))?,
+            plate_number: PlateNumber::parse(plate, plate_type)
+                .map_err(|_| DemoError::Value(plate))?,
             engine_number: engine.to_owned(),
-            engine_suffix: EngineSuffix::of_engine_number(engine).map_err(|_| DemoError::Value(engine))?,
+            engine_suffix: EngineSuffix::of_engine_number(engine)
+                .map_err(|_| DemoError::Value(engine))?,
             use_nature,
             owner_kind,
             owner_person_id: owner,
             owner_name: owner_name.to_owned(),
-            owner_phone: PhoneNumber::parse(owner_phone).map_err(|_| DemoError::Value(owner_phone))?,
+            owner_phone: PhoneNumber::parse(owner_phone)
+                .map_err(|_| DemoError::Value(owner_phone))?,
             owner_resident_id: None,
             city: CITY.to_owned(),
             created_at: self.now,
         })?)
     }
 
-    fn bind(&mut self, binder: i64, vehicle: i64, days_ago: i64, relationship: Relationship) -> Result<(), DemoError> {
+    fn bind(
+        &mut self,
+        binder: i64,
+        vehicle: i64,
+        days_ago: i64,
+        relationship: Relationship,
+    ) -> Result<(), DemoError> {
         self.tx.insert_binding(&NewBinding {
             binder_id: binder,
             vehicle_id: vehicle,
@@ -125,7 +143,11 @@ impl Seeder<'_> {
             points: Points::new(points).map_err(|_| DemoError::Value("points"))?,
             fine_fen: Fen::from_yuan(yuan),
             source,
-            state: if decided_at.is_some() { ViolationState::Handled } else { ViolationState::Unhandled },
+            state: if decided_at.is_some() {
+                ViolationState::Handled
+            } else {
+                ViolationState::Unhandled
+            },
             decision_number: decided_at.map(|_| format!("{CITY}DEMO{vehicle:04}{days_ago:04}")),
             decided_at,
             created_at: self.now,
@@ -139,20 +161,122 @@ fn seed(tx: &mut dyn Tx, now: Timestamp) -> Result<(), DemoError> {
     use UseNature::*;
     use ViolationSource::*;
     let mut s = Seeder { tx, now };
-    let owner = s.person("王车主", "44190019800101001", "13900000001", Role::Person, Some((LicenceClass::C1, 0)))?;
-    let full = s.person("李满额", "44190019850202002", "13900000002", Role::Person, Some((LicenceClass::C1, 0)))?;
-    let binder = s.person("张绑定", "44190019900303003", "13900000003", Role::Person, Some((LicenceClass::C1, 3)))?;
-    let _new = s.person("赵新人", "44190019950404004", "13900000004", Role::Person, Some((LicenceClass::C1, 0)))?;
-    let _officer = s.person("刘警官", "44190019750505005", "13900000010", Role::Officer, Some((LicenceClass::C1, 0)))?;
+    let owner = s.person(
+        "王车主",
+        "44190019800101001",
+        "13900000001",
+        Role::Person,
+        Some((LicenceClass::C1, 0)),
+    )?;
+    let full = s.person(
+        "李满额",
+        "44190019850202002",
+        "13900000002",
+        Role::Person,
+        Some((LicenceClass::C1, 0)),
+    )?;
+    let binder = s.person(
+        "张绑定",
+        "44190019900303003",
+        "13900000003",
+        Role::Person,
+        Some((LicenceClass::C1, 3)),
+    )?;
+    let _new = s.person(
+        "赵新人",
+        "44190019950404004",
+        "13900000004",
+        Role::Person,
+        Some((LicenceClass::C1, 0)),
+    )?;
+    let _officer = s.person(
+        "刘警官",
+        "44190019750505005",
+        "13900000010",
+        Role::Officer,
+        Some((LicenceClass::C1, 0)),
+    )?;
 
-    let car = s.vehicle("粤S12345", PlateType::SmallCar, "LJ4G18A123456", NonCommercial, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
-    let nev = s.vehicle("粤SD12345", PlateType::SmallNewEnergy, "TZ220XS654321", NonCommercial, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
-    let large = s.vehicle("粤SB1234", PlateType::LargeCar, "WP10H300111111", NonCommercial, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
-    let taxi = s.vehicle("粤ST2345", PlateType::SmallCar, "LJ4G15T222222", Taxi, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
-    let rental = s.vehicle("粤SG3456", PlateType::SmallCar, "LJ4G15G333333", Rental, OwnerKind::Individual, Some(owner), "王车主", "13900000001")?;
-    let unit = s.vehicle("粤SU4567", PlateType::SmallCar, "LJ4G15U444444", NonCommercial, OwnerKind::Unit, None, "东莞示例科技有限公司", "13900000009")?;
-    let unregistered = s.vehicle("粤S67890", PlateType::SmallCar, "LJ4G18C678901", NonCommercial, OwnerKind::Individual, None, "陈未注册", "13900000008")?;
-    let spare = s.vehicle("粤S88888", PlateType::SmallCar, "LJ4G18D888888", NonCommercial, OwnerKind::Individual, None, "黄车主", "13900000007")?;
+    let car = s.vehicle(
+        "粤S12345",
+        PlateType::SmallCar,
+        "LJ4G18A123456",
+        NonCommercial,
+        OwnerKind::Individual,
+        Some(owner),
+        "王车主",
+        "13900000001",
+    )?;
+    let nev = s.vehicle(
+        "粤SD12345",
+        PlateType::SmallNewEnergy,
+        "TZ220XS654321",
+        NonCommercial,
+        OwnerKind::Individual,
+        Some(owner),
+        "王车主",
+        "13900000001",
+    )?;
+    let large = s.vehicle(
+        "粤SB1234",
+        PlateType::LargeCar,
+        "WP10H300111111",
+        NonCommercial,
+        OwnerKind::Individual,
+        Some(owner),
+        "王车主",
+        "13900000001",
+    )?;
+    let taxi = s.vehicle(
+        "粤ST2345",
+        PlateType::SmallCar,
+        "LJ4G15T222222",
+        Taxi,
+        OwnerKind::Individual,
+        Some(owner),
+        "王车主",
+        "13900000001",
+    )?;
+    let rental = s.vehicle(
+        "粤SG3456",
+        PlateType::SmallCar,
+        "LJ4G15G333333",
+        Rental,
+        OwnerKind::Individual,
+        Some(owner),
+        "王车主",
+        "13900000001",
+    )?;
+    let unit = s.vehicle(
+        "粤SU4567",
+        PlateType::SmallCar,
+        "LJ4G15U444444",
+        NonCommercial,
+        OwnerKind::Unit,
+        None,
+        "东莞示例科技有限公司",
+        "13900000009",
+    )?;
+    let unregistered = s.vehicle(
+        "粤S67890",
+        PlateType::SmallCar,
+        "LJ4G18C678901",
+        NonCommercial,
+        OwnerKind::Individual,
+        None,
+        "陈未注册",
+        "13900000008",
+    )?;
+    let spare = s.vehicle(
+        "粤S88888",
+        PlateType::SmallCar,
+        "LJ4G18D888888",
+        NonCommercial,
+        OwnerKind::Individual,
+        None,
+        "黄车主",
+        "13900000007",
+    )?;
 
     // 李满额 is at the limit of three; 张绑定 has one binding, made 30 days ago.
     s.bind(full, car, 20, Friend)?;
@@ -167,15 +291,69 @@ fn seed(tx: &mut dyn Tx, now: Timestamp) -> Result<(), DemoError> {
     s.violation(car, 10, "1625", red, 6, 200, Device, None)?; // online for both
     s.violation(car, 5, "1636", speed, 6, 500, Device, None)?; // fine over ¥200: window
     s.violation(car, 3, "1039", park, 0, 150, Device, None)?; // unscored: owner online, binder window
-    s.violation(car, 60, "1352", "驾驶机动车不按规定使用灯光的", 1, 100, Device, None)?; // before binding for 张绑定
-    s.violation(car, 7, "1042", "机动车不在机动车道内行驶的", 3, 100, OnSite, None)?; // on-site: owner window, binder unseen
+    s.violation(
+        car,
+        60,
+        "1352",
+        "驾驶机动车不按规定使用灯光的",
+        1,
+        100,
+        Device,
+        None,
+    )?; // before binding for 张绑定
+    s.violation(
+        car,
+        7,
+        "1042",
+        "机动车不在机动车道内行驶的",
+        3,
+        100,
+        OnSite,
+        None,
+    )?; // on-site: owner window, binder unseen
     s.violation(car, 45, "1625", red, 6, 200, Device, Some(30))?; // handled, unpaid, 15 days late: late fee ¥90
-    s.violation(nev, 12, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?;
+    s.violation(
+        nev,
+        12,
+        "1344",
+        "机动车违反禁令标志指示的",
+        3,
+        200,
+        Device,
+        None,
+    )?;
     s.violation(large, 8, "1625", red, 6, 200, Device, None)?; // large car: window
-    s.violation(taxi, 9, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?; // taxi: window
-    s.violation(rental, 11, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?; // rental: window
+    s.violation(
+        taxi,
+        9,
+        "1344",
+        "机动车违反禁令标志指示的",
+        3,
+        200,
+        Device,
+        None,
+    )?; // taxi: window
+    s.violation(
+        rental,
+        11,
+        "1344",
+        "机动车违反禁令标志指示的",
+        3,
+        200,
+        Device,
+        None,
+    )?; // rental: window
     s.violation(unit, 6, "1625", red, 6, 200, Device, None)?; // unit-owned: window
-    s.violation(unregistered, 4, "1344", "机动车违反禁令标志指示的", 3, 200, Device, None)?; // 李满额 online
+    s.violation(
+        unregistered,
+        4,
+        "1344",
+        "机动车违反禁令标志指示的",
+        3,
+        200,
+        Device,
+        None,
+    )?; // 李满额 online
     s.violation(spare, 2, "1625", red, 6, 200, Device, None)?;
     Ok(())
 }
@@ -189,7 +367,11 @@ pub async fn seed_if_empty(store: &Arc<dyn Store>, now: Timestamp) -> Result<boo
             Ok(_) => Ok(false),
             Err(e) => Err(DemoError::Store(e)),
         };
-        let outcome = if result.is_ok() { Outcome::Commit } else { Outcome::Rollback };
+        let outcome = if result.is_ok() {
+            Outcome::Commit
+        } else {
+            Outcome::Rollback
+        };
         let _ = send.send(result);
         outcome
     });

@@ -90,8 +90,12 @@ impl ErrorKind {
     }
 }
 
+/// The error of the HTTP layer; boxed so that results stay small.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<ApiErrorInner>);
+
+#[derive(Debug)]
+pub struct ApiErrorInner {
     pub kind: ErrorKind,
     pub code: Cow<'static, str>,
     pub message: Message,
@@ -122,6 +126,25 @@ struct ErrorFields<'a> {
     decision: Option<&'a Decision>,
 }
 
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorInner;
+    fn deref(&self) -> &ApiErrorInner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorInner {
+        &mut self.0
+    }
+}
+
+impl From<ApiErrorInner> for ApiError {
+    fn from(inner: ApiErrorInner) -> Self {
+        ApiError(Box::new(inner))
+    }
+}
+
 impl ApiError {
     pub fn new(
         kind: ErrorKind,
@@ -129,7 +152,7 @@ impl ApiError {
         zh: impl Into<String>,
         en: impl Into<String>,
     ) -> Self {
-        ApiError {
+        ApiErrorInner {
             kind,
             code: code.into(),
             message: Message::new(zh, en),
@@ -139,6 +162,7 @@ impl ApiError {
             decision: None,
             internal: None,
         }
+        .into()
     }
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -152,7 +176,7 @@ impl ApiError {
     /// A value the core's parsers refused, naming the request field.
     pub fn invalid(field: &str, e: &dyn Explain) -> Self {
         let reason = Reason::of(e);
-        ApiError {
+        ApiErrorInner {
             kind: ErrorKind::Unprocessable,
             code: Cow::Borrowed(reason.code),
             message: reason.message.clone(),
@@ -166,6 +190,7 @@ impl ApiError {
             decision: None,
             internal: None,
         }
+        .into()
     }
 
     /// A field with a value that is not one of the allowed codes.
@@ -198,7 +223,7 @@ impl ApiError {
                 None,
             ),
         };
-        ApiError {
+        ApiErrorInner {
             kind: ErrorKind::Conflict,
             code,
             message,
@@ -208,6 +233,7 @@ impl ApiError {
             decision: Some(decision),
             internal: None,
         }
+        .into()
     }
 
     pub fn unauthenticated() -> Self {

@@ -4,8 +4,8 @@
 
 use crate::store::{LicenceRow, NewPerson, NewVehicle, NewViolation, Outcome, Role, Store, Tx};
 use renche::domain::{
-    EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber, PlateNumber, PlateType, Points,
-    ResidentId, UseNature, ViolationSource, ViolationState,
+    EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber, PlateNumber, PlateType,
+    Points, ResidentId, UseNature, ViolationSource, ViolationState,
 };
 use renche::message::Explain;
 use renche::{CstDate, Timestamp};
@@ -137,9 +137,9 @@ fn text(field: &str, s: &str, max: usize) -> Result<String, String> {
 fn parse_date(field: &str, s: &str) -> Result<Timestamp, String> {
     let mut parts = s.trim().split('-').map(|p| p.parse::<i64>());
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(Ok(y)), Some(Ok(m)), Some(Ok(d)), None) => {
-            CstDate::from_ymd(y, m, d).map(|d| d.start()).ok_or_else(|| format!("{field}: not a real date"))
-        }
+        (Some(Ok(y)), Some(Ok(m)), Some(Ok(d)), None) => CstDate::from_ymd(y, m, d)
+            .map(|d| d.start())
+            .ok_or_else(|| format!("{field}: not a real date")),
         _ => Err(format!("{field}: expected YYYY-MM-DD")),
     }
 }
@@ -149,15 +149,25 @@ fn parse_instant(field: &str, s: &str) -> Result<Timestamp, String> {
 }
 
 fn person_row(r: PersonRecord, now: Timestamp) -> Result<NewPerson, String> {
-    let licence = match r.licence_class.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let licence = match r
+        .licence_class
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(class) => Some(LicenceRow {
             class: LicenceClass::parse(class).map_err(|e| format!("licenceClass: {e}"))?,
-            status: LicenceStatus::parse(r.licence_status.as_deref().unwrap_or("normal")).map_err(|e| format!("licenceStatus: {e}"))?,
+            status: LicenceStatus::parse(r.licence_status.as_deref().unwrap_or("normal"))
+                .map_err(|e| format!("licenceStatus: {e}"))?,
             points: match r.licence_points.unwrap_or(0) {
                 p if p <= 12 => p,
                 _ => return Err("licencePoints: from 0 to 12".into()),
             },
-            cycle_start: r.licence_cycle_start.as_deref().map(|s| parse_date("licenceCycleStart", s)).transpose()?,
+            cycle_start: r
+                .licence_cycle_start
+                .as_deref()
+                .map(|s| parse_date("licenceCycleStart", s))
+                .transpose()?,
         }),
         None => None,
     };
@@ -184,15 +194,22 @@ fn vehicle_row(r: VehicleRecord, now: Timestamp) -> Result<NewVehicle, String> {
     }
     let engine_number = text("engineNumber", &r.engine_number, 32)?;
     Ok(NewVehicle {
-        plate_number: PlateNumber::parse(&r.plate_number, plate_type).map_err(|e| explain("plateNumber", &e))?,
-        engine_suffix: EngineSuffix::of_engine_number(&engine_number).map_err(|e| explain("engineNumber", &e))?,
+        plate_number: PlateNumber::parse(&r.plate_number, plate_type)
+            .map_err(|e| explain("plateNumber", &e))?,
+        engine_suffix: EngineSuffix::of_engine_number(&engine_number)
+            .map_err(|e| explain("engineNumber", &e))?,
         engine_number,
         use_nature: UseNature::parse(&r.use_nature).map_err(|e| format!("useNature: {e}"))?,
         owner_kind: OwnerKind::parse(&r.owner_kind).map_err(|e| format!("ownerKind: {e}"))?,
         owner_person_id: None,
         owner_name: text("ownerName", &r.owner_name, 80)?,
         owner_phone: PhoneNumber::parse(&r.owner_phone).map_err(|e| explain("ownerPhone", &e))?,
-        owner_resident_id: match r.owner_resident_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        owner_resident_id: match r
+            .owner_resident_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => Some(ResidentId::parse(s).map_err(|e| explain("ownerResidentId", &e))?),
             None => None,
         },
@@ -213,12 +230,18 @@ fn violation_row(r: ViolationRecord, now: Timestamp) -> Result<ViolationImport, 
         Some(s) => ViolationState::parse(s).map_err(|e| format!("state: {e}"))?,
         None => ViolationState::Unhandled,
     };
-    let decided_at = r.decided_at.as_deref().filter(|s| !s.trim().is_empty()).map(|s| parse_instant("decidedAt", s)).transpose()?;
+    let decided_at = r
+        .decided_at
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_instant("decidedAt", s))
+        .transpose()?;
     if state != ViolationState::Unhandled && decided_at.is_none() {
         return Err("decidedAt: required for a handled or paid violation".into());
     }
     Ok(ViolationImport {
-        plate: PlateNumber::parse(&r.plate_number, plate_type).map_err(|e| explain("plateNumber", &e))?,
+        plate: PlateNumber::parse(&r.plate_number, plate_type)
+            .map_err(|e| explain("plateNumber", &e))?,
         row: NewViolation {
             vehicle_id: 0,
             occurred_at: parse_instant("occurredAt", &r.occurred_at)?,
@@ -237,22 +260,45 @@ fn violation_row(r: ViolationRecord, now: Timestamp) -> Result<ViolationImport, 
 }
 
 /// Reads records of `T` with their line numbers (CSV) or item numbers (JSON).
-fn records<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<Vec<(usize, Result<T, String>)>, ImportError> {
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+/// Rows by line (or item) number, each parsed or with its problem.
+type Numbered<T> = Vec<(usize, Result<T, String>)>;
+
+fn records<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<Numbered<T>, ImportError> {
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
-        let items: Vec<serde_json::Value> = serde_json::from_slice(bytes).map_err(|e| ImportError::File(format!("not a JSON array: {e}")))?;
+        let items: Vec<serde_json::Value> = serde_json::from_slice(bytes)
+            .map_err(|e| ImportError::File(format!("not a JSON array: {e}")))?;
         return Ok(items
             .into_iter()
             .enumerate()
-            .map(|(i, v)| (i + 1, serde_json::from_value::<T>(v).map_err(|e| e.to_string())))
+            .map(|(i, v)| {
+                (
+                    i + 1,
+                    serde_json::from_value::<T>(v).map_err(|e| e.to_string()),
+                )
+            })
             .collect());
     }
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| ImportError::File(e.to_string()))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::File(e.to_string()))?
+        .clone();
     let mut out = Vec::new();
     for (i, rec) in reader.records().enumerate() {
-        let line = rec.as_ref().ok().and_then(|r| r.position().map(|p| p.line() as usize)).unwrap_or(i + 2);
-        let parsed = rec.map_err(|e| e.to_string()).and_then(|r| r.deserialize::<T>(Some(&headers)).map_err(|e| e.to_string()));
+        let line = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position().map(|p| p.line() as usize))
+            .unwrap_or(i + 2);
+        let parsed = rec.map_err(|e| e.to_string()).and_then(|r| {
+            r.deserialize::<T>(Some(&headers))
+                .map_err(|e| e.to_string())
+        });
         out.push((line, parsed));
     }
     Ok(out)
@@ -321,7 +367,14 @@ fn load(tx: &mut dyn Tx, rows: Rows) -> Result<usize, Vec<(usize, String)>> {
                 match tx.vehicle_by_plate(v.plate.plate_type(), v.plate.as_str()) {
                     Ok(Some(vehicle)) => v.row.vehicle_id = vehicle.id,
                     Ok(None) => {
-                        fail(line, format!("plateNumber: no vehicle {} of type {}", v.plate.as_str(), v.plate.plate_type().code()));
+                        fail(
+                            line,
+                            format!(
+                                "plateNumber: no vehicle {} of type {}",
+                                v.plate.as_str(),
+                                v.plate.plate_type().code()
+                            ),
+                        );
                         continue;
                     }
                     Err(e) => {
@@ -344,31 +397,70 @@ fn load(tx: &mut dyn Tx, rows: Rows) -> Result<usize, Vec<(usize, String)>> {
 }
 
 /// Imports one file into an open store; returns how many rows were loaded.
-pub async fn import_file(store: &Arc<dyn Store>, kind: ImportKind, path: &Path, now: Timestamp) -> Result<usize, ImportError> {
-    let bytes = std::fs::read(path).map_err(|e| ImportError::File(format!("{}: {e}", path.display())))?;
+pub async fn import_file(
+    store: &Arc<dyn Store>,
+    kind: ImportKind,
+    path: &Path,
+    now: Timestamp,
+) -> Result<usize, ImportError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| ImportError::File(format!("{}: {e}", path.display())))?;
     let rows = match kind {
-        ImportKind::People => Rows::People(parse_all::<PersonRecord, _>(path, &bytes, now, person_row)?),
-        ImportKind::Vehicles => Rows::Vehicles(parse_all::<VehicleRecord, _>(path, &bytes, now, vehicle_row)?),
-        ImportKind::Violations => Rows::Violations(parse_all::<ViolationRecord, _>(path, &bytes, now, violation_row)?),
+        ImportKind::People => {
+            Rows::People(parse_all::<PersonRecord, _>(path, &bytes, now, person_row)?)
+        }
+        ImportKind::Vehicles => Rows::Vehicles(parse_all::<VehicleRecord, _>(
+            path,
+            &bytes,
+            now,
+            vehicle_row,
+        )?),
+        ImportKind::Violations => Rows::Violations(parse_all::<ViolationRecord, _>(
+            path,
+            &bytes,
+            now,
+            violation_row,
+        )?),
     };
     let (send, recv) = tokio::sync::oneshot::channel();
     let job: crate::store::Job = Box::new(move |tx| {
         let result = load(tx, rows);
-        let outcome = if result.is_ok() { Outcome::Commit } else { Outcome::Rollback };
+        let outcome = if result.is_ok() {
+            Outcome::Commit
+        } else {
+            Outcome::Rollback
+        };
         let _ = send.send(result);
         outcome
     });
-    store.write(job).await.map_err(|e| ImportError::Store(e.to_string()))?;
-    recv.await.map_err(|_| ImportError::Store("the import job ended without an answer".into()))?.map_err(ImportError::Rows)
+    store
+        .write(job)
+        .await
+        .map_err(|e| ImportError::Store(e.to_string()))?;
+    recv.await
+        .map_err(|_| ImportError::Store("the import job ended without an answer".into()))?
+        .map_err(ImportError::Rows)
 }
 
 /// The command: opens the database (creating and migrating it), imports, and reports.
-pub async fn run(database: &str, kind: Option<ImportKind>, path: &Path) -> Result<String, ImportError> {
+pub async fn run(
+    database: &str,
+    kind: Option<ImportKind>,
+    path: &Path,
+) -> Result<String, ImportError> {
     let kind = kind
         .or_else(|| ImportKind::from_file_name(path))
-        .ok_or_else(|| ImportError::File("say --kind people|vehicles|violations (the file name does not tell)".into()))?;
+        .ok_or_else(|| {
+            ImportError::File(
+                "say --kind people|vehicles|violations (the file name does not tell)".into(),
+            )
+        })?;
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-    let store = crate::app::open_store(database, now).map_err(|e| ImportError::Store(e.to_string()))?;
+    let store =
+        crate::app::open_store(database, now).map_err(|e| ImportError::Store(e.to_string()))?;
     let n = import_file(&store, kind, path, now).await?;
-    Ok(format!("loaded {n} row(s) of {kind:?} from {}", path.display()))
+    Ok(format!(
+        "loaded {n} row(s) of {kind:?} from {}",
+        path.display()
+    ))
 }

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "renche-server", version, about = "The renche backend: binding non-owned vehicles and handling their violations")]
+#[command(
+    name = "renche-server",
+    version,
+    about = "The renche backend: binding non-owned vehicles and handling their violations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +30,11 @@ struct ServeArgs {
     #[arg(long, env = "RENCHE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
     /// Database URL: sqlite://PATH (created and migrated on first start).
-    #[arg(long, env = "RENCHE_DATABASE", default_value = "sqlite://data/renche.sqlite3")]
+    #[arg(
+        long,
+        env = "RENCHE_DATABASE",
+        default_value = "sqlite://data/renche.sqlite3"
+    )]
     database: String,
     /// Directory with default.json and cities/*.json.
     #[arg(long, env = "RENCHE_POLICY_DIR", default_value = "policies")]
@@ -48,7 +56,11 @@ struct ServeArgs {
 #[derive(clap::Args)]
 struct ImportArgs {
     /// Database URL: sqlite://PATH.
-    #[arg(long, env = "RENCHE_DATABASE", default_value = "sqlite://data/renche.sqlite3")]
+    #[arg(
+        long,
+        env = "RENCHE_DATABASE",
+        default_value = "sqlite://data/renche.sqlite3"
+    )]
     database: String,
     /// What the file holds; by default guessed from its name (people.csv, vehicles.json …).
     #[arg(long, value_enum)]
@@ -60,7 +72,10 @@ struct ImportArgs {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(true).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true)
+        .init();
 }
 
 async fn shutdown_signal() {
@@ -128,15 +143,17 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Import(args) => match renche_server::import::run(&args.database, args.kind, &args.file).await {
-            Ok(report) => {
-                println!("{report}");
-                ExitCode::SUCCESS
+        Command::Import(args) => {
+            match renche_server::import::run(&args.database, args.kind, &args.file).await {
+                Ok(report) => {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
     }
 }

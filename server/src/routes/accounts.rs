@@ -123,23 +123,37 @@ pub fn daily_cap(limit: u32) -> ApiError {
 }
 
 /// A fresh challenge with its code; the code is returned so it can be delivered, and stored only hashed.
+/// Whom a challenge is for and where its code goes.
+pub struct ChallengeTarget {
+    pub purpose: SmsPurpose,
+    pub requester: String,
+    /// The phone the code goes to; `None` for a decoy.
+    pub phone: Option<String>,
+    pub plate_key: Option<String>,
+    pub vehicle_id: Option<i64>,
+    pub delivered: bool,
+}
+
 pub fn new_challenge(
-    purpose: SmsPurpose,
-    requester: &str,
-    phone: Option<String>,
-    plate_key: Option<String>,
-    vehicle_id: Option<i64>,
-    delivered: bool,
+    target: ChallengeTarget,
     now: Timestamp,
     sms: &SmsPolicy,
 ) -> (SmsChallengeRow, String) {
+    let ChallengeTarget {
+        purpose,
+        requester,
+        phone,
+        plate_key,
+        vehicle_id,
+        delivered,
+    } = target;
     let code = six_digit_code();
     let salt = random_bytes(16);
     let code_hash = sha256(&[&salt, code.as_bytes()]);
     let row = SmsChallengeRow {
         id: random_hex(16),
         purpose,
-        requester: requester.to_owned(),
+        requester,
         phone,
         plate_key,
         vehicle_id,
@@ -292,16 +306,15 @@ pub async fn send_sms_code(
                     .is_some_and(|p| p.registered_at.is_some()),
             ),
         };
-        let (row, code) = new_challenge(
+        let target = ChallengeTarget {
             purpose,
-            &requester,
-            Some(phone.as_str().to_owned()),
-            None,
-            None,
-            deliver,
-            now,
-            &sms_for_job,
-        );
+            requester: requester.clone(),
+            phone: Some(phone.as_str().to_owned()),
+            plate_key: None,
+            vehicle_id: None,
+            delivered: deliver,
+        };
+        let (row, code) = new_challenge(target, now, &sms_for_job);
         tx.insert_sms_challenge(&row)?;
         Ok((row, code, deliver.then(|| phone.as_str().to_owned())))
     })

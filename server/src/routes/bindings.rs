@@ -1,7 +1,9 @@
 //! Binding a vehicle that is not in one's name: by the owner's QR code or by an SMS code to the owner's
 //! phone, then real-person verification and the commit; listing and removing bindings.
 
-use super::accounts::{challenge_view, check_code, daily_cap, deliver, new_challenge, too_soon};
+use super::accounts::{
+    challenge_view, check_code, daily_cap, deliver, new_challenge, too_soon, ChallengeTarget,
+};
 use super::{
     audit, binding_facts, commit_binding, person_facts, read, vehicle_facts, write,
     ApplicationView, BindingCommit, BindingView, MaskedVehicleView, VehicleView,
@@ -275,16 +277,15 @@ pub async fn start_sms_challenge(
             None => (None, None),
         };
         let delivered = target.is_some();
-        let (row, code) = new_challenge(
-            SmsPurpose::Binding,
-            &requester,
-            phone.clone(),
-            Some(plate_key),
+        let target = ChallengeTarget {
+            purpose: SmsPurpose::Binding,
+            requester: requester.clone(),
+            phone: phone.clone(),
+            plate_key: Some(plate_key),
             vehicle_id,
             delivered,
-            now,
-            &sms_job,
-        );
+        };
+        let (row, code) = new_challenge(target, now, &sms_job);
         tx.insert_sms_challenge(&row)?;
         audit(
             tx,

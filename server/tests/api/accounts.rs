@@ -15,11 +15,25 @@ async fn health_and_policy_with_etag() {
     assert_eq!(p.body["version"], "441900-2026-09-01.1");
     assert_eq!(p.body["kioskRequiresBinding"], true);
     let etag = p.headers["etag"].to_str().unwrap().to_owned();
-    let again = c.http.get(format!("{}/api/v1/policy?city=441900", c.base)).header("If-None-Match", &etag).send().await.unwrap();
+    let again = c
+        .http
+        .get(format!("{}/api/v1/policy?city=441900", c.base))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(c.get("/api/v1/policy?city=999999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get("/api/v1/policy?city=999999").await.status,
+        StatusCode::NOT_FOUND
+    );
     let cities = c.get("/api/v1/policy/cities").await;
-    assert!(cities.body.as_array().unwrap().iter().any(|c| c["code"] == "441900"));
+    assert!(cities
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"] == "441900"));
 }
 
 #[tokio::test]
@@ -32,7 +46,12 @@ async fn register_sign_in_and_sign_out() {
     assert_eq!(anon.code(), "UNAUTHENTICATED");
 
     let phone = "13712345678";
-    let sent = c.post("/api/v1/auth/sms-code", json!({ "phone": phone, "purpose": "register" })).await;
+    let sent = c
+        .post(
+            "/api/v1/auth/sms-code",
+            json!({ "phone": phone, "purpose": "register" }),
+        )
+        .await;
     assert_eq!(sent.status, StatusCode::ACCEPTED);
     let code = app.sms_code(phone).await;
     let rid = renche_server::demo::resident_id("44190020000101123").unwrap();
@@ -55,7 +74,10 @@ async fn register_sign_in_and_sign_out() {
         .await;
     assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
     assert_eq!(reg.body["person"]["phoneMasked"], "137****5678");
-    assert!(reg.headers["set-cookie"].to_str().unwrap().contains("HttpOnly; SameSite=Strict; Path=/"));
+    assert!(reg.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("HttpOnly; SameSite=Strict; Path=/"));
     let mut c = c;
     c.csrf = reg.body["csrfToken"].as_str().unwrap().to_owned();
     let me = c.get("/api/v1/me").await;
@@ -78,21 +100,54 @@ async fn register_sign_in_and_sign_out() {
 async fn sign_in_code_is_single_use_and_cools_down() {
     let app = spawn_app().await;
     let c = app.client().await;
-    let sent = c.post("/api/v1/auth/sms-code", json!({ "phone": OWNER, "purpose": "sign_in" })).await;
+    let sent = c
+        .post(
+            "/api/v1/auth/sms-code",
+            json!({ "phone": OWNER, "purpose": "sign_in" }),
+        )
+        .await;
     assert_eq!(sent.status, StatusCode::ACCEPTED);
-    let soon = c.post("/api/v1/auth/sms-code", json!({ "phone": OWNER, "purpose": "sign_in" })).await;
+    let soon = c
+        .post(
+            "/api/v1/auth/sms-code",
+            json!({ "phone": OWNER, "purpose": "sign_in" }),
+        )
+        .await;
     assert_eq!(soon.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(soon.code(), "SMS_RESEND_TOO_SOON");
     // An unregistered phone gets the same answer, and no message.
-    let stranger = c.post("/api/v1/auth/sms-code", json!({ "phone": "13600000000", "purpose": "sign_in" })).await;
+    let stranger = c
+        .post(
+            "/api/v1/auth/sms-code",
+            json!({ "phone": "13600000000", "purpose": "sign_in" }),
+        )
+        .await;
     assert_eq!(stranger.status, StatusCode::ACCEPTED);
-    assert_eq!(sent.body.as_object().unwrap().keys().collect::<Vec<_>>(), stranger.body.as_object().unwrap().keys().collect::<Vec<_>>());
+    assert_eq!(
+        sent.body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        stranger
+            .body
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
     let code = app.sms_code(OWNER).await;
     let body = json!({ "challengeId": sent.body["challengeId"], "code": code, "phone": OWNER });
-    assert_eq!(c.post("/api/v1/auth/sign-in", body.clone()).await.status, StatusCode::OK);
+    assert_eq!(
+        c.post("/api/v1/auth/sign-in", body.clone()).await.status,
+        StatusCode::OK
+    );
     let reused = c.post("/api/v1/auth/sign-in", body).await;
     // The anonymous session that asked for the code is gone: the code cannot be used from it again.
-    assert!(reused.status == StatusCode::GONE || reused.status == StatusCode::FORBIDDEN || reused.status == StatusCode::UNAUTHORIZED || reused.status == StatusCode::NOT_FOUND, "{:?}", reused.body);
+    assert!(
+        reused.status == StatusCode::GONE
+            || reused.status == StatusCode::FORBIDDEN
+            || reused.status == StatusCode::UNAUTHORIZED
+            || reused.status == StatusCode::NOT_FOUND,
+        "{:?}",
+        reused.body
+    );
     assert!(app.outbox("13600000000").await.is_empty());
 }
 

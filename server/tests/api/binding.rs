@@ -5,7 +5,9 @@ use serde_json::json;
 
 async fn make_qr(app: &TestApp, owner: &Client, plate_type: PlateType, plate: &str) -> String {
     let id = app.vehicle_id(plate_type, plate).await;
-    let qr = owner.post(&format!("/api/v1/vehicles/{id}/qr-codes"), json!({})).await;
+    let qr = owner
+        .post(&format!("/api/v1/vehicles/{id}/qr-codes"), json!({}))
+        .await;
     assert_eq!(qr.status, StatusCode::CREATED, "{:?}", qr.body);
     assert_eq!(qr.body["lifetimeSeconds"], 180);
     qr.body["qrText"].as_str().unwrap().to_owned()
@@ -18,39 +20,66 @@ async fn qr_binding_from_scan_to_commit_notifies_the_owner() {
     let binder = app.signed_in(NEWCOMER).await;
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤S12345").await;
 
-    let opened = binder.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let opened = binder
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     assert_eq!(opened.status, StatusCode::CREATED, "{:?}", opened.body);
     assert_eq!(opened.body["vehicle"]["plateMasked"], "粤S·1**45");
     assert_eq!(opened.body["precheck"]["allowed"], true);
-    assert_eq!(opened.body["precheck"]["nextSteps"][0], "realPersonVerification");
+    assert_eq!(
+        opened.body["precheck"]["nextSteps"][0],
+        "realPersonVerification"
+    );
     let app_id = opened.body["applicationId"].as_str().unwrap().to_owned();
 
     // The code is used up, for anyone.
     let other = app.signed_in(BINDER).await;
-    let reused = other.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let reused = other
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     assert_eq!(reused.status, StatusCode::GONE);
     assert_eq!(reused.code(), "QR_ALREADY_USED");
 
     // Verification pending by default: nothing is committed.
     let commit = json!({ "relationship": "spouse", "policyVersion": "441900-2026-09-01.1", "expectedAllowed": true });
-    let pending = binder.post(&format!("/api/v1/binding-applications/{app_id}/commit"), commit.clone()).await;
+    let pending = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            commit.clone(),
+        )
+        .await;
     assert_eq!(pending.status, StatusCode::ACCEPTED, "{:?}", pending.body);
     assert_eq!(pending.body["application"]["verification"], "pending");
 
     // QR binding needs a relationship.
-    let missing = binder.post(&format!("/api/v1/binding-applications/{app_id}/commit"), json!({})).await;
+    let missing = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            json!({}),
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.body["error"]["field"], "relationship");
 
     app.set_identity(NEWCOMER, "pass").await;
-    let done = binder.post(&format!("/api/v1/binding-applications/{app_id}/commit"), commit.clone()).await;
+    let done = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            commit.clone(),
+        )
+        .await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["relationship"], "spouse");
     assert_eq!(done.body["binding"]["method"], "qr");
     assert_eq!(done.body["decision"]["allowed"], true);
     assert_eq!(done.body["decision"]["refreshPolicy"], false);
 
-    let again = binder.post(&format!("/api/v1/binding-applications/{app_id}/commit"), commit).await;
+    let again = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            commit,
+        )
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.code(), "APPLICATION_ALREADY_COMMITTED");
 
@@ -58,10 +87,19 @@ async fn qr_binding_from_scan_to_commit_notifies_the_owner() {
     assert_eq!(notes.body["notifications"][0]["kind"], "binding_created");
     let mine = binder.get("/api/v1/bindings").await;
     assert_eq!(mine.body["bindings"].as_array().unwrap().len(), 1);
-    assert_eq!(mine.body["bindings"][0]["vehicle"]["plateNumber"], "粤S12345");
+    assert_eq!(
+        mine.body["bindings"][0]["vehicle"]["plateNumber"],
+        "粤S12345"
+    );
     // The owner sees three binders now (the vehicle is full).
     let vehicles = owner.get("/api/v1/vehicles").await;
-    let car = vehicles.body["vehicles"].as_array().unwrap().iter().find(|v| v["plateNumber"] == "粤S12345").unwrap().clone();
+    let car = vehicles.body["vehicles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["plateNumber"] == "粤S12345")
+        .unwrap()
+        .clone();
     assert_eq!(car["binders"].as_array().unwrap().len(), 3);
     assert_eq!(car["binders"][0]["binderNameMasked"], "李**");
 }
@@ -74,22 +112,38 @@ async fn qr_code_lives_180_seconds_and_a_new_one_voids_the_old() {
 
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤S12345").await;
     app.advance(179);
-    let ok = binder.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
-    assert_eq!(ok.status, StatusCode::CREATED, "valid at 179 s: {:?}", ok.body);
+    let ok = binder
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
+    assert_eq!(
+        ok.status,
+        StatusCode::CREATED,
+        "valid at 179 s: {:?}",
+        ok.body
+    );
 
     let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
     app.advance(180);
-    let late = binder.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let late = binder
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     assert_eq!(late.status, StatusCode::GONE);
     assert_eq!(late.code(), "QR_EXPIRED");
 
     let first = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
     let _second = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
-    let voided = binder.post("/api/v1/bindings/qr/redeem", json!({ "qrText": first })).await;
+    let voided = binder
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": first }))
+        .await;
     assert_eq!(voided.status, StatusCode::GONE);
     assert_eq!(voided.code(), "QR_REPLACED");
 
-    let forged = binder.post("/api/v1/bindings/qr/redeem", json!({ "qrText": "not a code" })).await;
+    let forged = binder
+        .post(
+            "/api/v1/bindings/qr/redeem",
+            json!({ "qrText": "not a code" }),
+        )
+        .await;
     assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(forged.body["error"]["field"], "qrText");
 }
@@ -99,12 +153,16 @@ async fn only_the_owner_makes_a_vehicle_code() {
     let app = spawn_app().await;
     let stranger = app.signed_in(NEWCOMER).await;
     let id = app.vehicle_id(PlateType::SmallCar, "粤S12345").await;
-    let r = stranger.post(&format!("/api/v1/vehicles/{id}/qr-codes"), json!({})).await;
+    let r = stranger
+        .post(&format!("/api/v1/vehicles/{id}/qr-codes"), json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // The owner scanning their own code is refused without using it up.
     let owner = app.signed_in(OWNER).await;
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤S12345").await;
-    let own = owner.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let own = owner
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     assert_eq!(own.status, StatusCode::CONFLICT);
     assert_eq!(own.code(), "VEHICLE_IS_YOUR_OWN");
 }
@@ -118,23 +176,45 @@ async fn fourth_binding_is_refused_with_every_reason() {
 
     // A bindable vehicle: the only reason is the person's limit.
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤S12345").await;
-    let opened = full.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let opened = full
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     // 李满额 already binds 粤S12345, so the precheck says so.
     assert_eq!(opened.body["precheck"]["allowed"], false);
-    assert_eq!(opened.body["precheck"]["reasons"][0]["code"], "ALREADY_BOUND");
+    assert_eq!(
+        opened.body["precheck"]["reasons"][0]["code"],
+        "ALREADY_BOUND"
+    );
 
     // SMS to the spare vehicle's (unregistered) owner.
     let sent = full
-        .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": "粤S 88888", "engineSuffix": "888888" }))
+        .post(
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": "粤S 88888", "engineSuffix": "888888" }),
+        )
         .await;
     assert_eq!(sent.status, StatusCode::ACCEPTED);
     let code = app.sms_code(SPARE_OWNER).await;
-    let opened = full.post(&format!("/api/v1/bindings/sms/challenges/{}/confirm", sent.body["challengeId"].as_str().unwrap()), json!({ "code": code })).await;
+    let opened = full
+        .post(
+            &format!(
+                "/api/v1/bindings/sms/challenges/{}/confirm",
+                sent.body["challengeId"].as_str().unwrap()
+            ),
+            json!({ "code": code }),
+        )
+        .await;
     assert_eq!(opened.status, StatusCode::CREATED, "{:?}", opened.body);
-    assert_eq!(opened.body["precheck"]["reasons"][0]["code"], "USER_BINDING_LIMIT_REACHED");
+    assert_eq!(
+        opened.body["precheck"]["reasons"][0]["code"],
+        "USER_BINDING_LIMIT_REACHED"
+    );
     let app_id = opened.body["applicationId"].as_str().unwrap();
     let refused = full
-        .post(&format!("/api/v1/binding-applications/{app_id}/commit"), json!({ "policyVersion": "old-version", "expectedAllowed": true }))
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            json!({ "policyVersion": "old-version", "expectedAllowed": true }),
+        )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
     assert_eq!(refused.code(), "USER_BINDING_LIMIT_REACHED");
@@ -142,17 +222,33 @@ async fn fourth_binding_is_refused_with_every_reason() {
     assert_eq!(refused.body["error"]["params"]["current"], 3);
     assert_eq!(refused.body["error"]["decision"]["refreshPolicy"], true);
     assert_eq!(refused.body["error"]["decision"]["agreed"], false);
-    assert_eq!(refused.body["error"]["message"]["en"].as_str().unwrap().is_empty(), false);
+    assert!(!refused.body["error"]["message"]["en"]
+        .as_str()
+        .unwrap()
+        .is_empty());
 
     // A taxi at the limit: every failing rule is listed.
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤ST2345").await;
-    let opened = full.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let opened = full
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     let app_id = opened.body["applicationId"].as_str().unwrap();
-    let refused = full.post(&format!("/api/v1/binding-applications/{app_id}/commit"), json!({ "relationship": "friend" })).await;
+    let refused = full
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            json!({ "relationship": "friend" }),
+        )
+        .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     let codes = refused.reason_codes();
-    assert!(codes.contains(&"USE_NATURE_NOT_BINDABLE".to_owned()), "{codes:?}");
-    assert!(codes.contains(&"USER_BINDING_LIMIT_REACHED".to_owned()), "{codes:?}");
+    assert!(
+        codes.contains(&"USE_NATURE_NOT_BINDABLE".to_owned()),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&"USER_BINDING_LIMIT_REACHED".to_owned()),
+        "{codes:?}"
+    );
 }
 
 #[tokio::test]
@@ -162,13 +258,23 @@ async fn taxi_is_refused() {
     let binder = app.signed_in(NEWCOMER).await;
     app.set_identity(NEWCOMER, "pass").await;
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤ST2345").await;
-    let opened = binder.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let opened = binder
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     assert_eq!(opened.body["precheck"]["allowed"], false);
     let app_id = opened.body["applicationId"].as_str().unwrap();
-    let refused = binder.post(&format!("/api/v1/binding-applications/{app_id}/commit"), json!({ "relationship": "friend" })).await;
+    let refused = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            json!({ "relationship": "friend" }),
+        )
+        .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(refused.code(), "USE_NATURE_NOT_BINDABLE");
-    assert_eq!(refused.reason_codes(), vec!["USE_NATURE_NOT_BINDABLE".to_owned()]);
+    assert_eq!(
+        refused.reason_codes(),
+        vec!["USE_NATURE_NOT_BINDABLE".to_owned()]
+    );
 }
 
 #[tokio::test]
@@ -176,30 +282,59 @@ async fn unknown_plate_and_wrong_engine_suffix_answer_alike() {
     let app = spawn_app().await;
     let binder = app.signed_in(NEWCOMER).await;
     let unknown = binder
-        .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": "粤S99999", "engineSuffix": "123456" }))
+        .post(
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": "粤S99999", "engineSuffix": "123456" }),
+        )
         .await;
     let wrong = binder
-        .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "000000" }))
+        .post(
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "000000" }),
+        )
         .await;
     assert_eq!(unknown.status, StatusCode::ACCEPTED);
     assert_eq!(unknown.status, wrong.status);
     let shape = |v: &serde_json::Value| {
-        v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().map(str::len))).collect::<Vec<_>>()
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::len)))
+            .collect::<Vec<_>>()
     };
     assert_eq!(shape(&unknown.body), shape(&wrong.body));
     assert_eq!(unknown.body["expiresAt"], wrong.body["expiresAt"]);
     assert_eq!(unknown.body["resendAfter"], wrong.body["resendAfter"]);
     assert_ne!(unknown.body["challengeId"], wrong.body["challengeId"]);
-    let mut headers_a: Vec<_> = unknown.headers.keys().map(|k| k.as_str().to_owned()).collect();
-    let mut headers_b: Vec<_> = wrong.headers.keys().map(|k| k.as_str().to_owned()).collect();
+    let mut headers_a: Vec<_> = unknown
+        .headers
+        .keys()
+        .map(|k| k.as_str().to_owned())
+        .collect();
+    let mut headers_b: Vec<_> = wrong
+        .headers
+        .keys()
+        .map(|k| k.as_str().to_owned())
+        .collect();
     headers_a.sort();
     headers_b.sort();
     assert_eq!(headers_a, headers_b);
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert!(app.outbox(SPARE_OWNER).await.is_empty(), "a wrong suffix sends nothing");
+    assert!(
+        app.outbox(SPARE_OWNER).await.is_empty(),
+        "a wrong suffix sends nothing"
+    );
     // Confirming either answers "wrong code" the same way.
     for id in [&unknown.body["challengeId"], &wrong.body["challengeId"]] {
-        let r = binder.post(&format!("/api/v1/bindings/sms/challenges/{}/confirm", id.as_str().unwrap()), json!({ "code": "123456" })).await;
+        let r = binder
+            .post(
+                &format!(
+                    "/api/v1/bindings/sms/challenges/{}/confirm",
+                    id.as_str().unwrap()
+                ),
+                json!({ "code": "123456" }),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(r.code(), "SMS_CODE_WRONG");
         assert_eq!(r.body["error"]["params"]["triesLeft"], 4);
@@ -211,10 +346,22 @@ async fn unknown_plate_and_wrong_engine_suffix_answer_alike() {
         for (plate, suffix, bucket) in [("粤S99999", "123456", 0), ("粤S88888", "000000", 1)] {
             let t = std::time::Instant::now();
             let r = binder
-                .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": plate, "engineSuffix": suffix }))
+                .post(
+                    "/api/v1/bindings/sms/challenges",
+                    json!({ "plateType": "02", "plateNumber": plate, "engineSuffix": suffix }),
+                )
                 .await;
-            assert_eq!(r.status, StatusCode::ACCEPTED, "round {round}: {:?}", r.body);
-            if bucket == 0 { times.0.push(t.elapsed()) } else { times.1.push(t.elapsed()) }
+            assert_eq!(
+                r.status,
+                StatusCode::ACCEPTED,
+                "round {round}: {:?}",
+                r.body
+            );
+            if bucket == 0 {
+                times.0.push(t.elapsed())
+            } else {
+                times.1.push(t.elapsed())
+            }
         }
     }
     times.0.sort();
@@ -228,41 +375,79 @@ async fn sms_code_allows_five_wrong_tries() {
     let app = spawn_app().await;
     let binder = app.signed_in(NEWCOMER).await;
     let sent = binder
-        .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" }))
+        .post(
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" }),
+        )
         .await;
     let id = sent.body["challengeId"].as_str().unwrap().to_owned();
     let code = app.sms_code(SPARE_OWNER).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in (1..=4).rev() {
-        let r = binder.post(&format!("/api/v1/bindings/sms/challenges/{id}/confirm"), json!({ "code": wrong })).await;
+        let r = binder
+            .post(
+                &format!("/api/v1/bindings/sms/challenges/{id}/confirm"),
+                json!({ "code": wrong }),
+            )
+            .await;
         assert_eq!(r.code(), "SMS_CODE_WRONG");
         assert_eq!(r.body["error"]["params"]["triesLeft"], left);
     }
-    let fifth = binder.post(&format!("/api/v1/bindings/sms/challenges/{id}/confirm"), json!({ "code": wrong })).await;
+    let fifth = binder
+        .post(
+            &format!("/api/v1/bindings/sms/challenges/{id}/confirm"),
+            json!({ "code": wrong }),
+        )
+        .await;
     assert_eq!(fifth.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fifth.code(), "SMS_CODE_LOCKED");
-    let right = binder.post(&format!("/api/v1/bindings/sms/challenges/{id}/confirm"), json!({ "code": code })).await;
-    assert_eq!(right.code(), "SMS_CODE_LOCKED", "the right code no longer works either");
+    let right = binder
+        .post(
+            &format!("/api/v1/bindings/sms/challenges/{id}/confirm"),
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(
+        right.code(),
+        "SMS_CODE_LOCKED",
+        "the right code no longer works either"
+    );
 
     // A new challenge after the cool-down; codes expire after 5 minutes.
     let soon = binder
-        .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" }))
+        .post(
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" }),
+        )
         .await;
     assert_eq!(soon.code(), "SMS_RESEND_TOO_SOON");
     app.advance(60);
     let sent = binder
-        .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" }))
+        .post(
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" }),
+        )
         .await;
     assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
     let code = app.sms_code(SPARE_OWNER).await;
     app.advance(300);
     let id = sent.body["challengeId"].as_str().unwrap();
-    let late = binder.post(&format!("/api/v1/bindings/sms/challenges/{id}/confirm"), json!({ "code": code })).await;
+    let late = binder
+        .post(
+            &format!("/api/v1/bindings/sms/challenges/{id}/confirm"),
+            json!({ "code": code }),
+        )
+        .await;
     assert_eq!(late.status, StatusCode::GONE);
     assert_eq!(late.code(), "SMS_CODE_EXPIRED");
     // Someone else cannot use another person's challenge.
     let other = app.signed_in(BINDER).await;
-    let theirs = other.post(&format!("/api/v1/bindings/sms/challenges/{id}/confirm"), json!({ "code": code })).await;
+    let theirs = other
+        .post(
+            &format!("/api/v1/bindings/sms/challenges/{id}/confirm"),
+            json!({ "code": code }),
+        )
+        .await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
 }
 
@@ -272,32 +457,64 @@ async fn sms_binding_and_removal_by_binder_owner_and_officer() {
     let binder = app.signed_in(NEWCOMER).await;
     app.set_identity(NEWCOMER, "pass").await;
     let sent = binder
-        .post("/api/v1/bindings/sms/challenges", json!({ "plateType": "02", "plateNumber": "粤s88888", "engineSuffix": "888888" }))
+        .post(
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": "粤s88888", "engineSuffix": "888888" }),
+        )
         .await;
     let code = app.sms_code(SPARE_OWNER).await;
-    let opened = binder.post(&format!("/api/v1/bindings/sms/challenges/{}/confirm", sent.body["challengeId"].as_str().unwrap()), json!({ "code": code })).await;
+    let opened = binder
+        .post(
+            &format!(
+                "/api/v1/bindings/sms/challenges/{}/confirm",
+                sent.body["challengeId"].as_str().unwrap()
+            ),
+            json!({ "code": code }),
+        )
+        .await;
     assert_eq!(opened.status, StatusCode::CREATED);
     let app_id = opened.body["applicationId"].as_str().unwrap();
-    let done = binder.post(&format!("/api/v1/binding-applications/{app_id}/commit"), json!({})).await;
+    let done = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            json!({}),
+        )
+        .await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["relationship"], "other");
     let binding_id = done.body["binding"]["id"].as_str().unwrap().to_owned();
 
     // A stranger cannot remove it.
     let stranger = app.signed_in(BINDER).await;
-    assert_eq!(stranger.delete(&format!("/api/v1/bindings/{binding_id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        stranger
+            .delete(&format!("/api/v1/bindings/{binding_id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     // The binder removes it.
-    let removed = binder.delete(&format!("/api/v1/bindings/{binding_id}")).await;
+    let removed = binder
+        .delete(&format!("/api/v1/bindings/{binding_id}"))
+        .await;
     assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
     assert_eq!(removed.body["binding"]["removedRole"], "binder");
-    let twice = binder.delete(&format!("/api/v1/bindings/{binding_id}")).await;
+    let twice = binder
+        .delete(&format!("/api/v1/bindings/{binding_id}"))
+        .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert_eq!(twice.code(), "BINDING_ALREADY_REMOVED");
 
     // The owner removes one of the binders of 粤S12345.
     let owner = app.signed_in(OWNER).await;
     let vehicles = owner.get("/api/v1/vehicles").await;
-    let car = vehicles.body["vehicles"].as_array().unwrap().iter().find(|v| v["plateNumber"] == "粤S12345").unwrap().clone();
+    let car = vehicles.body["vehicles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["plateNumber"] == "粤S12345")
+        .unwrap()
+        .clone();
     let first = car["binders"][0]["bindingId"].as_str().unwrap().to_owned();
     let second = car["binders"][1]["bindingId"].as_str().unwrap().to_owned();
     let r = owner.delete(&format!("/api/v1/bindings/{first}")).await;
@@ -319,30 +536,60 @@ async fn failed_verification_goes_to_manual_review() {
     let binder = app.signed_in(NEWCOMER).await;
     app.set_identity(NEWCOMER, "fail").await;
     let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
-    let opened = binder.post("/api/v1/bindings/qr/redeem", json!({ "qrText": text })).await;
+    let opened = binder
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
     let app_id = opened.body["applicationId"].as_str().unwrap().to_owned();
-    let early = binder.post(&format!("/api/v1/binding-applications/{app_id}/manual-review"), json!({ "relationship": "child" })).await;
+    let early = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/manual-review"),
+            json!({ "relationship": "child" }),
+        )
+        .await;
     assert_eq!(early.code(), "MANUAL_REVIEW_NOT_AVAILABLE");
-    let failed = binder.post(&format!("/api/v1/binding-applications/{app_id}/commit"), json!({ "relationship": "child" })).await;
+    let failed = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            json!({ "relationship": "child" }),
+        )
+        .await;
     assert_eq!(failed.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(failed.code(), "REAL_PERSON_VERIFICATION_FAILED");
     let review = binder
-        .post(&format!("/api/v1/binding-applications/{app_id}/manual-review"), json!({ "relationship": "child", "note": "照片已上传" }))
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/manual-review"),
+            json!({ "relationship": "child", "note": "照片已上传" }),
+        )
         .await;
     assert_eq!(review.status, StatusCode::ACCEPTED, "{:?}", review.body);
     assert_eq!(review.body["application"]["status"], "in_review");
 
     // Not for a person.
-    assert_eq!(binder.get("/api/v1/window/reviews").await.code(), "NOT_AN_OFFICER");
+    assert_eq!(
+        binder.get("/api/v1/window/reviews").await.code(),
+        "NOT_AN_OFFICER"
+    );
     let officer = app.signed_in(OFFICER).await;
     let queue = officer.get("/api/v1/window/reviews").await;
     assert_eq!(queue.body["applications"][0]["id"], app_id.as_str());
     assert_eq!(queue.body["applications"][0]["binder"]["name"], "赵新人");
-    let approved = officer.post(&format!("/api/v1/window/reviews/{app_id}/approve"), json!({})).await;
+    let approved = officer
+        .post(
+            &format!("/api/v1/window/reviews/{app_id}/approve"),
+            json!({}),
+        )
+        .await;
     assert_eq!(approved.status, StatusCode::CREATED, "{:?}", approved.body);
     assert_eq!(approved.body["binding"]["relationship"], "child");
-    let status = binder.get(&format!("/api/v1/binding-applications/{app_id}")).await;
+    let status = binder
+        .get(&format!("/api/v1/binding-applications/{app_id}"))
+        .await;
     assert_eq!(status.body["status"], "committed");
-    let again = officer.post(&format!("/api/v1/window/reviews/{app_id}/approve"), json!({})).await;
+    let again = officer
+        .post(
+            &format!("/api/v1/window/reviews/{app_id}/approve"),
+            json!({}),
+        )
+        .await;
     assert_eq!(again.code(), "APPLICATION_NOT_IN_REVIEW");
 }

@@ -11,21 +11,45 @@ async fn concurrent_binds_never_pass_the_vehicle_limit() {
     let vehicle = app.vehicle_id(PlateType::SmallCar, "粤S88888").await;
     let docs = ["driving_licence", "id_card", "vehicle_licence"];
     // One place taken first: two are left.
-    let first = app.add_person("钱一", "44190019910101011", "13800000100").await;
+    let first = app
+        .add_person("钱一", "44190019910101011", "13800000100")
+        .await;
     let r = officer.post("/api/v1/window/bindings", json!({ "personId": first.to_string(), "vehicleId": vehicle.to_string(), "documentsChecked": docs })).await;
     assert_eq!(r.status, StatusCode::CREATED);
 
     const CROWD: usize = 24;
     const IDS: [&str; CROWD] = [
-        "44190019910101021", "44190019910101031", "44190019910101041", "44190019910101051", "44190019910101061",
-        "44190019910101071", "44190019910101081", "44190019910101091", "44190019910101101", "44190019910101111",
-        "44190019910101121", "44190019910101131", "44190019910101141", "44190019910101151", "44190019910101161",
-        "44190019910101171", "44190019910101181", "44190019910101191", "44190019910101201", "44190019910101211",
-        "44190019910101221", "44190019910101231", "44190019910101241", "44190019910101251",
+        "44190019910101021",
+        "44190019910101031",
+        "44190019910101041",
+        "44190019910101051",
+        "44190019910101061",
+        "44190019910101071",
+        "44190019910101081",
+        "44190019910101091",
+        "44190019910101101",
+        "44190019910101111",
+        "44190019910101121",
+        "44190019910101131",
+        "44190019910101141",
+        "44190019910101151",
+        "44190019910101161",
+        "44190019910101171",
+        "44190019910101181",
+        "44190019910101191",
+        "44190019910101201",
+        "44190019910101211",
+        "44190019910101221",
+        "44190019910101231",
+        "44190019910101241",
+        "44190019910101251",
     ];
     let mut people = Vec::new();
     for (i, id) in IDS.iter().enumerate() {
-        people.push(app.add_person("孙众", id, &format!("138000002{i:02}")).await);
+        people.push(
+            app.add_person("孙众", id, &format!("138000002{i:02}"))
+                .await,
+        );
     }
     let officer = std::sync::Arc::new(officer);
     let tasks: Vec<_> = people
@@ -49,6 +73,10 @@ async fn concurrent_binds_never_pass_the_vehicle_limit() {
         }
     }
     assert_eq!(created, 2);
-    let active = renche_server::routes::read(&app.state, move |tx| Ok(tx.active_bindings_of_vehicle(vehicle)?)).await.unwrap();
+    let active = renche_server::routes::read(&app.state, move |tx| {
+        Ok(tx.active_bindings_of_vehicle(vehicle)?)
+    })
+    .await
+    .unwrap();
     assert_eq!(active.len(), 3);
 }

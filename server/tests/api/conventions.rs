@@ -7,7 +7,15 @@ async fn state_changes_need_the_csrf_token_and_our_origin() {
     let app = spawn_app().await;
     let c = app.signed_in(OWNER).await;
     let body = json!({ "phone": OWNER, "purpose": "sign_in" });
-    let no_token = c.send(Method::POST, "/api/v1/auth/sms-code", Some(body.clone()), Some(&new_key()), false).await;
+    let no_token = c
+        .send(
+            Method::POST,
+            "/api/v1/auth/sms-code",
+            Some(body.clone()),
+            Some(&new_key()),
+            false,
+        )
+        .await;
     assert_eq!(no_token.status, StatusCode::FORBIDDEN);
     assert_eq!(no_token.code(), "CSRF_CHECK_FAILED");
     let foreign = c
@@ -47,21 +55,42 @@ async fn state_changes_need_the_csrf_token_and_our_origin() {
 async fn idempotency_keys_missing_reused_in_flight_and_replayed() {
     let app = spawn_app().await;
     let c = app.signed_in(OWNER).await;
-    let path = format!("/api/v1/vehicles/{}/qr-codes", app.vehicle_id(renche::domain::PlateType::SmallCar, "粤S12345").await);
+    let path = format!(
+        "/api/v1/vehicles/{}/qr-codes",
+        app.vehicle_id(renche::domain::PlateType::SmallCar, "粤S12345")
+            .await
+    );
 
-    let missing = c.send(Method::POST, &path, Some(json!({})), None, true).await;
+    let missing = c
+        .send(Method::POST, &path, Some(json!({})), None, true)
+        .await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.code(), "IDEMPOTENCY_KEY_MISSING");
 
     let key = new_key();
-    let first = c.send(Method::POST, &path, Some(json!({})), Some(&key), true).await;
+    let first = c
+        .send(Method::POST, &path, Some(json!({})), Some(&key), true)
+        .await;
     assert_eq!(first.status, StatusCode::CREATED);
-    let replay = c.send(Method::POST, &path, Some(json!({})), Some(&key), true).await;
+    let replay = c
+        .send(Method::POST, &path, Some(json!({})), Some(&key), true)
+        .await;
     assert_eq!(replay.status, StatusCode::CREATED);
-    assert_eq!(replay.body, first.body, "the stored answer, not a second code");
+    assert_eq!(
+        replay.body, first.body,
+        "the stored answer, not a second code"
+    );
     assert_eq!(replay.headers["idempotent-replayed"], "true");
 
-    let other = c.send(Method::POST, "/api/v1/auth/sign-out", Some(json!({})), Some(&key), true).await;
+    let other = c
+        .send(
+            Method::POST,
+            "/api/v1/auth/sign-out",
+            Some(json!({})),
+            Some(&key),
+            true,
+        )
+        .await;
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(other.code(), "IDEMPOTENCY_KEY_REUSED");
 
@@ -72,7 +101,11 @@ async fn idempotency_keys_missing_reused_in_flight_and_replayed() {
     let fp = renche_server::guard::fingerprint("POST", &path, b"application/json", &body);
     let (scope, k) = (format!("p:{me}"), key.clone());
     let now = renche_server::clock::Clock::now(app.clock.as_ref());
-    renche_server::routes::write(&app.state, move |tx| Ok(tx.idempotency_begin(&scope, &k, &fp, now, now)?)).await.unwrap();
+    renche_server::routes::write(&app.state, move |tx| {
+        Ok(tx.idempotency_begin(&scope, &k, &fp, now, now)?)
+    })
+    .await
+    .unwrap();
     let busy = c
         .http
         .post(format!("{}{}", c.base, path))
@@ -89,7 +122,15 @@ async fn idempotency_keys_missing_reused_in_flight_and_replayed() {
 
     // Keys belong to the account: another person may use the same key.
     let other_person = app.signed_in(NEWCOMER).await;
-    let mine = other_person.send(Method::POST, "/api/v1/auth/sign-out", Some(json!({})), Some(&key), true).await;
+    let mine = other_person
+        .send(
+            Method::POST,
+            "/api/v1/auth/sign-out",
+            Some(json!({})),
+            Some(&key),
+            true,
+        )
+        .await;
     assert_eq!(mine.status, StatusCode::NO_CONTENT);
 }
 
@@ -107,36 +148,74 @@ async fn client_mistakes_get_4xx_in_one_shape() {
     };
     let check = |status: StatusCode, v: &serde_json::Value| {
         assert!(status.is_client_error(), "{status}");
-        assert!(v["error"]["code"].is_string() && v["error"]["message"]["zh"].is_string() && v["error"]["message"]["en"].is_string(), "{v}");
+        assert!(
+            v["error"]["code"].is_string()
+                && v["error"]["message"]["zh"].is_string()
+                && v["error"]["message"]["en"].is_string(),
+            "{v}"
+        );
     };
 
-    let r = raw("application/json", b"{\"plateType\": ".to_vec()).send().await.unwrap();
+    let r = raw("application/json", b"{\"plateType\": ".to_vec())
+        .send()
+        .await
+        .unwrap();
     let s = r.status();
     let v: serde_json::Value = r.json().await.unwrap();
     check(s, &v);
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"]["code"], "MALFORMED_JSON");
 
-    let r = raw("application/json", r#"{"plateType":"02","plateNumber":"粤S12345","engineSuffix":"123456","extra":1}"#.as_bytes().to_vec()).send().await.unwrap();
+    let r = raw(
+        "application/json",
+        r#"{"plateType":"02","plateNumber":"粤S12345","engineSuffix":"123456","extra":1}"#
+            .as_bytes()
+            .to_vec(),
+    )
+    .send()
+    .await
+    .unwrap();
     let s = r.status();
     let v: serde_json::Value = r.json().await.unwrap();
     check(s, &v);
     assert_eq!(v["error"]["code"], "UNKNOWN_FIELD");
     assert_eq!(v["error"]["field"], "extra");
 
-    let r = raw("application/json", r#"{"plateType":2,"plateNumber":"粤S12345","engineSuffix":"123456"}"#.as_bytes().to_vec()).send().await.unwrap();
+    let r = raw(
+        "application/json",
+        r#"{"plateType":2,"plateNumber":"粤S12345","engineSuffix":"123456"}"#
+            .as_bytes()
+            .to_vec(),
+    )
+    .send()
+    .await
+    .unwrap();
     let s = r.status();
     let v: serde_json::Value = r.json().await.unwrap();
     check(s, &v);
     assert_eq!(v["error"]["code"], "INVALID_FIELD");
     assert_eq!(v["error"]["field"], "plateType");
 
-    let r = raw("application/json", br#"{"plateType":"02","engineSuffix":"123456"}"#.to_vec()).send().await.unwrap();
+    let r = raw(
+        "application/json",
+        br#"{"plateType":"02","engineSuffix":"123456"}"#.to_vec(),
+    )
+    .send()
+    .await
+    .unwrap();
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "MISSING_FIELD");
     assert_eq!(v["error"]["field"], "plateNumber");
 
-    let r = raw("application/json", r#"{"plateType":"02","plateNumber":"粤I12345","engineSuffix":"123456"}"#.as_bytes().to_vec()).send().await.unwrap();
+    let r = raw(
+        "application/json",
+        r#"{"plateType":"02","plateNumber":"粤I12345","engineSuffix":"123456"}"#
+            .as_bytes()
+            .to_vec(),
+    )
+    .send()
+    .await
+    .unwrap();
     let s = r.status();
     let v: serde_json::Value = r.json().await.unwrap();
     check(s, &v);
@@ -149,7 +228,10 @@ async fn client_mistakes_get_4xx_in_one_shape() {
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     let big = format!("{{\"plateType\":\"{}\"}}", "x".repeat(100_000));
-    let r = raw("application/json", big.into_bytes()).send().await.unwrap();
+    let r = raw("application/json", big.into_bytes())
+        .send()
+        .await
+        .unwrap();
     let s = r.status();
     let v: serde_json::Value = r.json().await.unwrap();
     check(s, &v);

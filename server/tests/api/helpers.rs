@@ -22,7 +22,9 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let clock = Arc::new(ManualClock::starting_at(Timestamp::parse_rfc3339(START).unwrap()));
+    let clock = Arc::new(ManualClock::starting_at(
+        Timestamp::parse_rfc3339(START).unwrap(),
+    ));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let config = Config {
         listen: "127.0.0.1:0".into(),
@@ -38,13 +40,22 @@ pub async fn spawn_app() -> TestApp {
     let base = format!("http://{}", app.addr);
     let state = app.state.clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base, state, clock, _dir: dir }
+    TestApp {
+        base,
+        state,
+        clock,
+        _dir: dir,
+    }
 }
 
 static KEYS: AtomicU64 = AtomicU64::new(1);
 
 pub fn new_key() -> String {
-    format!("test-key-{}-{}", std::process::id(), KEYS.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "test-key-{}-{}",
+        std::process::id(),
+        KEYS.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A browser: a cookie jar, the CSRF token, and fresh idempotency keys.
@@ -67,15 +78,26 @@ impl Answer {
     pub fn reason_codes(&self) -> Vec<String> {
         self.body["error"]["reasons"]
             .as_array()
-            .map(|a| a.iter().filter_map(|r| r["code"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
 
 impl TestApp {
     pub async fn client(&self) -> Client {
-        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        let mut c = Client { http, base: self.base.clone(), csrf: String::new() };
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let mut c = Client {
+            http,
+            base: self.base.clone(),
+            csrf: String::new(),
+        };
         let s = c.get("/api/v1/session").await;
         assert_eq!(s.status, StatusCode::OK);
         c.csrf = s.body["csrfToken"].as_str().unwrap().to_owned();
@@ -85,7 +107,12 @@ impl TestApp {
     /// A client signed in with the phone, by SMS code from the development outbox.
     pub async fn signed_in(&self, phone: &str) -> Client {
         let mut c = self.client().await;
-        let sent = c.post("/api/v1/auth/sms-code", json!({ "phone": phone, "purpose": "sign_in" })).await;
+        let sent = c
+            .post(
+                "/api/v1/auth/sms-code",
+                json!({ "phone": phone, "purpose": "sign_in" }),
+            )
+            .await;
         assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
         let code = self.sms_code(phone).await;
         let signed = c
@@ -117,7 +144,12 @@ impl TestApp {
             .json()
             .await
             .unwrap();
-        v["messages"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap().to_owned()).collect()
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["code"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     pub async fn set_identity(&self, phone: &str, outcome: &str) {
@@ -162,21 +194,32 @@ impl TestApp {
             }),
             created_at: now,
         };
-        renche_server::routes::write(&self.state, move |tx| Ok(tx.insert_person(&person)?)).await.unwrap()
+        renche_server::routes::write(&self.state, move |tx| Ok(tx.insert_person(&person)?))
+            .await
+            .unwrap()
     }
 
     pub async fn vehicle_id(&self, plate_type: renche::domain::PlateType, plate: &str) -> i64 {
         let plate = plate.to_owned();
-        renche_server::routes::read(&self.state, move |tx| Ok(tx.vehicle_by_plate(plate_type, &plate)?))
-            .await
-            .unwrap()
-            .unwrap()
-            .id
+        renche_server::routes::read(&self.state, move |tx| {
+            Ok(tx.vehicle_by_plate(plate_type, &plate)?)
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .id
     }
 }
 
 impl Client {
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, key: Option<&str>, csrf: bool) -> Answer {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+        csrf: bool,
+    ) -> Answer {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if csrf {
             req = req.header("X-CSRF-Token", &self.csrf);
@@ -191,8 +234,16 @@ impl Client {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Answer { status, body, headers }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -200,16 +251,21 @@ impl Client {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(Method::POST, path, Some(body), Some(&new_key()), true).await
+        self.send(Method::POST, path, Some(body), Some(&new_key()), true)
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Answer {
-        self.send(Method::DELETE, path, None, Some(&new_key()), true).await
+        self.send(Method::DELETE, path, None, Some(&new_key()), true)
+            .await
     }
 
     /// The person's id, from `/me`.
     pub async fn me_id(&self) -> String {
-        self.get("/api/v1/me").await.body["id"].as_str().unwrap().to_owned()
+        self.get("/api/v1/me").await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 

@@ -26,15 +26,26 @@ async fn a_file_with_a_bad_row_loads_nothing() {
         }
         other => panic!("expected bad rows, got {other:?}"),
     }
-    let found = renche_server::routes::read(&app.state, |tx| Ok(tx.person_by_phone("13700000001")?)).await.unwrap();
+    let found =
+        renche_server::routes::read(&app.state, |tx| Ok(tx.person_by_phone("13700000001")?))
+            .await
+            .unwrap();
     assert!(found.is_none(), "nothing loaded");
 
     std::fs::write(
         &path,
-        format!("name,residentId,phone,licenceClass\n周导入,{},13700000001,C1\n", good.as_str()),
+        format!(
+            "name,residentId,phone,licenceClass\n周导入,{},13700000001,C1\n",
+            good.as_str()
+        ),
     )
     .unwrap();
-    assert_eq!(import_file(&app.state.store, ImportKind::People, &path, now).await.unwrap(), 1);
+    assert_eq!(
+        import_file(&app.state.store, ImportKind::People, &path, now)
+            .await
+            .unwrap(),
+        1
+    );
 
     let vehicles = dir.path().join("vehicles.json");
     std::fs::write(
@@ -46,7 +57,12 @@ async fn a_file_with_a_bad_row_loads_nothing() {
         .to_string(),
     )
     .unwrap();
-    assert_eq!(import_file(&app.state.store, ImportKind::Vehicles, &vehicles, now).await.unwrap(), 1);
+    assert_eq!(
+        import_file(&app.state.store, ImportKind::Vehicles, &vehicles, now)
+            .await
+            .unwrap(),
+        1
+    );
     let violations = dir.path().join("violations.csv");
     std::fs::write(
         &violations,
@@ -61,7 +77,12 @@ async fn a_file_with_a_bad_row_loads_nothing() {
     }
     // The imported owner can sign in after registering; their vehicle is theirs.
     let c = app.client().await;
-    let sent = c.post("/api/v1/auth/sms-code", serde_json::json!({ "phone": "13700000001", "purpose": "register" })).await;
+    let sent = c
+        .post(
+            "/api/v1/auth/sms-code",
+            serde_json::json!({ "phone": "13700000001", "purpose": "register" }),
+        )
+        .await;
     let code = app.sms_code("13700000001").await;
     let reg = c
         .post(

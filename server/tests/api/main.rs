@@ -1,5 +1,10 @@
 //! The API walked through HTTP against the real server (port 0, fresh SQLite database, demo data).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod accounts;
 mod binding;

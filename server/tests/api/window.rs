@@ -10,7 +10,10 @@ async fn officer_binds_on_a_persons_behalf_after_checking_originals() {
     let app = spawn_app().await;
     let person = app.signed_in(NEWCOMER).await;
     let person_id = person.me_id().await;
-    let vehicle_id = app.vehicle_id(PlateType::SmallCar, "粤S88888").await.to_string();
+    let vehicle_id = app
+        .vehicle_id(PlateType::SmallCar, "粤S88888")
+        .await
+        .to_string();
 
     // Not for a person.
     let r = person.post("/api/v1/window/bindings", json!({ "personId": person_id, "vehicleId": vehicle_id, "documentsChecked": ALL_DOCUMENTS })).await;
@@ -19,9 +22,16 @@ async fn officer_binds_on_a_persons_behalf_after_checking_originals() {
 
     let officer = app.signed_in(OFFICER).await;
     let rid = renche_server::demo::resident_id("44190019950404004").unwrap();
-    let found = officer.get(&format!("/api/v1/window/people?residentId={}", rid.as_str())).await;
+    let found = officer
+        .get(&format!(
+            "/api/v1/window/people?residentId={}",
+            rid.as_str()
+        ))
+        .await;
     assert_eq!(found.body["id"], person_id.as_str());
-    let found = officer.get("/api/v1/window/vehicles?plateType=02&plateNumber=%E7%B2%A4S88888").await;
+    let found = officer
+        .get("/api/v1/window/vehicles?plateType=02&plateNumber=%E7%B2%A4S88888")
+        .await;
     assert_eq!(found.body["id"], vehicle_id.as_str());
     assert_eq!(found.body["ownerRegistered"], false);
 
@@ -36,7 +46,10 @@ async fn officer_binds_on_a_persons_behalf_after_checking_originals() {
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["method"], "window");
     let mine = person.get("/api/v1/bindings").await;
-    assert_eq!(mine.body["bindings"][0]["vehicle"]["plateNumber"], "粤S88888");
+    assert_eq!(
+        mine.body["bindings"][0]["vehicle"]["plateNumber"],
+        "粤S88888"
+    );
 }
 
 #[tokio::test]
@@ -46,15 +59,30 @@ async fn officer_handles_a_violation_without_a_binding() {
     let person_id = person.me_id().await;
     let officer = app.signed_in(OFFICER).await;
     let vehicle_id = app.vehicle_id(PlateType::SmallCar, "粤SU4567").await;
-    let list = officer.get(&format!("/api/v1/window/violations?personId={person_id}&vehicleId={vehicle_id}")).await;
+    let list = officer
+        .get(&format!(
+            "/api/v1/window/violations?personId={person_id}&vehicleId={vehicle_id}"
+        ))
+        .await;
     assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
     let v = &list.body["violations"][0];
-    assert_eq!(v["route"]["route"], "online", "at the window no binding is needed");
+    assert_eq!(
+        v["route"]["route"], "online",
+        "at the window no binding is needed"
+    );
     let id = v["id"].as_str().unwrap();
-    let missing = officer.post(&format!("/api/v1/window/violations/{id}/handle"), json!({ "personId": person_id })).await;
+    let missing = officer
+        .post(
+            &format!("/api/v1/window/violations/{id}/handle"),
+            json!({ "personId": person_id }),
+        )
+        .await;
     assert_eq!(missing.code(), "WINDOW_DOCUMENTS_NOT_CHECKED");
     let done = officer
-        .post(&format!("/api/v1/window/violations/{id}/handle"), json!({ "personId": person_id, "documentsChecked": ALL_DOCUMENTS }))
+        .post(
+            &format!("/api/v1/window/violations/{id}/handle"),
+            json!({ "personId": person_id, "documentsChecked": ALL_DOCUMENTS }),
+        )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
     assert_eq!(done.body["violation"]["state"], "paid");
