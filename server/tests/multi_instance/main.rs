@@ -1,1 +1,322 @@
-//! Several server instances on one PostgreSQL database (the workload follows).
+//! Three `renche-server` processes on one PostgreSQL database under a concurrent binding workload: clients
+//! spread over the instances, retries of an Idempotency-Key go to another instance, and one instance is
+//! killed (SIGKILL) mid-run. At the end the database is checked directly: the limits held, every key took
+//! effect at most once, and every acknowledged commit is there.
+//!
+//! Needs PostgreSQL like the conformance suite (`RENCHE_TEST_POSTGRES_URL`; `RENCHE_SKIP_POSTGRES=1` skips).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod bench;
+mod harness;
+#[path = "../conformance/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use harness::{new_key, Answer, Browser, Instance};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use renche_server::store::postgres::PgStore;
+use renche_server::store::{Role, Store, StoreResult};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::*;
+
+const BINDERS: u32 = 12;
+const VEHICLES: u32 = 12;
+const WORKERS: u32 = 16;
+const OPS_PER_WORKER: usize = 40;
+const OFFICER_BASE: u32 = 100;
+
+/// What the clients were told, to hold the database to.
+#[derive(Default)]
+struct Record {
+    /// Key → (binding id, binder, vehicle) of every binding acknowledged with 201.
+    created: HashMap<String, (i64, i64, i64)>,
+    /// Binding ids whose removal was acknowledged.
+    removed: HashSet<i64>,
+    /// Bind keys whose outcome no instance could tell (in flight on the killed one).
+    unresolved_binds: usize,
+    refused: usize,
+    replays_checked: usize,
+    cross_instance_retries: usize,
+}
+
+/// Sends one state change, retrying the same key on the next instance while an instance does not answer
+/// (or says the key is still in use by the killed one, briefly). `None`: never resolved.
+#[allow(clippy::too_many_arguments)]
+async fn send_once(
+    b: &Browser,
+    bases: &[String],
+    first: usize,
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    key: &str,
+    record: &Mutex<Record>,
+) -> Option<(Answer, usize)> {
+    let mut at = first;
+    for attempt in 0..12 {
+        if attempt > 0 {
+            // A different instance from the one that just failed.
+            at = (at + 1) % bases.len();
+            record.lock().unwrap().cross_instance_retries += 1;
+        }
+        match b
+            .send(&bases[at], method.clone(), path, body, Some(key))
+            .await
+        {
+            Ok(a) if a.status == StatusCode::CONFLICT && a.code() == "IDEMPOTENCY_KEY_IN_USE" => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(a) if a.status.is_server_error() => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(a) => return Some((a, at)),
+            Err(_) => {}
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
+    if skip_postgres() {
+        eprintln!("RENCHE_SKIP_POSTGRES=1: skipped");
+        return;
+    }
+    let started = Instant::now();
+    let db = TestDb::create();
+    let url = format!("{}?pool_size=8", db.url);
+
+    // People, officers and vehicles straight into the database (this also migrates it).
+    let (binders, vehicles) = {
+        let store: Arc<dyn Store> = Arc::new(PgStore::open(&url, T0).unwrap());
+        let ids = write(&store, |tx| {
+            let b = (0..BINDERS)
+                .map(|n| tx.insert_person(&new_person(n)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            for n in OFFICER_BASE..OFFICER_BASE + WORKERS {
+                let mut o = new_person(n);
+                o.role = Role::Officer;
+                tx.insert_person(&o)?;
+            }
+            let v = (0..VEHICLES)
+                .map(|n| tx.insert_vehicle(&new_vehicle(n, None)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok((b, v))
+        })
+        .await
+        .unwrap();
+        ids
+    };
+
+    let scratch = tempfile::tempdir().unwrap();
+    let mut instances: Vec<Instance> = (0..3)
+        .map(|_| Instance::start(&url, scratch.path()))
+        .collect();
+    let bases: Arc<Vec<String>> = Arc::new(instances.iter().map(|i| i.base.clone()).collect());
+
+    // Each officer signs in: code asked of one instance, typed in at the next.
+    let mut browsers = Vec::new();
+    for w in 0..WORKERS {
+        let mut b = Browser::new();
+        let (ask, confirm) = (w as usize % 3, (w as usize + 1) % 3);
+        b.sign_in(
+            &bases[ask],
+            &bases[confirm],
+            phone(OFFICER_BASE + w).as_str(),
+        )
+        .await;
+        browsers.push(b);
+    }
+
+    let record = Arc::new(Mutex::new(Record::default()));
+    let done_ops = Arc::new(AtomicUsize::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
+    let tasks: Vec<_> = browsers
+        .into_iter()
+        .enumerate()
+        .map(|(w, b)| {
+            let (bases, record, done_ops) = (bases.clone(), record.clone(), done_ops.clone());
+            let (binders, vehicles, docs) = (binders.clone(), vehicles.clone(), docs.clone());
+            tokio::spawn(async move {
+                let mut rng = StdRng::seed_from_u64(w as u64);
+                let mut mine: Vec<i64> = Vec::new();
+                for _ in 0..OPS_PER_WORKER {
+                    let first = rng.gen_range(0..bases.len());
+                    let key = new_key();
+                    if !mine.is_empty() && rng.gen_bool(0.3) {
+                        let id = mine.swap_remove(rng.gen_range(0..mine.len()));
+                        let path = format!("/api/v1/bindings/{id}");
+                        let got =
+                            send_once(&b, &bases, first, Method::DELETE, &path, None, &key, &record)
+                                .await;
+                        if let Some((a, _)) = got {
+                            if a.status.is_success() {
+                                record.lock().unwrap().removed.insert(id);
+                            }
+                        }
+                    } else {
+                        let person = binders[rng.gen_range(0..binders.len())];
+                        let vehicle = vehicles[rng.gen_range(0..vehicles.len())];
+                        let body = json!({ "personId": person.to_string(), "vehicleId": vehicle.to_string(),
+                                           "relationship": "friend", "documentsChecked": docs });
+                        let path = "/api/v1/window/bindings";
+                        match send_once(&b, &bases, first, Method::POST, path, Some(&body), &key, &record).await {
+                            Some((a, at)) if a.status == StatusCode::CREATED => {
+                                let id: i64 = a.body["binding"]["id"].as_str().unwrap().parse().unwrap();
+                                mine.push(id);
+                                record.lock().unwrap().created.insert(key.clone(), (id, person, vehicle));
+                                // Now and then the client "did not hear" and sends the same request again
+                                // to another instance: it must get the same binding back, not a second one.
+                                if rng.gen_bool(0.25) {
+                                    let other = (at + 1) % bases.len();
+                                    if let Some((again, _)) = send_once(
+                                        &b, &bases, other, Method::POST, path, Some(&body), &key, &record,
+                                    )
+                                    .await
+                                    {
+                                        assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+                                        assert!(again.replayed, "a retry was run again: {:?}", again.body);
+                                        assert_eq!(again.body["binding"]["id"], a.body["binding"]["id"]);
+                                        record.lock().unwrap().replays_checked += 1;
+                                    }
+                                }
+                            }
+                            Some((a, _)) => {
+                                assert!(
+                                    a.status == StatusCode::UNPROCESSABLE_ENTITY
+                                        || a.status == StatusCode::CONFLICT,
+                                    "unexpected answer {}: {:?}",
+                                    a.status,
+                                    a.body
+                                );
+                                record.lock().unwrap().refused += 1;
+                            }
+                            None => record.lock().unwrap().unresolved_binds += 1,
+                        }
+                    }
+                    done_ops.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+
+    // Kill the third instance a third of the way through.
+    let total = (WORKERS as usize) * OPS_PER_WORKER;
+    while done_ops.load(Ordering::Relaxed) < total / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    instances[2].kill();
+    killed.store(true, Ordering::Relaxed);
+    let killed_at = done_ops.load(Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+
+    // The survivors still answer.
+    for base in &bases[..2] {
+        let h = reqwest::get(format!("{base}/healthz")).await.unwrap();
+        assert_eq!(h.status(), StatusCode::OK);
+    }
+
+    // Hold the database to what the clients saw.
+    let record = Arc::try_unwrap(record).ok().unwrap().into_inner().unwrap();
+    let admin_db = db.url.clone();
+    let (over_binder, over_vehicle, rows, keys_done) = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&admin_db, postgres::NoTls).unwrap();
+        let over_binder: i64 = c
+            .query_one(
+                "SELECT COUNT(*) FROM (SELECT binder_id FROM bindings WHERE removed_at IS NULL \
+                 GROUP BY binder_id HAVING COUNT(*) > 3) x",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        let over_vehicle: i64 = c
+            .query_one(
+                "SELECT COUNT(*) FROM (SELECT vehicle_id FROM bindings WHERE removed_at IS NULL \
+                 GROUP BY vehicle_id HAVING COUNT(*) > 3) x",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        let rows: HashMap<i64, (i64, i64, bool)> = c
+            .query("SELECT id, binder_id, vehicle_id, removed_at IS NOT NULL FROM bindings", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+            .collect();
+        let keys_done: HashMap<String, i32> = c
+            .query(
+                "SELECT key, status FROM idempotency_keys WHERE state = 'done' AND status IS NOT NULL",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        (over_binder, over_vehicle, rows, keys_done)
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(over_binder, 0, "a person has more than 3 active bindings");
+    assert_eq!(over_vehicle, 0, "a vehicle has more than 3 active binders");
+    let mut ids = HashSet::new();
+    for (key, (id, person, vehicle)) in &record.created {
+        assert!(
+            ids.insert(*id),
+            "two keys were answered with one binding {id}"
+        );
+        let row = rows
+            .get(id)
+            .unwrap_or_else(|| panic!("acknowledged binding {id} is missing"));
+        assert_eq!((row.0, row.1), (*person, *vehicle), "binding {id} changed");
+        assert_eq!(
+            keys_done.get(key),
+            Some(&201),
+            "key {key} is not recorded as done"
+        );
+    }
+    for id in &record.removed {
+        assert!(
+            rows.get(id).is_some_and(|r| r.2),
+            "acknowledged removal of {id} is missing"
+        );
+    }
+    // Exactly once: every row is an acknowledged key's, except at most one per key nobody could resolve.
+    let created = record.created.len();
+    assert!(
+        rows.len() >= created && rows.len() <= created + record.unresolved_binds,
+        "{} binding rows for {created} acknowledged and {} unresolved keys",
+        rows.len(),
+        record.unresolved_binds
+    );
+    assert!(record.replays_checked > 0 && record.cross_instance_retries > 0);
+    eprintln!(
+        "3 instances, {WORKERS} clients, {total} operations in {:.1}s (instance 3 killed after {killed_at}): \
+         {created} bindings acknowledged, {} removals, {} refused, {} unresolved, {} replays on another \
+         instance, {} cross-instance retries",
+        elapsed.as_secs_f64(),
+        record.removed.len(),
+        record.refused,
+        record.unresolved_binds,
+        record.replays_checked,
+        record.cross_instance_retries
+    );
+    assert!(killed.load(Ordering::Relaxed));
+    drop(instances);
+}

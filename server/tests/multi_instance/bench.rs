@@ -1,0 +1,1 @@
+//! Scale measurements (ignored by default).
