@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, openPage, waitReady, screenshot, publishScreenshot, axeSerious, recordMetrics,
-  unexpectedErrors, PHONE,
+  unexpectedErrors, latestCode, PHONE,
 } from './helpers.js';
 
 let server;
@@ -98,6 +98,34 @@ test('unknown pages lead back to the start page', async () => {
   const { page, context, errors } = await openPage(browser, server.url, { hash: '#/nowhere' });
   await page.click('text=回到首页');
   await page.waitForSelector('#signin-form');
+  assert.deepEqual(unexpectedErrors(errors), []);
+  await context.close();
+});
+
+test('registration: a wrong code is explained, the right one registers and signs in', async () => {
+  const { page, context, errors } = await openPage(browser, server.url, { hash: '#/signin' });
+  await page.click('#to-register');
+  await page.waitForSelector('#register-form');
+  const phone = '13700000001';
+  await page.fill('input[name="name"]', '孙注册');
+  await page.fill('input[name="residentId"]', '11010519491231002x');
+  await page.fill('input[name="phone"]', phone);
+  const since = Date.now() - 2000;
+  await page.click('#send-code');
+  const code = await latestCode(server.url, phone, { after: since });
+  // The send button counts down before it can be used again.
+  await page.waitForFunction(() => document.querySelector('#send-code').disabled);
+
+  const wrong = code === '000000' ? '111111' : '000000';
+  await page.fill('input[name="code"]', wrong);
+  await page.click('#register-submit');
+  await page.waitForSelector('#register-form .notice.error [data-code^="SMS_CODE"]');
+
+  await page.fill('input[name="code"]', code);
+  await page.click('#register-submit');
+  await page.waitForSelector('#sign-out');
+  await page.waitForSelector('#owned-vehicles');
+  assert.match(await page.textContent('#main'), /您名下没有机动车/);
   assert.deepEqual(unexpectedErrors(errors), []);
   await context.close();
 });
