@@ -22,6 +22,18 @@ enum Command {
     Serve(ServeArgs),
     /// Load rows from a CSV or JSON file; a file with any bad row loads nothing.
     Import(ImportArgs),
+    /// Copy a SQLite database into a new PostgreSQL database (stop the servers first).
+    MigrateData(MigrateDataArgs),
+}
+
+#[derive(clap::Args)]
+struct MigrateDataArgs {
+    /// Source: sqlite://PATH, at the schema version of this build.
+    #[arg(long)]
+    from: String,
+    /// Target: postgres://…; migrated here, and it must not hold any rows yet.
+    #[arg(long)]
+    to: String,
 }
 
 #[derive(clap::Args)]
@@ -143,6 +155,19 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::MigrateData(args) => {
+            let now = renche_server::clock::Clock::now(&renche_server::clock::SystemClock);
+            match renche_server::store::postgres::migrate_data(&args.from, &args.to, now) {
+                Ok(report) => {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("migrate-data: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Import(args) => {
             match renche_server::import::run(&args.database, args.kind, &args.file).await {
                 Ok(report) => {

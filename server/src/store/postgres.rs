@@ -225,6 +225,27 @@ impl PgStore {
     }
 }
 
+/// `renche-server migrate-data --from sqlite://… --to postgres://…`: migrates the target, then copies every
+/// row of the source into it in one transaction (see `copy`).
+pub fn migrate_data(from: &str, to: &str, now: Timestamp) -> StoreResult<CopyReport> {
+    let source = super::sqlite::path_of_url(from);
+    if !source.is_file() {
+        return Err(StoreError::Database(format!(
+            "{} is not a SQLite database file",
+            source.display()
+        )));
+    }
+    let target = PgStore::open(to, now)?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut conn = target.pool.get()?;
+            copy_from_sqlite(&source, conn.client()?)
+        })
+        .join()
+        .unwrap_or_else(|_| Err(StoreError::Database("the copy panicked".into())))
+    })
+}
+
 /// Applies the migrations in one transaction under an advisory lock, so that instances starting together
 /// on an empty database do not race.
 pub fn migrate(client: &mut Client, now: Timestamp) -> StoreResult<()> {

@@ -17,6 +17,11 @@ pub struct Instance {
 impl Instance {
     /// Starts `renche-server serve` on a free port and waits for the URL it prints.
     pub fn start(database: &str, scratch: &Path) -> Instance {
+        Self::start_with(database, scratch, &[])
+    }
+
+    /// As `start`, with more `serve` flags.
+    pub fn start_with(database: &str, scratch: &Path, extra: &[&str]) -> Instance {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut child = Command::new(env!("CARGO_BIN_EXE_renche-server"))
             .args([
@@ -27,6 +32,7 @@ impl Instance {
                 "--database",
                 database,
             ])
+            .args(extra)
             .arg("--policy-dir")
             .arg(root.join("policies"))
             .arg("--www")

@@ -320,3 +320,67 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
     assert!(killed.load(Ordering::Relaxed));
     drop(instances);
 }
+
+/// The documented move from SQLite to PostgreSQL, end to end with the real binary: a SQLite deployment with
+/// data and a signed-in user is stopped, `migrate-data` copies it, and the same browser carries on against
+/// the PostgreSQL deployment with the same session and sees the same bindings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_data_moves_a_deployment_to_postgres() {
+    if skip_postgres() {
+        return;
+    }
+    let db = TestDb::create();
+    let scratch = tempfile::tempdir().unwrap();
+    let sqlite_url = format!(
+        "sqlite://{}",
+        scratch.path().join("before.sqlite3").display()
+    );
+    let mut before = Instance::start_with(&sqlite_url, scratch.path(), &["--demo"]);
+    let mut b = Browser::new();
+    b.sign_in(&before.base, &before.base, "13900000003").await;
+    let seen = b
+        .send(&before.base, Method::GET, "/api/v1/bindings", None, None)
+        .await
+        .unwrap();
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(!seen.body["bindings"].as_array().unwrap().is_empty());
+    before.kill();
+
+    let migrate = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_renche-server"))
+            .args(["migrate-data", "--from", &sqlite_url, "--to", &db.url])
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let out = migrate();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("copied"), "{report}");
+    // Running it again refuses: the target is no longer empty.
+    assert!(!migrate().status.success());
+
+    let after = Instance::start(&db.url, scratch.path());
+    let now = b
+        .send(&after.base, Method::GET, "/api/v1/bindings", None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        now.status,
+        StatusCode::OK,
+        "the session came along: {:?}",
+        now.body
+    );
+    assert_eq!(now.body, seen.body);
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", after.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["store"], "postgres");
+}

@@ -39,6 +39,15 @@ impl CopyReport {
     }
 }
 
+impl std::fmt::Display for CopyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (table, n) in &self.tables {
+            writeln!(f, "{table:<22} {n:>10} rows")?;
+        }
+        write!(f, "copied {} rows", self.total())
+    }
+}
+
 fn db(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
