@@ -1046,13 +1046,11 @@ pub fn check(db_url: &str, record: &RunRecord, w: &Workload, pop: &Population) -
                         ));
                     }
                 }
-                409 => {
-                    if !row.is_some_and(|b| b.removed_at.is_some()) {
-                        v.push(format!(
-                            "removal of binding {id} refused with {} but it is active",
-                            f.body
-                        ));
-                    }
+                409 if row.is_none_or(|b| b.removed_at.is_none()) => {
+                    v.push(format!(
+                        "removal of binding {id} refused with {} but it is active",
+                        f.body
+                    ));
                 }
                 404 => {
                     if let Some(b) = row {

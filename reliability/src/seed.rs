@@ -243,3 +243,33 @@ pub fn load_policy_dir(src: &Path, dst: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Adds one camera-recorded, unhandled violation (3 points, 200 yuan) of `vehicle_id`, occurring `at`.
+pub async fn add_violation(database: &str, vehicle_id: i64, at: Timestamp) -> Result<i64> {
+    use renche::domain::{Fen, Points, ViolationSource, ViolationState};
+    use renche_server::store::NewViolation;
+    let store = renche_server::app::open_store(database, now()).map_err(|e| err(e.to_string()))?;
+    write(&store, move |tx| {
+        let v = NewViolation {
+            vehicle_id,
+            occurred_at: at,
+            code: "1625".into(),
+            description: "驾驶机动车违反道路交通信号灯通行".into(),
+            place: "东莞大道与鸿福路交叉口".into(),
+            points: Points::new(3).map_err(|e| err(format!("{e:?}")))?,
+            fine_fen: Fen::new(20_000).ok_or_else(|| err("fine"))?,
+            source: ViolationSource::Device,
+            state: ViolationState::Unhandled,
+            decision_number: None,
+            decided_at: None,
+            created_at: at,
+        };
+        tx.insert_violation(&v).map_err(|e| err(e.to_string()))
+    })
+    .await
+}
+
+/// The current wall-clock time as the server's store sees it.
+pub fn wall_clock() -> Timestamp {
+    now()
+}
