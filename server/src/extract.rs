@@ -113,7 +113,8 @@ where
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !is_json(content_type) {
+        // Two Content-Type headers are ambiguous: the first one need not be what a proxy saw.
+        if !is_json(content_type) || req.headers().get_all(CONTENT_TYPE).iter().count() > 1 {
             return Err(ApiError::new(
                 ErrorKind::UnsupportedMediaType,
                 "UNSUPPORTED_MEDIA_TYPE",
@@ -133,6 +134,16 @@ where
                 )
             }
         })?;
+        // Every request body is a JSON object; serde would also take a struct from an array of its
+        // fields in order, a form no client is meant to send.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(ApiError::new(
+                ErrorKind::Unprocessable,
+                "INVALID_FIELD",
+                "请求体应为 JSON 对象",
+                "The request body must be a JSON object",
+            ));
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
