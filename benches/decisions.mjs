@@ -3,12 +3,12 @@
 //
 //   node benches/decisions.mjs [--violations 10000] [--rounds 20]
 //
-// Prints µs per decision. Needs no npm packages.
+// Prints µs per decision. Needs no npm packages. PKG=/path/to/renche.js times another nodejs build.
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 
 const require = createRequire(import.meta.url);
-const { Rules } = require("../pkg-node/renche.js");
+const { Rules } = require(process.env.PKG ?? "../pkg-node/renche.js");
 
 const { values } = parseArgs({
   options: {
