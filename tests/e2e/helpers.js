@@ -148,7 +148,13 @@ export async function signIn(page, baseUrl, phone) {
   await page.fill('input[name="phone"]', phone);
   const since = Date.now() - 2000;
   await page.click('#send-code');
-  const code = await latestCode(baseUrl, phone, { after: since });
+  let code;
+  try {
+    code = await latestCode(baseUrl, phone, { after: since });
+  } catch (err) {
+    // Say what the page showed: a refusal (cool-down, cap) reads better than a timeout.
+    throw new Error(`${err.message}; the page says: ${(await page.textContent('#main')).slice(0, 300)}`);
+  }
   await page.fill('input[name="code"]', code);
   await page.click('#signin-submit');
   await page.waitForSelector('#sign-out');

@@ -1,7 +1,7 @@
 // Starts the app: loads the rules core and the policy, restores the session, and routes on the hash.
 
 import { t, lang, setLang, onLangChange } from './i18n.js';
-import { get, post, setCsrfToken, onSessionEnd, withProgress } from './net.js';
+import { get, post, early, setCsrfToken, onSessionEnd, withProgress } from './net.js';
 import { loadCore, usePolicy, currentRules } from './core.js';
 import { h, fill, notice, toast } from './ui.js';
 import { mountDevPanel, refreshDevPanel } from './dev-panel.js';
@@ -274,17 +274,15 @@ async function start() {
   let session;
   try {
     // The core, the policy and the session load side by side: none depends on another.
-    const [, policy, sessionAnswer, devProbe] = await withProgress(() => Promise.all([
+    const [, policy, sessionAnswer] = await withProgress(() => Promise.all([
       loadCore(),
-      get('/policy', { quiet: true }),
-      get('/session', { quiet: true }),
-      get('/dev/sms-outbox', { quiet: true }).then(() => true, () => false),
+      early('policy', '/policy'),
+      early('session', '/session'),
     ]));
     session = sessionAnswer;
     app.policy = policy;
     policyCache.set('', policy);
     usePolicy(policy);
-    app.dev = devProbe;
   } catch (err) {
     console.warn(err);
     fill(document.getElementById('main'),
@@ -295,7 +293,11 @@ async function start() {
   setCsrfToken(session?.csrfToken);
   app.person = session?.person ?? null;
   renderChrome();
-  if (app.dev) mountDevPanel();
+  // The development panel appears only where the server has its dev endpoints; the page does not wait.
+  get('/dev/sms-outbox', { quiet: true }).then(() => {
+    app.dev = true;
+    mountDevPanel();
+  }, () => {});
   window.addEventListener('hashchange', () => route());
   await route();
   resetIdleTimer();

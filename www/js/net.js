@@ -86,6 +86,25 @@ export async function api(method, path, body, { idempotent = false, quiet = fals
   } finally {
     if (!quiet) progress(-1);
   }
+  return readAnswer(response);
+}
+
+/** Reads a request that was started before the app loaded (js/boot.js), or makes it now. */
+export async function early(name, path) {
+  const started = window.__rencheEarly?.[name];
+  if (started) {
+    delete window.__rencheEarly[name];
+    try {
+      return await readAnswer(await started);
+    } catch (err) {
+      if (err.status !== 0) throw err;
+    }
+  }
+  return get(path, { quiet: true });
+}
+
+/** The answer's JSON, or an ApiError with the server's reasons. */
+async function readAnswer(response) {
   const text = await response.text();
   let data = null;
   if (text) {
