@@ -1,4 +1,5 @@
 //! Vehicle QR codes end to end: payload → symbol → pixels / SVG → scanner → payload, and every refusal.
+//! Codes are read by our scanner (quircs) and by `rqrr`; the Node tests add jsQR.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
@@ -107,6 +108,18 @@ fn svg_to_bitmap(svg: &str) -> (usize, Vec<u8>) {
     (side, bitmap)
 }
 
+/// The texts `rqrr`, a second decoder, reads in a greyscale image.
+fn rqrr_read(grey: &[u8], width: usize, height: usize) -> Vec<String> {
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
+    image
+        .detect_grids()
+        .iter()
+        .filter_map(|g| g.decode().ok())
+        .map(|(_, text)| text)
+        .collect()
+}
+
 fn with_quiet_zone(m: &QrMatrix) -> Vec<u8> {
     let side = m.size() + 2 * QUIET_ZONE;
     let mut out = vec![0u8; side * side];
@@ -132,6 +145,7 @@ proptest! {
         let side = m.painted_side(4).unwrap();
         let texts = scan_rgba(&m.paint_rgba(4).unwrap(), side, side).unwrap();
         prop_assert_eq!(&texts, &vec![text.clone()]);
+        prop_assert_eq!(rqrr_read(&m.paint_grey(4).unwrap(), side, side), vec![text.clone()]);
         prop_assert_eq!(QrPayload::decode_unverified(&texts[0]).unwrap(), p.clone());
         let before_expiry = Timestamp::from_millis(p.expires_at().millis() - 1);
         prop_assert_eq!(QrPayload::verify(&texts[0], KEY, before_expiry).unwrap(), p);
@@ -151,7 +165,9 @@ proptest! {
     fn any_text_renders_and_scans_back(text in "[0-9]{1,200}|[0-9A-Z $%*+./:-]{0,150}|[ -~]{0,150}|\\PC{0,40}") {
         let m = QrMatrix::encode(&text).unwrap();
         let side = m.painted_side(3).unwrap();
-        prop_assert_eq!(scan_grey(&m.paint_grey(3).unwrap(), side, side).unwrap(), vec![text.clone()]);
+        let grey = m.paint_grey(3).unwrap();
+        prop_assert_eq!(scan_grey(&grey, side, side).unwrap(), vec![text.clone()]);
+        prop_assert_eq!(rqrr_read(&grey, side, side), vec![text.clone()]);
         if m.version() > 1 {
             // One version less would not have held it: the mode's capacity at level M.
             let bits_per_char = if text.bytes().all(|c| c.is_ascii_digit()) { 10.0 / 3.0 } else if is_alphanumeric(&text) { 5.5 } else { 8.0 };

@@ -1,4 +1,5 @@
-//! Reading QR symbols from camera frames and uploaded images (greyscale or RGBA pixels), with `rqrr`.
+//! Reading QR symbols from camera frames and uploaded images (greyscale or RGBA pixels), with `quircs`
+//! (a Rust port of quirc).
 
 use crate::message::{Explain, Message, Params};
 use crate::params;
@@ -27,18 +28,14 @@ pub enum QrScanError {
 /// The texts of every symbol that could be read, in the order found. Pixels: 0 = black, 255 = white.
 pub fn scan_grey(pixels: &[u8], width: usize, height: usize) -> Result<Vec<String>, QrScanError> {
     check(pixels.len(), width, height, 1)?;
-    scan(width, height, |x, y| {
-        pixels.get(y * width + x).copied().unwrap_or(255)
-    })
+    scan(pixels, width, height)
 }
 
 /// Like `scan_grey` for RGBA pixels (canvas `ImageData`); transparent pixels count as white paper.
 pub fn scan_rgba(pixels: &[u8], width: usize, height: usize) -> Result<Vec<String>, QrScanError> {
     check(pixels.len(), width, height, 4)?;
     let grey: Vec<u8> = pixels.chunks_exact(4).map(rgba_to_grey).collect();
-    scan(width, height, |x, y| {
-        grey.get(y * width + x).copied().unwrap_or(255)
-    })
+    scan(&grey, width, height)
 }
 
 fn rgba_to_grey(px: &[u8]) -> u8 {
@@ -69,39 +66,34 @@ fn check(len: usize, width: usize, height: usize, channels: usize) -> Result<(),
     }
 }
 
-fn scan(
-    width: usize,
-    height: usize,
-    pixel: impl FnMut(usize, usize) -> u8,
-) -> Result<Vec<String>, QrScanError> {
-    // rqrr still has assertions that some degenerate photos trip (its issue #54). Natively that becomes a
-    // failed decode; in WebAssembly (panic = abort) it traps, which is why the browser should scan in a
-    // worker it can restart (docs/qr.md).
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        detect(width, height, pixel)
-    }))
-    .unwrap_or(Err(QrScanError::DecodeFailed { symbols: 0 }))
+/// `grey` holds exactly `width × height` pixels (checked by the callers).
+fn scan(grey: &[u8], width: usize, height: usize) -> Result<Vec<String>, QrScanError> {
+    // quirc's port indexes its arrays directly, and its relative rqrr has known assertion failures on
+    // degenerate photos. Natively a panic becomes a failed decode; in WebAssembly (panic = abort) it traps,
+    // which is why the browser should scan in a worker it can restart (docs/qr.md).
+    std::panic::catch_unwind(|| detect(grey, width, height))
+        .unwrap_or(Err(QrScanError::DecodeFailed { symbols: 0 }))
 }
 
-fn detect(
-    width: usize,
-    height: usize,
-    pixel: impl FnMut(usize, usize) -> u8,
-) -> Result<Vec<String>, QrScanError> {
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, pixel);
-    let grids = image.detect_grids();
-    if grids.is_empty() {
+fn detect(grey: &[u8], width: usize, height: usize) -> Result<Vec<String>, QrScanError> {
+    let mut decoder = quircs::Quirc::default();
+    let mut symbols = 0;
+    let mut texts = Vec::new();
+    for code in decoder.identify(width, height, grey) {
+        symbols += 1;
+        // A symbol that cannot be sampled or corrected, or whose bytes are not UTF-8 (Shift-JIS kanji),
+        // counts as found but unreadable.
+        let text = code
+            .ok()
+            .and_then(|c| c.decode().ok())
+            .and_then(|d| String::from_utf8(d.payload).ok());
+        texts.extend(text);
+    }
+    if symbols == 0 {
         return Err(QrScanError::NoSymbol);
     }
-    let texts: Vec<String> = grids
-        .iter()
-        .filter_map(|g| g.decode().ok())
-        .map(|(_, text)| text)
-        .collect();
     if texts.is_empty() {
-        return Err(QrScanError::DecodeFailed {
-            symbols: grids.len(),
-        });
+        return Err(QrScanError::DecodeFailed { symbols });
     }
     Ok(texts)
 }
