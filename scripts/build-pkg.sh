@@ -46,6 +46,6 @@ done
 
 for out in pkg-web pkg-node pkg-bundler; do
   wasm=$(gzip -9 -c "$out/renche_bg.wasm" | wc -c)
-  js=$(cat "$out"/renche*.js | gzip -9 | wc -c)
+  js=$(cat "$out"/renche*.js $(find "$out/snippets" -name '*.js' 2>/dev/null) | gzip -9 | wc -c)
   echo "build-pkg: $out: wasm $(wc -c <"$out/renche_bg.wasm") bytes, gzip wasm $wasm + js $js = $((wasm + js)) bytes"
 done

@@ -279,3 +279,40 @@ fn catalogue_and_parsers() {
     assert_eq!(p["ok"], false);
     assert_eq!(p["error"]["code"], "PLATE_WRONG_LENGTH");
 }
+
+#[wasm_bindgen_test]
+fn route_answers_match_the_core_field_for_field() {
+    // The boundary writes each distinct reason once and puts them back in JS; the result must be exactly
+    // the core's answer.
+    let violations = vec![
+        violation(json!({"id": "a"})),
+        violation(json!({"id": "b", "fineFen": 50000})),
+        violation(json!({"id": "c", "fineFen": 50000, "points": 0})),
+        violation(json!({"id": "d", "occurredAt": "2026-07-15T03:00:00Z", "fineFen": 30000})),
+        violation(json!({"id": "e", "state": "handled", "decidedAt": "2026-06-01T00:00:00Z"})),
+        violation(json!({"id": "f", "state": "paid", "decidedAt": "2026-06-01T00:00:00Z"})),
+    ];
+    let calls = vec![
+        route_call(violations.clone(), json!({})),
+        route_call(violations, json!({"binding": null})),
+    ];
+    let core = renche::Rules::new(renche::Policy::default_policy());
+    let expected: Vec<Value> = calls
+        .iter()
+        .map(|c| {
+            let call: renche::RouteCall = serde_json::from_value(c.clone()).unwrap();
+            serde_json::to_value(core.route_violations(&call)).unwrap()
+        })
+        .collect();
+    let rules = Rules::default_rules();
+    assert_eq!(
+        rs(rules
+            .route_violations_batch(js(Value::Array(calls.clone())))
+            .unwrap()),
+        Value::Array(expected.clone())
+    );
+    assert_eq!(
+        rs(rules.route_violations(js(calls[1].clone())).unwrap()),
+        expected[1]
+    );
+}

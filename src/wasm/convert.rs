@@ -43,6 +43,11 @@ pub fn stringify(value: &JsValue, what: &str) -> Result<String, JsValue> {
 
 /// Reads a contract value from JSON text: the value, or the path of the first bad field and the problem.
 pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, (String, String)> {
+    // Tracking the path costs about a tenth of a large call; only a failed read needs it, so read again.
+    serde_json::from_str(text).or_else(|_| decode_with_path(text))
+}
+
+fn decode_with_path<T: DeserializeOwned>(text: &str) -> Result<T, (String, String)> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

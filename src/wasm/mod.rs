@@ -7,6 +7,7 @@
 
 mod client;
 mod convert;
+mod packed;
 pub mod qr;
 
 use crate::contract::{BindingCall, RouteCall, UnbindCall};
@@ -99,7 +100,7 @@ impl Rules {
         #[wasm_bindgen(unchecked_param_type = "RouteCall")] call: JsValue,
     ) -> Result<JsValue, JsValue> {
         let call: RouteCall = from_js(&call, "routeViolations")?;
-        to_js(&self.inner.route_violations(&call))
+        Ok(packed::routes_to_js(&[self.inner.route_violations(&call)])?.get(0))
     }
 
     /// Route calls for several vehicles in one crossing; answers in the order of the calls.
@@ -109,12 +110,8 @@ impl Rules {
         #[wasm_bindgen(unchecked_param_type = "RouteCall[]")] calls: JsValue,
     ) -> Result<JsValue, JsValue> {
         let calls: Vec<RouteCall> = from_js(&calls, "routeViolationsBatch")?;
-        to_js(
-            &calls
-                .iter()
-                .map(|c| self.inner.route_violations(c))
-                .collect::<Vec<_>>(),
-        )
+        let answers: Vec<_> = calls.iter().map(|c| self.inner.route_violations(c)).collect();
+        Ok(packed::routes_to_js(&answers)?.into())
     }
 
     /// May this actor remove this binding?
