@@ -558,14 +558,22 @@ async fn send(
     }
     let url = format!("{}{}", inner.base_url, path);
     let mut attempt = 0;
+    let mut new_session = false;
     loop {
         attempt += 1;
         let last = attempt > inner.retries;
         match fetch_once(inner, method, &url, body.as_deref(), key.as_deref()).await {
             Ok((status, body_value, replayed)) => {
-                let in_flight = status == 409
-                    && body_value.pointer("/error/code").and_then(Value::as_str)
-                        == Some("IDEMPOTENCY_KEY_IN_USE");
+                let code = body_value.pointer("/error/code").and_then(Value::as_str);
+                // The session ended (or the token is stale): take the new session's token once and
+                // try again; the server did nothing for the refused request.
+                if status == 403 && code == Some("CSRF_CHECK_FAILED") && !new_session && !is_dev {
+                    new_session = true;
+                    inner.with_state((), |s| s.csrf_token = None);
+                    Box::pin(send(inner, "GET", &format!("{API}/session"), None, None)).await?;
+                    continue;
+                }
+                let in_flight = status == 409 && code == Some("IDEMPOTENCY_KEY_IN_USE");
                 if (status >= 500 || in_flight) && !last {
                     sleep(backoff(inner, attempt)).await;
                     continue;

@@ -24,7 +24,7 @@ let proxy;
 let dir;
 let upstream;
 const seen = []; // [method, path, idempotency key] of every request through the proxy
-const faults = []; // what to do to the next matching requests: { match: RegExp, fault: "drop" | "503" }
+const faults = []; // what to do to the next matching requests: { match: RegExp, fault: "drop" | "503" | "csrf" }
 
 before(async () => {
   if (skip) return;
@@ -51,6 +51,11 @@ before(async () => {
       seen.push([req.method, req.url, req.headers["idempotency-key"] ?? null]);
       const i = faults.findIndex((f) => f.match.test(req.url));
       const fault = i >= 0 ? faults.splice(i, 1)[0].fault : null;
+      if (fault === "csrf") {
+        res.writeHead(403, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: "CSRF_CHECK_FAILED", message: { zh: "校验失败", en: "CSRF check failed" } } }));
+        return;
+      }
       if (fault === "503") {
         res.writeHead(503, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: { code: "UNAVAILABLE", message: { zh: "暂不可用", en: "Unavailable" } } }));
@@ -183,6 +188,17 @@ test("the server's refusal wins; the client says the decisions differed and the 
   assert.equal(outcome.refreshPolicy, true);
   assert.equal(client.policyVersion, "old-1");
   assert.notEqual(await client.loadPolicy(), "old-1");
+});
+
+test("a refused CSRF token is renewed once from a new session", { skip }, async () => {
+  const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 5 });
+  await client.session();
+  faults.push({ match: /\/auth\/sms-code$/, fault: "csrf" });
+  const from = seen.length;
+  const r = await client.request("POST", "/api/v1/auth/sms-code", { phone: "13900000004", purpose: "sign_in" });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.deepEqual(seen.slice(from).map(([m, p]) => `${m} ${p}`),
+    ["POST /api/v1/auth/sms-code", "GET /api/v1/session", "POST /api/v1/auth/sms-code"]);
 });
 
 test("an unreachable server rejects after the retries", async () => {
