@@ -2,25 +2,29 @@
 // scanner, codes we draw must scan with `jsqr`, and for one-mode texts both encoders must draw the same
 // symbol. Vehicle codes are built here from the byte layout in docs/qr.md, which checks that document too.
 //
-// Needs the nodejs build (../../pkg-node, or RENCHE_PKG_NODE) and `npm ci` in ../../benches (qrcode, jsqr).
+// Needs the nodejs build (../../pkg-node, or RENCHE_PKG_NODE); runs `npm ci` in ../../benches (qrcode, jsqr)
+// when those are missing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { createHmac, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const renche = require(path.join(path.resolve(process.env.RENCHE_PKG_NODE ?? path.join(here, "..", "..", "pkg-node")), "renche.js"));
-const fromBenches = createRequire(path.join(here, "..", "..", "benches", "package.json"));
-let QRCode, jsQR;
-try {
-  QRCode = fromBenches("qrcode");
-  jsQR = fromBenches("jsqr");
-} catch (e) {
-  throw new Error(`qrcode and jsqr come from benches/: run \`npm ci\` in benches first (${e.message})`);
+// qrcode and jsqr are benches/' devDependencies (the benchmark uses them too); install them if CI has not.
+const benches = path.join(here, "..", "..", "benches");
+if (!existsSync(path.join(benches, "node_modules", "qrcode")) || !existsSync(path.join(benches, "node_modules", "jsqr"))) {
+  console.log("# installing benches/ devDependencies (qrcode, jsqr) with npm ci");
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: benches, stdio: "inherit" });
 }
+const fromBenches = createRequire(path.join(benches, "package.json"));
+const QRCode = fromBenches("qrcode");
+const jsQR = fromBenches("jsqr");
 
 // ---- Vehicle codes, written from docs/qr.md ----
 const PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新";
