@@ -4,12 +4,15 @@
 #
 # wasm-pack's own wasm-opt download needs the internet and Debian's binaryen is too old, so Cargo.toml turns
 # wasm-pack's optimiser off and this script runs the wasm-opt of the npm `binaryen` package (a devDependency
-# of tests/node; run `npm ci` there first) on each build. Without it the script still works, unoptimised.
+# of tests/node, installed here when missing) on each build. Without it the script still works, unoptimised.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm}"
 
 wasm_opt="${WASM_OPT:-$PWD/tests/node/node_modules/.bin/wasm-opt}"
+if [[ -z "${WASM_OPT:-}" && ! -x "$wasm_opt" ]]; then
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || true
+fi
 if [[ ! -x "$wasm_opt" ]]; then
   echo "build-pkg: no wasm-opt at $wasm_opt (npm ci in tests/node); packages stay unoptimised" >&2
   wasm_opt=""
