@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { createHmac, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,13 +19,14 @@ const require = createRequire(import.meta.url);
 const renche = require(path.join(path.resolve(process.env.RENCHE_PKG_NODE ?? path.join(here, "..", "..", "pkg-node")), "renche.js"));
 // qrcode and jsqr are benches/' devDependencies (the benchmark uses them too); install them if CI has not.
 const benches = path.join(here, "..", "..", "benches");
-if (!existsSync(path.join(benches, "node_modules", "qrcode")) || !existsSync(path.join(benches, "node_modules", "jsqr"))) {
+if (!["qrcode", "jsqr", "pngjs"].every((m) => existsSync(path.join(benches, "node_modules", m)))) {
   console.log("# installing benches/ devDependencies (qrcode, jsqr) with npm ci");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: benches, stdio: "inherit" });
 }
 const fromBenches = createRequire(path.join(benches, "package.json"));
 const QRCode = fromBenches("qrcode");
 const jsQR = fromBenches("jsqr");
+const { PNG } = fromBenches("pngjs");
 
 // ---- Vehicle codes, written from docs/qr.md ----
 const PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新";
@@ -150,4 +152,22 @@ test("scan answers: nothing found is data, a wrong buffer throws a coded Error",
   const tampered = codes[0].text.replace(/^RC1:\d\d/, "RC1:99");
   assert.throws(() => renche.qrDecodePayload(tampered), (e) => e.code === "QR_MALFORMED" && e.reason.message.zh.length > 0);
   assert.throws(() => renche.qrDecodePayload("https://example.com/"), (e) => e.code === "QR_NOT_VEHICLE_CODE");
+});
+
+const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+test("our SVG as Chromium draws it, at whole and fractional pixels per module, scans", { skip: !chromium && "no Chromium" }, () => {
+  const text = codes[0].text;
+  const svg = renche.qrSvg(text);
+  const dir = mkdtempSync(path.join(tmpdir(), "renche-qr-"));
+  try {
+    // As an <img> at 7 px per module, and inline at 4.95 px per module, on a dark page.
+    const page = `<html><body style="margin:0;background:#333"><img width="287" height="287" style="margin:20px" src="data:image/svg+xml;base64,${Buffer.from(svg).toString("base64")}"><div style="width:203px;height:203px;display:inline-block;margin:20px">${svg}</div></body></html>`;
+    writeFileSync(path.join(dir, "page.html"), page);
+    execFileSync(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars", `--user-data-dir=${path.join(dir, "profile")}`, "--window-size=600,340", `--screenshot=${path.join(dir, "shot.png")}`, `file://${path.join(dir, "page.html")}`], { stdio: "ignore", timeout: 60_000 });
+    const png = PNG.sync.read(readFileSync(path.join(dir, "shot.png")));
+    assert.deepEqual(renche.qrScanRgba(png.data, png.width, png.height), { ok: true, texts: [text, text] });
+    assert.equal(jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data, text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
