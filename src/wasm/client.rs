@@ -98,12 +98,12 @@ struct ApiResponse {
 /// The answer to a commit: the server's when it was asked, else the local refusal.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Outcome<L: Serialize> {
+struct Outcome {
     source: &'static str,
     ok: bool,
     status: Option<u16>,
     body: Value,
-    local: Option<L>,
+    local: Value,
     decision: Value,
     reasons: Value,
     agreed: Option<bool>,
@@ -318,7 +318,7 @@ impl Client {
             };
             if let Some(answer) = local.as_ref().filter(|a| !a.allowed) {
                 let reasons = serde_json::to_value(&answer.reasons).unwrap_or(Value::Null);
-                return to_js(&refused_locally(local.clone(), reasons));
+                return to_js(&refused_locally(json_of(&local), reasons));
             }
             let mut body = serde_json::Map::new();
             body.insert("policyVersion".into(), Value::String(version(&rules)));
@@ -339,7 +339,7 @@ impl Client {
                 "POST",
                 Some(Value::Object(body)),
                 o.idempotency_key,
-                local,
+                json_of(&local),
                 expected,
             )
             .await
@@ -380,7 +380,7 @@ impl Client {
             };
             if let Some(route) = local.as_ref().filter(|r| r.route != Route::Online) {
                 let reasons = serde_json::to_value(&route.reasons).unwrap_or(Value::Null);
-                return to_js(&refused_locally(local.clone(), reasons));
+                return to_js(&refused_locally(json_of(&local), reasons));
             }
             let mut body = serde_json::Map::new();
             body.insert("policyVersion".into(), Value::String(version(&rules)));
@@ -398,7 +398,7 @@ impl Client {
                 "POST",
                 Some(Value::Object(body)),
                 o.idempotency_key,
-                local,
+                json_of(&local),
                 expected,
             )
             .await
@@ -423,7 +423,7 @@ impl Client {
             };
             if let Some(answer) = local.as_ref().filter(|a| !a.allowed) {
                 let reasons = serde_json::to_value(&answer.reasons).unwrap_or(Value::Null);
-                return to_js(&refused_locally(local.clone(), reasons));
+                return to_js(&refused_locally(json_of(&local), reasons));
             }
             let path = format!("{API}/bindings/{}", segment(&binding_id));
             let expected = local.as_ref().map(|a| a.allowed);
@@ -433,7 +433,7 @@ impl Client {
                 "DELETE",
                 None,
                 o.idempotency_key,
-                local,
+                json_of(&local),
                 expected,
             )
             .await
@@ -448,7 +448,12 @@ fn version(rules: &Option<crate::rules::Rules>) -> String {
         .unwrap_or_default()
 }
 
-fn refused_locally<L: Serialize>(local: Option<L>, reasons: Value) -> Outcome<L> {
+/// The local answer as JSON, so that one non-generic outcome serves every kind of answer.
+fn json_of<T: Serialize>(local: &Option<T>) -> Value {
+    serde_json::to_value(local).unwrap_or(Value::Null)
+}
+
+fn refused_locally(local: Value, reasons: Value) -> Outcome {
     Outcome {
         source: "local",
         ok: false,
@@ -466,13 +471,13 @@ fn refused_locally<L: Serialize>(local: Option<L>, reasons: Value) -> Outcome<L>
 }
 
 /// Sends a commit and reads the server's decision out of its answer, success or refusal.
-async fn server_outcome<L: Serialize>(
+async fn server_outcome(
     inner: &Rc<Inner>,
     path: &str,
     method: &str,
     body: Option<Value>,
     key: Option<String>,
-    local: Option<L>,
+    local: Value,
     expected_allowed: Option<bool>,
 ) -> Result<JsValue, JsValue> {
     let key = key.unwrap_or_else(new_key);
