@@ -129,3 +129,22 @@ test("policies: fromPolicy takes text or an object, and names a bad field", () =
   assert.throws(() => Rules.fromPolicy("{"), (e) => e instanceof Error && /JSON/.test(e.message));
   assert.throws(() => Rules.fromPolicy({ extends: "default", pointsCeiling: 0 }), (e) => e.field === "pointsCeiling");
 });
+
+test("the same answers whatever the process time zone", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const script = `
+    const { Rules } = require(${JSON.stringify(new URL("../../pkg-node/renche.js", import.meta.url).pathname)});
+    const call = ${JSON.stringify(routeCall(
+      [violation("a", { occurredAt: "2026-08-31T16:10:00Z" }), violation("b", { occurredAt: "2026-08-31T15:50:00Z" })],
+      { binding: { binderId: "user-1", vehicleId: "veh-1", createdAt: "2026-08-31T16:30:00Z" } },
+    ))};
+    const rules = Rules.default();
+    process.stdout.write(JSON.stringify([rules.routeViolations(call), rules.lateFee(10000, "2026-09-01T15:59:00Z", "2026-09-17T16:01:00Z")]));`;
+  const run = (TZ) => execFileSync(process.execPath, ["-e", script], { env: { ...process.env, TZ }, encoding: "utf8" });
+  const answers = ["Asia/Shanghai", "America/Los_Angeles", "UTC", "Pacific/Kiritimati"].map(run);
+  for (const a of answers) assert.equal(a, answers[0]);
+  const [route, fee] = JSON.parse(answers[0]);
+  assert.deepEqual(route.routes.map((r) => r.route), ["online", "window"]);
+  // Decided on 1 Sept (CST, 23:59), now 18 Sept 00:01 CST: 17 days, 2 late → 6% of ¥100.
+  assert.equal(fee, 600);
+});
