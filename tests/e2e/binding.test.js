@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, publishScreenshot, axeSerious, unexpectedErrors, waitFor,
-  writeFakeCamera,
+  writeFakeCamera, qrPicture,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -43,7 +43,7 @@ test('scan binding: the owner shows the code, the binder reads a picture of it, 
   assert.match(countdown, /^(3:00|2:5\d)$/);
   await publishScreenshot(await screenshot(ownerPage, 'qr-code'));
   assert.deepEqual(await axeSerious(ownerPage), []);
-  const png = await ownerPage.locator('#qr-image').screenshot();
+  const png = await qrPicture(ownerPage);
 
   await binderPage.click('[data-nav="bind"]');
   await binderPage.click('#choose-scan');
@@ -167,7 +167,7 @@ test('scan binding with the camera: frames are decoded live in wasm', async () =
   await go(ownerPage, '#/vehicles');
   await ownerPage.click(`#owned-vehicles li[data-plate="${nev.plateNumber}"] [data-action="show-qr"]`);
   await ownerPage.waitForSelector('#qr-image svg');
-  const png = await ownerPage.locator('#qr-image').screenshot();
+  const png = await qrPicture(ownerPage);
   const rgba = await ownerPage.evaluate(async (base64) => {
     const blob = await (await fetch(`data:image/png;base64,${base64}`)).blob();
     const bitmap = await createImageBitmap(blob);

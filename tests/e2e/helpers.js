@@ -224,9 +224,15 @@ export async function waitFor(fn, { timeout = 10_000, interval = 100 } = {}) {
 /** Goes to an in-app page by its hash, re-drawing it even when it is the page already shown. */
 export async function go(page, hash) {
   await page.evaluate((target) => {
-    if (location.hash === target) location.hash = '#/';
+    if (location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = target;
   }, hash);
-  await page.waitForFunction((target) => location.hash !== target, hash).catch(() => {});
-  await page.evaluate((target) => { location.hash = target; }, hash);
   await page.waitForFunction((target) => location.hash === target, hash);
+}
+
+/** A picture of the owner's code as it is on screen, once no passing message (toast) covers any of it. */
+export async function qrPicture(page) {
+  await page.waitForSelector('#qr-image svg');
+  await page.waitForSelector('#toasts:empty', { state: 'attached' });
+  return page.locator('#qr-image').screenshot();
 }

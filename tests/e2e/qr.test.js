@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, signIn, go, screenshot, axeSerious, unexpectedErrors,
+  startServer, launchBrowser, openPage, signIn, go, screenshot, axeSerious, unexpectedErrors, qrPicture,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -37,7 +37,7 @@ test('a code past its three minutes is refused by the server, with its reason sh
   await go(owner.page, '#/vehicles');
   await owner.page.click(`#owned-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"] [data-action="show-qr"]`);
   await owner.page.waitForSelector('#qr-image svg');
-  const png = await owner.page.locator('#qr-image').screenshot();
+  const png = await qrPicture(owner.page);
 
   // The server's clock moves past the code's lifetime.
   const res = await fetch(`${server.url}/api/v1/dev/clock`, {

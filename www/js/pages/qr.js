@@ -4,7 +4,7 @@
 import { t, pick } from '../i18n.js';
 import { get, post } from '../net.js';
 import { qrExports } from '../core.js';
-import { h, fill, pageHeading, loadingBlock, errorNotice, busy, minutesSeconds, notice, toast } from '../ui.js';
+import { h, fill, pageHeading, loadingBlock, errorNotice, busy, minutesSeconds, notice } from '../ui.js';
 import { plateBadge } from './vehicles.js';
 
 const POLL_MS = 2000;
@@ -138,8 +138,8 @@ export async function mount(container, params, memo) {
       if (seenNotifications.has(n.id)) continue;
       seenNotifications.add(n.id);
       if (n.kind === 'binding_created') {
+        // Shown in place, next to the code, rather than as a toast that would cover it.
         alerts.prepend(h('div', { class: 'notice ok', role: 'alert', 'data-kind': n.kind }, pick(n.message)));
-        toast(pick(n.message), 'ok');
       }
     }
   };
