@@ -155,6 +155,8 @@ export async function signIn(page, baseUrl, phone) {
     // Say what the page showed: a refusal (cool-down, cap) reads better than a timeout.
     throw new Error(`${err.message}; the page says: ${(await page.textContent('#main')).slice(0, 300)}`);
   }
+  // The page has the challenge once it says the code was sent.
+  await page.waitForSelector('#signin-form .notice.ok');
   await page.fill('input[name="code"]', code);
   await page.click('#signin-submit');
   await page.waitForSelector('#sign-out');

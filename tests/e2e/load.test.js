@@ -113,8 +113,10 @@ test('registration: a wrong code is explained, the right one registers and signs
   const since = Date.now() - 2000;
   await page.click('#send-code');
   const code = await latestCode(server.url, phone, { after: since });
+  await page.waitForSelector('#register-form .notice.ok');
   // The send button counts down before it can be used again.
-  await page.waitForFunction(() => document.querySelector('#send-code').disabled);
+  await page.waitForFunction(() => /\d/.test(document.querySelector('#send-code').textContent));
+  assert.equal(await page.isDisabled('#send-code'), true);
 
   const wrong = code === '000000' ? '111111' : '000000';
   await page.fill('input[name="code"]', wrong);
