@@ -294,6 +294,25 @@ fn spawn_housekeeping(state: SharedState) {
     });
 }
 
+/// One structured log line per request: at debug level, or warn when the server failed.
+async fn log_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, micros, "request");
+    } else {
+        tracing::debug!(%method, %path, status, micros, "request");
+    }
+    resp
+}
+
 /// The whole HTTP surface.
 pub fn router(state: SharedState, config: &Config) -> Router {
     let api = routes::dev::dev_routes(&state).merge(routes::api_routes().layer(
@@ -305,5 +324,6 @@ pub fn router(state: SharedState, config: &Config) -> Router {
         .nest_service("/pkg", ServeDir::new(&config.pkg))
         .fallback_service(ServeDir::new(&config.www).append_index_html_on_directories(true))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -261,17 +261,17 @@ pub async fn start_sms_challenge(
                 suffix.as_str().as_bytes(),
             )
         });
-        let target = match matched {
-            Some(v) => {
-                let phone = v.owner_phone.as_str().to_owned();
-                // The per-phone cap is silent: saying so would tell that the plate exists.
-                let under_cap = tx
-                    .count_sms_challenges(&SmsCountKey::Phone(phone.clone()), day_start)?
-                    < sms_job.daily_cap_per_phone;
-                under_cap.then_some((v.id, phone))
-            }
-            None => None,
-        };
+        // The per-phone cap is silent (saying so would tell that the plate exists), and counted in both
+        // cases so that both take the same queries.
+        let counted_phone = matched
+            .as_ref()
+            .map(|v| v.owner_phone.as_str().to_owned())
+            .unwrap_or_else(|| plate_key.clone());
+        let under_cap = tx.count_sms_challenges(&SmsCountKey::Phone(counted_phone), day_start)?
+            < sms_job.daily_cap_per_phone;
+        let target = matched
+            .filter(|_| under_cap)
+            .map(|v| (v.id, v.owner_phone.as_str().to_owned()));
         let (vehicle_id, phone) = match &target {
             Some((v, p)) => (Some(*v), Some(p.clone())),
             None => (None, None),

@@ -118,9 +118,79 @@ impl SqliteStore {
     }
 }
 
+/// Most write jobs run in one transaction (group commit).
+const BATCH: usize = 128;
+
+/// Runs write jobs one after another, each inside its own savepoint, and commits every job that queued up
+/// meanwhile in one transaction: under load one WAL commit serves many requests, yet each job still sees
+/// the ones before it and rolls back alone. Answers go out only after the commit.
 fn run_writer(mut conn: Connection, jobs: mpsc::Receiver<Envelope>) {
-    while let Ok((job, reply)) = jobs.recv() {
-        let _ = reply.send(run_job(&mut conn, job, "BEGIN IMMEDIATE"));
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match jobs.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        if batch.len() == 1 {
+            for (job, reply) in batch {
+                let _ = reply.send(run_job(&mut conn, job, "BEGIN IMMEDIATE"));
+            }
+            continue;
+        }
+        let mut results: Vec<StoreResult<()>> = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut begun = conn.execute_batch("BEGIN IMMEDIATE");
+        for (job, reply) in batch {
+            replies.push(reply);
+            results.push(match &begun {
+                Ok(()) => run_in_savepoint(&mut conn, job),
+                Err(e) => Err(StoreError::Database(e.to_string())),
+            });
+            if begun.is_ok() && conn.is_autocommit() {
+                // SQLite rolled the whole transaction back (I/O error, full disk …): everything before is lost.
+                for r in results.iter_mut() {
+                    *r = Err(StoreError::Database(
+                        "the transaction was rolled back by the database".into(),
+                    ));
+                }
+                begun = conn.execute_batch("BEGIN IMMEDIATE");
+            }
+        }
+        if begun.is_ok() {
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                let msg = e.to_string();
+                results = results
+                    .into_iter()
+                    .map(|_| Err(StoreError::Database(msg.clone())))
+                    .collect();
+            }
+        }
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+fn run_in_savepoint(conn: &mut Connection, job: Job) -> StoreResult<()> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let mut tx = SqliteTx { conn };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
+    match outcome {
+        Ok(Outcome::Commit) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(())
+        }
+        Ok(Outcome::Rollback) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Ok(())
+        }
+        Err(_) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(StoreError::Database("a job panicked".into()))
+        }
     }
 }
 

@@ -12,5 +12,6 @@ mod concurrency;
 mod conventions;
 mod helpers;
 mod import;
+mod perf;
 mod violations;
 mod window;
