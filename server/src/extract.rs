@@ -189,3 +189,28 @@ impl<S: Send + Sync> FromRequestParts<S> for PathToken {
         Ok(PathToken(raw))
     }
 }
+
+/// Query parameters, refused in the API's error shape (422 naming the problem) rather than as plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| bad_query(&e.body_text()))
+    }
+}
+
+fn bad_query(problem: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::Unprocessable,
+        "INVALID_QUERY",
+        format!("查询参数无效:{problem}"),
+        format!("Invalid query parameters: {problem}"),
+    )
+}

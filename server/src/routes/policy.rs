@@ -2,7 +2,8 @@
 
 use crate::app::SharedState;
 use crate::error::ApiError;
-use axum::extract::{Query, State};
+use crate::extract::ApiQuery as Query;
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -9,10 +9,11 @@ use super::{
 };
 use crate::app::SharedState;
 use crate::error::{ApiError, ApiResult, ClientExpectation, ErrorKind};
+use crate::extract::ApiQuery as Query;
 use crate::extract::{ApiJson, PathId, PathToken};
 use crate::guard::SignedIn;
 use crate::store::ApplicationStatus;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;

@@ -88,3 +88,15 @@ async fn officer_handles_a_violation_without_a_binding() {
     assert_eq!(done.body["violation"]["state"], "paid");
     assert_eq!(person.get("/api/v1/me").await.body["licence"]["points"], 6);
 }
+
+#[tokio::test]
+async fn bad_query_parameters_answer_in_the_error_shape() {
+    let app = spawn_app().await;
+    let officer = app.signed_in(OFFICER).await;
+    let r = officer.get("/api/v1/window/people").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.code(), "INVALID_QUERY");
+    let r = officer.get("/api/v1/window/people?residentId=123").await;
+    assert_eq!(r.code(), "RESIDENT_ID_WRONG_LENGTH");
+    assert_eq!(r.body["error"]["field"], "residentId");
+}
