@@ -21,15 +21,30 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(None).await
+}
+
+/// With `dongguan` as the Dongguan policy file instead of the shipped one.
+pub async fn spawn_app_with(dongguan: Option<serde_json::Value>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(ManualClock::starting_at(
         Timestamp::parse_rfc3339(START).unwrap(),
     ));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let policy_dir = match dongguan {
+        None => root.join("policies"),
+        Some(city) => {
+            let p = dir.path().join("policies");
+            std::fs::create_dir_all(p.join("cities")).unwrap();
+            std::fs::copy(root.join("policies/default.json"), p.join("default.json")).unwrap();
+            std::fs::write(p.join("cities/441900.json"), city.to_string()).unwrap();
+            p
+        }
+    };
     let config = Config {
         listen: "127.0.0.1:0".into(),
         database: format!("sqlite://{}", dir.path().join("test.sqlite3").display()),
-        policy_dir: root.join("policies"),
+        policy_dir,
         dev: true,
         demo: true,
         www: dir.path().to_path_buf(),
@@ -126,13 +141,25 @@ impl TestApp {
         c
     }
 
-    /// The newest code sent to a phone (delivery runs just after the answer, so wait a moment).
+    /// The code sent to a phone at the current (test) instant; delivery runs just after the answer, so wait.
     pub async fn sms_code(&self, phone: &str) -> String {
-        for _ in 0..100 {
-            if let Some(code) = self.outbox(phone).await.first().cloned() {
-                return code;
+        let now = renche_server::clock::Clock::now(self.clock.as_ref());
+        for _ in 0..200 {
+            let v: Value =
+                reqwest::get(format!("{}/api/v1/dev/sms-outbox?phone={phone}", self.base))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+            let fresh =
+                v["messages"].as_array().unwrap().iter().find(|m| {
+                    Timestamp::parse_rfc3339(m["sentAt"].as_str().unwrap()).unwrap() >= now
+                });
+            if let Some(m) = fresh {
+                return m["code"].as_str().unwrap().to_owned();
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         panic!("no SMS reached {phone}");
     }
@@ -258,6 +285,15 @@ impl Client {
     pub async fn delete(&self, path: &str) -> Answer {
         self.send(Method::DELETE, path, None, Some(&new_key()), true)
             .await
+    }
+
+    /// Another handle on the same session (the cookie jar is shared).
+    pub fn clone_session(&self) -> Client {
+        Client {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            csrf: self.csrf.clone(),
+        }
     }
 
     /// The person's id, from `/me`.

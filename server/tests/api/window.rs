@@ -100,3 +100,61 @@ async fn bad_query_parameters_answer_in_the_error_shape() {
     assert_eq!(r.code(), "RESIDENT_ID_WRONG_LENGTH");
     assert_eq!(r.body["error"]["field"], "residentId");
 }
+
+/// With a city's cap of one application a day, the second binding that day is refused; the next day passes.
+#[tokio::test]
+async fn daily_application_cap_holds() {
+    let app = spawn_app_with(Some(json!({
+        "extends": "default",
+        "version": "441900-test-caps",
+        "city": { "code": "441900", "nameZh": "东莞", "nameEn": "Dongguan" },
+        "applicationCaps": { "perDay": 1, "perYear": 5 }
+    })))
+    .await;
+    let binder = app.signed_in(NEWCOMER).await;
+    app.set_identity(NEWCOMER, "pass").await;
+    let bind = |binder: &Client, plate: &'static str, suffix: &'static str, owner: &'static str| {
+        let app = &app;
+        let binder = binder.clone_session();
+        async move {
+            let sent = binder
+                .post(
+                    "/api/v1/bindings/sms/challenges",
+                    json!({ "plateType": "02", "plateNumber": plate, "engineSuffix": suffix }),
+                )
+                .await;
+            assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
+            let code = app.sms_code(owner).await;
+            let opened = binder
+                .post(
+                    &format!(
+                        "/api/v1/bindings/sms/challenges/{}/confirm",
+                        sent.body["challengeId"].as_str().unwrap()
+                    ),
+                    json!({ "code": code }),
+                )
+                .await;
+            let id = opened.body["applicationId"].as_str().unwrap().to_owned();
+            binder
+                .post(
+                    &format!("/api/v1/binding-applications/{id}/commit"),
+                    json!({ "policyVersion": "441900-test-caps" }),
+                )
+                .await
+        }
+    };
+    let first = bind(&binder, "粤S88888", "888888", SPARE_OWNER).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let second = bind(&binder, "粤S67890", "678901", "13900000008").await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    assert_eq!(second.code(), "DAILY_APPLICATION_CAP_REACHED");
+    assert_eq!(
+        second.body["error"]["decision"]["policyVersion"],
+        "441900-test-caps"
+    );
+    // The next day in China Standard Time (sessions last 12 hours: sign in again).
+    app.advance(86_400);
+    let binder = app.signed_in(NEWCOMER).await;
+    let third = bind(&binder, "粤S67890", "678901", "13900000008").await;
+    assert_eq!(third.status, StatusCode::CREATED, "{:?}", third.body);
+}
