@@ -114,6 +114,19 @@ where
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         // Two Content-Type headers are ambiguous: the first one need not be what a proxy saw.
+        // No body at all reads as `{}`: commits whose fields are all optional need not send one.
+        let no_body = content_type.is_empty()
+            && req
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|v| v.as_bytes() == b"0")
+            && req
+                .headers()
+                .get(axum::http::header::TRANSFER_ENCODING)
+                .is_none();
+        if no_body {
+            return parse_json(b"{}").map(ApiJson);
+        }
         if !is_json(content_type) || req.headers().get_all(CONTENT_TYPE).iter().count() > 1 {
             return Err(ApiError::new(
                 ErrorKind::UnsupportedMediaType,

@@ -243,3 +243,33 @@ async fn client_mistakes_get_4xx_in_one_shape() {
     let bad_id = c.get("/api/v1/binding-applications/..%2Fetc").await;
     assert_eq!(bad_id.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_commit_without_a_body_reads_as_empty_json() {
+    let app = spawn_app().await;
+    let owner = app.signed_in(OWNER).await;
+    let id = app
+        .vehicle_id(renche::domain::PlateType::SmallCar, "粤S12345")
+        .await;
+    let r = owner
+        .send(
+            Method::POST,
+            &format!("/api/v1/vehicles/{id}/qr-codes"),
+            None,
+            Some(&new_key()),
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let needs = owner
+        .send(
+            Method::POST,
+            "/api/v1/bindings/qr/redeem",
+            None,
+            Some(&new_key()),
+            true,
+        )
+        .await;
+    assert_eq!(needs.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(needs.code(), "MISSING_FIELD");
+}
