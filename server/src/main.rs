@@ -81,13 +81,20 @@ struct ImportArgs {
     file: PathBuf,
 }
 
+/// Log lines with fields (`RUST_LOG` filters them); one JSON object per line with `RENCHE_LOG_FORMAT=json`.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(true)
-        .init();
+        .with_target(true);
+    if std::env::var("RENCHE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().init();
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init();
+    }
 }
 
 async fn shutdown_signal() {
@@ -141,7 +148,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     tracing::info!(%url, dev, "renche-server listening");
     println!("renche-server is running: open {url}");
     match app.run_until(shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!(error = %e, "server stopped with an error");
             ExitCode::FAILURE
