@@ -1,7 +1,7 @@
 // Starts the app: loads the rules core and the policy, restores the session, and routes on the hash.
 
 import { t, lang, setLang, onLangChange } from './i18n.js';
-import { get, post, early, setCsrfToken, onSessionEnd, withProgress } from './net.js';
+import { get, post, early, setCsrfToken, onSessionEnd, withProgress, resetClient } from './net.js';
 import { loadCore, usePolicy, currentRules } from './core.js';
 import { h, fill, notice, toast } from './ui.js';
 import { mountDevPanel, refreshDevPanel } from './dev-panel.js';
@@ -155,6 +155,7 @@ function renderChrome() {
 export function signedIn(person, csrfToken) {
   app.person = person;
   app.idleSignedOut = false;
+  resetClient();
   if (csrfToken) setCsrfToken(csrfToken);
   renderChrome();
   refreshDevPanel();
@@ -168,6 +169,7 @@ export async function signOut({ idle = false } = {}) {
   } catch { /* the session may already be gone; the page signs out either way */ }
   app.person = null;
   app.idleSignedOut = idle;
+  resetClient();
   try {
     const session = await get('/session');
     setCsrfToken(session?.csrfToken);

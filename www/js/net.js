@@ -2,6 +2,7 @@
 // token the server handed out, and turns failures into an ApiError carrying the server's reasons.
 
 import { t } from './i18n.js';
+import { core, currentRules } from './core.js';
 
 const API = '/api/v1';
 let pending = 0;
@@ -124,6 +125,56 @@ async function readAnswer(response) {
     friendly: response.status >= 500 ? t('errServer') : undefined,
     body: data,
   });
+}
+
+// Commits (binding, handling, removal) go through the core's Client: it retries a lost answer under the
+// same Idempotency-Key, so a commit is made once however flaky the network, and it reports whether the
+// server's decision agreed with the local rules.
+let client = null;
+
+function commitClient() {
+  if (!client) client = new (core().Client)({ baseUrl: '' });
+  const rules = currentRules();
+  if (rules) client.useRules(rules);
+  return client;
+}
+
+/** A new session (sign-in, sign-out) gets a new client, so no CSRF token of the old one is kept. */
+export function resetClient() {
+  client?.free();
+  client = null;
+}
+
+/**
+ * Runs one of the Client's commits with the progress bar showing. Resolves to the outcome when the server
+ * accepted it; throws an ApiError with the reasons (the server's, or the local rules' when they refused
+ * without asking: `err.local`).
+ */
+export async function commit(call) {
+  progress(1);
+  let outcome;
+  try {
+    outcome = await call(commitClient());
+  } catch (cause) {
+    throw new ApiError({ status: 0, code: 'NETWORK', friendly: t('errNetwork'), body: String(cause) });
+  } finally {
+    progress(-1);
+  }
+  if (outcome.ok) return outcome;
+  const body = outcome.body ?? null;
+  const reasons = outcome.reasons?.length ? outcome.reasons : reasonsOf(body);
+  const status = outcome.status ?? 0;
+  const err = new ApiError({
+    status,
+    code: body?.error?.code ?? reasons[0]?.code,
+    reasons,
+    friendly: status >= 500 ? t('errServer') : undefined,
+    body,
+  });
+  err.local = outcome.source === 'local';
+  err.outcome = outcome;
+  if (status === 401) for (const fn of sessionEndListeners) fn();
+  throw err;
 }
 
 export const get = (path, opts) => api('GET', path, undefined, opts);

@@ -3,7 +3,7 @@
 // submit, and when the two differ the page says so and shows the server's answer.
 
 import { t, pick } from '../i18n.js';
-import { get, post } from '../net.js';
+import { get, post, commit } from '../net.js';
 import { core, currentRules, qrExports, nowInstant } from '../core.js';
 import {
   h, fill, field, pageHeading, loadingBlock, errorNotice, reasonList, notice, busy, cstDate, uid, minutesSeconds,
@@ -406,19 +406,18 @@ function showApplication(node, { application, localAnswer, method }) {
   const commitButton = h('button', { type: 'button', class: 'primary', id: 'commit-binding' }, t('verifyStart'));
   const reviewSlot = h('div');
 
-  const commit = () => busy(commitButton, async () => {
+  const submit = () => busy(commitButton, async () => {
     fill(result);
     if (method === 'qr' && !relationship) {
       fill(result, notice(t('scanChooseRelationship'), 'error'));
       relationshipGroup.querySelector('input')?.focus();
       return;
     }
-    const expectedAllowed = serverPrecheck?.allowed ?? localAnswer?.allowed;
-    const body = { relationship, policyVersion: currentRules()?.policyVersion ?? app.policy?.version };
-    if (typeof expectedAllowed === 'boolean') body.expectedAllowed = expectedAllowed;
+    // No local `check` here: the page has shown its answer already, and the person chose to submit.
     let answer;
     try {
-      answer = await post(`/binding-applications/${encodeURIComponent(appId)}/commit`, body, { idempotent: true });
+      const outcome = await commit((client) => client.commitBinding(String(appId), { relationship }));
+      answer = outcome.body;
     } catch (err) {
       const shown = [errorNotice(err)];
       const pageSaid = localAnswer?.allowed ?? serverPrecheck?.allowed;
@@ -447,7 +446,7 @@ function showApplication(node, { application, localAnswer, method }) {
     fill(result, h('div', { id: 'server-answer', 'data-status': '202' }, notice(t('verifyPending'), 'warn')));
     commitButton.textContent = t('retry');
   });
-  commitButton.addEventListener('click', commit);
+  commitButton.addEventListener('click', submit);
 
   fill(node, h('section', { class: 'card', 'aria-labelledby': 'app-title' },
     h('h2', { id: 'app-title' }, t('vehicleToBind')),

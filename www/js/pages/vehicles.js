@@ -1,7 +1,7 @@
 // My vehicles: those in my name (with who has bound each), and the vehicles I have bound.
 
 import { t, pick } from '../i18n.js';
-import { get, del } from '../net.js';
+import { get, commit } from '../net.js';
 import { core } from '../core.js';
 import { h, fill, pageHeading, section, loadingBlock, errorNotice, busy, cstDate, toast } from '../ui.js';
 import { app } from '../app.js';
@@ -84,7 +84,7 @@ export async function mount(container) {
 
 async function removeBinding(bindingId, reload) {
   try {
-    await del(`/bindings/${encodeURIComponent(bindingId)}`, { idempotent: true });
+    await commit((client) => client.removeBinding(String(bindingId)));
     toast(t('removed'), 'ok');
   } catch (err) {
     toast(err?.reasons?.length ? pick(err.reasons[0].message) : (err?.friendly ?? t('errServer')), 'error');

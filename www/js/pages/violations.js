@@ -2,7 +2,7 @@
 // today; handling an online one (accept the points, pay, get the decision number).
 
 import { t, pick } from '../i18n.js';
-import { get, post } from '../net.js';
+import { get, commit } from '../net.js';
 import { currentRules, nowInstant } from '../core.js';
 import { h, fill, pageHeading, section, loadingBlock, errorNotice, notice, busy, yuan, cstDateTime } from '../ui.js';
 import { app, refreshPerson } from '../app.js';
@@ -72,20 +72,22 @@ function localRoutes(groups, bindings) {
     };
   });
   const byId = new Map();
+  const callById = new Map();
+  calls.forEach((call) => call.violations.forEach((v) => callById.set(v.id, call)));
   try {
     const answers = rules.routeViolationsBatch(calls);
     for (const answer of answers) for (const r of answer.routes) byId.set(String(r.violationId), r);
   } catch (err) {
     console.warn('local routing unavailable', err);
   }
-  return byId;
+  return { routes: byId, calls: callById };
 }
 
 async function loadAll() {
   const [list, bindings] = await Promise.all([get('/violations'), get('/bindings')]);
   const groups = list?.vehicles ?? [];
-  const local = localRoutes(groups, bindings?.bindings ?? []);
-  return { groups, local, policyVersion: list?.policyVersion };
+  const { routes: local, calls } = localRoutes(groups, bindings?.bindings ?? []);
+  return { groups, local, calls, policyVersion: list?.policyVersion };
 }
 
 export async function mount(container, params) {
@@ -167,13 +169,12 @@ async function mountHandle(container, violationId) {
     if (!accept.checked) return;
     busy(payButton, async () => {
       fill(result);
-      const body = { policyVersion: currentRules()?.policyVersion ?? data.policyVersion };
-      if (local) {
-        body.expectedAllowed = local.route === 'online';
-        body.expectedOwedFen = local.owedFen;
-      }
       try {
-        const answer = await post(`/violations/${encodeURIComponent(x.id)}/handle`, body, { idempotent: true });
+        // With the route call, the local rules answer at once when they would not route it online.
+        const outcome = await commit((client) => client.handleViolation(String(x.id), {
+          check: data.calls.get(String(x.id)), expectedOwedFen: r.owedFen ?? x.fineFen,
+        }));
+        const answer = outcome.body;
         await refreshPerson();
         fill(form);
         fill(result, h('div', { class: 'card', id: 'handled' },
