@@ -80,3 +80,56 @@ async fn concurrent_binds_never_pass_the_vehicle_limit() {
     .unwrap();
     assert_eq!(active.len(), 3);
 }
+
+/// One person binds many vehicles at once: never more than three at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_binds_never_pass_the_person_limit() {
+    let app = spawn_app().await;
+    let officer = std::sync::Arc::new(app.signed_in(OFFICER).await);
+    let person = app
+        .add_person("吴多车", "44190019920202022", "13800000300")
+        .await;
+    let docs = ["driving_licence", "id_card", "vehicle_licence"];
+    let mut vehicles = Vec::new();
+    for plate in [
+        "粤S70001",
+        "粤S70002",
+        "粤S70003",
+        "粤S70004",
+        "粤S70005",
+        "粤S70006",
+        "粤S70007",
+        "粤S70008",
+        "粤S70009",
+        "粤S70010",
+    ] {
+        vehicles.push(app.add_vehicle(plate).await);
+    }
+    let tasks: Vec<_> = vehicles
+        .into_iter()
+        .map(|v| {
+            let officer = officer.clone();
+            tokio::spawn(async move {
+                officer
+                    .post("/api/v1/window/bindings", json!({ "personId": person.to_string(), "vehicleId": v.to_string(), "documentsChecked": docs }))
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => assert_eq!(r.code(), "USER_BINDING_LIMIT_REACHED"),
+            other => panic!("unexpected {other}: {:?}", r.body),
+        }
+    }
+    assert_eq!(created, 3);
+    let active = renche_server::routes::read(&app.state, move |tx| {
+        Ok(tx.active_bindings_of_binder(person)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(active.len(), 3);
+}

@@ -226,6 +226,31 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A bindable small car of a person who is not registered, added straight to the store.
+    pub async fn add_vehicle(&self, plate: &str) -> i64 {
+        let now = renche_server::clock::Clock::now(self.clock.as_ref());
+        let vehicle = renche_server::store::NewVehicle {
+            plate_number: renche::domain::PlateNumber::parse(
+                plate,
+                renche::domain::PlateType::SmallCar,
+            )
+            .unwrap(),
+            engine_number: "ENG000123456".into(),
+            engine_suffix: renche::domain::EngineSuffix::parse("123456").unwrap(),
+            use_nature: renche::domain::UseNature::NonCommercial,
+            owner_kind: renche::domain::OwnerKind::Individual,
+            owner_person_id: None,
+            owner_name: "某车主".into(),
+            owner_phone: renche::domain::PhoneNumber::parse("13500000000").unwrap(),
+            owner_resident_id: None,
+            city: "441900".into(),
+            created_at: now,
+        };
+        renche_server::routes::write(&self.state, move |tx| Ok(tx.insert_vehicle(&vehicle)?))
+            .await
+            .unwrap()
+    }
+
     pub async fn vehicle_id(&self, plate_type: renche::domain::PlateType, plate: &str) -> i64 {
         let plate = plate.to_owned();
         renche_server::routes::read(&self.state, move |tx| {
