@@ -593,3 +593,45 @@ async fn failed_verification_goes_to_manual_review() {
         .await;
     assert_eq!(again.code(), "APPLICATION_NOT_IN_REVIEW");
 }
+
+#[tokio::test]
+async fn officer_rejects_a_review_and_the_binder_is_told() {
+    let app = spawn_app().await;
+    let owner = app.signed_in(OWNER).await;
+    let binder = app.signed_in(NEWCOMER).await;
+    app.set_identity(NEWCOMER, "unavailable").await;
+    let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
+    let opened = binder
+        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
+        .await;
+    let app_id = opened.body["applicationId"].as_str().unwrap().to_owned();
+    let unavailable = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/commit"),
+            json!({ "relationship": "parent" }),
+        )
+        .await;
+    assert_eq!(unavailable.code(), "REAL_PERSON_VERIFICATION_UNAVAILABLE");
+    let review = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/manual-review"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(review.status, StatusCode::ACCEPTED, "{:?}", review.body);
+    let officer = app.signed_in(OFFICER).await;
+    let rejected = officer
+        .post(
+            &format!("/api/v1/window/reviews/{app_id}/reject"),
+            json!({ "reason": "照片不清晰" }),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{:?}", rejected.body);
+    assert_eq!(rejected.body["application"]["status"], "rejected");
+    let notes = binder.get("/api/v1/notifications").await;
+    assert_eq!(notes.body["notifications"][0]["kind"], "review_rejected");
+    assert!(binder.get("/api/v1/bindings").await.body["bindings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
