@@ -221,15 +221,41 @@ fn decision_number(city: &str, violation_id: i64, now: Timestamp) -> String {
 pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledView> {
     let now = state.now();
     let st = state.clone();
-    let (case, owed) = read(state, move |tx| {
+    let (actor, violation_id, person_id, channel) = (
+        case.actor_id,
+        case.violation_id,
+        case.person_id,
+        case.channel,
+    );
+    let checked = read(state, move |tx| {
         let (_, _, route, version) = route_one(tx, &st.policies, &case, now)?;
         let decision = decide(&case, &route, &version);
         if !decision.allowed {
-            return Err(ApiError::refused(decision));
+            return Ok(Err(decision));
         }
-        Ok((case, route.owed_fen))
+        Ok(Ok((case, route.owed_fen)))
     })
     .await?;
+    let (case, owed) = match checked {
+        Ok(ok) => ok,
+        Err(decision) => {
+            // Refusals are decisions too: they go to the audit log.
+            let codes: Vec<&'static str> = decision.reasons.iter().map(|r| r.code).collect();
+            let version = decision.policy_version.clone();
+            write(state, move |tx| {
+                audit(
+                    tx,
+                    now,
+                    Some(actor),
+                    "violation.handling_refused",
+                    format!("violation:{violation_id}"),
+                    json!({ "person": person_id, "channel": channel, "reasons": codes, "policyVersion": version }),
+                )
+            })
+            .await?;
+            return Err(ApiError::refused(decision));
+        }
+    };
     if let Some(expected) = case.expected_owed {
         if expected != owed {
             return Err(ApiError::new(
