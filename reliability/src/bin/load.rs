@@ -248,6 +248,28 @@ fn slices(mut apps: Vec<Prepared>, counts: &[usize]) -> Vec<Vec<Prepared>> {
     out
 }
 
+/// CPU seconds (user + system) a process has used so far, from /proc (Linux).
+fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = text.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn launcher() -> PathBuf {
     std::env::current_exe()
         .unwrap_or_default()
@@ -334,21 +356,25 @@ async fn run(args: Args) -> Result<()> {
         .map_err(|e| err(e.to_string()))?;
     let mut raw = Vec::new();
     for (clients, work) in args.levels.iter().zip(slices(raw_apps, &args.commits)) {
+        let own_cpu = cpu_seconds(None);
         let (s, p) = (Arc::clone(&store), Arc::clone(&policies));
         let f = run_level(*clients, work, move |a| {
             let (s, p) = (Arc::clone(&s), Arc::clone(&p));
             async move { raw_commit(&s, &p, &a).await.unwrap_or(false) }
         })
         .await;
+        let own_cpu = cpu_seconds(None) - own_cpu;
         println!(
-            "raw   {:>3} clients: {:>6} commits ({} allowed) in {:.2} s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            "raw   {:>3} clients: {:>6} commits ({} allowed) in {:.2} s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; \
+             CPU per commit {:.0} µs",
             f.clients,
             f.commits,
             f.ok,
             f.elapsed.as_secs_f64(),
             f.per_second(),
             f.lat.p50(),
-            f.lat.p99()
+            f.lat.p99(),
+            own_cpu * 1e6 / f.ok.max(1) as f64
         );
         raw.push(f);
     }
@@ -396,6 +422,7 @@ async fn run(args: Args) -> Result<()> {
     );
     let mut over_http = Vec::new();
     for (clients, work) in args.levels.iter().zip(slices(apps, &args.commits)) {
+        let (server_cpu, own_cpu) = (cpu_seconds(server.pid()), cpu_seconds(None));
         let (h, u, s) = (http.clone(), url.clone(), Arc::clone(&sessions));
         let f = run_level(*clients, work, move |a| {
             let (h, u, s) = (h.clone(), u.clone(), Arc::clone(&s));
@@ -412,15 +439,20 @@ async fn run(args: Args) -> Result<()> {
             }
         })
         .await;
+        let server_cpu = cpu_seconds(server.pid()) - server_cpu;
+        let own_cpu = cpu_seconds(None) - own_cpu;
         println!(
-            "http  {:>3} clients: {:>6} commits ({} created) in {:.2} s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            "http  {:>3} clients: {:>6} commits ({} created) in {:.2} s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; \
+             CPU per commit: server {:.0} µs, load generator {:.0} µs",
             f.clients,
             f.commits,
             f.ok,
             f.elapsed.as_secs_f64(),
             f.per_second(),
             f.lat.p50(),
-            f.lat.p99()
+            f.lat.p99(),
+            server_cpu * 1e6 / f.ok.max(1) as f64,
+            own_cpu * 1e6 / f.ok.max(1) as f64
         );
         over_http.push(f);
     }
