@@ -280,7 +280,8 @@ function mountScan(container, memo) {
   const cameraBox = h('div', { id: 'camera-box' });
   const applicationStep = h('div', { id: 'application-step' });
   const fileId = uid('qrfile');
-  const fileInput = h('input', { type: 'file', id: fileId, accept: 'image/*', class: 'visually-hidden', 'data-testid': 'qr-file' });
+  // The label below is the control people use; the input itself stays out of the tab order.
+  const fileInput = h('input', { type: 'file', id: fileId, accept: 'image/*', class: 'visually-hidden', tabindex: '-1' });
   const fileLabel = h('label', { for: fileId, class: 'button', id: 'pick-file', tabindex: '0', role: 'button' }, t('scanPickFile'));
   fileLabel.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); fileInput.click(); }
