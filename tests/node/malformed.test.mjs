@@ -25,7 +25,29 @@ const cases = [
   ["late fee argument", () => rules.lateFee(-5, 0, 0), "fineFen"],
   ["late fee instant", () => rules.lateFee(100, "soon", 0), "decidedAt"],
   ["batch element", () => rules.checkBindingBatch([okBinding, { ...okBinding, method: "pigeon" }]), "[1].method"],
+  // serde_json places some errors after the enclosing object when the bad member is its last one.
+  ["bad code, last member", () => rules.checkBinding(last(okBinding, "channel", "fax")), "channel"],
+  ["bad code, not last", () => rules.checkBinding({ channel: "fax", ...okBinding, channel: "fax" }), "channel"],
+  ["bad plate, vehicle last", () => rules.checkBinding(last(okBinding, "vehicle", car("v", { plateNumber: "粤S1" }))), "vehicle.plateNumber"],
+  ["bad plate, vehicle first", () => rules.checkBinding({ vehicle: car("v", { plateNumber: "粤S1" }), ...okBinding, vehicle: car("v", { plateNumber: "粤S1" }) }), "vehicle.plateNumber"],
+  ["bad amount, last member of the last element", () => rules.routeViolations(last(okRoute, "violations", [violation("a"), last(violation("b"), "fineFen", 0.5)])), "violations[1].fineFen"],
+  ["bad amount, last member, more elements follow", () => rules.routeViolations({ ...okRoute, violations: [last(violation("a"), "fineFen", 0.5), violation("b")] }), "violations[0].fineFen"],
+  ["bad document, last element", () => rules.checkBinding({ ...okBinding, channel: "window", method: "window", documentsChecked: ["id_card", "passport"] }), "documentsChecked[1]"],
+  ["bad document, first element", () => rules.checkBinding({ ...okBinding, documentsChecked: ["passport", "id_card"], now: okBinding.now }), "documentsChecked[0]"],
+  ["missing field, nested last", () => rules.routeViolations({ ...okRoute, violations: [violation("a"), { id: "b" }] }), "violations[1].vehicleId"],
+  ["missing field, nested first", () => rules.routeViolations({ ...okRoute, violations: [{ id: "b" }, violation("a")] }), "violations[0].vehicleId"],
+  ["bad timestamp in a list", () => rules.checkBinding({ ...okBinding, applications: ["2026-01-01T00:00:00Z", "soon", "2026-01-02T00:00:00Z"] }), "applications[1]"],
+  ["bad code in the middle of a list", () => rules.checkBinding({ ...okBinding, documentsChecked: ["id_card", "passport", "driving_licence"] }), "documentsChecked[1]"],
+  ["missing field in the last member object", () => rules.checkBinding(last(okBinding, "binder", {})), "binder.id"],
+  ["unknown field, last", () => rules.checkUnbind(last(unbindCall, "extra", 1)), "extra"],
+  ["points, last member of a nested object", () => rules.checkBinding(last(okBinding, "binder", { id: "u", licence: { class: "C1", status: "normal", points: -1 } })), "binder.licence.points"],
 ];
+
+/** A copy of `value` with `key` set to `v` as its last member. */
+function last(value, key, v) {
+  const { [key]: _, ...rest } = value;
+  return { ...rest, [key]: v };
+}
 
 for (const [name, call, field] of cases) {
   test(`throws naming the field: ${name}`, () => {
