@@ -91,6 +91,30 @@ async function bindBySms(page, vehicle) {
   await page.waitForSelector('#binding-done');
 }
 
+test('when the server knows more than the page (a taxi), its answer stands and the page says they differ', async () => {
+  const { page } = binder;
+  const taxi = DEMO.taxi;
+  await go(page, '#/bind/sms');
+  await page.waitForSelector('#sms-form');
+  await page.click(`[data-plate-type="${taxi.plateType}"]`);
+  await page.fill('input[name="plateNumber"]', taxi.plateNumber);
+  await page.fill('input[name="engineSuffix"]', taxi.engineSuffix);
+  // The page cannot know the vehicle's use: the rules it can check pass.
+  await page.waitForSelector('#instant-eligibility[data-allowed="true"]');
+  const since = Date.now() - 2000;
+  await page.click('#send-owner-code');
+  await page.waitForSelector('#owner-code-form');
+  await page.fill('input[name="ownerCode"]', await latestCode(server.url, taxi.ownerPhone, { after: since }));
+  await page.click('#verify-owner-code');
+  // The server's check, with the vehicle's record, refuses; the page says the two differ.
+  await page.waitForSelector('#server-precheck [data-code="USE_NATURE_NOT_BINDABLE"]');
+  await page.waitForSelector('#application-step .notice.warn');
+  assert.match(await page.textContent('#application-step'), /以服务器为准/);
+  await page.click('#commit-binding');
+  await page.waitForSelector('#server-answer[data-code="USE_NATURE_NOT_BINDABLE"]');
+  assert.deepEqual(unexpectedErrors(binder.errors), []);
+});
+
 test('SMS binding up to the limit; the fourth is refused on the page and, when forced, by the server', async () => {
   const { page } = binder;
   const [second, third, fourth] = DEMO.smsVehicles;

@@ -18,6 +18,8 @@ export const DEMO = {
     { plateType: '02', plateNumber: '粤S88888', typed: '粤 s 88888', engineSuffix: '888888', ownerPhone: '13900000007' },
     { plateType: '02', plateNumber: '粤S67890', engineSuffix: '678901', ownerPhone: '13900000008' },
   ],
+  // 王车主's taxi: the page's instant check cannot see its use; the server refuses it.
+  taxi: { plateType: '02', plateNumber: '粤ST2345', engineSuffix: '222222', ownerPhone: '13900000001' },
   // Window tests (their own server): 赵新人 fails real-person verification and asks for manual review.
   reviewee: { phone: '13900000004' },
   reviewVehicle: { plateType: '02', plateNumber: '粤S88888', engineSuffix: '888888', ownerPhone: '13900000007' },

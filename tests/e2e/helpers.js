@@ -3,7 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, writeFile, copyFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +17,15 @@ export const SCREENSHOTS = path.join(OUTPUT, 'screenshots');
 export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1280, height: 860 };
 
+/** $RENCHE_SERVER, else the newer of the release and debug builds (an old release build must not win). */
 function serverBinary() {
   if (process.env.RENCHE_SERVER) return process.env.RENCHE_SERVER;
-  for (const candidate of ['target/release/renche-server', 'target/debug/renche-server']) {
-    const full = path.join(ROOT, candidate);
-    if (existsSync(full)) return full;
-  }
-  throw new Error('no renche-server binary: build it (cargo build -p renche-server) or set RENCHE_SERVER');
+  const built = ['target/release/renche-server', 'target/debug/renche-server']
+    .map((candidate) => path.join(ROOT, candidate))
+    .filter((full) => existsSync(full))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (built.length === 0) throw new Error('no renche-server binary: build it (cargo build -p renche-server) or set RENCHE_SERVER');
+  return built[0];
 }
 
 /**
