@@ -49,4 +49,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   log "installing node and npm"
   apt_install nodejs npm
 fi
+# PostgreSQL (for the conformance and multi-instance tests) is started with the machine; start it if not.
+if command -v pg_ctlcluster >/dev/null && ! (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+fi
 log "toolchain ready: $(cargo --version), $(wasm-pack --version), $(wasm-bindgen --version), node $(node --version)"

@@ -28,14 +28,19 @@ step() {
 
 npm_ci() { (cd "$1" && npm ci --no-audit --no-fund --loglevel=error); }
 
+# wasm-opt for the package build comes from tests/node's npm dependencies.
+step "npm dependencies of the Node tests" npm_ci tests/node
 step "format" cargo fmt --all -- --check
 step "clippy (native)" cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (wasm32)" cargo clippy -p renche --target wasm32-unknown-unknown --all-targets -- -D warnings
+# Core scenarios and properties, backend API flows, the SQLite/PostgreSQL conformance suite, three
+# instances on PostgreSQL, and the reliability checks (histories, SIGKILL restarts, authorisation matrix,
+# bad-request catalogue).
 step "native tests" cargo test --workspace
 step "build npm package (web, nodejs, bundler)" bash scripts/build-pkg.sh
 step "wasm tests in Node" wasm-pack test --node
 step "wasm tests in Chromium" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver
-step "node tests (package, ESM, CommonJS, QR interop)" bash -c 'cd tests/node && npm ci --no-audit --no-fund --loglevel=error && npm test'
+step "node tests (package, ESM, CommonJS, types, QR interop, Client)" bash -c 'cd tests/node && npm test'
 step "bundled page in Chromium" bash tests/bundle/run.sh
 step "browser end-to-end" bash tests/e2e/run.sh
 step "fuzz smoke (every target, 15 s each)" bash scripts/fuzz.sh 15
