@@ -30,6 +30,16 @@ export function currentRules() {
   return rules;
 }
 
+/** Parsed rules for another policy document (a vehicle's city), kept by version. */
+const rulesByVersion = new Map();
+export function rulesFor(policyDocument) {
+  if (!policyDocument) return rules;
+  const version = policyDocument.version;
+  if (version === rules?.policyVersion) return rules;
+  if (!rulesByVersion.has(version)) rulesByVersion.set(version, core().Rules.fromPolicy(policyDocument));
+  return rulesByVersion.get(version);
+}
+
 /** The core's QR functions (src/wasm/qr.rs). */
 export function qrExports() {
   const m = core();

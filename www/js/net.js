@@ -132,10 +132,10 @@ async function readAnswer(response) {
 // server's decision agreed with the local rules.
 let client = null;
 
-function commitClient() {
+function commitClient(rules) {
   if (!client) client = new (core().Client)({ baseUrl: '' });
-  const rules = currentRules();
-  if (rules) client.useRules(rules);
+  const chosen = rules ?? currentRules();
+  if (chosen) client.useRules(chosen);
   return client;
 }
 
@@ -146,15 +146,16 @@ export function resetClient() {
 }
 
 /**
- * Runs one of the Client's commits with the progress bar showing. Resolves to the outcome when the server
+ * Runs one of the Client's commits with the progress bar showing, deciding locally with `rules` (the
+ * vehicle's city) or the app's policy. Resolves to the outcome when the server
  * accepted it; throws an ApiError with the reasons (the server's, or the local rules' when they refused
  * without asking: `err.local`).
  */
-export async function commit(call) {
+export async function commit(call, { rules } = {}) {
   progress(1);
   let outcome;
   try {
-    outcome = await call(commitClient());
+    outcome = await call(commitClient(rules));
   } catch (cause) {
     throw new ApiError({ status: 0, code: 'NETWORK', friendly: t('errNetwork'), body: String(cause) });
   } finally {

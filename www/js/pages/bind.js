@@ -4,11 +4,11 @@
 
 import { t, pick } from '../i18n.js';
 import { get, post, commit } from '../net.js';
-import { core, currentRules, qrExports, nowInstant } from '../core.js';
+import { core, currentRules, rulesFor, qrExports, nowInstant } from '../core.js';
 import {
   h, fill, field, pageHeading, loadingBlock, errorNotice, reasonList, notice, busy, cstDate, uid, minutesSeconds,
 } from '../ui.js';
-import { app, refreshPerson } from '../app.js';
+import { app, refreshPerson, policyFor } from '../app.js';
 import { validateAsYouType, coolDown } from './signin.js';
 import { plateBadge, RELATIONSHIP_CODES, relationshipName } from './vehicles.js';
 
@@ -404,7 +404,11 @@ function showApplication(node, { application, localAnswer, method }) {
     }))) : null;
 
   const result = h('div', { id: 'commit-result', 'aria-live': 'polite' });
-  const commitButton = h('button', { type: 'button', class: 'primary', id: 'commit-binding' }, t('verifyStart'));
+  // When the server has already said no, submitting stays possible (it decides again at the commit), but
+  // the page does not present it as the way forward.
+  const refusedAlready = serverPrecheck && !serverPrecheck.allowed;
+  const commitButton = h('button', { type: 'button', class: refusedAlready ? '' : 'primary', id: 'commit-binding' },
+    refusedAlready ? t('submitAnyway') : t('verifyStart'));
   const reviewSlot = h('div');
 
   const submit = () => busy(commitButton, async () => {
@@ -417,7 +421,10 @@ function showApplication(node, { application, localAnswer, method }) {
     // No local `check` here: the page has shown its answer already, and the person chose to submit.
     let answer;
     try {
-      const outcome = await commit((client) => client.commitBinding(String(appId), { relationship }));
+      // Decided under the vehicle's city policy, the one the server uses.
+      let rules;
+      try { rules = rulesFor(await policyFor(vehicle.city)); } catch { rules = undefined; }
+      const outcome = await commit((client) => client.commitBinding(String(appId), { relationship }), { rules });
       answer = outcome.body;
     } catch (err) {
       const shown = [errorNotice(err)];
@@ -457,7 +464,8 @@ function showApplication(node, { application, localAnswer, method }) {
     relationshipGroup,
     h('h3', {}, t('verifyTitle')),
     h('p', { class: 'meta' }, t('verifyIntro')),
-    h('div', { class: 'actions' }, commitButton),
+    h('div', { class: 'actions' }, commitButton,
+      refusedAlready ? h('a', { class: 'button primary', href: '#/vehicles' }, t('navVehicles')) : null),
     result,
     reviewSlot));
   (relationshipGroup?.querySelector('input') ?? commitButton).focus();

@@ -3,9 +3,9 @@
 
 import { t, pick } from '../i18n.js';
 import { get, commit } from '../net.js';
-import { currentRules, nowInstant } from '../core.js';
+import { rulesFor, nowInstant } from '../core.js';
 import { h, fill, pageHeading, section, loadingBlock, errorNotice, notice, busy, yuan, cstDateTime } from '../ui.js';
-import { app, refreshPerson } from '../app.js';
+import { app, refreshPerson, policyFor } from '../app.js';
 import { plateBadge } from './vehicles.js';
 
 const ROUTE_LABELS = {
@@ -58,11 +58,13 @@ export function personFacts(p) {
  * The page's own routing of each vehicle's violations (one crossing into the core for the whole list).
  * Used to send the expected answer with a handle request and to notice a disagreement with the server.
  */
-function localRoutes(groups, bindings) {
-  const rules = currentRules();
-  const calls = groups.map((g) => {
+async function localRoutes(groups, bindings) {
+  const byId = new Map();
+  const callById = new Map();
+  const rulesById = new Map();
+  for (const g of groups) {
     const binding = g.bindingId ? bindings.find((b) => String(b.id) === String(g.bindingId)) : null;
-    return {
+    const call = {
       person: personFacts(app.person),
       vehicle: vehicleFacts(g.vehicle, g.relation === 'owner' ? String(app.person.id) : null),
       binding: binding ? { binderId: String(app.person.id), vehicleId: String(g.vehicle.id), createdAt: binding.createdAt } : null,
@@ -70,24 +72,26 @@ function localRoutes(groups, bindings) {
       channel: app.channel,
       now: nowInstant(),
     };
-  });
-  const byId = new Map();
-  const callById = new Map();
-  calls.forEach((call) => call.violations.forEach((v) => callById.set(v.id, call)));
-  try {
-    const answers = rules.routeViolationsBatch(calls);
-    for (const answer of answers) for (const r of answer.routes) byId.set(String(r.violationId), r);
-  } catch (err) {
-    console.warn('local routing unavailable', err);
+    try {
+      // Each vehicle under its own city's policy, as the server decides it.
+      const rules = rulesFor(await policyFor(g.vehicle.city));
+      for (const r of rules.routeViolations(call).routes) {
+        byId.set(String(r.violationId), r);
+        callById.set(String(r.violationId), call);
+        rulesById.set(String(r.violationId), rules);
+      }
+    } catch (err) {
+      console.warn('local routing unavailable', err);
+    }
   }
-  return { routes: byId, calls: callById };
+  return { routes: byId, calls: callById, rules: rulesById };
 }
 
 async function loadAll() {
   const [list, bindings] = await Promise.all([get('/violations'), get('/bindings')]);
   const groups = list?.vehicles ?? [];
-  const { routes: local, calls } = localRoutes(groups, bindings?.bindings ?? []);
-  return { groups, local, calls, policyVersion: list?.policyVersion };
+  const { routes: local, calls, rules } = await localRoutes(groups, bindings?.bindings ?? []);
+  return { groups, local, calls, rules, policyVersion: list?.policyVersion };
 }
 
 export async function mount(container, params) {
@@ -173,7 +177,7 @@ async function mountHandle(container, violationId) {
         // With the route call, the local rules answer at once when they would not route it online.
         const outcome = await commit((client) => client.handleViolation(String(x.id), {
           check: data.calls.get(String(x.id)), expectedOwedFen: r.owedFen ?? x.fineFen,
-        }));
+        }), { rules: data.rules.get(String(x.id)) });
         const answer = outcome.body;
         await refreshPerson();
         fill(form);

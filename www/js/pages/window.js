@@ -3,9 +3,9 @@
 
 import { t, pick } from '../i18n.js';
 import { get, post } from '../net.js';
-import { core, currentRules, nowInstant } from '../core.js';
+import { core, currentRules, rulesFor, nowInstant } from '../core.js';
 import { h, fill, field, pageHeading, section, loadingBlock, errorNotice, reasonList, notice, busy, yuan, cstDateTime, uid } from '../ui.js';
-import { app } from '../app.js';
+import { app, policyFor } from '../app.js';
 import { validateAsYouType } from './signin.js';
 import { plateBadge, plateTypeName } from './vehicles.js';
 import { DOCUMENT_CODES, documentName, routeBadge, personFacts, vehicleFacts } from './violations.js';
@@ -72,10 +72,14 @@ export async function mount(container, params, memo) {
         renderActions();
         return;
       }
+      // The vehicle's city policy is the one the server decides with.
+      try { memo.vehicleRules = rulesFor(await policyFor(memo.vehicle.city)); } catch { memo.vehicleRules = null; }
       renderVehicle();
       renderActions();
     });
   });
+
+  const vehicleRules = () => memo.vehicleRules ?? currentRules();
 
   // The originals the officer has checked by hand (FAQ 7).
   const docs = h('fieldset', { id: 'window-documents' }, h('legend', {}, t('windowDocuments')),
@@ -110,7 +114,7 @@ export async function mount(container, params, memo) {
     const p = memo.person;
     const v = memo.vehicle;
     try {
-      return currentRules().checkBinding({
+      return vehicleRules().checkBinding({
         binder: { ...personFacts(p), identityVerified: true },
         vehicle: vehicleFacts(v, v.ownerId != null ? String(v.ownerId) : null),
         binderBindings: [],
@@ -137,7 +141,7 @@ export async function mount(container, params, memo) {
       try {
         const answer2 = await post('/window/bindings', {
           personId: String(memo.person.id), vehicleId: String(memo.vehicle.id), relationship: 'other',
-          documentsChecked: memo.documents, policyVersion: currentRules().policyVersion,
+          documentsChecked: memo.documents, policyVersion: vehicleRules().policyVersion,
         }, { idempotent: true });
         fill(result, notice(t('bindingDone', { plate: memo.vehicle.plateDisplay ?? memo.vehicle.plateNumber }), 'ok'));
         // Done: a second tap would only be refused as ALREADY_BOUND.
@@ -176,7 +180,7 @@ export async function mount(container, params, memo) {
         fill(out);
         try {
           const answer = await post(`/window/violations/${encodeURIComponent(x.id)}/handle`, {
-            personId: String(memo.person.id), documentsChecked: memo.documents, policyVersion: currentRules().policyVersion,
+            personId: String(memo.person.id), documentsChecked: memo.documents, policyVersion: vehicleRules().policyVersion,
           }, { idempotent: true });
           fill(out, h('div', { class: 'notice ok', role: 'status' },
             h('p', {}, `${t('decisionNumber')}: `, h('strong', { 'data-decision-number': answer.decisionNumber }, answer.decisionNumber)),
@@ -212,7 +216,8 @@ export async function mount(container, params, memo) {
       const reject = h('button', { type: 'button', class: 'danger', 'data-action': 'reject' }, t('reject'));
       approve.addEventListener('click', () => busy(approve, async () => {
         try {
-          await post(`/window/reviews/${encodeURIComponent(a.id)}/approve`, { policyVersion: currentRules().policyVersion }, { idempotent: true });
+          const rules = rulesFor(await policyFor(a.vehicle?.city));
+          await post(`/window/reviews/${encodeURIComponent(a.id)}/approve`, { policyVersion: rules.policyVersion }, { idempotent: true });
           await renderQueue();
         } catch (err) { fill(out, errorNotice(err)); }
       }));
