@@ -28,8 +28,12 @@ test('the list shows each violation with its route, points, fine and amount owed
   const { page, errors } = owner;
   await page.click('[data-nav="violations"]');
   await page.waitForSelector('[data-violation-id]');
-  const routes = await page.$$eval('li[data-violation-id]', (rows) => rows.map((r) => r.dataset.route));
+  const rows = await page.$$eval('li[data-violation-id]', (items) => items.map((r) => ({ server: r.dataset.route, page: r.dataset.localRoute })));
+  const routes = rows.map((r) => r.server);
   assert.ok(routes.includes('online'), `routes seen: ${routes}`);
+  assert.ok(routes.includes('window'), `routes seen: ${routes}`);
+  // The core in the page routes every violation as the server did.
+  assert.deepEqual(rows.map((r) => r.page), routes);
   // Every row shows money as yuan with two decimals, computed from fen.
   const owed = await page.$$eval('[data-owed]', (cells) => cells.map((c) => c.textContent));
   for (const text of owed) assert.match(text, /^¥\d+\.\d\d$/);
@@ -77,4 +81,25 @@ test('the list in English', async () => {
   await page.click('#lang-toggle');
   await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
   assert.deepEqual(unexpectedErrors(errors), []);
+});
+
+test('a binder sees the bound car’s camera violations, routed by the binding date, the points and the fine', async () => {
+  const binder = await openPage(browser, server.url, { hash: '#/signin' });
+  const { page, errors } = binder;
+  await signIn(page, server.url, DEMO.windowPerson.phone);
+  await page.click('[data-nav="violations"]');
+  await page.waitForSelector('[data-violation-id]');
+  const rows = await page.$$eval('li[data-violation-id]', (items) => items.map((r) => ({
+    server: r.dataset.route, page: r.dataset.localRoute, codes: [...r.querySelectorAll('[data-code]')].map((c) => c.dataset.code),
+  })));
+  assert.deepEqual(rows.map((r) => r.page), rows.map((r) => r.server));
+  const codes = rows.flatMap((r) => r.codes);
+  // Before the binding date, above ¥200 and unscored: each goes to the window, and says why.
+  for (const code of ['OCCURRED_BEFORE_BINDING', 'FINE_ABOVE_ONLINE_LIMIT', 'UNSCORED_NOT_FOR_BINDER']) {
+    assert.ok(codes.includes(code), `${code} among ${codes}`);
+  }
+  assert.ok(rows.some((r) => r.server === 'online'));
+  assert.deepEqual(await axeSerious(page), []);
+  assert.deepEqual(unexpectedErrors(errors), []);
+  await binder.context.close();
 });

@@ -109,19 +109,21 @@ export async function mount(container, params) {
   fill(container,
     pageHeading(t('violationsTitle')),
     any ? null : notice(t('violationsNone')),
-    groups.filter((g) => g.violations.length > 0).map((g) => vehicleSection(g)));
+    groups.filter((g) => g.violations.length > 0).map((g) => vehicleSection(g, data.local)));
   return undefined;
 }
 
-function vehicleSection(group) {
+function vehicleSection(group, local) {
   const v = group.vehicle;
   return section([plateBadge(v), ' ', h('span', { class: 'meta' }, group.relation === 'owner' ? t('vehicleOwn') : t('vehicleBound'))],
-    h('ul', { class: 'list violations' }, group.violations.map((x) => violationRow(x))));
+    h('ul', { class: 'list violations' }, group.violations.map((x) => violationRow(x, local.get(String(x.id))))));
 }
 
-function violationRow(x) {
+/** One violation as the server routed it; a note when the page's own routing came out otherwise. */
+function violationRow(x, local) {
   const r = x.route ?? {};
-  return h('li', { 'data-violation-id': x.id, 'data-route': r.route },
+  const differs = local && local.route !== r.route;
+  return h('li', { 'data-violation-id': x.id, 'data-route': r.route, 'data-local-route': local?.route ?? '' },
     h('div', { class: 'row' },
       h('div', { class: 'grow' },
         h('strong', {}, x.description ?? x.code ?? ''),
@@ -138,6 +140,7 @@ function violationRow(x) {
       ? h('p', { class: 'notice warn' }, t('bringDocuments', { docs: r.documents.map(documentName).join(pick({ zh: '、', en: ', ' })) }))
       : null,
     r.reasons?.length ? h('ul', { class: 'reasons meta' }, r.reasons.map((reason) => h('li', { 'data-code': reason.code }, pick(reason.message)))) : null,
+    differs ? notice(t('serverDiffers'), 'warn') : null,
     r.route === 'online'
       ? h('div', { class: 'actions' }, h('a', { class: 'button primary', href: `#/violations/${encodeURIComponent(x.id)}`, 'data-action': 'handle' }, t('handle')))
       : null);
