@@ -225,7 +225,13 @@ pub async fn build(config: Config) -> Result<App, BuildError> {
             None,
         )
     };
-    let secure_cookies = !config.dev && !addr.ip().is_loopback();
+    // Browsers drop `Secure` cookies over plain http, which is what development and a loopback listener
+    // serve; behind a TLS proxy on loopback, set RENCHE_COOKIE_SECURE=always.
+    let secure_cookies = match std::env::var("RENCHE_COOKIE_SECURE").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => !config.dev && !addr.ip().is_loopback(),
+    };
     let qr_key = server_key(&store, "qr-hmac", clock.now()).await?;
     let state = Arc::new(AppState {
         store,
