@@ -131,3 +131,35 @@ test('registration: a wrong code is explained, the right one registers and signs
   assert.deepEqual(unexpectedErrors(errors), []);
   await context.close();
 });
+
+test('keyboard only: skip link, sign in with Tab and Enter, focus visible', async () => {
+  const { page, context, errors } = await openPage(browser, server.url, { hash: '#/signin' });
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'skip-link');
+  const tabTo = async (selector) => {
+    for (let i = 0; i < 15; i += 1) {
+      if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+      await page.keyboard.press('Tab');
+    }
+    throw new Error(`Tab never reached ${selector}`);
+  };
+  await tabTo('input[name="phone"]');
+  // The focused field has a visible outline.
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none');
+  await page.keyboard.type('13900000002');
+  await tabTo('#send-code');
+  const since = Date.now() - 2000;
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#signin-form .notice.ok');
+  const code = await latestCode(server.url, '13900000002', { after: since });
+  // Sending moved focus to the code field.
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'code');
+  await page.keyboard.type(code);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#sign-out');
+  // The new page's heading has focus, so the next Tab starts at the top of the page.
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
+  assert.deepEqual(unexpectedErrors(errors), []);
+  await context.close();
+});

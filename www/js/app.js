@@ -106,8 +106,15 @@ async function route({ keepMemo = false } = {}) {
   if (!keepMemo) focusHeading(main);
 }
 
+let firstPageDrawn = false;
+
 function focusHeading(main) {
-  // After a real navigation, move focus to the new page's heading so keyboard users start at the top.
+  // On the first page the browser starts at the top (skip link first); after a navigation, focus moves to
+  // the new page's heading so keyboard and screen-reader users start there rather than in the old page.
+  if (!firstPageDrawn) {
+    firstPageDrawn = true;
+    return;
+  }
   if (document.activeElement && document.activeElement !== document.body && document.activeElement.closest?.('#dev-panel')) return;
   main.querySelector('h1')?.focus({ preventScroll: false });
 }
