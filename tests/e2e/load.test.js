@@ -81,6 +81,13 @@ test('sign-in page: Chinese by default, English toggle persists, accessible in b
   await context.close();
 });
 
+test('every page string exists in both languages with the same placeholders', async () => {
+  const { page, context } = await openPage(browser, server.url, { hash: '#/signin' });
+  const missing = await page.evaluate(async () => (await import('/js/i18n.js')).untranslated());
+  assert.deepEqual(missing, []);
+  await context.close();
+});
+
 test('registration checks the resident ID as it is typed', async () => {
   const { page, context, errors } = await openPage(browser, server.url, { hash: '#/register' });
   await page.waitForSelector('#register-form');

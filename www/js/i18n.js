@@ -258,3 +258,12 @@ export function pick(message, base) {
 }
 
 export const STRING_KEYS = Object.keys(STRINGS);
+
+/** Keys missing a language, or whose two texts use different placeholders (checked by the tests). */
+export function untranslated() {
+  const names = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join();
+  return STRING_KEYS.filter((key) => {
+    const { zh, en } = STRINGS[key];
+    return !zh || !en || names(zh) !== names(en);
+  });
+}
