@@ -69,6 +69,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The HMAC key of the vehicle QR codes.
     pub qr_key: Vec<u8>,
+    /// Static files served at `/` and the WebAssembly package served at `/pkg/`.
+    pub www: PathBuf,
+    pub pkg: PathBuf,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -243,9 +246,11 @@ pub async fn build(config: Config) -> Result<App, BuildError> {
         dev,
         secure_cookies,
         qr_key,
+        www: config.www.clone(),
+        pkg: config.pkg.clone(),
     });
     spawn_housekeeping(Arc::clone(&state));
-    let router = router(Arc::clone(&state), &config);
+    let router = router(Arc::clone(&state));
     Ok(App {
         listener,
         router,
@@ -320,15 +325,15 @@ async fn log_request(
 }
 
 /// The whole HTTP surface.
-pub fn router(state: SharedState, config: &Config) -> Router {
+pub fn router(state: SharedState) -> Router {
     let api = routes::dev::dev_routes(&state).merge(routes::api_routes().layer(
         axum::middleware::from_fn_with_state(Arc::clone(&state), guard::guard),
     ));
     Router::new()
         .route("/healthz", get(routes::health))
         .nest("/api/v1", api)
-        .nest_service("/pkg", ServeDir::new(&config.pkg))
-        .fallback_service(ServeDir::new(&config.www).append_index_html_on_directories(true))
+        .nest_service("/pkg", ServeDir::new(&state.pkg))
+        .fallback_service(ServeDir::new(&state.www).append_index_html_on_directories(true))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)

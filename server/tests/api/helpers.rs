@@ -103,6 +103,11 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Where `--www` and `--pkg` point in tests.
+    pub fn www_dir(&self) -> std::path::PathBuf {
+        self._dir.path().to_path_buf()
+    }
+
     pub async fn client(&self) -> Client {
         let http = reqwest::Client::builder()
             .cookie_store(true)
