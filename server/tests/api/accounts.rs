@@ -34,6 +34,21 @@ async fn health_and_policy_with_etag() {
         .unwrap()
         .iter()
         .any(|c| c["code"] == "441900"));
+
+    // The web app at `/` and the WebAssembly package at `/pkg/` (both the temp dir in tests).
+    std::fs::write(
+        app.www_dir().join("index.html"),
+        "<!doctype html><title>renche</title>",
+    )
+    .unwrap();
+    std::fs::write(app.www_dir().join("renche.js"), "export {};").unwrap();
+    let page = reqwest::get(format!("{}/", app.base)).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("renche"));
+    let pkg = reqwest::get(format!("{}/pkg/renche.js", app.base))
+        .await
+        .unwrap();
+    assert_eq!(pkg.status(), StatusCode::OK);
 }
 
 #[tokio::test]
