@@ -180,6 +180,9 @@ export async function screenshot(page, name) {
   // Let focus rings, fonts and the progress bar settle.
   await page.waitForFunction(() => !document.body.hasAttribute('aria-busy'), null, { timeout: 5000 }).catch(() => {});
   await page.screenshot({ path: file, fullPage: true });
+  // Nothing may stick out sideways: a phone page scrolls only up and down.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 0) throw new Error(`${name}: the page is ${overflow}px wider than the window`);
   return file;
 }
 

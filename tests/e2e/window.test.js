@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, DESKTOP,
+  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, DESKTOP, PHONE,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -89,6 +89,9 @@ test('window console: find a person and a vehicle, check the originals, bind on 
   await page.click('#window-bind');
   await page.waitForSelector('#window-bind-result .notice.ok');
   await screenshot(page, 'window-console');
+  await page.setViewportSize(PHONE);
+  await screenshot(page, 'window-console-phone');
+  await page.setViewportSize(DESKTOP);
   assert.deepEqual(await axeSerious(page), []);
   assert.deepEqual(unexpectedErrors(errors), []);
 });
