@@ -47,7 +47,7 @@ test('the list shows each violation with its route, points, fine and amount owed
   assert.deepEqual(unexpectedErrors(errors), []);
 });
 
-test('handling an online violation: accept the points, pay, get the decision number', async () => {
+test('handling an online violation: accept the points; a refused payment changes nothing; pay; decision number', async () => {
   const { page, errors } = owner;
   await go(page, '#/violations');
   const row = page.locator('li[data-route="online"]').first();
@@ -57,6 +57,16 @@ test('handling an online violation: accept the points, pay, get the decision num
   assert.equal(await page.isDisabled('#pay'), true, 'paying needs the points accepted first');
   await page.check('#accept-points');
   assert.deepEqual(await axeSerious(page), []);
+
+  // The payment provider refuses first: the server's message, and nothing is handled.
+  await page.click('#dev-pay-fail');
+  await page.waitForSelector('#dev-payment-status:not(:empty)');
+  await page.click('#pay');
+  await page.waitForSelector('#server-answer[data-status="402"]');
+  assert.equal(await page.$('#decision-number'), null);
+
+  await page.click('#dev-pay-succeed');
+  await page.waitForFunction(() => /成功|succeed/.test(document.querySelector('#dev-payment-status').textContent));
   await page.click('#pay');
   await page.waitForSelector('#decision-number');
   const decision = (await page.textContent('#decision-number')).trim();

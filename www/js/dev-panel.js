@@ -11,6 +11,7 @@ let panel = null;
 let outboxList = null;
 let pollTimer = null;
 let lastOutcome = null;
+let lastPayment = null;
 
 export function mountDevPanel() {
   panel = document.getElementById('dev-panel');
@@ -41,6 +42,17 @@ function render() {
     }
     ev.currentTarget?.focus?.();
   };
+  const paymentStatus = h('p', { class: 'meta', id: 'dev-payment-status', role: 'status' },
+    lastPayment ? t('devPaymentSet', { outcome: t(lastPayment) }) : '');
+  const setPayment = (outcome, labelKey) => async () => {
+    try {
+      await post('/dev/payment', { outcome });
+      lastPayment = labelKey;
+      paymentStatus.textContent = t('devPaymentSet', { outcome: t(labelKey) });
+    } catch (err) {
+      toast(err?.friendly ?? err.message, 'error');
+    }
+  };
   fill(panel, h('details', { open: wasOpen },
     h('summary', {}, t('devPanel')),
     h('p', { class: 'meta' }, t('devPanelIntro')),
@@ -53,6 +65,11 @@ function render() {
         h('button', { type: 'button', id: 'dev-verify-pass', onclick: setOutcome('pass', t('devVerifierPass')) }, t('devVerifierPass')),
         h('button', { type: 'button', id: 'dev-verify-fail', class: 'danger', onclick: setOutcome('fail', t('devVerifierFail')) }, t('devVerifierFail'))),
       verifierStatus,
+      h('h2', {}, t('devPayment')),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', id: 'dev-pay-succeed', onclick: setPayment('succeed', 'devPaymentSucceed') }, t('devPaymentSucceed')),
+        h('button', { type: 'button', id: 'dev-pay-fail', class: 'danger', onclick: setPayment('fail', 'devPaymentFail') }, t('devPaymentFail'))),
+      paymentStatus,
     ] : null));
   loadOutbox();
 }

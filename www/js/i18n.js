@@ -72,6 +72,10 @@ const STRINGS = {
   devVerifierFail: { zh: '不通过', en: 'Fail' },
   devVerifierSet: { zh: '下一次实人认证将:{outcome}', en: 'Next verification will: {outcome}' },
   devUseCode: { zh: '填入', en: 'Use' },
+  devPayment: { zh: '模拟支付结果', en: 'Payment provider outcome' },
+  devPaymentSucceed: { zh: '支付成功', en: 'Payments succeed' },
+  devPaymentFail: { zh: '支付失败', en: 'Payments fail' },
+  devPaymentSet: { zh: '之后的支付将:{outcome}', en: 'Payments from now on: {outcome}' },
   devDemoAccounts: { zh: '演示账号', en: 'Demo accounts' },
 
   // My vehicles.
