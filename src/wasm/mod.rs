@@ -110,7 +110,10 @@ impl Rules {
         #[wasm_bindgen(unchecked_param_type = "RouteCall[]")] calls: JsValue,
     ) -> Result<JsValue, JsValue> {
         let calls: Vec<RouteCall> = from_js(&calls, "routeViolationsBatch")?;
-        let answers: Vec<_> = calls.iter().map(|c| self.inner.route_violations(c)).collect();
+        let answers: Vec<_> = calls
+            .iter()
+            .map(|c| self.inner.route_violations(c))
+            .collect();
         Ok(packed::routes_to_js(&answers)?.into())
     }
 
