@@ -227,3 +227,56 @@ fn bad_query(problem: &str) -> ApiError {
         format!("Invalid query parameters: {problem}"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        plate_number: String,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        count: u32,
+        inner: Inner,
+    }
+
+    fn err(json: &str) -> ApiError {
+        match parse_json::<Outer>(json.as_bytes()) {
+            Err(e) => e,
+            Ok(v) => panic!("parsed {v:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = err("{");
+        assert_eq!(
+            (e.kind, &*e.code),
+            (ErrorKind::BadRequest, "MALFORMED_JSON")
+        );
+        let e = err(r#"{"count":1,"inner":{"plateNumber":"x","extra":1}}"#);
+        assert_eq!(
+            (&*e.code, e.field.as_deref()),
+            ("UNKNOWN_FIELD", Some("inner.extra"))
+        );
+        let e = err(r#"{"count":1,"inner":{}}"#);
+        assert_eq!(
+            (&*e.code, e.field.as_deref()),
+            ("MISSING_FIELD", Some("inner.plateNumber"))
+        );
+        let e = err(r#"{"count":"one","inner":{"plateNumber":"x"}}"#);
+        assert_eq!(
+            (&*e.code, e.field.as_deref()),
+            ("INVALID_FIELD", Some("count"))
+        );
+        let e = err(r#"{"count":1,"inner":{"plateNumber":"x"}} trailing"#);
+        assert_eq!(&*e.code, "MALFORMED_JSON");
+    }
+}

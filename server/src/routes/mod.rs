@@ -567,3 +567,38 @@ pub fn require_officer(tx: &mut dyn Tx, person_id: i64) -> ApiResult<PersonRow> 
     }
     Ok(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn scoring_cycle_rolls_over_after_twelve_months() {
+        let l = LicenceRow {
+            class: renche::domain::LicenceClass::C1,
+            status: renche::domain::LicenceStatus::Normal,
+            points: 9,
+            cycle_start: Some(at("2025-03-01T00:00:00+08:00")),
+        };
+        assert_eq!(current_cycle(&l, at("2026-02-28T23:59:59+08:00")).0, 9);
+        let (points, start) = current_cycle(&l, at("2026-03-01T00:00:00+08:00"));
+        assert_eq!(points, 0);
+        assert_eq!(start.unwrap().cst_date().to_string(), "2026-03-01");
+        let leap = LicenceRow {
+            cycle_start: Some(at("2024-02-29T00:00:00+08:00")),
+            ..l
+        };
+        assert_eq!(current_cycle(&leap, at("2025-02-28T12:00:00+08:00")).0, 0);
+    }
+
+    #[test]
+    fn names_are_masked_after_the_first_character() {
+        assert_eq!(mask_name("王车主"), "王**");
+        assert_eq!(mask_name("李"), "李*");
+        assert_eq!(mask_name(""), "");
+    }
+}
