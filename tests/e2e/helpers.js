@@ -179,7 +179,18 @@ export async function screenshot(page, name) {
   const file = path.join(SCREENSHOTS, `${name}.png`);
   // Let focus rings, fonts and the progress bar settle.
   await page.waitForFunction(() => !document.body.hasAttribute('aria-busy'), null, { timeout: 5000 }).catch(() => {});
+  // The development panel is folded for the picture (it is not part of the product), then restored.
+  const panelWasOpen = await page.evaluate(() => {
+    const details = document.querySelector('#dev-panel details');
+    const open = details?.open ?? false;
+    if (details) details.open = false;
+    return open;
+  });
   await page.screenshot({ path: file, fullPage: true });
+  await page.evaluate((open) => {
+    const details = document.querySelector('#dev-panel details');
+    if (details) details.open = open;
+  }, panelWasOpen);
   // Nothing may stick out sideways: a phone page scrolls only up and down.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 0) throw new Error(`${name}: the page is ${overflow}px wider than the window`);
