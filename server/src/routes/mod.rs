@@ -538,7 +538,8 @@ pub fn commit_binding(
         "binding.created",
         subject,
         json!({ "binding": id, "method": c.method, "channel": c.channel, "relationship": c.relationship,
-                "policyVersion": decision.policy_version, "application": c.application_id }),
+                "policyVersion": decision.policy_version, "application": c.application_id,
+                "documentsChecked": c.documents_checked }),
     )?;
     if let Some(owner) = vehicle.owner_person_id {
         let plate = vehicle.plate_number.display();

@@ -322,7 +322,8 @@ pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledV
             "violation.handled",
             format!("violation:{}", v.id),
             json!({ "person": person.id, "channel": case.channel, "decisionNumber": v.decision_number, "paidFen": owed.value(),
-                    "paymentRef": payment_ref, "points": v.points.value(), "policyVersion": version }),
+                    "paymentRef": payment_ref, "points": v.points.value(), "policyVersion": version,
+                    "documentsChecked": case.documents_checked }),
         )?;
         let view = ViolationView::of(&v, route);
         Ok(Ok(HandledView { decision_number: v.decision_number.clone(), paid_fen: owed.value(), payment_ref: v.payment_ref.clone(), violation: view, decision }))

@@ -103,6 +103,11 @@ impl Answer {
 }
 
 impl TestApp {
+    /// A direct connection to the test database (to look at the audit log).
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self._dir.path().join("test.sqlite3")).unwrap()
+    }
+
     /// Where `--www` and `--pkg` point in tests.
     pub fn www_dir(&self) -> std::path::PathBuf {
         self._dir.path().to_path_buf()

@@ -45,6 +45,26 @@ async fn officer_binds_on_a_persons_behalf_after_checking_originals() {
         .await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["method"], "window");
+    // Both decisions are in the append-only audit log, with the originals that were checked.
+    let db = app.db();
+    let (refused, created): (i64, String) = (
+        db.query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'binding.refused'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap(),
+        db.query_row(
+            "SELECT detail FROM audit_log WHERE action = 'binding.created'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap(),
+    );
+    assert_eq!(refused, 1);
+    assert!(created.contains("vehicle_licence"), "{created}");
+    assert!(db.execute("UPDATE audit_log SET action = 'x'", []).is_err());
+    assert!(db.execute("DELETE FROM audit_log", []).is_err());
     let mine = person.get("/api/v1/bindings").await;
     assert_eq!(
         mine.body["bindings"][0]["vehicle"]["plateNumber"],
