@@ -1241,7 +1241,16 @@ impl Tx for SqliteTx<'_> {
             .conn
             .prepare_cached("DELETE FROM rate_counters WHERE window_start < ?1")?
             .execute([now.millis() - 2 * 86_400_000])?;
-        Ok((a + b + c) as u64)
+        // One-time codes matter for their lifetime and the day's caps; QR codes for their three minutes.
+        let d = self
+            .conn
+            .prepare_cached("DELETE FROM sms_challenges WHERE created_at < ?1")?
+            .execute([now.millis() - 2 * 86_400_000])?;
+        let e = self
+            .conn
+            .prepare_cached("DELETE FROM qr_codes WHERE expires_at < ?1")?
+            .execute([now.millis() - 86_400_000])?;
+        Ok((a + b + c + d + e) as u64)
     }
 
     fn bump_counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32> {
