@@ -688,69 +688,113 @@ fn parse_pair(subject: &str) -> Option<(i64, i64)> {
     Some((b.parse().ok()?, v.parse().ok()?))
 }
 
-/// Checks the run's record against the database at `db_url` (SQLite).
-pub fn check(db_url: &str, record: &RunRecord, w: &Workload, pop: &Population) -> Result<Report> {
-    let owner_of = owners(pop);
+type DbFacts = (String, Vec<AuditRow>, HashMap<i64, BindingDb>);
+
+const AUDIT_SQL: &str = "SELECT id, action, subject, detail, actor_id FROM audit_log
+     WHERE action IN ('binding.created', 'binding.removed', 'binding.refused') ORDER BY id";
+const BINDINGS_SQL: &str =
+    "SELECT id, binder_id, vehicle_id, application_id, removed_at, removed_by FROM bindings";
+
+/// What the checker reads: the integrity verdict, the binding entries of the audit log in id order, and
+/// the bindings table. SQLite (`sqlite://PATH`) or PostgreSQL (`postgres://…`).
+fn load_db(db_url: &str) -> Result<DbFacts> {
+    if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") {
+        let url = db_url.to_owned();
+        // The synchronous client runs its own runtime: keep it off the caller's.
+        return std::thread::spawn(move || load_postgres(&url))
+            .join()
+            .map_err(|_| err("the PostgreSQL reader panicked"))?;
+    }
     let path = sqlite_path(db_url)?;
     let conn = rusqlite::Connection::open_with_flags(
         &path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let mut audit = Vec::new();
+    let mut st = conn.prepare(AUDIT_SQL)?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (id, action, subject, detail, actor) = row?;
+        audit.push(AuditRow {
+            id,
+            action,
+            subject,
+            detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+            actor,
+        });
+    }
+    let mut bindings = HashMap::new();
+    let mut st = conn.prepare(BINDINGS_SQL)?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            BindingDb {
+                binder: r.get(1)?,
+                vehicle: r.get(2)?,
+                application: r.get(3)?,
+                removed_at: r.get(4)?,
+                removed_by: r.get(5)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (id, b) = row?;
+        bindings.insert(id, b);
+    }
+    Ok((integrity, audit, bindings))
+}
+
+/// PostgreSQL: the audit ids of two transactions on the same person or vehicle follow their commit
+/// order (both lock that row before they write), which is all the per-person and per-vehicle replay
+/// needs. There is no `integrity_check`; "ok" stands for "the reads succeeded".
+fn load_postgres(url: &str) -> Result<DbFacts> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    let mut audit = Vec::new();
+    for r in client.query(AUDIT_SQL, &[])? {
+        let detail: String = r.try_get(3)?;
+        audit.push(AuditRow {
+            id: r.try_get(0)?,
+            action: r.try_get(1)?,
+            subject: r.try_get(2)?,
+            detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+            actor: r.try_get(4)?,
+        });
+    }
+    let mut bindings = HashMap::new();
+    for r in client.query(BINDINGS_SQL, &[])? {
+        bindings.insert(
+            r.try_get::<_, i64>(0)?,
+            BindingDb {
+                binder: r.try_get(1)?,
+                vehicle: r.try_get(2)?,
+                application: r.try_get(3)?,
+                removed_at: r.try_get(4)?,
+                removed_by: r.try_get(5)?,
+            },
+        );
+    }
+    Ok(("ok".to_owned(), audit, bindings))
+}
+
+/// Checks the run's record against the database at `db_url` (SQLite).
+pub fn check(db_url: &str, record: &RunRecord, w: &Workload, pop: &Population) -> Result<Report> {
+    let owner_of = owners(pop);
+    let (integrity, audit, bindings) = load_db(db_url)?;
     let mut rep = Report {
         flows: record.flows,
         requests: record.attempts.len(),
+        integrity_check: integrity,
         ..Report::default()
     };
-    rep.integrity_check = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-
-    let mut audit = Vec::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT id, action, subject, detail, actor_id FROM audit_log
-             WHERE action IN ('binding.created', 'binding.removed', 'binding.refused') ORDER BY id",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-            ))
-        })?;
-        for row in rows {
-            let (id, action, subject, detail, actor) = row?;
-            audit.push(AuditRow {
-                id,
-                action,
-                subject,
-                detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
-                actor,
-            });
-        }
-    }
-    let mut bindings: HashMap<i64, BindingDb> = HashMap::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT id, binder_id, vehicle_id, application_id, removed_at, removed_by FROM bindings",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                BindingDb {
-                    binder: r.get(1)?,
-                    vehicle: r.get(2)?,
-                    application: r.get(3)?,
-                    removed_at: r.get(4)?,
-                    removed_by: r.get(5)?,
-                },
-            ))
-        })?;
-        for row in rows {
-            let (id, b) = row?;
-            bindings.insert(id, b);
-        }
-    }
     let v = &mut rep.violations;
 
     // 1. Replay the commit order (audit log ids) and check every step.

@@ -16,7 +16,7 @@ pub struct ServerSpec {
     pub leading_args: Vec<String>,
     pub database: String,
     pub policy_dir: PathBuf,
-    /// Where the server's stderr goes (appended); `None` discards it.
+    /// Where the server's stdout and stderr go (appended); `None` discards them.
     pub log: Option<PathBuf>,
 }
 
@@ -108,6 +108,7 @@ impl ServerProcess {
                     .create(true)
                     .append(true)
                     .open(path)?;
+                cmd.stdout(Stdio::from(f.try_clone()?));
                 cmd.stderr(Stdio::from(f));
             }
             None => {

@@ -64,6 +64,9 @@ struct Args {
     /// Write every attempt as JSON lines here.
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Append the servers' stderr here (default: a temporary file, removed at the end).
+    #[arg(long)]
+    server_log: Option<PathBuf>,
     /// Seconds after which no new flow starts.
     #[arg(long, default_value_t = 900)]
     time_limit: u64,
@@ -114,7 +117,11 @@ async fn run(args: Args) -> renche_reliability::Result<bool> {
             &policy_dir,
         );
         spec.leading_args = args.server_arg.clone();
-        spec.log = Some(tmp.path().join("server.log"));
+        spec.log = Some(
+            args.server_log
+                .clone()
+                .unwrap_or_else(|| tmp.path().join("server.log")),
+        );
         for _ in 0..args.servers.max(1) {
             servers.push(ServerProcess::start(spec.clone()).await?);
         }
