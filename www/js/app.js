@@ -1,7 +1,7 @@
 // Starts the app: loads the rules core and the policy, restores the session, and routes on the hash.
 
 import { t, lang, setLang, onLangChange } from './i18n.js';
-import { get, post, early, setCsrfToken, onSessionEnd, withProgress, resetClient } from './net.js';
+import { get, post, early, setCsrfToken, onSessionEnd, onPolicyStale, withProgress, resetClient } from './net.js';
 import { loadCore, usePolicy, currentRules } from './core.js';
 import { h, fill, notice, toast } from './ui.js';
 import { mountDevPanel, refreshDevPanel } from './dev-panel.js';
@@ -275,6 +275,15 @@ async function start() {
     renderChrome();
     toast(t('errSessionExpired'), 'error');
     navigate('/signin');
+  });
+  onPolicyStale(async () => {
+    // The server decides with a newer policy: forget the cached ones and parse the current one.
+    policyCache.clear();
+    try {
+      const policy = await policyFor(null);
+      app.policy = policy;
+      usePolicy(policy);
+    } catch { /* the next commit will say so again */ }
   });
   for (const type of ['pointerdown', 'keydown', 'input', 'touchstart']) {
     document.addEventListener(type, resetIdleTimer, { passive: true, capture: true });

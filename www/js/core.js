@@ -20,9 +20,8 @@ export function core() {
 
 /** Parses the server's policy document once and keeps it (the core re-uses the parsed form per call). */
 export function usePolicy(policyDocument) {
-  const next = core().Rules.fromPolicy(policyDocument);
-  rules?.free?.();
-  rules = next;
+  // The previous Rules is not freed: pages may still hold it for a check under way.
+  rules = core().Rules.fromPolicy(policyDocument);
   return rules;
 }
 
@@ -36,6 +35,7 @@ export function rulesFor(policyDocument) {
   if (!policyDocument) return rules;
   const version = policyDocument.version;
   if (version === rules?.policyVersion) return rules;
+  // A policy's version names its content, so a version parsed once stays valid.
   if (!rulesByVersion.has(version)) rulesByVersion.set(version, core().Rules.fromPolicy(policyDocument));
   return rulesByVersion.get(version);
 }

@@ -8,6 +8,12 @@ const API = '/api/v1';
 let pending = 0;
 let csrfToken = null;
 const sessionEndListeners = new Set();
+const policyStaleListeners = new Set();
+
+/** Called when the server decided with another policy version than the page's: fetch it again. */
+export function onPolicyStale(fn) {
+  policyStaleListeners.add(fn);
+}
 
 /** A refused or failed call. `reasons` are the server's ({code, params, message:{zh,en}}). */
 export class ApiError extends Error {
@@ -161,6 +167,7 @@ export async function commit(call, { rules } = {}) {
   } finally {
     progress(-1);
   }
+  if (outcome.refreshPolicy) for (const fn of policyStaleListeners) fn();
   if (outcome.ok) return outcome;
   const body = outcome.body ?? null;
   const reasons = outcome.reasons?.length ? outcome.reasons : reasonsOf(body);
