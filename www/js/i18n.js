@@ -9,7 +9,6 @@ const STRINGS = {
   langToggleLabel: { zh: 'Switch to English', en: '切换到中文' },
   skipToContent: { zh: '跳到主要内容', en: 'Skip to main content' },
   loading: { zh: '正在加载…', en: 'Loading…' },
-  working: { zh: '正在处理,请稍候…', en: 'Working, please wait…' },
   mainNav: { zh: '主导航', en: 'Main navigation' },
   navVehicles: { zh: '我的车辆', en: 'My vehicles' },
   navBind: { zh: '绑定车辆', en: 'Bind a vehicle' },
@@ -76,7 +75,6 @@ const STRINGS = {
   devPaymentSucceed: { zh: '支付成功', en: 'Payments succeed' },
   devPaymentFail: { zh: '支付失败', en: 'Payments fail' },
   devPaymentSet: { zh: '之后的支付将:{outcome}', en: 'Payments from now on: {outcome}' },
-  devDemoAccounts: { zh: '演示账号', en: 'Demo accounts' },
 
   // My vehicles.
   vehiclesTitle: { zh: '我的车辆', en: 'My vehicles' },
@@ -107,7 +105,6 @@ const STRINGS = {
   qrExpired: { zh: '二维码已过期,请生成新的二维码', en: 'This code has expired; make a new one' },
   qrNew: { zh: '生成新二维码', en: 'New code' },
   qrImageLabel: { zh: '{plate} 的绑定二维码', en: 'Binding QR code for {plate}' },
-  qrBoundNotice: { zh: '{name} 已通过二维码绑定 {plate}', en: '{name} has bound {plate} with the QR code' },
   notifications: { zh: '通知', en: 'Notifications' },
 
   // Binding.
@@ -132,14 +129,11 @@ const STRINGS = {
   verifyTitle: { zh: '实人认证', en: 'Real-person verification' },
   verifyIntro: { zh: '按公安部可信身份认证要求,提交前需要确认是您本人操作。', en: 'Before submitting, the trusted-identity service checks that it is really you.' },
   verifyStart: { zh: '开始实人认证', en: 'Start verification' },
-  verifyPassed: { zh: '实人认证已通过', en: 'Verification passed' },
-  verifyFailed: { zh: '实人认证未通过,请重试', en: 'Verification did not pass; please try again' },
   vehicleToBind: { zh: '待绑定车辆', en: 'Vehicle to bind' },
   ownerCodeSentNoPhone: { zh: '如号牌与发动机号匹配,验证码已发送至车主登记的手机', en: 'If the plate and engine number match, a code was sent to the owner’s registered phone' },
   verifyPending: { zh: '实人认证尚未完成,请完成认证后重试', en: 'Verification has not finished yet; complete it and try again' },
   askManualReview: { zh: '申请人工审核', en: 'Ask for manual review' },
   manualReviewRequested: { zh: '已提交人工审核,民警将在 1 个工作日内审核', en: 'Sent for manual review; an officer will look at it within one working day' },
-  submitBinding: { zh: '提交绑定申请', en: 'Submit the binding' },
   bindingDone: { zh: '绑定成功:{plate}', en: 'Bound: {plate}' },
   bindingDoneHint: { zh: '自 {date} 起发生的交通违法可在“交通违法”中处理。', en: 'Violations from {date} on can be handled under “Violations”.' },
   smsTitle: { zh: '短信验证绑定', en: 'SMS binding' },
@@ -188,8 +182,6 @@ const STRINGS = {
   handle: { zh: '处理', en: 'Handle' },
   handleTitle: { zh: '处理交通违法', en: 'Handle a violation' },
   handleConfirmPoints: { zh: '我确认本次违法记 {n} 分,记入我的驾驶证', en: 'I accept {n} points on my driving licence for this violation' },
-  handleSubmit: { zh: '确认处理', en: 'Confirm' },
-  payTitle: { zh: '缴纳罚款', en: 'Pay the fine' },
   payButton: { zh: '支付 {amount}', en: 'Pay {amount}' },
   paidTitle: { zh: '处理完成', en: 'Done' },
   decisionNumber: { zh: '决定书编号', en: 'Decision number' },
