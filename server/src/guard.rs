@@ -128,7 +128,15 @@ async fn load_session(
 
 /// What an idempotency key is bound to: method, path and query, content type and body.
 pub fn fingerprint(method: &str, target: &str, content_type: &[u8], body: &[u8]) -> Vec<u8> {
-    sha256(&[method.as_bytes(), b"\n", target.as_bytes(), b"\n", content_type, b"\n", body])
+    sha256(&[
+        method.as_bytes(),
+        b"\n",
+        target.as_bytes(),
+        b"\n",
+        content_type,
+        b"\n",
+        body,
+    ])
 }
 
 fn is_state_change(method: &Method) -> bool {
@@ -222,6 +230,15 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
     if !origin_ok(req.headers()) {
         return Err(csrf_failed("The request comes from another site"));
     }
+    // Two keys make the request ambiguous: which one would a retry repeat?
+    if req.headers().get_all("idempotency-key").iter().count() > 1 {
+        return Err(ApiError::new(
+            ErrorKind::BadRequest,
+            "IDEMPOTENCY_KEY_INVALID",
+            "只能提供一个 Idempotency-Key 请求头",
+            "Send exactly one Idempotency-Key header",
+        ));
+    }
     let key = req
         .headers()
         .get("idempotency-key")
@@ -256,8 +273,15 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
         .map(|v| v.as_bytes().to_vec())
         .unwrap_or_default();
     // The full path as the client sent it (inside `/api/v1` the router sees it without the prefix).
-    let uri = req.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.clone()).unwrap_or_else(|| req.uri().clone());
-    let target = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let uri = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|o| o.0.clone())
+        .unwrap_or_else(|| req.uri().clone());
+    let target = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let fingerprint = fingerprint(req.method().as_str(), &target, &content_type, &bytes);
     *req.body_mut() = Body::from(bytes);
     let scope = session.scope();
