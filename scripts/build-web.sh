@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-bash scripts/build-pkg.sh web
+bash scripts/build-pkg.sh
 cargo build --release -p renche-server
