@@ -1,1 +1,217 @@
-//! Scale measurements (ignored by default).
+//! Scale measurements against a database filled by `gen-data`; ignored unless asked for (the commands are in
+//! docs/benchmarks.md, section Scale). Starts `RENCHE_BENCH_INSTANCES` servers on `RENCHE_BENCH_DATABASE`,
+//! then for `RENCHE_BENCH_SECONDS` each:
+//! - bind: `RENCHE_BENCH_CLIENTS` window officers commit bindings of random people to random vehicles;
+//! - list: as many owners list their violations (`GET /api/v1/violations`).
+//!
+//! Prints one Markdown table row.
+
+use crate::harness::{new_key, Browser, Instance};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+struct Phase {
+    ok: usize,
+    other: usize,
+    latencies: Vec<Duration>,
+    seconds: f64,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.seconds
+    }
+}
+
+async fn run_phase<F, Fut>(clients: Vec<Browser>, seconds: u64, op: F) -> Phase
+where
+    F: Fn(Arc<Browser>, usize, u64) -> Fut + Send + Sync + 'static + Clone,
+    Fut: std::future::Future<Output = (bool, Duration)> + Send,
+{
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let op = op.clone();
+            let b = Arc::new(b);
+            tokio::spawn(async move {
+                let (mut ok, mut other, mut lat) = (0, 0, Vec::new());
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let (good, took) = op(b.clone(), i, n).await;
+                    n += 1;
+                    lat.push(took);
+                    if good {
+                        ok += 1;
+                    } else {
+                        other += 1;
+                    }
+                }
+                (ok, other, lat)
+            })
+        })
+        .collect();
+    let mut phase = Phase {
+        ok: 0,
+        other: 0,
+        latencies: Vec::new(),
+        seconds: 0.0,
+    };
+    for t in tasks {
+        let (ok, other, lat) = t.await.unwrap();
+        phase.ok += ok;
+        phase.other += other;
+        phase.latencies.extend(lat);
+    }
+    phase.seconds = start.elapsed().as_secs_f64();
+    phase.latencies.sort_unstable();
+    phase
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored and RENCHE_BENCH_* set"]
+async fn scale() {
+    let database = std::env::var("RENCHE_BENCH_DATABASE").expect("RENCHE_BENCH_DATABASE");
+    let vehicles: u32 = env_or("RENCHE_BENCH_VEHICLES", 10_000);
+    let n_instances: usize = env_or("RENCHE_BENCH_INSTANCES", 1);
+    let clients: u32 = env_or("RENCHE_BENCH_CLIENTS", 64);
+    let seconds: u64 = env_or("RENCHE_BENCH_SECONDS", 10);
+    let scratch = tempfile::tempdir().unwrap();
+    let instances: Vec<Instance> = (0..n_instances)
+        .map(|_| Instance::start(&database, scratch.path()))
+        .collect();
+    let bases: Arc<Vec<String>> = Arc::new(instances.iter().map(|i| i.base.clone()).collect());
+    let salt: u64 = rand::random();
+    let mut rng = StdRng::seed_from_u64(salt);
+
+    // Officers 1..=clients (gen-data made 64), each talking to one instance.
+    let mut officers = Vec::new();
+    for k in 1..=clients {
+        let base = &bases[k as usize % bases.len()];
+        let mut b = Browser::new();
+        b.sign_in(base, base, &format!("139{k:08}")).await;
+        officers.push(b);
+    }
+    let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
+    let b2 = bases.clone();
+    // What the refused or failed commits answered, to print.
+    let others_all: Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>> =
+        Arc::default();
+    let others_bind = others_all.clone();
+    let bind = run_phase(officers, seconds, move |b, i, n| {
+        let bases = b2.clone();
+        let docs = docs.clone();
+        let others = others_bind.clone();
+        async move {
+            // Fresh pairs on every run: a repeated run on the same database must not meet its own bindings.
+            let mut r = StdRng::seed_from_u64(salt ^ ((i as u64) << 32 | n));
+            let person = r.gen_range(1..=vehicles);
+            let vehicle = loop {
+                let v = r.gen_range(1..=vehicles);
+                if v != person {
+                    break v;
+                }
+            };
+            let body = json!({ "personId": person.to_string(), "vehicleId": vehicle.to_string(),
+                               "relationship": "friend", "documentsChecked": docs });
+            let t = Instant::now();
+            let a = b
+                .send(
+                    &bases[i % bases.len()],
+                    Method::POST,
+                    "/api/v1/window/bindings",
+                    Some(&body),
+                    Some(&new_key()),
+                )
+                .await;
+            let took = t.elapsed();
+            let outcome = match &a {
+                Ok(a) if a.status == StatusCode::CREATED => None,
+                Ok(a) => Some(format!("{} {}", a.status.as_u16(), a.code())),
+                Err(e) => Some(format!("no answer: {e}")),
+            };
+            let good = outcome.is_none();
+            if let Some(o) = outcome {
+                *others.lock().unwrap().entry(o).or_insert(0usize) += 1;
+            }
+            (good, took)
+        }
+    })
+    .await;
+
+    // Owners picked at random, each listing their own vehicle's violations.
+    let mut owners = Vec::new();
+    for k in 0..clients {
+        let base = &bases[k as usize % bases.len()];
+        let mut b = Browser::new();
+        let person = rng.gen_range(1..=vehicles);
+        b.sign_in(base, base, &format!("137{person:08}")).await;
+        owners.push(b);
+    }
+    let b3 = bases.clone();
+    let list = run_phase(owners, seconds, move |b, i, _| {
+        let bases = b3.clone();
+        async move {
+            let t = Instant::now();
+            let a = b
+                .send(
+                    &bases[i % bases.len()],
+                    Method::GET,
+                    "/api/v1/violations",
+                    None,
+                    None,
+                )
+                .await;
+            (a.is_ok_and(|a| a.status == StatusCode::OK), t.elapsed())
+        }
+    })
+    .await;
+
+    let store = if database.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    eprintln!(
+        "bind: {} ok, {} other {:?} in {:.1}s; list: {} ok, {} other in {:.1}s",
+        bind.ok,
+        bind.other,
+        others_all.lock().unwrap(),
+        bind.seconds,
+        list.ok,
+        list.other,
+        list.seconds
+    );
+    println!(
+        "| {store} | {vehicles} | {n_instances} | {clients} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} |",
+        bind.rate(),
+        percentile(&bind.latencies, 0.5),
+        percentile(&bind.latencies, 0.99),
+        list.rate(),
+        percentile(&list.latencies, 0.5),
+        percentile(&list.latencies, 0.99),
+    );
+    assert!(bind.ok > 0 && list.ok > 0);
+    drop(instances);
+}
