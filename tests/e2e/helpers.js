@@ -254,3 +254,13 @@ export async function qrPicture(page) {
   await page.waitForSelector('#toasts:empty', { state: 'attached' });
   return page.locator('#qr-image').screenshot();
 }
+
+/** waitForSelector that, on timeout, says what the page showed in `region` instead. */
+export async function expectShown(page, selector, { region = '#main', timeout = 30_000 } = {}) {
+  try {
+    return await page.waitForSelector(selector, { timeout });
+  } catch (err) {
+    const shown = await page.textContent(region).catch(() => '(gone)');
+    throw new Error(`${selector} did not appear; ${region} shows: ${String(shown).slice(0, 400)}`);
+  }
+}

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, signIn, go, screenshot, axeSerious, unexpectedErrors, qrPicture,
+  startServer, launchBrowser, openPage, signIn, go, screenshot, axeSerious, unexpectedErrors, qrPicture, expectShown,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -48,7 +48,7 @@ test('a code past its three minutes is refused by the server, with its reason sh
   await go(binder.page, '#/bind/scan');
   await binder.page.setInputFiles('input[type="file"]', { name: 'code.png', mimeType: 'image/png', buffer: png });
   // The core's code for an expired vehicle code.
-  await binder.page.waitForSelector('#scan-status [data-code$="EXPIRED"]');
+  await expectShown(binder.page, '#scan-status [data-code$="EXPIRED"]', { region: '#scan-status' });
   assert.match(await binder.page.textContent('#scan-status'), /过期|expired/i);
   assert.deepEqual(unexpectedErrors(binder.errors), []);
   assert.deepEqual(unexpectedErrors(owner.errors), []);
