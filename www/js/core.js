@@ -2,6 +2,8 @@
 // routes and QR codes comes from here; this file only loads the module and holds the parsed policy.
 
 let wasm = null;
+let scanner = null;
+let scannerLoading = null;
 let rules = null;
 
 /** Loads and instantiates the package built by wasm-pack (`--target web`). */
@@ -11,6 +13,25 @@ export async function loadCore() {
   await module.default();
   wasm = module;
   return wasm;
+}
+
+/**
+ * The QR scanner is a second, smaller module (`/pkg/scan/`) that only the scan page needs, so it is
+ * loaded when that page opens rather than with the app. A package that still has the scanner in its
+ * main module is used as it is.
+ */
+export function loadScanner() {
+  if (scanner) return Promise.resolve(scanner);
+  if (wasm?.qrScanRgba) {
+    scanner = wasm;
+    return Promise.resolve(scanner);
+  }
+  scannerLoading ??= import('/pkg/scan/renche_scan.js').then(async (module) => {
+    await module.default();
+    scanner = module;
+    return scanner;
+  });
+  return scannerLoading;
 }
 
 export function core() {
@@ -45,7 +66,8 @@ export function qrExports() {
   const m = core();
   return {
     renderSvg: m.qrSvg,
-    scanRgba: m.qrScanRgba,
+    // Present once loadScanner() has finished.
+    scanRgba: scanner?.qrScanRgba,
     decodePayload: m.qrDecodePayload,
     secondsLeft: m.qrSecondsLeft,
   };

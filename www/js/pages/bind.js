@@ -4,7 +4,7 @@
 
 import { t, pick } from '../i18n.js';
 import { get, post, commit } from '../net.js';
-import { core, currentRules, rulesFor, qrExports, nowInstant } from '../core.js';
+import { core, currentRules, rulesFor, qrExports, loadScanner, nowInstant } from '../core.js';
 import {
   h, fill, field, pageHeading, loadingBlock, errorNotice, reasonList, notice, busy, cstDate, uid, minutesSeconds,
 } from '../ui.js';
@@ -327,13 +327,17 @@ function mountScan(container, memo) {
     }
   };
 
+  // The scanner module loads while the person gets the code ready; decoding waits for it.
+  const scannerReady = loadScanner();
+  scannerReady.catch(() => fill(status, notice(t('errCoreLoad'), 'error')));
+
   fileInput.addEventListener('change', async () => {
     const file = fileInput.files?.[0];
     fileInput.value = '';
     if (!file) return;
     fill(status, loadingBlock());
     try {
-      const pixels = await pixelsOfFile(file);
+      const [pixels] = await Promise.all([pixelsOfFile(file), scannerReady]);
       const text = scanPixels(pixels);
       if (!text) {
         fill(status, notice(t('scanNoCode'), 'error'));
@@ -348,6 +352,11 @@ function mountScan(container, memo) {
 
   cameraButton.addEventListener('click', async () => {
     if (stream) { stopCamera(); return; }
+    try {
+      await scannerReady;
+    } catch {
+      return;
+    }
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
     } catch {
