@@ -318,7 +318,7 @@ impl Explain for PlateNumberError {
             ),
             Self::WrongLength { plate_type, expected, found } => Message::new(
                 format!("{}号牌应为{expected}位,现为{found}位", plate_type.name_zh()),
-                format!("A {} plate has {expected} characters; this one has {found}", plate_type.name_en().to_lowercase()),
+                format!("A {} plate has {expected} characters; this one has {found}", plate_type.name_en().to_ascii_lowercase()),
             ),
             Self::InvalidSerialCharacter { position, found } => Message::new(
                 format!("第{position}位“{found}”无效:序号只能是数字和字母,且不含 I、O"),
@@ -330,7 +330,7 @@ impl Explain for PlateNumberError {
             ),
             Self::WrongSuffix { plate_type, expected } => Message::new(
                 format!("{}号牌应以“{expected}”结尾", plate_type.name_zh()),
-                format!("A {} plate ends in “{expected}”", plate_type.name_en().to_lowercase()),
+                format!("A {} plate ends in “{expected}”", plate_type.name_en().to_ascii_lowercase()),
             ),
             Self::InvalidCharacter { found } => Message::new(
                 format!("号牌号码“{found}”含有无效字符或过长"),

@@ -201,11 +201,11 @@ impl Explain for Refusal {
             ),
             Self::BindingChannelNotSupported { channel } => Message::new(
                 format!("{}不能办理绑定,请使用交管12123或到业务窗口办理", channel.name_zh()),
-                format!("Bindings cannot be made at a {}; use the 12123 app or a window", channel.name_en().to_lowercase()),
+                format!("Bindings cannot be made at a {}; use the 12123 app or a window", channel.name_en().to_ascii_lowercase()),
             ),
             Self::MethodNotOnChannel { method, channel } => Message::new(
                 format!("{}不能在{}办理", method.name_zh(), channel.name_zh()),
-                format!("{} binding is not done through the {}", method.name_en(), channel.name_en().to_lowercase()),
+                format!("{} binding is not done through the {}", method.name_en(), channel.name_en().to_ascii_lowercase()),
             ),
             Self::VehicleIsYourOwn => Message::new(
                 "该车辆登记在您本人名下,无需绑定",
@@ -213,11 +213,11 @@ impl Explain for Refusal {
             ),
             Self::VehicleNotIndividual { owner_kind } => Message::new(
                 format!("只能绑定个人名下的机动车,该车所有人为{}", owner_kind.name_zh()),
-                format!("Only vehicles registered to an individual can be bound; this one belongs to a {}", owner_kind.name_en().to_lowercase()),
+                format!("Only vehicles registered to an individual can be bound; this one belongs to a {}", owner_kind.name_en().to_ascii_lowercase()),
             ),
             Self::PlateTypeNotBindable { plate_type } => Message::new(
                 format!("只能绑定小型汽车或小型新能源汽车,该车为{}", plate_type.name_zh()),
-                format!("Only small cars and small new-energy cars can be bound; this is a {}", plate_type.name_en().to_lowercase()),
+                format!("Only small cars and small new-energy cars can be bound; this is a {}", plate_type.name_en().to_ascii_lowercase()),
             ),
             Self::UseNatureNotBindable { use_nature } => Message::new(
                 format!("{}车辆不能绑定,其交通违法请到交通违法处理窗口处理", use_nature.name_zh()),
@@ -283,7 +283,7 @@ impl Explain for Refusal {
             ),
             Self::LicenceNotValid { status } => Message::new(
                 format!("驾驶证状态为“{}”,不能网上处理,请到窗口办理", status.name_zh()),
-                format!("Your driving licence is {}; it cannot be used online, please go to a window", status.name_en().to_lowercase()),
+                format!("Your driving licence is {}; it cannot be used online, please go to a window", status.name_en().to_ascii_lowercase()),
             ),
             Self::PointsCeilingReached { current, points, ceiling } => Message::new(
                 format!("本记分周期已记{current}分,再记{points}分将达到{ceiling}分,请到窗口处理"),
