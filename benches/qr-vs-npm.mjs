@@ -15,6 +15,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const pkgDir = path.resolve(process.env.RENCHE_PKG_NODE ?? path.join(here, "..", "pkg-node"));
 const renche = require(path.join(pkgDir, "renche.js"));
+// The scanner is the package's second module.
+const scanner = require(path.join(pkgDir, "scan", "renche_scan.js"));
 const QRCode = require("qrcode");
 const jsQR = require("jsqr");
 
@@ -150,7 +152,7 @@ function frame(text, w = 640, h = 480, scale = 6) {
   return { grey, rgba, w, h };
 }
 const f = frame(payloads[0]);
-const scanned = renche.qrScanGrey(f.grey, f.w, f.h);
+const scanned = scanner.qrScanGrey(f.grey, f.w, f.h);
 const seen = jsQR(f.rgba, f.w, f.h);
 if (!scanned.ok || scanned.texts[0] !== payloads[0]) {
   console.error("renche did not read its own frame", scanned);
@@ -160,8 +162,8 @@ if (!seen || seen.data !== payloads[0]) {
   console.error("jsQR did not read our frame");
   failed = true;
 }
-const dec = compare("decode", () => renche.qrScanGrey(f.grey, f.w, f.h), () => jsQR(f.rgba, f.w, f.h), 3);
-const decRgba = perCall(() => renche.qrScanRgba(f.rgba, f.w, f.h));
+const dec = compare("decode", () => scanner.qrScanGrey(f.grey, f.w, f.h), () => jsQR(f.rgba, f.w, f.h), 3);
+const decRgba = perCall(() => scanner.qrScanRgba(f.rgba, f.w, f.h));
 console.log("\ndecode one 640×480 frame                    renche ms      jsQR ms");
 console.log(`${"greyscale (renche) / RGBA (jsQR)".padEnd(42)} ${(dec.ours / 1000).toFixed(2).padStart(9)} ${(dec.theirs / 1000).toFixed(2).padStart(12)}`);
 console.log(`${"RGBA (renche)".padEnd(42)} ${(decRgba / 1000).toFixed(2).padStart(9)}`);

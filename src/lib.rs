@@ -11,8 +11,12 @@ pub mod qr;
 pub mod rules;
 pub mod time;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "api"))]
 pub mod wasm;
+/// The QR scanner's exports alone: with only the `scan` feature this is the npm package's second module.
+#[cfg(all(target_arch = "wasm32", feature = "scan"))]
+#[path = "wasm/scan.rs"]
+pub mod wasm_scan;
 
 pub use contract::*;
 pub use message::{Explain, Message, Reason};

@@ -1,15 +1,20 @@
-//! Vehicle QR codes for the browser: draw the owner's code, read the binder's camera frames, show what a
-//! code says and how long it has left. Making and verifying codes needs the server's key and stays there.
+//! Vehicle QR codes for the browser: draw the owner's code, show what a scanned code says and how long it
+//! has left. Reading camera frames is `wasm/scan.rs`. Making and verifying codes needs the server's key and
+//! stays there.
 //!
-//! Scanning answers "nothing found" as data (`{ ok: false, error }`), because a camera loop meets it on most
-//! frames; everything else that fails throws a JS `Error` whose message starts with the stable code and
-//! which carries `code` and `reason` (`{code, params, message: {zh, en}}`) properties.
+//! What fails throws a JS `Error` whose message starts with the stable code and which carries `code` and
+//! `reason` (`{code, params, message: {zh, en}}`) properties.
 
 use crate::message::{Explain, Reason};
-use crate::qr::{scan, QrMatrix, QrPayload, QrScanError};
+use crate::qr::{QrMatrix, QrPayload};
 use crate::time::Timestamp;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+// The scanner lives in its own module for the npm package (see `wasm/scan.rs`); builds with both features
+// keep it here too.
+#[cfg(feature = "scan")]
+pub use crate::wasm_scan::{qr_scan_grey, qr_scan_rgba};
 
 #[wasm_bindgen(typescript_custom_section)]
 const QR_TYPES: &str = r#"
@@ -40,8 +45,6 @@ export interface QrImage {
   height: number;
   data: Uint8ClampedArray;
 }
-/** The texts of every symbol read, or why none was. */
-export type QrScan = { ok: true; texts: string[] } | { ok: false; error: QrError };
 /** What a vehicle code says, unverified: only the server can tell whether it is genuine and unused. */
 export interface QrPayloadInfo {
   version: number;
@@ -115,47 +118,6 @@ pub fn qr_paint_rgba(text: &str, scale: u32) -> Result<JsValue, JsValue> {
             js_sys::Uint8ClampedArray::from(pixels.as_slice()).into(),
         ),
     ]))
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ScanAnswer {
-    Found { ok: bool, texts: Vec<String> },
-    NotFound { ok: bool, error: Reason },
-}
-
-fn scan_answer(result: Result<Vec<String>, QrScanError>) -> Result<JsValue, JsValue> {
-    match result {
-        Ok(texts) => to_js(&ScanAnswer::Found { ok: true, texts }),
-        Err(e @ (QrScanError::NoSymbol | QrScanError::DecodeFailed { .. })) => {
-            to_js(&ScanAnswer::NotFound {
-                ok: false,
-                error: Reason::of(&e),
-            })
-        }
-        // A buffer that does not match its size is a bug in the caller, not a bad frame.
-        Err(e) => Err(js_error(&e)),
-    }
-}
-
-/// Reads QR codes from RGBA pixels (a canvas `ImageData`'s `data`, `width`, `height`).
-#[wasm_bindgen(js_name = qrScanRgba, unchecked_return_type = "QrScan")]
-pub fn qr_scan_rgba(
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Uint8ClampedArray")] data: &[u8],
-    width: u32,
-    height: u32,
-) -> Result<JsValue, JsValue> {
-    scan_answer(scan::scan_rgba(data, width as usize, height as usize))
-}
-
-/// Reads QR codes from greyscale pixels, one byte each (0 = black).
-#[wasm_bindgen(js_name = qrScanGrey, unchecked_return_type = "QrScan")]
-pub fn qr_scan_grey(
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Uint8ClampedArray")] data: &[u8],
-    width: u32,
-    height: u32,
-) -> Result<JsValue, JsValue> {
-    scan_answer(scan::scan_grey(data, width as usize, height as usize))
 }
 
 #[derive(Serialize)]

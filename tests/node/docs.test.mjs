@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { renche } from "./pkg.mjs";
+import { renche, scan } from "./pkg.mjs";
 
 const doc = readFileSync(new URL("../../docs/js-api.md", import.meta.url), "utf8");
 const dts = readFileSync(new URL("../../pkg-node/renche.d.ts", import.meta.url), "utf8");
@@ -31,6 +31,8 @@ async function exported() {
       names.push(name);
     }
   }
+  // The scanner module's functions (scan/renche_scan.js) are documented with the others.
+  for (const [name, value] of Object.entries(scan)) if (typeof value === "function") names.push(name);
   // The web build adds its loaders.
   const web = await import("../../pkg-web/renche.js");
   names.push("init", "initSync");

@@ -16,7 +16,10 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const renche = require(path.join(path.resolve(process.env.RENCHE_PKG_NODE ?? path.join(here, "..", "..", "pkg-node")), "renche.js"));
+const pkgNode = path.resolve(process.env.RENCHE_PKG_NODE ?? path.join(here, "..", "..", "pkg-node"));
+const renche = require(path.join(pkgNode, "renche.js"));
+// The scanner is the package's second module.
+const scanner = require(path.join(pkgNode, "scan", "renche_scan.js"));
 // qrcode and jsqr are benches/' devDependencies (the benchmark uses them too); install them if CI has not.
 const benches = path.join(here, "..", "..", "benches");
 if (!["qrcode", "jsqr", "pngjs"].every((m) => existsSync(path.join(benches, "node_modules", m)))) {
@@ -114,7 +117,7 @@ test("codes drawn by npm qrcode scan with our scanner, at every error-correction
     const level = "LMQH"[i % 4];
     const q = QRCode.create(text, { errorCorrectionLevel: level });
     const { px, side } = paint(q.modules.size, (x, y) => q.modules.get(y, x));
-    const answer = renche.qrScanGrey(px, side, side);
+    const answer = scanner.qrScanGrey(px, side, side);
     assert.deepEqual(answer, { ok: true, texts: [text] }, `${level} ${text}`);
   }
 });
@@ -147,8 +150,8 @@ test("for one-mode texts we draw the same symbol as npm qrcode, in a smaller SVG
 });
 
 test("scan answers: nothing found is data, a wrong buffer throws a coded Error", () => {
-  assert.deepEqual(renche.qrScanGrey(new Uint8Array(64 * 48).fill(255), 64, 48).error.code, "QR_NO_SYMBOL");
-  assert.throws(() => renche.qrScanRgba(new Uint8Array(10), 3, 3), (e) => e instanceof Error && e.code === "QR_IMAGE_BAD_DIMENSIONS" && e.message.startsWith("QR_IMAGE_BAD_DIMENSIONS: "));
+  assert.deepEqual(scanner.qrScanGrey(new Uint8Array(64 * 48).fill(255), 64, 48).error.code, "QR_NO_SYMBOL");
+  assert.throws(() => scanner.qrScanRgba(new Uint8Array(10), 3, 3), (e) => e instanceof Error && e.code === "QR_IMAGE_BAD_DIMENSIONS" && e.message.startsWith("QR_IMAGE_BAD_DIMENSIONS: "));
   const tampered = codes[0].text.replace(/^RC1:\d\d/, "RC1:99");
   assert.throws(() => renche.qrDecodePayload(tampered), (e) => e.code === "QR_MALFORMED" && e.reason.message.zh.length > 0);
   assert.throws(() => renche.qrDecodePayload("https://example.com/"), (e) => e.code === "QR_NOT_VEHICLE_CODE");
@@ -165,7 +168,7 @@ test("our SVG as Chromium draws it, at whole and fractional pixels per module, s
     writeFileSync(path.join(dir, "page.html"), page);
     execFileSync(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars", `--user-data-dir=${path.join(dir, "profile")}`, "--window-size=600,340", `--screenshot=${path.join(dir, "shot.png")}`, `file://${path.join(dir, "page.html")}`], { stdio: "ignore", timeout: 60_000 });
     const png = PNG.sync.read(readFileSync(path.join(dir, "shot.png")));
-    assert.deepEqual(renche.qrScanRgba(png.data, png.width, png.height), { ok: true, texts: [text, text] });
+    assert.deepEqual(scanner.qrScanRgba(png.data, png.width, png.height), { ok: true, texts: [text, text] });
     assert.equal(jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data, text);
   } finally {
     rmSync(dir, { recursive: true, force: true });
