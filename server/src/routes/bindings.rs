@@ -617,6 +617,9 @@ pub async fn remove_binding(
     let st = state.clone();
     let (binding, decision) = write(&state, move |tx| {
         let b = tx.binding(binding_id)?.ok_or_else(ApiError::not_found)?;
+        // The same locks a commit takes, so that removals and commits of one person or vehicle are decided
+        // (and audited) one after the other.
+        tx.lock_for_binding(b.binder_id, b.vehicle_id)?;
         let v = tx.vehicle(b.vehicle_id)?.ok_or_else(ApiError::not_found)?;
         let person = tx.person(actor)?.ok_or_else(ApiError::unauthenticated)?;
         let is_officer = person.role == crate::store::Role::Officer;

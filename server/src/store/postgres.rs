@@ -11,7 +11,8 @@
 //!   first's binding. READ COMMITTED matters: each statement after the lock sees what the others committed.
 //! - Inside a write job, reading a row that the flow may then change (a person's points, a violation, an
 //!   application, a QR code, an SMS challenge, a binding, an idempotency key) locks it too, so
-//!   read-check-write is never interleaved.
+//!   read-check-write is never interleaved. People are always locked before vehicles: once
+//!   `lock_for_binding` has run, further person reads in that job are plain reads.
 //! - Counting SMS challenges before sending one, and making a server key, take a transaction-scoped
 //!   advisory lock on the key counted or made.
 //!
@@ -285,6 +286,7 @@ fn run_job(pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
         conn: &mut conn,
         write,
         failed: false,
+        binding_locked: false,
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
     let failed = tx.failed;
@@ -339,6 +341,8 @@ struct PgTx<'c> {
     write: bool,
     /// A statement failed, so PostgreSQL has aborted the transaction.
     failed: bool,
+    /// `lock_for_binding` ran: person rows read from now on are not locked (see `person_lock_clause`).
+    binding_locked: bool,
 }
 
 fn corrupt(column: &'static str, problem: impl ToString) -> StoreError {
@@ -417,6 +421,17 @@ impl PgTx<'_> {
             ""
         }
     }
+    /// People are locked before vehicles, always: after `lock_for_binding` has locked a vehicle, reading
+    /// another person (an officer, an owner) must not wait for that person's row, or a commit holding it and
+    /// waiting for this vehicle would close a circle. Such a job only reads them; the person whose count
+    /// matters is already locked.
+    fn person_lock_clause(&self) -> &'static str {
+        if self.binding_locked {
+            ""
+        } else {
+            self.lock_clause()
+        }
+    }
     fn advisory_lock(&mut self, class: i32, key: &str) -> StoreResult<()> {
         if self.write {
             self.execute(
@@ -430,7 +445,7 @@ impl PgTx<'_> {
     fn one_person(&mut self, clause: &str, arg: Param<'_>) -> StoreResult<Option<PersonRow>> {
         let sql = format!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE {clause}{}",
-            self.lock_clause()
+            self.person_lock_clause()
         );
         self.query_opt(&sql, &[arg])?
             .map(|r| person_row(&r))
@@ -780,6 +795,7 @@ impl Tx for PgTx<'_> {
             "SELECT 1 FROM vehicles WHERE id = $1 FOR NO KEY UPDATE",
             &[&vehicle_id],
         )?;
+        self.binding_locked = true;
         Ok(())
     }
     fn binding(&mut self, id: i64) -> StoreResult<Option<BindingRow>> {
@@ -1213,7 +1229,16 @@ impl Tx for PgTx<'_> {
             "DELETE FROM rate_counters WHERE window_start < $1",
             &[&(now.millis() - 2 * 86_400_000)],
         )?;
-        Ok(a + b + c)
+        // One-time codes matter for their lifetime and the day's caps; QR codes for their three minutes.
+        let d = self.execute(
+            "DELETE FROM sms_challenges WHERE created_at < $1",
+            &[&(now.millis() - 2 * 86_400_000)],
+        )?;
+        let e = self.execute(
+            "DELETE FROM qr_codes WHERE expires_at < $1",
+            &[&(now.millis() - 86_400_000)],
+        )?;
+        Ok(a + b + c + d + e)
     }
 
     fn bump_counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32> {

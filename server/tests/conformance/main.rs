@@ -57,6 +57,7 @@ conformance!(
     notifications_and_audit,
     server_key_is_made_once,
     rollback_and_snapshot,
+    commits_and_removals_interleave,
 );
 
 /// The whole server on each store: built from its database URL, demo data seeded, answering.
