@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, DESKTOP, PHONE,
+  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, expectShown, DESKTOP, PHONE,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -46,7 +46,8 @@ test('a binding sent for manual review is approved from the window queue', async
   await page.click('#commit-binding');
   await page.waitForSelector('#server-answer[data-code="REAL_PERSON_VERIFICATION_FAILED"]');
   await page.click('#ask-review');
-  await page.waitForSelector('text=/人工审核/');
+  // The request has landed once the page confirms it (the queue is read when the officer opens it).
+  await expectShown(page, '#review-requested', { region: '#application-step' });
   assert.deepEqual(unexpectedErrors(person.errors), []);
 
   await go(officer.page, '#/window');

@@ -485,7 +485,9 @@ function offerManualReview(slot, appId, relationship) {
   button.addEventListener('click', () => busy(button, async () => {
     try {
       await post(`/binding-applications/${encodeURIComponent(appId)}/manual-review`, { relationship: relationship ?? 'other', note: '' }, { idempotent: true });
-      fill(slot, notice(t('manualReviewRequested'), 'ok'));
+      const done = notice(t('manualReviewRequested'), 'ok');
+      done.id = 'review-requested';
+      fill(slot, done);
     } catch (err) {
       fill(slot, errorNotice(err));
     }
