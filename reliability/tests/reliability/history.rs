@@ -17,6 +17,19 @@ async fn servers(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("history.sqlite3").display());
+    servers_on(n, dir, db).await
+}
+
+async fn servers_on(
+    n: usize,
+    dir: tempfile::TempDir,
+    db: String,
+) -> (
+    tempfile::TempDir,
+    String,
+    Vec<ServerProcess>,
+    seed::Population,
+) {
     let policies = dir.path().join("policies");
     seed::load_policy_dir(&common::repo_policies(), &policies).unwrap();
     let pop = seed::seed(
@@ -88,4 +101,77 @@ async fn history_survives_sigkill_restarts() {
     assert!(record.kills >= 3, "only {} kills", record.kills);
     assert_eq!(report.integrity_check, "ok");
     assert!(report.ok(), "{}", history::summary(&report));
+}
+
+/// A fresh PostgreSQL database on the machine's server, dropped when the guard goes.
+struct PostgresDb {
+    name: String,
+}
+
+impl PostgresDb {
+    const ADMIN: &'static str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
+
+    fn create() -> PostgresDb {
+        let name = format!(
+            "renche_history_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let sql = format!("CREATE DATABASE {name}");
+        std::thread::spawn(move || {
+            let mut admin = postgres::Client::connect(Self::ADMIN, postgres::NoTls)
+                .expect("PostgreSQL at 127.0.0.1:5432 (the three-instance history check needs it)");
+            admin.batch_execute(&sql).unwrap();
+        })
+        .join()
+        .unwrap();
+        PostgresDb { name }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = postgres::Client::connect(Self::ADMIN, postgres::NoTls) {
+                let _ = admin.batch_execute(&sql);
+            }
+        })
+        .join();
+    }
+}
+
+/// The same history check across three server processes on one PostgreSQL database: clients spread over
+/// the instances, retries of a key sent to another instance, and instances killed and restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_on_postgres_keep_limits_and_exactly_once() {
+    let pg = PostgresDb::create();
+    let (_dir, db, mut procs, pop) = servers_on(3, tempfile::tempdir().unwrap(), pg.url()).await;
+    let w = ci_workload(13, 1_200);
+    let crash = CrashPlan {
+        kills: 2,
+        every: Duration::from_millis(3_000),
+    };
+    let record = history::run(&pop, &w, &mut procs, &[], Some(crash))
+        .await
+        .unwrap();
+    for p in procs {
+        p.stop().await.unwrap();
+    }
+    let report = history::check(&db, &record, &w, &pop).unwrap();
+    println!("{} kills\n{}", record.kills, history::summary(&report));
+    assert!(report.ok(), "{}", history::summary(&report));
+    assert!(
+        report.acknowledged_commits > 50,
+        "{}",
+        history::summary(&report)
+    );
+    assert!(report.max_active_per_vehicle <= 3);
 }
