@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, publishScreenshot, axeSerious, unexpectedErrors, waitFor,
-  writeFakeCamera, qrPicture,
+  writeFakeCamera, qrPicture, expectShown,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -214,7 +214,8 @@ test('scan binding with the camera: frames are decoded live in wasm', async () =
     await signIn(page, server.url, DEMO.cameraBinder.phone);
     await go(page, '#/bind/scan');
     await page.click('#scan-camera');
-    await page.waitForSelector('#scanned-plate', { timeout: 15_000 });
+    // Frames are decoded four times a second; a loaded machine may take a while to start the video.
+    await expectShown(page, '#scanned-plate', { region: '.card', timeout: 30_000 });
     // The camera stops once a code is read.
     await page.waitForSelector('video', { state: 'detached' });
     await page.check('#relationship input[value="friend"]');

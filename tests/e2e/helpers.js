@@ -162,6 +162,8 @@ export async function signIn(page, baseUrl, phone) {
   await page.fill('input[name="code"]', code);
   await page.click('#signin-submit');
   await page.waitForSelector('#sign-out');
+  // Signed in, the app moves to its home page; wait for it so the next navigation does not race it.
+  await page.waitForFunction(() => !['/signin', undefined].includes(document.documentElement.dataset.route));
 }
 
 /** Sets what the development identity verifier answers for a person. */
@@ -239,13 +241,18 @@ export async function waitFor(fn, { timeout = 10_000, interval = 100 } = {}) {
   throw new Error('condition not met in time');
 }
 
-/** Goes to an in-app page by its hash, re-drawing it even when it is the page already shown. */
+/**
+ * Goes to an in-app page by its hash and waits until that page is drawn. The page already shown is
+ * drawn afresh by reloading (the session cookie keeps the person signed in).
+ */
 export async function go(page, hash) {
-  await page.evaluate((target) => {
-    if (location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
-    else location.hash = target;
-  }, hash);
-  await page.waitForFunction((target) => location.hash === target, hash);
+  if ((await page.evaluate(() => location.hash)) === hash) {
+    await page.reload();
+    await waitReady(page);
+  } else {
+    await page.evaluate((target) => { location.hash = target; }, hash);
+  }
+  await page.waitForFunction((target) => document.documentElement.dataset.route === target.slice(1), hash);
 }
 
 /** A picture of the owner's code as it is on screen, once no passing message (toast) covers any of it. */

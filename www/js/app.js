@@ -97,8 +97,10 @@ async function route({ keepMemo = false } = {}) {
     // Another navigation happened while this page was loading: it is already gone, so stop its timers.
     if (token !== routeToken) { cleanup?.(); return; }
     unmountCurrent = cleanup;
+    document.documentElement.dataset.route = path;
   } catch (err) {
     if (token !== routeToken) return;
+    document.documentElement.dataset.route = path;
     console.warn(err);
     fill(container, notice(err?.friendly ?? t('errServer'), 'error'),
       h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => route() }, t('retry'))));
@@ -316,7 +318,12 @@ async function start() {
     app.dev = true;
     mountDevPanel();
   }, () => {});
-  window.addEventListener('hashchange', () => route());
+  // Two quick hash changes (a redirect after sign-in, then a click) fire two events that both read the
+  // latest hash; drawing that page twice would restart its work (a new QR code, a camera), so the second
+  // is dropped.
+  window.addEventListener('hashchange', () => {
+    if (parseHash() !== currentPath) route();
+  });
   await route();
   resetIdleTimer();
   // Load-to-interactive: the core is instantiated, the policy parsed and the first page drawn.
