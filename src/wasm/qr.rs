@@ -8,6 +8,8 @@
 use crate::message::{Explain, Reason};
 use crate::qr::{QrMatrix, QrPayload};
 use crate::time::Timestamp;
+// JSON text like every other answer: one serializer in the module instead of two.
+use super::convert::to_js;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -66,12 +68,6 @@ fn js_error<E: Explain>(e: &E) -> JsValue {
         let _ = js_sys::Reflect::set(&error, &"reason".into(), &value);
     }
     error.into()
-}
-
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_sys::Error::new(&format!("cannot encode answer: {e}")).into())
 }
 
 fn object(fields: &[(&str, JsValue)]) -> JsValue {
