@@ -188,13 +188,22 @@ pub fn open_store(database: &str, now: Timestamp) -> Result<Arc<dyn Store>, Buil
 
 /// Opens the store (migrating it), loads the policies, seeds demo data when asked, and binds the listener.
 pub async fn build(config: Config) -> Result<App, BuildError> {
+    build_wrapped(config, |store| store).await
+}
+
+/// `build`, with the opened store passed through `wrap` first (tests wrap it to count or cut off its
+/// transactions).
+pub async fn build_wrapped(
+    config: Config,
+    wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+) -> Result<App, BuildError> {
     let clock: Arc<dyn Clock> = match (&config.clock, config.dev) {
         (Some(c), _) => Arc::clone(c),
         (None, true) => Arc::new(OffsetClock::default()),
         (None, false) => Arc::new(SystemClock),
     };
     let policies = Arc::new(Policies::load(&config.policy_dir).map_err(BuildError::Policy)?);
-    let store = open_store(&config.database, clock.now())?;
+    let store = wrap(open_store(&config.database, clock.now())?);
     if config.demo {
         crate::demo::seed_if_empty(&store, clock.now())
             .await

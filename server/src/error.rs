@@ -295,16 +295,20 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.kind.status();
+impl ApiError {
+    /// Logs what only the server may see: the detail of a server fault or of a refusal.
+    pub fn log(&self) {
         if let Some(detail) = &self.internal {
-            if status.is_server_error() {
+            if self.status().is_server_error() {
                 tracing::error!(code = %self.code, detail = %detail, "request failed");
             } else {
                 tracing::info!(code = %self.code, detail = %detail, "request refused");
             }
         }
+    }
+
+    /// The JSON body sent for this error (the same bytes `into_response` sends).
+    pub fn body_bytes(&self) -> Vec<u8> {
         let body = ErrorBody {
             error: ErrorFields {
                 code: &self.code,
@@ -315,7 +319,23 @@ impl IntoResponse for ApiError {
                 decision: self.decision.as_ref(),
             },
         };
-        (status, axum::Json(body)).into_response()
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.kind.status();
+        (
+            status,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.body_bytes(),
+        )
+            .into_response()
     }
 }
 

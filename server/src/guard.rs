@@ -14,6 +14,8 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use renche::Timestamp;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub const SESSION_COOKIE: &str = "renche_session";
 /// Sessions last 12 hours.
@@ -21,7 +23,7 @@ pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
 /// A key still "running" after this long belongs to a request that died; a retry may take it over.
 const IDEMPOTENCY_STALE_MS: i64 = 60_000;
 /// Stored answers larger than this are not kept (ours are far smaller).
-const RESPONSE_LIMIT: usize = 1024 * 1024;
+pub(crate) const RESPONSE_LIMIT: usize = 1024 * 1024;
 
 /// The session of the request, when it has a valid one.
 #[derive(Clone, Debug)]
@@ -201,9 +203,42 @@ enum Guarded {
     Replay { status: u16, body: Vec<u8> },
 }
 
-struct PendingKey {
-    scope: String,
-    key: String,
+/// A started idempotency key, in the request's extensions while its handler runs. A handler that stores
+/// its answer in its own write transaction (`routes::write_answer`) marks the key settled, and the guard
+/// then leaves it alone; otherwise the guard stores or releases it after the handler, in a transaction
+/// of its own.
+#[derive(Clone, Debug)]
+pub struct PendingKey {
+    pub(crate) scope: String,
+    pub(crate) key: String,
+    settled: Arc<AtomicBool>,
+}
+
+impl PendingKey {
+    fn new(scope: String, key: String) -> PendingKey {
+        PendingKey {
+            scope,
+            key,
+            settled: Arc::new(AtomicBool::new(false)),
+        }
+    }
+    /// The answer was stored (or the key released) in the transaction that did the work.
+    pub(crate) fn mark_settled(&self) {
+        self.settled.store(true, Ordering::Release);
+    }
+    fn is_settled(&self) -> bool {
+        self.settled.load(Ordering::Acquire)
+    }
+}
+
+/// The request's started idempotency key, if any, for handlers that store their answer with their work.
+pub struct AnswerKey(pub Option<PendingKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for AnswerKey {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(AnswerKey(parts.extensions.get::<PendingKey>().cloned()))
+    }
 }
 
 /// Loads the session and checks CSRF; for a state change, starts its idempotency key.
@@ -292,7 +327,7 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
     })
     .await?;
     match begin {
-        IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey { scope, key })),
+        IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey::new(scope, key))),
         IdempotencyBegin::InFlight => Err(ApiError::new(
             ErrorKind::Conflict,
             "IDEMPOTENCY_KEY_IN_USE",
@@ -311,11 +346,15 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
 
 async fn run_idempotent(
     state: &SharedState,
-    req: Request,
+    mut req: Request,
     next: Next,
     pending: PendingKey,
 ) -> Response {
+    req.extensions_mut().insert(pending.clone());
     let response = next.run(req).await;
+    if pending.is_settled() {
+        return response;
+    }
     let status = response.status();
     let (parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, RESPONSE_LIMIT).await {
@@ -332,7 +371,7 @@ async fn run_idempotent(
         let now = state.now();
         let body = bytes.to_vec();
         let code = status.as_u16();
-        let PendingKey { scope, key } = pending;
+        let PendingKey { scope, key, .. } = pending;
         if let Err(e) = routes::write(state, move |tx| {
             Ok(tx.idempotency_finish(&scope, &key, code, &body, now)?)
         })
@@ -345,7 +384,7 @@ async fn run_idempotent(
 }
 
 async fn forget(state: &SharedState, pending: PendingKey) {
-    let PendingKey { scope, key } = pending;
+    let PendingKey { scope, key, .. } = pending;
     if let Err(e) = routes::write(state, move |tx| Ok(tx.idempotency_forget(&scope, &key)?)).await {
         tracing::error!(error = %e, "could not release an idempotency key");
     }

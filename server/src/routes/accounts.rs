@@ -1,12 +1,12 @@
 //! Sessions, registration and sign-in by SMS code, the person's own record and notifications; and the
 //! one-time SMS codes shared with the SMS binding flow.
 
-use super::{audit, read, write, PersonView};
+use super::{audit, read, write, write_answer_with, Answer, PersonView};
 use crate::app::SharedState;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::extract::ApiJson;
 use crate::guard::{
-    clear_cookie, session_cookie, token_hash, Caller, SignedIn, SESSION_LIFETIME_MS,
+    clear_cookie, session_cookie, token_hash, AnswerKey, Caller, SignedIn, SESSION_LIFETIME_MS,
 };
 use crate::secrets::{constant_time_eq, random_bytes, random_hex, sha256, six_digit_code};
 use crate::store::{NewPerson, Role, SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
@@ -276,6 +276,7 @@ fn locked() -> ApiError {
 pub async fn send_sms_code(
     State(state): State<SharedState>,
     Caller(session): Caller,
+    key: AnswerKey,
     ApiJson(body): ApiJson<SmsCodeRequest>,
 ) -> ApiResult<Response> {
     let session = session.ok_or_else(ApiError::unauthenticated)?;
@@ -284,7 +285,7 @@ pub async fn send_sms_code(
     let sms = state.policies.default_policy().rules.policy().sms.clone();
     let requester = session.scope();
     let sms_for_job = sms.clone();
-    let (challenge, code, deliver_to) = write(&state, move |tx| {
+    let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
         let key = SmsCountKey::Phone(phone.as_str().to_owned());
         if let Some(last) = tx.last_sms_challenge_at(&key)? {
             let wait = last.millis() + i64::from(sms_for_job.resend_cooldown_seconds) * 1000
@@ -316,13 +317,14 @@ pub async fn send_sms_code(
         };
         let (row, code) = new_challenge(target, now, &sms_for_job);
         tx.insert_sms_challenge(&row)?;
-        Ok((row, code, deliver.then(|| phone.as_str().to_owned())))
+        let answer = Answer::json(StatusCode::ACCEPTED, &challenge_view(&row, &sms_for_job))?;
+        Ok((answer, deliver.then(|| (phone.as_str().to_owned(), code))))
     })
     .await?;
-    if let Some(to) = deliver_to {
+    if let Some((to, code)) = delivery {
         deliver(&state, to, code, now, &sms);
     }
-    Ok((StatusCode::ACCEPTED, Json(challenge_view(&challenge, &sms))).into_response())
+    Ok(resp)
 }
 
 #[derive(Deserialize)]

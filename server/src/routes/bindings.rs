@@ -5,23 +5,24 @@ use super::accounts::{
     challenge_view, check_code, daily_cap, deliver, new_challenge, too_soon, ChallengeTarget,
 };
 use super::{
-    audit, binding_facts, commit_binding, person_facts, read, vehicle_facts, write,
-    ApplicationView, BindingCommit, BindingView, MaskedVehicleView, VehicleView,
+    audit, binding_facts, commit_binding, person_facts, read, vehicle_facts, write_answer,
+    write_answer_with, Answer, ApplicationView, BindingCommit, BindingView, MaskedVehicleView,
+    VehicleView,
 };
 use crate::app::SharedState;
 use crate::error::{ApiError, ApiResult, ClientExpectation, Decision, ErrorKind};
 use crate::extract::{ApiJson, PathId, PathToken};
 use crate::gateways::VerificationOutcome;
-use crate::guard::SignedIn;
+use crate::guard::{AnswerKey, SignedIn};
 use crate::policies::Policies;
 use crate::secrets::{constant_time_eq, random_hex, sha256};
 use crate::store::{
-    ApplicationRow, ApplicationStatus, QrState, SmsCountKey, SmsPurpose, Tx, VehicleRow,
-    Verification,
+    ApplicationRow, ApplicationStatus, BindingRow, QrState, SmsCountKey, SmsPurpose, Tx,
+    VehicleRow, Verification,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use renche::domain::{
     ActorRole, BindingMethod, Channel, EngineSuffix, PlateNumber, PlateType, Relationship,
@@ -151,6 +152,7 @@ fn qr_expired() -> ApiError {
 pub async fn redeem_qr(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     ApiJson(body): ApiJson<RedeemRequest>,
 ) -> ApiResult<Response> {
     let now = state.now();
@@ -162,7 +164,7 @@ pub async fn redeem_qr(
     let token_hash = sha256(&[payload.token()]);
     let binder = me.person_id;
     let st = state.clone();
-    let opened = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         let Some(qr) = tx.qr_code_by_token_hash(&token_hash)? else {
             return Err(ApiError::new(
                 ErrorKind::Unprocessable,
@@ -203,10 +205,10 @@ pub async fn redeem_qr(
             )));
         }
         tx.mark_qr_code_used(qr.id, binder, now)?;
-        open_application(tx, &st.policies, now, binder, &vehicle, BindingMethod::Qr)
+        let opened = open_application(tx, &st.policies, now, binder, &vehicle, BindingMethod::Qr)?;
+        Answer::json(StatusCode::CREATED, &opened)
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(opened)).into_response())
+    .await
 }
 
 #[derive(Deserialize)]
@@ -220,6 +222,7 @@ pub struct SmsChallengeRequest {
 pub async fn start_sms_challenge(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     ApiJson(body): ApiJson<SmsChallengeRequest>,
 ) -> ApiResult<Response> {
     let plate_type =
@@ -234,7 +237,7 @@ pub async fn start_sms_challenge(
     let requester = format!("p:{}", me.person_id);
     let plate_key = format!("{}:{}", plate_type.code(), plate.as_str());
     let sms_job = sms.clone();
-    let (challenge, code, deliver_to) = write(&state, move |tx| {
+    let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
         let mine = SmsCountKey::RequesterPlate {
             requester: requester.clone(),
             plate_key: plate_key.clone(),
@@ -295,13 +298,14 @@ pub async fn start_sms_challenge(
             format!("challenge:{}", row.id),
             json!({ "delivered": delivered }),
         )?;
-        Ok((row, code, phone))
+        let answer = Answer::json(StatusCode::ACCEPTED, &challenge_view(&row, &sms_job))?;
+        Ok((answer, phone.map(|p| (p, code))))
     })
     .await?;
-    if let Some(to) = deliver_to {
+    if let Some((to, code)) = delivery {
         deliver(&state, to, code, now, &sms);
     }
-    Ok((StatusCode::ACCEPTED, Json(challenge_view(&challenge, &sms))).into_response())
+    Ok(resp)
 }
 
 #[derive(Deserialize)]
@@ -313,6 +317,7 @@ pub struct ConfirmRequest {
 pub async fn confirm_sms_challenge(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathToken(challenge_id): PathToken,
     ApiJson(body): ApiJson<ConfirmRequest>,
 ) -> ApiResult<Response> {
@@ -321,7 +326,7 @@ pub async fn confirm_sms_challenge(
     let binder = me.person_id;
     let requester = format!("p:{binder}");
     let st = state.clone();
-    let opened = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         let c = match check_code(
             tx,
             &challenge_id,
@@ -332,16 +337,18 @@ pub async fn confirm_sms_challenge(
             &sms,
         )? {
             Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Answer::error(e)),
         };
         let Some(vehicle_id) = c.vehicle_id else {
-            return Ok(Err(ApiError::internal("a decoy challenge matched a code")));
+            return Ok(Answer::error(ApiError::internal(
+                "a decoy challenge matched a code",
+            )));
         };
         let vehicle = tx.vehicle(vehicle_id)?.ok_or_else(ApiError::not_found)?;
-        open_application(tx, &st.policies, now, binder, &vehicle, BindingMethod::Sms).map(Ok)
+        let opened = open_application(tx, &st.policies, now, binder, &vehicle, BindingMethod::Sms)?;
+        Answer::json(StatusCode::CREATED, &opened)
     })
-    .await??;
-    Ok((StatusCode::CREATED, Json(opened)).into_response())
+    .await
 }
 
 fn load_own_application(
@@ -406,6 +413,20 @@ pub struct CommittedView {
     pub decision: Decision,
 }
 
+/// The answer to a binding commit: 201 with the binding, or the rules' refusal (kept with its audit entry).
+pub fn committed_answer(committed: Result<(BindingRow, Decision), ApiError>) -> ApiResult<Answer> {
+    match committed {
+        Ok((binding, decision)) => Answer::json(
+            StatusCode::CREATED,
+            &CommittedView {
+                binding: BindingView::of(&binding),
+                decision,
+            },
+        ),
+        Err(refused) => Ok(Answer::error(refused)),
+    }
+}
+
 fn relationship_for(method: BindingMethod, given: Option<Relationship>) -> ApiResult<Relationship> {
     match (method, given) {
         (BindingMethod::Sms, _) => Ok(Relationship::Other),
@@ -423,6 +444,7 @@ fn relationship_for(method: BindingMethod, given: Option<Relationship>) -> ApiRe
 pub async fn commit_application(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathToken(id): PathToken,
     ApiJson(body): ApiJson<CommitRequest>,
 ) -> ApiResult<Response> {
@@ -446,7 +468,7 @@ pub async fn commit_application(
         expected_allowed: body.expected_allowed,
     };
     let st = state.clone();
-    let result = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         let (mut a, v) = load_own_application(tx, &id, binder)?;
         if a.status != ApplicationStatus::AwaitingVerification {
             return Err(not_awaiting(&a));
@@ -463,7 +485,7 @@ pub async fn commit_application(
                 format!("application:{}", a.id),
                 json!({ "outcome": verification.code() }),
             )?;
-            return Ok(Err((a, v)));
+            return unverified_answer(verification, &a, &v);
         }
         tx.set_identity_verified(binder)?;
         let committed = commit_binding(
@@ -483,40 +505,40 @@ pub async fn commit_application(
                 expectation,
             },
         )?;
-        Ok(Ok(committed))
+        committed_answer(committed)
     })
-    .await?;
-    match result {
-        Ok(Ok((binding, decision))) => Ok((
-            StatusCode::CREATED,
-            Json(CommittedView {
-                binding: BindingView::of(&binding),
-                decision,
-            }),
-        )
-            .into_response()),
-        Ok(Err(refused)) => Err(refused),
-        Err((a, v)) => match verification {
-            Verification::Pending => Ok((
-                StatusCode::ACCEPTED,
-                Json(json!({ "application": ApplicationView::of(&a, &v) })),
-            )
-                .into_response()),
-            Verification::Failed => Err(ApiError::new(
+    .await
+}
+
+/// The answer when verification did not pass; the verifier's outcome is kept with the application.
+fn unverified_answer(
+    verification: Verification,
+    a: &ApplicationRow,
+    v: &VehicleRow,
+) -> ApiResult<Answer> {
+    match verification {
+        Verification::Pending => Answer::json(
+            StatusCode::ACCEPTED,
+            &json!({ "application": ApplicationView::of(a, v) }),
+        ),
+        Verification::Failed => Ok(Answer::error(
+            ApiError::new(
                 ErrorKind::Unprocessable,
                 "REAL_PERSON_VERIFICATION_FAILED",
                 "实人认证未通过,可申请人工审核",
                 "Real-person verification failed; you may ask for manual review",
             )
-            .params(params![manualReview = "available"])),
-            _ => Err(ApiError::new(
+            .params(params![manualReview = "available"]),
+        )),
+        _ => Ok(Answer::error(
+            ApiError::new(
                 ErrorKind::Unprocessable,
                 "REAL_PERSON_VERIFICATION_UNAVAILABLE",
                 "实人认证服务暂不可用,可申请人工审核",
                 "Real-person verification is unavailable; you may ask for manual review",
             )
-            .params(params![manualReview = "available"])),
-        },
+            .params(params![manualReview = "available"]),
+        )),
     }
 }
 
@@ -532,6 +554,7 @@ pub struct ManualReviewRequest {
 pub async fn request_manual_review(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathToken(id): PathToken,
     ApiJson(body): ApiJson<ManualReviewRequest>,
 ) -> ApiResult<Response> {
@@ -540,7 +563,7 @@ pub async fn request_manual_review(
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(ApiError::invalid_value("note", "at most 500 characters"));
     }
-    let view = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         let (mut a, v) = load_own_application(tx, &id, binder)?;
         if a.status != ApplicationStatus::AwaitingVerification {
             return Err(not_awaiting(&a));
@@ -572,10 +595,12 @@ pub async fn request_manual_review(
             format!("application:{}", a.id),
             json!({}),
         )?;
-        Ok(ApplicationView::of(&a, &v))
+        Answer::json(
+            StatusCode::ACCEPTED,
+            &json!({ "application": ApplicationView::of(&a, &v) }),
+        )
     })
-    .await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "application": view }))).into_response())
+    .await
 }
 
 #[derive(Serialize)]
@@ -610,12 +635,13 @@ pub async fn my_bindings(
 pub async fn remove_binding(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathId(binding_id): PathId,
 ) -> ApiResult<Response> {
     let actor = me.person_id;
     let now = state.now();
     let st = state.clone();
-    let (binding, decision) = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         let b = tx.binding(binding_id)?.ok_or_else(ApiError::not_found)?;
         // The same locks a commit takes, so that removals and commits of one person or vehicle are decided
         // (and audited) one after the other.
@@ -656,7 +682,7 @@ pub async fn remove_binding(
                 format!("binding:{binding_id}"),
                 json!({ "reasons": decision.reasons.iter().map(|r| r.code).collect::<Vec<_>>() }),
             )?;
-            return Ok(Err(ApiError::refused(decision)));
+            return Ok(Answer::error(ApiError::refused(decision)));
         }
         tx.remove_binding(binding_id, now, actor, answer.role)?;
         audit(
@@ -693,15 +719,13 @@ pub async fn remove_binding(
             )?;
         }
         let row = tx.binding(binding_id)?.ok_or_else(ApiError::not_found)?;
-        Ok(Ok((row, decision)))
+        Answer::json(
+            StatusCode::OK,
+            &CommittedView {
+                binding: BindingView::of(&row),
+                decision,
+            },
+        )
     })
-    .await??;
-    Ok((
-        StatusCode::OK,
-        Json(CommittedView {
-            binding: BindingView::of(&binding),
-            decision,
-        }),
-    )
-        .into_response())
+    .await
 }

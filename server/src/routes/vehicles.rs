@@ -1,14 +1,14 @@
 //! The owner's vehicles: who has bound them, and the vehicle QR code.
 
-use super::{audit, id_string, mask_name, read, write, VehicleView};
+use super::{audit, id_string, mask_name, read, write_answer, Answer, VehicleView};
 use crate::app::SharedState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, PathId};
-use crate::guard::SignedIn;
+use crate::guard::{AnswerKey, SignedIn};
 use crate::secrets::{random_bytes, sha256};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use renche::domain::{BindingMethod, Relationship};
 use renche::qr::QrPayload;
@@ -83,13 +83,14 @@ struct QrCodeView {
 pub async fn make_qr_code(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathId(vehicle_id): PathId,
     ApiJson(_): ApiJson<QrCodeRequest>,
 ) -> ApiResult<Response> {
     let now = state.now();
     let owner = me.person_id;
     let st = state.clone();
-    let view = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         let vehicle = tx.vehicle(vehicle_id)?.ok_or_else(ApiError::not_found)?;
         // Someone else's vehicle is simply not there for this person.
         if vehicle.owner_person_id != Some(owner) {
@@ -117,13 +118,15 @@ pub async fn make_qr_code(
             format!("vehicle:{vehicle_id}"),
             json!({ "expiresAt": expires_at }),
         )?;
-        Ok(QrCodeView {
-            qr_text: payload.encode(&st.qr_key),
-            expires_at,
-            lifetime_seconds: lifetime,
-            plate_masked: masked,
-        })
+        Answer::json(
+            StatusCode::CREATED,
+            &QrCodeView {
+                qr_text: payload.encode(&st.qr_key),
+                expires_at,
+                lifetime_seconds: lifetime,
+                plate_masked: masked,
+            },
+        )
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    .await
 }

@@ -2,20 +2,20 @@
 //! decision, points and payment.
 
 use super::{
-    audit, binding_facts, current_cycle, person_facts, read, vehicle_facts, violation_facts, write,
-    VehicleView, ViolationView,
+    audit, binding_facts, current_cycle, person_facts, read, vehicle_facts, violation_facts,
+    write_answer, Answer, VehicleView, ViolationView,
 };
 use crate::app::SharedState;
 use crate::error::{ApiError, ApiResult, ClientExpectation, Decision, ErrorKind};
 use crate::extract::{ApiJson, PathId};
 use crate::gateways::PaymentRequest;
-use crate::guard::SignedIn;
+use crate::guard::{AnswerKey, SignedIn};
 use crate::policies::Policies;
 use crate::secrets::random_hex;
 use crate::store::{BindingRow, Tx, VehicleRow, ViolationRow};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use renche::domain::{Channel, Document, Fen, ViolationState};
 use renche::{params, Reason, Refusal, Route, RouteCall, Timestamp, ViolationRoute};
@@ -218,7 +218,7 @@ fn decision_number(city: &str, violation_id: i64, now: Timestamp) -> String {
 
 /// Checks, pays, then records the decision, points and payment in one transaction (checking again, and
 /// refunding when the facts changed in between).
-pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledView> {
+pub async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> ApiResult<Response> {
     let now = state.now();
     let st = state.clone();
     let (actor, violation_id, person_id, channel) = (
@@ -242,7 +242,7 @@ pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledV
             // Refusals are decisions too: they go to the audit log.
             let codes: Vec<&'static str> = decision.reasons.iter().map(|r| r.code).collect();
             let version = decision.policy_version.clone();
-            write(state, move |tx| {
+            return write_answer(state, key, move |tx| {
                 audit(
                     tx,
                     now,
@@ -250,10 +250,10 @@ pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledV
                     "violation.handling_refused",
                     format!("violation:{violation_id}"),
                     json!({ "person": person_id, "channel": channel, "reasons": codes, "policyVersion": version }),
-                )
+                )?;
+                Ok(Answer::error(ApiError::refused(decision)))
             })
-            .await?;
-            return Err(ApiError::refused(decision));
+            .await;
         }
     };
     if let Some(expected) = case.expected_owed {
@@ -294,11 +294,12 @@ pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledV
     let payment_ref = receipt.payment_ref.clone();
     let st = state.clone();
     let now = state.now();
-    let recorded = write(state, move |tx| {
+    let recorded = write_answer(state, key, move |tx| {
         let (mut v, vehicle, route, version) = route_one(tx, &st.policies, &case, now)?;
         let decision = decide(&case, &route, &version);
         if !decision.allowed || route.owed_fen != owed {
-            return Ok(Err(ApiError::refused(decision)));
+            // Nothing to keep: the guard stores this refusal after the refund, as for any error.
+            return Err(ApiError::refused(decision));
         }
         let person = tx.person(case.person_id)?.ok_or_else(ApiError::not_found)?;
         if v.state == ViolationState::Unhandled {
@@ -326,12 +327,12 @@ pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledV
                     "documentsChecked": case.documents_checked }),
         )?;
         let view = ViolationView::of(&v, route);
-        Ok(Ok(HandledView { decision_number: v.decision_number.clone(), paid_fen: owed.value(), payment_ref: v.payment_ref.clone(), violation: view, decision }))
+        Answer::json(StatusCode::OK, &HandledView { decision_number: v.decision_number.clone(), paid_fen: owed.value(), payment_ref: v.payment_ref.clone(), violation: view, decision })
     })
     .await;
     match recorded {
-        Ok(Ok(view)) => Ok(view),
-        Ok(Err(e)) | Err(e) => {
+        Ok(answered) => Ok(answered),
+        Err(e) => {
             if let Err(refund) = state.payment.refund(receipt.payment_ref).await {
                 tracing::error!(error = %refund, "refund after a failed commit did not go through");
             }
@@ -343,6 +344,7 @@ pub async fn handle(state: &SharedState, case: HandleCase) -> ApiResult<HandledV
 pub async fn handle_violation(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathId(violation_id): PathId,
     ApiJson(body): ApiJson<HandleRequest>,
 ) -> ApiResult<Response> {
@@ -358,6 +360,5 @@ pub async fn handle_violation(
         },
         expected_owed: body.expected_owed_fen,
     };
-    let view = handle(&state, case).await?;
-    Ok((StatusCode::OK, Json(view)).into_response())
+    handle(&state, &key, case).await
 }

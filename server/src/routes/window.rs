@@ -1,21 +1,21 @@
 //! The window officer's console: look people and vehicles up, bind on a person's behalf after checking the
 //! originals, handle violations for a person without a binding, and the manual-review queue.
 
-use super::bindings::CommittedView;
+use super::bindings::committed_answer;
 use super::violations::{handle, routed, HandleCase};
 use super::{
-    audit, commit_binding, mask_name, read, require_officer, write, ApplicationView, BindingCommit,
-    BindingView, PersonView, VehicleView,
+    audit, commit_binding, mask_name, read, require_officer, write_answer, Answer, ApplicationView,
+    BindingCommit, PersonView, VehicleView,
 };
 use crate::app::SharedState;
 use crate::error::{ApiError, ApiResult, ClientExpectation, ErrorKind};
 use crate::extract::ApiQuery as Query;
 use crate::extract::{ApiJson, PathId, PathToken};
-use crate::guard::SignedIn;
+use crate::guard::{AnswerKey, SignedIn};
 use crate::store::ApplicationStatus;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use renche::domain::{
     BindingMethod, Channel, Document, PlateNumber, PlateType, Relationship, ResidentId,
@@ -102,6 +102,7 @@ pub struct WindowBindRequest {
 pub async fn bind_for_person(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     ApiJson(body): ApiJson<WindowBindRequest>,
 ) -> ApiResult<Response> {
     let person_id = parse_id("personId", &body.person_id)?;
@@ -109,11 +110,11 @@ pub async fn bind_for_person(
     let officer = me.person_id;
     let now = state.now();
     let st = state.clone();
-    let (binding, decision) = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         require_officer(tx, officer)?;
         tx.person(person_id)?.ok_or_else(ApiError::not_found)?;
         tx.vehicle(vehicle_id)?.ok_or_else(ApiError::not_found)?;
-        commit_binding(
+        let committed = commit_binding(
             tx,
             &st.policies,
             now,
@@ -132,17 +133,10 @@ pub async fn bind_for_person(
                     expected_allowed: body.expected_allowed,
                 },
             },
-        )
+        )?;
+        committed_answer(committed)
     })
-    .await??;
-    Ok((
-        StatusCode::CREATED,
-        Json(CommittedView {
-            binding: BindingView::of(&binding),
-            decision,
-        }),
-    )
-        .into_response())
+    .await
 }
 
 #[derive(Deserialize)]
@@ -203,6 +197,7 @@ pub struct WindowHandleRequest {
 pub async fn handle_for_person(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathId(violation_id): PathId,
     ApiJson(body): ApiJson<WindowHandleRequest>,
 ) -> ApiResult<Response> {
@@ -221,8 +216,7 @@ pub async fn handle_for_person(
         },
         expected_owed: body.expected_owed_fen,
     };
-    let view = handle(&state, case).await?;
-    Ok((StatusCode::OK, Json(view)).into_response())
+    handle(&state, &key, case).await
 }
 
 #[derive(Serialize)]
@@ -277,13 +271,14 @@ fn not_in_review() -> ApiError {
 pub async fn approve_review(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathToken(id): PathToken,
     ApiJson(body): ApiJson<ApproveRequest>,
 ) -> ApiResult<Response> {
     let officer = me.person_id;
     let now = state.now();
     let st = state.clone();
-    let (binding, decision) = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         require_officer(tx, officer)?;
         let mut a = tx.application(&id)?.ok_or_else(ApiError::not_found)?;
         if a.status != ApplicationStatus::InReview {
@@ -323,17 +318,9 @@ pub async fn approve_review(
                 json!({}),
             )?;
         }
-        Ok(committed)
+        committed_answer(committed)
     })
-    .await??;
-    Ok((
-        StatusCode::CREATED,
-        Json(CommittedView {
-            binding: BindingView::of(&binding),
-            decision,
-        }),
-    )
-        .into_response())
+    .await
 }
 
 #[derive(Deserialize)]
@@ -346,9 +333,10 @@ pub struct RejectRequest {
 pub async fn reject_review(
     State(state): State<SharedState>,
     me: SignedIn,
+    key: AnswerKey,
     PathToken(id): PathToken,
     ApiJson(body): ApiJson<RejectRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     let officer = me.person_id;
     let now = state.now();
     if body
@@ -358,7 +346,7 @@ pub async fn reject_review(
     {
         return Err(ApiError::invalid_value("reason", "at most 500 characters"));
     }
-    let view = write(&state, move |tx| {
+    write_answer(&state, &key, move |tx| {
         require_officer(tx, officer)?;
         let mut a = tx.application(&id)?.ok_or_else(ApiError::not_found)?;
         if a.status != ApplicationStatus::InReview {
@@ -386,8 +374,10 @@ pub async fn reject_review(
             &format!("Your application to bind vehicle {plate} was not approved in manual review."),
             now,
         )?;
-        Ok(ApplicationView::of(&a, &v))
+        Answer::json(
+            StatusCode::OK,
+            &json!({ "application": ApplicationView::of(&a, &v) }),
+        )
     })
-    .await?;
-    Ok(Json(json!({ "application": view })))
+    .await
 }

@@ -510,6 +510,7 @@ pub trait Tx {
         body: &[u8],
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Releases a key that is still running (a finished key keeps its answer).
     fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()>;
     /// Drops finished keys created before `before` and expired sessions; returns how many rows went.
     fn purge_expired(&mut self, keys_before: Timestamp, now: Timestamp) -> StoreResult<u64>;

@@ -1211,7 +1211,7 @@ impl Tx for PgTx<'_> {
     }
     fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()> {
         self.execute(
-            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND state = 'running'",
             &[&scope, &key],
         )?;
         Ok(())

@@ -1222,7 +1222,9 @@ impl Tx for SqliteTx<'_> {
     }
     fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()> {
         self.conn
-            .prepare_cached("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2")?
+            .prepare_cached(
+                "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND state = 'running'",
+            )?
             .execute(params![scope, key])?;
         Ok(())
     }

@@ -2,9 +2,10 @@
 //! when a test moves it, and a small HTTP client that speaks its conventions.
 
 use renche::Timestamp;
+use renche_server::app::build_wrapped;
 use renche_server::clock::ManualClock;
-use renche_server::store::{LicenceRow, NewPerson, Role};
-use renche_server::{build, AppState, Config};
+use renche_server::store::{LicenceRow, NewPerson, Role, Store};
+use renche_server::{AppState, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +18,7 @@ pub struct TestApp {
     pub base: String,
     pub state: Arc<AppState>,
     pub clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -26,10 +27,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// With `dongguan` as the Dongguan policy file instead of the shipped one.
 pub async fn spawn_app_with(dongguan: Option<serde_json::Value>) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let clock = Arc::new(ManualClock::starting_at(
         Timestamp::parse_rfc3339(START).unwrap(),
     ));
+    spawn_app_on(dir, clock, dongguan, |store| store).await
+}
+
+/// A server on the database in `dir` (made there if new), its store passed through `wrap`: a second
+/// server on the same directory is the first one restarted.
+pub async fn spawn_app_on(
+    dir: Arc<tempfile::TempDir>,
+    clock: Arc<ManualClock>,
+    dongguan: Option<serde_json::Value>,
+    wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+) -> TestApp {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let policy_dir = match dongguan {
         None => root.join("policies"),
@@ -51,7 +63,7 @@ pub async fn spawn_app_with(dongguan: Option<serde_json::Value>) -> TestApp {
         pkg: dir.path().to_path_buf(),
         clock: Some(clock.clone()),
     };
-    let app = build(config).await.expect("server builds");
+    let app = build_wrapped(config, wrap).await.expect("server builds");
     let base = format!("http://{}", app.addr);
     let state = app.state.clone();
     tokio::spawn(app.run_until(std::future::pending()));

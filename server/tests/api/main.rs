@@ -10,6 +10,7 @@ mod accounts;
 mod binding;
 mod concurrency;
 mod conventions;
+mod crash;
 mod helpers;
 mod import;
 mod perf;

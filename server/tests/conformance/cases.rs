@@ -614,6 +614,54 @@ pub async fn idempotency_keys(store: Arc<dyn Store>) {
     assert_eq!(started, 1);
 }
 
+/// A key's answer written in the work's transaction lives and dies with that work; releasing the key
+/// afterwards leaves a finished answer alone.
+pub async fn idempotency_answer_commits_with_the_work(store: Arc<dyn Store>) {
+    let begin = |now: i64| {
+        let s = Arc::clone(&store);
+        async move {
+            write(&s, move |tx| {
+                tx.idempotency_begin("p:3", "work", b"W", at(now), at(now - 1))
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(matches!(begin(0).await, IdempotencyBegin::Started));
+    let work = |outcome: Outcome| {
+        let (send, recv) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |tx: &mut dyn Tx| {
+            let r = tx
+                .insert_person(&new_person(50))
+                .and_then(|_| tx.idempotency_finish("p:3", "work", 201, b"{\"done\":1}", at(0)));
+            let _ = send.send(r);
+            outcome
+        });
+        (job, recv)
+    };
+    // The work rolls back: no person, and the key is still running (not answered).
+    let (job, recv) = work(Outcome::Rollback);
+    store.write(job).await.unwrap();
+    recv.await.unwrap().unwrap();
+    assert_eq!(read(&store, |tx| tx.count_people()).await.unwrap(), 0);
+    assert!(matches!(begin(0).await, IdempotencyBegin::InFlight));
+    // The work commits: the person and the answer both.
+    let (job, recv) = work(Outcome::Commit);
+    store.write(job).await.unwrap();
+    recv.await.unwrap().unwrap();
+    assert_eq!(read(&store, |tx| tx.count_people()).await.unwrap(), 1);
+    write(&store, |tx| tx.idempotency_forget("p:3", "work"))
+        .await
+        .unwrap();
+    match begin(2).await {
+        IdempotencyBegin::Replay { status, body } => {
+            assert_eq!(status, 201);
+            assert_eq!(body, b"{\"done\":1}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 pub async fn rate_counters(store: Arc<dyn Store>) {
     let seen = join_all((0..20).map(|_| {
         let s = Arc::clone(&store);

@@ -53,6 +53,7 @@ conformance!(
     applications,
     sessions_and_purge,
     idempotency_keys,
+    idempotency_answer_commits_with_the_work,
     rate_counters,
     notifications_and_audit,
     server_key_is_made_once,
