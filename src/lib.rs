@@ -5,6 +5,7 @@
 
 pub mod contract;
 pub mod domain;
+pub mod json;
 pub mod message;
 pub mod policy;
 pub mod qr;

@@ -5,7 +5,6 @@
 use crate::domain::{Channel, OwnerKind, PlateType, UseNature};
 use crate::message::{Explain, Message};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::fmt;
 
 /// The default (national) policy document, as shipped.
@@ -182,39 +181,26 @@ impl Policy {
 
     /// Parses a complete policy document.
     pub fn parse(json: &str) -> Result<Policy, PolicyError> {
-        let value: Value =
-            serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
-        Self::from_value(value, None)
+        Self::read(json, None)
     }
 
     /// Parses a document that may `"extends": "default"` (or any base given) and override some fields.
     pub fn parse_with_base(json: &str, base: &Policy) -> Result<Policy, PolicyError> {
-        let value: Value =
-            serde_json::from_str(json).map_err(|e| err("", format!("not valid JSON: {e}")))?;
-        Self::from_value(value, Some(base))
+        Self::read(json, Some(base))
     }
 
-    pub fn from_value(mut value: Value, base: Option<&Policy>) -> Result<Policy, PolicyError> {
-        let Value::Object(map) = &mut value else {
-            return Err(err("", "a policy is a JSON object"));
-        };
-        if let Some(ext) = map.remove("extends") {
-            let base =
-                base.ok_or_else(|| err("extends", "no base policy is available to extend"))?;
-            if ext != Value::String("default".into()) {
-                return Err(err("extends", "only \"default\" can be extended"));
+    fn read(json: &str, base: Option<&Policy>) -> Result<Policy, PolicyError> {
+        // Read as a patch of optional fields: one typed pass names the bad field (crate::json) and merges
+        // without an intermediate JSON tree, which keeps the WebAssembly module small.
+        let patch: PolicyPatch = crate::json::decode(json).map_err(|e| err(&e.path, e.problem))?;
+        let base = match patch.extends.as_deref() {
+            None => None,
+            Some("default") => {
+                Some(base.ok_or_else(|| err("extends", "no base policy is available to extend"))?)
             }
-            let mut merged = serde_json::to_value(base).map_err(|e| err("", e.to_string()))?;
-            merge(&mut merged, value);
-            value = merged;
-        }
-        let policy: Policy = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            err(
-                if path == "." { "" } else { &path },
-                e.into_inner().to_string(),
-            )
-        })?;
+            Some(_) => return Err(err("extends", "only \"default\" can be extended")),
+        };
+        let policy = patch.apply(base, "")?;
         policy.validate()?;
         Ok(policy)
     }
@@ -266,19 +252,116 @@ impl Policy {
     }
 }
 
-fn merge(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
+/// A field given in a policy document, or left out (`null` is a value, not "left out").
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+fn missing(at: &str, field: &str) -> PolicyError {
+    let path = if at.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{at}.{field}")
+    };
+    PolicyError {
+        problem: format!("missing field `{field}`"),
+        path,
+    }
+}
+
+/// For each part of the policy, a patch type with every field optional, and how it applies over a base:
+/// a field given replaces the base's, a nested part merges field by field, and without a base every field
+/// must be given.
+macro_rules! policy_patch {
+    ($(
+        $patch:ident for $target:ident {
+            $($field:ident ($name:literal): $ty:ty,)*
+        } nested {
+            $($nfield:ident ($nname:literal): $npatch:ident,)*
+        } document {
+            $($efield:ident: $ety:ty,)*
+        }
+    )*) => {$(
+        #[derive(Deserialize, Default)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct $patch {
+            $(#[serde(default, deserialize_with = "present")] $field: Option<$ty>,)*
+            $(#[serde(default, deserialize_with = "present")] $nfield: Option<$npatch>,)*
+            $(#[serde(default)] $efield: Option<$ety>,)*
+        }
+
+        impl $patch {
+            fn apply(self, base: Option<&$target>, at: &str) -> Result<$target, PolicyError> {
+                Ok($target {
+                    $($field: match (self.$field, base) {
+                        (Some(value), _) => value,
+                        (None, Some(base)) => base.$field.clone(),
+                        (None, None) => return Err(missing(at, $name)),
+                    },)*
+                    $($nfield: match (self.$nfield, base) {
+                        (Some(patch), base) => {
+                            let at = if at.is_empty() { $nname.to_owned() } else { format!("{at}.{}", $nname) };
+                            patch.apply(base.map(|b| &b.$nfield), &at)?
+                        }
+                        (None, Some(base)) => base.$nfield.clone(),
+                        (None, None) => return Err(missing(at, $nname)),
+                    },)*
+                })
             }
         }
-        (slot, v) => *slot = v,
+    )*};
+}
+
+policy_patch! {
+    CityPatch for City {
+        code ("code"): String,
+        name_zh ("nameZh"): String,
+        name_en ("nameEn"): String,
+    } nested {} document {}
+    CapsPatch for ApplicationCaps {
+        per_day ("perDay"): Option<u32>,
+        per_year ("perYear"): Option<u32>,
+    } nested {} document {}
+    LateFeePatch for LateFee {
+        due_days ("dueDays"): u32,
+        daily_rate_basis_points ("dailyRateBasisPoints"): u32,
+        cap_at_fine ("capAtFine"): bool,
+    } nested {} document {}
+    SmsPatch for SmsPolicy {
+        code_lifetime_seconds ("codeLifetimeSeconds"): u32,
+        max_wrong_tries ("maxWrongTries"): u32,
+        resend_cooldown_seconds ("resendCooldownSeconds"): u32,
+        daily_cap_per_phone ("dailyCapPerPhone"): u32,
+        daily_cap_per_plate ("dailyCapPerPlate"): u32,
+    } nested {} document {}
+    PolicyPatch for Policy {
+        version ("version"): String,
+        feature_enabled ("featureEnabled"): bool,
+        max_bindings_per_user ("maxBindingsPerUser"): u32,
+        max_binders_per_vehicle ("maxBindersPerVehicle"): u32,
+        bindable_plate_types ("bindablePlateTypes"): Vec<PlateType>,
+        bindable_owner_kinds ("bindableOwnerKinds"): Vec<OwnerKind>,
+        bindable_use_natures ("bindableUseNatures"): Vec<UseNature>,
+        binding_channels ("bindingChannels"): Vec<Channel>,
+        max_online_fine_fen ("maxOnlineFineFen"): u64,
+        binder_handles_unscored ("binderHandlesUnscored"): bool,
+        binding_effective_from ("bindingEffectiveFrom"): BindingEffectiveFrom,
+        points_ceiling ("pointsCeiling"): u32,
+        require_real_person_verification ("requireRealPersonVerification"): bool,
+        qr_code_lifetime_seconds ("qrCodeLifetimeSeconds"): u32,
+        kiosk_requires_binding ("kioskRequiresBinding"): bool,
+    } nested {
+        city ("city"): CityPatch,
+        application_caps ("applicationCaps"): CapsPatch,
+        late_fee ("lateFee"): LateFeePatch,
+        sms ("sms"): SmsPatch,
+    } document {
+        // What the document extends; read by `Policy::read`, not a field of the policy.
+        extends: String,
     }
 }
 
@@ -327,5 +410,54 @@ mod tests {
         assert_eq!(e.path, "pointsCeiling");
         assert!(Policy::parse("[]").is_err());
         assert!(Policy::parse("{").is_err());
+    }
+
+    #[test]
+    fn overrides_merge_field_by_field() {
+        let base = Policy::default_policy();
+        let p = Policy::parse_with_base(
+            r#"{"extends":"default","lateFee":{"dueDays":20},"applicationCaps":{"perDay":2}}"#,
+            &base,
+        )
+        .unwrap();
+        assert_eq!(p.late_fee.due_days, 20);
+        assert_eq!(
+            p.late_fee.daily_rate_basis_points, 300,
+            "siblings come from the base"
+        );
+        assert_eq!(p.application_caps.per_day, Some(2));
+        assert_eq!(p.version, base.version);
+        // `null` is a value: it lifts a cap the base sets.
+        let capped = Policy::parse_with_base(
+            r#"{"extends":"default","applicationCaps":{"perYear":5}}"#,
+            &base,
+        )
+        .unwrap();
+        let lifted = Policy::parse_with_base(
+            r#"{"extends":"default","applicationCaps":{"perYear":null}}"#,
+            &capped,
+        )
+        .unwrap();
+        assert_eq!(lifted.application_caps.per_year, None);
+        // Without `extends` the document must be whole, even when a base is at hand.
+        let e = Policy::parse_with_base(r#"{"version":"x"}"#, &base).unwrap_err();
+        assert_eq!(e.path, "featureEnabled");
+        let e = Policy::parse_with_base(r#"{"extends":"city-9"}"#, &base).unwrap_err();
+        assert_eq!(e.path, "extends");
+    }
+
+    #[test]
+    fn missing_fields_are_named_with_their_path() {
+        let mut doc: serde_json::Value = serde_json::from_str(DEFAULT_POLICY_JSON).unwrap();
+        doc["lateFee"].as_object_mut().unwrap().remove("capAtFine");
+        let e = Policy::parse(&doc.to_string()).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.problem.as_str()),
+            ("lateFee.capAtFine", "missing field `capAtFine`")
+        );
+        let e = Policy::parse(r#"{"extends":"default"}"#).unwrap_err();
+        assert_eq!(e.path, "extends");
+        let e = Policy::parse(r#"{"version":null}"#).unwrap_err();
+        assert_eq!(e.path, "version");
     }
 }

@@ -5,6 +5,7 @@
 //! field with `serde-wasm-bindgen` (docs/benchmarks.md), with less code. Route answers add one step of
 //! their own (`packed.rs`).
 
+use crate::json::decode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -42,224 +43,14 @@ pub fn stringify(value: &JsValue, what: &str) -> Result<String, JsValue> {
         .ok_or_else(|| input_error(what, "", "expected an object, got undefined"))
 }
 
-/// Reads a contract value from JSON text: the value, or the path of the first bad field and the problem.
-pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, (String, String)> {
-    serde_json::from_str(text).map_err(|e| {
-        let stop = path_at(text, byte_offset(text, e.line(), e.column()));
-        let problem = without_position(&e.to_string());
-        let missing = problem
-            .strip_prefix("missing field `")
-            .and_then(|r| r.strip_suffix('`'));
-        // A value checked after reading (a vehicle's plate number against its plate type) names its
-        // field itself: `plateNumber: …`.
-        let named = match problem.split_once(": ") {
-            Some((field, rest))
-                if !field.is_empty() && field.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-            {
-                Some((field, rest))
-            }
-            _ => None,
-        };
-        // Right after a closing bracket, serde_json's position means one of two things. A missing field,
-        // or an object refused as a whole while more members follow it, is reported just after that
-        // object. A value refused after it was read (an unknown code, a fractional amount, or an object
-        // that is its parent's last member) is reported after its parent's closing bracket, since the
-        // parent was finished first.
-        // An array reads the comma after an element before it reports that element's error.
-        let path = match (&stop.closed, stop.after_element) {
-            (None, Some(element)) if missing.is_none() => element,
-            (None, _) => stop.path,
-            (Some(_), _) if missing.is_some() => stop.path,
-            (Some(c), _) if named.is_some() && !c.member_was_container => stop.path,
-            (Some(c), _) => c.member_path.clone(),
-        };
-        let join = |field: &str| {
-            if path.is_empty() {
-                field.to_owned()
-            } else {
-                format!("{path}.{field}")
-            }
-        };
-        match (missing, named) {
-            (Some(field), _) => (join(field), problem.clone()),
-            (None, Some((field, rest))) => (join(field), rest.to_owned()),
-            (None, None) => (path, problem),
-        }
-    })
-}
-
-/// The byte offset of serde_json's error position (1-based line; column = bytes read on that line).
-fn byte_offset(text: &str, line: usize, column: usize) -> usize {
-    let line_start = text
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'\n')
-        .nth(line.saturating_sub(2))
-        .map_or(0, |(i, _)| i + 1);
-    if line <= 1 {
-        column
-    } else {
-        line_start + column
-    }
-}
-
-enum Frame {
-    Object {
-        key: Option<String>,
-        awaiting_key: bool,
-    },
-    Array {
-        index: usize,
-        started: bool,
-    },
-}
-
-/// Where reading stopped.
-struct Stop {
-    /// The keys and indexes open at that point: `violations[1].points`.
-    path: String,
-    /// When the last thing read was a closing bracket: the path of that container's last member, and
-    /// whether that member was itself a container.
-    closed: Option<Closed>,
-    /// When the last thing read was a comma between array elements: the element before it.
-    after_element: Option<String>,
-}
-
-struct Closed {
-    member_path: String,
-    member_was_container: bool,
-}
-
-fn path_of(stack: &[Frame]) -> String {
-    let mut path = String::new();
-    for frame in stack {
-        match frame {
-            Frame::Object { key: Some(k), .. } => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-            }
-            Frame::Array {
-                index,
-                started: true,
-            } => path.push_str(&format!("[{index}]")),
-            _ => {}
-        }
-    }
-    path
-}
-
-/// Reads compact JSON text up to byte `offset`, keeping the open keys and indexes.
-///
-/// Finding the path this way after a failure, instead of tracking it during every read
-/// (serde_path_to_error), keeps the common case fast and the module smaller.
-fn path_at(text: &str, offset: usize) -> Stop {
-    let bytes = text.as_bytes();
-    let end = offset.min(bytes.len());
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut closed: Option<Closed> = None;
-    let mut after_element: Option<String> = None;
-    let value_starts = |stack: &mut Vec<Frame>| {
-        if let Some(Frame::Array { started, .. }) = stack.last_mut() {
-            *started = true;
-        }
-    };
-    let mut i = 0;
-    while i < end {
-        let b = bytes.get(i).copied().unwrap_or(b' ');
-        let mut just_closed = None;
-        let mut just_after_element = None;
-        match b {
-            b'{' => {
-                value_starts(&mut stack);
-                stack.push(Frame::Object {
-                    key: None,
-                    awaiting_key: true,
-                });
-            }
-            b'[' => {
-                value_starts(&mut stack);
-                stack.push(Frame::Array {
-                    index: 0,
-                    started: false,
-                });
-            }
-            b'}' | b']' => {
-                just_closed = Some(Closed {
-                    member_path: path_of(&stack),
-                    member_was_container: closed.is_some(),
-                });
-                stack.pop();
-            }
-            b',' => {
-                if matches!(stack.last(), Some(Frame::Array { .. })) {
-                    just_after_element = Some(path_of(&stack));
-                }
-                match stack.last_mut() {
-                    Some(Frame::Object { key, awaiting_key }) => {
-                        *key = None;
-                        *awaiting_key = true;
-                    }
-                    Some(Frame::Array { index, .. }) => *index += 1,
-                    None => {}
-                }
-            }
-            b'"' => {
-                let close = string_end(bytes, i);
-                match stack.last_mut() {
-                    Some(Frame::Object { key, awaiting_key }) if *awaiting_key => {
-                        *key = text
-                            .get(i..close)
-                            .and_then(|t| serde_json::from_str(t).ok());
-                        *awaiting_key = false;
-                    }
-                    _ => value_starts(&mut stack),
-                }
-                closed = None;
-                after_element = None;
-                i = close;
-                continue;
-            }
-            b' ' | b'\t' | b'\n' | b'\r' => {
-                i += 1;
-                continue;
-            }
-            b':' => {}
-            _ => value_starts(&mut stack),
-        }
-        closed = just_closed;
-        after_element = just_after_element;
-        i += 1;
-    }
-    Stop {
-        path: path_of(&stack),
-        closed,
-        after_element,
-    }
-}
-
-/// The index just after the string that opens at `start`.
-fn string_end(bytes: &[u8], start: usize) -> usize {
-    let mut j = start + 1;
-    while let Some(&b) = bytes.get(j) {
-        match b {
-            b'\\' => j += 2,
-            b'"' => return j + 1,
-            _ => j += 1,
-        }
-    }
-    bytes.len()
-}
-
 /// Reads a contract value from a JS value; errors name `what` (the export) and the field.
 pub fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, JsValue> {
-    decode(&stringify(value, what)?).map_err(|(field, problem)| input_error(what, &field, &problem))
+    decode(&stringify(value, what)?).map_err(|e| input_error(what, &e.path, &e.problem))
 }
 
 /// Reads one plain argument of an export; errors name the argument.
 pub fn arg<T: DeserializeOwned>(value: &JsValue, what: &str, name: &str) -> Result<T, JsValue> {
-    decode(&stringify(value, what)?).map_err(|(_, problem)| input_error(what, name, &problem))
+    decode(&stringify(value, what)?).map_err(|e| input_error(what, name, &e.problem))
 }
 
 /// Writes a contract value as a plain JS object (no Maps, no BigInts).
@@ -267,19 +58,4 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(value)
         .map_err(|e| js_sys::Error::new(&format!("cannot encode answer: {e}")))?;
     js_sys::JSON::parse(&text)
-}
-
-/// serde_json ends its messages with "at line 1 column 345", which means nothing to a caller who passed an
-/// object rather than text.
-fn without_position(message: &str) -> String {
-    match message.rsplit_once(" at line ") {
-        Some((head, tail))
-            if tail
-                .split(" column ")
-                .all(|n| n.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            head.to_owned()
-        }
-        _ => message.to_owned(),
-    }
 }
