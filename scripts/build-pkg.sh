@@ -8,11 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm}"
-# The main module's dependencies are optimised for size and renche itself for speed: the decisions' hot
-# paths (serde_json reading the contract types, the rules, the packed answers) are instantiated in renche,
-# so this takes ~7 KB gzipped off at no cost in batch speed, where opt-level s or z for everything missed
-# the speed target (docs/benchmarks.md). Native builds keep opt-level 3 throughout.
-deps_for_size=(--config 'profile.release.package."*".opt-level="z"')
+# The main module is optimised for size: renche at opt-level s, its dependencies at z. Its hot path (a large
+# routeViolations call) crosses the boundary as columns of numbers (src/wasm/packed.rs), which left enough
+# speed to spare for this; docs/benchmarks.md has the sizes and speeds of each level. Native builds and the
+# scanner module (decoding frames is its hot path) keep opt-level 3.
+for_size=(--config 'profile.release.opt-level="s"' --config 'profile.release.package."*".opt-level="z"')
 wasm_opt_level="${WASM_OPT_LEVEL:--O3}"
 
 wasm_opt="${WASM_OPT:-$PWD/tests/node/node_modules/.bin/wasm-opt}"
@@ -37,25 +37,55 @@ for target in web nodejs bundler; do
     nodejs) out=pkg-node ;;
     *) out="pkg-$target" ;;
   esac
-  # The main module: everything but the QR scanner, which is the second module (scan/, built below).
-  wasm-pack build --release --target "$target" --out-dir "$out" --out-name renche -- --no-default-features --features api \
-    "${deps_for_size[@]}"
-  optimise "$out/renche_bg.wasm"
-  # npm metadata wasm-pack does not take from Cargo.toml.
+  # The main module, renche_core.js: everything but the QR scanner, which is the second module (scan/, built
+  # below). The package's entry, renche.js, adds the Client (src/wasm/client.js) to its exports.
+  rm -f "$out"/renche_core* "$out"/renche_bg* "$out"/renche.js "$out"/renche.d.ts "$out"/client.*
+  wasm-pack build --release --target "$target" --out-dir "$out" --out-name renche_core -- --no-default-features --features api \
+    "${for_size[@]}"
+  optimise "$out/renche_core_bg.wasm"
   node - "$out" "$target" <<'JS'
 const fs = require("fs");
+const path = require("path");
 const [dir, target] = process.argv.slice(2);
-const file = `${dir}/package.json`;
+const write = (name, text) => fs.writeFileSync(path.join(dir, name), text);
+const client = fs.readFileSync("src/wasm/client.js", "utf8");
+const clientTypes = fs.readFileSync("src/wasm/client.d.ts", "utf8");
+const header = "// renche: the rules (renche_core.js, WebAssembly) and the backend's Client (client.js).\n";
+if (target === "nodejs") {
+  // The same client as CommonJS; its only import is the core's Rules.
+  const importLine = 'import { Rules } from "./renche_core.js";';
+  if (!client.includes(importLine) || !client.includes("\nexport class Client ")) throw new Error("client.js changed shape");
+  write("client.js", client.replace(importLine, 'const { Rules } = require("./renche_core.js");')
+    .replace("\nexport class Client ", "\nclass Client ") + "\nexports.Client = Client;\n");
+  // Each name assigned on its own line, so that Node's ES-module import of CommonJS finds them.
+  const names = Object.keys(require(path.resolve(dir, "renche_core.js"))).filter((n) => !n.startsWith("__"));
+  write("renche.js", header + '"use strict";\nconst core = require("./renche_core.js");\n' +
+    names.map((n) => `exports.${n} = core.${n};\n`).join("") + 'exports.Client = require("./client.js").Client;\n');
+} else {
+  write("client.js", client);
+  const loader = target === "web" ? 'export { default } from "./renche_core.js";\n' : "";
+  write("renche.js", header + 'export * from "./renche_core.js";\n' + loader + 'export { Client } from "./client.js";\n');
+}
+write("client.d.ts", clientTypes);
+write("renche.d.ts", 'export * from "./renche_core.js";\n' +
+  (target === "web" ? 'export { default } from "./renche_core.js";\n' : "") + 'export * from "./client.js";\n');
+
+// npm metadata wasm-pack does not take from Cargo.toml.
+const file = path.join(dir, "package.json");
 const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
 pkg.name = "renche";
 pkg.homepage = pkg.homepage ?? pkg.repository?.url;
 pkg.keywords = [...new Set([...(pkg.keywords ?? []), "12123", "vehicle", "webassembly"])];
 pkg.engines = { node: ">=18" };
-pkg.files = [...new Set([...(pkg.files ?? []), "renche_bg.wasm", "renche.js", "renche.d.ts", "scan/"])];
-if (target === "nodejs") pkg.main = "renche.js";
-fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
+pkg.files = [...fs.readdirSync(dir).filter((f) => /\.(js|d\.ts|wasm)$/.test(f)).sort(), "scan/",
+  ...(fs.existsSync(path.join(dir, "snippets")) ? ["snippets/"] : [])];
+pkg.main = "renche.js";
+if (target !== "nodejs") pkg.module = "renche.js";
+pkg.types = "renche.d.ts";
+if (target === "bundler") pkg.sideEffects = ["./renche_core.js", "./snippets/*"];
+write("package.json", JSON.stringify(pkg, null, 2) + "\n");
 JS
-  rm -f "$out/.gitignore"
+  rm -f "$out/.gitignore" "$out/renche_core_bg.wasm.d.ts.bak"
 done
 
 # The QR scanner as its own module inside each package (scan/renche_scan.js), for the pages that read
@@ -72,9 +102,13 @@ for target in web nodejs bundler; do
 done
 
 for out in pkg-web pkg-node pkg-bundler; do
-  wasm=$(gzip -9 -c "$out/renche_bg.wasm" | wc -c)
-  js=$(cat "$out"/renche*.js $(find "$out/snippets" -name '*.js' 2>/dev/null) | gzip -9 | wc -c)
-  echo "build-pkg: $out: wasm $(wc -c <"$out/renche_bg.wasm") bytes, gzip wasm $wasm + js $js = $((wasm + js)) bytes"
+  # Each file gzipped on its own, as a server sends them.
+  wasm=$(gzip -9 -c "$out/renche_core_bg.wasm" | wc -c)
+  js=0
+  for f in "$out"/*.js $(find "$out/snippets" -name '*.js' 2>/dev/null); do
+    js=$((js + $(gzip -9 -c "$f" | wc -c)))
+  done
+  echo "build-pkg: $out: wasm $(wc -c <"$out/renche_core_bg.wasm") bytes, gzip wasm $wasm + js $js = $((wasm + js)) bytes"
   wasm=$(gzip -9 -c "$out/scan/renche_scan_bg.wasm" | wc -c)
   js=$(cat "$out"/scan/renche_scan*.js $(find "$out/scan/snippets" -name '*.js' 2>/dev/null) | gzip -9 | wc -c)
   echo "build-pkg: $out/scan: wasm $(wc -c <"$out/scan/renche_scan_bg.wasm") bytes, gzip wasm $wasm + js $js = $((wasm + js)) bytes"

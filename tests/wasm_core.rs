@@ -316,33 +316,3 @@ fn route_answers_match_the_core_field_for_field() {
         expected[1]
     );
 }
-
-#[wasm_bindgen_test]
-async fn client_refuses_locally_without_the_network_and_rejects_when_unreachable() {
-    use renche::wasm::Client;
-    use wasm_bindgen_futures::JsFuture;
-    let client = Client::new(js(
-        json!({"baseUrl": "http://127.0.0.1:9", "retries": 1, "baseDelayMs": 1}),
-    ))
-    .unwrap();
-    let fourth = binding_call(json!({"binderBindings": [
-        bound("user-1", "veh-2", NOW), bound("user-1", "veh-3", NOW), bound("user-1", "veh-4", NOW)]}));
-    let outcome = JsFuture::from(client.commit_binding("7".into(), js(json!({"check": fourth}))))
-        .await
-        .unwrap();
-    let outcome = rs(outcome);
-    assert_eq!(outcome["source"], "local");
-    assert_eq!(outcome["attempts"], 0);
-    assert_eq!(codes(&outcome["reasons"]), ["USER_BINDING_LIMIT_REACHED"]);
-    // Nothing listens there: the global fetch fails, is retried once, and the promise rejects.
-    let error = JsFuture::from(client.request(
-        "GET".into(),
-        "/api/v1/session".into(),
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .expect_err("unreachable");
-    let message = String::from(error.dyn_into::<js_sys::Error>().unwrap().message());
-    assert!(message.contains("after 2 tries"), "{message}");
-}

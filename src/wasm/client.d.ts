@@ -1,5 +1,6 @@
 
-// ---- Client (src/wasm/client.rs) ----
+// The types of the package's `Client` (client.js, from src/wasm/client.js).
+import type { BindingAnswer, BindingCall, Fen, Reason, RouteCall, Rules, UnbindAnswer, UnbindCall, ViolationRoute } from "./renche_core.js";
 
 export interface ClientOptions {
   /** The server's origin, e.g. "https://renche.example" or "" for the page's own origin. */
@@ -79,4 +80,50 @@ export interface ClientOutcome<L> {
   replayed: boolean;
   attempts: number;
   idempotencyKey: string | null;
+}
+
+/** A client of the renche backend. */
+export declare class Client {
+  /**
+   * `new Client({ baseUrl, retries?, baseDelayMs?, timeoutMs? })`: retries after the first try (default 4), the
+   * first backoff (default 200 ms, doubling), and the time allowed for one try (default 15 s). Decides locally
+   * with the built-in default policy until `loadPolicy` or `useRules`.
+   */
+  constructor(options: ClientOptions);
+  /** Decide locally with these rules from now on (the client keeps its own copy). */
+  useRules(rules: Rules): void;
+  /** Releases the client's copy of the rules now rather than when it is garbage-collected. */
+  free(): void;
+  /** A copy of the rules the client decides with. */
+  rules(): Rules;
+  /** The version of the policy the client decides with. */
+  readonly policyVersion: string;
+  /**
+   * Fetches the city's policy (`GET /api/v1/policy?city=…`, the national default without a city) and decides
+   * with it from now on. Resolves to its version.
+   */
+  loadPolicy(city?: string | null): Promise<string>;
+  /** `GET /api/v1/session`: starts a session if there is none and keeps its CSRF token. */
+  session(): Promise<ApiResponse>;
+  /**
+   * Any call of the API, e.g. `request("POST", "/api/v1/auth/sign-in", { challengeId, code, phone })`.
+   * State-changing calls carry the CSRF token (fetched first when the client has none) and an
+   * `Idempotency-Key` (the one given, or a new one reused by every retry). Resolves to the status and the JSON
+   * body whatever the status; rejects only when the server could not be reached after the retries.
+   */
+  request(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<ApiResponse>;
+  /**
+   * Commits a binding application (`POST /api/v1/binding-applications/{id}/commit`). With `check` (what the
+   * page knows of the binder, the vehicle and their bindings) the local rules decide first: a local refusal
+   * answers at once, without the network.
+   */
+  commitBinding(applicationId: string, options?: CommitBindingOptions): Promise<ClientOutcome<BindingAnswer>>;
+  /**
+   * Handles and pays a violation (`POST /api/v1/violations/{id}/handle`). With `check` (a route call holding
+   * this violation) the local rules decide first: a violation they do not route online answers at once,
+   * without the network.
+   */
+  handleViolation(violationId: string, options?: HandleViolationOptions): Promise<ClientOutcome<ViolationRoute>>;
+  /** Removes a binding (`DELETE /api/v1/bindings/{id}`). With `check` the local rules decide first. */
+  removeBinding(bindingId: string, options?: RemoveBindingOptions): Promise<ClientOutcome<UnbindAnswer>>;
 }

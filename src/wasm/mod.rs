@@ -3,9 +3,9 @@
 //! Expected refusals come back as data; only input that is not a valid call (wrong types, unknown fields,
 //! a bad plate inside a vehicle) throws, as a JS `Error` whose message and `field` property name the field.
 //! The TypeScript types of every input and output are in `types.d.ts`; the Node tests type-check real
-//! answers against them so that the two cannot drift apart.
+//! answers against them so that the two cannot drift apart. The package's `Client` (the backend's HTTP
+//! client) is JavaScript beside this module: `client.js`.
 
-mod client;
 mod convert;
 mod packed;
 pub mod qr;
@@ -15,7 +15,6 @@ use crate::domain::{EngineSuffix, Fen, PhoneNumber, PlateNumber, PlateType, Resi
 use crate::message::Reason;
 use crate::policy::Policy;
 use crate::time::Timestamp;
-pub use client::Client;
 use convert::{arg, from_js, input_error, to_js};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -99,8 +98,9 @@ impl Rules {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteCall")] call: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let call: RouteCall = from_js(&call, "routeViolations")?;
-        Ok(packed::routes_to_js(&[self.inner.route_violations(&call)])?.get(0))
+        let parsed: RouteCall = from_js(&call, "routeViolations")?;
+        let calls = js_sys::Array::of1(&call);
+        Ok(packed::routes_to_js(&[self.inner.route_violations(&parsed)], &calls)?.get(0))
     }
 
     /// Route calls for several vehicles in one crossing; answers in the order of the calls.
@@ -109,12 +109,12 @@ impl Rules {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteCall[]")] calls: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let calls: Vec<RouteCall> = from_js(&calls, "routeViolationsBatch")?;
-        let answers: Vec<_> = calls
+        let parsed: Vec<RouteCall> = from_js(&calls, "routeViolationsBatch")?;
+        let answers: Vec<_> = parsed
             .iter()
             .map(|c| self.inner.route_violations(c))
             .collect();
-        Ok(packed::routes_to_js(&answers)?.into())
+        Ok(packed::routes_to_js(&answers, &calls)?.into())
     }
 
     /// May this actor remove this binding?

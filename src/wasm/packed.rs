@@ -1,13 +1,15 @@
-//! Route answers written with each distinct reason once.
+//! Route answers as columns of numbers plus one small table of the distinct values.
 //!
-//! In a list of thousands of violations most reasons repeat (the same "fine above ¥200" with its two
-//! messages), and decoding and `JSON.parse`-ing those repeats was most of the cost of a large
-//! `routeViolations` call. The answer text carries a table of the distinct reasons and each route refers
-//! to them by index; a few lines of JS put the (frozen, shared) reason objects back in place, so callers
-//! see exactly the `RouteAnswer` shape.
+//! In a list of thousands of violations most values repeat (the same "fine above ¥200" with its two
+//! messages, the same route, the same due date). Writing each route as JSON text and `JSON.parse`-ing it
+//! was most of the cost of a large `routeViolations` call, so the answer crosses as a `Float64Array` of
+//! numbers (indexes into the table, points and amounts) and a JSON table of the distinct reasons, routes,
+//! documents and dates. A few lines of JS build the routes from them, with the violation ids taken from the
+//! call the page passed in, so callers see exactly the `RouteAnswer` shape and the shared reason objects
+//! are frozen.
 
 use crate::contract::{Route, RouteAnswer, ViolationRoute};
-use crate::domain::{Document, Fen, Points};
+use crate::domain::Document;
 use crate::message::Reason;
 use crate::time::CstDate;
 use serde::Serialize;
@@ -16,25 +18,46 @@ use std::hash::{Hash, Hasher};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
-export function inflateRoutes(text) {
-  const { reasons, answers } = JSON.parse(text);
+export function inflateRoutes(text, columns, calls) {
+  const { reasons, routes, documents, dates, policyVersion } = JSON.parse(text);
   for (const r of reasons) {
     Object.freeze(r.params);
     Object.freeze(r.message);
     Object.freeze(r);
   }
-  for (const answer of answers) {
-    for (const route of answer.routes) {
-      const ids = route.reasons;
-      for (let i = 0; i < ids.length; i++) ids[i] = reasons[ids[i]];
+  const answers = new Array(calls.length);
+  let at = 0;
+  for (let c = 0; c < calls.length; c++) {
+    const violations = calls[c].violations;
+    const list = new Array(violations.length);
+    for (let i = 0; i < violations.length; i++) {
+      const route = routes[columns[at++]];
+      const routeReasons = new Array(columns[at++]);
+      for (let j = 0; j < routeReasons.length; j++) routeReasons[j] = reasons[columns[at++]];
+      const routeDocuments = new Array(columns[at++]);
+      for (let j = 0; j < routeDocuments.length; j++) routeDocuments[j] = documents[columns[at++]];
+      const points = columns[at++];
+      const fineFen = columns[at++];
+      const lateFeeFen = columns[at++];
+      const owedFen = columns[at++];
+      const date = columns[at++];
+      list[i] = {
+        violationId: violations[i].id, route, reasons: routeReasons, documents: routeDocuments,
+        points, fineFen, lateFeeFen, owedFen, dueDate: date < 0 ? null : dates[date],
+      };
     }
+    answers[c] = { routes: list, policyVersion };
   }
   return answers;
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = inflateRoutes, catch)]
-    fn inflate_routes(text: &str) -> Result<js_sys::Array, JsValue>;
+    fn inflate_routes(
+        text: &str,
+        columns: &[f64],
+        calls: &JsValue,
+    ) -> Result<js_sys::Array, JsValue>;
 }
 
 /// Compares and hashes a reason by content.
@@ -54,50 +77,48 @@ impl Hash for ByContent<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct Packed<'a> {
-    reasons: Vec<&'a Reason>,
-    answers: Vec<PackedAnswer<'a>>,
-}
-
+/// The distinct values the columns refer to.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PackedAnswer<'a> {
-    routes: Vec<PackedRoute<'a>>,
+struct Table<'a> {
+    reasons: Vec<&'a Reason>,
+    routes: Vec<Route>,
+    documents: Vec<Document>,
+    dates: Vec<CstDate>,
     policy_version: &'a str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PackedRoute<'a> {
-    violation_id: &'a str,
-    route: Route,
-    reasons: Vec<u32>,
-    documents: &'a [Document],
-    points: Points,
-    fine_fen: Fen,
-    late_fee_fen: Fen,
-    owed_fen: Fen,
-    due_date: Option<CstDate>,
+/// The index of `value` in `list`, added when new: for the handful of routes and documents.
+fn index_of<T: PartialEq + Copy>(list: &mut Vec<T>, value: T) -> f64 {
+    let i = list.iter().position(|v| *v == value).unwrap_or_else(|| {
+        list.push(value);
+        list.len() - 1
+    });
+    i as f64
 }
 
-/// The answers as JS objects of the `RouteAnswer` shape.
-pub fn routes_to_js(answers: &[RouteAnswer]) -> Result<js_sys::Array, JsValue> {
-    let mut table: HashMap<ByContent<'_>, u32> = HashMap::new();
-    let mut reasons: Vec<&Reason> = Vec::new();
-    let mut packed = Vec::with_capacity(answers.len());
+/// The answers to `calls` (a JS array of the route calls, in order) as JS objects of the `RouteAnswer`
+/// shape. Each answer holds one route per violation of its call, in the call's order.
+pub fn routes_to_js(answers: &[RouteAnswer], calls: &JsValue) -> Result<js_sys::Array, JsValue> {
+    let mut reason_ids: HashMap<ByContent<'_>, u32> = HashMap::new();
+    let mut dates_ids: HashMap<CstDate, u32> = HashMap::new();
+    let mut table = Table {
+        reasons: Vec::new(),
+        routes: Vec::new(),
+        documents: Vec::new(),
+        dates: Vec::new(),
+        policy_version: answers.first().map_or("", |a| a.policy_version.as_str()),
+    };
+    let mut columns: Vec<f64> =
+        Vec::with_capacity(answers.iter().map(|a| a.routes.len() * 10).sum());
     for answer in answers {
-        let RouteAnswer {
-            routes: answer_routes,
-            policy_version,
-        } = answer;
-        let mut routes = Vec::with_capacity(answer_routes.len());
-        for r in answer_routes {
-            // Naming every field makes this stop compiling when the contract gains one.
+        for r in &answer.routes {
+            // Naming every field makes this stop compiling when the contract gains one; the id comes back
+            // from the call itself.
             let ViolationRoute {
-                violation_id,
+                violation_id: _,
                 route,
-                reasons: route_reasons,
+                reasons,
                 documents,
                 points,
                 fine_fen,
@@ -105,36 +126,33 @@ pub fn routes_to_js(answers: &[RouteAnswer]) -> Result<js_sys::Array, JsValue> {
                 owed_fen,
                 due_date,
             } = r;
-            let ids = route_reasons
-                .iter()
-                .map(|reason| {
-                    *table.entry(ByContent(reason)).or_insert_with(|| {
-                        reasons.push(reason);
-                        u32::try_from(reasons.len() - 1).unwrap_or(u32::MAX)
-                    })
-                })
-                .collect();
-            routes.push(PackedRoute {
-                violation_id,
-                route: *route,
-                reasons: ids,
-                documents,
-                points: *points,
-                fine_fen: *fine_fen,
-                late_fee_fen: *late_fee_fen,
-                owed_fen: *owed_fen,
-                due_date: *due_date,
+            columns.push(index_of(&mut table.routes, *route));
+            columns.push(reasons.len() as f64);
+            for reason in reasons {
+                let id = *reason_ids.entry(ByContent(reason)).or_insert_with(|| {
+                    table.reasons.push(reason);
+                    u32::try_from(table.reasons.len() - 1).unwrap_or(u32::MAX)
+                });
+                columns.push(f64::from(id));
+            }
+            columns.push(documents.len() as f64);
+            for d in documents {
+                columns.push(index_of(&mut table.documents, *d));
+            }
+            columns.push(f64::from(points.value()));
+            columns.push(fine_fen.value() as f64);
+            columns.push(late_fee_fen.value() as f64);
+            columns.push(owed_fen.value() as f64);
+            columns.push(match due_date {
+                Some(date) => f64::from(*dates_ids.entry(*date).or_insert_with(|| {
+                    table.dates.push(*date);
+                    u32::try_from(table.dates.len() - 1).unwrap_or(u32::MAX)
+                })),
+                None => -1.0,
             });
         }
-        packed.push(PackedAnswer {
-            routes,
-            policy_version,
-        });
     }
-    let text = serde_json::to_string(&Packed {
-        reasons,
-        answers: packed,
-    })
-    .map_err(|e| js_sys::Error::new(&format!("cannot encode answer: {e}")))?;
-    inflate_routes(&text)
+    let text = serde_json::to_string(&table)
+        .map_err(|e| js_sys::Error::new(&format!("cannot encode answer: {e}")))?;
+    inflate_routes(&text, &columns, calls)
 }

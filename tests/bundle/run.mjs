@@ -30,6 +30,7 @@ try {
   assert.equal(result.allowed, false);
   assert.deepEqual(result.reasons.map((r) => [r.code, r.params]), [["USER_BINDING_LIMIT_REACHED", { limit: 3, current: 3 }]]);
   assert.equal(result.plate, "粤S·D12345");
+  assert.deepEqual(result.client, ["local", ["USER_BINDING_LIMIT_REACHED"]]);
   assert.match(await page.textContent("#answer"), /最多同时绑定3辆/);
   assert.deepEqual(problems, [], "console errors");
   console.log(`bundle: ok (${url}) — ${result.reasons[0].message.en}`);

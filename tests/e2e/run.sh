@@ -17,7 +17,7 @@ if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [ ! -f "$root/pkg-web/renche.js" ]; then
+if [ ! -f "$root/pkg-web/renche_core.js" ]; then
   echo "e2e: $root/pkg-web is missing; build it with scripts/build-pkg.sh" >&2
   exit 1
 fi

@@ -6,7 +6,10 @@ import { readFileSync } from "node:fs";
 import { renche, scan } from "./pkg.mjs";
 
 const doc = readFileSync(new URL("../../docs/js-api.md", import.meta.url), "utf8");
-const dts = readFileSync(new URL("../../pkg-node/renche.d.ts", import.meta.url), "utf8");
+// The package's types: the WebAssembly core's (renche_core.d.ts) and the Client's (client.d.ts).
+const dts = ["renche_core.d.ts", "client.d.ts"]
+  .map((f) => readFileSync(new URL(`../../pkg-node/${f}`, import.meta.url), "utf8"))
+  .join("\n");
 
 function documented() {
   return [...doc.matchAll(/^### `(?:new )?([\w.]+)/gm)].map((m) => m[1]).sort();

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { bindingCases } from "./cases.mjs";
 
-const wasmUrl = new URL("../../pkg-web/renche_bg.wasm", import.meta.url);
+const wasmUrl = new URL("../../pkg-web/renche_core_bg.wasm", import.meta.url);
 
 test("web build: initSync with the bytes", async () => {
   const web = await import("../../pkg-web/renche.js");
