@@ -545,7 +545,8 @@ pub async fn prepare_server(http: &reqwest::Client, url: &str, pop: &Population)
 #[derive(Clone, Debug)]
 pub struct CrashPlan {
     pub kills: u32,
-    /// Time between kills.
+    /// Time between kills, at most: a kill also comes once the workload has started another
+    /// `1 / (kills + 1)` of its flows, so that a run that finishes quickly still gets all its kills.
     pub every: Duration,
 }
 
@@ -594,9 +595,19 @@ pub async fn run(
     let mut kills = 0;
     if let Some(plan) = crash {
         let mut rng = StdRng::seed_from_u64(w.seed ^ 0x5eed);
+        let share = (w.operations / u64::from(plan.kills + 1)).max(1);
+        let mut next_share = share;
         while kills < plan.kills && !tasks.iter().all(|t| t.is_finished()) {
             let jitter = rng.gen_range(0..=plan.every.as_millis() as u64 / 2);
-            tokio::time::sleep(plan.every / 2 + Duration::from_millis(jitter)).await;
+            let wait = plan.every / 2 + Duration::from_millis(jitter);
+            let since = Instant::now();
+            while since.elapsed() < wait
+                && ctx.next_flow.load(Ordering::Relaxed) < next_share
+                && !tasks.iter().all(|t| t.is_finished())
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            next_share += share;
             if servers.is_empty() || tasks.iter().all(|t| t.is_finished()) {
                 break;
             }
