@@ -215,3 +215,31 @@ test("bad options throw an Error naming the field", () => {
   const client = new Client({ baseUrl: "http://127.0.0.1:9" });
   return assert.rejects(client.commitBinding("1", { relationship: "cousin" }), (e) => e.field === "relationship");
 });
+
+test("the client keeps its own copy of the rules it is given", () => {
+  const client = new Client({ baseUrl: "http://127.0.0.1:9" });
+  const rules = Rules.fromPolicy({ extends: "default", version: "mine-1" });
+  client.useRules(rules);
+  rules.free();
+  assert.equal(client.policyVersion, "mine-1", "freeing the caller's rules does not touch the client's");
+  const copy = client.rules();
+  copy.free();
+  assert.equal(client.policyVersion, "mine-1");
+  assert.throws(() => client.useRules({ policyVersion: "fake" }), (e) => e.field === "rules");
+  client.free();
+});
+
+test("a bad check is refused naming the field inside it, before any request", async () => {
+  const client = new Client({ baseUrl: "http://127.0.0.1:9", retries: 0 });
+  const call = check([]);
+  await assert.rejects(
+    client.commitBinding("1", { check: { ...call, vehicle: { ...spare, plateNumber: "粤S1234" } } }),
+    (e) => e.field === "check.vehicle.plateNumber" && /^commitBinding: field `check\.vehicle\.plateNumber`: /.test(e.message),
+  );
+  const route = {
+    person: { id: "me" }, vehicle: spare, channel: "app", now: new Date().toISOString(),
+    violations: [{ id: "v1", vehicleId: "spare", occurredAt: "2026-08-20T03:00:00Z", points: 3, fineFen: 20000, source: "device", state: "unhandled" }],
+  };
+  await assert.rejects(client.handleViolation("v2", { check: route }), (e) => e.field === "check.violations");
+  await assert.rejects(client.handleViolation("v1", { expectedOwedFen: 1.5 }), (e) => e.field === "expectedOwedFen");
+});
