@@ -7,6 +7,7 @@
 //! them on a pool and takes the row locks in `Tx::lock_for_binding`.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use renche::domain::{

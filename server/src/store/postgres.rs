@@ -23,19 +23,20 @@ mod copy;
 
 pub use copy::{copy_from_sqlite, CopyReport};
 
+use super::rows::{
+    self, ts_opt, Columns, APPLICATION_COLUMNS, BINDING_COLUMNS, NOTIFICATION_COLUMNS,
+    PERSON_COLUMNS, QR_CODE_COLUMNS, SESSION_COLUMNS, SMS_COLUMNS, VEHICLE_COLUMNS,
+    VIOLATION_COLUMNS,
+};
 use super::{
-    ApplicationRow, ApplicationStatus, AuditEntry, BindingRow, BoxFuture, IdempotencyBegin, Job,
-    LicenceRow, NewBinding, NewPerson, NewVehicle, NewViolation, NotificationRow, Outcome,
-    PersonRow, QrCodeRow, QrState, Role, SessionRow, SmsChallengeRow, SmsCountKey, SmsPurpose,
-    Store, StoreError, StoreResult, Tx, VehicleRow, Verification, ViolationRow,
+    ApplicationRow, AuditEntry, BindingRow, BoxFuture, IdempotencyBegin, Job, NewBinding,
+    NewPerson, NewVehicle, NewViolation, NotificationRow, Outcome, PersonRow, QrCodeRow,
+    SessionRow, SmsChallengeRow, SmsCountKey, Store, StoreError, StoreResult, Tx, VehicleRow,
+    ViolationRow,
 };
-use ::postgres::types::ToSql;
+use ::postgres::types::{ToSql, Type};
 use ::postgres::{Client, NoTls, Row, Statement};
-use renche::domain::{
-    ActorRole, BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind,
-    PhoneNumber, PlateNumber, PlateType, Points, Relationship, ResidentId, UseNature,
-    ViolationSource, ViolationState,
-};
+use renche::domain::{ActorRole, Fen, PlateType};
 use renche::Timestamp;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -345,27 +346,8 @@ struct PgTx<'c> {
     binding_locked: bool,
 }
 
-fn corrupt(column: &'static str, problem: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        column,
-        problem: problem.to_string(),
-    }
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millis(ms)
-}
-fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(Timestamp::from_millis)
-}
 fn millis(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.millis())
-}
-fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
-    u64::try_from(v)
-        .ok()
-        .and_then(Fen::new)
-        .ok_or_else(|| corrupt(column, v))
 }
 fn fen_i64(f: Fen) -> i64 {
     i64::try_from(f.value()).unwrap_or(i64::MAX)
@@ -375,6 +357,40 @@ fn small(n: u32) -> i32 {
 }
 fn count_u32(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Columns for Row {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        if is_int4(self, i) {
+            Ok(i64::from(self.try_get::<_, i32>(i)?))
+        } else {
+            Ok(self.try_get(i)?)
+        }
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        if is_int4(self, i) {
+            Ok(self.try_get::<_, Option<i32>>(i)?.map(i64::from))
+        } else {
+            Ok(self.try_get(i)?)
+        }
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+/// Whether column `i` is an INTEGER (points, counts), which the driver reads only as i32.
+fn is_int4(r: &Row, i: usize) -> bool {
+    r.columns().get(i).is_some_and(|c| *c.type_() == Type::INT4)
 }
 
 impl PgTx<'_> {
@@ -448,16 +464,19 @@ impl PgTx<'_> {
             self.person_lock_clause()
         );
         self.query_opt(&sql, &[arg])?
-            .map(|r| person_row(&r))
+            .map(|r| rows::person(&r))
             .transpose()
     }
     fn vehicles_where(&mut self, clause: &str, args: &[Param<'_>]) -> StoreResult<Vec<VehicleRow>> {
         let sql = format!("SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE {clause}");
-        self.query(&sql, args)?.iter().map(vehicle_row).collect()
+        self.query(&sql, args)?.iter().map(rows::vehicle).collect()
     }
     fn bindings_where(&mut self, clause: &str, arg: i64) -> StoreResult<Vec<BindingRow>> {
         let sql = format!("SELECT {BINDING_COLUMNS} FROM bindings WHERE {clause}");
-        self.query(&sql, &[&arg])?.iter().map(binding_row).collect()
+        self.query(&sql, &[&arg])?
+            .iter()
+            .map(rows::binding)
+            .collect()
     }
     /// The WHERE clause and arguments of an SMS count key, with the advisory-lock name.
     fn sms_key(key: &SmsCountKey) -> (&'static str, Vec<String>, String) {
@@ -478,181 +497,6 @@ impl PgTx<'_> {
             ),
         }
     }
-}
-
-const PERSON_COLUMNS: &str = "id, name, resident_id, phone, registered_at, identity_verified, role, licence_class, licence_status, licence_points, licence_cycle_start";
-
-fn person_row(r: &Row) -> StoreResult<PersonRow> {
-    let class: Option<String> = r.try_get(7)?;
-    let status: Option<String> = r.try_get(8)?;
-    let licence = match (class, status) {
-        (Some(c), Some(s)) => Some(LicenceRow {
-            class: LicenceClass::parse(&c).map_err(|e| corrupt("people.licence_class", e))?,
-            status: LicenceStatus::parse(&s).map_err(|e| corrupt("people.licence_status", e))?,
-            points: u32::try_from(r.try_get::<_, i32>(9)?)
-                .map_err(|e| corrupt("people.licence_points", e))?,
-            cycle_start: ts_opt(r.try_get(10)?),
-        }),
-        _ => None,
-    };
-    let resident_id: String = r.try_get(2)?;
-    let phone: String = r.try_get(3)?;
-    let role: String = r.try_get(6)?;
-    Ok(PersonRow {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        resident_id: ResidentId::parse(&resident_id)
-            .map_err(|e| corrupt("people.resident_id", e))?,
-        phone: PhoneNumber::parse(&phone).map_err(|e| corrupt("people.phone", e))?,
-        registered_at: ts_opt(r.try_get(4)?),
-        identity_verified: r.try_get(5)?,
-        role: Role::parse(&role).ok_or_else(|| corrupt("people.role", &role))?,
-        licence,
-    })
-}
-
-const VEHICLE_COLUMNS: &str =
-    "id, plate_type, plate_number, engine_suffix, use_nature, owner_kind, owner_person_id, owner_name, owner_phone, city";
-
-fn vehicle_row(r: &Row) -> StoreResult<VehicleRow> {
-    let plate_type: String = r.try_get(1)?;
-    let plate_number: String = r.try_get(2)?;
-    let engine_suffix: String = r.try_get(3)?;
-    let use_nature: String = r.try_get(4)?;
-    let owner_kind: String = r.try_get(5)?;
-    let owner_phone: String = r.try_get(8)?;
-    let plate_type =
-        PlateType::parse(&plate_type).map_err(|e| corrupt("vehicles.plate_type", e))?;
-    Ok(VehicleRow {
-        id: r.try_get(0)?,
-        plate_number: PlateNumber::parse(&plate_number, plate_type)
-            .map_err(|e| corrupt("vehicles.plate_number", e))?,
-        engine_suffix: EngineSuffix::parse(&engine_suffix)
-            .map_err(|e| corrupt("vehicles.engine_suffix", e))?,
-        use_nature: UseNature::parse(&use_nature).map_err(|e| corrupt("vehicles.use_nature", e))?,
-        owner_kind: OwnerKind::parse(&owner_kind).map_err(|e| corrupt("vehicles.owner_kind", e))?,
-        owner_person_id: r.try_get(6)?,
-        owner_name: r.try_get(7)?,
-        owner_phone: PhoneNumber::parse(&owner_phone)
-            .map_err(|e| corrupt("vehicles.owner_phone", e))?,
-        city: r.try_get(9)?,
-    })
-}
-
-const BINDING_COLUMNS: &str =
-    "id, binder_id, vehicle_id, relationship, method, created_at, removed_at, removed_by, removed_role";
-
-fn binding_row(r: &Row) -> StoreResult<BindingRow> {
-    let relationship: String = r.try_get(3)?;
-    let method: String = r.try_get(4)?;
-    let removed_role: Option<String> = r.try_get(8)?;
-    Ok(BindingRow {
-        id: r.try_get(0)?,
-        binder_id: r.try_get(1)?,
-        vehicle_id: r.try_get(2)?,
-        relationship: Relationship::parse(&relationship)
-            .map_err(|e| corrupt("bindings.relationship", e))?,
-        method: BindingMethod::parse(&method).map_err(|e| corrupt("bindings.method", e))?,
-        created_at: ts(r.try_get(5)?),
-        removed_at: ts_opt(r.try_get(6)?),
-        removed_by: r.try_get(7)?,
-        removed_role: match removed_role {
-            Some(x) => Some(ActorRole::parse(&x).map_err(|e| corrupt("bindings.removed_role", e))?),
-            None => None,
-        },
-    })
-}
-
-const VIOLATION_COLUMNS: &str = "id, vehicle_id, occurred_at, code, description, place, points, fine_fen, source, state, handled_by, decision_number, decided_at, paid_at, paid_fen, payment_ref";
-
-fn violation_row(r: &Row) -> StoreResult<ViolationRow> {
-    let source: String = r.try_get(8)?;
-    let state: String = r.try_get(9)?;
-    let paid_fen: Option<i64> = r.try_get(14)?;
-    Ok(ViolationRow {
-        id: r.try_get(0)?,
-        vehicle_id: r.try_get(1)?,
-        occurred_at: ts(r.try_get(2)?),
-        code: r.try_get(3)?,
-        description: r.try_get(4)?,
-        place: r.try_get(5)?,
-        points: Points::new(i64::from(r.try_get::<_, i32>(6)?))
-            .map_err(|e| corrupt("violations.points", e))?,
-        fine_fen: fen(r.try_get(7)?, "violations.fine_fen")?,
-        source: ViolationSource::parse(&source).map_err(|e| corrupt("violations.source", e))?,
-        state: ViolationState::parse(&state).map_err(|e| corrupt("violations.state", e))?,
-        handled_by: r.try_get(10)?,
-        decision_number: r.try_get(11)?,
-        decided_at: ts_opt(r.try_get(12)?),
-        paid_at: ts_opt(r.try_get(13)?),
-        paid_fen: match paid_fen {
-            Some(v) => Some(fen(v, "violations.paid_fen")?),
-            None => None,
-        },
-        payment_ref: r.try_get(15)?,
-    })
-}
-
-const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method, relationship, status, verification, note, binding_id, created_at, submitted_at, reviewed_by, reviewed_at, review_reason";
-
-fn application_row(r: &Row) -> StoreResult<ApplicationRow> {
-    let method: String = r.try_get(3)?;
-    let relationship: Option<String> = r.try_get(4)?;
-    let status: String = r.try_get(5)?;
-    let verification: Option<String> = r.try_get(6)?;
-    Ok(ApplicationRow {
-        id: r.try_get(0)?,
-        binder_id: r.try_get(1)?,
-        vehicle_id: r.try_get(2)?,
-        method: BindingMethod::parse(&method)
-            .map_err(|e| corrupt("binding_applications.method", e))?,
-        relationship: match relationship {
-            Some(x) => Some(
-                Relationship::parse(&x)
-                    .map_err(|e| corrupt("binding_applications.relationship", e))?,
-            ),
-            None => None,
-        },
-        status: ApplicationStatus::parse(&status)
-            .ok_or_else(|| corrupt("binding_applications.status", &status))?,
-        verification: match verification {
-            Some(v) => Some(
-                Verification::parse(&v)
-                    .ok_or_else(|| corrupt("binding_applications.verification", &v))?,
-            ),
-            None => None,
-        },
-        note: r.try_get(7)?,
-        binding_id: r.try_get(8)?,
-        created_at: ts(r.try_get(9)?),
-        submitted_at: ts_opt(r.try_get(10)?),
-        reviewed_by: r.try_get(11)?,
-        reviewed_at: ts_opt(r.try_get(12)?),
-        review_reason: r.try_get(13)?,
-    })
-}
-
-const SMS_COLUMNS: &str = "id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, expires_at, wrong_tries, consumed_at";
-
-fn sms_row(r: &Row) -> StoreResult<SmsChallengeRow> {
-    let purpose: String = r.try_get(1)?;
-    Ok(SmsChallengeRow {
-        id: r.try_get(0)?,
-        purpose: SmsPurpose::parse(&purpose)
-            .ok_or_else(|| corrupt("sms_challenges.purpose", &purpose))?,
-        requester: r.try_get(2)?,
-        phone: r.try_get(3)?,
-        plate_key: r.try_get(4)?,
-        vehicle_id: r.try_get(5)?,
-        salt: r.try_get(6)?,
-        code_hash: r.try_get(7)?,
-        delivered: r.try_get(8)?,
-        created_at: ts(r.try_get(9)?),
-        expires_at: ts(r.try_get(10)?),
-        wrong_tries: u32::try_from(r.try_get::<_, i32>(11)?)
-            .map_err(|e| corrupt("sms_challenges.wrong_tries", e))?,
-        consumed_at: ts_opt(r.try_get(12)?),
-    })
 }
 
 impl Tx for PgTx<'_> {
@@ -874,7 +718,7 @@ impl Tx for PgTx<'_> {
             self.lock_clause()
         );
         self.query_opt(&sql, &[&id])?
-            .map(|r| application_row(&r))
+            .map(|r| rows::application(&r))
             .transpose()
     }
     fn update_application(&mut self, a: &ApplicationRow) -> StoreResult<()> {
@@ -901,7 +745,10 @@ impl Tx for PgTx<'_> {
             "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE status = 'in_review' \
              ORDER BY created_at LIMIT 500"
         );
-        self.query(&sql, &[])?.iter().map(application_row).collect()
+        self.query(&sql, &[])?
+            .iter()
+            .map(rows::application)
+            .collect()
     }
     fn submitted_applications(&mut self, binder_id: i64) -> StoreResult<Vec<(String, Timestamp)>> {
         self.query(
@@ -910,7 +757,7 @@ impl Tx for PgTx<'_> {
             &[&binder_id],
         )?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, ts(r.try_get(1)?))))
+        .map(rows::submitted_application)
         .collect()
     }
 
@@ -944,27 +791,12 @@ impl Tx for PgTx<'_> {
     }
     fn qr_code_by_token_hash(&mut self, token_hash: &[u8]) -> StoreResult<Option<QrCodeRow>> {
         let sql = format!(
-            "SELECT id, vehicle_id, issued_at, expires_at, state, used_by FROM qr_codes WHERE token_hash = $1{}",
+            "SELECT {QR_CODE_COLUMNS} FROM qr_codes WHERE token_hash = $1{}",
             self.lock_clause()
         );
-        let Some(r) = self.query_opt(&sql, &[&token_hash])? else {
-            return Ok(None);
-        };
-        let state: String = r.try_get(4)?;
-        let state = match state.as_str() {
-            "active" => QrState::Active,
-            "used" => QrState::Used,
-            "replaced" => QrState::Replaced,
-            other => return Err(corrupt("qr_codes.state", other)),
-        };
-        Ok(Some(QrCodeRow {
-            id: r.try_get(0)?,
-            vehicle_id: r.try_get(1)?,
-            issued_at: ts(r.try_get(2)?),
-            expires_at: ts(r.try_get(3)?),
-            state,
-            used_by: r.try_get(5)?,
-        }))
+        self.query_opt(&sql, &[&token_hash])?
+            .map(|r| rows::qr_code(&r))
+            .transpose()
     }
     fn mark_qr_code_used(&mut self, id: i64, by: i64, at: Timestamp) -> StoreResult<()> {
         self.execute(
@@ -1004,7 +836,7 @@ impl Tx for PgTx<'_> {
             self.lock_clause()
         );
         self.query_opt(&sql, &[&id])?
-            .map(|r| sms_row(&r))
+            .map(|r| rows::sms_challenge(&r))
             .transpose()
     }
     fn record_sms_wrong_try(&mut self, id: &str) -> StoreResult<()> {
@@ -1049,7 +881,7 @@ impl Tx for PgTx<'_> {
             self.lock_clause()
         );
         self.query_opt(&sql, &[&id])?
-            .map(|r| violation_row(&r))
+            .map(|r| rows::violation(&r))
             .transpose()
     }
     fn violations_of_vehicle(
@@ -1062,7 +894,7 @@ impl Tx for PgTx<'_> {
         );
         self.query(&sql, &[&vehicle_id, &i64::from(limit)])?
             .iter()
-            .map(violation_row)
+            .map(rows::violation)
             .collect()
     }
     fn insert_violation(&mut self, v: &NewViolation) -> StoreResult<i64> {
@@ -1120,18 +952,10 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
-        self.query_opt(
-            "SELECT person_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1",
-            &[&token_hash],
-        )?
-        .map(|r| {
-            Ok(SessionRow {
-                person_id: r.try_get(0)?,
-                csrf_token: r.try_get(1)?,
-                expires_at: ts(r.try_get(2)?),
-            })
-        })
-        .transpose()
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1");
+        self.query_opt(&sql, &[&token_hash])?
+            .map(|r| rows::session(&r))
+            .transpose()
     }
     fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
         self.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
@@ -1282,20 +1106,14 @@ impl Tx for PgTx<'_> {
         limit: u32,
     ) -> StoreResult<Vec<NotificationRow>> {
         self.query(
-            "SELECT id, kind, message_zh, message_en, created_at FROM notifications WHERE person_id = $1 \
-             ORDER BY id DESC LIMIT $2",
+            &format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE person_id = $1 \
+                 ORDER BY id DESC LIMIT $2"
+            ),
             &[&person_id, &i64::from(limit)],
         )?
         .iter()
-        .map(|r| {
-            Ok(NotificationRow {
-                id: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                message_zh: r.try_get(2)?,
-                message_en: r.try_get(3)?,
-                created_at: ts(r.try_get(4)?),
-            })
-        })
+        .map(rows::notification)
         .collect()
     }
     fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {

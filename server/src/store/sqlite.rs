@@ -2,6 +2,11 @@
 //! transaction, so the count limits are checked and acted on atomically), and a few read-only connections
 //! on their own threads (WAL lets them read while the writer writes).
 
+use super::rows::{
+    self, ts_opt, Columns, APPLICATION_COLUMNS, BINDING_COLUMNS, NOTIFICATION_COLUMNS,
+    PERSON_COLUMNS, QR_CODE_COLUMNS, SESSION_COLUMNS, SMS_COLUMNS, VEHICLE_COLUMNS,
+    VIOLATION_COLUMNS,
+};
 use super::*;
 use rusqlite::{named_params, params, Connection, OpenFlags, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
@@ -256,371 +261,60 @@ struct SqliteTx<'c> {
     conn: &'c Connection,
 }
 
-fn corrupt(column: &'static str, problem: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        column,
-        problem: problem.to_string(),
+impl Columns for Row<'_> {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        Ok(self.get(i)?)
     }
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millis(ms)
-}
-fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(Timestamp::from_millis)
-}
-
-/// Raw columns of a person, parsed after the row is read (parsing can fail with `Corrupt`).
-struct PersonRaw {
-    id: i64,
-    name: String,
-    resident_id: String,
-    phone: String,
-    registered_at: Option<i64>,
-    identity_verified: bool,
-    role: String,
-    licence_class: Option<String>,
-    licence_status: Option<String>,
-    licence_points: i64,
-    licence_cycle_start: Option<i64>,
-}
-
-const PERSON_COLUMNS: &str = "id, name, resident_id, phone, registered_at, identity_verified, role, licence_class, licence_status, licence_points, licence_cycle_start";
-
-fn person_raw(r: &Row<'_>) -> rusqlite::Result<PersonRaw> {
-    Ok(PersonRaw {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        resident_id: r.get(2)?,
-        phone: r.get(3)?,
-        registered_at: r.get(4)?,
-        identity_verified: r.get(5)?,
-        role: r.get(6)?,
-        licence_class: r.get(7)?,
-        licence_status: r.get(8)?,
-        licence_points: r.get(9)?,
-        licence_cycle_start: r.get(10)?,
-    })
-}
-
-impl PersonRaw {
-    fn parse(self) -> StoreResult<PersonRow> {
-        let licence = match (self.licence_class, self.licence_status) {
-            (Some(c), Some(s)) => Some(LicenceRow {
-                class: LicenceClass::parse(&c).map_err(|e| corrupt("people.licence_class", e))?,
-                status: LicenceStatus::parse(&s)
-                    .map_err(|e| corrupt("people.licence_status", e))?,
-                points: u32::try_from(self.licence_points)
-                    .map_err(|e| corrupt("people.licence_points", e))?,
-                cycle_start: ts_opt(self.licence_cycle_start),
-            }),
-            _ => None,
-        };
-        Ok(PersonRow {
-            id: self.id,
-            name: self.name,
-            resident_id: ResidentId::parse(&self.resident_id)
-                .map_err(|e| corrupt("people.resident_id", e))?,
-            phone: PhoneNumber::parse(&self.phone).map_err(|e| corrupt("people.phone", e))?,
-            registered_at: ts_opt(self.registered_at),
-            identity_verified: self.identity_verified,
-            role: Role::parse(&self.role).ok_or_else(|| corrupt("people.role", &self.role))?,
-            licence,
-        })
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.get(i)?)
     }
-}
-
-struct VehicleRaw {
-    id: i64,
-    plate_type: String,
-    plate_number: String,
-    engine_suffix: String,
-    use_nature: String,
-    owner_kind: String,
-    owner_person_id: Option<i64>,
-    owner_name: String,
-    owner_phone: String,
-    city: String,
-}
-
-const VEHICLE_COLUMNS: &str =
-    "id, plate_type, plate_number, engine_suffix, use_nature, owner_kind, owner_person_id, owner_name, owner_phone, city";
-
-fn vehicle_raw(r: &Row<'_>) -> rusqlite::Result<VehicleRaw> {
-    Ok(VehicleRaw {
-        id: r.get(0)?,
-        plate_type: r.get(1)?,
-        plate_number: r.get(2)?,
-        engine_suffix: r.get(3)?,
-        use_nature: r.get(4)?,
-        owner_kind: r.get(5)?,
-        owner_person_id: r.get(6)?,
-        owner_name: r.get(7)?,
-        owner_phone: r.get(8)?,
-        city: r.get(9)?,
-    })
-}
-
-impl VehicleRaw {
-    fn parse(self) -> StoreResult<VehicleRow> {
-        let plate_type =
-            PlateType::parse(&self.plate_type).map_err(|e| corrupt("vehicles.plate_type", e))?;
-        Ok(VehicleRow {
-            id: self.id,
-            plate_number: PlateNumber::parse(&self.plate_number, plate_type)
-                .map_err(|e| corrupt("vehicles.plate_number", e))?,
-            engine_suffix: EngineSuffix::parse(&self.engine_suffix)
-                .map_err(|e| corrupt("vehicles.engine_suffix", e))?,
-            use_nature: UseNature::parse(&self.use_nature)
-                .map_err(|e| corrupt("vehicles.use_nature", e))?,
-            owner_kind: OwnerKind::parse(&self.owner_kind)
-                .map_err(|e| corrupt("vehicles.owner_kind", e))?,
-            owner_person_id: self.owner_person_id,
-            owner_name: self.owner_name,
-            owner_phone: PhoneNumber::parse(&self.owner_phone)
-                .map_err(|e| corrupt("vehicles.owner_phone", e))?,
-            city: self.city,
-        })
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.get(i)?)
     }
-}
-
-struct BindingRaw {
-    id: i64,
-    binder_id: i64,
-    vehicle_id: i64,
-    relationship: String,
-    method: String,
-    created_at: i64,
-    removed_at: Option<i64>,
-    removed_by: Option<i64>,
-    removed_role: Option<String>,
-}
-
-const BINDING_COLUMNS: &str =
-    "id, binder_id, vehicle_id, relationship, method, created_at, removed_at, removed_by, removed_role";
-
-fn binding_raw(r: &Row<'_>) -> rusqlite::Result<BindingRaw> {
-    Ok(BindingRaw {
-        id: r.get(0)?,
-        binder_id: r.get(1)?,
-        vehicle_id: r.get(2)?,
-        relationship: r.get(3)?,
-        method: r.get(4)?,
-        created_at: r.get(5)?,
-        removed_at: r.get(6)?,
-        removed_by: r.get(7)?,
-        removed_role: r.get(8)?,
-    })
-}
-
-impl BindingRaw {
-    fn parse(self) -> StoreResult<BindingRow> {
-        Ok(BindingRow {
-            id: self.id,
-            binder_id: self.binder_id,
-            vehicle_id: self.vehicle_id,
-            relationship: Relationship::parse(&self.relationship)
-                .map_err(|e| corrupt("bindings.relationship", e))?,
-            method: BindingMethod::parse(&self.method)
-                .map_err(|e| corrupt("bindings.method", e))?,
-            created_at: ts(self.created_at),
-            removed_at: ts_opt(self.removed_at),
-            removed_by: self.removed_by,
-            removed_role: match self.removed_role {
-                Some(r) => {
-                    Some(ActorRole::parse(&r).map_err(|e| corrupt("bindings.removed_role", e))?)
-                }
-                None => None,
-            },
-        })
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.get(i)?)
     }
-}
-
-struct ViolationRaw {
-    id: i64,
-    vehicle_id: i64,
-    occurred_at: i64,
-    code: String,
-    description: String,
-    place: String,
-    points: i64,
-    fine_fen: i64,
-    source: String,
-    state: String,
-    handled_by: Option<i64>,
-    decision_number: Option<String>,
-    decided_at: Option<i64>,
-    paid_at: Option<i64>,
-    paid_fen: Option<i64>,
-    payment_ref: Option<String>,
-}
-
-const VIOLATION_COLUMNS: &str = "id, vehicle_id, occurred_at, code, description, place, points, fine_fen, source, state, handled_by, decision_number, decided_at, paid_at, paid_fen, payment_ref";
-
-fn violation_raw(r: &Row<'_>) -> rusqlite::Result<ViolationRaw> {
-    Ok(ViolationRaw {
-        id: r.get(0)?,
-        vehicle_id: r.get(1)?,
-        occurred_at: r.get(2)?,
-        code: r.get(3)?,
-        description: r.get(4)?,
-        place: r.get(5)?,
-        points: r.get(6)?,
-        fine_fen: r.get(7)?,
-        source: r.get(8)?,
-        state: r.get(9)?,
-        handled_by: r.get(10)?,
-        decision_number: r.get(11)?,
-        decided_at: r.get(12)?,
-        paid_at: r.get(13)?,
-        paid_fen: r.get(14)?,
-        payment_ref: r.get(15)?,
-    })
-}
-
-fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
-    u64::try_from(v)
-        .ok()
-        .and_then(Fen::new)
-        .ok_or_else(|| corrupt(column, v))
-}
-
-impl ViolationRaw {
-    fn parse(self) -> StoreResult<ViolationRow> {
-        Ok(ViolationRow {
-            id: self.id,
-            vehicle_id: self.vehicle_id,
-            occurred_at: ts(self.occurred_at),
-            code: self.code,
-            description: self.description,
-            place: self.place,
-            points: Points::new(self.points).map_err(|e| corrupt("violations.points", e))?,
-            fine_fen: fen(self.fine_fen, "violations.fine_fen")?,
-            source: ViolationSource::parse(&self.source)
-                .map_err(|e| corrupt("violations.source", e))?,
-            state: ViolationState::parse(&self.state)
-                .map_err(|e| corrupt("violations.state", e))?,
-            handled_by: self.handled_by,
-            decision_number: self.decision_number,
-            decided_at: ts_opt(self.decided_at),
-            paid_at: ts_opt(self.paid_at),
-            paid_fen: match self.paid_fen {
-                Some(v) => Some(fen(v, "violations.paid_fen")?),
-                None => None,
-            },
-            payment_ref: self.payment_ref,
-        })
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.get(i)?)
     }
-}
-
-struct ApplicationRaw {
-    id: String,
-    binder_id: i64,
-    vehicle_id: i64,
-    method: String,
-    relationship: Option<String>,
-    status: String,
-    verification: Option<String>,
-    note: Option<String>,
-    binding_id: Option<i64>,
-    created_at: i64,
-    submitted_at: Option<i64>,
-    reviewed_by: Option<i64>,
-    reviewed_at: Option<i64>,
-    review_reason: Option<String>,
-}
-
-const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method, relationship, status, verification, note, binding_id, created_at, submitted_at, reviewed_by, reviewed_at, review_reason";
-
-fn application_raw(r: &Row<'_>) -> rusqlite::Result<ApplicationRaw> {
-    Ok(ApplicationRaw {
-        id: r.get(0)?,
-        binder_id: r.get(1)?,
-        vehicle_id: r.get(2)?,
-        method: r.get(3)?,
-        relationship: r.get(4)?,
-        status: r.get(5)?,
-        verification: r.get(6)?,
-        note: r.get(7)?,
-        binding_id: r.get(8)?,
-        created_at: r.get(9)?,
-        submitted_at: r.get(10)?,
-        reviewed_by: r.get(11)?,
-        reviewed_at: r.get(12)?,
-        review_reason: r.get(13)?,
-    })
-}
-
-impl ApplicationRaw {
-    fn parse(self) -> StoreResult<ApplicationRow> {
-        Ok(ApplicationRow {
-            method: BindingMethod::parse(&self.method)
-                .map_err(|e| corrupt("binding_applications.method", e))?,
-            relationship: match self.relationship {
-                Some(r) => Some(
-                    Relationship::parse(&r)
-                        .map_err(|e| corrupt("binding_applications.relationship", e))?,
-                ),
-                None => None,
-            },
-            status: ApplicationStatus::parse(&self.status)
-                .ok_or_else(|| corrupt("binding_applications.status", &self.status))?,
-            verification: match self.verification {
-                Some(v) => Some(
-                    Verification::parse(&v)
-                        .ok_or_else(|| corrupt("binding_applications.verification", &v))?,
-                ),
-                None => None,
-            },
-            id: self.id,
-            binder_id: self.binder_id,
-            vehicle_id: self.vehicle_id,
-            note: self.note,
-            binding_id: self.binding_id,
-            created_at: ts(self.created_at),
-            submitted_at: ts_opt(self.submitted_at),
-            reviewed_by: self.reviewed_by,
-            reviewed_at: ts_opt(self.reviewed_at),
-            review_reason: self.review_reason,
-        })
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        Ok(self.get(i)?)
     }
-}
-
-fn sms_raw(r: &Row<'_>) -> rusqlite::Result<(SmsChallengeRow, String)> {
-    let purpose: String = r.get(1)?;
-    Ok((
-        SmsChallengeRow {
-            id: r.get(0)?,
-            purpose: SmsPurpose::Binding,
-            requester: r.get(2)?,
-            phone: r.get(3)?,
-            plate_key: r.get(4)?,
-            vehicle_id: r.get(5)?,
-            salt: r.get(6)?,
-            code_hash: r.get(7)?,
-            delivered: r.get(8)?,
-            created_at: ts(r.get(9)?),
-            expires_at: ts(r.get(10)?),
-            wrong_tries: r.get(11)?,
-            consumed_at: ts_opt(r.get(12)?),
-        },
-        purpose,
-    ))
 }
 
 impl SqliteTx<'_> {
+    /// Every row of `sql`, each parsed by `parse`.
+    fn all<T>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+        parse: impl FnMut(&Row<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.conn
+            .prepare_cached(sql)?
+            .query_and_then(args, parse)?
+            .collect()
+    }
+    /// The first row of a lookup by `arg`, if any, parsed by `parse`.
+    fn first<T>(
+        &self,
+        sql: &str,
+        arg: &dyn rusqlite::ToSql,
+        parse: impl FnMut(&Row<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        self.conn
+            .prepare_cached(sql)?
+            .query_and_then([arg], parse)?
+            .next()
+            .transpose()
+    }
     fn one_person(
         &mut self,
         clause: &str,
         arg: &dyn rusqlite::ToSql,
     ) -> StoreResult<Option<PersonRow>> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE {clause}");
-        let raw = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([arg], person_raw)
-            .optional()?;
-        raw.map(PersonRaw::parse).transpose()
+        self.first(&sql, arg, |r| rows::person(r))
     }
     fn vehicles_where(
         &mut self,
@@ -628,19 +322,11 @@ impl SqliteTx<'_> {
         args: &[&dyn rusqlite::ToSql],
     ) -> StoreResult<Vec<VehicleRow>> {
         let sql = format!("SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE {clause}");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let raws = stmt
-            .query_map(args, vehicle_raw)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(VehicleRaw::parse).collect()
+        self.all(&sql, args, |r| rows::vehicle(r))
     }
     fn bindings_where(&mut self, clause: &str, arg: i64) -> StoreResult<Vec<BindingRow>> {
         let sql = format!("SELECT {BINDING_COLUMNS} FROM bindings WHERE {clause}");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let raws = stmt
-            .query_map([arg], binding_raw)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(BindingRaw::parse).collect()
+        self.all(&sql, [arg], |r| rows::binding(r))
     }
     fn count_key_clause(key: &SmsCountKey) -> (&'static str, String, Option<String>) {
         match key {
@@ -864,14 +550,8 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
     fn application(&mut self, id: &str) -> StoreResult<Option<ApplicationRow>> {
-        let raw = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE id = ?1"
-            ))?
-            .query_row([id], application_raw)
-            .optional()?;
-        raw.map(ApplicationRaw::parse).transpose()
+        let sql = format!("SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE id = ?1");
+        self.first(&sql, &id, |r| rows::application(r))
     }
     fn update_application(&mut self, a: &ApplicationRow) -> StoreResult<()> {
         self.conn
@@ -894,25 +574,18 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
     fn applications_in_review(&mut self) -> StoreResult<Vec<ApplicationRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let sql = format!(
             "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE status = 'in_review' ORDER BY created_at LIMIT 500"
-        ))?;
-        let raws = stmt
-            .query_map([], application_raw)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(ApplicationRaw::parse).collect()
+        );
+        self.all(&sql, [], |r| rows::application(r))
     }
     fn submitted_applications(&mut self, binder_id: i64) -> StoreResult<Vec<(String, Timestamp)>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.all(
             "SELECT id, submitted_at FROM binding_applications WHERE binder_id = ?1 AND submitted_at IS NOT NULL \
              ORDER BY submitted_at DESC LIMIT 400",
-        )?;
-        let rows = stmt
-            .query_map([binder_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows.into_iter().map(|(id, at)| (id, ts(at))).collect())
+            [binder_id],
+            |r| rows::submitted_application(r),
+        )
     }
 
     fn replace_active_qr_codes(&mut self, vehicle_id: i64) -> StoreResult<()> {
@@ -940,32 +613,8 @@ impl Tx for SqliteTx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
     fn qr_code_by_token_hash(&mut self, token_hash: &[u8]) -> StoreResult<Option<QrCodeRow>> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT id, vehicle_id, issued_at, expires_at, state, used_by FROM qr_codes WHERE token_hash = ?1",
-            )?
-            .query_row([token_hash], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<i64>>(5)?))
-            })
-            .optional()?;
-        row.map(|(id, vehicle_id, issued_at, expires_at, state, used_by)| {
-            let state = match state.as_str() {
-                "active" => QrState::Active,
-                "used" => QrState::Used,
-                "replaced" => QrState::Replaced,
-                other => return Err(corrupt("qr_codes.state", other)),
-            };
-            Ok(QrCodeRow {
-                id,
-                vehicle_id,
-                issued_at: ts(issued_at),
-                expires_at: ts(expires_at),
-                state,
-                used_by,
-            })
-        })
-        .transpose()
+        let sql = format!("SELECT {QR_CODE_COLUMNS} FROM qr_codes WHERE token_hash = ?1");
+        self.first(&sql, &token_hash, |r| rows::qr_code(r))
     }
     fn mark_qr_code_used(&mut self, id: i64, by: i64, at: Timestamp) -> StoreResult<()> {
         self.conn
@@ -978,11 +627,10 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_sms_challenge(&mut self, c: &SmsChallengeRow) -> StoreResult<()> {
         self.conn
-            .prepare_cached(
-                "INSERT INTO sms_challenges (id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, \
-                 delivered, created_at, expires_at, wrong_tries, consumed_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?
+            .prepare_cached(&format!(
+                "INSERT INTO sms_challenges ({SMS_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ))?
             .execute(params![
                 c.id,
                 c.purpose.code(),
@@ -1001,20 +649,8 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
     fn sms_challenge(&mut self, id: &str) -> StoreResult<Option<SmsChallengeRow>> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, \
-                 expires_at, wrong_tries, consumed_at FROM sms_challenges WHERE id = ?1",
-            )?
-            .query_row([id], sms_raw)
-            .optional()?;
-        row.map(|(mut c, purpose)| {
-            c.purpose = SmsPurpose::parse(&purpose)
-                .ok_or_else(|| corrupt("sms_challenges.purpose", &purpose))?;
-            Ok(c)
-        })
-        .transpose()
+        let sql = format!("SELECT {SMS_COLUMNS} FROM sms_challenges WHERE id = ?1");
+        self.first(&sql, &id, |r| rows::sms_challenge(r))
     }
     fn record_sms_wrong_try(&mut self, id: &str) -> StoreResult<()> {
         self.conn
@@ -1055,27 +691,18 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn violation(&mut self, id: i64) -> StoreResult<Option<ViolationRow>> {
-        let raw = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {VIOLATION_COLUMNS} FROM violations WHERE id = ?1"
-            ))?
-            .query_row([id], violation_raw)
-            .optional()?;
-        raw.map(ViolationRaw::parse).transpose()
+        let sql = format!("SELECT {VIOLATION_COLUMNS} FROM violations WHERE id = ?1");
+        self.first(&sql, &id, |r| rows::violation(r))
     }
     fn violations_of_vehicle(
         &mut self,
         vehicle_id: i64,
         limit: u32,
     ) -> StoreResult<Vec<ViolationRow>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let sql = format!(
             "SELECT {VIOLATION_COLUMNS} FROM violations WHERE vehicle_id = ?1 ORDER BY occurred_at DESC LIMIT ?2"
-        ))?;
-        let raws = stmt
-            .query_map(params![vehicle_id, limit], violation_raw)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(ViolationRaw::parse).collect()
+        );
+        self.all(&sql, params![vehicle_id, limit], |r| rows::violation(r))
     }
     fn insert_violation(&mut self, v: &NewViolation) -> StoreResult<i64> {
         self.conn
@@ -1134,19 +761,8 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT person_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?1",
-            )?
-            .query_row([token_hash], |r| {
-                Ok(SessionRow {
-                    person_id: r.get(0)?,
-                    csrf_token: r.get(1)?,
-                    expires_at: ts(r.get(2)?),
-                })
-            })
-            .optional()?)
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?1");
+        self.first(&sql, &token_hash, |r| rows::session(r))
     }
     fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
         self.conn
@@ -1294,21 +910,10 @@ impl Tx for SqliteTx<'_> {
         person_id: i64,
         limit: u32,
     ) -> StoreResult<Vec<NotificationRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, message_zh, message_en, created_at FROM notifications WHERE person_id = ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![person_id, limit], |r| {
-                Ok(NotificationRow {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    message_zh: r.get(2)?,
-                    message_en: r.get(3)?,
-                    created_at: ts(r.get(4)?),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let sql = format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE person_id = ?1 ORDER BY id DESC LIMIT ?2"
+        );
+        self.all(&sql, params![person_id, limit], |r| rows::notification(r))
     }
     fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {
         self.conn

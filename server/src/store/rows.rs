@@ -1,0 +1,248 @@
+//! Turning a result row into the store's row types, once for both stores.
+//!
+//! Each store reads columns by position through `Columns`, so both stores' SELECTs list the columns in the
+//! order of the constants here. A column the driver cannot read is a `Database` error; a value the core
+//! parsers refuse is `Corrupt`, named by its column.
+
+use super::{
+    ApplicationRow, ApplicationStatus, BindingRow, LicenceRow, NotificationRow, PersonRow,
+    QrCodeRow, QrState, Role, SessionRow, SmsChallengeRow, SmsPurpose, StoreError, StoreResult,
+    VehicleRow, Verification, ViolationRow,
+};
+use renche::domain::{
+    ActorRole, BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind,
+    PhoneNumber, PlateNumber, PlateType, Points, Relationship, ResidentId, UseNature,
+    ViolationSource, ViolationState,
+};
+use renche::Timestamp;
+
+/// The columns of one result row, by position, as the types the parsers take. A driver's own error (no
+/// such column, a NULL or a value of another type) comes back as it converts to `StoreError`.
+pub(super) trait Columns {
+    /// Any integer column, widened to i64.
+    fn int(&self, i: usize) -> StoreResult<i64>;
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
+    fn text(&self, i: usize) -> StoreResult<String>;
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
+    fn flag(&self, i: usize) -> StoreResult<bool>;
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>>;
+}
+
+pub(super) const PERSON_COLUMNS: &str = "id, name, resident_id, phone, registered_at, identity_verified, role, licence_class, licence_status, licence_points, licence_cycle_start";
+pub(super) const VEHICLE_COLUMNS: &str =
+    "id, plate_type, plate_number, engine_suffix, use_nature, owner_kind, owner_person_id, owner_name, owner_phone, city";
+pub(super) const BINDING_COLUMNS: &str =
+    "id, binder_id, vehicle_id, relationship, method, created_at, removed_at, removed_by, removed_role";
+pub(super) const VIOLATION_COLUMNS: &str = "id, vehicle_id, occurred_at, code, description, place, points, fine_fen, source, state, handled_by, decision_number, decided_at, paid_at, paid_fen, payment_ref";
+pub(super) const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method, relationship, status, verification, note, binding_id, created_at, submitted_at, reviewed_by, reviewed_at, review_reason";
+pub(super) const SMS_COLUMNS: &str = "id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, expires_at, wrong_tries, consumed_at";
+pub(super) const QR_CODE_COLUMNS: &str = "id, vehicle_id, issued_at, expires_at, state, used_by";
+pub(super) const SESSION_COLUMNS: &str = "person_id, csrf_token, expires_at";
+pub(super) const NOTIFICATION_COLUMNS: &str = "id, kind, message_zh, message_en, created_at";
+
+fn corrupt(column: &'static str, problem: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        column,
+        problem: problem.to_string(),
+    }
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+pub(super) fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(Timestamp::from_millis)
+}
+
+fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
+    u64::try_from(v)
+        .ok()
+        .and_then(Fen::new)
+        .ok_or_else(|| corrupt(column, v))
+}
+
+pub(super) fn person(r: &impl Columns) -> StoreResult<PersonRow> {
+    // Read even without a licence: an unreadable value is an error either way.
+    let points = r.int(9)?;
+    let cycle_start = r.opt_int(10)?;
+    let licence = match (r.opt_text(7)?, r.opt_text(8)?) {
+        (Some(c), Some(s)) => Some(LicenceRow {
+            class: LicenceClass::parse(&c).map_err(|e| corrupt("people.licence_class", e))?,
+            status: LicenceStatus::parse(&s).map_err(|e| corrupt("people.licence_status", e))?,
+            points: u32::try_from(points).map_err(|e| corrupt("people.licence_points", e))?,
+            cycle_start: ts_opt(cycle_start),
+        }),
+        _ => None,
+    };
+    let resident_id = r.text(2)?;
+    let phone = r.text(3)?;
+    let role = r.text(6)?;
+    Ok(PersonRow {
+        id: r.int(0)?,
+        name: r.text(1)?,
+        resident_id: ResidentId::parse(&resident_id)
+            .map_err(|e| corrupt("people.resident_id", e))?,
+        phone: PhoneNumber::parse(&phone).map_err(|e| corrupt("people.phone", e))?,
+        registered_at: ts_opt(r.opt_int(4)?),
+        identity_verified: r.flag(5)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("people.role", &role))?,
+        licence,
+    })
+}
+
+pub(super) fn vehicle(r: &impl Columns) -> StoreResult<VehicleRow> {
+    let plate_type =
+        PlateType::parse(&r.text(1)?).map_err(|e| corrupt("vehicles.plate_type", e))?;
+    Ok(VehicleRow {
+        id: r.int(0)?,
+        plate_number: PlateNumber::parse(&r.text(2)?, plate_type)
+            .map_err(|e| corrupt("vehicles.plate_number", e))?,
+        engine_suffix: EngineSuffix::parse(&r.text(3)?)
+            .map_err(|e| corrupt("vehicles.engine_suffix", e))?,
+        use_nature: UseNature::parse(&r.text(4)?).map_err(|e| corrupt("vehicles.use_nature", e))?,
+        owner_kind: OwnerKind::parse(&r.text(5)?).map_err(|e| corrupt("vehicles.owner_kind", e))?,
+        owner_person_id: r.opt_int(6)?,
+        owner_name: r.text(7)?,
+        owner_phone: PhoneNumber::parse(&r.text(8)?)
+            .map_err(|e| corrupt("vehicles.owner_phone", e))?,
+        city: r.text(9)?,
+    })
+}
+
+pub(super) fn binding(r: &impl Columns) -> StoreResult<BindingRow> {
+    Ok(BindingRow {
+        id: r.int(0)?,
+        binder_id: r.int(1)?,
+        vehicle_id: r.int(2)?,
+        relationship: Relationship::parse(&r.text(3)?)
+            .map_err(|e| corrupt("bindings.relationship", e))?,
+        method: BindingMethod::parse(&r.text(4)?).map_err(|e| corrupt("bindings.method", e))?,
+        created_at: ts(r.int(5)?),
+        removed_at: ts_opt(r.opt_int(6)?),
+        removed_by: r.opt_int(7)?,
+        removed_role: match r.opt_text(8)? {
+            Some(x) => Some(ActorRole::parse(&x).map_err(|e| corrupt("bindings.removed_role", e))?),
+            None => None,
+        },
+    })
+}
+
+pub(super) fn violation(r: &impl Columns) -> StoreResult<ViolationRow> {
+    Ok(ViolationRow {
+        id: r.int(0)?,
+        vehicle_id: r.int(1)?,
+        occurred_at: ts(r.int(2)?),
+        code: r.text(3)?,
+        description: r.text(4)?,
+        place: r.text(5)?,
+        points: Points::new(r.int(6)?).map_err(|e| corrupt("violations.points", e))?,
+        fine_fen: fen(r.int(7)?, "violations.fine_fen")?,
+        source: ViolationSource::parse(&r.text(8)?).map_err(|e| corrupt("violations.source", e))?,
+        state: ViolationState::parse(&r.text(9)?).map_err(|e| corrupt("violations.state", e))?,
+        handled_by: r.opt_int(10)?,
+        decision_number: r.opt_text(11)?,
+        decided_at: ts_opt(r.opt_int(12)?),
+        paid_at: ts_opt(r.opt_int(13)?),
+        paid_fen: match r.opt_int(14)? {
+            Some(v) => Some(fen(v, "violations.paid_fen")?),
+            None => None,
+        },
+        payment_ref: r.opt_text(15)?,
+    })
+}
+
+pub(super) fn application(r: &impl Columns) -> StoreResult<ApplicationRow> {
+    let method = r.text(3)?;
+    let status = r.text(5)?;
+    Ok(ApplicationRow {
+        id: r.text(0)?,
+        binder_id: r.int(1)?,
+        vehicle_id: r.int(2)?,
+        method: BindingMethod::parse(&method)
+            .map_err(|e| corrupt("binding_applications.method", e))?,
+        relationship: match r.opt_text(4)? {
+            Some(x) => Some(
+                Relationship::parse(&x)
+                    .map_err(|e| corrupt("binding_applications.relationship", e))?,
+            ),
+            None => None,
+        },
+        status: ApplicationStatus::parse(&status)
+            .ok_or_else(|| corrupt("binding_applications.status", &status))?,
+        verification: match r.opt_text(6)? {
+            Some(v) => Some(
+                Verification::parse(&v)
+                    .ok_or_else(|| corrupt("binding_applications.verification", &v))?,
+            ),
+            None => None,
+        },
+        note: r.opt_text(7)?,
+        binding_id: r.opt_int(8)?,
+        created_at: ts(r.int(9)?),
+        submitted_at: ts_opt(r.opt_int(10)?),
+        reviewed_by: r.opt_int(11)?,
+        reviewed_at: ts_opt(r.opt_int(12)?),
+        review_reason: r.opt_text(13)?,
+    })
+}
+
+/// An application's id and when it was filed (`SELECT id, submitted_at`, filed ones only).
+pub(super) fn submitted_application(r: &impl Columns) -> StoreResult<(String, Timestamp)> {
+    Ok((r.text(0)?, ts(r.int(1)?)))
+}
+
+pub(super) fn sms_challenge(r: &impl Columns) -> StoreResult<SmsChallengeRow> {
+    let purpose = r.text(1)?;
+    Ok(SmsChallengeRow {
+        id: r.text(0)?,
+        purpose: SmsPurpose::parse(&purpose)
+            .ok_or_else(|| corrupt("sms_challenges.purpose", &purpose))?,
+        requester: r.text(2)?,
+        phone: r.opt_text(3)?,
+        plate_key: r.opt_text(4)?,
+        vehicle_id: r.opt_int(5)?,
+        salt: r.bytes(6)?,
+        code_hash: r.bytes(7)?,
+        delivered: r.flag(8)?,
+        created_at: ts(r.int(9)?),
+        expires_at: ts(r.int(10)?),
+        wrong_tries: u32::try_from(r.int(11)?)
+            .map_err(|e| corrupt("sms_challenges.wrong_tries", e))?,
+        consumed_at: ts_opt(r.opt_int(12)?),
+    })
+}
+
+pub(super) fn qr_code(r: &impl Columns) -> StoreResult<QrCodeRow> {
+    let state = match r.text(4)?.as_str() {
+        "active" => QrState::Active,
+        "used" => QrState::Used,
+        "replaced" => QrState::Replaced,
+        other => return Err(corrupt("qr_codes.state", other)),
+    };
+    Ok(QrCodeRow {
+        id: r.int(0)?,
+        vehicle_id: r.int(1)?,
+        issued_at: ts(r.int(2)?),
+        expires_at: ts(r.int(3)?),
+        state,
+        used_by: r.opt_int(5)?,
+    })
+}
+
+pub(super) fn session(r: &impl Columns) -> StoreResult<SessionRow> {
+    Ok(SessionRow {
+        person_id: r.opt_int(0)?,
+        csrf_token: r.text(1)?,
+        expires_at: ts(r.int(2)?),
+    })
+}
+
+pub(super) fn notification(r: &impl Columns) -> StoreResult<NotificationRow> {
+    Ok(NotificationRow {
+        id: r.int(0)?,
+        kind: r.text(1)?,
+        message_zh: r.text(2)?,
+        message_en: r.text(3)?,
+        created_at: ts(r.int(4)?),
+    })
+}
