@@ -244,59 +244,24 @@ impl<S: Send + Sync> FromRequestParts<S> for AnswerKey {
 /// Loads the session and checks CSRF; for a state change, starts its idempotency key.
 async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiError> {
     let now = state.now();
-    let session = load_session(state, req.headers(), now).await?;
-    if let Some(s) = &session {
-        req.extensions_mut().insert(s.clone());
-    }
     if !is_state_change(req.method()) {
+        if let Some(s) = load_session(state, req.headers(), now).await? {
+            req.extensions_mut().insert(s);
+        }
         return Ok(Guarded::Pass);
     }
-    let session = session.ok_or_else(ApiError::unauthenticated)?;
-    let sent = req
+    // A state change reads its session and claims its key in one write job: one hop to the store
+    // instead of two. The checks are made in the order a client needs them: session, CSRF, origin, key.
+    let token = session_token_from(req.headers()).ok_or_else(ApiError::unauthenticated)?;
+    let hash = token_hash(&token);
+    let sent_csrf = req
         .headers()
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if sent.is_empty() || !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
-        return Err(csrf_failed(
-            "Missing or wrong X-CSRF-Token; reload the page and try again",
-        ));
-    }
-    if !origin_ok(req.headers()) {
-        return Err(csrf_failed("The request comes from another site"));
-    }
-    // Two keys make the request ambiguous: which one would a retry repeat?
-    if req.headers().get_all("idempotency-key").iter().count() > 1 {
-        return Err(ApiError::new(
-            ErrorKind::BadRequest,
-            "IDEMPOTENCY_KEY_INVALID",
-            "只能提供一个 Idempotency-Key 请求头",
-            "Send exactly one Idempotency-Key header",
-        ));
-    }
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
-    if key.is_empty() {
-        return Err(ApiError::new(
-            ErrorKind::BadRequest,
-            "IDEMPOTENCY_KEY_MISSING",
-            "缺少 Idempotency-Key 请求头",
-            "The Idempotency-Key header is required for this request",
-        ));
-    }
-    if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::new(
-            ErrorKind::BadRequest,
-            "IDEMPOTENCY_KEY_INVALID",
-            "Idempotency-Key 应为1到128个可见 ASCII 字符",
-            "An Idempotency-Key is 1 to 128 visible ASCII characters",
-        ));
-    }
-    let key = key.to_owned();
+        .unwrap_or("")
+        .to_owned();
+    let origin_checked = origin_ok(req.headers());
+    let key = idempotency_key(req.headers());
     // The fingerprint covers what the request asks: method, path and query, content type and body.
     let body = std::mem::take(req.body_mut());
     let bytes = axum::body::to_bytes(body, BODY_LIMIT)
@@ -319,13 +284,32 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
         .unwrap_or_default();
     let fingerprint = fingerprint(req.method().as_str(), &target, &content_type, &bytes);
     *req.body_mut() = Body::from(bytes);
-    let scope = session.scope();
-    let (s, k) = (scope.clone(), key.clone());
     let stale = Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS);
-    let begin = routes::write(state, move |tx| {
-        Ok(tx.idempotency_begin(&s, &k, &fingerprint, now, stale)?)
+    let (session, key, begin) = routes::write(state, move |tx| {
+        let row = tx.session(&hash)?.filter(|s| s.expires_at > now);
+        let session = row.map(|s| SessionCtx {
+            token_hash: hash,
+            person_id: s.person_id,
+            csrf_token: s.csrf_token,
+        });
+        let session = session.ok_or_else(ApiError::unauthenticated)?;
+        if sent_csrf.is_empty()
+            || !constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
+        {
+            return Err(csrf_failed(
+                "Missing or wrong X-CSRF-Token; reload the page and try again",
+            ));
+        }
+        if !origin_checked {
+            return Err(csrf_failed("The request comes from another site"));
+        }
+        let key = key?;
+        let begin = tx.idempotency_begin(&session.scope(), &key, &fingerprint, now, stale)?;
+        Ok((session, key, begin))
     })
     .await?;
+    let scope = session.scope();
+    req.extensions_mut().insert(session);
     match begin {
         IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey::new(scope, key))),
         IdempotencyBegin::InFlight => Err(ApiError::new(
@@ -342,6 +326,41 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
         )),
         IdempotencyBegin::Replay { status, body } => Ok(Guarded::Replay { status, body }),
     }
+}
+
+/// The request's one `Idempotency-Key`, or why it has none that can be used.
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    // Two keys make the request ambiguous: which one would a retry repeat?
+    if headers.get_all("idempotency-key").iter().count() > 1 {
+        return Err(ApiError::new(
+            ErrorKind::BadRequest,
+            "IDEMPOTENCY_KEY_INVALID",
+            "只能提供一个 Idempotency-Key 请求头",
+            "Send exactly one Idempotency-Key header",
+        ));
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    if key.is_empty() {
+        return Err(ApiError::new(
+            ErrorKind::BadRequest,
+            "IDEMPOTENCY_KEY_MISSING",
+            "缺少 Idempotency-Key 请求头",
+            "The Idempotency-Key header is required for this request",
+        ));
+    }
+    if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            ErrorKind::BadRequest,
+            "IDEMPOTENCY_KEY_INVALID",
+            "Idempotency-Key 应为1到128个可见 ASCII 字符",
+            "An Idempotency-Key is 1 to 128 visible ASCII characters",
+        ));
+    }
+    Ok(key.to_owned())
 }
 
 async fn run_idempotent(
