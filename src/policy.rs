@@ -261,16 +261,17 @@ where
     T::deserialize(d).map(Some)
 }
 
-fn missing(at: &str, field: &str) -> PolicyError {
-    let path = if at.is_empty() {
+/// The path of `field` inside the part at `at` (`""` for the document itself).
+fn field_path(at: &str, field: &str) -> String {
+    if at.is_empty() {
         field.to_owned()
     } else {
         format!("{at}.{field}")
-    };
-    PolicyError {
-        problem: format!("missing field `{field}`"),
-        path,
     }
+}
+
+fn missing(at: &str, field: &str) -> PolicyError {
+    err(&field_path(at, field), format!("missing field `{field}`"))
 }
 
 /// For each part of the policy, a patch type with every field optional, and how it applies over a base:
@@ -286,7 +287,7 @@ macro_rules! policy_patch {
             $($efield:ident: $ety:ty,)*
         }
     )*) => {$(
-        #[derive(Deserialize, Default)]
+        #[derive(Deserialize)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         struct $patch {
             $(#[serde(default, deserialize_with = "present")] $field: Option<$ty>,)*
@@ -304,8 +305,7 @@ macro_rules! policy_patch {
                     },)*
                     $($nfield: match (self.$nfield, base) {
                         (Some(patch), base) => {
-                            let at = if at.is_empty() { $nname.to_owned() } else { format!("{at}.{}", $nname) };
-                            patch.apply(base.map(|b| &b.$nfield), &at)?
+                            patch.apply(base.map(|b| &b.$nfield), &field_path(at, $nname))?
                         }
                         (None, Some(base)) => base.$nfield.clone(),
                         (None, None) => return Err(missing(at, $nname)),

@@ -119,8 +119,16 @@ async fn load_session(
         return Ok(None);
     };
     let hash = token_hash(&token);
-    let lookup = hash.clone();
-    let row = routes::read(state, move |tx| Ok(tx.session(&lookup)?)).await?;
+    routes::read(state, move |tx| live_session(tx, hash, now)).await
+}
+
+/// The session of this token hash, unless there is none or it has expired.
+fn live_session(
+    tx: &mut dyn crate::store::Tx,
+    hash: Vec<u8>,
+    now: Timestamp,
+) -> Result<Option<SessionCtx>, ApiError> {
+    let row = tx.session(&hash)?;
     Ok(row.filter(|s| s.expires_at > now).map(|s| SessionCtx {
         token_hash: hash,
         person_id: s.person_id,
@@ -286,13 +294,7 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
     *req.body_mut() = Body::from(bytes);
     let stale = Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS);
     let (session, key, begin) = routes::write(state, move |tx| {
-        let row = tx.session(&hash)?.filter(|s| s.expires_at > now);
-        let session = row.map(|s| SessionCtx {
-            token_hash: hash,
-            person_id: s.person_id,
-            csrf_token: s.csrf_token,
-        });
-        let session = session.ok_or_else(ApiError::unauthenticated)?;
+        let session = live_session(tx, hash, now)?.ok_or_else(ApiError::unauthenticated)?;
         if sent_csrf.is_empty()
             || !constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
         {

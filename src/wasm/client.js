@@ -62,6 +62,8 @@ function decideLocally(what, decide) {
 
 const changesState = (method) => !["GET", "HEAD", "OPTIONS"].includes(method);
 const member = (value, name) => (value !== null && typeof value === "object" ? value[name] : undefined);
+/** `body.error.code`, the server's error code. */
+const errorCode = (body) => member(member(body, "error"), "code");
 const present = (...candidates) => candidates.find((v) => v !== undefined && v !== null) ?? null;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -265,7 +267,7 @@ export class Client {
   }
 
   #serverError(what, response) {
-    return new Error(`${what}: the server answered ${response.status} ${member(member(response.body, "error"), "code") ?? "HTTP_ERROR"}`);
+    return new Error(`${what}: the server answered ${response.status} ${errorCode(response.body) ?? "HTTP_ERROR"}`);
   }
 
   /**
@@ -294,7 +296,7 @@ export class Client {
         continue;
       }
       const { status, value, replayed } = answer;
-      const code = member(member(value, "error"), "code");
+      const code = errorCode(value);
       // The session ended (or the token is stale): take the new session's token once and try again; the
       // server did nothing for the refused request.
       if (status === 403 && code === "CSRF_CHECK_FAILED" && !newSession && !isDev) {

@@ -88,6 +88,14 @@ struct Table<'a> {
     policy_version: &'a str,
 }
 
+/// The index of `value` in `list` through `ids`, added when new: for the many reasons and dates.
+fn intern<K: Hash + Eq, V>(ids: &mut HashMap<K, f64>, list: &mut Vec<V>, key: K, value: V) -> f64 {
+    *ids.entry(key).or_insert_with(|| {
+        list.push(value);
+        (list.len() - 1) as f64
+    })
+}
+
 /// The index of `value` in `list`, added when new: for the handful of routes and documents.
 fn index_of<T: PartialEq + Copy>(list: &mut Vec<T>, value: T) -> f64 {
     let i = list.iter().position(|v| *v == value).unwrap_or_else(|| {
@@ -100,8 +108,8 @@ fn index_of<T: PartialEq + Copy>(list: &mut Vec<T>, value: T) -> f64 {
 /// The answers to `calls` (a JS array of the route calls, in order) as JS objects of the `RouteAnswer`
 /// shape. Each answer holds one route per violation of its call, in the call's order.
 pub fn routes_to_js(answers: &[RouteAnswer], calls: &JsValue) -> Result<js_sys::Array, JsValue> {
-    let mut reason_ids: HashMap<ByContent<'_>, u32> = HashMap::new();
-    let mut dates_ids: HashMap<CstDate, u32> = HashMap::new();
+    let mut reason_ids: HashMap<ByContent<'_>, f64> = HashMap::new();
+    let mut date_ids: HashMap<CstDate, f64> = HashMap::new();
     let mut table = Table {
         reasons: Vec::new(),
         routes: Vec::new(),
@@ -129,11 +137,12 @@ pub fn routes_to_js(answers: &[RouteAnswer], calls: &JsValue) -> Result<js_sys::
             columns.push(index_of(&mut table.routes, *route));
             columns.push(reasons.len() as f64);
             for reason in reasons {
-                let id = *reason_ids.entry(ByContent(reason)).or_insert_with(|| {
-                    table.reasons.push(reason);
-                    u32::try_from(table.reasons.len() - 1).unwrap_or(u32::MAX)
-                });
-                columns.push(f64::from(id));
+                columns.push(intern(
+                    &mut reason_ids,
+                    &mut table.reasons,
+                    ByContent(reason),
+                    reason,
+                ));
             }
             columns.push(documents.len() as f64);
             for d in documents {
@@ -144,10 +153,7 @@ pub fn routes_to_js(answers: &[RouteAnswer], calls: &JsValue) -> Result<js_sys::
             columns.push(late_fee_fen.value() as f64);
             columns.push(owed_fen.value() as f64);
             columns.push(match due_date {
-                Some(date) => f64::from(*dates_ids.entry(*date).or_insert_with(|| {
-                    table.dates.push(*date);
-                    u32::try_from(table.dates.len() - 1).unwrap_or(u32::MAX)
-                })),
+                Some(date) => intern(&mut date_ids, &mut table.dates, *date, *date),
                 None => -1.0,
             });
         }
