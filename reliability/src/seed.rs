@@ -1,5 +1,5 @@
 //! Test populations: people (with a signed-in session each), officers and vehicles, written through the
-//! server's own store (`renche_server::app::open_store`), so they go wherever the database URL points.
+//! server's own store (`renche_server::startup::open_store`), so they go wherever the database URL points.
 //! Also a policy directory for load runs, where the SMS caps and cool-down do not throttle the workload.
 
 use crate::client::Session;
@@ -149,7 +149,7 @@ fn person_row(n: usize, officer: bool, at: Timestamp) -> Result<NewPerson> {
 /// Creates the people (each with a session valid 48 hours), officers and vehicles of `plan`.
 pub async fn seed(database: &str, plan: &SeedPlan) -> Result<Population> {
     let at = now();
-    let store = renche_server::app::open_store(database, at).map_err(|e| err(e.to_string()))?;
+    let store = renche_server::startup::open_store(database, at).map_err(|e| err(e.to_string()))?;
     let plan = plan.clone();
     let pop = write(&store, move |tx| {
         let mut pop = Population::default();
@@ -161,7 +161,7 @@ pub async fn seed(database: &str, plan: &SeedPlan) -> Result<Population> {
             let id = tx.insert_person(&row).map_err(|e| err(e.to_string()))?;
             let (tok, csrf) = (token(32), token(32));
             tx.insert_session(
-                &renche_server::guard::token_hash(&tok),
+                &renche_server::flows::sessions::token_hash(&tok),
                 Some(id),
                 &csrf,
                 at,
@@ -248,7 +248,8 @@ pub fn load_policy_dir(src: &Path, dst: &Path) -> Result<()> {
 pub async fn add_violation(database: &str, vehicle_id: i64, at: Timestamp) -> Result<i64> {
     use renche::domain::{Fen, Points, ViolationSource, ViolationState};
     use renche_server::store::NewViolation;
-    let store = renche_server::app::open_store(database, now()).map_err(|e| err(e.to_string()))?;
+    let store =
+        renche_server::startup::open_store(database, now()).map_err(|e| err(e.to_string()))?;
     write(&store, move |tx| {
         let v = NewViolation {
             vehicle_id,

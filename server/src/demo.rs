@@ -3,8 +3,7 @@
 //! `docs/demo.md` lists the accounts.
 
 use crate::store::{
-    LicenceRow, NewBinding, NewPerson, NewVehicle, NewViolation, Outcome, Role, Store, StoreError,
-    Tx,
+    LicenceRow, NewBinding, NewPerson, NewVehicle, NewViolation, Role, Store, StoreError, Tx,
 };
 use renche::domain::{
     BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber,
@@ -360,23 +359,12 @@ fn seed(tx: &mut dyn Tx, now: Timestamp) -> Result<(), DemoError> {
 
 /// Seeds the demo data when the database has nobody in it yet.
 pub async fn seed_if_empty(store: &Arc<dyn Store>, now: Timestamp) -> Result<bool, DemoError> {
-    let (send, recv) = tokio::sync::oneshot::channel();
-    let job: crate::store::Job = Box::new(move |tx| {
-        let result = match tx.count_people() {
-            Ok(0) => seed(tx, now).map(|_| true),
-            Ok(_) => Ok(false),
-            Err(e) => Err(DemoError::Store(e)),
-        };
-        let outcome = if result.is_ok() {
-            Outcome::Commit
-        } else {
-            Outcome::Rollback
-        };
-        let _ = send.send(result);
-        outcome
-    });
-    store.write(job).await?;
-    let seeded = recv.await.map_err(|_| StoreError::Closed)??;
+    let seeded = crate::store::write(store.as_ref(), move |tx| match tx.count_people() {
+        Ok(0) => seed(tx, now).map(|_| true),
+        Ok(_) => Ok(false),
+        Err(e) => Err(DemoError::Store(e)),
+    })
+    .await?;
     if seeded {
         tracing::info!("demo data seeded (Dongguan 441900; see docs/demo.md)");
     }

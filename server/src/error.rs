@@ -1,52 +1,12 @@
-//! The one error type of the HTTP layer, its JSON shape, and the one place where kinds map to statuses.
+//! The server's one error type below the store: what went wrong, its code and messages in Chinese and
+//! English, and its JSON shape. Which HTTP status each kind gets is decided in `http::error`.
 
+use crate::flows::decision::Decision;
 use crate::store::StoreError;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use renche::message::{Explain, Message, Params};
 use renche::Reason;
 use serde::Serialize;
 use std::borrow::Cow;
-
-/// The server's own answer to a commit, beside the browser's expectation.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Decision {
-    pub allowed: bool,
-    pub reasons: Vec<Reason>,
-    pub policy_version: String,
-    /// The browser evaluated another policy version: fetch the policy again.
-    pub refresh_policy: bool,
-    /// `false` when the browser expected another outcome.
-    pub agreed: bool,
-}
-
-impl Decision {
-    pub fn new(
-        allowed: bool,
-        reasons: Vec<Reason>,
-        server_version: &str,
-        browser: &ClientExpectation,
-    ) -> Decision {
-        Decision {
-            allowed,
-            reasons,
-            policy_version: server_version.to_owned(),
-            refresh_policy: browser
-                .policy_version
-                .as_deref()
-                .is_some_and(|v| v != server_version),
-            agreed: browser.expected_allowed.is_none_or(|e| e == allowed),
-        }
-    }
-}
-
-/// What the browser said it evaluated (the `policyVersion` / `expectedAllowed` of a commit request).
-#[derive(Clone, Debug, Default)]
-pub struct ClientExpectation {
-    pub policy_version: Option<String>,
-    pub expected_allowed: Option<bool>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -70,32 +30,18 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The only mapping from error kinds to HTTP statuses.
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::PaymentFailed => StatusCode::PAYMENT_REQUIRED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::Gone => StatusCode::GONE,
-            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
+    /// A fault of ours, not of the request.
+    pub fn is_server_fault(self) -> bool {
+        matches!(self, ErrorKind::Internal | ErrorKind::Unavailable)
     }
 }
 
-/// The error of the HTTP layer; boxed so that results stay small.
+/// The error of the flows and of the HTTP layer that renders it; boxed so that results stay small.
 #[derive(Debug)]
-pub struct ApiError(Box<ApiErrorInner>);
+pub struct ServerError(Box<ServerErrorInner>);
 
 #[derive(Debug)]
-pub struct ApiErrorInner {
+pub struct ServerErrorInner {
     pub kind: ErrorKind,
     pub code: Cow<'static, str>,
     pub message: Message,
@@ -126,33 +72,33 @@ struct ErrorFields<'a> {
     decision: Option<&'a Decision>,
 }
 
-impl std::ops::Deref for ApiError {
-    type Target = ApiErrorInner;
-    fn deref(&self) -> &ApiErrorInner {
+impl std::ops::Deref for ServerError {
+    type Target = ServerErrorInner;
+    fn deref(&self) -> &ServerErrorInner {
         &self.0
     }
 }
 
-impl std::ops::DerefMut for ApiError {
-    fn deref_mut(&mut self) -> &mut ApiErrorInner {
+impl std::ops::DerefMut for ServerError {
+    fn deref_mut(&mut self) -> &mut ServerErrorInner {
         &mut self.0
     }
 }
 
-impl From<ApiErrorInner> for ApiError {
-    fn from(inner: ApiErrorInner) -> Self {
-        ApiError(Box::new(inner))
+impl From<ServerErrorInner> for ServerError {
+    fn from(inner: ServerErrorInner) -> Self {
+        ServerError(Box::new(inner))
     }
 }
 
-impl ApiError {
+impl ServerError {
     pub fn new(
         kind: ErrorKind,
         code: impl Into<Cow<'static, str>>,
         zh: impl Into<String>,
         en: impl Into<String>,
     ) -> Self {
-        ApiErrorInner {
+        ServerErrorInner {
             kind,
             code: code.into(),
             message: Message::new(zh, en),
@@ -176,7 +122,7 @@ impl ApiError {
     /// A value the core's parsers refused, naming the request field.
     pub fn invalid(field: &str, e: &dyn Explain) -> Self {
         let reason = Reason::of(e);
-        ApiErrorInner {
+        ServerErrorInner {
             kind: ErrorKind::Unprocessable,
             code: Cow::Borrowed(reason.code),
             message: reason.message.clone(),
@@ -195,7 +141,7 @@ impl ApiError {
 
     /// A field with a value that is not one of the allowed codes.
     pub fn invalid_value(field: &str, problem: &str) -> Self {
-        ApiError::new(
+        ServerError::new(
             ErrorKind::Unprocessable,
             "INVALID_FIELD",
             format!("字段 {field} 的值无效:{problem}"),
@@ -223,7 +169,7 @@ impl ApiError {
                 None,
             ),
         };
-        ApiErrorInner {
+        ServerErrorInner {
             kind: ErrorKind::Conflict,
             code,
             message,
@@ -237,7 +183,7 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        ApiError::new(
+        ServerError::new(
             ErrorKind::Unauthenticated,
             "UNAUTHENTICATED",
             "请先登录",
@@ -245,10 +191,10 @@ impl ApiError {
         )
     }
     pub fn not_found() -> Self {
-        ApiError::new(ErrorKind::NotFound, "NOT_FOUND", "未找到", "Not found")
+        ServerError::new(ErrorKind::NotFound, "NOT_FOUND", "未找到", "Not found")
     }
     pub fn not_an_officer() -> Self {
-        ApiError::new(
+        ServerError::new(
             ErrorKind::Forbidden,
             "NOT_AN_OFFICER",
             "仅限窗口民警办理",
@@ -256,7 +202,7 @@ impl ApiError {
         )
     }
     pub fn internal(detail: impl Into<String>) -> Self {
-        let mut e = ApiError::new(
+        let mut e = ServerError::new(
             ErrorKind::Internal,
             "INTERNAL",
             "服务器内部错误,请稍后再试",
@@ -265,17 +211,13 @@ impl ApiError {
         e.internal = Some(detail.into());
         e
     }
-
-    pub fn status(&self) -> axum::http::StatusCode {
-        self.kind.status()
-    }
 }
 
-impl From<StoreError> for ApiError {
+impl From<StoreError> for ServerError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unique(detail) => {
-                let mut err = ApiError::new(
+                let mut err = ServerError::new(
                     ErrorKind::Conflict,
                     "CONFLICT",
                     "数据已被同时修改,请重试",
@@ -284,22 +226,22 @@ impl From<StoreError> for ApiError {
                 err.internal = Some(detail);
                 err
             }
-            other => ApiError::internal(other.to_string()),
+            other => ServerError::internal(other.to_string()),
         }
     }
 }
 
-impl std::fmt::Display for ApiError {
+impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.kind.status().as_u16(), self.code)
+        write!(f, "{:?} {}", self.kind, self.code)
     }
 }
 
-impl ApiError {
+impl ServerError {
     /// Logs what only the server may see: the detail of a server fault or of a refusal.
     pub fn log(&self) {
         if let Some(detail) = &self.internal {
-            if self.status().is_server_error() {
+            if self.kind.is_server_fault() {
                 tracing::error!(code = %self.code, detail = %detail, "request failed");
             } else {
                 tracing::info!(code = %self.code, detail = %detail, "request refused");
@@ -307,7 +249,7 @@ impl ApiError {
         }
     }
 
-    /// The JSON body sent for this error (the same bytes `into_response` sends).
+    /// The JSON body sent for this error (the same bytes an HTTP answer sends).
     pub fn body_bytes(&self) -> Vec<u8> {
         let body = ErrorBody {
             error: ErrorFields {
@@ -323,20 +265,12 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        self.log();
-        let status = self.kind.status();
-        (
-            status,
-            [(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            self.body_bytes(),
-        )
-            .into_response()
-    }
-}
+pub type ServerResult<T> = Result<T, ServerError>;
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// The answer of a flow whose work is kept even when it refuses (a refusal that is audited, a wrong code
+/// that is counted): its transaction commits in both cases, while an `Err` beside it rolls back.
+#[derive(Debug)]
+pub enum Verdict<T> {
+    Done(T),
+    Refused(ServerError),
+}

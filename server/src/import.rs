@@ -2,7 +2,7 @@
 //! array. Every row is parsed with the core's parsers; a file with any bad row loads nothing (one
 //! transaction), and the report names each bad row by its line.
 
-use crate::store::{LicenceRow, NewPerson, NewVehicle, NewViolation, Outcome, Role, Store, Tx};
+use crate::store::{LicenceRow, NewPerson, NewVehicle, NewViolation, Role, Store, Tx};
 use renche::domain::{
     EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber, PlateNumber, PlateType,
     Points, ResidentId, UseNature, ViolationSource, ViolationState,
@@ -422,24 +422,26 @@ pub async fn import_file(
             violation_row,
         )?),
     };
-    let (send, recv) = tokio::sync::oneshot::channel();
-    let job: crate::store::Job = Box::new(move |tx| {
-        let result = load(tx, rows);
-        let outcome = if result.is_ok() {
-            Outcome::Commit
-        } else {
-            Outcome::Rollback
-        };
-        let _ = send.send(result);
-        outcome
-    });
-    store
-        .write(job)
-        .await
-        .map_err(|e| ImportError::Store(e.to_string()))?;
-    recv.await
-        .map_err(|_| ImportError::Store("the import job ended without an answer".into()))?
-        .map_err(ImportError::Rows)
+    crate::store::write(store.as_ref(), move |tx| {
+        load(tx, rows).map_err(ImportFailure::Rows)
+    })
+    .await
+    .map_err(|e| match e {
+        ImportFailure::Rows(rows) => ImportError::Rows(rows),
+        ImportFailure::Store(e) => ImportError::Store(e.to_string()),
+    })
+}
+
+/// Inside the import's transaction: a row's failure, or the store's.
+enum ImportFailure<R> {
+    Rows(R),
+    Store(crate::store::StoreError),
+}
+
+impl<R> From<crate::store::StoreError> for ImportFailure<R> {
+    fn from(e: crate::store::StoreError) -> Self {
+        ImportFailure::Store(e)
+    }
 }
 
 /// The command: opens the database (creating and migrating it), imports, and reports.
@@ -457,7 +459,7 @@ pub async fn run(
         })?;
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let store =
-        crate::app::open_store(database, now).map_err(|e| ImportError::Store(e.to_string()))?;
+        crate::startup::open_store(database, now).map_err(|e| ImportError::Store(e.to_string()))?;
     let n = import_file(&store, kind, path, now).await?;
     Ok(format!(
         "loaded {n} row(s) of {kind:?} from {}",

@@ -1,17 +1,20 @@
 //! renche-server: the authoritative backend. Every decision is made here by the rules core from facts in
 //! the database; the browser's own evaluation is only an expectation to compare with.
+//!
+//! Layers (docs/architecture.md): `http` → `flows` → `store`; `state` is shared by all and imports none.
 
-pub mod app;
 pub mod clock;
 pub mod demo;
 pub mod error;
-pub mod extract;
+pub mod flows;
 pub mod gateways;
-pub mod guard;
+pub mod http;
 pub mod import;
 pub mod policies;
-pub mod routes;
 pub mod secrets;
+pub mod startup;
+pub mod state;
 pub mod store;
 
-pub use app::{build, router, App, AppState, Config};
+pub use startup::{build, router, App, Config};
+pub use state::AppState;

@@ -78,6 +78,10 @@ impl Policies {
     pub fn for_city(&self, code: &str) -> &CityPolicy {
         self.cities.get(code).unwrap_or(&self.default)
     }
+    /// The one SMS policy of every challenge, so that no answer differs by the vehicle's city.
+    pub fn sms(&self) -> &renche::policy::SmsPolicy {
+        &self.default.rules.policy().sms
+    }
     pub fn cities(&self) -> impl Iterator<Item = &CityPolicy> {
         self.cities.values()
     }

@@ -2,6 +2,7 @@
 
 use super::vehicle::code_enum;
 use crate::message::{Explain, Message};
+use crate::time::{CstDate, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -194,5 +195,92 @@ mod tests {
     fn classes() {
         assert!(LicenceClass::C1.covers_small_car());
         assert!(!LicenceClass::E.covers_small_car());
+    }
+}
+
+/// A licence's points as of an instant, in its 12-month scoring cycle (记分周期): the cycle runs from its
+/// start to the same calendar day a year later (China Standard Time), and a cycle that has ended starts
+/// again at zero points. The page and the server both count points this way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScoringCycle {
+    /// Points in the cycle running at that instant.
+    pub points: u32,
+    /// The start of that cycle, when the licence has one on record.
+    pub start: Option<Timestamp>,
+}
+
+impl ScoringCycle {
+    /// The cycle running at `now` for a licence that had `points` in the cycle that began at `start`.
+    pub fn at(points: u32, start: Option<Timestamp>, now: Timestamp) -> ScoringCycle {
+        let Some(mut start) = start else {
+            return ScoringCycle {
+                points,
+                start: None,
+            };
+        };
+        let mut points = points;
+        // Bounded: a record two centuries old is damaged, not a reason to loop.
+        let mut years = 0;
+        while plus_one_year(start) <= now && years < 200 {
+            start = plus_one_year(start);
+            points = 0;
+            years += 1;
+        }
+        ScoringCycle {
+            points,
+            start: Some(start),
+        }
+    }
+}
+
+/// The same time of day one calendar year later in China Standard Time (29 February falls back to the 28th).
+fn plus_one_year(t: Timestamp) -> Timestamp {
+    let date = t.cst_date();
+    let (y, m, d) = date.ymd();
+    let day = CstDate::from_ymd(y + 1, m, d).or_else(|| CstDate::from_ymd(y + 1, m, d - 1));
+    match day {
+        Some(day) => {
+            Timestamp::from_millis(day.start().millis() + (t.millis() - date.start().millis()))
+        }
+        None => Timestamp::from_millis(t.millis() + 365 * 86_400_000),
+    }
+}
+
+#[cfg(test)]
+mod scoring_cycle_tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap_or(Timestamp::from_millis(0))
+    }
+
+    #[test]
+    fn a_cycle_rolls_over_after_twelve_months() {
+        let start = Some(at("2025-03-01T00:00:00+08:00"));
+        assert_eq!(
+            ScoringCycle::at(9, start, at("2026-02-28T23:59:59+08:00")).points,
+            9
+        );
+        let next = ScoringCycle::at(9, start, at("2026-03-01T00:00:00+08:00"));
+        assert_eq!(next.points, 0);
+        assert_eq!(
+            next.start.map(|s| s.cst_date().to_string()).as_deref(),
+            Some("2026-03-01")
+        );
+        let leap = Some(at("2024-02-29T00:00:00+08:00"));
+        assert_eq!(
+            ScoringCycle::at(9, leap, at("2025-02-28T12:00:00+08:00")).points,
+            0
+        );
+        assert_eq!(
+            ScoringCycle::at(9, leap, at("2025-02-27T12:00:00+08:00")).points,
+            9
+        );
+    }
+
+    #[test]
+    fn a_licence_without_a_cycle_start_keeps_its_points() {
+        let c = ScoringCycle::at(6, None, at("2030-01-01T00:00:00+08:00"));
+        assert_eq!((c.points, c.start), (6, None));
     }
 }

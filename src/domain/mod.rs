@@ -6,8 +6,8 @@ pub mod plate_number;
 pub mod plate_type;
 pub mod vehicle;
 
-pub use identity::{PhoneNumber, PhoneNumberError, ResidentId, ResidentIdError};
-pub use licence::{Fen, LicenceClass, LicenceStatus, Points, PointsError};
+pub use identity::{mask_name, PhoneNumber, PhoneNumberError, ResidentId, ResidentIdError};
+pub use licence::{Fen, LicenceClass, LicenceStatus, Points, PointsError, ScoringCycle};
 pub use plate_number::{PlateNumber, PlateNumberError};
 pub use plate_type::{PlateType, PlateTypeError};
 pub use vehicle::{EngineSuffix, EngineSuffixError, OwnerKind, UseNature};

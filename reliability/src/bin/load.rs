@@ -16,9 +16,10 @@ use renche_reliability::seed::{self, Population, SeedPlan};
 use renche_reliability::server::{ServerProcess, ServerSpec};
 use renche_reliability::stats::Latencies;
 use renche_reliability::{err, Result};
-use renche_server::error::ClientExpectation;
+use renche_server::error::Verdict;
+use renche_server::flows::binding::{commit as commit_binding, BindingCommit};
+use renche_server::flows::decision::ClientExpectation;
 use renche_server::policies::Policies;
-use renche_server::routes::{commit_binding, BindingCommit};
 use renche_server::store::{ApplicationRow, ApplicationStatus, Store, Verification};
 use serde_json::json;
 use std::path::PathBuf;
@@ -102,7 +103,7 @@ async fn prepare(database: &str, commits: usize) -> Result<(Population, Vec<Prep
         }
     }
     apps.truncate(commits);
-    let store = renche_server::app::open_store(database, seed::wall_clock())
+    let store = renche_server::startup::open_store(database, seed::wall_clock())
         .map_err(|e| err(e.to_string()))?;
     let rows = apps.clone();
     let now = seed::wall_clock();
@@ -186,7 +187,7 @@ async fn raw_commit(
             },
         )
         .map_err(|e| err(format!("{:?}", e.code)))?;
-        Ok(r.is_ok())
+        Ok(matches!(r, Verdict::Done(_)))
     })
     .await
 }
@@ -352,7 +353,7 @@ async fn run(args: Args) -> Result<()> {
     // 1. The raw ceiling: the commit transaction on the store, without HTTP.
     let raw_db = format!("sqlite://{}", dir.join("raw.sqlite3").display());
     let (_, raw_apps) = prepare(&raw_db, total).await?;
-    let store = renche_server::app::open_store(&raw_db, seed::wall_clock())
+    let store = renche_server::startup::open_store(&raw_db, seed::wall_clock())
         .map_err(|e| err(e.to_string()))?;
     let mut raw = Vec::new();
     for (clients, work) in args.levels.iter().zip(slices(raw_apps, &args.commits)) {

@@ -8,7 +8,10 @@
 
 pub mod postgres;
 mod rows;
+mod run;
 pub mod sqlite;
+
+pub use run::{read, write};
 
 use renche::domain::{
     ActorRole, BindingMethod, EngineSuffix, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,

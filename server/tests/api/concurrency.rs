@@ -73,9 +73,10 @@ async fn concurrent_binds_never_pass_the_vehicle_limit() {
         }
     }
     assert_eq!(created, 2);
-    let active = renche_server::routes::read(&app.state, move |tx| {
-        Ok(tx.active_bindings_of_vehicle(vehicle)?)
-    })
+    let active = renche_server::store::read::<_, renche_server::error::ServerError, _>(
+        app.state.store.as_ref(),
+        move |tx| Ok(tx.active_bindings_of_vehicle(vehicle)?),
+    )
     .await
     .unwrap();
     assert_eq!(active.len(), 3);
@@ -126,9 +127,10 @@ async fn concurrent_binds_never_pass_the_person_limit() {
         }
     }
     assert_eq!(created, 3);
-    let active = renche_server::routes::read(&app.state, move |tx| {
-        Ok(tx.active_bindings_of_binder(person)?)
-    })
+    let active = renche_server::store::read::<_, renche_server::error::ServerError, _>(
+        app.state.store.as_ref(),
+        move |tx| Ok(tx.active_bindings_of_binder(person)?),
+    )
     .await
     .unwrap();
     assert_eq!(active.len(), 3);

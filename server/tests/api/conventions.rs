@@ -98,12 +98,13 @@ async fn idempotency_keys_missing_reused_in_flight_and_replayed() {
     let me = c.me_id().await;
     let key = new_key();
     let body = serde_json::to_vec(&json!({})).unwrap();
-    let fp = renche_server::guard::fingerprint("POST", &path, b"application/json", &body);
+    let fp = renche_server::http::guard::fingerprint("POST", &path, b"application/json", &body);
     let (scope, k) = (format!("p:{me}"), key.clone());
     let now = renche_server::clock::Clock::now(app.clock.as_ref());
-    renche_server::routes::write(&app.state, move |tx| {
-        Ok(tx.idempotency_begin(&scope, &k, &fp, now, now)?)
-    })
+    renche_server::store::write::<_, renche_server::error::ServerError, _>(
+        app.state.store.as_ref(),
+        move |tx| Ok(tx.idempotency_begin(&scope, &k, &fp, now, now)?),
+    )
     .await
     .unwrap();
     let busy = c

@@ -2,8 +2,8 @@
 //! when a test moves it, and a small HTTP client that speaks its conventions.
 
 use renche::Timestamp;
-use renche_server::app::build_wrapped;
 use renche_server::clock::ManualClock;
+use renche_server::startup::build_wrapped;
 use renche_server::store::{LicenceRow, NewPerson, Role, Store};
 use renche_server::{AppState, Config};
 use reqwest::{Method, StatusCode};
@@ -243,9 +243,12 @@ impl TestApp {
             }),
             created_at: now,
         };
-        renche_server::routes::write(&self.state, move |tx| Ok(tx.insert_person(&person)?))
-            .await
-            .unwrap()
+        renche_server::store::write::<_, renche_server::error::ServerError, _>(
+            self.state.store.as_ref(),
+            move |tx| Ok(tx.insert_person(&person)?),
+        )
+        .await
+        .unwrap()
     }
 
     /// A bindable small car of a person who is not registered, added straight to the store.
@@ -268,16 +271,20 @@ impl TestApp {
             city: "441900".into(),
             created_at: now,
         };
-        renche_server::routes::write(&self.state, move |tx| Ok(tx.insert_vehicle(&vehicle)?))
-            .await
-            .unwrap()
+        renche_server::store::write::<_, renche_server::error::ServerError, _>(
+            self.state.store.as_ref(),
+            move |tx| Ok(tx.insert_vehicle(&vehicle)?),
+        )
+        .await
+        .unwrap()
     }
 
     pub async fn vehicle_id(&self, plate_type: renche::domain::PlateType, plate: &str) -> i64 {
         let plate = plate.to_owned();
-        renche_server::routes::read(&self.state, move |tx| {
-            Ok(tx.vehicle_by_plate(plate_type, &plate)?)
-        })
+        renche_server::store::read::<_, renche_server::error::ServerError, _>(
+            self.state.store.as_ref(),
+            move |tx| Ok(tx.vehicle_by_plate(plate_type, &plate)?),
+        )
         .await
         .unwrap()
         .unwrap()

@@ -26,10 +26,12 @@ async fn a_file_with_a_bad_row_loads_nothing() {
         }
         other => panic!("expected bad rows, got {other:?}"),
     }
-    let found =
-        renche_server::routes::read(&app.state, |tx| Ok(tx.person_by_phone("13700000001")?))
-            .await
-            .unwrap();
+    let found = renche_server::store::read::<_, renche_server::error::ServerError, _>(
+        app.state.store.as_ref(),
+        |tx| Ok(tx.person_by_phone("13700000001")?),
+    )
+    .await
+    .unwrap();
     assert!(found.is_none(), "nothing loaded");
 
     std::fs::write(

@@ -41,85 +41,88 @@ async fn perf_bind_commits() {
     let vehicles = 2000usize;
     let now = renche_server::clock::Clock::now(app.clock.as_ref());
     // People, vehicles, sessions and applications straight into the store.
-    let setup = renche_server::routes::write(&app.state, move |tx| {
-        let owner = tx.insert_person(&NewPerson {
-            name: "车主".into(),
-            resident_id: rid(999_999),
-            phone: PhoneNumber::parse("13300000000").unwrap(),
-            registered_at: Some(now),
-            identity_verified: true,
-            role: Role::Person,
-            licence: None,
-            created_at: now,
-        })?;
-        let mut people = Vec::new();
-        for i in 0..binders {
-            people.push(tx.insert_person(&NewPerson {
-                name: "绑定人".into(),
-                resident_id: rid(i),
-                phone: PhoneNumber::parse(&format!("131{i:08}")).unwrap(),
+    let setup = renche_server::store::write::<_, renche_server::error::ServerError, _>(
+        app.state.store.as_ref(),
+        move |tx| {
+            let owner = tx.insert_person(&NewPerson {
+                name: "车主".into(),
+                resident_id: rid(999_999),
+                phone: PhoneNumber::parse("13300000000").unwrap(),
                 registered_at: Some(now),
                 identity_verified: true,
                 role: Role::Person,
-                licence: Some(LicenceRow {
-                    class: renche::domain::LicenceClass::C1,
-                    status: renche::domain::LicenceStatus::Normal,
-                    points: 0,
-                    cycle_start: None,
-                }),
+                licence: None,
                 created_at: now,
-            })?);
-        }
-        let mut cars = Vec::new();
-        for i in 0..vehicles {
-            cars.push(tx.insert_vehicle(&NewVehicle {
-                plate_number: PlateNumber::parse(&plate(i), PlateType::SmallCar).unwrap(),
-                engine_number: "ENG123456".into(),
-                engine_suffix: EngineSuffix::parse("123456").unwrap(),
-                use_nature: UseNature::NonCommercial,
-                owner_kind: OwnerKind::Individual,
-                owner_person_id: Some(owner),
-                owner_name: "车主".into(),
-                owner_phone: PhoneNumber::parse("13300000000").unwrap(),
-                owner_resident_id: None,
-                city: "441900".into(),
-                created_at: now,
-            })?);
-        }
-        let mut work = Vec::new();
-        for (i, p) in people.iter().enumerate() {
-            let token = format!("perf-session-{i:06}-0123456789abcdef0123456789abcdef");
-            let csrf = format!("csrf-{i}");
-            tx.insert_session(
-                &renche_server::guard::token_hash(&token),
-                Some(*p),
-                &csrf,
-                now,
-                Timestamp::from_millis(now.millis() + 86_400_000),
-            )?;
-            for k in 0..3 {
-                let id = format!("perfapp{i:06}{k}");
-                tx.insert_application(&ApplicationRow {
-                    id: id.clone(),
-                    binder_id: *p,
-                    vehicle_id: cars[(i + k * 667) % vehicles],
-                    method: BindingMethod::Sms,
-                    relationship: None,
-                    status: ApplicationStatus::AwaitingVerification,
-                    verification: None,
-                    note: None,
-                    binding_id: None,
+            })?;
+            let mut people = Vec::new();
+            for i in 0..binders {
+                people.push(tx.insert_person(&NewPerson {
+                    name: "绑定人".into(),
+                    resident_id: rid(i),
+                    phone: PhoneNumber::parse(&format!("131{i:08}")).unwrap(),
+                    registered_at: Some(now),
+                    identity_verified: true,
+                    role: Role::Person,
+                    licence: Some(LicenceRow {
+                        class: renche::domain::LicenceClass::C1,
+                        status: renche::domain::LicenceStatus::Normal,
+                        points: 0,
+                        cycle_start: None,
+                    }),
                     created_at: now,
-                    submitted_at: None,
-                    reviewed_by: None,
-                    reviewed_at: None,
-                    review_reason: None,
-                })?;
-                work.push((token.clone(), csrf.clone(), id, *p));
+                })?);
             }
-        }
-        Ok(work)
-    })
+            let mut cars = Vec::new();
+            for i in 0..vehicles {
+                cars.push(tx.insert_vehicle(&NewVehicle {
+                    plate_number: PlateNumber::parse(&plate(i), PlateType::SmallCar).unwrap(),
+                    engine_number: "ENG123456".into(),
+                    engine_suffix: EngineSuffix::parse("123456").unwrap(),
+                    use_nature: UseNature::NonCommercial,
+                    owner_kind: OwnerKind::Individual,
+                    owner_person_id: Some(owner),
+                    owner_name: "车主".into(),
+                    owner_phone: PhoneNumber::parse("13300000000").unwrap(),
+                    owner_resident_id: None,
+                    city: "441900".into(),
+                    created_at: now,
+                })?);
+            }
+            let mut work = Vec::new();
+            for (i, p) in people.iter().enumerate() {
+                let token = format!("perf-session-{i:06}-0123456789abcdef0123456789abcdef");
+                let csrf = format!("csrf-{i}");
+                tx.insert_session(
+                    &renche_server::flows::sessions::token_hash(&token),
+                    Some(*p),
+                    &csrf,
+                    now,
+                    Timestamp::from_millis(now.millis() + 86_400_000),
+                )?;
+                for k in 0..3 {
+                    let id = format!("perfapp{i:06}{k}");
+                    tx.insert_application(&ApplicationRow {
+                        id: id.clone(),
+                        binder_id: *p,
+                        vehicle_id: cars[(i + k * 667) % vehicles],
+                        method: BindingMethod::Sms,
+                        relationship: None,
+                        status: ApplicationStatus::AwaitingVerification,
+                        verification: None,
+                        note: None,
+                        binding_id: None,
+                        created_at: now,
+                        submitted_at: None,
+                        reviewed_by: None,
+                        reviewed_at: None,
+                        review_reason: None,
+                    })?;
+                    work.push((token.clone(), csrf.clone(), id, *p));
+                }
+            }
+            Ok(work)
+        },
+    )
     .await
     .unwrap();
     let dev = app.state.dev.as_ref().unwrap();
@@ -188,41 +191,44 @@ async fn perf_violation_list() {
     let started = std::time::Instant::now();
     // A million violations over 100,000 vehicles, written in chunks.
     for chunk in 0..10usize {
-        renche_server::routes::write(&app.state, move |tx| {
-            for i in 0..10_000usize {
-                let n = chunk * 10_000 + i + 10;
-                let vehicle = tx.insert_vehicle(&NewVehicle {
-                    plate_number: PlateNumber::parse(&plate(n), PlateType::SmallCar).unwrap(),
-                    engine_number: "ENG123456".into(),
-                    engine_suffix: EngineSuffix::parse("123456").unwrap(),
-                    use_nature: UseNature::NonCommercial,
-                    owner_kind: OwnerKind::Individual,
-                    owner_person_id: None,
-                    owner_name: "车主".into(),
-                    owner_phone: PhoneNumber::parse("13300000000").unwrap(),
-                    owner_resident_id: None,
-                    city: "441900".into(),
-                    created_at: now,
-                })?;
-                for k in 0..10i64 {
-                    tx.insert_violation(&NewViolation {
-                        vehicle_id: vehicle,
-                        occurred_at: Timestamp::from_millis(now.millis() - k * 86_400_000),
-                        code: "1625".into(),
-                        description: "驾驶机动车违反道路交通信号灯通行".into(),
-                        place: "东莞大道".into(),
-                        points: Points::new(6).unwrap(),
-                        fine_fen: Fen::from_yuan(200),
-                        source: ViolationSource::Device,
-                        state: ViolationState::Unhandled,
-                        decision_number: None,
-                        decided_at: None,
+        renche_server::store::write::<_, renche_server::error::ServerError, _>(
+            app.state.store.as_ref(),
+            move |tx| {
+                for i in 0..10_000usize {
+                    let n = chunk * 10_000 + i + 10;
+                    let vehicle = tx.insert_vehicle(&NewVehicle {
+                        plate_number: PlateNumber::parse(&plate(n), PlateType::SmallCar).unwrap(),
+                        engine_number: "ENG123456".into(),
+                        engine_suffix: EngineSuffix::parse("123456").unwrap(),
+                        use_nature: UseNature::NonCommercial,
+                        owner_kind: OwnerKind::Individual,
+                        owner_person_id: None,
+                        owner_name: "车主".into(),
+                        owner_phone: PhoneNumber::parse("13300000000").unwrap(),
+                        owner_resident_id: None,
+                        city: "441900".into(),
                         created_at: now,
                     })?;
+                    for k in 0..10i64 {
+                        tx.insert_violation(&NewViolation {
+                            vehicle_id: vehicle,
+                            occurred_at: Timestamp::from_millis(now.millis() - k * 86_400_000),
+                            code: "1625".into(),
+                            description: "驾驶机动车违反道路交通信号灯通行".into(),
+                            place: "东莞大道".into(),
+                            points: Points::new(6).unwrap(),
+                            fine_fen: Fen::from_yuan(200),
+                            source: ViolationSource::Device,
+                            state: ViolationState::Unhandled,
+                            decision_number: None,
+                            decided_at: None,
+                            created_at: now,
+                        })?;
+                    }
                 }
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
         .await
         .unwrap();
     }

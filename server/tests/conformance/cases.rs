@@ -1,14 +1,16 @@
 //! What every store must do. Each case gets a fresh, migrated, empty store.
 
 use crate::support::*;
+use crate::support::{read, write};
 use futures::future::join_all;
 use renche::domain::{
     ActorRole, BindingMethod, Channel, Fen, Points, Relationship, ViolationSource, ViolationState,
 };
 use renche::Timestamp;
-use renche_server::error::ClientExpectation;
+use renche_server::error::Verdict;
+use renche_server::flows::binding::{commit as commit_binding, BindingCommit};
+use renche_server::flows::decision::ClientExpectation;
 use renche_server::policies::Policies;
-use renche_server::routes::{commit_binding, BindingCommit};
 use renche_server::store::*;
 use std::sync::Arc;
 
@@ -165,8 +167,8 @@ async fn try_bind(
             expectation: ClientExpectation::default(),
         };
         match commit_binding(tx, &policies, at(1), commit) {
-            Ok(Ok(_)) => Ok(true),
-            Ok(Err(_refused)) => Ok(false),
+            Ok(Verdict::Done(_)) => Ok(true),
+            Ok(Verdict::Refused(_)) => Ok(false),
             Err(e) => Err(StoreError::Database(format!("{e:?}"))),
         }
     })

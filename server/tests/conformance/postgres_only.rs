@@ -2,6 +2,7 @@
 //! database at once, and copying a SQLite database over (`migrate-data`).
 
 use crate::support::*;
+use crate::support::{read, write};
 use renche_server::store::postgres::{copy_from_sqlite, parse_url, PgStore};
 use renche_server::store::sqlite::SqliteStore;
 use renche_server::store::*;

@@ -8,9 +8,7 @@ use renche::domain::{
 use renche::{CstDate, Timestamp};
 use renche_server::store::postgres::PgStore;
 use renche_server::store::sqlite::SqliteStore;
-use renche_server::store::{
-    LicenceRow, NewPerson, NewVehicle, Outcome, Role, Store, StoreError, StoreResult, Tx,
-};
+use renche_server::store::{LicenceRow, NewPerson, NewVehicle, Role, Store, StoreResult, Tx};
 use std::sync::Arc;
 
 /// 2026-09-01T10:00:00+08:00.
@@ -112,7 +110,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx) -> StoreResult<T> + Send + 'static,
 {
-    run(store, f, true).await
+    renche_server::store::write(store.as_ref(), f).await
 }
 
 /// Runs `f` as one read job.
@@ -121,31 +119,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx) -> StoreResult<T> + Send + 'static,
 {
-    run(store, f, false).await
-}
-
-async fn run<T, F>(store: &Arc<dyn Store>, f: F, write: bool) -> StoreResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut dyn Tx) -> StoreResult<T> + Send + 'static,
-{
-    let (send, recv) = tokio::sync::oneshot::channel();
-    let job: renche_server::store::Job = Box::new(move |tx: &mut dyn Tx| {
-        let r = f(tx);
-        let outcome = if r.is_ok() {
-            Outcome::Commit
-        } else {
-            Outcome::Rollback
-        };
-        let _ = send.send(r);
-        outcome
-    });
-    if write {
-        store.write(job).await?;
-    } else {
-        store.read(job).await?;
-    }
-    recv.await.map_err(|_| StoreError::Closed)?
+    renche_server::store::read(store.as_ref(), f).await
 }
 
 /// A valid resident ID number, different for every `n` below a million.

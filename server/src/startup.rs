@@ -1,14 +1,16 @@
-//! Building the application: configuration, shared state, the router and the listener.
+//! Building the application: configuration, the store and the outside services, housekeeping, the
+//! router and the listener.
 
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::gateways::{
     DevIdentityVerifier, DevPaymentProvider, DevSmsOutbox, IdentityVerifier, PaymentError,
     PaymentProvider, PaymentReceipt, PaymentRequest, SmsGateway, VerificationOutcome,
 };
+use crate::http;
 use crate::policies::Policies;
+use crate::state::{AppState, DevServices, SharedState};
 use crate::store::sqlite::{path_of_url, SqliteStore};
 use crate::store::{BoxFuture, Store};
-use crate::{guard, routes};
 use axum::routing::get;
 use axum::Router;
 use renche::Timestamp;
@@ -17,9 +19,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
-
-/// Largest request body accepted.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct Config {
@@ -46,39 +45,6 @@ impl Default for Config {
             pkg: PathBuf::from("pkg-web"),
             clock: None,
         }
-    }
-}
-
-/// The development services, reachable through `/api/v1/dev/*` in development mode only.
-pub struct DevServices {
-    pub outbox: Arc<DevSmsOutbox>,
-    pub identity: Arc<DevIdentityVerifier>,
-    pub payment: Arc<DevPaymentProvider>,
-}
-
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub policies: Arc<Policies>,
-    pub clock: Arc<dyn Clock>,
-    pub sms: Arc<dyn SmsGateway>,
-    pub identity: Arc<dyn IdentityVerifier>,
-    pub payment: Arc<dyn PaymentProvider>,
-    pub dev: Option<DevServices>,
-    /// Whether the session cookie carries `Secure` (not in development or on a loopback-only listener,
-    /// where browsers would drop it over plain http).
-    pub secure_cookies: bool,
-    /// The HMAC key of the vehicle QR codes.
-    pub qr_key: Vec<u8>,
-    /// Static files served at `/` and the WebAssembly package served at `/pkg/`.
-    pub www: PathBuf,
-    pub pkg: PathBuf,
-}
-
-pub type SharedState = Arc<AppState>;
-
-impl AppState {
-    pub fn now(&self) -> Timestamp {
-        self.clock.now()
     }
 }
 
@@ -274,26 +240,15 @@ async fn server_key(
     name: &'static str,
     now: Timestamp,
 ) -> Result<Vec<u8>, BuildError> {
-    let (send, recv) = tokio::sync::oneshot::channel();
-    let job: crate::store::Job = Box::new(move |tx| {
-        let result = match tx.server_key(name) {
-            Ok(Some(k)) => Ok(k),
-            Ok(None) => {
-                let k = crate::secrets::random_bytes(32);
-                tx.insert_server_key(name, &k, now).map(|_| k)
-            }
-            Err(e) => Err(e),
-        };
-        let outcome = if result.is_ok() {
-            crate::store::Outcome::Commit
-        } else {
-            crate::store::Outcome::Rollback
-        };
-        let _ = send.send(result);
-        outcome
-    });
-    store.write(job).await?;
-    Ok(recv.await.map_err(|_| crate::store::StoreError::Closed)??)
+    let key = crate::store::write(store.as_ref(), move |tx| match tx.server_key(name)? {
+        Some(k) => Ok(k),
+        None => {
+            let k = crate::secrets::random_bytes(32);
+            tx.insert_server_key(name, &k, now).map(|_| k)
+        }
+    })
+    .await?;
+    Ok(key)
 }
 
 /// Drops expired idempotency keys (kept 48 h, beyond the 24 h promised), sessions and counters, hourly.
@@ -304,8 +259,7 @@ fn spawn_housekeeping(state: SharedState) {
             tick.tick().await;
             let now = state.now();
             let before = Timestamp::from_millis(now.millis() - 48 * 3_600_000);
-            let res =
-                crate::routes::write(&state, move |tx| Ok(tx.purge_expired(before, now)?)).await;
+            let res = state.write(move |tx| tx.purge_expired(before, now)).await;
             match res {
                 Ok(n) => tracing::debug!(rows = n, "housekeeping"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
@@ -335,15 +289,17 @@ async fn log_request(
 
 /// The whole HTTP surface.
 pub fn router(state: SharedState) -> Router {
-    let api = routes::dev::dev_routes(&state).merge(routes::api_routes().layer(
-        axum::middleware::from_fn_with_state(Arc::clone(&state), guard::guard),
+    let api = http::dev::router(&state).merge(http::api_router().layer(
+        axum::middleware::from_fn_with_state(Arc::clone(&state), http::guard::guard),
     ));
     Router::new()
-        .route("/healthz", get(routes::health))
+        .route("/healthz", get(http::health))
         .nest("/api/v1", api)
         .nest_service("/pkg", ServeDir::new(&state.pkg))
         .fallback_service(ServeDir::new(&state.www).append_index_html_on_directories(true))
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            http::extract::BODY_LIMIT,
+        ))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }

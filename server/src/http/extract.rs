@@ -1,12 +1,15 @@
 //! Request extractors that answer in the API's error shape: JSON bodies (415, 400, 422 with the field
 //! named, 413 from the body limit) and path ids.
 
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ErrorKind, ServerError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A JSON request body, parsed with the failing field named.
 pub struct ApiJson<T>(pub T);
@@ -21,7 +24,7 @@ fn is_json(content_type: &str) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServerError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = match parsed {
@@ -47,13 +50,13 @@ fn join_path(prefix: &str, name: &str) -> String {
     }
 }
 
-fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
+fn json_error(path: &str, e: &serde_json::Error) -> ServerError {
     use serde_json::error::Category;
     let text = e.to_string();
     // serde_json appends " at line L column C": useful for syntax, noise for data errors.
     let problem = text.split(" at line ").next().unwrap_or(&text).to_owned();
     match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+        Category::Syntax | Category::Eof | Category::Io => ServerError::new(
             ErrorKind::BadRequest,
             "MALFORMED_JSON",
             format!("请求体不是有效的 JSON:{text}"),
@@ -64,7 +67,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
                 let name = rest.split('`').next().unwrap_or("");
                 let prefix = path.trim_end_matches('.');
                 let full = join_path(prefix, name);
-                return ApiError::new(
+                return ServerError::new(
                     ErrorKind::Unprocessable,
                     "UNKNOWN_FIELD",
                     format!("未知字段 {full}"),
@@ -75,7 +78,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
                 let name = rest.split('`').next().unwrap_or("");
                 let prefix = path.trim_end_matches('.');
                 let full = join_path(prefix, name);
-                return ApiError::new(
+                return ServerError::new(
                     ErrorKind::Unprocessable,
                     "MISSING_FIELD",
                     format!("缺少字段 {full}"),
@@ -86,7 +89,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
                 path.to_owned()
             };
             let field = if field == "." { String::new() } else { field };
-            let mut err = ApiError::new(
+            let mut err = ServerError::new(
                 ErrorKind::Unprocessable,
                 "INVALID_FIELD",
                 format!("字段 {field} 的值无效:{problem}"),
@@ -105,7 +108,7 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = ServerError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let content_type = req
@@ -128,7 +131,7 @@ where
             return parse_json(b"{}").map(ApiJson);
         }
         if !is_json(content_type) || req.headers().get_all(CONTENT_TYPE).iter().count() > 1 {
-            return Err(ApiError::new(
+            return Err(ServerError::new(
                 ErrorKind::UnsupportedMediaType,
                 "UNSUPPORTED_MEDIA_TYPE",
                 "请求体须为 JSON(Content-Type: application/json)",
@@ -139,7 +142,7 @@ where
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 too_large()
             } else {
-                ApiError::new(
+                ServerError::new(
                     ErrorKind::BadRequest,
                     "BODY_UNREADABLE",
                     "无法读取请求体",
@@ -150,7 +153,7 @@ where
         // Every request body is a JSON object; serde would also take a struct from an array of its
         // fields in order, a form no client is meant to send.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-            return Err(ApiError::new(
+            return Err(ServerError::new(
                 ErrorKind::Unprocessable,
                 "INVALID_FIELD",
                 "请求体应为 JSON 对象",
@@ -161,8 +164,8 @@ where
     }
 }
 
-pub fn too_large() -> ApiError {
-    ApiError::new(
+pub fn too_large() -> ServerError {
+    ServerError::new(
         ErrorKind::PayloadTooLarge,
         "PAYLOAD_TOO_LARGE",
         "请求体过大",
@@ -174,15 +177,15 @@ pub fn too_large() -> ApiError {
 pub struct PathId(pub i64);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
-    type Rejection = ApiError;
+    type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let axum::extract::Path(raw): axum::extract::Path<String> =
             axum::extract::Path::from_request_parts(parts, state)
                 .await
-                .map_err(|_| ApiError::not_found())?;
+                .map_err(|_| ServerError::not_found())?;
         raw.parse::<i64>()
             .map(PathId)
-            .map_err(|_| ApiError::not_found())
+            .map_err(|_| ServerError::not_found())
     }
 }
 
@@ -190,14 +193,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
 pub struct PathToken(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathToken {
-    type Rejection = ApiError;
+    type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let axum::extract::Path(raw): axum::extract::Path<String> =
             axum::extract::Path::from_request_parts(parts, state)
                 .await
-                .map_err(|_| ApiError::not_found())?;
+                .map_err(|_| ServerError::not_found())?;
         if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ApiError::not_found());
+            return Err(ServerError::not_found());
         }
         Ok(PathToken(raw))
     }
@@ -211,7 +214,7 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|q| ApiQuery(q.0))
@@ -219,13 +222,25 @@ where
     }
 }
 
-fn bad_query(problem: &str) -> ApiError {
-    ApiError::new(
+fn bad_query(problem: &str) -> ServerError {
+    ServerError::new(
         ErrorKind::Unprocessable,
         "INVALID_QUERY",
         format!("查询参数无效:{problem}"),
         format!("Invalid query parameters: {problem}"),
     )
+}
+
+/// A phone number from the request, naming its field when the core's parser refuses it.
+pub fn parse_phone(field: &str, input: &str) -> Result<renche::domain::PhoneNumber, ServerError> {
+    renche::domain::PhoneNumber::parse(input).map_err(|e| ServerError::invalid(field, &e))
+}
+
+/// An id from a query or body field, naming the field when it is not a whole number.
+pub fn parse_id(field: &str, s: &str) -> Result<i64, ServerError> {
+    s.trim()
+        .parse::<i64>()
+        .map_err(|_| ServerError::invalid_value(field, "an id is a whole number"))
 }
 
 #[cfg(test)]
@@ -247,7 +262,7 @@ mod tests {
         inner: Inner,
     }
 
-    fn err(json: &str) -> ApiError {
+    fn err(json: &str) -> ServerError {
         match parse_json::<Outer>(json.as_bytes()) {
             Err(e) => e,
             Ok(v) => panic!("parsed {v:?}"),

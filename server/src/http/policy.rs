@@ -1,13 +1,14 @@
 //! `GET /policy`: the policy document a browser evaluates with, cached by its version.
 
-use crate::app::SharedState;
-use crate::error::ApiError;
-use crate::extract::ApiQuery as Query;
+use crate::error::ServerError;
+use crate::http::extract::ApiQuery as Query;
+use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -15,20 +16,29 @@ pub struct PolicyQuery {
     city: Option<String>,
 }
 
-pub async fn get_policy(
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/policy", get(get_policy))
+        .route("/policy/cities", get(list_cities))
+}
+
+async fn get_policy(
     State(state): State<SharedState>,
     Query(q): Query<PolicyQuery>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ServerError> {
     let policy = match q.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => state.policies.default_policy(),
         Some(code) if code == state.policies.default_policy().rules.policy().city.code => {
             state.policies.default_policy()
         }
-        Some(code) => state.policies.city(code).ok_or_else(ApiError::not_found)?,
+        Some(code) => state
+            .policies
+            .city(code)
+            .ok_or_else(ServerError::not_found)?,
     };
     let etag =
-        HeaderValue::from_str(&policy.etag).map_err(|e| ApiError::internal(e.to_string()))?;
+        HeaderValue::from_str(&policy.etag).map_err(|e| ServerError::internal(e.to_string()))?;
     let matches = headers
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -66,7 +76,7 @@ pub struct CityView {
     feature_enabled: bool,
 }
 
-pub async fn list_cities(State(state): State<SharedState>) -> Json<Vec<CityView>> {
+async fn list_cities(State(state): State<SharedState>) -> Json<Vec<CityView>> {
     let views = std::iter::once(state.policies.default_policy())
         .chain(state.policies.cities())
         .map(|c| {

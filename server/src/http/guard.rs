@@ -1,10 +1,11 @@
 //! What stands before every API handler: the session (cookie), the CSRF check of state changes, and
 //! `Idempotency-Key` handling (IETF draft) of state changes.
 
-use crate::app::{SharedState, BODY_LIMIT};
-use crate::error::{ApiError, ErrorKind};
-use crate::routes;
+use crate::error::{ErrorKind, ServerError};
+use crate::flows::sessions::{self, Session, SESSION_LIFETIME_MS};
+use crate::http::extract::BODY_LIMIT;
 use crate::secrets::{constant_time_eq, sha256};
+use crate::state::SharedState;
 use crate::store::IdempotencyBegin;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
@@ -18,56 +19,36 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub const SESSION_COOKIE: &str = "renche_session";
-/// Sessions last 12 hours.
-pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
 /// A key still "running" after this long belongs to a request that died; a retry may take it over.
 const IDEMPOTENCY_STALE_MS: i64 = 60_000;
 /// Stored answers larger than this are not kept (ours are far smaller).
 pub(crate) const RESPONSE_LIMIT: usize = 1024 * 1024;
 
-/// The session of the request, when it has a valid one.
-#[derive(Clone, Debug)]
-pub struct SessionCtx {
-    pub token_hash: Vec<u8>,
-    pub person_id: Option<i64>,
-    pub csrf_token: String,
-}
-
-impl SessionCtx {
-    /// Whose idempotency keys these are: the person, or the anonymous session before sign-in.
-    pub fn scope(&self) -> String {
-        match self.person_id {
-            Some(p) => format!("p:{p}"),
-            None => format!("s:{}", hex::encode(&self.token_hash)),
-        }
-    }
-}
-
 /// The caller: a session (maybe anonymous) or none.
-pub struct Caller(pub Option<SessionCtx>);
+pub struct Caller(pub Option<Session>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
+    type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Caller(parts.extensions.get::<SessionCtx>().cloned()))
+        Ok(Caller(parts.extensions.get::<Session>().cloned()))
     }
 }
 
 /// A signed-in person (401 otherwise).
 pub struct SignedIn {
     pub person_id: i64,
-    pub session: SessionCtx,
+    pub session: Session,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
-    type Rejection = ApiError;
+    type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let session = parts
             .extensions
-            .get::<SessionCtx>()
+            .get::<Session>()
             .cloned()
-            .ok_or_else(ApiError::unauthenticated)?;
-        let person_id = session.person_id.ok_or_else(ApiError::unauthenticated)?;
+            .ok_or_else(ServerError::unauthenticated)?;
+        let person_id = session.person_id.ok_or_else(ServerError::unauthenticated)?;
         Ok(SignedIn { person_id, session })
     }
 }
@@ -84,10 +65,6 @@ pub fn session_token_from(parts_headers: &axum::http::HeaderMap) -> Option<Strin
         }
     }
     None
-}
-
-pub fn token_hash(token: &str) -> Vec<u8> {
-    sha256(&[b"session:", token.as_bytes()])
 }
 
 /// `Set-Cookie` for a new session token.
@@ -114,26 +91,13 @@ async fn load_session(
     state: &SharedState,
     headers: &axum::http::HeaderMap,
     now: Timestamp,
-) -> Result<Option<SessionCtx>, ApiError> {
+) -> Result<Option<Session>, ServerError> {
     let Some(token) = session_token_from(headers) else {
         return Ok(None);
     };
-    let hash = token_hash(&token);
-    routes::read(state, move |tx| live_session(tx, hash, now)).await
-}
-
-/// The session of this token hash, unless there is none or it has expired.
-fn live_session(
-    tx: &mut dyn crate::store::Tx,
-    hash: Vec<u8>,
-    now: Timestamp,
-) -> Result<Option<SessionCtx>, ApiError> {
-    let row = tx.session(&hash)?;
-    Ok(row.filter(|s| s.expires_at > now).map(|s| SessionCtx {
-        token_hash: hash,
-        person_id: s.person_id,
-        csrf_token: s.csrf_token,
-    }))
+    state
+        .read(move |tx| Ok(sessions::live(tx, &token, now)?))
+        .await
 }
 
 /// What an idempotency key is bound to: method, path and query, content type and body.
@@ -153,8 +117,8 @@ fn is_state_change(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn csrf_failed(en: &str) -> ApiError {
-    ApiError::new(
+fn csrf_failed(en: &str) -> ServerError {
+    ServerError::new(
         ErrorKind::Forbidden,
         "CSRF_CHECK_FAILED",
         "请求来源校验失败,请刷新页面后重试",
@@ -189,7 +153,7 @@ pub async fn guard(State(state): State<SharedState>, req: Request, next: Next) -
     // while its writes may already be committed.
     match tokio::spawn(guard_in_task(state, req, next)).await {
         Ok(resp) => resp,
-        Err(e) => ApiError::internal(format!("request task: {e}")).into_response(),
+        Err(e) => ServerError::internal(format!("request task: {e}")).into_response(),
     }
 }
 
@@ -212,7 +176,7 @@ enum Guarded {
 }
 
 /// A started idempotency key, in the request's extensions while its handler runs. A handler that stores
-/// its answer in its own write transaction (`routes::write_answer`) marks the key settled, and the guard
+/// its answer in its own write transaction (`http::idempotency::write_answer`) marks the key settled, and the guard
 /// then leaves it alone; otherwise the guard stores or releases it after the handler, in a transaction
 /// of its own.
 #[derive(Clone, Debug)]
@@ -250,7 +214,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AnswerKey {
 }
 
 /// Loads the session and checks CSRF; for a state change, starts its idempotency key.
-async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiError> {
+async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ServerError> {
     let now = state.now();
     if !is_state_change(req.method()) {
         if let Some(s) = load_session(state, req.headers(), now).await? {
@@ -260,8 +224,7 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
     }
     // A state change reads its session and claims its key in one write job: one hop to the store
     // instead of two. The checks are made in the order a client needs them: session, CSRF, origin, key.
-    let token = session_token_from(req.headers()).ok_or_else(ApiError::unauthenticated)?;
-    let hash = token_hash(&token);
+    let token = session_token_from(req.headers()).ok_or_else(ServerError::unauthenticated)?;
     let sent_csrf = req
         .headers()
         .get("x-csrf-token")
@@ -274,7 +237,7 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
     let body = std::mem::take(req.body_mut());
     let bytes = axum::body::to_bytes(body, BODY_LIMIT)
         .await
-        .map_err(|_| crate::extract::too_large())?;
+        .map_err(|_| crate::http::extract::too_large())?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -293,34 +256,36 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
     let fingerprint = fingerprint(req.method().as_str(), &target, &content_type, &bytes);
     *req.body_mut() = Body::from(bytes);
     let stale = Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS);
-    let (session, key, begin) = routes::write(state, move |tx| {
-        let session = live_session(tx, hash, now)?.ok_or_else(ApiError::unauthenticated)?;
-        if sent_csrf.is_empty()
-            || !constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
-        {
-            return Err(csrf_failed(
-                "Missing or wrong X-CSRF-Token; reload the page and try again",
-            ));
-        }
-        if !origin_checked {
-            return Err(csrf_failed("The request comes from another site"));
-        }
-        let key = key?;
-        let begin = tx.idempotency_begin(&session.scope(), &key, &fingerprint, now, stale)?;
-        Ok((session, key, begin))
-    })
-    .await?;
+    let (session, key, begin) = state
+        .write(move |tx| {
+            let session =
+                sessions::live(tx, &token, now)?.ok_or_else(ServerError::unauthenticated)?;
+            if sent_csrf.is_empty()
+                || !constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
+            {
+                return Err(csrf_failed(
+                    "Missing or wrong X-CSRF-Token; reload the page and try again",
+                ));
+            }
+            if !origin_checked {
+                return Err(csrf_failed("The request comes from another site"));
+            }
+            let key = key?;
+            let begin = tx.idempotency_begin(&session.scope(), &key, &fingerprint, now, stale)?;
+            Ok((session, key, begin))
+        })
+        .await?;
     let scope = session.scope();
     req.extensions_mut().insert(session);
     match begin {
         IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey::new(scope, key))),
-        IdempotencyBegin::InFlight => Err(ApiError::new(
+        IdempotencyBegin::InFlight => Err(ServerError::new(
             ErrorKind::Conflict,
             "IDEMPOTENCY_KEY_IN_USE",
             "相同 Idempotency-Key 的请求仍在处理中,请稍后重试",
             "A request with this Idempotency-Key is still being processed; retry later",
         )),
-        IdempotencyBegin::Mismatch => Err(ApiError::new(
+        IdempotencyBegin::Mismatch => Err(ServerError::new(
             ErrorKind::Unprocessable,
             "IDEMPOTENCY_KEY_REUSED",
             "该 Idempotency-Key 已用于另一个请求",
@@ -331,10 +296,10 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ApiE
 }
 
 /// The request's one `Idempotency-Key`, or why it has none that can be used.
-fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ServerError> {
     // Two keys make the request ambiguous: which one would a retry repeat?
     if headers.get_all("idempotency-key").iter().count() > 1 {
-        return Err(ApiError::new(
+        return Err(ServerError::new(
             ErrorKind::BadRequest,
             "IDEMPOTENCY_KEY_INVALID",
             "只能提供一个 Idempotency-Key 请求头",
@@ -347,7 +312,7 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> 
         .map(str::trim)
         .unwrap_or("");
     if key.is_empty() {
-        return Err(ApiError::new(
+        return Err(ServerError::new(
             ErrorKind::BadRequest,
             "IDEMPOTENCY_KEY_MISSING",
             "缺少 Idempotency-Key 请求头",
@@ -355,7 +320,7 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> 
         ));
     }
     if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::new(
+        return Err(ServerError::new(
             ErrorKind::BadRequest,
             "IDEMPOTENCY_KEY_INVALID",
             "Idempotency-Key 应为1到128个可见 ASCII 字符",
@@ -382,7 +347,7 @@ async fn run_idempotent(
         Ok(b) => b,
         Err(e) => {
             forget(state, pending).await;
-            return ApiError::internal(format!("response body: {e}")).into_response();
+            return ServerError::internal(format!("response body: {e}")).into_response();
         }
     };
     if status.is_server_error() {
@@ -393,10 +358,9 @@ async fn run_idempotent(
         let body = bytes.to_vec();
         let code = status.as_u16();
         let PendingKey { scope, key, .. } = pending;
-        if let Err(e) = routes::write(state, move |tx| {
-            Ok(tx.idempotency_finish(&scope, &key, code, &body, now)?)
-        })
-        .await
+        if let Err(e) = state
+            .write(move |tx| tx.idempotency_finish(&scope, &key, code, &body, now))
+            .await
         {
             tracing::error!(error = %e, "could not store an idempotent response");
         }
@@ -406,7 +370,10 @@ async fn run_idempotent(
 
 async fn forget(state: &SharedState, pending: PendingKey) {
     let PendingKey { scope, key, .. } = pending;
-    if let Err(e) = routes::write(state, move |tx| Ok(tx.idempotency_forget(&scope, &key)?)).await {
+    if let Err(e) = state
+        .write(move |tx| tx.idempotency_forget(&scope, &key))
+        .await
+    {
         tracing::error!(error = %e, "could not release an idempotency key");
     }
 }

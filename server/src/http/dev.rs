@@ -1,12 +1,10 @@
 //! Development-only endpoints (`--dev`): the SMS outbox, the verifier's and payment provider's next
 //! answers, and the movable clock. They do not exist otherwise.
 
-use super::read;
-use crate::app::SharedState;
-use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::extract::ApiJson;
-use crate::extract::ApiQuery as Query;
+use crate::error::{ErrorKind, ServerError, ServerResult};
 use crate::gateways::VerificationOutcome;
+use crate::http::extract::{ApiJson, ApiQuery as Query};
+use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -15,7 +13,7 @@ use renche::domain::PhoneNumber;
 use serde::Deserialize;
 use serde_json::json;
 
-pub fn dev_routes(state: &SharedState) -> Router<SharedState> {
+pub fn router(state: &SharedState) -> Router<SharedState> {
     if state.dev.is_none() {
         return Router::new();
     }
@@ -26,8 +24,8 @@ pub fn dev_routes(state: &SharedState) -> Router<SharedState> {
         .route("/dev/clock", get(get_clock).post(advance_clock))
 }
 
-fn dev_only() -> ApiError {
-    ApiError::new(
+fn dev_only() -> ServerError {
+    ServerError::new(
         ErrorKind::NotFound,
         "NOT_FOUND",
         "仅开发模式可用",
@@ -43,10 +41,10 @@ pub struct OutboxQuery {
 async fn sms_outbox(
     State(state): State<SharedState>,
     Query(q): Query<OutboxQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ServerResult<Json<serde_json::Value>> {
     let dev = state.dev.as_ref().ok_or_else(dev_only)?;
     let phone = match q.phone.as_deref() {
-        Some(p) => Some(PhoneNumber::parse(p).map_err(|e| ApiError::invalid("phone", &e))?),
+        Some(p) => Some(PhoneNumber::parse(p).map_err(|e| ServerError::invalid("phone", &e))?),
         None => None,
     };
     let messages = dev.outbox.messages(phone.as_ref().map(|p| p.as_str()));
@@ -66,22 +64,24 @@ pub struct IdentityRequest {
 async fn set_identity(
     State(state): State<SharedState>,
     ApiJson(body): ApiJson<IdentityRequest>,
-) -> ApiResult<StatusCode> {
+) -> ServerResult<StatusCode> {
     let dev = state.dev.as_ref().ok_or_else(dev_only)?;
     let id = match (body.person_id, body.phone) {
         (Some(id), _) => id
             .trim()
             .parse::<i64>()
-            .map_err(|_| ApiError::invalid_value("personId", "an id is a whole number"))?,
+            .map_err(|_| ServerError::invalid_value("personId", "an id is a whole number"))?,
         (None, Some(phone)) => {
-            let phone = PhoneNumber::parse(&phone).map_err(|e| ApiError::invalid("phone", &e))?;
-            read(&state, move |tx| Ok(tx.person_by_phone(phone.as_str())?))
+            let phone =
+                PhoneNumber::parse(&phone).map_err(|e| ServerError::invalid("phone", &e))?;
+            state
+                .read(move |tx| Ok::<_, ServerError>(tx.person_by_phone(phone.as_str())?))
                 .await?
-                .ok_or_else(ApiError::not_found)?
+                .ok_or_else(ServerError::not_found)?
                 .id
         }
         (None, None) => {
-            return Err(ApiError::invalid_value(
+            return Err(ServerError::invalid_value(
                 "personId",
                 "give personId or phone",
             ))
@@ -108,7 +108,7 @@ pub struct PaymentSetting {
 async fn set_payment(
     State(state): State<SharedState>,
     ApiJson(body): ApiJson<PaymentSetting>,
-) -> ApiResult<StatusCode> {
+) -> ServerResult<StatusCode> {
     let dev = state.dev.as_ref().ok_or_else(dev_only)?;
     dev.payment
         .set_failing(matches!(body.outcome, PaymentOutcome::Fail));
@@ -128,20 +128,20 @@ pub struct AdvanceRequest {
 async fn advance_clock(
     State(state): State<SharedState>,
     ApiJson(body): ApiJson<AdvanceRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ServerResult<Json<serde_json::Value>> {
     state.dev.as_ref().ok_or_else(dev_only)?;
     if !body.advance_seconds.is_finite()
         || body.advance_seconds < 0.0
         || body.advance_seconds > 3.2e9
     {
-        return Err(ApiError::invalid_value(
+        return Err(ServerError::invalid_value(
             "advanceSeconds",
             "from 0 to about a century",
         ));
     }
     let ms = (body.advance_seconds * 1000.0).round() as i64;
     if !state.clock.advance(ms) {
-        return Err(ApiError::new(
+        return Err(ServerError::new(
             ErrorKind::Conflict,
             "CLOCK_FIXED",
             "此时钟不能调整",

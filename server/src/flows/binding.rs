@@ -1,0 +1,313 @@
+//! Bindings: the precheck when an application opens, the authoritative commit, listing and removal.
+
+use crate::error::{ServerError, ServerResult, Verdict};
+use crate::flows::audit::audit;
+use crate::flows::decision::{ClientExpectation, Decision};
+use crate::flows::facts::{binding_call, binding_facts, vehicle_facts, BindingAsk};
+use crate::policies::Policies;
+use crate::secrets::random_hex;
+use crate::store::{
+    ApplicationRow, ApplicationStatus, BindingRow, NewBinding, Role, Tx, VehicleRow,
+};
+use renche::domain::{mask_name, ActorRole, BindingMethod, Channel, Document, Relationship};
+use renche::{BindingAnswer, Stage, Timestamp, UnbindCall};
+use serde_json::json;
+
+/// A binding that now exists, with the server's decision.
+pub struct Bound {
+    pub binding: BindingRow,
+    pub decision: Decision,
+}
+
+/// Everything a binding commit needs besides the facts in the database.
+pub struct BindingCommit {
+    pub binder_id: i64,
+    pub vehicle_id: i64,
+    pub method: BindingMethod,
+    pub relationship: Relationship,
+    pub channel: Channel,
+    /// Real-person verification passed (or an officer checked the person) for this application.
+    pub identity_verified: bool,
+    pub documents_checked: Vec<Document>,
+    pub application_id: Option<String>,
+    /// Who makes the commit: the binder, or the officer at the window or in review.
+    pub actor_id: i64,
+    pub expectation: ClientExpectation,
+}
+
+/// Loads the facts, asks the core at the commit stage and writes the binding, in the caller's
+/// transaction. A refusal is kept with its audit entry.
+pub fn commit(
+    tx: &mut dyn Tx,
+    policies: &Policies,
+    now: Timestamp,
+    c: BindingCommit,
+) -> ServerResult<Verdict<Bound>> {
+    tx.lock_for_binding(c.binder_id, c.vehicle_id)?;
+    let binder = tx.person(c.binder_id)?.ok_or_else(ServerError::not_found)?;
+    let vehicle = tx
+        .vehicle(c.vehicle_id)?
+        .ok_or_else(ServerError::not_found)?;
+    let call = binding_call(
+        tx,
+        BindingAsk {
+            binder: &binder,
+            vehicle: &vehicle,
+            method: c.method,
+            channel: c.channel,
+            stage: Stage::Commit,
+            identity_verified: c.identity_verified,
+            documents_checked: c.documents_checked.clone(),
+            application_id: c.application_id.as_deref(),
+            now,
+        },
+    )?;
+    let answer = policies.for_city(&vehicle.city).rules.check_binding(&call);
+    let decision = Decision::new(
+        answer.allowed,
+        answer.reasons,
+        &answer.policy_version,
+        &c.expectation,
+    );
+    let subject = format!("vehicle:{}/binder:{}", c.vehicle_id, c.binder_id);
+    if !decision.allowed {
+        let codes: Vec<&str> = decision.reasons.iter().map(|r| r.code).collect();
+        audit(
+            tx,
+            now,
+            Some(c.actor_id),
+            "binding.refused",
+            subject,
+            json!({ "method": c.method, "channel": c.channel, "reasons": codes, "policyVersion": decision.policy_version,
+                    "application": c.application_id }),
+        )?;
+        return Ok(Verdict::Refused(ServerError::refused(decision)));
+    }
+    let id = tx.insert_binding(&NewBinding {
+        binder_id: c.binder_id,
+        vehicle_id: c.vehicle_id,
+        relationship: c.relationship,
+        method: c.method,
+        application_id: c.application_id.clone(),
+        created_at: now,
+    })?;
+    if let Some(app_id) = &c.application_id {
+        if let Some(mut a) = tx.application(app_id)? {
+            a.status = ApplicationStatus::Committed;
+            a.binding_id = Some(id);
+            a.relationship = Some(c.relationship);
+            a.submitted_at = Some(now);
+            tx.update_application(&a)?;
+        }
+    }
+    audit(
+        tx,
+        now,
+        Some(c.actor_id),
+        "binding.created",
+        subject,
+        json!({ "binding": id, "method": c.method, "channel": c.channel, "relationship": c.relationship,
+                "policyVersion": decision.policy_version, "application": c.application_id,
+                "documentsChecked": c.documents_checked }),
+    )?;
+    if let Some(owner) = vehicle.owner_person_id {
+        let plate = vehicle.plate_number.display();
+        let name = mask_name(&binder.name);
+        tx.insert_notification(
+            owner,
+            "binding_created",
+            &format!("{name}已绑定您的机动车{plate}。如非本人授权,可在“我的机动车”中解除。"),
+            &format!("{name} has bound your vehicle {plate}. If you did not agree, remove the binding under My vehicles."),
+            now,
+        )?;
+    }
+    let binding = tx
+        .binding(id)?
+        .ok_or_else(|| ServerError::internal("binding vanished after insert"))?;
+    Ok(Verdict::Done(Bound { binding, decision }))
+}
+
+/// The core's answer before verification, from the facts in the database.
+pub fn precheck(
+    tx: &mut dyn Tx,
+    policies: &Policies,
+    now: Timestamp,
+    binder_id: i64,
+    vehicle: &VehicleRow,
+    method: BindingMethod,
+) -> ServerResult<BindingAnswer> {
+    let binder = tx
+        .person(binder_id)?
+        .ok_or_else(ServerError::unauthenticated)?;
+    let call = binding_call(
+        tx,
+        BindingAsk {
+            binder: &binder,
+            vehicle,
+            method,
+            channel: Channel::App,
+            stage: Stage::Precheck,
+            identity_verified: false,
+            documents_checked: vec![],
+            application_id: None,
+            now,
+        },
+    )?;
+    Ok(policies.for_city(&vehicle.city).rules.check_binding(&call))
+}
+
+/// An application just opened, awaiting verification, with the core's precheck.
+pub struct Opened {
+    pub application: ApplicationRow,
+    pub vehicle: VehicleRow,
+    pub precheck: BindingAnswer,
+}
+
+/// Opens a binding application for `binder_id` on `vehicle`, awaiting verification.
+pub fn open_application(
+    tx: &mut dyn Tx,
+    policies: &Policies,
+    now: Timestamp,
+    binder_id: i64,
+    vehicle: VehicleRow,
+    method: BindingMethod,
+) -> ServerResult<Opened> {
+    let application = ApplicationRow {
+        id: random_hex(16),
+        binder_id,
+        vehicle_id: vehicle.id,
+        method,
+        relationship: if method == BindingMethod::Sms {
+            Some(Relationship::Other)
+        } else {
+            None
+        },
+        status: ApplicationStatus::AwaitingVerification,
+        verification: None,
+        note: None,
+        binding_id: None,
+        created_at: now,
+        submitted_at: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        review_reason: None,
+    };
+    tx.insert_application(&application)?;
+    let answer = precheck(tx, policies, now, binder_id, &vehicle, method)?;
+    audit(
+        tx,
+        now,
+        Some(binder_id),
+        "binding_application.opened",
+        format!("application:{}", application.id),
+        json!({ "vehicle": vehicle.id, "method": method, "precheck": answer.allowed,
+                "reasons": answer.reasons.iter().map(|r| r.code).collect::<Vec<_>>() }),
+    )?;
+    Ok(Opened {
+        application,
+        vehicle,
+        precheck: answer,
+    })
+}
+
+/// The person's active bindings, each with its vehicle.
+pub fn bindings_of(tx: &mut dyn Tx, binder: i64) -> ServerResult<Vec<(BindingRow, VehicleRow)>> {
+    let mut out = Vec::new();
+    for b in tx.active_bindings_of_binder(binder)? {
+        if let Some(v) = tx.vehicle(b.vehicle_id)? {
+            out.push((b, v));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes a binding for its binder, the vehicle's owner or an officer, as the core allows; tells the
+/// other side. A refusal is kept with its audit entry.
+pub fn remove(
+    tx: &mut dyn Tx,
+    policies: &Policies,
+    now: Timestamp,
+    actor: i64,
+    binding_id: i64,
+) -> ServerResult<Verdict<Bound>> {
+    let b = tx.binding(binding_id)?.ok_or_else(ServerError::not_found)?;
+    // The same locks a commit takes, so that removals and commits of one person or vehicle are decided
+    // (and audited) one after the other.
+    tx.lock_for_binding(b.binder_id, b.vehicle_id)?;
+    let v = tx
+        .vehicle(b.vehicle_id)?
+        .ok_or_else(ServerError::not_found)?;
+    let person = tx.person(actor)?.ok_or_else(ServerError::unauthenticated)?;
+    let is_officer = person.role == Role::Officer;
+    let is_party = b.binder_id == actor || v.owner_person_id == Some(actor);
+    if !is_party && !is_officer {
+        return Err(ServerError::not_found());
+    }
+    let channel = if is_party {
+        Channel::App
+    } else {
+        Channel::Window
+    };
+    let rules = &policies.for_city(&v.city).rules;
+    let answer = rules.check_unbind(&UnbindCall {
+        actor_id: actor.to_string(),
+        actor_is_officer: is_officer,
+        binding: binding_facts(&b),
+        vehicle: vehicle_facts(&v),
+        channel,
+        now,
+    });
+    let decision = Decision::new(
+        answer.allowed,
+        answer.reasons,
+        &answer.policy_version,
+        &ClientExpectation::default(),
+    );
+    if !answer.allowed {
+        audit(
+            tx,
+            now,
+            Some(actor),
+            "binding.removal_refused",
+            format!("binding:{binding_id}"),
+            json!({ "reasons": decision.reasons.iter().map(|r| r.code).collect::<Vec<_>>() }),
+        )?;
+        return Ok(Verdict::Refused(ServerError::refused(decision)));
+    }
+    tx.remove_binding(binding_id, now, actor, answer.role)?;
+    audit(
+        tx,
+        now,
+        Some(actor),
+        "binding.removed",
+        format!("binding:{binding_id}"),
+        json!({ "role": answer.role, "channel": channel }),
+    )?;
+    let plate = v.plate_number.display();
+    if answer.role != ActorRole::Binder {
+        tx.insert_notification(
+            b.binder_id,
+            "binding_removed",
+            &format!("您对机动车{plate}的绑定已被{}解除。", answer.role.name_zh()),
+            &format!(
+                "Your binding of vehicle {plate} was removed by the {}.",
+                answer.role.name_en().to_lowercase()
+            ),
+            now,
+        )?;
+    }
+    if let Some(owner) = v
+        .owner_person_id
+        .filter(|o| answer.role != ActorRole::Owner && *o != actor)
+    {
+        tx.insert_notification(
+            owner,
+            "binding_removed",
+            &format!("机动车{plate}的一项绑定已解除。"),
+            &format!("A binding of your vehicle {plate} was removed."),
+            now,
+        )?;
+    }
+    let binding = tx.binding(binding_id)?.ok_or_else(ServerError::not_found)?;
+    Ok(Verdict::Done(Bound { binding, decision }))
+}

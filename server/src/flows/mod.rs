@@ -1,0 +1,18 @@
+//! The use cases: each takes the open transaction (`&mut dyn Tx`), the policies, the instant and its
+//! input, and returns a result. No HTTP here: the `http` layer parses requests into these inputs and
+//! shapes the results into answers. What two flows share is a module of its own (facts, audit, sms,
+//! decision).
+
+pub mod accounts;
+pub mod applications;
+pub mod audit;
+pub mod binding;
+pub mod consent;
+pub mod decision;
+pub mod facts;
+pub mod officer;
+pub mod sessions;
+pub mod sms;
+pub mod vehicles;
+pub mod violations;
+pub mod window;

@@ -1,0 +1,56 @@
+//! Sessions: a random token in the browser's cookie, only its hash in the store.
+
+use crate::error::ServerResult;
+use crate::secrets::{random_hex, sha256};
+use crate::store::{StoreResult, Tx};
+use renche::Timestamp;
+
+/// Sessions last 12 hours.
+pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
+
+/// The session of a request, when it has a valid one.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub token_hash: Vec<u8>,
+    pub person_id: Option<i64>,
+    pub csrf_token: String,
+}
+
+impl Session {
+    /// Whose idempotency keys and SMS counters these are: the person, or the anonymous session before
+    /// sign-in.
+    pub fn scope(&self) -> String {
+        match self.person_id {
+            Some(p) => format!("p:{p}"),
+            None => format!("s:{}", hex::encode(&self.token_hash)),
+        }
+    }
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    sha256(&[b"session:", token.as_bytes()])
+}
+
+/// A new session row; returns (token, CSRF token). The token itself is never stored.
+pub fn open(
+    tx: &mut dyn Tx,
+    person_id: Option<i64>,
+    now: Timestamp,
+) -> ServerResult<(String, String)> {
+    let token = random_hex(32);
+    let csrf = random_hex(32);
+    let expires = Timestamp::from_millis(now.millis() + SESSION_LIFETIME_MS);
+    tx.insert_session(&token_hash(&token), person_id, &csrf, now, expires)?;
+    Ok((token, csrf))
+}
+
+/// The session of this token, unless there is none or it has expired.
+pub fn live(tx: &mut dyn Tx, token: &str, now: Timestamp) -> StoreResult<Option<Session>> {
+    let hash = token_hash(token);
+    let row = tx.session(&hash)?;
+    Ok(row.filter(|s| s.expires_at > now).map(|s| Session {
+        token_hash: hash,
+        person_id: s.person_id,
+        csrf_token: s.csrf_token,
+    }))
+}

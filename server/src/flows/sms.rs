@@ -1,0 +1,225 @@
+//! One-time SMS codes: for registration, sign-in and the SMS binding method. Codes are stored only
+//! hashed; wrong tries are counted per challenge and per requester.
+
+use crate::error::{ErrorKind, ServerError, ServerResult, Verdict};
+use crate::gateways::SmsGateway;
+use crate::secrets::{constant_time_eq, random_bytes, random_hex, sha256, six_digit_code};
+use crate::store::{SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
+use renche::params;
+use renche::policy::SmsPolicy;
+use renche::Timestamp;
+use std::sync::Arc;
+
+const HOUR_MS: i64 = 3_600_000;
+/// Wrong codes one requester may enter in any hour, across all challenges (ASVS: at most 100).
+const MAX_FAILURES_PER_HOUR: u32 = 100;
+
+pub fn too_soon(retry_after_ms: i64) -> ServerError {
+    let secs = (retry_after_ms + 999) / 1000;
+    ServerError::new(
+        ErrorKind::TooManyRequests,
+        "SMS_RESEND_TOO_SOON",
+        format!("发送过于频繁,请{secs}秒后再试"),
+        format!("Too soon; try again in {secs} s"),
+    )
+    .params(params![retryAfterSeconds = secs])
+}
+
+pub fn daily_cap(limit: u32) -> ServerError {
+    ServerError::new(
+        ErrorKind::TooManyRequests,
+        "SMS_DAILY_CAP_REACHED",
+        format!("今日验证码发送次数已达上限({limit}次)"),
+        format!("The daily limit of {limit} codes has been reached"),
+    )
+    .params(params![limit = limit])
+}
+
+/// Refuses a new code while the last one for `key` is younger than the cool-down.
+pub fn check_cooldown(
+    tx: &mut dyn Tx,
+    key: &SmsCountKey,
+    sms: &SmsPolicy,
+    now: Timestamp,
+) -> ServerResult<()> {
+    if let Some(last) = tx.last_sms_challenge_at(key)? {
+        let wait = last.millis() + i64::from(sms.resend_cooldown_seconds) * 1000 - now.millis();
+        if wait > 0 {
+            return Err(too_soon(wait));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a new code when `key` has had `limit` codes today (China Standard Time).
+pub fn check_daily_cap(
+    tx: &mut dyn Tx,
+    key: &SmsCountKey,
+    limit: u32,
+    now: Timestamp,
+) -> ServerResult<()> {
+    if tx.count_sms_challenges(key, now.cst_date().start())? >= limit {
+        return Err(daily_cap(limit));
+    }
+    Ok(())
+}
+
+/// Whom a challenge is for and where its code goes.
+pub struct ChallengeTarget {
+    pub purpose: SmsPurpose,
+    pub requester: String,
+    /// The phone the code goes to; `None` for a decoy.
+    pub phone: Option<String>,
+    pub plate_key: Option<String>,
+    pub vehicle_id: Option<i64>,
+    pub delivered: bool,
+}
+
+/// A code to hand to the SMS gateway once the transaction has committed.
+pub struct Delivery {
+    pub phone: String,
+    pub code: String,
+}
+
+/// Stores a fresh challenge for `target`; the code comes back (for delivery) only when it is to be
+/// delivered, and is stored only hashed.
+pub fn open_challenge(
+    tx: &mut dyn Tx,
+    target: ChallengeTarget,
+    now: Timestamp,
+    sms: &SmsPolicy,
+) -> ServerResult<(SmsChallengeRow, Option<Delivery>)> {
+    let ChallengeTarget {
+        purpose,
+        requester,
+        phone,
+        plate_key,
+        vehicle_id,
+        delivered,
+    } = target;
+    let code = six_digit_code();
+    let salt = random_bytes(16);
+    let code_hash = sha256(&[&salt, code.as_bytes()]);
+    let row = SmsChallengeRow {
+        id: random_hex(16),
+        purpose,
+        requester,
+        phone: phone.clone(),
+        plate_key,
+        vehicle_id,
+        salt,
+        code_hash,
+        delivered,
+        created_at: now,
+        expires_at: now.plus_seconds(i64::from(sms.code_lifetime_seconds)),
+        wrong_tries: 0,
+        consumed_at: None,
+    };
+    tx.insert_sms_challenge(&row)?;
+    let delivery = phone
+        .filter(|_| delivered)
+        .map(|phone| Delivery { phone, code });
+    Ok((row, delivery))
+}
+
+pub fn sms_text(code: &str, minutes: u32) -> String {
+    format!("【交管12123】您的验证码是{code},{minutes}分钟内有效。请勿告诉他人。")
+}
+
+/// Hands a code to the SMS gateway on its own task, after the answer, so the answer's timing says nothing.
+pub fn deliver(gateway: &Arc<dyn SmsGateway>, delivery: Delivery, now: Timestamp, sms: &SmsPolicy) {
+    let text = sms_text(&delivery.code, sms.code_lifetime_seconds / 60);
+    let gateway = Arc::clone(gateway);
+    tokio::spawn(async move {
+        if let Err(e) = gateway.send(delivery.phone, text, delivery.code, now).await {
+            tracing::warn!(error = %e, "SMS not delivered");
+        }
+    });
+}
+
+fn locked() -> ServerError {
+    ServerError::new(
+        ErrorKind::Unprocessable,
+        "SMS_CODE_LOCKED",
+        "验证码错误次数过多,已失效,请重新获取",
+        "Too many wrong tries: this code no longer works; ask for a new one",
+    )
+    .field("code")
+}
+
+/// What a typed code is checked against.
+pub struct CodeCheck<'a> {
+    pub challenge_id: &'a str,
+    pub requester: &'a str,
+    pub purpose: SmsPurpose,
+    pub code: &'a str,
+}
+
+/// Checks a typed code against its challenge and uses the challenge up. A wrong code is a refusal whose
+/// wrong try is kept.
+pub fn check_code(
+    tx: &mut dyn Tx,
+    check: CodeCheck<'_>,
+    now: Timestamp,
+    sms: &SmsPolicy,
+) -> ServerResult<Verdict<SmsChallengeRow>> {
+    let c = tx
+        .sms_challenge(check.challenge_id)?
+        .ok_or_else(ServerError::not_found)?;
+    if c.requester != check.requester || c.purpose != check.purpose {
+        return Err(ServerError::not_found());
+    }
+    if c.consumed_at.is_some() {
+        return Ok(Verdict::Refused(ServerError::new(
+            ErrorKind::Gone,
+            "SMS_CODE_USED",
+            "验证码已使用,请重新获取",
+            "This code was already used; ask for a new one",
+        )));
+    }
+    if now >= c.expires_at {
+        return Ok(Verdict::Refused(ServerError::new(
+            ErrorKind::Gone,
+            "SMS_CODE_EXPIRED",
+            "验证码已过期,请重新获取",
+            "The code has expired; ask for a new one",
+        )));
+    }
+    if c.wrong_tries >= sms.max_wrong_tries {
+        return Ok(Verdict::Refused(locked()));
+    }
+    let window = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(HOUR_MS));
+    let fail_key = format!("sms-fail:{}", check.requester);
+    if tx.counter(&fail_key, window)? >= MAX_FAILURES_PER_HOUR {
+        return Ok(Verdict::Refused(ServerError::new(
+            ErrorKind::TooManyRequests,
+            "TOO_MANY_FAILURES",
+            "错误次数过多,请一小时后再试",
+            "Too many wrong codes; try again in an hour",
+        )));
+    }
+    let typed = check.code.trim();
+    let ok = typed.len() == 6
+        && typed.bytes().all(|b| b.is_ascii_digit())
+        && constant_time_eq(&sha256(&[&c.salt, typed.as_bytes()]), &c.code_hash);
+    if !ok {
+        tx.record_sms_wrong_try(&c.id)?;
+        tx.bump_counter(&fail_key, window)?;
+        let left = sms.max_wrong_tries.saturating_sub(c.wrong_tries + 1);
+        if left == 0 {
+            return Ok(Verdict::Refused(locked()));
+        }
+        return Ok(Verdict::Refused(
+            ServerError::new(
+                ErrorKind::Unprocessable,
+                "SMS_CODE_WRONG",
+                format!("验证码错误,还可尝试{left}次"),
+                format!("Wrong code; {left} tries left"),
+            )
+            .field("code")
+            .params(params![triesLeft = left]),
+        ));
+    }
+    tx.consume_sms_challenge(&c.id, now)?;
+    Ok(Verdict::Done(c))
+}

@@ -1,0 +1,256 @@
+//! Sessions, registration and sign-in by SMS code, the person's own record and notifications.
+
+use crate::error::{ServerError, ServerResult, Verdict};
+use crate::flows::accounts::{self, AccountPurpose, Registration, SignIn, SignedIn as Opened};
+use crate::flows::{sessions, sms};
+use crate::http::extract::{parse_phone, ApiJson};
+use crate::http::guard::{clear_cookie, session_cookie, AnswerKey, Caller, SignedIn};
+use crate::http::idempotency::{write_answer_with, Answer};
+use crate::http::views::{ChallengeView, PersonView};
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use renche::domain::ResidentId;
+use renche::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/session", get(get_session))
+        .route("/auth/sms-code", post(send_sms_code))
+        .route("/auth/register", post(register))
+        .route("/auth/sign-in", post(sign_in))
+        .route("/auth/sign-out", post(sign_out))
+        .route("/me", get(me))
+        .route("/notifications", get(notifications))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionView {
+    csrf_token: String,
+    person: Option<PersonView>,
+}
+
+async fn get_session(
+    State(state): State<SharedState>,
+    Caller(session): Caller,
+) -> ServerResult<Response> {
+    let now = state.now();
+    if let Some(s) = session {
+        let person = match s.person_id {
+            Some(id) => state
+                .read(move |tx| Ok::<_, ServerError>(tx.person(id)?))
+                .await?
+                .map(|p| PersonView::of(&p, now)),
+            None => None,
+        };
+        return Ok(Json(SessionView {
+            csrf_token: s.csrf_token,
+            person,
+        })
+        .into_response());
+    }
+    let (token, csrf) = state.write(move |tx| sessions::open(tx, None, now)).await?;
+    let mut resp = Json(SessionView {
+        csrf_token: csrf,
+        person: None,
+    })
+    .into_response();
+    resp.headers_mut()
+        .insert(SET_COOKIE, session_cookie(&token, state.secure_cookies));
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SmsCodeRequest {
+    phone: String,
+    purpose: AccountPurpose,
+}
+
+async fn send_sms_code(
+    State(state): State<SharedState>,
+    Caller(session): Caller,
+    key: AnswerKey,
+    ApiJson(body): ApiJson<SmsCodeRequest>,
+) -> ServerResult<Response> {
+    let session = session.ok_or_else(ServerError::unauthenticated)?;
+    let phone = parse_phone("phone", &body.phone)?;
+    let now = state.now();
+    let sms_policy = state.policies.sms().clone();
+    let requester = session.scope();
+    let for_job = sms_policy.clone();
+    let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
+        let (row, delivery) =
+            accounts::send_code(tx, requester, &phone, body.purpose, &for_job, now)?;
+        let answer = Answer::json(StatusCode::ACCEPTED, &ChallengeView::of(&row, &for_job))?;
+        Ok((answer, delivery))
+    })
+    .await?;
+    if let Some(delivery) = delivery {
+        sms::deliver(&state.sms, delivery, now, &sms_policy);
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RegisterRequest {
+    challenge_id: String,
+    code: String,
+    name: String,
+    resident_id: String,
+    phone: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedInView {
+    person: PersonView,
+    csrf_token: String,
+}
+
+fn parse_name(input: &str) -> ServerResult<String> {
+    let name = input.trim();
+    let n = name.chars().count();
+    if n == 0 || n > 40 || name.chars().any(char::is_control) {
+        return Err(ServerError::invalid_value(
+            "name",
+            "a name is 1 to 40 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The answer to a registration or sign-in: the person, and the new session's cookie.
+fn signed_in_response(
+    state: &SharedState,
+    status: StatusCode,
+    verdict: Verdict<Opened>,
+    now: Timestamp,
+) -> ServerResult<Response> {
+    let opened = match verdict {
+        Verdict::Done(opened) => opened,
+        Verdict::Refused(e) => return Err(e),
+    };
+    let mut resp = (
+        status,
+        Json(SignedInView {
+            person: PersonView::of(&opened.person, now),
+            csrf_token: opened.csrf_token,
+        }),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        SET_COOKIE,
+        session_cookie(&opened.token, state.secure_cookies),
+    );
+    Ok(resp)
+}
+
+async fn register(
+    State(state): State<SharedState>,
+    Caller(session): Caller,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ServerResult<Response> {
+    let session = session.ok_or_else(ServerError::unauthenticated)?;
+    let registration = Registration {
+        name: parse_name(&body.name)?,
+        resident_id: ResidentId::parse(&body.resident_id)
+            .map_err(|e| ServerError::invalid("residentId", &e))?,
+        phone: parse_phone("phone", &body.phone)?,
+        challenge_id: body.challenge_id,
+        code: body.code,
+        session,
+    };
+    let now = state.now();
+    let sms_policy = state.policies.sms().clone();
+    let verdict = state
+        .write(move |tx| accounts::register(tx, registration, &sms_policy, now))
+        .await?;
+    signed_in_response(&state, StatusCode::CREATED, verdict, now)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SignInRequest {
+    challenge_id: String,
+    code: String,
+    phone: String,
+}
+
+async fn sign_in(
+    State(state): State<SharedState>,
+    Caller(session): Caller,
+    ApiJson(body): ApiJson<SignInRequest>,
+) -> ServerResult<Response> {
+    let session = session.ok_or_else(ServerError::unauthenticated)?;
+    let sign_in = SignIn {
+        phone: parse_phone("phone", &body.phone)?,
+        challenge_id: body.challenge_id,
+        code: body.code,
+        session,
+    };
+    let now = state.now();
+    let sms_policy = state.policies.sms().clone();
+    let verdict = state
+        .write(move |tx| accounts::sign_in(tx, sign_in, &sms_policy, now))
+        .await?;
+    signed_in_response(&state, StatusCode::OK, verdict, now)
+}
+
+async fn sign_out(State(state): State<SharedState>, me: SignedIn) -> ServerResult<Response> {
+    let hash = me.session.token_hash.clone();
+    state
+        .write(move |tx| Ok::<_, ServerError>(tx.delete_session(&hash)?))
+        .await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut()
+        .insert(SET_COOKIE, clear_cookie(state.secure_cookies));
+    Ok(resp)
+}
+
+async fn me(State(state): State<SharedState>, me: SignedIn) -> ServerResult<Json<PersonView>> {
+    let now = state.now();
+    let id = me.person_id;
+    let p = state
+        .read(move |tx| Ok::<_, ServerError>(tx.person(id)?))
+        .await?
+        .ok_or_else(ServerError::unauthenticated)?;
+    Ok(Json(PersonView::of(&p, now)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationView {
+    id: String,
+    kind: String,
+    message: renche::Message,
+    created_at: Timestamp,
+}
+
+async fn notifications(
+    State(state): State<SharedState>,
+    me: SignedIn,
+) -> ServerResult<Json<serde_json::Value>> {
+    let id = me.person_id;
+    let rows = state
+        .read(move |tx| Ok::<_, ServerError>(tx.notifications_of(id, 100)?))
+        .await?;
+    let views: Vec<NotificationView> = rows
+        .into_iter()
+        .map(|n| NotificationView {
+            id: n.id.to_string(),
+            kind: n.kind,
+            message: renche::Message::new(n.message_zh, n.message_en),
+            created_at: n.created_at,
+        })
+        .collect();
+    Ok(Json(json!({ "notifications": views })))
+}

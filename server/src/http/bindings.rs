@@ -1,0 +1,319 @@
+//! Binding a vehicle that is not in one's name: by the owner's QR code or by an SMS code to the owner's
+//! phone, then real-person verification and the commit; listing and removing bindings.
+
+use crate::error::{ErrorKind, ServerError, ServerResult, Verdict};
+use crate::flows::applications::{self, Submission, Submitted};
+use crate::flows::binding;
+use crate::flows::consent::{self, NamedVehicle};
+use crate::flows::decision::ClientExpectation;
+use crate::flows::sms;
+use crate::gateways::VerificationOutcome;
+use crate::http::extract::{ApiJson, PathId, PathToken};
+use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::idempotency::{write_answer, write_answer_with, Answer};
+use crate::http::views::{
+    bound_answer, ApplicationView, BindingView, ChallengeView, OpenedView, VehicleView,
+};
+use crate::secrets::sha256;
+use crate::state::SharedState;
+use crate::store::Verification;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use renche::domain::{EngineSuffix, PlateNumber, PlateType, Relationship};
+use renche::params;
+use renche::qr::{QrPayload, QrPayloadError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/bindings", get(my_bindings))
+        .route("/bindings/{id}", delete(remove_binding))
+        .route("/bindings/qr/redeem", post(redeem_qr))
+        .route("/bindings/sms/challenges", post(start_sms_challenge))
+        .route(
+            "/bindings/sms/challenges/{id}/confirm",
+            post(confirm_sms_challenge),
+        )
+        .route("/binding-applications/{id}", get(get_application))
+        .route(
+            "/binding-applications/{id}/commit",
+            post(commit_application),
+        )
+        .route(
+            "/binding-applications/{id}/manual-review",
+            post(request_manual_review),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RedeemRequest {
+    qr_text: String,
+}
+
+async fn redeem_qr(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    ApiJson(body): ApiJson<RedeemRequest>,
+) -> ServerResult<Response> {
+    let now = state.now();
+    let payload = match QrPayload::verify(body.qr_text.trim(), &state.qr_key, now) {
+        Ok(p) => p,
+        Err(QrPayloadError::Expired { .. }) => return Err(consent::qr_expired()),
+        Err(e) => return Err(ServerError::invalid("qrText", &e)),
+    };
+    let token_hash = sha256(&[payload.token()]);
+    let binder = me.person_id;
+    let st = state.clone();
+    write_answer(&state, &key, move |tx| {
+        let opened = consent::redeem_qr(tx, &st.policies, &token_hash, binder, now)?;
+        Answer::json(StatusCode::CREATED, &OpenedView::of(opened))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SmsChallengeRequest {
+    plate_type: String,
+    plate_number: String,
+    engine_suffix: String,
+}
+
+async fn start_sms_challenge(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    ApiJson(body): ApiJson<SmsChallengeRequest>,
+) -> ServerResult<Response> {
+    let plate_type =
+        PlateType::parse(&body.plate_type).map_err(|e| ServerError::invalid("plateType", &e))?;
+    let named = NamedVehicle {
+        plate_type,
+        plate: PlateNumber::parse(&body.plate_number, plate_type)
+            .map_err(|e| ServerError::invalid("plateNumber", &e))?,
+        engine_suffix: EngineSuffix::parse(&body.engine_suffix)
+            .map_err(|e| ServerError::invalid("engineSuffix", &e))?,
+    };
+    let now = state.now();
+    let sms_policy = state.policies.sms().clone();
+    let for_job = sms_policy.clone();
+    let binder = me.person_id;
+    let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
+        let (row, delivery) = consent::start_sms_challenge(tx, binder, &named, &for_job, now)?;
+        let answer = Answer::json(StatusCode::ACCEPTED, &ChallengeView::of(&row, &for_job))?;
+        Ok((answer, delivery))
+    })
+    .await?;
+    if let Some(delivery) = delivery {
+        sms::deliver(&state.sms, delivery, now, &sms_policy);
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfirmRequest {
+    code: String,
+}
+
+async fn confirm_sms_challenge(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathToken(challenge_id): PathToken,
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> ServerResult<Response> {
+    let now = state.now();
+    let binder = me.person_id;
+    let st = state.clone();
+    write_answer(
+        &state,
+        &key,
+        move |tx| match consent::confirm_sms_challenge(
+            tx,
+            &st.policies,
+            binder,
+            &challenge_id,
+            &body.code,
+            now,
+        )? {
+            Verdict::Done(opened) => Answer::json(StatusCode::CREATED, &OpenedView::of(opened)),
+            Verdict::Refused(e) => Ok(Answer::error(e)),
+        },
+    )
+    .await
+}
+
+async fn get_application(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    PathToken(id): PathToken,
+) -> ServerResult<Json<ApplicationView>> {
+    let binder = me.person_id;
+    let (a, v) = state
+        .read(move |tx| applications::own_application(tx, &id, binder))
+        .await?;
+    Ok(Json(ApplicationView::of(&a, &v)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CommitRequest {
+    #[serde(default)]
+    relationship: Option<Relationship>,
+    #[serde(default)]
+    policy_version: Option<String>,
+    #[serde(default)]
+    expected_allowed: Option<bool>,
+}
+
+async fn commit_application(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathToken(id): PathToken,
+    ApiJson(body): ApiJson<CommitRequest>,
+) -> ServerResult<Response> {
+    let binder = me.person_id;
+    let app_id = id.clone();
+    let (a, _) = state
+        .read(move |tx| applications::own_application(tx, &app_id, binder))
+        .await?;
+    applications::require_awaiting(&a)?;
+    let relationship = applications::relationship_for(a.method, body.relationship)?;
+    let verification = match state.identity.verify(binder).await {
+        VerificationOutcome::Pass => Verification::Passed,
+        VerificationOutcome::Pending => Verification::Pending,
+        VerificationOutcome::Fail => Verification::Failed,
+        VerificationOutcome::Unavailable => Verification::Unavailable,
+    };
+    let now = state.now();
+    let submission = Submission {
+        application_id: id,
+        binder,
+        relationship,
+        verification,
+        expectation: ClientExpectation {
+            policy_version: body.policy_version,
+            expected_allowed: body.expected_allowed,
+        },
+    };
+    let st = state.clone();
+    write_answer(&state, &key, move |tx| {
+        match applications::submit(tx, &st.policies, now, submission)? {
+            Submitted::Decided(decided) => bound_answer(StatusCode::CREATED, decided),
+            Submitted::Unverified(u) => {
+                unverified_answer(u.verification, &u.application, &u.vehicle)
+            }
+        }
+    })
+    .await
+}
+
+/// The answer when verification did not pass.
+fn unverified_answer(
+    verification: Verification,
+    a: &crate::store::ApplicationRow,
+    v: &crate::store::VehicleRow,
+) -> ServerResult<Answer> {
+    let (code, zh, en) = match verification {
+        Verification::Pending => {
+            return Answer::json(
+                StatusCode::ACCEPTED,
+                &json!({ "application": ApplicationView::of(a, v) }),
+            )
+        }
+        Verification::Failed => (
+            "REAL_PERSON_VERIFICATION_FAILED",
+            "实人认证未通过,可申请人工审核",
+            "Real-person verification failed; you may ask for manual review",
+        ),
+        _ => (
+            "REAL_PERSON_VERIFICATION_UNAVAILABLE",
+            "实人认证服务暂不可用,可申请人工审核",
+            "Real-person verification is unavailable; you may ask for manual review",
+        ),
+    };
+    Ok(Answer::error(
+        ServerError::new(ErrorKind::Unprocessable, code, zh, en)
+            .params(params![manualReview = "available"]),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ManualReviewRequest {
+    #[serde(default)]
+    relationship: Option<Relationship>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn request_manual_review(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathToken(id): PathToken,
+    ApiJson(body): ApiJson<ManualReviewRequest>,
+) -> ServerResult<Response> {
+    let binder = me.person_id;
+    let now = state.now();
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ServerError::invalid_value("note", "at most 500 characters"));
+    }
+    write_answer(&state, &key, move |tx| {
+        let (a, v) =
+            applications::request_review(tx, &id, binder, body.relationship, body.note, now)?;
+        Answer::json(
+            StatusCode::ACCEPTED,
+            &json!({ "application": ApplicationView::of(&a, &v) }),
+        )
+    })
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MyBindingView {
+    #[serde(flatten)]
+    binding: BindingView,
+    vehicle: VehicleView,
+}
+
+async fn my_bindings(
+    State(state): State<SharedState>,
+    me: SignedIn,
+) -> ServerResult<Json<serde_json::Value>> {
+    let id = me.person_id;
+    let rows = state.read(move |tx| binding::bindings_of(tx, id)).await?;
+    let views: Vec<MyBindingView> = rows
+        .iter()
+        .map(|(b, v)| MyBindingView {
+            binding: BindingView::of(b),
+            vehicle: VehicleView::of(v),
+        })
+        .collect();
+    Ok(Json(json!({ "bindings": views })))
+}
+
+async fn remove_binding(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathId(binding_id): PathId,
+) -> ServerResult<Response> {
+    let actor = me.person_id;
+    let now = state.now();
+    let st = state.clone();
+    write_answer(&state, &key, move |tx| {
+        let removed = binding::remove(tx, &st.policies, now, actor, binding_id)?;
+        bound_answer(StatusCode::OK, removed)
+    })
+    .await
+}

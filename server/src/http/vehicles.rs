@@ -1,0 +1,91 @@
+//! The owner's vehicles: who has bound them, and the vehicle QR code.
+
+use crate::error::ServerResult;
+use crate::flows::facts::id_string;
+use crate::flows::vehicles;
+use crate::http::extract::{ApiJson, PathId};
+use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::idempotency::{write_answer, Answer};
+use crate::http::views::VehicleView;
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use renche::domain::{BindingMethod, Relationship};
+use renche::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/vehicles", get(my_vehicles))
+        .route("/vehicles/{id}/qr-codes", post(make_qr_code))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BinderView {
+    binding_id: String,
+    binder_name_masked: String,
+    relationship: Relationship,
+    method: BindingMethod,
+    created_at: Timestamp,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OwnedVehicleView {
+    #[serde(flatten)]
+    vehicle: VehicleView,
+    binders: Vec<BinderView>,
+}
+
+async fn my_vehicles(
+    State(state): State<SharedState>,
+    me: SignedIn,
+) -> ServerResult<Json<serde_json::Value>> {
+    let owner = me.person_id;
+    let owned = state
+        .read(move |tx| vehicles::owned_vehicles(tx, owner))
+        .await?;
+    let views: Vec<OwnedVehicleView> = owned
+        .into_iter()
+        .map(|(v, binders)| OwnedVehicleView {
+            vehicle: VehicleView::of(&v),
+            binders: binders
+                .into_iter()
+                .map(|b| BinderView {
+                    binding_id: id_string(b.binding.id),
+                    binder_name_masked: b.name_masked,
+                    relationship: b.binding.relationship,
+                    method: b.binding.method,
+                    created_at: b.binding.created_at,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(json!({ "vehicles": views })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QrCodeRequest {}
+
+async fn make_qr_code(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathId(vehicle_id): PathId,
+    ApiJson(_): ApiJson<QrCodeRequest>,
+) -> ServerResult<Response> {
+    let now = state.now();
+    let owner = me.person_id;
+    let st = state.clone();
+    write_answer(&state, &key, move |tx| {
+        let issued = vehicles::issue_qr_code(tx, &st.policies, &st.qr_key, owner, vehicle_id, now)?;
+        Answer::json(StatusCode::CREATED, &issued)
+    })
+    .await
+}

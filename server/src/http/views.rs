@@ -1,0 +1,262 @@
+//! The JSON views of rows that more than one resource answers with.
+
+use crate::flows::facts::id_string;
+use crate::store::{ApplicationRow, BindingRow, PersonRow, VehicleRow, ViolationRow};
+use renche::domain::{BindingMethod, Relationship, ScoringCycle};
+use renche::{CstDate, Timestamp, ViolationRoute};
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenceView {
+    pub class: &'static str,
+    pub status: &'static str,
+    pub points: u32,
+    pub cycle_start: Option<CstDate>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonView {
+    pub id: String,
+    pub name: String,
+    pub resident_id_masked: String,
+    pub phone_masked: String,
+    pub role: &'static str,
+    pub identity_verified: bool,
+    pub licence: Option<LicenceView>,
+}
+
+impl PersonView {
+    pub fn of(p: &PersonRow, now: Timestamp) -> PersonView {
+        PersonView {
+            id: id_string(p.id),
+            name: p.name.clone(),
+            resident_id_masked: p.resident_id.masked(),
+            phone_masked: p.phone.masked(),
+            role: p.role.code(),
+            identity_verified: p.identity_verified,
+            licence: p.licence.as_ref().map(|l| {
+                let cycle = ScoringCycle::at(l.points, l.cycle_start, now);
+                LicenceView {
+                    class: l.class.code(),
+                    status: l.status.code(),
+                    points: cycle.points,
+                    cycle_start: cycle.start.map(|s| s.cst_date()),
+                }
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VehicleView {
+    pub id: String,
+    pub plate_type: &'static str,
+    pub plate_number: String,
+    pub plate_display: String,
+    pub use_nature: &'static str,
+    pub owner_kind: &'static str,
+    pub city: String,
+}
+
+impl VehicleView {
+    pub fn of(v: &VehicleRow) -> VehicleView {
+        VehicleView {
+            id: id_string(v.id),
+            plate_type: v.plate_type().code(),
+            plate_number: v.plate_number.as_str().to_owned(),
+            plate_display: v.plate_number.display(),
+            use_nature: v.use_nature.code(),
+            owner_kind: v.owner_kind.code(),
+            city: v.city.clone(),
+        }
+    }
+}
+
+/// What a binder sees of a vehicle before the binding exists.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MaskedVehicleView {
+    pub plate_type: &'static str,
+    pub plate_masked: String,
+    pub city: String,
+}
+
+impl MaskedVehicleView {
+    pub fn of(v: &VehicleRow) -> MaskedVehicleView {
+        MaskedVehicleView {
+            plate_type: v.plate_type().code(),
+            plate_masked: v.plate_number.masked(),
+            city: v.city.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingView {
+    pub id: String,
+    pub vehicle_id: String,
+    pub binder_id: String,
+    pub relationship: Relationship,
+    pub method: BindingMethod,
+    pub created_at: Timestamp,
+    pub removed_at: Option<Timestamp>,
+    pub removed_role: Option<renche::domain::ActorRole>,
+}
+
+impl BindingView {
+    pub fn of(b: &BindingRow) -> BindingView {
+        BindingView {
+            id: id_string(b.id),
+            vehicle_id: id_string(b.vehicle_id),
+            binder_id: id_string(b.binder_id),
+            relationship: b.relationship,
+            method: b.method,
+            created_at: b.created_at,
+            removed_at: b.removed_at,
+            removed_role: b.removed_role,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViolationView {
+    pub id: String,
+    pub vehicle_id: String,
+    pub occurred_at: Timestamp,
+    pub code: String,
+    pub description: String,
+    pub place: String,
+    pub points: u8,
+    pub fine_fen: u64,
+    pub source: &'static str,
+    pub state: &'static str,
+    pub decision_number: Option<String>,
+    pub decided_at: Option<Timestamp>,
+    pub paid_at: Option<Timestamp>,
+    pub paid_fen: Option<u64>,
+    pub route: ViolationRoute,
+}
+
+impl ViolationView {
+    pub fn of(v: &ViolationRow, route: ViolationRoute) -> ViolationView {
+        ViolationView {
+            id: id_string(v.id),
+            vehicle_id: id_string(v.vehicle_id),
+            occurred_at: v.occurred_at,
+            code: v.code.clone(),
+            description: v.description.clone(),
+            place: v.place.clone(),
+            points: v.points.value(),
+            fine_fen: v.fine_fen.value(),
+            source: v.source.code(),
+            state: v.state.code(),
+            decision_number: v.decision_number.clone(),
+            decided_at: v.decided_at,
+            paid_at: v.paid_at,
+            paid_fen: v.paid_fen.map(|f| f.value()),
+            route,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationView {
+    pub id: String,
+    pub method: BindingMethod,
+    pub status: &'static str,
+    pub vehicle: MaskedVehicleView,
+    pub relationship: Option<Relationship>,
+    pub verification: Option<&'static str>,
+    pub binding_id: Option<String>,
+    pub created_at: Timestamp,
+    pub review_reason: Option<String>,
+}
+
+impl ApplicationView {
+    pub fn of(a: &ApplicationRow, v: &VehicleRow) -> ApplicationView {
+        ApplicationView {
+            id: a.id.clone(),
+            method: a.method,
+            status: a.status.code(),
+            vehicle: MaskedVehicleView::of(v),
+            relationship: a.relationship,
+            verification: a.verification.map(|v| v.code()),
+            binding_id: a.binding_id.map(id_string),
+            created_at: a.created_at,
+            review_reason: a.review_reason.clone(),
+        }
+    }
+}
+
+/// A started SMS challenge: its id, when its code expires and when another may be asked for.
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeView {
+    pub challenge_id: String,
+    pub expires_at: Timestamp,
+    pub resend_after: Timestamp,
+}
+
+impl ChallengeView {
+    pub fn of(c: &crate::store::SmsChallengeRow, sms: &renche::policy::SmsPolicy) -> ChallengeView {
+        ChallengeView {
+            challenge_id: c.id.clone(),
+            expires_at: c.expires_at,
+            resend_after: c
+                .created_at
+                .plus_seconds(i64::from(sms.resend_cooldown_seconds)),
+        }
+    }
+}
+
+/// What a binder sees of an application just opened: its id, the masked vehicle and the precheck.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenedView {
+    application_id: String,
+    vehicle: MaskedVehicleView,
+    precheck: renche::BindingAnswer,
+}
+
+impl OpenedView {
+    pub fn of(opened: crate::flows::binding::Opened) -> OpenedView {
+        OpenedView {
+            application_id: opened.application.id,
+            vehicle: MaskedVehicleView::of(&opened.vehicle),
+            precheck: opened.precheck,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BoundView<'a> {
+    binding: BindingView,
+    decision: &'a crate::flows::decision::Decision,
+}
+
+/// The answer to a binding commit or removal: `status` with the binding and the decision, or the rules'
+/// refusal (kept with its audit entry).
+pub fn bound_answer(
+    status: axum::http::StatusCode,
+    decided: crate::error::Verdict<crate::flows::binding::Bound>,
+) -> crate::error::ServerResult<crate::http::idempotency::Answer> {
+    use crate::error::Verdict;
+    use crate::http::idempotency::Answer;
+    match decided {
+        Verdict::Done(bound) => Answer::json(
+            status,
+            &BoundView {
+                binding: BindingView::of(&bound.binding),
+                decision: &bound.decision,
+            },
+        ),
+        Verdict::Refused(refused) => Ok(Answer::error(refused)),
+    }
+}

@@ -1,0 +1,257 @@
+//! Violations: a person's own and bound vehicles' violations, handling one online; and the same at the
+//! window, where an officer handles them for a person.
+
+use crate::error::{ErrorKind, ServerError, ServerResult};
+use crate::flows::decision::{ClientExpectation, Decision};
+use crate::flows::officer::require_officer;
+use crate::flows::violations::{self, Checked, HandleCase, Routed};
+use crate::gateways::PaymentRequest;
+use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, PathId};
+use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::idempotency::{write_answer, Answer};
+use crate::http::views::{VehicleView, ViolationView};
+use crate::secrets::random_hex;
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use renche::domain::{Channel, Document, Fen};
+use renche::params;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/violations", get(my_violations))
+        .route("/violations/{id}/handle", post(handle_violation))
+        .route("/window/violations", get(violations_for_person))
+        .route("/window/violations/{id}/handle", post(handle_for_person))
+}
+
+fn views(routed: Routed) -> (Vec<ViolationView>, String) {
+    let views = routed
+        .violations
+        .into_iter()
+        .map(|(v, route)| ViolationView::of(&v, route))
+        .collect();
+    (views, routed.policy_version)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VehicleViolationsView {
+    vehicle: VehicleView,
+    relation: &'static str,
+    binding_id: Option<String>,
+    policy_version: String,
+    violations: Vec<ViolationView>,
+}
+
+async fn my_violations(
+    State(state): State<SharedState>,
+    me: SignedIn,
+) -> ServerResult<Json<serde_json::Value>> {
+    let id = me.person_id;
+    let now = state.now();
+    let st = state.clone();
+    let groups = state
+        .read(move |tx| violations::of_person(tx, &st.policies, id, now))
+        .await?;
+    let groups: Vec<VehicleViolationsView> = groups
+        .into_iter()
+        .map(|g| {
+            let (violations, policy_version) = views(g.routed);
+            VehicleViolationsView {
+                vehicle: VehicleView::of(&g.vehicle),
+                relation: g.relation.code(),
+                binding_id: g.binding_id.map(|b| b.to_string()),
+                policy_version,
+                violations,
+            }
+        })
+        .collect();
+    let version = state.policies.default_policy().version().to_owned();
+    Ok(Json(
+        json!({ "policyVersion": version, "vehicles": groups }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WindowViolationsQuery {
+    person_id: String,
+    vehicle_id: String,
+}
+
+async fn violations_for_person(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    Query(q): Query<WindowViolationsQuery>,
+) -> ServerResult<Json<serde_json::Value>> {
+    let person_id = parse_id("personId", &q.person_id)?;
+    let vehicle_id = parse_id("vehicleId", &q.vehicle_id)?;
+    let officer = me.person_id;
+    let now = state.now();
+    let st = state.clone();
+    let routed = state
+        .read(move |tx| {
+            require_officer(tx, officer)?;
+            violations::at_window(tx, &st.policies, person_id, vehicle_id, now)
+        })
+        .await?;
+    let (views, version) = views(routed);
+    Ok(Json(
+        json!({ "policyVersion": version, "violations": views }),
+    ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HandledView {
+    violation: ViolationView,
+    decision_number: Option<String>,
+    paid_fen: u64,
+    payment_ref: Option<String>,
+    decision: Decision,
+}
+
+/// Checks, pays, then records the decision, points and payment in one transaction (checking again, and
+/// refunding when the facts changed in between).
+async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> ServerResult<Response> {
+    let now = state.now();
+    let st = state.clone();
+    let (case, checked) = state
+        .read(move |tx| {
+            let checked = violations::check(tx, &st.policies, &case, now)?;
+            Ok::<_, ServerError>((case, checked))
+        })
+        .await?;
+    let owed = match checked {
+        Checked::Payable(owed) => owed,
+        Checked::Refused(decision) => {
+            return write_answer(state, key, move |tx| {
+                violations::audit_refusal(tx, &case, &decision, now)?;
+                Ok(Answer::error(ServerError::refused(decision)))
+            })
+            .await;
+        }
+    };
+    let receipt = state
+        .payment
+        .pay(PaymentRequest {
+            reference: random_hex(12),
+            payer_id: case.person_id,
+            violation_id: case.violation_id,
+            amount_fen: owed.value(),
+        })
+        .await
+        .map_err(|e| {
+            ServerError::new(
+                ErrorKind::PaymentFailed,
+                "PAYMENT_FAILED",
+                "缴款未成功,未作任何变更",
+                "The payment did not go through; nothing was changed",
+            )
+            .params(params![detail = e.to_string()])
+        })?;
+    let payment_ref = receipt.payment_ref.clone();
+    let st = state.clone();
+    let now = state.now();
+    let recorded = write_answer(state, key, move |tx| {
+        let handled = violations::record(tx, &st.policies, &case, owed, payment_ref, now)?;
+        let v = &handled.violation;
+        Answer::json(
+            StatusCode::OK,
+            &HandledView {
+                decision_number: v.decision_number.clone(),
+                paid_fen: handled.paid.value(),
+                payment_ref: v.payment_ref.clone(),
+                violation: ViolationView::of(v, handled.route),
+                decision: handled.decision,
+            },
+        )
+    })
+    .await;
+    if recorded.is_err() {
+        if let Err(refund) = state.payment.refund(receipt.payment_ref).await {
+            tracing::error!(error = %refund, "refund after a failed commit did not go through");
+        }
+    }
+    recorded
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HandleRequest {
+    #[serde(default)]
+    policy_version: Option<String>,
+    #[serde(default)]
+    expected_allowed: Option<bool>,
+    #[serde(default)]
+    expected_owed_fen: Option<Fen>,
+}
+
+async fn handle_violation(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathId(violation_id): PathId,
+    ApiJson(body): ApiJson<HandleRequest>,
+) -> ServerResult<Response> {
+    let case = HandleCase {
+        person_id: me.person_id,
+        actor_id: me.person_id,
+        channel: Channel::App,
+        violation_id,
+        documents_checked: vec![],
+        expectation: ClientExpectation {
+            policy_version: body.policy_version,
+            expected_allowed: body.expected_allowed,
+        },
+        expected_owed: body.expected_owed_fen,
+    };
+    handle(&state, &key, case).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WindowHandleRequest {
+    person_id: String,
+    #[serde(default)]
+    documents_checked: Vec<Document>,
+    #[serde(default)]
+    policy_version: Option<String>,
+    #[serde(default)]
+    expected_allowed: Option<bool>,
+    #[serde(default)]
+    expected_owed_fen: Option<Fen>,
+}
+
+async fn handle_for_person(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathId(violation_id): PathId,
+    ApiJson(body): ApiJson<WindowHandleRequest>,
+) -> ServerResult<Response> {
+    let person_id = parse_id("personId", &body.person_id)?;
+    let officer = me.person_id;
+    state
+        .read(move |tx| require_officer(tx, officer).map(|_| ()))
+        .await?;
+    let case = HandleCase {
+        person_id,
+        actor_id: officer,
+        channel: Channel::Window,
+        violation_id,
+        documents_checked: body.documents_checked,
+        expectation: ClientExpectation {
+            policy_version: body.policy_version,
+            expected_allowed: body.expected_allowed,
+        },
+        expected_owed: body.expected_owed_fen,
+    };
+    handle(&state, &key, case).await
+}

@@ -1,0 +1,222 @@
+//! The window console: finding people and vehicles, binding for a person, and the manual reviews.
+//! (Handling violations at the window is with the violations.)
+
+use crate::error::{ServerError, ServerResult};
+use crate::flows::applications;
+use crate::flows::decision::ClientExpectation;
+use crate::flows::window::{self, WindowBinding};
+use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, PathToken};
+use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::idempotency::{write_answer, Answer};
+use crate::http::views::{bound_answer, ApplicationView, PersonView, VehicleView};
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use renche::domain::{mask_name, Document, PlateNumber, PlateType, Relationship, ResidentId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/window/people", get(find_person))
+        .route("/window/vehicles", get(find_vehicle))
+        .route("/window/bindings", post(bind_for_person))
+        .route("/window/reviews", get(reviews))
+        .route("/window/reviews/{id}/approve", post(approve_review))
+        .route("/window/reviews/{id}/reject", post(reject_review))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PersonQuery {
+    resident_id: String,
+}
+
+async fn find_person(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    Query(q): Query<PersonQuery>,
+) -> ServerResult<Json<PersonView>> {
+    let rid =
+        ResidentId::parse(&q.resident_id).map_err(|e| ServerError::invalid("residentId", &e))?;
+    let officer = me.person_id;
+    let now = state.now();
+    let p = state
+        .read(move |tx| window::find_person(tx, officer, &rid))
+        .await?;
+    Ok(Json(PersonView::of(&p, now)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct VehicleQuery {
+    plate_type: String,
+    plate_number: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FoundVehicleView {
+    #[serde(flatten)]
+    vehicle: VehicleView,
+    owner_name_masked: String,
+    owner_registered: bool,
+}
+
+async fn find_vehicle(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    Query(q): Query<VehicleQuery>,
+) -> ServerResult<Json<FoundVehicleView>> {
+    let plate_type =
+        PlateType::parse(&q.plate_type).map_err(|e| ServerError::invalid("plateType", &e))?;
+    let plate = PlateNumber::parse(&q.plate_number, plate_type)
+        .map_err(|e| ServerError::invalid("plateNumber", &e))?;
+    let officer = me.person_id;
+    let v = state
+        .read(move |tx| window::find_vehicle(tx, officer, plate_type, &plate))
+        .await?;
+    Ok(Json(FoundVehicleView {
+        vehicle: VehicleView::of(&v),
+        owner_name_masked: mask_name(&v.owner_name),
+        owner_registered: v.owner_person_id.is_some(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WindowBindRequest {
+    person_id: String,
+    vehicle_id: String,
+    #[serde(default)]
+    relationship: Option<Relationship>,
+    #[serde(default)]
+    documents_checked: Vec<Document>,
+    #[serde(default)]
+    policy_version: Option<String>,
+    #[serde(default)]
+    expected_allowed: Option<bool>,
+}
+
+async fn bind_for_person(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    ApiJson(body): ApiJson<WindowBindRequest>,
+) -> ServerResult<Response> {
+    let binding = WindowBinding {
+        officer: me.person_id,
+        person_id: parse_id("personId", &body.person_id)?,
+        vehicle_id: parse_id("vehicleId", &body.vehicle_id)?,
+        relationship: body.relationship.unwrap_or(Relationship::Other),
+        documents_checked: body.documents_checked,
+        expectation: ClientExpectation {
+            policy_version: body.policy_version,
+            expected_allowed: body.expected_allowed,
+        },
+    };
+    let now = state.now();
+    let st = state.clone();
+    write_answer(&state, &key, move |tx| {
+        let decided = window::bind_for_person(tx, &st.policies, now, binding)?;
+        bound_answer(StatusCode::CREATED, decided)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReviewView {
+    #[serde(flatten)]
+    application: ApplicationView,
+    binder: serde_json::Value,
+    note: Option<String>,
+}
+
+async fn reviews(
+    State(state): State<SharedState>,
+    me: SignedIn,
+) -> ServerResult<Json<serde_json::Value>> {
+    let officer = me.person_id;
+    let rows = state
+        .read(move |tx| applications::in_review(tx, officer))
+        .await?;
+    let views: Vec<ReviewView> = rows
+        .into_iter()
+        .map(|(a, v, p)| ReviewView {
+            application: ApplicationView::of(&a, &v),
+            binder: json!({ "id": p.id.to_string(), "name": p.name, "residentIdMasked": p.resident_id.masked() }),
+            note: a.note,
+        })
+        .collect();
+    Ok(Json(json!({ "applications": views })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ApproveRequest {
+    #[serde(default)]
+    policy_version: Option<String>,
+    #[serde(default)]
+    expected_allowed: Option<bool>,
+}
+
+async fn approve_review(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathToken(id): PathToken,
+    ApiJson(body): ApiJson<ApproveRequest>,
+) -> ServerResult<Response> {
+    let officer = me.person_id;
+    let now = state.now();
+    let expectation = ClientExpectation {
+        policy_version: body.policy_version,
+        expected_allowed: body.expected_allowed,
+    };
+    let st = state.clone();
+    write_answer(&state, &key, move |tx| {
+        let decided = applications::approve(tx, &st.policies, now, officer, &id, expectation)?;
+        bound_answer(StatusCode::CREATED, decided)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RejectRequest {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn reject_review(
+    State(state): State<SharedState>,
+    me: SignedIn,
+    key: AnswerKey,
+    PathToken(id): PathToken,
+    ApiJson(body): ApiJson<RejectRequest>,
+) -> ServerResult<Response> {
+    let officer = me.person_id;
+    let now = state.now();
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 500)
+    {
+        return Err(ServerError::invalid_value(
+            "reason",
+            "at most 500 characters",
+        ));
+    }
+    write_answer(&state, &key, move |tx| {
+        let (a, v) = applications::reject(tx, now, officer, &id, body.reason)?;
+        Answer::json(
+            StatusCode::OK,
+            &json!({ "application": ApplicationView::of(&a, &v) }),
+        )
+    })
+    .await
+}

@@ -1,0 +1,66 @@
+//! What every request and every background task shares: the store, the policies, the clock, the outside
+//! services. A leaf: it imports nothing from `http` or `flows`.
+
+use crate::clock::Clock;
+use crate::gateways::{
+    DevIdentityVerifier, DevPaymentProvider, DevSmsOutbox, IdentityVerifier, PaymentProvider,
+    SmsGateway,
+};
+use crate::policies::Policies;
+use crate::store::{Store, StoreError, Tx};
+use renche::Timestamp;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The development services, reachable through `/api/v1/dev/*` in development mode only.
+pub struct DevServices {
+    pub outbox: Arc<DevSmsOutbox>,
+    pub identity: Arc<DevIdentityVerifier>,
+    pub payment: Arc<DevPaymentProvider>,
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub policies: Arc<Policies>,
+    pub clock: Arc<dyn Clock>,
+    pub sms: Arc<dyn SmsGateway>,
+    pub identity: Arc<dyn IdentityVerifier>,
+    pub payment: Arc<dyn PaymentProvider>,
+    pub dev: Option<DevServices>,
+    /// Whether the session cookie carries `Secure` (not in development or on a loopback-only listener,
+    /// where browsers would drop it over plain http).
+    pub secure_cookies: bool,
+    /// The HMAC key of the vehicle QR codes.
+    pub qr_key: Vec<u8>,
+    /// Static files served at `/` and the WebAssembly package served at `/pkg/`.
+    pub www: PathBuf,
+    pub pkg: PathBuf,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Runs `f` in one write transaction of the store; an `Err` rolls everything back.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        crate::store::write(self.store.as_ref(), f).await
+    }
+
+    /// Runs `f` in one read snapshot of the store.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        crate::store::read(self.store.as_ref(), f).await
+    }
+}
