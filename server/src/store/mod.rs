@@ -5,9 +5,13 @@
 //! so that count limits hold under any concurrency; `read` jobs see one consistent snapshot. The SQLite
 //! store runs its writes on one writer connection (`BEGIN IMMEDIATE`); another store (PostgreSQL) runs
 //! them on a pool and takes the row locks in `Tx::lock_for_binding`.
+//!
+//! Both run the one statement set of `sql` (the one `Tx`); `sqlite` and `postgres` hold only what differs:
+//! connections, pools, migrations, how a job's transaction is run, and which locks a connection takes.
 
 pub mod postgres;
 mod rows;
+mod sql;
 pub mod sqlite;
 
 use renche::domain::{

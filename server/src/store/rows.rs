@@ -1,7 +1,7 @@
 //! Turning a result row into the store's row types, once for both stores.
 //!
-//! Each store reads columns by position through `Columns`, so both stores' SELECTs list the columns in the
-//! order of the constants here. A column the driver cannot read is a `Database` error; a value the core
+//! Rows are read by position through `Columns`, so the SELECTs in `sql` list the columns in the order of
+//! the constants here. A column the driver cannot read is a `Database` error; a value the core
 //! parsers refuse is `Corrupt`, named by its column.
 
 use super::{
@@ -26,6 +26,7 @@ pub(super) trait Columns {
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
     fn flag(&self, i: usize) -> StoreResult<bool>;
     fn bytes(&self, i: usize) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>>;
 }
 
 pub(super) const PERSON_COLUMNS: &str = "id, name, resident_id, phone, registered_at, identity_verified, role, licence_class, licence_status, licence_points, licence_cycle_start";
@@ -61,7 +62,7 @@ fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
         .ok_or_else(|| corrupt(column, v))
 }
 
-pub(super) fn person(r: &impl Columns) -> StoreResult<PersonRow> {
+pub(super) fn person(r: &dyn Columns) -> StoreResult<PersonRow> {
     // Read even without a licence: an unreadable value is an error either way.
     let points = r.int(9)?;
     let cycle_start = r.opt_int(10)?;
@@ -90,7 +91,7 @@ pub(super) fn person(r: &impl Columns) -> StoreResult<PersonRow> {
     })
 }
 
-pub(super) fn vehicle(r: &impl Columns) -> StoreResult<VehicleRow> {
+pub(super) fn vehicle(r: &dyn Columns) -> StoreResult<VehicleRow> {
     let plate_type =
         PlateType::parse(&r.text(1)?).map_err(|e| corrupt("vehicles.plate_type", e))?;
     Ok(VehicleRow {
@@ -109,7 +110,7 @@ pub(super) fn vehicle(r: &impl Columns) -> StoreResult<VehicleRow> {
     })
 }
 
-pub(super) fn binding(r: &impl Columns) -> StoreResult<BindingRow> {
+pub(super) fn binding(r: &dyn Columns) -> StoreResult<BindingRow> {
     Ok(BindingRow {
         id: r.int(0)?,
         binder_id: r.int(1)?,
@@ -127,7 +128,7 @@ pub(super) fn binding(r: &impl Columns) -> StoreResult<BindingRow> {
     })
 }
 
-pub(super) fn violation(r: &impl Columns) -> StoreResult<ViolationRow> {
+pub(super) fn violation(r: &dyn Columns) -> StoreResult<ViolationRow> {
     Ok(ViolationRow {
         id: r.int(0)?,
         vehicle_id: r.int(1)?,
@@ -151,7 +152,7 @@ pub(super) fn violation(r: &impl Columns) -> StoreResult<ViolationRow> {
     })
 }
 
-pub(super) fn application(r: &impl Columns) -> StoreResult<ApplicationRow> {
+pub(super) fn application(r: &dyn Columns) -> StoreResult<ApplicationRow> {
     let method = r.text(3)?;
     let status = r.text(5)?;
     Ok(ApplicationRow {
@@ -187,11 +188,11 @@ pub(super) fn application(r: &impl Columns) -> StoreResult<ApplicationRow> {
 }
 
 /// An application's id and when it was filed (`SELECT id, submitted_at`, filed ones only).
-pub(super) fn submitted_application(r: &impl Columns) -> StoreResult<(String, Timestamp)> {
+pub(super) fn submitted_application(r: &dyn Columns) -> StoreResult<(String, Timestamp)> {
     Ok((r.text(0)?, ts(r.int(1)?)))
 }
 
-pub(super) fn sms_challenge(r: &impl Columns) -> StoreResult<SmsChallengeRow> {
+pub(super) fn sms_challenge(r: &dyn Columns) -> StoreResult<SmsChallengeRow> {
     let purpose = r.text(1)?;
     Ok(SmsChallengeRow {
         id: r.text(0)?,
@@ -212,7 +213,7 @@ pub(super) fn sms_challenge(r: &impl Columns) -> StoreResult<SmsChallengeRow> {
     })
 }
 
-pub(super) fn qr_code(r: &impl Columns) -> StoreResult<QrCodeRow> {
+pub(super) fn qr_code(r: &dyn Columns) -> StoreResult<QrCodeRow> {
     let state = match r.text(4)?.as_str() {
         "active" => QrState::Active,
         "used" => QrState::Used,
@@ -229,7 +230,7 @@ pub(super) fn qr_code(r: &impl Columns) -> StoreResult<QrCodeRow> {
     })
 }
 
-pub(super) fn session(r: &impl Columns) -> StoreResult<SessionRow> {
+pub(super) fn session(r: &dyn Columns) -> StoreResult<SessionRow> {
     Ok(SessionRow {
         person_id: r.opt_int(0)?,
         csrf_token: r.text(1)?,
@@ -237,7 +238,7 @@ pub(super) fn session(r: &impl Columns) -> StoreResult<SessionRow> {
     })
 }
 
-pub(super) fn notification(r: &impl Columns) -> StoreResult<NotificationRow> {
+pub(super) fn notification(r: &dyn Columns) -> StoreResult<NotificationRow> {
     Ok(NotificationRow {
         id: r.int(0)?,
         kind: r.text(1)?,
