@@ -169,11 +169,11 @@ pub(super) fn application(r: &dyn Columns) -> StoreResult<ApplicationRow> {
             None => None,
         },
         status: ApplicationStatus::parse(&status)
-            .ok_or_else(|| corrupt("binding_applications.status", &status))?,
+            .map_err(|e| corrupt("binding_applications.status", e))?,
         verification: match r.opt_text(6)? {
             Some(v) => Some(
                 Verification::parse(&v)
-                    .ok_or_else(|| corrupt("binding_applications.verification", &v))?,
+                    .map_err(|e| corrupt("binding_applications.verification", e))?,
             ),
             None => None,
         },
@@ -196,8 +196,7 @@ pub(super) fn sms_challenge(r: &dyn Columns) -> StoreResult<SmsChallengeRow> {
     let purpose = r.text(1)?;
     Ok(SmsChallengeRow {
         id: r.text(0)?,
-        purpose: SmsPurpose::parse(&purpose)
-            .ok_or_else(|| corrupt("sms_challenges.purpose", &purpose))?,
+        purpose: SmsPurpose::parse(&purpose).map_err(|e| corrupt("sms_challenges.purpose", e))?,
         requester: r.text(2)?,
         phone: r.opt_text(3)?,
         plate_key: r.opt_text(4)?,
@@ -214,12 +213,7 @@ pub(super) fn sms_challenge(r: &dyn Columns) -> StoreResult<SmsChallengeRow> {
 }
 
 pub(super) fn qr_code(r: &dyn Columns) -> StoreResult<QrCodeRow> {
-    let state = match r.text(4)?.as_str() {
-        "active" => QrState::Active,
-        "used" => QrState::Used,
-        "replaced" => QrState::Replaced,
-        other => return Err(corrupt("qr_codes.state", other)),
-    };
+    let state = QrState::parse(&r.text(4)?).map_err(|e| corrupt("qr_codes.state", e))?;
     Ok(QrCodeRow {
         id: r.int(0)?,
         vehicle_id: r.int(1)?,
