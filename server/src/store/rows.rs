@@ -55,6 +55,17 @@ pub(super) fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {
     ms.map(Timestamp::from_millis)
 }
 
+/// An optional code column, parsed when present.
+fn opt_code<T, E: ToString>(
+    value: Option<String>,
+    column: &'static str,
+    parse: fn(&str) -> Result<T, E>,
+) -> StoreResult<Option<T>> {
+    value
+        .map(|v| parse(&v).map_err(|e| corrupt(column, e)))
+        .transpose()
+}
+
 fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
     u64::try_from(v)
         .ok()
@@ -121,10 +132,7 @@ pub(super) fn binding(r: &dyn Columns) -> StoreResult<BindingRow> {
         created_at: ts(r.int(5)?),
         removed_at: ts_opt(r.opt_int(6)?),
         removed_by: r.opt_int(7)?,
-        removed_role: match r.opt_text(8)? {
-            Some(x) => Some(ActorRole::parse(&x).map_err(|e| corrupt("bindings.removed_role", e))?),
-            None => None,
-        },
+        removed_role: opt_code(r.opt_text(8)?, "bindings.removed_role", ActorRole::parse)?,
     })
 }
 
@@ -144,10 +152,10 @@ pub(super) fn violation(r: &dyn Columns) -> StoreResult<ViolationRow> {
         decision_number: r.opt_text(11)?,
         decided_at: ts_opt(r.opt_int(12)?),
         paid_at: ts_opt(r.opt_int(13)?),
-        paid_fen: match r.opt_int(14)? {
-            Some(v) => Some(fen(v, "violations.paid_fen")?),
-            None => None,
-        },
+        paid_fen: r
+            .opt_int(14)?
+            .map(|v| fen(v, "violations.paid_fen"))
+            .transpose()?,
         payment_ref: r.opt_text(15)?,
     })
 }
@@ -161,22 +169,18 @@ pub(super) fn application(r: &dyn Columns) -> StoreResult<ApplicationRow> {
         vehicle_id: r.int(2)?,
         method: BindingMethod::parse(&method)
             .map_err(|e| corrupt("binding_applications.method", e))?,
-        relationship: match r.opt_text(4)? {
-            Some(x) => Some(
-                Relationship::parse(&x)
-                    .map_err(|e| corrupt("binding_applications.relationship", e))?,
-            ),
-            None => None,
-        },
+        relationship: opt_code(
+            r.opt_text(4)?,
+            "binding_applications.relationship",
+            Relationship::parse,
+        )?,
         status: ApplicationStatus::parse(&status)
             .map_err(|e| corrupt("binding_applications.status", e))?,
-        verification: match r.opt_text(6)? {
-            Some(v) => Some(
-                Verification::parse(&v)
-                    .map_err(|e| corrupt("binding_applications.verification", e))?,
-            ),
-            None => None,
-        },
+        verification: opt_code(
+            r.opt_text(6)?,
+            "binding_applications.verification",
+            Verification::parse,
+        )?,
         note: r.opt_text(7)?,
         binding_id: r.opt_int(8)?,
         created_at: ts(r.int(9)?),

@@ -232,24 +232,19 @@ fn run_job(conn: &mut Connection, job: Job, begin: &str) -> StoreResult<()> {
     }
 }
 
+/// Hands `job` to the connection threads behind `queue` and waits for its answer.
+async fn send(queue: &mpsc::Sender<Envelope>, job: Job) -> StoreResult<()> {
+    let (tx, rx) = oneshot::channel();
+    queue.send((job, tx)).map_err(|_| StoreError::Closed)?;
+    rx.await.map_err(|_| StoreError::Closed)?
+}
+
 impl Store for SqliteStore {
     fn write(&self, job: Job) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move {
-            let (tx, rx) = oneshot::channel();
-            self.writer
-                .send((job, tx))
-                .map_err(|_| StoreError::Closed)?;
-            rx.await.map_err(|_| StoreError::Closed)?
-        })
+        Box::pin(send(&self.writer, job))
     }
     fn read(&self, job: Job) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move {
-            let (tx, rx) = oneshot::channel();
-            self.readers
-                .send((job, tx))
-                .map_err(|_| StoreError::Closed)?;
-            rx.await.map_err(|_| StoreError::Closed)?
-        })
+        Box::pin(send(&self.readers, job))
     }
     fn backend(&self) -> &'static str {
         "sqlite"
