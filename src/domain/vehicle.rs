@@ -71,6 +71,9 @@ impl fmt::Display for EngineSuffixError {
 }
 impl std::error::Error for EngineSuffixError {}
 
+/// An enum of fixed codes, with each code's Chinese and English name, `parse`, `Display` and serde as the
+/// code. Exported so that the server's stored codes are declared the same way.
+#[macro_export]
 macro_rules! code_enum {
     ($(#[$m:meta])* $name:ident, $err:literal { $($variant:ident = $code:literal, $zh:literal, $en:literal;)* }) => {
         $(#[$m])*
@@ -97,12 +100,12 @@ macro_rules! code_enum {
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <String as ::serde::Deserialize>::deserialize(d)?;
-                $name::parse(&s).map_err(serde::de::Error::custom)
+                $name::parse(&s).map_err(::serde::de::Error::custom)
             }
         }
     };
 }
-pub(crate) use code_enum;
+pub(crate) use crate::code_enum;
 
 code_enum! {
     /// 使用性质: what the vehicle is registered to be used for.

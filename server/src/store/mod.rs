@@ -5,10 +5,14 @@
 //! so that count limits hold under any concurrency; `read` jobs see one consistent snapshot. The SQLite
 //! store runs its writes on one writer connection (`BEGIN IMMEDIATE`); another store (PostgreSQL) runs
 //! them on a pool and takes the row locks in `Tx::lock_for_binding`.
+//!
+//! Both run the one statement set of `sql` (the one `Tx`); `sqlite` and `postgres` hold only what differs:
+//! connections, pools, migrations, how a job's transaction is run, and which locks a connection takes.
 
 pub mod postgres;
 mod rows;
 mod run;
+mod sql;
 pub mod sqlite;
 
 pub use run::{read, write};
@@ -18,7 +22,7 @@ use renche::domain::{
     PlateType, Points, Relationship, UseNature, ViolationSource, ViolationState,
 };
 use renche::domain::{Fen, PhoneNumber, ResidentId};
-use renche::Timestamp;
+use renche::{code_enum, Timestamp};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -75,6 +79,7 @@ pub struct PersonRow {
     pub licence: Option<LicenceRow>,
 }
 
+// Not a `code_enum!`: its `parse` gives an `Option`, which the people import relies on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Person,
@@ -174,11 +179,12 @@ pub struct NewBinding {
     pub created_at: Timestamp,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QrState {
-    Active,
-    Used,
-    Replaced,
+code_enum! {
+    QrState, "QR code state (active, used or replaced)" {
+        Active = "active", "有效", "Active";
+        Used = "used", "已使用", "Used";
+        Replaced = "replaced", "已作废", "Replaced";
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -191,28 +197,12 @@ pub struct QrCodeRow {
     pub used_by: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SmsPurpose {
-    Register,
-    SignIn,
-    Binding,
-}
-
-impl SmsPurpose {
-    pub fn code(self) -> &'static str {
-        match self {
-            SmsPurpose::Register => "register",
-            SmsPurpose::SignIn => "sign_in",
-            SmsPurpose::Binding => "binding",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "register" => Some(SmsPurpose::Register),
-            "sign_in" => Some(SmsPurpose::SignIn),
-            "binding" => Some(SmsPurpose::Binding),
-            _ => None,
-        }
+code_enum! {
+    /// What a one-time SMS code is for.
+    SmsPurpose, "SMS purpose (register, sign_in or binding)" {
+        Register = "register", "注册", "Registration";
+        SignIn = "sign_in", "登录", "Sign-in";
+        Binding = "binding", "绑定车辆", "Binding a vehicle";
     }
 }
 
@@ -281,60 +271,23 @@ pub struct NewViolation {
     pub created_at: Timestamp,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApplicationStatus {
-    AwaitingVerification,
-    InReview,
-    Committed,
-    Rejected,
-}
-
-impl ApplicationStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::AwaitingVerification => "awaiting_verification",
-            Self::InReview => "in_review",
-            Self::Committed => "committed",
-            Self::Rejected => "rejected",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "awaiting_verification" => Some(Self::AwaitingVerification),
-            "in_review" => Some(Self::InReview),
-            "committed" => Some(Self::Committed),
-            "rejected" => Some(Self::Rejected),
-            _ => None,
-        }
+code_enum! {
+    /// Where a binding application stands.
+    ApplicationStatus, "application status" {
+        AwaitingVerification = "awaiting_verification", "待核验身份", "Awaiting identity verification";
+        InReview = "in_review", "人工审核中", "In review";
+        Committed = "committed", "已绑定", "Committed";
+        Rejected = "rejected", "已驳回", "Rejected";
     }
 }
 
-/// What the identity verifier last said for an application.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verification {
-    Pending,
-    Passed,
-    Failed,
-    Unavailable,
-}
-
-impl Verification {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Passed => "passed",
-            Self::Failed => "failed",
-            Self::Unavailable => "unavailable",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "passed" => Some(Self::Passed),
-            "failed" => Some(Self::Failed),
-            "unavailable" => Some(Self::Unavailable),
-            _ => None,
-        }
+code_enum! {
+    /// What the identity verifier last said for an application.
+    Verification, "verification outcome (pending, passed, failed or unavailable)" {
+        Pending = "pending", "核验中", "Pending";
+        Passed = "passed", "核验通过", "Passed";
+        Failed = "failed", "核验未通过", "Failed";
+        Unavailable = "unavailable", "核验服务不可用", "Verifier unavailable";
     }
 }
 

@@ -1,7 +1,7 @@
 //! Turning a result row into the store's row types, once for both stores.
 //!
-//! Each store reads columns by position through `Columns`, so both stores' SELECTs list the columns in the
-//! order of the constants here. A column the driver cannot read is a `Database` error; a value the core
+//! Rows are read by position through `Columns`, so the SELECTs in `sql` list the columns in the order of
+//! the constants here. A column the driver cannot read is a `Database` error; a value the core
 //! parsers refuse is `Corrupt`, named by its column.
 
 use super::{
@@ -26,6 +26,7 @@ pub(super) trait Columns {
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
     fn flag(&self, i: usize) -> StoreResult<bool>;
     fn bytes(&self, i: usize) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>>;
 }
 
 pub(super) const PERSON_COLUMNS: &str = "id, name, resident_id, phone, registered_at, identity_verified, role, licence_class, licence_status, licence_points, licence_cycle_start";
@@ -54,6 +55,17 @@ pub(super) fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {
     ms.map(Timestamp::from_millis)
 }
 
+/// An optional code column, parsed when present.
+fn opt_code<T, E: ToString>(
+    value: Option<String>,
+    column: &'static str,
+    parse: fn(&str) -> Result<T, E>,
+) -> StoreResult<Option<T>> {
+    value
+        .map(|v| parse(&v).map_err(|e| corrupt(column, e)))
+        .transpose()
+}
+
 fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
     u64::try_from(v)
         .ok()
@@ -61,7 +73,7 @@ fn fen(v: i64, column: &'static str) -> StoreResult<Fen> {
         .ok_or_else(|| corrupt(column, v))
 }
 
-pub(super) fn person(r: &impl Columns) -> StoreResult<PersonRow> {
+pub(super) fn person(r: &dyn Columns) -> StoreResult<PersonRow> {
     // Read even without a licence: an unreadable value is an error either way.
     let points = r.int(9)?;
     let cycle_start = r.opt_int(10)?;
@@ -90,7 +102,7 @@ pub(super) fn person(r: &impl Columns) -> StoreResult<PersonRow> {
     })
 }
 
-pub(super) fn vehicle(r: &impl Columns) -> StoreResult<VehicleRow> {
+pub(super) fn vehicle(r: &dyn Columns) -> StoreResult<VehicleRow> {
     let plate_type =
         PlateType::parse(&r.text(1)?).map_err(|e| corrupt("vehicles.plate_type", e))?;
     Ok(VehicleRow {
@@ -109,7 +121,7 @@ pub(super) fn vehicle(r: &impl Columns) -> StoreResult<VehicleRow> {
     })
 }
 
-pub(super) fn binding(r: &impl Columns) -> StoreResult<BindingRow> {
+pub(super) fn binding(r: &dyn Columns) -> StoreResult<BindingRow> {
     Ok(BindingRow {
         id: r.int(0)?,
         binder_id: r.int(1)?,
@@ -120,14 +132,11 @@ pub(super) fn binding(r: &impl Columns) -> StoreResult<BindingRow> {
         created_at: ts(r.int(5)?),
         removed_at: ts_opt(r.opt_int(6)?),
         removed_by: r.opt_int(7)?,
-        removed_role: match r.opt_text(8)? {
-            Some(x) => Some(ActorRole::parse(&x).map_err(|e| corrupt("bindings.removed_role", e))?),
-            None => None,
-        },
+        removed_role: opt_code(r.opt_text(8)?, "bindings.removed_role", ActorRole::parse)?,
     })
 }
 
-pub(super) fn violation(r: &impl Columns) -> StoreResult<ViolationRow> {
+pub(super) fn violation(r: &dyn Columns) -> StoreResult<ViolationRow> {
     Ok(ViolationRow {
         id: r.int(0)?,
         vehicle_id: r.int(1)?,
@@ -143,15 +152,15 @@ pub(super) fn violation(r: &impl Columns) -> StoreResult<ViolationRow> {
         decision_number: r.opt_text(11)?,
         decided_at: ts_opt(r.opt_int(12)?),
         paid_at: ts_opt(r.opt_int(13)?),
-        paid_fen: match r.opt_int(14)? {
-            Some(v) => Some(fen(v, "violations.paid_fen")?),
-            None => None,
-        },
+        paid_fen: r
+            .opt_int(14)?
+            .map(|v| fen(v, "violations.paid_fen"))
+            .transpose()?,
         payment_ref: r.opt_text(15)?,
     })
 }
 
-pub(super) fn application(r: &impl Columns) -> StoreResult<ApplicationRow> {
+pub(super) fn application(r: &dyn Columns) -> StoreResult<ApplicationRow> {
     let method = r.text(3)?;
     let status = r.text(5)?;
     Ok(ApplicationRow {
@@ -160,22 +169,18 @@ pub(super) fn application(r: &impl Columns) -> StoreResult<ApplicationRow> {
         vehicle_id: r.int(2)?,
         method: BindingMethod::parse(&method)
             .map_err(|e| corrupt("binding_applications.method", e))?,
-        relationship: match r.opt_text(4)? {
-            Some(x) => Some(
-                Relationship::parse(&x)
-                    .map_err(|e| corrupt("binding_applications.relationship", e))?,
-            ),
-            None => None,
-        },
+        relationship: opt_code(
+            r.opt_text(4)?,
+            "binding_applications.relationship",
+            Relationship::parse,
+        )?,
         status: ApplicationStatus::parse(&status)
-            .ok_or_else(|| corrupt("binding_applications.status", &status))?,
-        verification: match r.opt_text(6)? {
-            Some(v) => Some(
-                Verification::parse(&v)
-                    .ok_or_else(|| corrupt("binding_applications.verification", &v))?,
-            ),
-            None => None,
-        },
+            .map_err(|e| corrupt("binding_applications.status", e))?,
+        verification: opt_code(
+            r.opt_text(6)?,
+            "binding_applications.verification",
+            Verification::parse,
+        )?,
         note: r.opt_text(7)?,
         binding_id: r.opt_int(8)?,
         created_at: ts(r.int(9)?),
@@ -187,16 +192,15 @@ pub(super) fn application(r: &impl Columns) -> StoreResult<ApplicationRow> {
 }
 
 /// An application's id and when it was filed (`SELECT id, submitted_at`, filed ones only).
-pub(super) fn submitted_application(r: &impl Columns) -> StoreResult<(String, Timestamp)> {
+pub(super) fn submitted_application(r: &dyn Columns) -> StoreResult<(String, Timestamp)> {
     Ok((r.text(0)?, ts(r.int(1)?)))
 }
 
-pub(super) fn sms_challenge(r: &impl Columns) -> StoreResult<SmsChallengeRow> {
+pub(super) fn sms_challenge(r: &dyn Columns) -> StoreResult<SmsChallengeRow> {
     let purpose = r.text(1)?;
     Ok(SmsChallengeRow {
         id: r.text(0)?,
-        purpose: SmsPurpose::parse(&purpose)
-            .ok_or_else(|| corrupt("sms_challenges.purpose", &purpose))?,
+        purpose: SmsPurpose::parse(&purpose).map_err(|e| corrupt("sms_challenges.purpose", e))?,
         requester: r.text(2)?,
         phone: r.opt_text(3)?,
         plate_key: r.opt_text(4)?,
@@ -212,13 +216,8 @@ pub(super) fn sms_challenge(r: &impl Columns) -> StoreResult<SmsChallengeRow> {
     })
 }
 
-pub(super) fn qr_code(r: &impl Columns) -> StoreResult<QrCodeRow> {
-    let state = match r.text(4)?.as_str() {
-        "active" => QrState::Active,
-        "used" => QrState::Used,
-        "replaced" => QrState::Replaced,
-        other => return Err(corrupt("qr_codes.state", other)),
-    };
+pub(super) fn qr_code(r: &dyn Columns) -> StoreResult<QrCodeRow> {
+    let state = QrState::parse(&r.text(4)?).map_err(|e| corrupt("qr_codes.state", e))?;
     Ok(QrCodeRow {
         id: r.int(0)?,
         vehicle_id: r.int(1)?,
@@ -229,7 +228,7 @@ pub(super) fn qr_code(r: &impl Columns) -> StoreResult<QrCodeRow> {
     })
 }
 
-pub(super) fn session(r: &impl Columns) -> StoreResult<SessionRow> {
+pub(super) fn session(r: &dyn Columns) -> StoreResult<SessionRow> {
     Ok(SessionRow {
         person_id: r.opt_int(0)?,
         csrf_token: r.text(1)?,
@@ -237,7 +236,7 @@ pub(super) fn session(r: &impl Columns) -> StoreResult<SessionRow> {
     })
 }
 
-pub(super) fn notification(r: &impl Columns) -> StoreResult<NotificationRow> {
+pub(super) fn notification(r: &dyn Columns) -> StoreResult<NotificationRow> {
     Ok(NotificationRow {
         id: r.int(0)?,
         kind: r.text(1)?,

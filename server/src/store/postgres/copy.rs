@@ -3,8 +3,10 @@
 //! Column lists and types come from the PostgreSQL side, values from SQLite; every table goes over with one
 //! `COPY … FROM STDIN`, all inside one transaction, so a failed copy leaves the target as it was.
 
+use super::PgStore;
 use crate::store::{StoreError, StoreResult};
 use ::postgres::Client;
+use renche::Timestamp;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::io::Write;
@@ -46,6 +48,27 @@ impl std::fmt::Display for CopyReport {
         }
         write!(f, "copied {} rows", self.total())
     }
+}
+
+/// `renche-server migrate-data --from sqlite://… --to postgres://…`: migrates the target, then copies every
+/// row of the source into it in one transaction (see `copy_from_sqlite`).
+pub fn migrate_data(from: &str, to: &str, now: Timestamp) -> StoreResult<CopyReport> {
+    let source = crate::store::sqlite::path_of_url(from);
+    if !source.is_file() {
+        return Err(StoreError::Database(format!(
+            "{} is not a SQLite database file",
+            source.display()
+        )));
+    }
+    let target = PgStore::open(to, now)?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut conn = target.pool.get()?;
+            copy_from_sqlite(&source, conn.client()?)
+        })
+        .join()
+        .unwrap_or_else(|_| Err(StoreError::Database("the copy panicked".into())))
+    })
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {

@@ -1,0 +1,844 @@
+//! The statements, written once for both stores, and the one `Tx` that runs them.
+//!
+//! Statements use SQLite's numbered placeholders (`?1`); the PostgreSQL connection turns them into `$1`
+//! when it prepares a statement. Both databases take `RETURNING`, `TRUE` and `ON CONFLICT`, so what is left
+//! to the connection (`Db`) is locking: PostgreSQL runs write jobs concurrently and rebuilds with row and
+//! advisory locks what the single SQLite writer gives for free (see `postgres`).
+
+use super::rows::{
+    self, ts_opt, Columns, APPLICATION_COLUMNS, BINDING_COLUMNS, NOTIFICATION_COLUMNS,
+    PERSON_COLUMNS, QR_CODE_COLUMNS, SESSION_COLUMNS, SMS_COLUMNS, VEHICLE_COLUMNS,
+    VIOLATION_COLUMNS,
+};
+use super::{
+    ApplicationRow, AuditEntry, BindingRow, IdempotencyBegin, NewBinding, NewPerson, NewVehicle,
+    NewViolation, NotificationRow, PersonRow, QrCodeRow, SessionRow, SmsChallengeRow, SmsCountKey,
+    StoreError, StoreResult, Tx, VehicleRow, ViolationRow,
+};
+use renche::domain::{ActorRole, Fen, PlateType};
+use renche::Timestamp;
+
+/// A statement argument, as the schema's column types take it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Arg<'a> {
+    /// Any integer column: PostgreSQL narrows it to the column's INTEGER where the schema says so.
+    Int(Option<i64>),
+    Text(Option<&'a str>),
+    Bytes(Option<&'a [u8]>),
+    Flag(bool),
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<u32> for Arg<'_> {
+    fn from(v: u32) -> Self {
+        Arg::Int(Some(i64::from(v)))
+    }
+}
+impl From<Timestamp> for Arg<'_> {
+    fn from(t: Timestamp) -> Self {
+        Arg::Int(Some(t.millis()))
+    }
+}
+impl From<Option<Timestamp>> for Arg<'_> {
+    fn from(t: Option<Timestamp>) -> Self {
+        Arg::Int(t.map(|t| t.millis()))
+    }
+}
+impl From<Option<Fen>> for Arg<'_> {
+    fn from(f: Option<Fen>) -> Self {
+        // Fen is capped far below i64::MAX.
+        Arg::Int(f.map(|f| i64::try_from(f.value()).unwrap_or(i64::MAX)))
+    }
+}
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl<'a> From<&'a Option<String>> for Arg<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        Arg::Text(v.as_deref())
+    }
+}
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Arg::Bytes(Some(v))
+    }
+}
+impl<'a> From<&'a Vec<u8>> for Arg<'a> {
+    fn from(v: &'a Vec<u8>) -> Self {
+        Arg::Bytes(Some(v))
+    }
+}
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Flag(v)
+    }
+}
+
+/// The arguments of one statement, `?1` first.
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$(Arg::from($a)),*] };
+}
+
+/// Which transaction-scoped advisory lock to take (PostgreSQL; SQLite serialises writes already).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Advisory {
+    /// Making a server key, so that instances starting together agree on one.
+    ServerKey,
+    /// Counting SMS challenges before sending one: the count and the insert that follows are one step.
+    SmsCount,
+}
+
+/// One database connection inside a job's transaction: what each store provides.
+pub(super) trait Db {
+    /// Whether reads that the flow may act on lock their rows (`FOR … UPDATE`): PostgreSQL write jobs.
+    fn row_locks(&self) -> bool;
+    /// Takes `lock` on `key` until the end of the transaction, where needed.
+    fn advisory_lock(&mut self, lock: Advisory, key: &str) -> StoreResult<()>;
+    /// Runs a statement that returns no rows; the number of rows it changed.
+    fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64>;
+    /// Runs a query and hands each row to `each`, in order.
+    fn query(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        each: &mut dyn FnMut(&dyn Columns) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+}
+
+/// The `Tx` of both stores, over one connection.
+pub(super) struct SqlTx<D> {
+    pub(super) db: D,
+    /// `lock_for_binding` ran: person rows read from now on are not locked (see `person_lock`).
+    binding_locked: bool,
+}
+
+type Parse<T> = fn(&dyn Columns) -> StoreResult<T>;
+
+impl<D: Db> SqlTx<D> {
+    pub(super) fn new(db: D) -> Self {
+        SqlTx {
+            db,
+            binding_locked: false,
+        }
+    }
+
+    /// Every row of `sql`, each parsed by `parse`.
+    fn all<T>(&mut self, sql: &str, args: &[Arg<'_>], parse: Parse<T>) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        self.db.query(sql, args, &mut |r| {
+            out.push(parse(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    fn first<T>(&mut self, sql: &str, args: &[Arg<'_>], parse: Parse<T>) -> StoreResult<Option<T>> {
+        Ok(self.all(sql, args, parse)?.into_iter().next())
+    }
+    /// The row of a statement that always returns one (`COUNT(*)`, `RETURNING`).
+    fn one<T>(&mut self, sql: &str, args: &[Arg<'_>], parse: Parse<T>) -> StoreResult<T> {
+        self.first(sql, args, parse)?
+            .ok_or_else(|| StoreError::Database(format!("no row returned by: {sql}")))
+    }
+    fn inserted_id(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<i64> {
+        self.one(sql, args, |r| r.int(0))
+    }
+
+    /// ` FOR NO KEY UPDATE` where rows are locked, nothing elsewhere. NO KEY UPDATE, not UPDATE: inserting
+    /// rows that reference these (bindings, notifications) takes KEY SHARE locks, which it does not block.
+    fn lock(&self) -> &'static str {
+        if self.db.row_locks() {
+            " FOR NO KEY UPDATE"
+        } else {
+            ""
+        }
+    }
+    /// People are locked before vehicles, always: after `lock_for_binding` has locked a vehicle, reading
+    /// another person (an officer, an owner) must not wait for that person's row, or a commit holding it and
+    /// waiting for this vehicle would close a circle. Such a job only reads them; the person whose count
+    /// matters is already locked.
+    fn person_lock(&self) -> &'static str {
+        if self.binding_locked {
+            ""
+        } else {
+            self.lock()
+        }
+    }
+
+    fn one_person(&mut self, clause: &str, arg: Arg<'_>) -> StoreResult<Option<PersonRow>> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE {clause}{}",
+            self.person_lock()
+        );
+        self.first(&sql, &[arg], rows::person)
+    }
+    fn vehicles_where(&mut self, clause: &str, args: &[Arg<'_>]) -> StoreResult<Vec<VehicleRow>> {
+        let sql = format!("SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE {clause}");
+        self.all(&sql, args, rows::vehicle)
+    }
+    fn bindings_where(&mut self, clause: &str, arg: i64) -> StoreResult<Vec<BindingRow>> {
+        let sql = format!("SELECT {BINDING_COLUMNS} FROM bindings WHERE {clause}");
+        self.all(&sql, args![arg], rows::binding)
+    }
+    /// The WHERE clause of an SMS count key, with its arguments and its advisory-lock name.
+    fn sms_key(key: &SmsCountKey) -> (&'static str, Vec<&str>, String) {
+        match key {
+            SmsCountKey::Phone(p) => (
+                "phone = ?1 AND delivered",
+                vec![p.as_str()],
+                format!("phone:{p}"),
+            ),
+            SmsCountKey::Plate(k) => ("plate_key = ?1", vec![k.as_str()], format!("plate:{k}")),
+            SmsCountKey::RequesterPlate {
+                requester,
+                plate_key,
+            } => (
+                "requester = ?1 AND plate_key = ?2",
+                vec![requester.as_str(), plate_key.as_str()],
+                format!("requester-plate:{requester}:{plate_key}"),
+            ),
+        }
+    }
+}
+
+fn count_u32(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+const INSERT_IDEMPOTENCY_KEY: &str =
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) \
+     VALUES (?1, ?2, ?3, 'running', ?4)";
+
+impl<D: Db> Tx for SqlTx<D> {
+    fn person(&mut self, id: i64) -> StoreResult<Option<PersonRow>> {
+        self.one_person("id = ?1", id.into())
+    }
+    fn person_by_phone(&mut self, phone: &str) -> StoreResult<Option<PersonRow>> {
+        self.one_person("phone = ?1", phone.into())
+    }
+    fn person_by_resident_id(&mut self, resident_id: &str) -> StoreResult<Option<PersonRow>> {
+        self.one_person("resident_id = ?1", resident_id.into())
+    }
+    fn insert_person(&mut self, p: &NewPerson) -> StoreResult<i64> {
+        let (class, status, points, cycle) = match &p.licence {
+            Some(l) => (
+                Some(l.class.code()),
+                Some(l.status.code()),
+                l.points,
+                l.cycle_start,
+            ),
+            None => (None, None, 0, None),
+        };
+        self.inserted_id(
+            "INSERT INTO people (name, resident_id, phone, registered_at, identity_verified, role, licence_class, \
+             licence_status, licence_points, licence_cycle_start, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+            args![
+                &p.name,
+                p.resident_id.as_str(),
+                p.phone.as_str(),
+                p.registered_at,
+                p.identity_verified,
+                p.role.code(),
+                class,
+                status,
+                points,
+                cycle,
+                p.created_at,
+            ],
+        )
+    }
+    fn register_person(
+        &mut self,
+        id: i64,
+        name: &str,
+        phone: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE people SET registered_at = ?2, name = ?3, phone = ?4 WHERE id = ?1",
+            args![id, at, name, phone],
+        )?;
+        Ok(())
+    }
+    fn set_identity_verified(&mut self, id: i64) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE people SET identity_verified = TRUE WHERE id = ?1",
+            args![id],
+        )?;
+        Ok(())
+    }
+    fn set_licence_points(
+        &mut self,
+        id: i64,
+        points: u32,
+        cycle_start: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE people SET licence_points = ?2, licence_cycle_start = ?3 WHERE id = ?1",
+            args![id, points, cycle_start],
+        )?;
+        Ok(())
+    }
+    fn count_people(&mut self) -> StoreResult<i64> {
+        self.one("SELECT COUNT(*) FROM people", &[], |r| r.int(0))
+    }
+
+    fn vehicle(&mut self, id: i64) -> StoreResult<Option<VehicleRow>> {
+        Ok(self
+            .vehicles_where("id = ?1", args![id])?
+            .into_iter()
+            .next())
+    }
+    fn vehicle_by_plate(
+        &mut self,
+        plate_type: PlateType,
+        plate_number: &str,
+    ) -> StoreResult<Option<VehicleRow>> {
+        Ok(self
+            .vehicles_where(
+                "plate_type = ?1 AND plate_number = ?2",
+                args![plate_type.code(), plate_number],
+            )?
+            .into_iter()
+            .next())
+    }
+    fn vehicles_owned_by(&mut self, person_id: i64) -> StoreResult<Vec<VehicleRow>> {
+        self.vehicles_where("owner_person_id = ?1 ORDER BY id", args![person_id])
+    }
+    fn insert_vehicle(&mut self, v: &NewVehicle) -> StoreResult<i64> {
+        self.inserted_id(
+            "INSERT INTO vehicles (plate_type, plate_number, engine_number, engine_suffix, use_nature, owner_kind, \
+             owner_person_id, owner_name, owner_phone, owner_resident_id, city, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+            args![
+                v.plate_number.plate_type().code(),
+                v.plate_number.as_str(),
+                &v.engine_number,
+                v.engine_suffix.as_str(),
+                v.use_nature.code(),
+                v.owner_kind.code(),
+                v.owner_person_id,
+                &v.owner_name,
+                v.owner_phone.as_str(),
+                v.owner_resident_id.as_ref().map(|r| r.as_str()),
+                &v.city,
+                v.created_at,
+            ],
+        )
+    }
+    fn link_vehicles_to_owner(&mut self, resident_id: &str, person_id: i64) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE vehicles SET owner_person_id = ?2 WHERE owner_resident_id = ?1 AND owner_person_id IS NULL \
+             AND owner_kind = 'individual'",
+            args![resident_id, person_id],
+        )?;
+        Ok(())
+    }
+
+    fn lock_for_binding(&mut self, binder_id: i64, vehicle_id: i64) -> StoreResult<()> {
+        if self.db.row_locks() {
+            // Always the person first, then the vehicle: two commits can never wait on each other in a
+            // circle.
+            self.db.execute(
+                "SELECT 1 FROM people WHERE id = ?1 FOR NO KEY UPDATE",
+                args![binder_id],
+            )?;
+            self.db.execute(
+                "SELECT 1 FROM vehicles WHERE id = ?1 FOR NO KEY UPDATE",
+                args![vehicle_id],
+            )?;
+        }
+        self.binding_locked = true;
+        Ok(())
+    }
+    fn binding(&mut self, id: i64) -> StoreResult<Option<BindingRow>> {
+        let clause = format!("id = ?1{}", self.lock());
+        Ok(self.bindings_where(&clause, id)?.into_iter().next())
+    }
+    fn active_bindings_of_binder(&mut self, binder_id: i64) -> StoreResult<Vec<BindingRow>> {
+        self.bindings_where(
+            "binder_id = ?1 AND removed_at IS NULL ORDER BY id",
+            binder_id,
+        )
+    }
+    fn active_bindings_of_vehicle(&mut self, vehicle_id: i64) -> StoreResult<Vec<BindingRow>> {
+        self.bindings_where(
+            "vehicle_id = ?1 AND removed_at IS NULL ORDER BY id",
+            vehicle_id,
+        )
+    }
+    fn insert_binding(&mut self, b: &NewBinding) -> StoreResult<i64> {
+        self.inserted_id(
+            "INSERT INTO bindings (binder_id, vehicle_id, relationship, method, application_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            args![
+                b.binder_id,
+                b.vehicle_id,
+                b.relationship.code(),
+                b.method.code(),
+                &b.application_id,
+                b.created_at,
+            ],
+        )
+    }
+    fn remove_binding(
+        &mut self,
+        id: i64,
+        at: Timestamp,
+        by: i64,
+        role: ActorRole,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE bindings SET removed_at = ?2, removed_by = ?3, removed_role = ?4 WHERE id = ?1 AND removed_at IS NULL",
+            args![id, at, by, role.code()],
+        )?;
+        Ok(())
+    }
+
+    fn insert_application(&mut self, a: &ApplicationRow) -> StoreResult<()> {
+        self.db.execute(
+            &format!(
+                "INSERT INTO binding_applications ({APPLICATION_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ),
+            args![
+                &a.id,
+                a.binder_id,
+                a.vehicle_id,
+                a.method.code(),
+                a.relationship.map(|r| r.code()),
+                a.status.code(),
+                a.verification.map(|v| v.code()),
+                &a.note,
+                a.binding_id,
+                a.created_at,
+                a.submitted_at,
+                a.reviewed_by,
+                a.reviewed_at,
+                &a.review_reason,
+            ],
+        )?;
+        Ok(())
+    }
+    fn application(&mut self, id: &str) -> StoreResult<Option<ApplicationRow>> {
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE id = ?1{}",
+            self.lock()
+        );
+        self.first(&sql, args![id], rows::application)
+    }
+    fn update_application(&mut self, a: &ApplicationRow) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE binding_applications SET relationship = ?2, status = ?3, verification = ?4, note = ?5, \
+             binding_id = ?6, submitted_at = ?7, reviewed_by = ?8, reviewed_at = ?9, review_reason = ?10 WHERE id = ?1",
+            args![
+                &a.id,
+                a.relationship.map(|r| r.code()),
+                a.status.code(),
+                a.verification.map(|v| v.code()),
+                &a.note,
+                a.binding_id,
+                a.submitted_at,
+                a.reviewed_by,
+                a.reviewed_at,
+                &a.review_reason,
+            ],
+        )?;
+        Ok(())
+    }
+    fn applications_in_review(&mut self) -> StoreResult<Vec<ApplicationRow>> {
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE status = 'in_review' \
+             ORDER BY created_at LIMIT 500"
+        );
+        self.all(&sql, &[], rows::application)
+    }
+    fn submitted_applications(&mut self, binder_id: i64) -> StoreResult<Vec<(String, Timestamp)>> {
+        self.all(
+            "SELECT id, submitted_at FROM binding_applications WHERE binder_id = ?1 AND submitted_at IS NOT NULL \
+             ORDER BY submitted_at DESC LIMIT 400",
+            args![binder_id],
+            rows::submitted_application,
+        )
+    }
+
+    fn replace_active_qr_codes(&mut self, vehicle_id: i64) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE qr_codes SET state = 'replaced' WHERE vehicle_id = ?1 AND state = 'active'",
+            args![vehicle_id],
+        )?;
+        Ok(())
+    }
+    fn insert_qr_code(
+        &mut self,
+        vehicle_id: i64,
+        issued_by: i64,
+        token_hash: &[u8],
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<i64> {
+        self.inserted_id(
+            "INSERT INTO qr_codes (vehicle_id, issued_by, token_hash, issued_at, expires_at, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active') RETURNING id",
+            args![vehicle_id, issued_by, token_hash, issued_at, expires_at],
+        )
+    }
+    fn qr_code_by_token_hash(&mut self, token_hash: &[u8]) -> StoreResult<Option<QrCodeRow>> {
+        let sql = format!(
+            "SELECT {QR_CODE_COLUMNS} FROM qr_codes WHERE token_hash = ?1{}",
+            self.lock()
+        );
+        self.first(&sql, args![token_hash], rows::qr_code)
+    }
+    fn mark_qr_code_used(&mut self, id: i64, by: i64, at: Timestamp) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE qr_codes SET state = 'used', used_by = ?2, used_at = ?3 WHERE id = ?1",
+            args![id, by, at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_sms_challenge(&mut self, c: &SmsChallengeRow) -> StoreResult<()> {
+        self.db.execute(
+            &format!(
+                "INSERT INTO sms_challenges ({SMS_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ),
+            args![
+                &c.id,
+                c.purpose.code(),
+                &c.requester,
+                &c.phone,
+                &c.plate_key,
+                c.vehicle_id,
+                &c.salt,
+                &c.code_hash,
+                c.delivered,
+                c.created_at,
+                c.expires_at,
+                c.wrong_tries,
+                c.consumed_at,
+            ],
+        )?;
+        Ok(())
+    }
+    fn sms_challenge(&mut self, id: &str) -> StoreResult<Option<SmsChallengeRow>> {
+        let sql = format!(
+            "SELECT {SMS_COLUMNS} FROM sms_challenges WHERE id = ?1{}",
+            self.lock()
+        );
+        self.first(&sql, args![id], rows::sms_challenge)
+    }
+    fn record_sms_wrong_try(&mut self, id: &str) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE sms_challenges SET wrong_tries = wrong_tries + 1 WHERE id = ?1",
+            args![id],
+        )?;
+        Ok(())
+    }
+    fn consume_sms_challenge(&mut self, id: &str, at: Timestamp) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE sms_challenges SET consumed_at = ?2 WHERE id = ?1 AND consumed_at IS NULL",
+            args![id, at],
+        )?;
+        Ok(())
+    }
+    fn count_sms_challenges(&mut self, key: &SmsCountKey, since: Timestamp) -> StoreResult<u32> {
+        let (clause, keys, lock) = Self::sms_key(key);
+        // Held to the end of the job: the count and the insert that follows it are one step.
+        self.db.advisory_lock(Advisory::SmsCount, &lock)?;
+        let n = keys.len() + 1;
+        let sql =
+            format!("SELECT COUNT(*) FROM sms_challenges WHERE {clause} AND created_at >= ?{n}");
+        let mut args: Vec<Arg<'_>> = keys.into_iter().map(Arg::from).collect();
+        args.push(since.into());
+        Ok(count_u32(self.one(&sql, &args, |r| r.int(0))?))
+    }
+    fn last_sms_challenge_at(&mut self, key: &SmsCountKey) -> StoreResult<Option<Timestamp>> {
+        let (clause, keys, lock) = Self::sms_key(key);
+        self.db.advisory_lock(Advisory::SmsCount, &lock)?;
+        let sql = format!("SELECT MAX(created_at) FROM sms_challenges WHERE {clause}");
+        let args: Vec<Arg<'_>> = keys.into_iter().map(Arg::from).collect();
+        Ok(ts_opt(self.one(&sql, &args, |r| r.opt_int(0))?))
+    }
+
+    fn violation(&mut self, id: i64) -> StoreResult<Option<ViolationRow>> {
+        let sql = format!(
+            "SELECT {VIOLATION_COLUMNS} FROM violations WHERE id = ?1{}",
+            self.lock()
+        );
+        self.first(&sql, args![id], rows::violation)
+    }
+    fn violations_of_vehicle(
+        &mut self,
+        vehicle_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ViolationRow>> {
+        let sql = format!(
+            "SELECT {VIOLATION_COLUMNS} FROM violations WHERE vehicle_id = ?1 ORDER BY occurred_at DESC LIMIT ?2"
+        );
+        self.all(&sql, args![vehicle_id, limit], rows::violation)
+    }
+    fn insert_violation(&mut self, v: &NewViolation) -> StoreResult<i64> {
+        self.inserted_id(
+            "INSERT INTO violations (vehicle_id, occurred_at, code, description, place, points, fine_fen, source, \
+             state, decision_number, decided_at, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+            args![
+                v.vehicle_id,
+                v.occurred_at,
+                &v.code,
+                &v.description,
+                &v.place,
+                u32::from(v.points.value()),
+                Some(v.fine_fen),
+                v.source.code(),
+                v.state.code(),
+                &v.decision_number,
+                v.decided_at,
+                v.created_at,
+            ],
+        )
+    }
+    fn update_violation(&mut self, v: &ViolationRow) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE violations SET state = ?2, handled_by = ?3, decision_number = ?4, decided_at = ?5, paid_at = ?6, \
+             paid_fen = ?7, payment_ref = ?8 WHERE id = ?1",
+            args![
+                v.id,
+                v.state.code(),
+                v.handled_by,
+                &v.decision_number,
+                v.decided_at,
+                v.paid_at,
+                v.paid_fen,
+                &v.payment_ref,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        person_id: Option<i64>,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![token_hash, person_id, csrf_token, now, expires_at],
+        )?;
+        Ok(())
+    }
+    fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?1");
+        self.first(&sql, args![token_hash], rows::session)
+    }
+    fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
+        self.db.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            args![token_hash],
+        )?;
+        Ok(())
+    }
+
+    fn idempotency_begin(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<IdempotencyBegin> {
+        // Claim the key; where another job holds it in an open transaction (PostgreSQL) this waits for that
+        // one to end, then finds its row. Either way the row is ours to inspect under a lock.
+        let claimed = self.db.execute(
+            &format!("{INSERT_IDEMPOTENCY_KEY} ON CONFLICT (scope, key) DO NOTHING"),
+            args![scope, key, fingerprint, now],
+        )?;
+        if claimed == 1 {
+            return Ok(IdempotencyBegin::Started);
+        }
+        let lock = if self.db.row_locks() {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT fingerprint, state, status, body, created_at FROM idempotency_keys \
+             WHERE scope = ?1 AND key = ?2{lock}"
+        );
+        let found = self.first(&sql, args![scope, key], |r| {
+            Ok((
+                r.bytes(0)?,
+                r.text(1)?,
+                r.opt_int(2)?,
+                r.opt_bytes(3)?,
+                r.int(4)?,
+            ))
+        })?;
+        let Some((stored, state, status, body, created)) = found else {
+            // Purged between the two statements: claim it again.
+            self.db
+                .execute(INSERT_IDEMPOTENCY_KEY, args![scope, key, fingerprint, now])?;
+            return Ok(IdempotencyBegin::Started);
+        };
+        if stored != fingerprint {
+            return Ok(IdempotencyBegin::Mismatch);
+        }
+        if state == "running" {
+            if created < stale_before.millis() {
+                // The first attempt died without finishing (a crash): let this one run.
+                self.db.execute(
+                    "UPDATE idempotency_keys SET created_at = ?3 WHERE scope = ?1 AND key = ?2",
+                    args![scope, key, now],
+                )?;
+                return Ok(IdempotencyBegin::Started);
+            }
+            return Ok(IdempotencyBegin::InFlight);
+        }
+        Ok(IdempotencyBegin::Replay {
+            status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+            body: body.unwrap_or_default(),
+        })
+    }
+    fn idempotency_finish(
+        &mut self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE idempotency_keys SET state = 'done', status = ?3, body = ?4, finished_at = ?5 \
+             WHERE scope = ?1 AND key = ?2",
+            args![scope, key, u32::from(status), body, now],
+        )?;
+        Ok(())
+    }
+    fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()> {
+        self.db.execute(
+            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND state = 'running'",
+            args![scope, key],
+        )?;
+        Ok(())
+    }
+    fn purge_expired(&mut self, keys_before: Timestamp, now: Timestamp) -> StoreResult<u64> {
+        const DAY: i64 = 86_400_000;
+        let now = now.millis();
+        // One-time codes matter for their lifetime and the day's caps; QR codes for their three minutes.
+        let deletes: [(&str, i64); 5] = [
+            (
+                "DELETE FROM idempotency_keys WHERE created_at < ?1 AND state = 'done'",
+                keys_before.millis(),
+            ),
+            ("DELETE FROM sessions WHERE expires_at < ?1", now),
+            (
+                "DELETE FROM rate_counters WHERE window_start < ?1",
+                now - 2 * DAY,
+            ),
+            (
+                "DELETE FROM sms_challenges WHERE created_at < ?1",
+                now - 2 * DAY,
+            ),
+            ("DELETE FROM qr_codes WHERE expires_at < ?1", now - DAY),
+        ];
+        let mut gone = 0;
+        for (sql, before) in deletes {
+            gone += self.db.execute(sql, args![before])?;
+        }
+        Ok(gone)
+    }
+
+    fn bump_counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32> {
+        let n = self.one(
+            "INSERT INTO rate_counters (key, window_start, count) VALUES (?1, ?2, 1) \
+             ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 RETURNING count",
+            args![key, window_start],
+            |r| r.int(0),
+        )?;
+        Ok(count_u32(n))
+    }
+    fn counter(&mut self, key: &str, window_start: Timestamp) -> StoreResult<u32> {
+        let n = self.first(
+            "SELECT count FROM rate_counters WHERE key = ?1 AND window_start = ?2",
+            args![key, window_start],
+            |r| r.opt_int(0),
+        )?;
+        Ok(n.flatten().and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+    }
+
+    fn insert_notification(
+        &mut self,
+        person_id: i64,
+        kind: &str,
+        zh: &str,
+        en: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "INSERT INTO notifications (person_id, kind, message_zh, message_en, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![person_id, kind, zh, en, at],
+        )?;
+        Ok(())
+    }
+    fn notifications_of(
+        &mut self,
+        person_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationRow>> {
+        let sql = format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE person_id = ?1 ORDER BY id DESC LIMIT ?2"
+        );
+        self.all(&sql, args![person_id, limit], rows::notification)
+    }
+    fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {
+        let detail = e.detail.to_string();
+        self.db.execute(
+            "INSERT INTO audit_log (at, actor_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![e.at, e.actor_id, e.action, &e.subject, &detail],
+        )?;
+        Ok(())
+    }
+
+    fn server_key(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        // Instances starting together must agree on one key: the second waits here for the first's insert.
+        self.db.advisory_lock(Advisory::ServerKey, name)?;
+        self.first(
+            "SELECT key FROM server_keys WHERE name = ?1",
+            args![name],
+            |r| r.bytes(0),
+        )
+    }
+    fn insert_server_key(&mut self, name: &str, key: &[u8], at: Timestamp) -> StoreResult<()> {
+        self.db.execute(
+            "INSERT INTO server_keys (name, key, created_at) VALUES (?1, ?2, ?3)",
+            args![name, key, at],
+        )?;
+        Ok(())
+    }
+}
