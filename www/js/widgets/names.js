@@ -1,46 +1,40 @@
-// Display names of the codes the page shows: plate types from the core's table, relationships and documents
-// from the lists the pages kept until now.
+// Display names of the codes the core knows (plate types, relationships, documents), from the core's own
+// tables so that the page cannot drift from them. Read on first use: the core is loaded by then.
 
 import { pick } from '../i18n.js';
 import { core } from '../core.js';
 
-let plateTypeNames = null;
+const tables = new Map();
+function table(name) {
+  if (!tables.has(name)) tables.set(name, core()[name]());
+  return tables.get(name);
+}
+function entry(name, code) {
+  return table(name).find((e) => e.code === code);
+}
+
 /** The plate type's code and name, e.g. "02 小型汽车"; an unknown code as it is. */
 export function plateTypeName(code) {
-  if (!plateTypeNames) {
-    plateTypeNames = new Map(core().plateTypes().map((p) => [p.code, p]));
-  }
-  const entry = plateTypeNames.get(code);
-  return entry ? `${code} ${pick(entry)}` : code;
+  const e = entry('plateTypes', code);
+  return e ? `${code} ${pick(e)}` : code;
 }
 
-/** Names of the core's relationship codes, in both languages. */
-const RELATIONSHIPS = {
-  parent: { zh: '父母', en: 'Parent' },
-  spouse: { zh: '配偶', en: 'Spouse' },
-  child: { zh: '子女', en: 'Child' },
-  sibling: { zh: '兄弟姐妹', en: 'Sibling' },
-  relative: { zh: '其他亲属', en: 'Other relative' },
-  friend: { zh: '朋友', en: 'Friend' },
-  colleague: { zh: '同事', en: 'Colleague' },
-  other: { zh: '其他', en: 'Other' },
-};
+/** The relationship codes a binder picks from, in the core's order. */
 export function relationshipCodes() {
-  return Object.keys(RELATIONSHIPS);
-}
-export function relationshipName(code) {
-  return RELATIONSHIPS[code] ? pick(RELATIONSHIPS[code]) : (code ?? '');
+  return table('relationships').map((e) => e.code);
 }
 
-/** Display names of the originals a window checks (codes come from the core's routes). */
-const DOCUMENTS = {
-  driving_licence: { zh: '驾驶证原件', en: 'Driving licence (original)' },
-  id_card: { zh: '身份证原件', en: 'Resident ID card (original)' },
-  vehicle_licence: { zh: '机动车行驶证原件', en: 'Vehicle licence (original)' },
-};
-export function documentCodes() {
-  return Object.keys(DOCUMENTS);
+export function relationshipName(code) {
+  const e = entry('relationships', code);
+  return e ? pick(e) : (code ?? '');
 }
+
+/** The originals a window checks by hand, in the core's order. */
+export function documentCodes() {
+  return table('documents').map((e) => e.code);
+}
+
 export function documentName(code) {
-  return DOCUMENTS[code] ? pick(DOCUMENTS[code]) : code;
+  const e = entry('documents', code);
+  return e ? pick(e) : code;
 }
