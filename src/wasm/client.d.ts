@@ -1,6 +1,8 @@
 
 // The types of the package's `Client` (client.js, from src/wasm/client.js).
-import type { BindingAnswer, BindingCall, Fen, Reason, RouteCall, Rules, UnbindAnswer, UnbindCall, ViolationRoute } from "./renche_core.js";
+import type {
+  BindingAnswer, BindingCall, Fen, Reason, RelationshipCode, RouteCall, Rules, UnbindAnswer, UnbindCall, ViolationRoute,
+} from "./renche_core.js";
 
 export interface ClientOptions {
   /** The server's origin, e.g. "https://renche.example" or "" for the page's own origin. */
@@ -29,8 +31,8 @@ export interface ApiResponse {
   idempotencyKey: string | null;
 }
 
-export type Relationship =
-  | "parent" | "spouse" | "child" | "sibling" | "relative" | "friend" | "colleague" | "other";
+/** One of the codes `relationships()` lists. */
+export type Relationship = RelationshipCode;
 
 export interface CommitBindingOptions extends RequestOptions {
   /** Required by the server for QR applications; SMS ones record "other". */

@@ -13,7 +13,6 @@
 import { Rules } from "./renche_core.js";
 
 const API = "/api/v1";
-const RELATIONSHIPS = ["parent", "spouse", "child", "sibling", "relative", "friend", "colleague", "other"];
 
 /** An Error naming the field at fault, like the ones the rules throw (`error.field`). */
 function inputError(what, field, problem) {
@@ -43,8 +42,23 @@ function readOptions(what, value, kinds, required = []) {
 const isString = (v) => (typeof v === "string" ? null : "must be a string");
 const isObject = (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? null : "must be an object");
 const isCount = (v) => (Number.isInteger(v) && v >= 0 ? null : "must be a whole number, 0 or more");
-const isRelationship = (v) =>
-  RELATIONSHIPS.includes(v) ? null : `unknown relationship ${JSON.stringify(v)}, expected one of ${RELATIONSHIPS.join(", ")}`;
+
+/**
+ * The core's relationship codes, from its `relationships()` table, read on first use. Imported dynamically:
+ * the nodejs build rewrites the static import above into a `require` of `Rules` alone, and a module that
+ * is already loaded (and, in a page, instantiated) is only looked up again.
+ */
+let relationshipCodes = null;
+async function relationshipCheck() {
+  if (!relationshipCodes) {
+    const core = await import("./renche_core.js");
+    // From CommonJS (the nodejs build) the functions may sit on the module's default export.
+    const table = (core.relationships ?? core.default.relationships)();
+    relationshipCodes = table.map((r) => r.code);
+  }
+  const codes = relationshipCodes;
+  return (v) => (codes.includes(v) ? null : `unknown relationship ${JSON.stringify(v)}, expected one of ${codes.join(", ")}`);
+}
 const isFen = (v) => (Number.isSafeInteger(v) && v >= 0 ? null : "must be a whole number of fen, 0 or more");
 
 /** Runs a local decision on `options.check`; its input errors name the field inside `check`. */
@@ -190,7 +204,7 @@ export class Client {
    */
   async commitBinding(applicationId, options) {
     const o = readOptions("commitBinding", options, {
-      relationship: isRelationship,
+      relationship: await relationshipCheck(),
       check: isObject,
       idempotencyKey: isString,
     });

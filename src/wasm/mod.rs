@@ -11,7 +11,9 @@ mod packed;
 pub mod qr;
 
 use crate::contract::{BindingCall, RouteCall, UnbindCall};
-use crate::domain::{EngineSuffix, Fen, PhoneNumber, PlateNumber, PlateType, ResidentId};
+use crate::domain::{
+    Document, EngineSuffix, Fen, PhoneNumber, PlateNumber, PlateType, Relationship, ResidentId,
+};
 use crate::message::Reason;
 use crate::policy::Policy;
 use crate::time::Timestamp;
@@ -221,25 +223,47 @@ pub fn parse_phone(text: &str) -> Result<JsValue, JsValue> {
     })
 }
 
+/// A code with its names in both languages, for pickers and labels.
 #[derive(Serialize)]
-struct PlateTypeEntry {
+struct CodeEntry {
     code: &'static str,
     zh: &'static str,
     en: &'static str,
 }
 
+/// The core's own table of a code enum, so that no page or client keeps a copy of it.
+fn code_table<T: Copy>(all: &[T], entry: impl Fn(T) -> CodeEntry) -> Result<JsValue, JsValue> {
+    to_js(&all.iter().copied().map(entry).collect::<Vec<_>>())
+}
+
 /// The whole GA 24.7 plate type table, in code order.
 #[wasm_bindgen(js_name = plateTypes, unchecked_return_type = "PlateTypeEntry[]")]
 pub fn plate_types() -> Result<JsValue, JsValue> {
-    let table: Vec<PlateTypeEntry> = PlateType::ALL
-        .iter()
-        .map(|t| PlateTypeEntry {
-            code: t.code(),
-            zh: t.name_zh(),
-            en: t.name_en(),
-        })
-        .collect();
-    to_js(&table)
+    code_table(PlateType::ALL, |t| CodeEntry {
+        code: t.code(),
+        zh: t.name_zh(),
+        en: t.name_en(),
+    })
+}
+
+/// The binder's relationships to the owner, in the order a picker shows them.
+#[wasm_bindgen(js_name = relationships, unchecked_return_type = "RelationshipEntry[]")]
+pub fn relationships() -> Result<JsValue, JsValue> {
+    code_table(Relationship::ALL, |r| CodeEntry {
+        code: r.code(),
+        zh: r.name_zh(),
+        en: r.name_en(),
+    })
+}
+
+/// The originals a window officer checks by hand, with their names.
+#[wasm_bindgen(js_name = documents, unchecked_return_type = "DocumentEntry[]")]
+pub fn documents() -> Result<JsValue, JsValue> {
+    code_table(Document::ALL, |d| CodeEntry {
+        code: d.code(),
+        zh: d.name_zh(),
+        en: d.name_en(),
+    })
 }
 
 /// One example of every refusal a decision can give, with its code, parameters and both messages.

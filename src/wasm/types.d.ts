@@ -23,6 +23,9 @@ export type UseNature =
 export type Channel = "app" | "kiosk" | "window";
 export type BindingMethod = "qr" | "sms" | "window";
 export type DocumentKind = "driving_licence" | "id_card" | "vehicle_licence";
+/** The binder's relationship to the owner, picked in the QR flow; the SMS flow records `other`. */
+export type RelationshipCode =
+  | "parent" | "spouse" | "child" | "sibling" | "relative" | "friend" | "colleague" | "other";
 export type LicenceClass =
   | "A1" | "A2" | "A3" | "B1" | "B2" | "C1" | "C2" | "C3" | "C4" | "C5" | "C6" | "D" | "E" | "F" | "M"
   | "N" | "P";
@@ -260,6 +263,20 @@ export type MaskedParse = { ok: true; normal: string; masked: string } | ParseFa
 
 export interface PlateTypeEntry {
   code: PlateTypeCode;
+  zh: string;
+  en: string;
+}
+
+/** A binder's relationship to the owner (`relationships()`). */
+export interface RelationshipEntry {
+  code: RelationshipCode;
+  zh: string;
+  en: string;
+}
+
+/** An original a window officer checks (`documents()`). */
+export interface DocumentEntry {
+  code: DocumentKind;
   zh: string;
   en: string;
 }

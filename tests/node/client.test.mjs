@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renche } from "./pkg.mjs";
+import { bindingCases } from "./cases.mjs";
 
 const { Client, Rules } = renche;
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -208,6 +209,17 @@ test("an unreachable server rejects after the retries", async () => {
   await new Promise((resolve) => closed.close(resolve));
   const client = new Client({ baseUrl: `http://127.0.0.1:${port}`, retries: 2, baseDelayMs: 5 });
   await assert.rejects(client.request("GET", "/api/v1/session"), (e) => e instanceof Error && /after 3 tries/.test(e.message));
+});
+
+test("the client takes exactly the core's relationship codes", async () => {
+  const client = new Client({ baseUrl: "http://127.0.0.1:9", retries: 0 });
+  // A local refusal answers without the network, after the options were checked.
+  for (const { code } of renche.relationships()) {
+    const outcome = await client.commitBinding("1", { relationship: code, check: bindingCases.fourthBinding.call });
+    assert.equal(outcome.source, "local", code);
+  }
+  await assert.rejects(client.commitBinding("1", { relationship: "Parent" }),
+    (e) => e.field === "relationship" && e.message.includes(renche.relationships().map((r) => r.code).join(", ")));
 });
 
 test("bad options throw an Error naming the field", () => {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { renche } from "./pkg.mjs";
 import { bindingCases, routeCases, okBinding, okRoute, routeCall, violation, unbindCall, NOW } from "./cases.mjs";
 
-const { Rules, reasonCatalogue, plateTypes } = renche;
+const { Rules, reasonCatalogue, plateTypes, relationships, documents } = renche;
 const rules = Rules.default();
 
 for (const [name, { call, code, params }] of Object.entries(bindingCases)) {
@@ -115,6 +115,26 @@ test("plate types: the whole GA 24.7 table", () => {
   const table = plateTypes();
   assert.equal(table.length, 35);
   assert.deepEqual(table.find((t) => t.code === "52"), { code: "52", zh: "小型新能源汽车", en: "Small new-energy car" });
+});
+
+test("relationships and documents: the core's tables with both names", () => {
+  assert.deepEqual(relationships().map((r) => r.code),
+    ["parent", "spouse", "child", "sibling", "relative", "friend", "colleague", "other"]);
+  assert.deepEqual(relationships().find((r) => r.code === "relative"), { code: "relative", zh: "其他亲属", en: "Other relative" });
+  assert.deepEqual(documents(), [
+    { code: "driving_licence", zh: "驾驶证原件", en: "Driving licence (original)" },
+    { code: "id_card", zh: "身份证原件", en: "Resident ID card (original)" },
+    { code: "vehicle_licence", zh: "机动车行驶证原件", en: "Vehicle licence (original)" },
+  ]);
+  for (const entry of [...relationships(), ...documents()]) {
+    assert.ok(/[\u4e00-\u9fff]/.test(entry.zh), `${entry.code} zh`);
+    assert.match(entry.en, /^[A-Z][\x20-\x7e]+$/, `${entry.code} en`);
+  }
+  // A window route names the originals to bring with the same codes.
+  const windowRoutes = Object.values(routeCases).flatMap(({ call }) => rules.routeViolations(call).routes);
+  const named = new Set(documents().map((d) => d.code));
+  assert.ok(windowRoutes.length > 0);
+  for (const r of windowRoutes) for (const d of r.documents) assert.ok(named.has(d), d);
 });
 
 test("policies: fromPolicy takes text or an object, and names a bad field", () => {

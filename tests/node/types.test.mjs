@@ -54,6 +54,12 @@ function source() {
   ts += `export const fromText: R.Rules = R.Rules.fromPolicy(JSON.stringify(policy));\n`;
   ts += literal("plateTypes", "R.PlateTypeEntry[]", renche.plateTypes());
   ts += literal("plateTypeCodes", "R.PlateTypeCode[]", renche.plateTypes().map((t) => t.code));
+  ts += literal("relationships", "R.RelationshipEntry[]", renche.relationships());
+  ts += literal("relationshipCodes", "Record<R.RelationshipCode, true>", Object.fromEntries(renche.relationships().map((r) => [r.code, true])));
+  ts += literal("documents", "R.DocumentEntry[]", renche.documents());
+  ts += literal("documentCodes", "Record<R.DocumentKind, true>", Object.fromEntries(renche.documents().map((d) => [d.code, true])));
+  ts += `export const typedRelationships: R.RelationshipEntry[] = R.relationships();\n`;
+  ts += `export const typedDocuments: R.DocumentEntry[] = R.documents();\n`;
   const parses = [
     ["PlateParse", renche.parsePlate("02", "粤S12345")], ["PlateParse", renche.parsePlate("02", "粤S1234")],
     ["PlateParse", renche.parsePlate("77", "x")], ["EngineSuffixParse", renche.parseEngineSuffix("A1B2C3")],

@@ -1,144 +1,13 @@
-// Starts the app: loads the rules core and the policy, restores the session, and routes on the hash.
+// Starts the app: loads the rules core and the policy, restores the session, draws the header and runs the
+// kiosk channel; router.js routes on the hash and state.js holds what the pages share.
 
 import { t, lang, setLang, onLangChange } from './i18n.js';
 import { get, post, early, setCsrfToken, onSessionEnd, onPolicyStale, withProgress, resetClient } from './net.js';
-import { loadCore, usePolicy, currentRules } from './core.js';
+import { loadCore, usePolicy } from './core.js';
 import { h, fill, notice, toast } from './ui.js';
+import { app, onSignedIn, onPersonChange, rememberPolicy, forgetPolicies, policyFor } from './state.js';
+import { navigate, homePath, parseHash, route, followHash, onKioskPath } from './router.js';
 import { mountDevPanel, refreshDevPanel } from './dev-panel.js';
-import * as signIn from './pages/signin.js';
-import * as vehicles from './pages/vehicles.js';
-import * as qrPage from './pages/qr.js';
-import * as bind from './pages/bind.js';
-import * as violations from './pages/violations.js';
-import * as windowConsole from './pages/window.js';
-
-/** What every page may read: the signed-in person, the channel, the parsed policy, dev mode. */
-export const app = {
-  person: null,
-  channel: 'app',
-  policy: null,
-  dev: false,
-  kioskIdleSeconds: 90,
-};
-
-const ROUTES = [
-  { pattern: /^\/signin$/, page: signIn, anonymous: true, nav: null },
-  { pattern: /^\/register$/, page: signIn, anonymous: true, params: { register: true }, nav: null },
-  { pattern: /^\/vehicles$/, page: vehicles, nav: 'vehicles' },
-  { pattern: /^\/vehicles\/([^/]+)\/qr$/, page: qrPage, keys: ['vehicleId'], nav: 'vehicles' },
-  { pattern: /^\/bind$/, page: bind, nav: 'bind' },
-  { pattern: /^\/bind\/(scan|sms)$/, page: bind, keys: ['method'], nav: 'bind' },
-  { pattern: /^\/violations$/, page: violations, nav: 'violations' },
-  { pattern: /^\/violations\/([^/]+)$/, page: violations, keys: ['violationId'], nav: 'violations' },
-  { pattern: /^\/window$/, page: windowConsole, nav: 'window', officer: true },
-];
-
-let unmountCurrent = null;
-let currentPath = null;
-let routeMemo = {};
-let routeToken = 0;
-
-export function navigate(path) {
-  if (location.hash === `#${path}`) route();
-  else location.hash = `#${path}`;
-}
-
-function homePath() {
-  if (!app.person) return '/signin';
-  return app.person.role === 'officer' && app.channel !== 'kiosk' ? '/window' : '/vehicles';
-}
-
-function parseHash() {
-  const raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
-  return raw.split('?')[0];
-}
-
-/** Renders the page for the current hash. Language changes re-render with the same memo, keeping input. */
-async function route({ keepMemo = false } = {}) {
-  let path = parseHash();
-  if (path === '/kiosk') {
-    enterKiosk();
-    path = homePath();
-    history.replaceState(null, '', `#${path}`);
-  }
-  if (path === '/' || path === '') {
-    path = homePath();
-    history.replaceState(null, '', `#${path}`);
-  }
-  const match = ROUTES.map((r) => ({ r, m: path.match(r.pattern) })).find((x) => x.m);
-  const main = document.getElementById('main');
-  unmountCurrent?.();
-  unmountCurrent = null;
-  if (!keepMemo || path !== currentPath) routeMemo = {};
-  currentPath = path;
-  renderNav(match?.r.nav);
-  if (!match) {
-    fill(main, h('h1', { tabindex: '-1', class: 'page-title' }, t('errUnknownPage')),
-      h('a', { href: `#${homePath()}`, class: 'button primary' }, t('goHome')));
-    focusHeading(main);
-    return;
-  }
-  const { r, m } = match;
-  if (!r.anonymous && !app.person) {
-    navigate('/signin');
-    return;
-  }
-  if (r.anonymous && app.person) {
-    navigate(homePath());
-    return;
-  }
-  const params = { ...(r.params ?? {}) };
-  (r.keys ?? []).forEach((key, i) => { params[key] = m[i + 1]; });
-  const container = h('div', { class: 'page' });
-  fill(main, container);
-  const token = ++routeToken;
-  try {
-    const cleanup = (await r.page.mount(container, params, routeMemo)) ?? null;
-    // Another navigation happened while this page was loading: it is already gone, so stop its timers.
-    if (token !== routeToken) { cleanup?.(); return; }
-    unmountCurrent = cleanup;
-    document.documentElement.dataset.route = path;
-  } catch (err) {
-    if (token !== routeToken) return;
-    document.documentElement.dataset.route = path;
-    console.warn(err);
-    fill(container, notice(err?.friendly ?? t('errServer'), 'error'),
-      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => route() }, t('retry'))));
-  }
-  if (!keepMemo) focusHeading(main);
-}
-
-let firstPageDrawn = false;
-
-function focusHeading(main) {
-  // On the first page the browser starts at the top (skip link first); after a navigation, focus moves to
-  // the new page's heading so keyboard and screen-reader users start there rather than in the old page.
-  if (!firstPageDrawn) {
-    firstPageDrawn = true;
-    return;
-  }
-  if (document.activeElement && document.activeElement !== document.body && document.activeElement.closest?.('#dev-panel')) return;
-  main.querySelector('h1')?.focus({ preventScroll: false });
-}
-
-function renderNav(active) {
-  const nav = document.getElementById('mainnav');
-  nav.setAttribute('aria-label', t('mainNav'));
-  if (!app.person) {
-    nav.hidden = true;
-    nav.replaceChildren();
-    return;
-  }
-  const items = [
-    ['vehicles', '/vehicles', t('navVehicles')],
-    ['bind', '/bind', t('navBind')],
-    ['violations', '/violations', t('navViolations')],
-  ];
-  if (app.person.role === 'officer' && app.channel !== 'kiosk') items.push(['window', '/window', t('navWindow')]);
-  nav.hidden = false;
-  nav.replaceChildren(...items.map(([key, href, label]) =>
-    h('a', { href: `#${href}`, 'aria-current': key === active ? 'page' : null, 'data-nav': key }, label)));
-}
 
 function renderChrome() {
   document.title = `${t('appName')} · ${t('appTagline')}`;
@@ -160,19 +29,7 @@ function renderChrome() {
   }
 }
 
-/** Called by the sign-in page and after registration. */
-export function signedIn(person, csrfToken) {
-  app.person = person;
-  app.idleSignedOut = false;
-  resetClient();
-  if (csrfToken) setCsrfToken(csrfToken);
-  renderChrome();
-  refreshDevPanel();
-  resetIdleTimer();
-  navigate(homePath());
-}
-
-export async function signOut({ idle = false } = {}) {
+async function signOut({ idle = false } = {}) {
   try {
     if (app.person) await post('/auth/sign-out', {}, { idempotent: true });
   } catch { /* the session may already be gone; the page signs out either way */ }
@@ -188,15 +45,6 @@ export async function signOut({ idle = false } = {}) {
   showIdleNote();
   navigate('/signin');
   if (idle) toast(t('kioskSignedOut'));
-}
-
-/** Reloads the signed-in person (points, verification) after a change. */
-export async function refreshPerson() {
-  try {
-    app.person = await get('/me', { quiet: true });
-    renderChrome();
-  } catch { /* keep what we have */ }
-  return app.person;
 }
 
 // Kiosk channel: larger targets, no camera, sign-out after inactivity.
@@ -244,17 +92,6 @@ function readChannel() {
   if (query.get('channel') === 'kiosk' || saved === 'kiosk' || parseHash() === '/kiosk') enterKiosk();
 }
 
-/** The policy for a city (cached); the national default without a city. */
-const policyCache = new Map();
-export async function policyFor(city) {
-  const key = city ?? '';
-  if (!policyCache.has(key)) {
-    const doc = await get(`/policy${city ? `?city=${encodeURIComponent(city)}` : ''}`, { quiet: true });
-    policyCache.set(key, doc);
-  }
-  return policyCache.get(key);
-}
-
 export function idleSecondsLeft() {
   return Math.max(0, Math.round((idleDeadline - Date.now()) / 1000));
 }
@@ -262,6 +99,7 @@ export function idleSecondsLeft() {
 async function start() {
   const t0 = performance.now();
   setLang(lang());
+  onKioskPath(enterKiosk);
   readChannel();
   renderChrome();
   document.getElementById('lang-toggle').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
@@ -271,6 +109,14 @@ async function start() {
     showIdleNote();
     route({ keepMemo: true });
   });
+  // A sign-in (state.js) redraws the chrome, starts the kiosk's idle timer and goes to the home page.
+  onSignedIn(() => {
+    renderChrome();
+    refreshDevPanel();
+    resetIdleTimer();
+    navigate(homePath());
+  });
+  onPersonChange(renderChrome);
   onSessionEnd(() => {
     if (!app.person) return;
     app.person = null;
@@ -280,7 +126,7 @@ async function start() {
   });
   onPolicyStale(async () => {
     // The server decides with a newer policy: forget the cached ones and parse the current one.
-    policyCache.clear();
+    forgetPolicies();
     try {
       const policy = await policyFor(null);
       app.policy = policy;
@@ -301,7 +147,7 @@ async function start() {
     ]));
     session = sessionAnswer;
     app.policy = policy;
-    policyCache.set('', policy);
+    rememberPolicy(null, policy);
     usePolicy(policy);
   } catch (err) {
     console.warn(err);
@@ -318,12 +164,7 @@ async function start() {
     app.dev = true;
     mountDevPanel();
   }, () => {});
-  // Two quick hash changes (a redirect after sign-in, then a click) fire two events that both read the
-  // latest hash; drawing that page twice would restart its work (a new QR code, a camera), so the second
-  // is dropped.
-  window.addEventListener('hashchange', () => {
-    if (parseHash() !== currentPath) route();
-  });
+  followHash();
   await route();
   resetIdleTimer();
   // Load-to-interactive: the core is instantiated, the policy parsed and the first page drawn.
@@ -331,7 +172,5 @@ async function start() {
   window.__rencheStartedAt = t0;
   document.documentElement.dataset.ready = 'true';
 }
-
-export { currentRules };
 
 start();

@@ -5,7 +5,7 @@
 import { t } from './i18n.js';
 import { get, post } from './net.js';
 import { h, fill, cstDateTime, toast } from './ui.js';
-import { app } from './app.js';
+import { app } from './state.js';
 
 let panel = null;
 let outboxList = null;

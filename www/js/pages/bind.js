@@ -5,12 +5,13 @@
 import { t, pick } from '../i18n.js';
 import { get, post, commit } from '../net.js';
 import { core, currentRules, rulesFor, qrExports, loadScanner, nowInstant } from '../core.js';
-import {
-  h, fill, field, pageHeading, loadingBlock, errorNotice, reasonList, notice, busy, cstDate, uid, minutesSeconds,
-} from '../ui.js';
-import { app, refreshPerson, policyFor } from '../app.js';
-import { validateAsYouType, coolDown } from './signin.js';
-import { plateBadge, RELATIONSHIP_CODES, relationshipName } from './vehicles.js';
+import { h, fill, field, pageHeading, loadingBlock, errorNotice, reasonList, notice, busy, cstDate, uid, minutesSeconds } from '../ui.js';
+import { app, refreshPerson, policyFor } from '../state.js';
+import { personFacts } from '../facts.js';
+import { validateAsYouType } from '../widgets/as-you-type.js';
+import { coolDown } from '../widgets/cool-down.js';
+import { plateBadge } from '../widgets/plate-badge.js';
+import { relationshipCodes, relationshipName } from '../widgets/names.js';
 
 /** Common plate types first (the only bindable ones by default), then the rest of the table. */
 const COMMON_PLATE_TYPES = ['02', '52'];
@@ -37,13 +38,6 @@ function mountChooser(container) {
 
 // ---------------------------------------------------------------------------------------------------
 // Facts for the core's instant check.
-
-/** The signed-in person as the core's PersonFacts. */
-function personFacts() {
-  const p = app.person ?? {};
-  const licence = p.licence ? { class: p.licence.class, status: p.licence.status, points: p.licence.points ?? 0 } : null;
-  return { id: String(p.id), identityVerified: Boolean(p.identityVerified), licence };
-}
 
 /** My vehicles and bindings, for the instant check (own vehicle, already bound, my count). */
 async function loadMine() {
@@ -74,7 +68,7 @@ function instantCheck({ plateType, plateNumber, mine, method }) {
     city: own?.city ?? bound?.vehicle?.city ?? null,
   };
   return rules.checkBinding({
-    binder: personFacts(),
+    binder: personFacts(app.person),
     vehicle,
     binderBindings: mine.bindings.map(bindingFacts),
     vehicleBindings: [],
@@ -406,7 +400,7 @@ function showApplication(node, { application, localAnswer, method }) {
 
   const relationshipGroup = method === 'qr' ? h('fieldset', { id: 'relationship' },
     h('legend', {}, t('scanChooseRelationship')),
-    h('div', { class: 'radio-grid' }, RELATIONSHIP_CODES.map((code) => {
+    h('div', { class: 'radio-grid' }, relationshipCodes().map((code) => {
       const input = h('input', { type: 'radio', name: 'relationship', value: code, required: true });
       input.addEventListener('change', () => { relationship = code; });
       return h('label', { class: 'radio' }, input, relationshipName(code));

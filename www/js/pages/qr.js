@@ -5,7 +5,7 @@ import { t, pick } from '../i18n.js';
 import { get, post } from '../net.js';
 import { qrExports } from '../core.js';
 import { h, fill, pageHeading, loadingBlock, errorNotice, busy, minutesSeconds, notice } from '../ui.js';
-import { plateBadge } from './vehicles.js';
+import { plateBadge } from '../widgets/plate-badge.js';
 
 const POLL_MS = 2000;
 

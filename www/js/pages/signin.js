@@ -1,54 +1,13 @@
 // Sign in with a phone number and an SMS code, or register (name, resident ID, phone, code).
 // Phone and resident ID are checked by the core as they are typed; the server decides on submit.
 
-import { t, pick } from '../i18n.js';
+import { t } from '../i18n.js';
 import { post } from '../net.js';
 import { core } from '../core.js';
 import { h, field, busy, errorNotice, fill, pageHeading, notice } from '../ui.js';
-import { app, signedIn } from '../app.js';
-
-/** Runs a core parser on a field as the user types; shows the normal form or the core's message. */
-export function validateAsYouType(f, parse, { showNormal = (p) => p.normal, onChange } = {}) {
-  const check = () => {
-    const text = f.input.value;
-    if (!text.trim()) {
-      f.setMessage('');
-      onChange?.(null);
-      return null;
-    }
-    const parsed = parse(text);
-    if (parsed.ok) f.setMessage(t('valueLooksRight', { value: showNormal(parsed) }), 'ok');
-    else f.setMessage(pick(parsed.error.message), 'error');
-    onChange?.(parsed);
-    return parsed;
-  };
-  f.input.addEventListener('input', check);
-  if (f.input.value) check();
-  return check;
-}
-
-/** The cool-down text on a "send code" button, counted from when the server accepted the request. */
-export function coolDown(button, seconds, label, onDone) {
-  let left = Math.max(0, Math.round(seconds));
-  const tick = () => {
-    if (!button.isConnected) return clearInterval(timer);
-    if (left <= 0) {
-      clearInterval(timer);
-      button.disabled = false;
-      button.textContent = label();
-      onDone?.();
-      return undefined;
-    }
-    // Set on every tick: other code (as-you-type checks) may have enabled it meanwhile.
-    button.disabled = true;
-    button.textContent = t('resendIn', { s: left });
-    left -= 1;
-    return undefined;
-  };
-  const timer = setInterval(tick, 1000);
-  tick();
-  return () => clearInterval(timer);
-}
+import { app, signedIn } from '../state.js';
+import { validateAsYouType } from '../widgets/as-you-type.js';
+import { coolDown } from '../widgets/cool-down.js';
 
 export function mount(container, params, memo) {
   const registering = Boolean(params.register);

@@ -2,42 +2,10 @@
 
 import { t, pick } from '../i18n.js';
 import { get, commit } from '../net.js';
-import { core } from '../core.js';
 import { h, fill, pageHeading, section, loadingBlock, errorNotice, busy, cstDate, toast } from '../ui.js';
-import { app } from '../app.js';
-
-/** A plate shown the way it looks on the car (blue for small cars, green for new-energy). */
-export function plateBadge(vehicle) {
-  const text = vehicle.plateDisplay ?? vehicle.plateMasked ?? vehicle.plateNumber ?? '';
-  const nev = vehicle.plateType === '52' || vehicle.plateType === '51';
-  return h('span', { class: `plate${nev ? ' nev' : ''}`, lang: 'zh-CN' }, text);
-}
-
-let plateTypeNames = null;
-/** The plate type's name from the core's table. */
-export function plateTypeName(code) {
-  if (!plateTypeNames) {
-    plateTypeNames = new Map(core().plateTypes().map((p) => [p.code, p]));
-  }
-  const entry = plateTypeNames.get(code);
-  return entry ? `${code} ${pick(entry)}` : code;
-}
-
-/** Names of the core's relationship codes, in both languages. */
-const RELATIONSHIPS = {
-  parent: { zh: '父母', en: 'Parent' },
-  spouse: { zh: '配偶', en: 'Spouse' },
-  child: { zh: '子女', en: 'Child' },
-  sibling: { zh: '兄弟姐妹', en: 'Sibling' },
-  relative: { zh: '其他亲属', en: 'Other relative' },
-  friend: { zh: '朋友', en: 'Friend' },
-  colleague: { zh: '同事', en: 'Colleague' },
-  other: { zh: '其他', en: 'Other' },
-};
-export const RELATIONSHIP_CODES = Object.keys(RELATIONSHIPS);
-export function relationshipName(code) {
-  return RELATIONSHIPS[code] ? pick(RELATIONSHIPS[code]) : (code ?? '');
-}
+import { app } from '../state.js';
+import { plateBadge } from '../widgets/plate-badge.js';
+import { plateTypeName, relationshipName } from '../widgets/names.js';
 
 /** An inline "are you sure" step instead of a blocking dialog; resolves after the removal. */
 function removeControl({ label, confirmText, onConfirm }) {

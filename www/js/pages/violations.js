@@ -5,54 +5,11 @@ import { t, pick } from '../i18n.js';
 import { get, commit } from '../net.js';
 import { rulesFor, nowInstant } from '../core.js';
 import { h, fill, pageHeading, section, loadingBlock, errorNotice, notice, busy, yuan, cstDateTime } from '../ui.js';
-import { app, refreshPerson, policyFor } from '../app.js';
-import { plateBadge } from './vehicles.js';
-
-const ROUTE_LABELS = {
-  online: 'routeOnline',
-  window: 'routeWindow',
-  view_only: 'routeViewOnly',
-  settled: 'routeSettled',
-  not_theirs: 'routeNotTheirs',
-};
-
-/** Display names of the originals a window checks (codes come from the core's routes). */
-const DOCUMENTS = {
-  driving_licence: { zh: '驾驶证原件', en: 'Driving licence (original)' },
-  id_card: { zh: '身份证原件', en: 'Resident ID card (original)' },
-  vehicle_licence: { zh: '机动车行驶证原件', en: 'Vehicle licence (original)' },
-};
-export const DOCUMENT_CODES = Object.keys(DOCUMENTS);
-export function documentName(code) {
-  return DOCUMENTS[code] ? pick(DOCUMENTS[code]) : code;
-}
-
-/** The route as a badge; at the window, "online" means it can be handled on the spot. */
-export function routeBadge(route, { atWindow = false } = {}) {
-  const key = atWindow && route === 'online' ? 'routeHere' : (ROUTE_LABELS[route] ?? 'routeViewOnly');
-  return h('span', { class: `badge ${route}`, 'data-route': route }, t(key));
-}
-
-/** Strips a Vehicle down to the core's VehicleFacts. */
-export function vehicleFacts(v, ownerId) {
-  return {
-    id: String(v.id), plateType: v.plateType, plateNumber: v.plateNumber,
-    ownerKind: v.ownerKind ?? 'individual', useNature: v.useNature ?? 'A',
-    ownerId: ownerId ?? null, city: v.city ?? null,
-  };
-}
-
-export function violationFacts(x) {
-  return {
-    id: String(x.id), vehicleId: String(x.vehicleId), occurredAt: x.occurredAt, points: x.points, fineFen: x.fineFen,
-    source: x.source, state: x.state, decidedAt: x.decidedAt ?? null,
-  };
-}
-
-export function personFacts(p) {
-  const licence = p?.licence ? { class: p.licence.class, status: p.licence.status, points: p.licence.points ?? 0 } : null;
-  return { id: String(p?.id), identityVerified: Boolean(p?.identityVerified), licence };
-}
+import { app, refreshPerson, policyFor } from '../state.js';
+import { personFacts, vehicleFacts, violationFacts } from '../facts.js';
+import { plateBadge } from '../widgets/plate-badge.js';
+import { routeBadge } from '../widgets/route-badge.js';
+import { documentName } from '../widgets/names.js';
 
 /**
  * The page's own routing of each vehicle's violations (one crossing into the core for the whole list).

@@ -5,10 +5,12 @@ import { t, pick } from '../i18n.js';
 import { get, post } from '../net.js';
 import { core, currentRules, rulesFor, nowInstant } from '../core.js';
 import { h, fill, field, pageHeading, section, loadingBlock, errorNotice, reasonList, notice, busy, yuan, cstDateTime, uid } from '../ui.js';
-import { app, policyFor } from '../app.js';
-import { validateAsYouType } from './signin.js';
-import { plateBadge, plateTypeName } from './vehicles.js';
-import { DOCUMENT_CODES, documentName, routeBadge, personFacts, vehicleFacts } from './violations.js';
+import { app, policyFor } from '../state.js';
+import { personFacts, vehicleFacts } from '../facts.js';
+import { validateAsYouType } from '../widgets/as-you-type.js';
+import { plateBadge } from '../widgets/plate-badge.js';
+import { routeBadge } from '../widgets/route-badge.js';
+import { plateTypeName, documentCodes, documentName } from '../widgets/names.js';
 
 export async function mount(container, params, memo) {
   if (app.person?.role !== 'officer') {
@@ -82,11 +84,12 @@ export async function mount(container, params, memo) {
   const vehicleRules = () => memo.vehicleRules ?? currentRules();
 
   // The originals the officer has checked by hand (FAQ 7).
+  const documentList = documentCodes();
   const docs = h('fieldset', { id: 'window-documents' }, h('legend', {}, t('windowDocuments')),
-    DOCUMENT_CODES.map((code) => {
+    documentList.map((code) => {
       const box = h('input', { type: 'checkbox', name: 'document', value: code, checked: memo.documents.includes(code) });
       box.addEventListener('change', () => {
-        memo.documents = DOCUMENT_CODES.filter((c) => docs.querySelector(`input[value="${c}"]`).checked);
+        memo.documents = documentList.filter((c) => docs.querySelector(`input[value="${c}"]`).checked);
         renderActions();
       });
       return h('label', { class: 'check' }, box, documentName(code));

@@ -1,0 +1,149 @@
+// Hash routing: which page draws which path, the navigation bar, and focus after a navigation. The only
+// module that imports the pages; pages reach each other by links (`#/…`), never by imports.
+
+import { t } from './i18n.js';
+import { h, fill, notice } from './ui.js';
+import { app } from './state.js';
+import * as signIn from './pages/signin.js';
+import * as vehicles from './pages/vehicles.js';
+import * as qrPage from './pages/qr.js';
+import * as bind from './pages/bind.js';
+import * as violations from './pages/violations.js';
+import * as windowConsole from './pages/window.js';
+
+const ROUTES = [
+  { pattern: /^\/signin$/, page: signIn, anonymous: true, nav: null },
+  { pattern: /^\/register$/, page: signIn, anonymous: true, params: { register: true }, nav: null },
+  { pattern: /^\/vehicles$/, page: vehicles, nav: 'vehicles' },
+  { pattern: /^\/vehicles\/([^/]+)\/qr$/, page: qrPage, keys: ['vehicleId'], nav: 'vehicles' },
+  { pattern: /^\/bind$/, page: bind, nav: 'bind' },
+  { pattern: /^\/bind\/(scan|sms)$/, page: bind, keys: ['method'], nav: 'bind' },
+  { pattern: /^\/violations$/, page: violations, nav: 'violations' },
+  { pattern: /^\/violations\/([^/]+)$/, page: violations, keys: ['violationId'], nav: 'violations' },
+  { pattern: /^\/window$/, page: windowConsole, nav: 'window', officer: true },
+];
+
+let unmountCurrent = null;
+let currentPath = null;
+let routeMemo = {};
+let routeToken = 0;
+// `#/kiosk` switches the tab to the kiosk channel, which app.js owns (chrome, inactivity timer).
+let enterKiosk = () => {};
+
+/** What `#/kiosk` does before it goes on to the home page. */
+export function onKioskPath(fn) {
+  enterKiosk = fn;
+}
+
+export function navigate(path) {
+  if (location.hash === `#${path}`) route();
+  else location.hash = `#${path}`;
+}
+
+export function homePath() {
+  if (!app.person) return '/signin';
+  return app.person.role === 'officer' && app.channel !== 'kiosk' ? '/window' : '/vehicles';
+}
+
+export function parseHash() {
+  const raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  return raw.split('?')[0];
+}
+
+/** Renders the page for the current hash. Language changes re-render with the same memo, keeping input. */
+export async function route({ keepMemo = false } = {}) {
+  let path = parseHash();
+  if (path === '/kiosk') {
+    enterKiosk();
+    path = homePath();
+    history.replaceState(null, '', `#${path}`);
+  }
+  if (path === '/' || path === '') {
+    path = homePath();
+    history.replaceState(null, '', `#${path}`);
+  }
+  const match = ROUTES.map((r) => ({ r, m: path.match(r.pattern) })).find((x) => x.m);
+  const main = document.getElementById('main');
+  unmountCurrent?.();
+  unmountCurrent = null;
+  if (!keepMemo || path !== currentPath) routeMemo = {};
+  currentPath = path;
+  renderNav(match?.r.nav);
+  if (!match) {
+    fill(main, h('h1', { tabindex: '-1', class: 'page-title' }, t('errUnknownPage')),
+      h('a', { href: `#${homePath()}`, class: 'button primary' }, t('goHome')));
+    focusHeading(main);
+    return;
+  }
+  const { r, m } = match;
+  if (!r.anonymous && !app.person) {
+    navigate('/signin');
+    return;
+  }
+  if (r.anonymous && app.person) {
+    navigate(homePath());
+    return;
+  }
+  const params = { ...(r.params ?? {}) };
+  (r.keys ?? []).forEach((key, i) => { params[key] = m[i + 1]; });
+  const container = h('div', { class: 'page' });
+  fill(main, container);
+  const token = ++routeToken;
+  try {
+    const cleanup = (await r.page.mount(container, params, routeMemo)) ?? null;
+    // Another navigation happened while this page was loading: it is already gone, so stop its timers.
+    if (token !== routeToken) { cleanup?.(); return; }
+    unmountCurrent = cleanup;
+    document.documentElement.dataset.route = path;
+  } catch (err) {
+    if (token !== routeToken) return;
+    document.documentElement.dataset.route = path;
+    console.warn(err);
+    fill(container, notice(err?.friendly ?? t('errServer'), 'error'),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => route() }, t('retry'))));
+  }
+  if (!keepMemo) focusHeading(main);
+}
+
+/**
+ * Routes on every later hash change. Two quick hash changes (a redirect after sign-in, then a click) fire
+ * two events that both read the latest hash; drawing that page twice would restart its work (a new QR code,
+ * a camera), so the second is dropped.
+ */
+export function followHash() {
+  window.addEventListener('hashchange', () => {
+    if (parseHash() !== currentPath) route();
+  });
+}
+
+let firstPageDrawn = false;
+
+function focusHeading(main) {
+  // On the first page the browser starts at the top (skip link first); after a navigation, focus moves to
+  // the new page's heading so keyboard and screen-reader users start there rather than in the old page.
+  if (!firstPageDrawn) {
+    firstPageDrawn = true;
+    return;
+  }
+  if (document.activeElement && document.activeElement !== document.body && document.activeElement.closest?.('#dev-panel')) return;
+  main.querySelector('h1')?.focus({ preventScroll: false });
+}
+
+function renderNav(active) {
+  const nav = document.getElementById('mainnav');
+  nav.setAttribute('aria-label', t('mainNav'));
+  if (!app.person) {
+    nav.hidden = true;
+    nav.replaceChildren();
+    return;
+  }
+  const items = [
+    ['vehicles', '/vehicles', t('navVehicles')],
+    ['bind', '/bind', t('navBind')],
+    ['violations', '/violations', t('navViolations')],
+  ];
+  if (app.person.role === 'officer' && app.channel !== 'kiosk') items.push(['window', '/window', t('navWindow')]);
+  nav.hidden = false;
+  nav.replaceChildren(...items.map(([key, href, label]) =>
+    h('a', { href: `#${href}`, 'aria-current': key === active ? 'page' : null, 'data-nav': key }, label)));
+}

@@ -1,0 +1,40 @@
+// Display names of the codes the core knows (plate types, relationships, documents), from the core's own
+// tables so that the page cannot drift from them. Read on first use: the core is loaded by then.
+
+import { pick } from '../i18n.js';
+import { core } from '../core.js';
+
+const tables = new Map();
+function table(name) {
+  if (!tables.has(name)) tables.set(name, core()[name]());
+  return tables.get(name);
+}
+function entry(name, code) {
+  return table(name).find((e) => e.code === code);
+}
+
+/** The plate type's code and name, e.g. "02 小型汽车"; an unknown code as it is. */
+export function plateTypeName(code) {
+  const e = entry('plateTypes', code);
+  return e ? `${code} ${pick(e)}` : code;
+}
+
+/** The relationship codes a binder picks from, in the core's order. */
+export function relationshipCodes() {
+  return table('relationships').map((e) => e.code);
+}
+
+export function relationshipName(code) {
+  const e = entry('relationships', code);
+  return e ? pick(e) : (code ?? '');
+}
+
+/** The originals a window checks by hand, in the core's order. */
+export function documentCodes() {
+  return table('documents').map((e) => e.code);
+}
+
+export function documentName(code) {
+  const e = entry('documents', code);
+  return e ? pick(e) : code;
+}
