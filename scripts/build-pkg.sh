@@ -52,10 +52,10 @@ const client = fs.readFileSync("src/wasm/client.js", "utf8");
 const clientTypes = fs.readFileSync("src/wasm/client.d.ts", "utf8");
 const header = "// renche: the rules (renche_core.js, WebAssembly) and the backend's Client (client.js).\n";
 if (target === "nodejs") {
-  // The same client as CommonJS; its only import is the core's Rules.
-  const importLine = 'import { Rules } from "./renche_core.js";';
+  // The same client as CommonJS; its only import is from the core.
+  const importLine = 'import { Rules, relationships } from "./renche_core.js";';
   if (!client.includes(importLine) || !client.includes("\nexport class Client ")) throw new Error("client.js changed shape");
-  write("client.js", client.replace(importLine, 'const { Rules } = require("./renche_core.js");')
+  write("client.js", client.replace(importLine, 'const { Rules, relationships } = require("./renche_core.js");')
     .replace("\nexport class Client ", "\nclass Client ") + "\nexports.Client = Client;\n");
   // Each name assigned on its own line, so that Node's ES-module import of CommonJS finds them.
   const names = Object.keys(require(path.resolve(dir, "renche_core.js"))).filter((n) => !n.startsWith("__"));

@@ -10,7 +10,7 @@
 // It is plain JavaScript rather than Rust because it is transport, not rules: in the WebAssembly module it
 // cost about 30 KB gzipped (futures, a JSON tree, fetch bindings) for what is a few KB here.
 // scripts/build-pkg.sh ships it as `client.js` in each package (as CommonJS in the nodejs one).
-import { Rules } from "./renche_core.js";
+import { Rules, relationships } from "./renche_core.js";
 
 const API = "/api/v1";
 
@@ -43,19 +43,10 @@ const isString = (v) => (typeof v === "string" ? null : "must be a string");
 const isObject = (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? null : "must be an object");
 const isCount = (v) => (Number.isInteger(v) && v >= 0 ? null : "must be a whole number, 0 or more");
 
-/**
- * The core's relationship codes, from its `relationships()` table, read on first use. Imported dynamically:
- * the nodejs build rewrites the static import above into a `require` of `Rules` alone, and a module that
- * is already loaded (and, in a page, instantiated) is only looked up again.
- */
+/** The core's relationship codes, from its `relationships()` table, read on first use. */
 let relationshipCodes = null;
-async function relationshipCheck() {
-  if (!relationshipCodes) {
-    const core = await import("./renche_core.js");
-    // From CommonJS (the nodejs build) the functions may sit on the module's default export.
-    const table = (core.relationships ?? core.default.relationships)();
-    relationshipCodes = table.map((r) => r.code);
-  }
+function relationshipCheck() {
+  relationshipCodes ??= relationships().map((r) => r.code);
   const codes = relationshipCodes;
   return (v) => (codes.includes(v) ? null : `unknown relationship ${JSON.stringify(v)}, expected one of ${codes.join(", ")}`);
 }
@@ -204,7 +195,7 @@ export class Client {
    */
   async commitBinding(applicationId, options) {
     const o = readOptions("commitBinding", options, {
-      relationship: await relationshipCheck(),
+      relationship: relationshipCheck(),
       check: isObject,
       idempotencyKey: isString,
     });
