@@ -63,16 +63,22 @@ fn generate() -> String {
     out
 }
 
+const SERVER_ERRORS: &str = "\n## Server errors\n";
+
 #[test]
 fn reasons_doc_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reasons.md");
     let generated = generate();
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(path, &generated).unwrap();
-    }
     let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    // The server's errors follow, generated and checked by the server's own test (error_docs): the core
+    // cannot see them.
+    let (core, server) = on_disk.split_at(on_disk.find(SERVER_ERRORS).unwrap_or(on_disk.len()));
+    if std::env::var_os("UPDATE_DOCS").is_some() && core != generated {
+        std::fs::write(path, format!("{generated}{server}")).unwrap();
+        return;
+    }
     assert!(
-        on_disk == generated,
+        core == generated,
         "docs/reasons.md is stale: run UPDATE_DOCS=1 cargo test --test reason_docs"
     );
 }

@@ -3,8 +3,9 @@
 
 use crate::flows::decision::Decision;
 use crate::store::StoreError;
+use renche::domain::Fen;
 use renche::message::{Explain, Message, Params};
-use renche::Reason;
+use renche::{params, Reason};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -92,18 +93,19 @@ impl From<ServerErrorInner> for ServerError {
 }
 
 impl ServerError {
-    pub fn new(
-        kind: ErrorKind,
-        code: impl Into<Cow<'static, str>>,
-        zh: impl Into<String>,
-        en: impl Into<String>,
-    ) -> Self {
+    /// The error a server code describes; its field, if any, is named with `.field(..)`.
+    pub fn of(code: ServerErrorCode) -> Self {
+        let params = code.params();
         ServerErrorInner {
-            kind,
-            code: code.into(),
-            message: Message::new(zh, en),
+            kind: code.kind(),
+            code: Cow::Borrowed(code.code()),
+            message: code.message(),
             field: None,
-            params: None,
+            params: if params.is_empty() {
+                None
+            } else {
+                Some(params)
+            },
             reasons: Vec::new(),
             decision: None,
             internal: None,
@@ -112,10 +114,6 @@ impl ServerError {
     }
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
-        self
-    }
-    pub fn params(mut self, params: Params) -> Self {
-        self.params = Some(params);
         self
     }
 
@@ -141,40 +139,31 @@ impl ServerError {
 
     /// A field with a value that is not one of the allowed codes.
     pub fn invalid_value(field: &str, problem: &str) -> Self {
-        ServerError::new(
-            ErrorKind::Unprocessable,
-            "INVALID_FIELD",
-            format!("字段 {field} 的值无效:{problem}"),
-            format!("Field {field} is invalid: {problem}"),
-        )
+        ServerError::of(ServerErrorCode::InvalidField(InvalidField::Value {
+            field: field.to_owned(),
+            problem: problem.to_owned(),
+        }))
         .field(field)
     }
 
     /// The rules refused: the first reason's code, every reason, and the server's decision.
     pub fn refused(decision: Decision) -> Self {
-        let first = decision.reasons.first().cloned();
-        let (code, message, params) = match first {
-            Some(r) => (
-                Cow::Borrowed(r.code),
-                r.message,
-                if r.params.is_empty() {
-                    None
-                } else {
-                    Some(r.params)
-                },
-            ),
-            None => (
-                Cow::Borrowed("REFUSED"),
-                Message::new("请求被拒绝", "The request was refused"),
-                None,
-            ),
+        let Some(first) = decision.reasons.first().cloned() else {
+            let mut e = ServerError::of(ServerErrorCode::Refused);
+            e.reasons = decision.reasons.clone();
+            e.decision = Some(decision);
+            return e;
         };
         ServerErrorInner {
             kind: ErrorKind::Conflict,
-            code,
-            message,
+            code: Cow::Borrowed(first.code),
+            message: first.message,
             field: None,
-            params,
+            params: if first.params.is_empty() {
+                None
+            } else {
+                Some(first.params)
+            },
             reasons: decision.reasons.clone(),
             decision: Some(decision),
             internal: None,
@@ -183,33 +172,24 @@ impl ServerError {
     }
 
     pub fn unauthenticated() -> Self {
-        ServerError::new(
-            ErrorKind::Unauthenticated,
-            "UNAUTHENTICATED",
-            "请先登录",
-            "Please sign in first",
-        )
+        ServerError::of(ServerErrorCode::Unauthenticated)
     }
     pub fn not_found() -> Self {
-        ServerError::new(ErrorKind::NotFound, "NOT_FOUND", "未找到", "Not found")
+        ServerError::of(ServerErrorCode::NotFound(NotFound::Resource))
     }
     pub fn not_an_officer() -> Self {
-        ServerError::new(
-            ErrorKind::Forbidden,
-            "NOT_AN_OFFICER",
-            "仅限窗口民警办理",
-            "Only a window officer can do this",
-        )
+        ServerError::of(ServerErrorCode::NotAnOfficer)
     }
     pub fn internal(detail: impl Into<String>) -> Self {
-        let mut e = ServerError::new(
-            ErrorKind::Internal,
-            "INTERNAL",
-            "服务器内部错误,请稍后再试",
-            "Internal error; please try again later",
-        );
+        let mut e = ServerError::of(ServerErrorCode::Internal);
         e.internal = Some(detail.into());
         e
+    }
+}
+
+impl From<ServerErrorCode> for ServerError {
+    fn from(code: ServerErrorCode) -> Self {
+        ServerError::of(code)
     }
 }
 
@@ -217,16 +197,514 @@ impl From<StoreError> for ServerError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unique(detail) => {
-                let mut err = ServerError::new(
-                    ErrorKind::Conflict,
-                    "CONFLICT",
-                    "数据已被同时修改,请重试",
-                    "The data changed at the same moment; please try again",
-                );
+                let mut err = ServerError::of(ServerErrorCode::Conflict);
                 err.internal = Some(detail);
                 err
             }
             other => ServerError::internal(other.to_string()),
+        }
+    }
+}
+
+/// Every error the server itself names (the core's refusals and parse errors keep their own codes). Each
+/// explains itself in zh and en the way the core's refusals do, and is listed in docs/reasons.md.
+///
+/// A code with several texts (`NOT_FOUND`, `INVALID_FIELD`, `MISSING_FIELD`, `PHONE_ALREADY_REGISTERED`,
+/// `IDEMPOTENCY_KEY_INVALID`, `CSRF_CHECK_FAILED`) is one variant whose payload picks the text, so that
+/// one code is one variant and clients can rely on the code alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerErrorCode {
+    // 400
+    /// The body is not JSON; `detail` is the parser's text, shown but not sent as a parameter.
+    MalformedJson {
+        detail: String,
+    },
+    BodyUnreadable,
+    IdempotencyKeyMissing,
+    IdempotencyKeyInvalid(IdempotencyKeyInvalid),
+    // 401
+    Unauthenticated,
+    // 402
+    /// `detail` is the payment gateway's text, sent as a parameter.
+    PaymentFailed {
+        detail: String,
+    },
+    // 403
+    NotAnOfficer,
+    CsrfCheckFailed(CsrfCheckFailed),
+    // 404
+    NotFound(NotFound),
+    // 409
+    /// Two writers at once (a unique constraint).
+    Conflict,
+    /// A refusal that names no reason.
+    Refused,
+    ClockFixed,
+    IdempotencyKeyInUse,
+    AmountChanged {
+        owed: Fen,
+    },
+    ManualReviewNotAvailable,
+    ApplicationNotInReview,
+    ApplicationAlreadyCommitted,
+    ApplicationInReview,
+    ApplicationClosed,
+    PhoneAlreadyRegistered(PhoneAlreadyRegistered),
+    ResidentIdAlreadyRegistered,
+    IdentityMismatch,
+    // 410
+    QrExpired,
+    QrReplaced,
+    QrAlreadyUsed,
+    SmsCodeUsed,
+    SmsCodeExpired,
+    // 413, 415
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    // 422
+    UnknownField {
+        field: String,
+    },
+    MissingField(MissingField),
+    InvalidField(InvalidField),
+    InvalidQuery {
+        problem: String,
+    },
+    IdempotencyKeyReused,
+    QrUnknown,
+    SmsCodeLocked,
+    SmsCodeWrong {
+        tries_left: u32,
+    },
+    RealPersonVerificationFailed,
+    RealPersonVerificationUnavailable,
+    // 429
+    SmsResendTooSoon {
+        retry_after_seconds: i64,
+    },
+    SmsDailyCapReached {
+        limit: u32,
+    },
+    TooManyFailures,
+    // 500
+    Internal,
+}
+
+/// Which `NOT_FOUND`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotFound {
+    Resource,
+    /// A development route on a server not in development mode.
+    DevOnly,
+}
+
+/// Which `INVALID_FIELD`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InvalidField {
+    /// `field` may be empty when the problem is the body itself.
+    Value {
+        field: String,
+        problem: String,
+    },
+    BodyNotAnObject,
+}
+
+/// Which `MISSING_FIELD`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MissingField {
+    /// A field the request's JSON lacks, by its path.
+    Named(String),
+    /// The relationship to the owner, which only some binding methods need.
+    Relationship,
+}
+
+/// Which `PHONE_ALREADY_REGISTERED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhoneAlreadyRegistered {
+    /// Someone registered has this phone.
+    Registered,
+    /// Another person's imported record has this phone.
+    InUse,
+}
+
+/// Which `IDEMPOTENCY_KEY_INVALID`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdempotencyKeyInvalid {
+    Repeated,
+    Shape,
+}
+
+/// Which `CSRF_CHECK_FAILED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsrfCheckFailed {
+    Token,
+    Origin,
+}
+
+impl ServerErrorCode {
+    pub fn kind(&self) -> ErrorKind {
+        use ServerErrorCode as C;
+        match self {
+            C::MalformedJson { .. }
+            | C::BodyUnreadable
+            | C::IdempotencyKeyMissing
+            | C::IdempotencyKeyInvalid(_) => ErrorKind::BadRequest,
+            C::Unauthenticated => ErrorKind::Unauthenticated,
+            C::PaymentFailed { .. } => ErrorKind::PaymentFailed,
+            C::NotAnOfficer | C::CsrfCheckFailed(_) => ErrorKind::Forbidden,
+            C::NotFound(_) => ErrorKind::NotFound,
+            C::Conflict
+            | C::Refused
+            | C::ClockFixed
+            | C::IdempotencyKeyInUse
+            | C::AmountChanged { .. }
+            | C::ManualReviewNotAvailable
+            | C::ApplicationNotInReview
+            | C::ApplicationAlreadyCommitted
+            | C::ApplicationInReview
+            | C::ApplicationClosed
+            | C::PhoneAlreadyRegistered(_)
+            | C::ResidentIdAlreadyRegistered
+            | C::IdentityMismatch => ErrorKind::Conflict,
+            C::QrExpired
+            | C::QrReplaced
+            | C::QrAlreadyUsed
+            | C::SmsCodeUsed
+            | C::SmsCodeExpired => ErrorKind::Gone,
+            C::PayloadTooLarge => ErrorKind::PayloadTooLarge,
+            C::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
+            C::UnknownField { .. }
+            | C::MissingField(_)
+            | C::InvalidField(_)
+            | C::InvalidQuery { .. }
+            | C::IdempotencyKeyReused
+            | C::QrUnknown
+            | C::SmsCodeLocked
+            | C::SmsCodeWrong { .. }
+            | C::RealPersonVerificationFailed
+            | C::RealPersonVerificationUnavailable => ErrorKind::Unprocessable,
+            C::SmsResendTooSoon { .. } | C::SmsDailyCapReached { .. } | C::TooManyFailures => {
+                ErrorKind::TooManyRequests
+            }
+            C::Internal => ErrorKind::Internal,
+        }
+    }
+
+    /// One value of every variant and of every text a variant can have, for the docs and their test.
+    pub fn examples() -> Vec<ServerErrorCode> {
+        use ServerErrorCode as C;
+        vec![
+            C::MalformedJson {
+                detail: "EOF while parsing an object at line 1 column 1".into(),
+            },
+            C::BodyUnreadable,
+            C::IdempotencyKeyMissing,
+            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Repeated),
+            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Shape),
+            C::Unauthenticated,
+            C::PaymentFailed {
+                detail: "gateway timeout".into(),
+            },
+            C::NotAnOfficer,
+            C::CsrfCheckFailed(CsrfCheckFailed::Token),
+            C::CsrfCheckFailed(CsrfCheckFailed::Origin),
+            C::NotFound(NotFound::Resource),
+            C::NotFound(NotFound::DevOnly),
+            C::Conflict,
+            C::Refused,
+            C::ClockFixed,
+            C::IdempotencyKeyInUse,
+            C::AmountChanged {
+                owed: Fen::from_yuan(200),
+            },
+            C::ManualReviewNotAvailable,
+            C::ApplicationNotInReview,
+            C::ApplicationAlreadyCommitted,
+            C::ApplicationInReview,
+            C::ApplicationClosed,
+            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered),
+            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse),
+            C::ResidentIdAlreadyRegistered,
+            C::IdentityMismatch,
+            C::QrExpired,
+            C::QrReplaced,
+            C::QrAlreadyUsed,
+            C::SmsCodeUsed,
+            C::SmsCodeExpired,
+            C::PayloadTooLarge,
+            C::UnsupportedMediaType,
+            C::UnknownField {
+                field: "vehicle.colour".into(),
+            },
+            C::MissingField(MissingField::Named("vehicle.plateNumber".into())),
+            C::MissingField(MissingField::Relationship),
+            C::InvalidField(InvalidField::Value {
+                field: "plateType".into(),
+                problem: "invalid type: integer `2`, expected a string".into(),
+            }),
+            C::InvalidField(InvalidField::BodyNotAnObject),
+            C::InvalidQuery {
+                problem: "Failed to deserialize query string: missing field `plate`".into(),
+            },
+            C::IdempotencyKeyReused,
+            C::QrUnknown,
+            C::SmsCodeLocked,
+            C::SmsCodeWrong { tries_left: 4 },
+            C::RealPersonVerificationFailed,
+            C::RealPersonVerificationUnavailable,
+            C::SmsResendTooSoon {
+                retry_after_seconds: 60,
+            },
+            C::SmsDailyCapReached { limit: 10 },
+            C::TooManyFailures,
+            C::Internal,
+        ]
+    }
+}
+
+impl Explain for ServerErrorCode {
+    fn code(&self) -> &'static str {
+        use ServerErrorCode as C;
+        match self {
+            C::MalformedJson { .. } => "MALFORMED_JSON",
+            C::BodyUnreadable => "BODY_UNREADABLE",
+            C::IdempotencyKeyMissing => "IDEMPOTENCY_KEY_MISSING",
+            C::IdempotencyKeyInvalid(_) => "IDEMPOTENCY_KEY_INVALID",
+            C::Unauthenticated => "UNAUTHENTICATED",
+            C::PaymentFailed { .. } => "PAYMENT_FAILED",
+            C::NotAnOfficer => "NOT_AN_OFFICER",
+            C::CsrfCheckFailed(_) => "CSRF_CHECK_FAILED",
+            C::NotFound(_) => "NOT_FOUND",
+            C::Conflict => "CONFLICT",
+            C::Refused => "REFUSED",
+            C::ClockFixed => "CLOCK_FIXED",
+            C::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
+            C::AmountChanged { .. } => "AMOUNT_CHANGED",
+            C::ManualReviewNotAvailable => "MANUAL_REVIEW_NOT_AVAILABLE",
+            C::ApplicationNotInReview => "APPLICATION_NOT_IN_REVIEW",
+            C::ApplicationAlreadyCommitted => "APPLICATION_ALREADY_COMMITTED",
+            C::ApplicationInReview => "APPLICATION_IN_REVIEW",
+            C::ApplicationClosed => "APPLICATION_CLOSED",
+            C::PhoneAlreadyRegistered(_) => "PHONE_ALREADY_REGISTERED",
+            C::ResidentIdAlreadyRegistered => "RESIDENT_ID_ALREADY_REGISTERED",
+            C::IdentityMismatch => "IDENTITY_MISMATCH",
+            C::QrExpired => "QR_EXPIRED",
+            C::QrReplaced => "QR_REPLACED",
+            C::QrAlreadyUsed => "QR_ALREADY_USED",
+            C::SmsCodeUsed => "SMS_CODE_USED",
+            C::SmsCodeExpired => "SMS_CODE_EXPIRED",
+            C::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            C::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            C::UnknownField { .. } => "UNKNOWN_FIELD",
+            C::MissingField(_) => "MISSING_FIELD",
+            C::InvalidField(_) => "INVALID_FIELD",
+            C::InvalidQuery { .. } => "INVALID_QUERY",
+            C::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            C::QrUnknown => "QR_UNKNOWN",
+            C::SmsCodeLocked => "SMS_CODE_LOCKED",
+            C::SmsCodeWrong { .. } => "SMS_CODE_WRONG",
+            C::RealPersonVerificationFailed => "REAL_PERSON_VERIFICATION_FAILED",
+            C::RealPersonVerificationUnavailable => "REAL_PERSON_VERIFICATION_UNAVAILABLE",
+            C::SmsResendTooSoon { .. } => "SMS_RESEND_TOO_SOON",
+            C::SmsDailyCapReached { .. } => "SMS_DAILY_CAP_REACHED",
+            C::TooManyFailures => "TOO_MANY_FAILURES",
+            C::Internal => "INTERNAL",
+        }
+    }
+
+    fn params(&self) -> Params {
+        use ServerErrorCode as C;
+        match self {
+            C::PaymentFailed { detail } => params![detail = detail.as_str()],
+            C::AmountChanged { owed } => {
+                params![owedFen = i64::try_from(owed.value()).unwrap_or(i64::MAX)]
+            }
+            C::SmsCodeWrong { tries_left } => params![triesLeft = *tries_left],
+            C::RealPersonVerificationFailed | C::RealPersonVerificationUnavailable => {
+                params![manualReview = "available"]
+            }
+            C::SmsResendTooSoon {
+                retry_after_seconds,
+            } => params![retryAfterSeconds = *retry_after_seconds],
+            C::SmsDailyCapReached { limit } => params![limit = *limit],
+            _ => Params::new(),
+        }
+    }
+
+    fn message(&self) -> Message {
+        use ServerErrorCode as C;
+        let m = |zh: &str, en: &str| Message::new(zh, en);
+        match self {
+            C::MalformedJson { detail } => Message::new(
+                format!("请求体不是有效的 JSON:{detail}"),
+                format!("The request body is not valid JSON: {detail}"),
+            ),
+            C::BodyUnreadable => m("无法读取请求体", "The request body could not be read"),
+            C::IdempotencyKeyMissing => m(
+                "缺少 Idempotency-Key 请求头",
+                "The Idempotency-Key header is required for this request",
+            ),
+            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Repeated) => m(
+                "只能提供一个 Idempotency-Key 请求头",
+                "Send exactly one Idempotency-Key header",
+            ),
+            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Shape) => m(
+                "Idempotency-Key 应为1到128个可见 ASCII 字符",
+                "An Idempotency-Key is 1 to 128 visible ASCII characters",
+            ),
+            C::Unauthenticated => m("请先登录", "Please sign in first"),
+            C::PaymentFailed { .. } => m(
+                "缴款未成功,未作任何变更",
+                "The payment did not go through; nothing was changed",
+            ),
+            C::NotAnOfficer => m("仅限窗口民警办理", "Only a window officer can do this"),
+            C::CsrfCheckFailed(which) => m(
+                "请求来源校验失败,请刷新页面后重试",
+                match which {
+                    CsrfCheckFailed::Token => {
+                        "Missing or wrong X-CSRF-Token; reload the page and try again"
+                    }
+                    CsrfCheckFailed::Origin => "The request comes from another site",
+                },
+            ),
+            C::NotFound(NotFound::Resource) => m("未找到", "Not found"),
+            C::NotFound(NotFound::DevOnly) => m("仅开发模式可用", "Development mode only"),
+            C::Conflict => m(
+                "数据已被同时修改,请重试",
+                "The data changed at the same moment; please try again",
+            ),
+            C::Refused => m("请求被拒绝", "The request was refused"),
+            C::ClockFixed => m("此时钟不能调整", "This clock cannot be moved"),
+            C::IdempotencyKeyInUse => m(
+                "相同 Idempotency-Key 的请求仍在处理中,请稍后重试",
+                "A request with this Idempotency-Key is still being processed; retry later",
+            ),
+            C::AmountChanged { owed } => Message::new(
+                format!("应缴金额已变为{}元,请确认后重试", owed.to_yuan_string()),
+                format!(
+                    "The amount owed is now ¥{}; confirm and try again",
+                    owed.to_yuan_string()
+                ),
+            ),
+            C::ManualReviewNotAvailable => m(
+                "仅在实人认证未通过或不可用时可申请人工审核",
+                "Manual review is for when real-person verification failed or is unavailable",
+            ),
+            C::ApplicationNotInReview => m(
+                "该申请不在人工审核中",
+                "This application is not waiting for review",
+            ),
+            C::ApplicationAlreadyCommitted => m(
+                "该绑定申请已完成",
+                "This application has already been committed",
+            ),
+            C::ApplicationInReview => m(
+                "该绑定申请正在人工审核",
+                "This application is waiting for manual review",
+            ),
+            C::ApplicationClosed => m("该绑定申请已结束", "This application is closed"),
+            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered) => m(
+                "该手机号码已注册,请直接登录",
+                "This phone number is already registered; sign in instead",
+            ),
+            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse) => {
+                m("该手机号码已被使用", "This phone number is in use")
+            }
+            C::ResidentIdAlreadyRegistered => m(
+                "该身份证号码已注册",
+                "This resident ID number is already registered",
+            ),
+            C::IdentityMismatch => m(
+                "姓名与身份证号码不符",
+                "The name does not match the resident ID number",
+            ),
+            C::QrExpired => m(
+                "二维码已过期,请车主重新生成",
+                "The QR code has expired; ask the owner for a new one",
+            ),
+            C::QrReplaced => m(
+                "车主已生成新的二维码,此码已失效",
+                "The owner has made a newer code; this one no longer works",
+            ),
+            C::QrAlreadyUsed => m(
+                "二维码已被使用,请车主重新生成",
+                "This QR code has already been used; ask the owner for a new one",
+            ),
+            C::SmsCodeUsed => m(
+                "验证码已使用,请重新获取",
+                "This code was already used; ask for a new one",
+            ),
+            C::SmsCodeExpired => m(
+                "验证码已过期,请重新获取",
+                "The code has expired; ask for a new one",
+            ),
+            C::PayloadTooLarge => m("请求体过大", "The request body is too large"),
+            C::UnsupportedMediaType => m(
+                "请求体须为 JSON(Content-Type: application/json)",
+                "The request body must be JSON (Content-Type: application/json)",
+            ),
+            C::UnknownField { field } => Message::new(
+                format!("未知字段 {field}"),
+                format!("Unknown field {field}"),
+            ),
+            C::MissingField(MissingField::Named(field)) => Message::new(
+                format!("缺少字段 {field}"),
+                format!("Missing field {field}"),
+            ),
+            C::MissingField(MissingField::Relationship) => {
+                m("请选择与车主的关系", "Pick your relationship to the owner")
+            }
+            C::InvalidField(InvalidField::Value { field, problem }) => Message::new(
+                format!("字段 {field} 的值无效:{problem}"),
+                format!("Field {field} is invalid: {problem}"),
+            ),
+            C::InvalidField(InvalidField::BodyNotAnObject) => m(
+                "请求体应为 JSON 对象",
+                "The request body must be a JSON object",
+            ),
+            C::InvalidQuery { problem } => Message::new(
+                format!("查询参数无效:{problem}"),
+                format!("Invalid query parameters: {problem}"),
+            ),
+            C::IdempotencyKeyReused => m(
+                "该 Idempotency-Key 已用于另一个请求",
+                "This Idempotency-Key was already used for a different request",
+            ),
+            C::QrUnknown => m("二维码无效", "This QR code is not known"),
+            C::SmsCodeLocked => m(
+                "验证码错误次数过多,已失效,请重新获取",
+                "Too many wrong tries: this code no longer works; ask for a new one",
+            ),
+            C::SmsCodeWrong { tries_left } => Message::new(
+                format!("验证码错误,还可尝试{tries_left}次"),
+                format!("Wrong code; {tries_left} tries left"),
+            ),
+            C::RealPersonVerificationFailed => m(
+                "实人认证未通过,可申请人工审核",
+                "Real-person verification failed; you may ask for manual review",
+            ),
+            C::RealPersonVerificationUnavailable => m(
+                "实人认证服务暂不可用,可申请人工审核",
+                "Real-person verification is unavailable; you may ask for manual review",
+            ),
+            C::SmsResendTooSoon {
+                retry_after_seconds,
+            } => Message::new(
+                format!("发送过于频繁,请{retry_after_seconds}秒后再试"),
+                format!("Too soon; try again in {retry_after_seconds} s"),
+            ),
+            C::SmsDailyCapReached { limit } => Message::new(
+                format!("今日验证码发送次数已达上限({limit}次)"),
+                format!("The daily limit of {limit} codes has been reached"),
+            ),
+            C::TooManyFailures => m(
+                "错误次数过多,请一小时后再试",
+                "Too many wrong codes; try again in an hour",
+            ),
+            C::Internal => m(
+                "服务器内部错误,请稍后再试",
+                "Internal error; please try again later",
+            ),
         }
     }
 }

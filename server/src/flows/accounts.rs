@@ -1,6 +1,6 @@
 //! Accounts: codes for registration and sign-in, registration (claiming an imported record), sign-in.
 
-use crate::error::{ErrorKind, ServerError, ServerResult, Verdict};
+use crate::error::{PhoneAlreadyRegistered, ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::audit::audit;
 use crate::flows::sessions;
 use crate::flows::sms::{self, ChallengeTarget, CodeCheck, Delivery};
@@ -68,15 +68,13 @@ pub struct Registration {
     pub session: sessions::Session,
 }
 
-fn conflict(code: &'static str, zh: &str, en: &str, field: &str) -> ServerError {
-    ServerError::new(ErrorKind::Conflict, code, zh.to_owned(), en.to_owned()).field(field)
+fn conflict(code: ServerErrorCode, field: &str) -> ServerError {
+    ServerError::of(code).field(field)
 }
 
 fn phone_in_use() -> ServerError {
     conflict(
-        "PHONE_ALREADY_REGISTERED",
-        "该手机号码已被使用",
-        "This phone number is in use",
+        ServerErrorCode::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse),
         "phone",
     )
 }
@@ -110,18 +108,14 @@ pub fn register(
     let by_phone = tx.person_by_phone(phone)?;
     if by_phone.as_ref().is_some_and(|p| p.registered_at.is_some()) {
         return Ok(Verdict::Refused(conflict(
-            "PHONE_ALREADY_REGISTERED",
-            "该手机号码已注册,请直接登录",
-            "This phone number is already registered; sign in instead",
+            ServerErrorCode::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered),
             "phone",
         )));
     }
     let id = match tx.person_by_resident_id(r.resident_id.as_str())? {
         Some(p) if p.registered_at.is_some() => {
             return Ok(Verdict::Refused(conflict(
-                "RESIDENT_ID_ALREADY_REGISTERED",
-                "该身份证号码已注册",
-                "This resident ID number is already registered",
+                ServerErrorCode::ResidentIdAlreadyRegistered,
                 "residentId",
             )))
         }
@@ -129,9 +123,7 @@ pub fn register(
             // An imported record (e.g. a licence holder) is claimed by the person it names.
             if p.name != r.name {
                 return Ok(Verdict::Refused(conflict(
-                    "IDENTITY_MISMATCH",
-                    "姓名与身份证号码不符",
-                    "The name does not match the resident ID number",
+                    ServerErrorCode::IdentityMismatch,
                     "name",
                 )));
             }

@@ -1,7 +1,7 @@
 //! Binding applications after they open: real-person verification and the commit, manual review when
 //! verification did not pass, and the officer's approval or rejection.
 
-use crate::error::{ErrorKind, ServerError, ServerResult, Verdict};
+use crate::error::{MissingField, ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::audit::audit;
 use crate::flows::binding::{self, BindingCommit, Bound};
 use crate::flows::decision::ClientExpectation;
@@ -30,25 +30,13 @@ pub fn own_application(
 
 /// Refuses anything but an application awaiting verification.
 pub fn require_awaiting(a: &ApplicationRow) -> ServerResult<()> {
-    let (code, zh, en) = match a.status {
+    let code = match a.status {
         ApplicationStatus::AwaitingVerification => return Ok(()),
-        ApplicationStatus::Committed => (
-            "APPLICATION_ALREADY_COMMITTED",
-            "该绑定申请已完成",
-            "This application has already been committed",
-        ),
-        ApplicationStatus::InReview => (
-            "APPLICATION_IN_REVIEW",
-            "该绑定申请正在人工审核",
-            "This application is waiting for manual review",
-        ),
-        _ => (
-            "APPLICATION_CLOSED",
-            "该绑定申请已结束",
-            "This application is closed",
-        ),
+        ApplicationStatus::Committed => ServerErrorCode::ApplicationAlreadyCommitted,
+        ApplicationStatus::InReview => ServerErrorCode::ApplicationInReview,
+        _ => ServerErrorCode::ApplicationClosed,
     };
-    Err(ServerError::new(ErrorKind::Conflict, code, zh, en))
+    Err(ServerError::of(code))
 }
 
 /// The relationship to record: the SMS method always binds as "other"; the others must say.
@@ -59,12 +47,9 @@ pub fn relationship_for(
     match (method, given) {
         (BindingMethod::Sms, _) => Ok(Relationship::Other),
         (_, Some(r)) => Ok(r),
-        (_, None) => Err(ServerError::new(
-            ErrorKind::Unprocessable,
-            "MISSING_FIELD",
-            "请选择与车主的关系",
-            "Pick your relationship to the owner",
-        )
+        (_, None) => Err(ServerError::of(ServerErrorCode::MissingField(
+            MissingField::Relationship,
+        ))
         .field("relationship")),
     }
 }
@@ -155,12 +140,7 @@ pub fn request_review(
         a.verification,
         Some(Verification::Failed | Verification::Unavailable)
     ) {
-        return Err(ServerError::new(
-            ErrorKind::Conflict,
-            "MANUAL_REVIEW_NOT_AVAILABLE",
-            "仅在实人认证未通过或不可用时可申请人工审核",
-            "Manual review is for when real-person verification failed or is unavailable",
-        ));
+        return Err(ServerError::of(ServerErrorCode::ManualReviewNotAvailable));
     }
     a.relationship = Some(relationship_for(a.method, relationship.or(a.relationship))?);
     a.status = ApplicationStatus::InReview;
@@ -197,12 +177,7 @@ fn in_review_for(tx: &mut dyn Tx, officer: i64, id: &str) -> ServerResult<Applic
     require_officer(tx, officer)?;
     let a = tx.application(id)?.ok_or_else(ServerError::not_found)?;
     if a.status != ApplicationStatus::InReview {
-        return Err(ServerError::new(
-            ErrorKind::Conflict,
-            "APPLICATION_NOT_IN_REVIEW",
-            "该申请不在人工审核中",
-            "This application is not waiting for review",
-        ));
+        return Err(ServerError::of(ServerErrorCode::ApplicationNotInReview));
     }
     Ok(a)
 }

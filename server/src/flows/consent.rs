@@ -1,7 +1,7 @@
 //! The owner's consent to a binding: the vehicle QR code the owner shows, or the SMS code sent to the
 //! phone on the vehicle record. Either opens a binding application.
 
-use crate::error::{ErrorKind, ServerError, ServerResult, Verdict};
+use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::audit::audit;
 use crate::flows::binding::{open_application, Opened};
 use crate::flows::decision::{ClientExpectation, Decision};
@@ -14,16 +14,12 @@ use renche::policy::SmsPolicy;
 use renche::{Reason, Refusal, Timestamp};
 use serde_json::json;
 
-fn qr_gone(code: &'static str, zh: &str, en: &str) -> ServerError {
-    ServerError::new(ErrorKind::Gone, code, zh.to_owned(), en.to_owned()).field("qrText")
+fn qr_gone(code: ServerErrorCode) -> ServerError {
+    ServerError::of(code).field("qrText")
 }
 
 pub fn qr_expired() -> ServerError {
-    qr_gone(
-        "QR_EXPIRED",
-        "二维码已过期,请车主重新生成",
-        "The QR code has expired; ask the owner for a new one",
-    )
+    qr_gone(ServerErrorCode::QrExpired)
 }
 
 /// Uses up the QR code whose token hashes to `token_hash` and opens an application for `binder`.
@@ -35,29 +31,11 @@ pub fn redeem_qr(
     now: Timestamp,
 ) -> ServerResult<Opened> {
     let Some(qr) = tx.qr_code_by_token_hash(token_hash)? else {
-        return Err(ServerError::new(
-            ErrorKind::Unprocessable,
-            "QR_UNKNOWN",
-            "二维码无效",
-            "This QR code is not known",
-        )
-        .field("qrText"));
+        return Err(ServerError::of(ServerErrorCode::QrUnknown).field("qrText"));
     };
     match qr.state {
-        QrState::Replaced => {
-            return Err(qr_gone(
-                "QR_REPLACED",
-                "车主已生成新的二维码,此码已失效",
-                "The owner has made a newer code; this one no longer works",
-            ))
-        }
-        QrState::Used => {
-            return Err(qr_gone(
-                "QR_ALREADY_USED",
-                "二维码已被使用,请车主重新生成",
-                "This QR code has already been used; ask the owner for a new one",
-            ))
-        }
+        QrState::Replaced => return Err(qr_gone(ServerErrorCode::QrReplaced)),
+        QrState::Used => return Err(qr_gone(ServerErrorCode::QrAlreadyUsed)),
         QrState::Active => {}
     }
     if now >= qr.expires_at {

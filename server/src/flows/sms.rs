@@ -1,11 +1,10 @@
 //! One-time SMS codes: for registration, sign-in and the SMS binding method. Codes are stored only
 //! hashed; wrong tries are counted per challenge and per requester.
 
-use crate::error::{ErrorKind, ServerError, ServerResult, Verdict};
+use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::gateways::SmsGateway;
 use crate::secrets::{constant_time_eq, random_bytes, random_hex, sha256, six_digit_code};
 use crate::store::{SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
-use renche::params;
 use renche::policy::SmsPolicy;
 use renche::Timestamp;
 use std::sync::Arc;
@@ -16,23 +15,13 @@ const MAX_FAILURES_PER_HOUR: u32 = 100;
 
 pub fn too_soon(retry_after_ms: i64) -> ServerError {
     let secs = (retry_after_ms + 999) / 1000;
-    ServerError::new(
-        ErrorKind::TooManyRequests,
-        "SMS_RESEND_TOO_SOON",
-        format!("发送过于频繁,请{secs}秒后再试"),
-        format!("Too soon; try again in {secs} s"),
-    )
-    .params(params![retryAfterSeconds = secs])
+    ServerError::of(ServerErrorCode::SmsResendTooSoon {
+        retry_after_seconds: secs,
+    })
 }
 
 pub fn daily_cap(limit: u32) -> ServerError {
-    ServerError::new(
-        ErrorKind::TooManyRequests,
-        "SMS_DAILY_CAP_REACHED",
-        format!("今日验证码发送次数已达上限({limit}次)"),
-        format!("The daily limit of {limit} codes has been reached"),
-    )
-    .params(params![limit = limit])
+    ServerError::of(ServerErrorCode::SmsDailyCapReached { limit })
 }
 
 /// Refuses a new code while the last one for `key` is younger than the cool-down.
@@ -138,13 +127,7 @@ pub fn deliver(gateway: &Arc<dyn SmsGateway>, delivery: Delivery, now: Timestamp
 }
 
 fn locked() -> ServerError {
-    ServerError::new(
-        ErrorKind::Unprocessable,
-        "SMS_CODE_LOCKED",
-        "验证码错误次数过多,已失效,请重新获取",
-        "Too many wrong tries: this code no longer works; ask for a new one",
-    )
-    .field("code")
+    ServerError::of(ServerErrorCode::SmsCodeLocked).field("code")
 }
 
 /// What a typed code is checked against.
@@ -170,19 +153,13 @@ pub fn check_code(
         return Err(ServerError::not_found());
     }
     if c.consumed_at.is_some() {
-        return Ok(Verdict::Refused(ServerError::new(
-            ErrorKind::Gone,
-            "SMS_CODE_USED",
-            "验证码已使用,请重新获取",
-            "This code was already used; ask for a new one",
+        return Ok(Verdict::Refused(ServerError::of(
+            ServerErrorCode::SmsCodeUsed,
         )));
     }
     if now >= c.expires_at {
-        return Ok(Verdict::Refused(ServerError::new(
-            ErrorKind::Gone,
-            "SMS_CODE_EXPIRED",
-            "验证码已过期,请重新获取",
-            "The code has expired; ask for a new one",
+        return Ok(Verdict::Refused(ServerError::of(
+            ServerErrorCode::SmsCodeExpired,
         )));
     }
     if c.wrong_tries >= sms.max_wrong_tries {
@@ -191,11 +168,8 @@ pub fn check_code(
     let window = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(HOUR_MS));
     let fail_key = format!("sms-fail:{}", check.requester);
     if tx.counter(&fail_key, window)? >= MAX_FAILURES_PER_HOUR {
-        return Ok(Verdict::Refused(ServerError::new(
-            ErrorKind::TooManyRequests,
-            "TOO_MANY_FAILURES",
-            "错误次数过多,请一小时后再试",
-            "Too many wrong codes; try again in an hour",
+        return Ok(Verdict::Refused(ServerError::of(
+            ServerErrorCode::TooManyFailures,
         )));
     }
     let typed = check.code.trim();
@@ -210,14 +184,7 @@ pub fn check_code(
             return Ok(Verdict::Refused(locked()));
         }
         return Ok(Verdict::Refused(
-            ServerError::new(
-                ErrorKind::Unprocessable,
-                "SMS_CODE_WRONG",
-                format!("验证码错误,还可尝试{left}次"),
-                format!("Wrong code; {left} tries left"),
-            )
-            .field("code")
-            .params(params![triesLeft = left]),
+            ServerError::of(ServerErrorCode::SmsCodeWrong { tries_left: left }).field("code"),
         ));
     }
     tx.consume_sms_challenge(&c.id, now)?;

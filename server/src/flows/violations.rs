@@ -1,14 +1,14 @@
 //! Violations: which a person may see and handle where (the core's routes), and handling one: the
 //! decision, the points and the payment.
 
-use crate::error::{ErrorKind, ServerError, ServerResult};
+use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::audit::audit;
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_facts, person_facts, vehicle_facts, violation_facts};
 use crate::policies::Policies;
 use crate::store::{BindingRow, PersonRow, Tx, VehicleRow, ViolationRow};
 use renche::domain::{Channel, Document, Fen, ScoringCycle, ViolationState};
-use renche::{params, Reason, Refusal, Route, RouteCall, Timestamp, ViolationRoute};
+use renche::{Reason, Refusal, Route, RouteCall, Timestamp, ViolationRoute};
 use serde_json::json;
 
 /// Most violations listed per vehicle (newest first).
@@ -244,18 +244,7 @@ pub fn check(
     let owed = route.owed_fen;
     if let Some(expected) = case.expected_owed {
         if expected != owed {
-            return Err(ServerError::new(
-                ErrorKind::Conflict,
-                "AMOUNT_CHANGED",
-                format!("应缴金额已变为{}元,请确认后重试", owed.to_yuan_string()),
-                format!(
-                    "The amount owed is now ¥{}; confirm and try again",
-                    owed.to_yuan_string()
-                ),
-            )
-            .params(params![
-                owedFen = i64::try_from(owed.value()).unwrap_or(i64::MAX)
-            ]));
+            return Err(ServerError::of(ServerErrorCode::AmountChanged { owed }));
         }
     }
     Ok(Checked::Payable(owed))

@@ -1,7 +1,7 @@
 //! Binding a vehicle that is not in one's name: by the owner's QR code or by an SMS code to the owner's
 //! phone, then real-person verification and the commit; listing and removing bindings.
 
-use crate::error::{ErrorKind, ServerError, ServerResult, Verdict};
+use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::applications::{self, Submission, Submitted};
 use crate::flows::binding;
 use crate::flows::consent::{self, NamedVehicle};
@@ -23,7 +23,6 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use renche::domain::{EngineSuffix, PlateNumber, PlateType, Relationship};
-use renche::params;
 use renche::qr::{QrPayload, QrPayloadError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -222,28 +221,17 @@ fn unverified_answer(
     a: &crate::store::ApplicationRow,
     v: &crate::store::VehicleRow,
 ) -> ServerResult<Answer> {
-    let (code, zh, en) = match verification {
+    let code = match verification {
         Verification::Pending => {
             return Answer::json(
                 StatusCode::ACCEPTED,
                 &json!({ "application": ApplicationView::of(a, v) }),
             )
         }
-        Verification::Failed => (
-            "REAL_PERSON_VERIFICATION_FAILED",
-            "实人认证未通过,可申请人工审核",
-            "Real-person verification failed; you may ask for manual review",
-        ),
-        _ => (
-            "REAL_PERSON_VERIFICATION_UNAVAILABLE",
-            "实人认证服务暂不可用,可申请人工审核",
-            "Real-person verification is unavailable; you may ask for manual review",
-        ),
+        Verification::Failed => ServerErrorCode::RealPersonVerificationFailed,
+        _ => ServerErrorCode::RealPersonVerificationUnavailable,
     };
-    Ok(Answer::error(
-        ServerError::new(ErrorKind::Unprocessable, code, zh, en)
-            .params(params![manualReview = "available"]),
-    ))
+    Ok(Answer::error(ServerError::of(code)))
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Development-only endpoints (`--dev`): the SMS outbox, the verifier's and payment provider's next
 //! answers, and the movable clock. They do not exist otherwise.
 
-use crate::error::{ErrorKind, ServerError, ServerResult};
+use crate::error::{NotFound, ServerError, ServerErrorCode, ServerResult};
 use crate::gateways::VerificationOutcome;
 use crate::http::extract::{ApiJson, ApiQuery as Query};
 use crate::state::SharedState;
@@ -25,12 +25,7 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
 }
 
 fn dev_only() -> ServerError {
-    ServerError::new(
-        ErrorKind::NotFound,
-        "NOT_FOUND",
-        "仅开发模式可用",
-        "Development mode only",
-    )
+    ServerError::of(ServerErrorCode::NotFound(NotFound::DevOnly))
 }
 
 #[derive(Deserialize)]
@@ -141,12 +136,7 @@ async fn advance_clock(
     }
     let ms = (body.advance_seconds * 1000.0).round() as i64;
     if !state.clock.advance(ms) {
-        return Err(ServerError::new(
-            ErrorKind::Conflict,
-            "CLOCK_FIXED",
-            "此时钟不能调整",
-            "This clock cannot be moved",
-        ));
+        return Err(ServerError::of(ServerErrorCode::ClockFixed));
     }
     Ok(Json(json!({ "now": state.now() })))
 }

@@ -1,7 +1,7 @@
 //! Request extractors that answer in the API's error shape: JSON bodies (415, 400, 422 with the field
 //! named, 413 from the body limit) and path ids.
 
-use crate::error::{ErrorKind, ServerError};
+use crate::error::{InvalidField, MissingField, ServerError, ServerErrorCode};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
@@ -56,45 +56,34 @@ fn json_error(path: &str, e: &serde_json::Error) -> ServerError {
     // serde_json appends " at line L column C": useful for syntax, noise for data errors.
     let problem = text.split(" at line ").next().unwrap_or(&text).to_owned();
     match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => ServerError::new(
-            ErrorKind::BadRequest,
-            "MALFORMED_JSON",
-            format!("请求体不是有效的 JSON:{text}"),
-            format!("The request body is not valid JSON: {text}"),
-        ),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ServerError::of(ServerErrorCode::MalformedJson { detail: text })
+        }
         Category::Data => {
             let field = if let Some(rest) = problem.strip_prefix("unknown field `") {
                 let name = rest.split('`').next().unwrap_or("");
                 let prefix = path.trim_end_matches('.');
                 let full = join_path(prefix, name);
-                return ServerError::new(
-                    ErrorKind::Unprocessable,
-                    "UNKNOWN_FIELD",
-                    format!("未知字段 {full}"),
-                    format!("Unknown field {full}"),
-                )
+                return ServerError::of(ServerErrorCode::UnknownField {
+                    field: full.clone(),
+                })
                 .field(full);
             } else if let Some(rest) = problem.strip_prefix("missing field `") {
                 let name = rest.split('`').next().unwrap_or("");
                 let prefix = path.trim_end_matches('.');
                 let full = join_path(prefix, name);
-                return ServerError::new(
-                    ErrorKind::Unprocessable,
-                    "MISSING_FIELD",
-                    format!("缺少字段 {full}"),
-                    format!("Missing field {full}"),
-                )
+                return ServerError::of(ServerErrorCode::MissingField(MissingField::Named(
+                    full.clone(),
+                )))
                 .field(full);
             } else {
                 path.to_owned()
             };
             let field = if field == "." { String::new() } else { field };
-            let mut err = ServerError::new(
-                ErrorKind::Unprocessable,
-                "INVALID_FIELD",
-                format!("字段 {field} 的值无效:{problem}"),
-                format!("Field {field} is invalid: {problem}"),
-            );
+            let mut err = ServerError::of(ServerErrorCode::InvalidField(InvalidField::Value {
+                field: field.clone(),
+                problem,
+            }));
             if !field.is_empty() {
                 err = err.field(field);
             }
@@ -131,46 +120,28 @@ where
             return parse_json(b"{}").map(ApiJson);
         }
         if !is_json(content_type) || req.headers().get_all(CONTENT_TYPE).iter().count() > 1 {
-            return Err(ServerError::new(
-                ErrorKind::UnsupportedMediaType,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "请求体须为 JSON(Content-Type: application/json)",
-                "The request body must be JSON (Content-Type: application/json)",
-            ));
+            return Err(ServerError::of(ServerErrorCode::UnsupportedMediaType));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 too_large()
             } else {
-                ServerError::new(
-                    ErrorKind::BadRequest,
-                    "BODY_UNREADABLE",
-                    "无法读取请求体",
-                    "The request body could not be read",
-                )
+                ServerError::of(ServerErrorCode::BodyUnreadable)
             }
         })?;
         // Every request body is a JSON object; serde would also take a struct from an array of its
         // fields in order, a form no client is meant to send.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-            return Err(ServerError::new(
-                ErrorKind::Unprocessable,
-                "INVALID_FIELD",
-                "请求体应为 JSON 对象",
-                "The request body must be a JSON object",
-            ));
+            return Err(ServerError::of(ServerErrorCode::InvalidField(
+                InvalidField::BodyNotAnObject,
+            )));
         }
         parse_json(&bytes).map(ApiJson)
     }
 }
 
 pub fn too_large() -> ServerError {
-    ServerError::new(
-        ErrorKind::PayloadTooLarge,
-        "PAYLOAD_TOO_LARGE",
-        "请求体过大",
-        "The request body is too large",
-    )
+    ServerError::of(ServerErrorCode::PayloadTooLarge)
 }
 
 /// A numeric id in the path; anything else is simply not found.
@@ -223,12 +194,9 @@ where
 }
 
 fn bad_query(problem: &str) -> ServerError {
-    ServerError::new(
-        ErrorKind::Unprocessable,
-        "INVALID_QUERY",
-        format!("查询参数无效:{problem}"),
-        format!("Invalid query parameters: {problem}"),
-    )
+    ServerError::of(ServerErrorCode::InvalidQuery {
+        problem: problem.to_owned(),
+    })
 }
 
 /// A phone number from the request, naming its field when the core's parser refuses it.
@@ -246,6 +214,7 @@ pub fn parse_id(field: &str, s: &str) -> Result<i64, ServerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! What stands before every API handler: the session (cookie), the CSRF check of state changes, and
 //! `Idempotency-Key` handling (IETF draft) of state changes.
 
-use crate::error::{ErrorKind, ServerError};
+use crate::error::{CsrfCheckFailed, IdempotencyKeyInvalid, ServerError, ServerErrorCode};
 use crate::flows::sessions::{self, Session, SESSION_LIFETIME_MS};
 use crate::http::extract::BODY_LIMIT;
 use crate::secrets::{constant_time_eq, sha256};
@@ -117,13 +117,8 @@ fn is_state_change(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn csrf_failed(en: &str) -> ServerError {
-    ServerError::new(
-        ErrorKind::Forbidden,
-        "CSRF_CHECK_FAILED",
-        "请求来源校验失败,请刷新页面后重试",
-        en.to_owned(),
-    )
+fn csrf_failed(which: CsrfCheckFailed) -> ServerError {
+    ServerError::of(ServerErrorCode::CsrfCheckFailed(which))
 }
 
 /// The browser's `Origin`, when sent, must be this server's own.
@@ -263,12 +258,10 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
             if sent_csrf.is_empty()
                 || !constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
             {
-                return Err(csrf_failed(
-                    "Missing or wrong X-CSRF-Token; reload the page and try again",
-                ));
+                return Err(csrf_failed(CsrfCheckFailed::Token));
             }
             if !origin_checked {
-                return Err(csrf_failed("The request comes from another site"));
+                return Err(csrf_failed(CsrfCheckFailed::Origin));
             }
             let key = key?;
             let begin = tx.idempotency_begin(&session.scope(), &key, &fingerprint, now, stale)?;
@@ -279,18 +272,8 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     req.extensions_mut().insert(session);
     match begin {
         IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey::new(scope, key))),
-        IdempotencyBegin::InFlight => Err(ServerError::new(
-            ErrorKind::Conflict,
-            "IDEMPOTENCY_KEY_IN_USE",
-            "相同 Idempotency-Key 的请求仍在处理中,请稍后重试",
-            "A request with this Idempotency-Key is still being processed; retry later",
-        )),
-        IdempotencyBegin::Mismatch => Err(ServerError::new(
-            ErrorKind::Unprocessable,
-            "IDEMPOTENCY_KEY_REUSED",
-            "该 Idempotency-Key 已用于另一个请求",
-            "This Idempotency-Key was already used for a different request",
-        )),
+        IdempotencyBegin::InFlight => Err(ServerError::of(ServerErrorCode::IdempotencyKeyInUse)),
+        IdempotencyBegin::Mismatch => Err(ServerError::of(ServerErrorCode::IdempotencyKeyReused)),
         IdempotencyBegin::Replay { status, body } => Ok(Guarded::Replay { status, body }),
     }
 }
@@ -299,12 +282,9 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
 fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ServerError> {
     // Two keys make the request ambiguous: which one would a retry repeat?
     if headers.get_all("idempotency-key").iter().count() > 1 {
-        return Err(ServerError::new(
-            ErrorKind::BadRequest,
-            "IDEMPOTENCY_KEY_INVALID",
-            "只能提供一个 Idempotency-Key 请求头",
-            "Send exactly one Idempotency-Key header",
-        ));
+        return Err(ServerError::of(ServerErrorCode::IdempotencyKeyInvalid(
+            IdempotencyKeyInvalid::Repeated,
+        )));
     }
     let key = headers
         .get("idempotency-key")
@@ -312,20 +292,12 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ServerErro
         .map(str::trim)
         .unwrap_or("");
     if key.is_empty() {
-        return Err(ServerError::new(
-            ErrorKind::BadRequest,
-            "IDEMPOTENCY_KEY_MISSING",
-            "缺少 Idempotency-Key 请求头",
-            "The Idempotency-Key header is required for this request",
-        ));
+        return Err(ServerError::of(ServerErrorCode::IdempotencyKeyMissing));
     }
     if key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ServerError::new(
-            ErrorKind::BadRequest,
-            "IDEMPOTENCY_KEY_INVALID",
-            "Idempotency-Key 应为1到128个可见 ASCII 字符",
-            "An Idempotency-Key is 1 to 128 visible ASCII characters",
-        ));
+        return Err(ServerError::of(ServerErrorCode::IdempotencyKeyInvalid(
+            IdempotencyKeyInvalid::Shape,
+        )));
     }
     Ok(key.to_owned())
 }

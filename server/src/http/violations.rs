@@ -1,7 +1,7 @@
 //! Violations: a person's own and bound vehicles' violations, handling one online; and the same at the
 //! window, where an officer handles them for a person.
 
-use crate::error::{ErrorKind, ServerError, ServerResult};
+use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::officer::require_officer;
 use crate::flows::violations::{self, Checked, HandleCase, Routed};
@@ -18,7 +18,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use renche::domain::{Channel, Document, Fen};
-use renche::params;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -148,13 +147,9 @@ async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> Serve
         })
         .await
         .map_err(|e| {
-            ServerError::new(
-                ErrorKind::PaymentFailed,
-                "PAYMENT_FAILED",
-                "缴款未成功,未作任何变更",
-                "The payment did not go through; nothing was changed",
-            )
-            .params(params![detail = e.to_string()])
+            ServerError::of(ServerErrorCode::PaymentFailed {
+                detail: e.to_string(),
+            })
         })?;
     let payment_ref = receipt.payment_ref.clone();
     let st = state.clone();
