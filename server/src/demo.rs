@@ -155,205 +155,167 @@ impl Seeder<'_> {
     }
 }
 
-fn seed(tx: &mut dyn Tx, now: Timestamp) -> Result<(), DemoError> {
-    use Relationship::*;
-    use UseNature::*;
-    use ViolationSource::*;
-    let mut s = Seeder { tx, now };
-    let owner = s.person(
+/// The demo people: name, first 17 digits of the resident ID, phone, role, licence points.
+const PEOPLE: [(&str, &str, &str, Role, u32); 5] = [
+    (
         "王车主",
         "44190019800101001",
         "13900000001",
         Role::Person,
-        Some((LicenceClass::C1, 0)),
-    )?;
-    let full = s.person(
+        0,
+    ),
+    (
         "李满额",
         "44190019850202002",
         "13900000002",
         Role::Person,
-        Some((LicenceClass::C1, 0)),
-    )?;
-    let binder = s.person(
+        0,
+    ),
+    (
         "张绑定",
         "44190019900303003",
         "13900000003",
         Role::Person,
-        Some((LicenceClass::C1, 3)),
-    )?;
-    let _new = s.person(
+        3,
+    ),
+    (
         "赵新人",
         "44190019950404004",
         "13900000004",
         Role::Person,
-        Some((LicenceClass::C1, 0)),
-    )?;
-    let _officer = s.person(
+        0,
+    ),
+    (
         "刘警官",
         "44190019750505005",
         "13900000010",
         Role::Officer,
-        Some((LicenceClass::C1, 0)),
-    )?;
+        0,
+    ),
+];
+const OWNER: usize = 0;
+const FULL: usize = 1;
+const BINDER: usize = 2;
 
-    let car = s.vehicle(
-        "粤S12345",
-        PlateType::SmallCar,
-        "LJ4G18A123456",
-        NonCommercial,
-        OwnerKind::Individual,
-        Some(owner),
-        "王车主",
-        "13900000001",
-    )?;
-    let nev = s.vehicle(
-        "粤SD12345",
-        PlateType::SmallNewEnergy,
-        "TZ220XS654321",
-        NonCommercial,
-        OwnerKind::Individual,
-        Some(owner),
-        "王车主",
-        "13900000001",
-    )?;
-    let large = s.vehicle(
-        "粤SB1234",
-        PlateType::LargeCar,
-        "WP10H300111111",
-        NonCommercial,
-        OwnerKind::Individual,
-        Some(owner),
-        "王车主",
-        "13900000001",
-    )?;
-    let taxi = s.vehicle(
-        "粤ST2345",
-        PlateType::SmallCar,
-        "LJ4G15T222222",
-        Taxi,
-        OwnerKind::Individual,
-        Some(owner),
-        "王车主",
-        "13900000001",
-    )?;
-    let rental = s.vehicle(
-        "粤SG3456",
-        PlateType::SmallCar,
-        "LJ4G15G333333",
-        Rental,
-        OwnerKind::Individual,
-        Some(owner),
-        "王车主",
-        "13900000001",
-    )?;
-    let unit = s.vehicle(
-        "粤SU4567",
-        PlateType::SmallCar,
-        "LJ4G15U444444",
-        NonCommercial,
-        OwnerKind::Unit,
-        None,
-        "东莞示例科技有限公司",
-        "13900000009",
-    )?;
-    let unregistered = s.vehicle(
-        "粤S67890",
-        PlateType::SmallCar,
-        "LJ4G18C678901",
-        NonCommercial,
-        OwnerKind::Individual,
-        None,
-        "陈未注册",
-        "13900000008",
-    )?;
-    let spare = s.vehicle(
-        "粤S88888",
-        PlateType::SmallCar,
-        "LJ4G18D888888",
-        NonCommercial,
-        OwnerKind::Individual,
-        None,
-        "黄车主",
-        "13900000007",
-    )?;
+/// The demo vehicles: plate, type, engine number, use, owner kind, owner (index into `PEOPLE`, or the
+/// name and phone of an owner who has no account).
+#[rustfmt::skip]
+const VEHICLES: [(&str, PlateType, &str, UseNature, OwnerKind, Owner); 8] = [
+    ("粤S12345", PlateType::SmallCar, "LJ4G18A123456", UseNature::NonCommercial, OwnerKind::Individual, Owner::Person(OWNER)),
+    ("粤SD12345", PlateType::SmallNewEnergy, "TZ220XS654321", UseNature::NonCommercial, OwnerKind::Individual, Owner::Person(OWNER)),
+    ("粤SB1234", PlateType::LargeCar, "WP10H300111111", UseNature::NonCommercial, OwnerKind::Individual, Owner::Person(OWNER)),
+    ("粤ST2345", PlateType::SmallCar, "LJ4G15T222222", UseNature::Taxi, OwnerKind::Individual, Owner::Person(OWNER)),
+    ("粤SG3456", PlateType::SmallCar, "LJ4G15G333333", UseNature::Rental, OwnerKind::Individual, Owner::Person(OWNER)),
+    ("粤SU4567", PlateType::SmallCar, "LJ4G15U444444", UseNature::NonCommercial, OwnerKind::Unit, Owner::Absent("东莞示例科技有限公司", "13900000009")),
+    ("粤S67890", PlateType::SmallCar, "LJ4G18C678901", UseNature::NonCommercial, OwnerKind::Individual, Owner::Absent("陈未注册", "13900000008")),
+    ("粤S88888", PlateType::SmallCar, "LJ4G18D888888", UseNature::NonCommercial, OwnerKind::Individual, Owner::Absent("黄车主", "13900000007")),
+];
+const CAR: usize = 0;
+const NEV: usize = 1;
+const UNREGISTERED: usize = 6;
 
+/// Who owns a demo vehicle.
+#[derive(Clone, Copy)]
+enum Owner {
+    /// One of `PEOPLE`.
+    Person(usize),
+    /// Someone with no account: name and phone.
+    Absent(&'static str, &'static str),
+}
+
+const RED: &str = "驾驶机动车违反道路交通信号灯通行";
+const SPEED: &str =
+    "驾驶中型以上载客载货汽车、危险物品运输车辆以外的其他机动车行驶超过规定时速20%以上未达到50%的";
+const PARK: &str = "机动车违反规定停放、临时停车且驾驶人不在现场,妨碍其他车辆、行人通行的";
+const LIGHTS: &str = "驾驶机动车不按规定使用灯光的";
+const LANE: &str = "机动车不在机动车道内行驶的";
+const SIGN: &str = "机动车违反禁令标志指示的";
+
+/// A demo violation: vehicle (index into `VEHICLES`), days ago, code, offence, points, fine in yuan,
+/// source, decided how many days ago.
+type DemoViolation = (
+    usize,
+    i64,
+    &'static str,
+    &'static str,
+    i64,
+    u32,
+    ViolationSource,
+    Option<i64>,
+);
+
+/// The demo violations, one on every route.
+#[rustfmt::skip]
+const VIOLATIONS: [DemoViolation; 13] = [
+    (CAR, 10, "1625", RED, 6, 200, ViolationSource::Device, None), // online for both
+    (CAR, 5, "1636", SPEED, 6, 500, ViolationSource::Device, None), // fine over ¥200: window
+    (CAR, 3, "1039", PARK, 0, 150, ViolationSource::Device, None), // unscored: owner online, binder window
+    (CAR, 60, "1352", LIGHTS, 1, 100, ViolationSource::Device, None), // before binding for 张绑定
+    (CAR, 7, "1042", LANE, 3, 100, ViolationSource::OnSite, None), // on-site: owner window, binder unseen
+    (CAR, 45, "1625", RED, 6, 200, ViolationSource::Device, Some(30)), // handled, unpaid, 15 days late: late fee ¥90
+    (NEV, 12, "1344", SIGN, 3, 200, ViolationSource::Device, None),
+    (2, 8, "1625", RED, 6, 200, ViolationSource::Device, None), // large car: window
+    (3, 9, "1344", SIGN, 3, 200, ViolationSource::Device, None), // taxi: window
+    (4, 11, "1344", SIGN, 3, 200, ViolationSource::Device, None), // rental: window
+    (5, 6, "1625", RED, 6, 200, ViolationSource::Device, None), // unit-owned: window
+    (UNREGISTERED, 4, "1344", SIGN, 3, 200, ViolationSource::Device, None), // 李满额 online
+    (7, 2, "1625", RED, 6, 200, ViolationSource::Device, None),
+];
+
+fn seed(tx: &mut dyn Tx, now: Timestamp) -> Result<(), DemoError> {
+    let mut s = Seeder { tx, now };
+    let mut people = Vec::new();
+    for (name, id17, phone, role, points) in PEOPLE {
+        people.push(s.person(name, id17, phone, role, Some((LicenceClass::C1, points)))?);
+    }
+    let person = |i: usize| {
+        people
+            .get(i)
+            .copied()
+            .ok_or(DemoError::Value("person index"))
+    };
+    let mut vehicles = Vec::new();
+    for (plate, plate_type, engine, use_nature, owner_kind, owner) in VEHICLES {
+        let (owner_id, name, phone) = match owner {
+            Owner::Person(i) => {
+                let (name, _, phone, _, _) =
+                    PEOPLE.get(i).ok_or(DemoError::Value("owner index"))?;
+                (Some(person(i)?), *name, *phone)
+            }
+            Owner::Absent(name, phone) => (None, name, phone),
+        };
+        vehicles.push(s.vehicle(
+            plate, plate_type, engine, use_nature, owner_kind, owner_id, name, phone,
+        )?);
+    }
+    let vehicle = |i: usize| {
+        vehicles
+            .get(i)
+            .copied()
+            .ok_or(DemoError::Value("vehicle index"))
+    };
     // 李满额 is at the limit of three; 张绑定 has one binding, made 30 days ago.
-    s.bind(full, car, 20, Friend)?;
-    s.bind(full, nev, 20, Friend)?;
-    s.bind(full, unregistered, 20, Relative)?;
-    s.bind(binder, car, 30, Spouse)?;
-
-    let red = "驾驶机动车违反道路交通信号灯通行";
-    let speed = "驾驶中型以上载客载货汽车、危险物品运输车辆以外的其他机动车行驶超过规定时速20%以上未达到50%的";
-    let park = "机动车违反规定停放、临时停车且驾驶人不在现场,妨碍其他车辆、行人通行的";
-    // Every route, seen by the owner and by 张绑定.
-    s.violation(car, 10, "1625", red, 6, 200, Device, None)?; // online for both
-    s.violation(car, 5, "1636", speed, 6, 500, Device, None)?; // fine over ¥200: window
-    s.violation(car, 3, "1039", park, 0, 150, Device, None)?; // unscored: owner online, binder window
-    s.violation(
-        car,
-        60,
-        "1352",
-        "驾驶机动车不按规定使用灯光的",
-        1,
-        100,
-        Device,
-        None,
-    )?; // before binding for 张绑定
-    s.violation(
-        car,
-        7,
-        "1042",
-        "机动车不在机动车道内行驶的",
-        3,
-        100,
-        OnSite,
-        None,
-    )?; // on-site: owner window, binder unseen
-    s.violation(car, 45, "1625", red, 6, 200, Device, Some(30))?; // handled, unpaid, 15 days late: late fee ¥90
-    s.violation(
-        nev,
-        12,
-        "1344",
-        "机动车违反禁令标志指示的",
-        3,
-        200,
-        Device,
-        None,
+    s.bind(person(FULL)?, vehicle(CAR)?, 20, Relationship::Friend)?;
+    s.bind(person(FULL)?, vehicle(NEV)?, 20, Relationship::Friend)?;
+    s.bind(
+        person(FULL)?,
+        vehicle(UNREGISTERED)?,
+        20,
+        Relationship::Relative,
     )?;
-    s.violation(large, 8, "1625", red, 6, 200, Device, None)?; // large car: window
-    s.violation(
-        taxi,
-        9,
-        "1344",
-        "机动车违反禁令标志指示的",
-        3,
-        200,
-        Device,
-        None,
-    )?; // taxi: window
-    s.violation(
-        rental,
-        11,
-        "1344",
-        "机动车违反禁令标志指示的",
-        3,
-        200,
-        Device,
-        None,
-    )?; // rental: window
-    s.violation(unit, 6, "1625", red, 6, 200, Device, None)?; // unit-owned: window
-    s.violation(
-        unregistered,
-        4,
-        "1344",
-        "机动车违反禁令标志指示的",
-        3,
-        200,
-        Device,
-        None,
-    )?; // 李满额 online
-    s.violation(spare, 2, "1625", red, 6, 200, Device, None)?;
+    s.bind(person(BINDER)?, vehicle(CAR)?, 30, Relationship::Spouse)?;
+    for (v, days, code, offence, points, yuan, source, decided) in VIOLATIONS {
+        s.violation(
+            vehicle(v)?,
+            days,
+            code,
+            offence,
+            points,
+            yuan,
+            source,
+            decided,
+        )?;
+    }
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::gateways::{
-    DevIdentityVerifier, DevPaymentProvider, DevSmsOutbox, IdentityVerifier, PaymentError,
-    PaymentProvider, PaymentReceipt, PaymentRequest, SmsGateway, VerificationOutcome,
+    DevIdentityVerifier, DevPaymentProvider, DevSmsOutbox, IdentityVerifier, OutboxMessage,
+    PaymentError, PaymentProvider, PaymentReceipt, PaymentRequest, SmsGateway, VerificationOutcome,
 };
 use crate::http;
 use crate::policies::Policies;
@@ -101,13 +101,7 @@ type Gateways = (
 /// Production stand-ins where no real service is configured: they refuse rather than pretend.
 struct UnconfiguredSms;
 impl SmsGateway for UnconfiguredSms {
-    fn send(
-        &self,
-        _phone: String,
-        _text: String,
-        _code: String,
-        _at: Timestamp,
-    ) -> BoxFuture<'_, Result<(), String>> {
+    fn send(&self, _message: OutboxMessage) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async {
             Err(
                 "no SMS gateway is configured (run with --dev for the development outbox)"

@@ -7,7 +7,7 @@ use crate::gateways::{
     SmsGateway,
 };
 use crate::policies::Policies;
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{Store, TxError, TxFn};
 use renche::Timestamp;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,22 +45,12 @@ impl AppState {
     }
 
     /// Runs `f` in one write transaction of the store; an `Err` rolls everything back.
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
+    pub async fn write<T: Send + 'static, E: TxError>(&self, f: impl TxFn<T, E>) -> Result<T, E> {
         crate::store::write(self.store.as_ref(), f).await
     }
 
     /// Runs `f` in one read snapshot of the store.
-    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
+    pub async fn read<T: Send + 'static, E: TxError>(&self, f: impl TxFn<T, E>) -> Result<T, E> {
         crate::store::read(self.store.as_ref(), f).await
     }
 }

@@ -2,7 +2,7 @@
 //! hashed; wrong tries are counted per challenge and per requester.
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
-use crate::gateways::SmsGateway;
+use crate::gateways::{OutboxMessage, SmsGateway};
 use crate::secrets::{constant_time_eq, random_bytes, random_hex, sha256, six_digit_code};
 use crate::store::{SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
 use renche::policy::SmsPolicy;
@@ -120,7 +120,13 @@ pub fn deliver(gateway: &Arc<dyn SmsGateway>, delivery: Delivery, now: Timestamp
     let text = sms_text(&delivery.code, sms.code_lifetime_seconds / 60);
     let gateway = Arc::clone(gateway);
     tokio::spawn(async move {
-        if let Err(e) = gateway.send(delivery.phone, text, delivery.code, now).await {
+        let message = OutboxMessage {
+            phone: delivery.phone,
+            text,
+            code: delivery.code,
+            sent_at: now,
+        };
+        if let Err(e) = gateway.send(message).await {
             tracing::warn!(error = %e, "SMS not delivered");
         }
     });

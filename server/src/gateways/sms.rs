@@ -7,20 +7,16 @@ use std::sync::Mutex;
 pub trait SmsGateway: Send + Sync + 'static {
     /// Hands one message to the carrier. Delivery runs after the request is answered, so that its time
     /// cannot tell a caller whether a message was sent.
-    fn send(
-        &self,
-        phone: String,
-        text: String,
-        code: String,
-        at: Timestamp,
-    ) -> BoxFuture<'_, Result<(), String>>;
+    fn send(&self, message: OutboxMessage) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// One text message to a phone: what the carrier is handed, and what the development outbox keeps.
 #[derive(Clone, Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxMessage {
     pub phone: String,
     pub text: String,
+    /// The one-time code inside `text` (the development outbox shows it apart).
     pub code: String,
     pub sent_at: Timestamp,
 }
@@ -44,15 +40,9 @@ impl DevSmsOutbox {
 }
 
 impl SmsGateway for DevSmsOutbox {
-    fn send(
-        &self,
-        phone: String,
-        text: String,
-        code: String,
-        at: Timestamp,
-    ) -> BoxFuture<'_, Result<(), String>> {
+    fn send(&self, message: OutboxMessage) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            tracing::info!(target: "dev_sms_outbox", %phone, %text, "SMS (development outbox, not sent)");
+            tracing::info!(target: "dev_sms_outbox", phone = %message.phone, text = %message.text, "SMS (development outbox, not sent)");
             let mut m = self
                 .messages
                 .lock()
@@ -61,12 +51,7 @@ impl SmsGateway for DevSmsOutbox {
             if m.len() >= 10_000 {
                 m.drain(..5_000);
             }
-            m.push(OutboxMessage {
-                phone,
-                text,
-                code,
-                sent_at: at,
-            });
+            m.push(message);
             Ok(())
         })
     }

@@ -15,7 +15,7 @@ mod run;
 mod sql;
 pub mod sqlite;
 
-pub use run::{read, write};
+pub use run::{read, write, TxError, TxFn};
 
 use renche::domain::{
     ActorRole, BindingMethod, EngineSuffix, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,

@@ -25,7 +25,7 @@ mod copy;
 pub use copy::{copy_from_sqlite, migrate_data, CopyReport};
 
 use super::rows::Columns;
-use super::sql::{Advisory, Arg, Db, SqlTx};
+use super::sql::{Advisory, Arg, Db, EachRow, SqlTx};
 use super::{BoxFuture, Job, Outcome, Store, StoreError, StoreResult};
 use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use ::postgres::{Client, NoTls, Row, Statement};
@@ -363,12 +363,7 @@ impl Db for PgDb<'_> {
         let r = self.conn.client()?.execute(&s, &params);
         self.check(r)
     }
-    fn query(
-        &mut self,
-        sql: &str,
-        args: &[Arg<'_>],
-        each: &mut dyn FnMut(&dyn Columns) -> StoreResult<()>,
-    ) -> StoreResult<()> {
+    fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
         let s = self.statement(sql)?;
         let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
         let r = self.conn.client()?.query(&s, &params);

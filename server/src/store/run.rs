@@ -4,12 +4,17 @@
 use super::{Job, Outcome, Store, StoreError, Tx};
 use tokio::sync::oneshot;
 
-fn job<T, E, F>(f: F) -> (Job, oneshot::Receiver<Result<T, E>>)
-where
-    F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: Send + 'static,
-{
+/// A unit of work on one transaction, with its own result; an `Err` rolls the transaction back.
+pub trait TxFn<T, E>: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static {}
+impl<T, E, F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static> TxFn<T, E> for F {}
+
+/// What a job's result may be: anything that crosses threads and can say the store failed.
+pub trait TxError: From<StoreError> + Send + 'static {}
+impl<E: From<StoreError> + Send + 'static> TxError for E {}
+
+fn job<T: Send + 'static, E: TxError>(
+    f: impl TxFn<T, E>,
+) -> (Job, oneshot::Receiver<Result<T, E>>) {
     let (send, recv) = oneshot::channel();
     let job: Job = Box::new(move |tx: &mut dyn Tx| {
         let result = f(tx);
@@ -26,24 +31,20 @@ where
 }
 
 /// Runs `f` in one write transaction; an `Err` rolls everything back.
-pub async fn write<T, E, F>(store: &dyn Store, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: From<StoreError> + Send + 'static,
-{
+pub async fn write<T: Send + 'static, E: TxError>(
+    store: &dyn Store,
+    f: impl TxFn<T, E>,
+) -> Result<T, E> {
     let (job, recv) = job(f);
     store.write(job).await?;
     recv.await.map_err(|_| E::from(StoreError::Closed))?
 }
 
 /// Runs `f` in one read snapshot.
-pub async fn read<T, E, F>(store: &dyn Store, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: From<StoreError> + Send + 'static,
-{
+pub async fn read<T: Send + 'static, E: TxError>(
+    store: &dyn Store,
+    f: impl TxFn<T, E>,
+) -> Result<T, E> {
     let (job, recv) = job(f);
     store.read(job).await?;
     recv.await.map_err(|_| E::from(StoreError::Closed))?

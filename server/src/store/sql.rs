@@ -109,6 +109,9 @@ pub(super) enum Advisory {
     SmsCount,
 }
 
+/// What a query hands each of its rows to, in order.
+pub(super) type EachRow<'a> = &'a mut dyn FnMut(&dyn Columns) -> StoreResult<()>;
+
 /// One database connection inside a job's transaction: what each store provides.
 pub(super) trait Db {
     /// Whether reads that the flow may act on lock their rows (`FOR … UPDATE`): PostgreSQL write jobs.
@@ -118,12 +121,7 @@ pub(super) trait Db {
     /// Runs a statement that returns no rows; the number of rows it changed.
     fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64>;
     /// Runs a query and hands each row to `each`, in order.
-    fn query(
-        &mut self,
-        sql: &str,
-        args: &[Arg<'_>],
-        each: &mut dyn FnMut(&dyn Columns) -> StoreResult<()>,
-    ) -> StoreResult<()>;
+    fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()>;
 }
 
 /// The `Tx` of both stores, over one connection.

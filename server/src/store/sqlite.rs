@@ -3,7 +3,7 @@
 //! on their own threads (WAL lets them read while the writer writes).
 
 use super::rows::Columns;
-use super::sql::{Advisory, Arg, Db, SqlTx};
+use super::sql::{Advisory, Arg, Db, EachRow, SqlTx};
 use super::{BoxFuture, Job, Outcome, Store, StoreError, StoreResult};
 use renche::Timestamp;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -269,12 +269,7 @@ impl Db for Lite<'_> {
             .execute(params_from_iter(args))?;
         Ok(n as u64)
     }
-    fn query(
-        &mut self,
-        sql: &str,
-        args: &[Arg<'_>],
-        each: &mut dyn FnMut(&dyn Columns) -> StoreResult<()>,
-    ) -> StoreResult<()> {
+    fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
         let mut stmt = self.0.prepare_cached(sql)?;
         let mut rows = stmt.query(params_from_iter(args))?;
         while let Some(row) = rows.next()? {

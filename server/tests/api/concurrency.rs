@@ -73,7 +73,7 @@ async fn concurrent_binds_never_pass_the_vehicle_limit() {
         }
     }
     assert_eq!(created, 2);
-    let active = renche_server::store::read::<_, renche_server::error::ServerError, _>(
+    let active = renche_server::store::read::<_, renche_server::error::ServerError>(
         app.state.store.as_ref(),
         move |tx| Ok(tx.active_bindings_of_vehicle(vehicle)?),
     )
@@ -127,7 +127,7 @@ async fn concurrent_binds_never_pass_the_person_limit() {
         }
     }
     assert_eq!(created, 3);
-    let active = renche_server::store::read::<_, renche_server::error::ServerError, _>(
+    let active = renche_server::store::read::<_, renche_server::error::ServerError>(
         app.state.store.as_ref(),
         move |tx| Ok(tx.active_bindings_of_binder(person)?),
     )

@@ -101,7 +101,7 @@ async fn idempotency_keys_missing_reused_in_flight_and_replayed() {
     let fp = renche_server::http::guard::fingerprint("POST", &path, b"application/json", &body);
     let (scope, k) = (format!("p:{me}"), key.clone());
     let now = renche_server::clock::Clock::now(app.clock.as_ref());
-    renche_server::store::write::<_, renche_server::error::ServerError, _>(
+    renche_server::store::write::<_, renche_server::error::ServerError>(
         app.state.store.as_ref(),
         move |tx| Ok(tx.idempotency_begin(&scope, &k, &fp, now, now)?),
     )

@@ -243,7 +243,7 @@ impl TestApp {
             }),
             created_at: now,
         };
-        renche_server::store::write::<_, renche_server::error::ServerError, _>(
+        renche_server::store::write::<_, renche_server::error::ServerError>(
             self.state.store.as_ref(),
             move |tx| Ok(tx.insert_person(&person)?),
         )
@@ -271,7 +271,7 @@ impl TestApp {
             city: "441900".into(),
             created_at: now,
         };
-        renche_server::store::write::<_, renche_server::error::ServerError, _>(
+        renche_server::store::write::<_, renche_server::error::ServerError>(
             self.state.store.as_ref(),
             move |tx| Ok(tx.insert_vehicle(&vehicle)?),
         )
@@ -281,7 +281,7 @@ impl TestApp {
 
     pub async fn vehicle_id(&self, plate_type: renche::domain::PlateType, plate: &str) -> i64 {
         let plate = plate.to_owned();
-        renche_server::store::read::<_, renche_server::error::ServerError, _>(
+        renche_server::store::read::<_, renche_server::error::ServerError>(
             self.state.store.as_ref(),
             move |tx| Ok(tx.vehicle_by_plate(plate_type, &plate)?),
         )

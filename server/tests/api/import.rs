@@ -26,7 +26,7 @@ async fn a_file_with_a_bad_row_loads_nothing() {
         }
         other => panic!("expected bad rows, got {other:?}"),
     }
-    let found = renche_server::store::read::<_, renche_server::error::ServerError, _>(
+    let found = renche_server::store::read::<_, renche_server::error::ServerError>(
         app.state.store.as_ref(),
         |tx| Ok(tx.person_by_phone("13700000001")?),
     )

@@ -41,7 +41,7 @@ async fn perf_bind_commits() {
     let vehicles = 2000usize;
     let now = renche_server::clock::Clock::now(app.clock.as_ref());
     // People, vehicles, sessions and applications straight into the store.
-    let setup = renche_server::store::write::<_, renche_server::error::ServerError, _>(
+    let setup = renche_server::store::write::<_, renche_server::error::ServerError>(
         app.state.store.as_ref(),
         move |tx| {
             let owner = tx.insert_person(&NewPerson {
@@ -191,7 +191,7 @@ async fn perf_violation_list() {
     let started = std::time::Instant::now();
     // A million violations over 100,000 vehicles, written in chunks.
     for chunk in 0..10usize {
-        renche_server::store::write::<_, renche_server::error::ServerError, _>(
+        renche_server::store::write::<_, renche_server::error::ServerError>(
             app.state.store.as_ref(),
             move |tx| {
                 for i in 0..10_000usize {
