@@ -3,7 +3,7 @@
 use crate::error::{ServerError, ServerResult, Verdict};
 use crate::flows::accounts::{self, AccountPurpose, Registration, SignIn, SignedIn as Opened};
 use crate::flows::{sessions, sms};
-use crate::http::extract::{parse_phone, ApiJson};
+use crate::http::extract::{parse_phone, ApiJson, Ctx};
 use crate::http::guard::{clear_cookie, session_cookie, AnswerKey, Caller, SignedIn};
 use crate::http::idempotency::{write_answer_with, Answer};
 use crate::http::views::{ChallengeView, PersonView};
@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use renche::domain::ResidentId;
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -37,10 +37,7 @@ struct SessionView {
     person: Option<PersonView>,
 }
 
-async fn get_session(
-    State(state): State<SharedState>,
-    Caller(session): Caller,
-) -> ServerResult<Response> {
+async fn get_session(State(state): Ctx, Caller(session): Caller) -> ServerResult<Response> {
     let now = state.now();
     if let Some(s) = session {
         let person = match s.person_id {
@@ -75,7 +72,7 @@ struct SmsCodeRequest {
 }
 
 async fn send_sms_code(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     Caller(session): Caller,
     key: AnswerKey,
     ApiJson(body): ApiJson<SmsCodeRequest>,
@@ -155,7 +152,7 @@ fn signed_in_response(
 }
 
 async fn register(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     Caller(session): Caller,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ServerResult<Response> {
@@ -186,7 +183,7 @@ struct SignInRequest {
 }
 
 async fn sign_in(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     Caller(session): Caller,
     ApiJson(body): ApiJson<SignInRequest>,
 ) -> ServerResult<Response> {
@@ -205,7 +202,7 @@ async fn sign_in(
     signed_in_response(&state, StatusCode::OK, verdict, now)
 }
 
-async fn sign_out(State(state): State<SharedState>, me: SignedIn) -> ServerResult<Response> {
+async fn sign_out(State(state): Ctx, me: SignedIn) -> ServerResult<Response> {
     let hash = me.session.token_hash.clone();
     state
         .write(move |tx| Ok::<_, ServerError>(tx.delete_session(&hash)?))
@@ -216,7 +213,7 @@ async fn sign_out(State(state): State<SharedState>, me: SignedIn) -> ServerResul
     Ok(resp)
 }
 
-async fn me(State(state): State<SharedState>, me: SignedIn) -> ServerResult<Json<PersonView>> {
+async fn me(State(state): Ctx, me: SignedIn) -> ServerResult<Json<PersonView>> {
     let now = state.now();
     let id = me.person_id;
     let p = state
@@ -235,10 +232,7 @@ struct NotificationView {
     created_at: Timestamp,
 }
 
-async fn notifications(
-    State(state): State<SharedState>,
-    me: SignedIn,
-) -> ServerResult<Json<serde_json::Value>> {
+async fn notifications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let id = me.person_id;
     let rows = state
         .read(move |tx| Ok::<_, ServerError>(tx.notifications_of(id, 100)?))

@@ -8,7 +8,7 @@ use crate::flows::consent::{self, NamedVehicle};
 use crate::flows::decision::ClientExpectation;
 use crate::flows::sms;
 use crate::gateways::VerificationOutcome;
-use crate::http::extract::{ApiJson, PathId, PathToken};
+use crate::http::extract::{ApiJson, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_with, Answer};
 use crate::http::views::{
@@ -25,7 +25,7 @@ use axum::{Json, Router};
 use renche::domain::{EngineSuffix, PlateNumber, PlateType, Relationship};
 use renche::qr::{QrPayload, QrPayloadError};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -55,7 +55,7 @@ struct RedeemRequest {
 }
 
 async fn redeem_qr(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     ApiJson(body): ApiJson<RedeemRequest>,
@@ -85,7 +85,7 @@ struct SmsChallengeRequest {
 }
 
 async fn start_sms_challenge(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     ApiJson(body): ApiJson<SmsChallengeRequest>,
@@ -122,7 +122,7 @@ struct ConfirmRequest {
 }
 
 async fn confirm_sms_challenge(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathToken(challenge_id): PathToken,
@@ -150,7 +150,7 @@ async fn confirm_sms_challenge(
 }
 
 async fn get_application(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     PathToken(id): PathToken,
 ) -> ServerResult<Json<ApplicationView>> {
@@ -173,7 +173,7 @@ struct CommitRequest {
 }
 
 async fn commit_application(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathToken(id): PathToken,
@@ -244,7 +244,7 @@ struct ManualReviewRequest {
 }
 
 async fn request_manual_review(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathToken(id): PathToken,
@@ -274,10 +274,7 @@ struct MyBindingView {
     vehicle: VehicleView,
 }
 
-async fn my_bindings(
-    State(state): State<SharedState>,
-    me: SignedIn,
-) -> ServerResult<Json<serde_json::Value>> {
+async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let id = me.person_id;
     let rows = state.read(move |tx| binding::bindings_of(tx, id)).await?;
     let views: Vec<MyBindingView> = rows
@@ -291,7 +288,7 @@ async fn my_bindings(
 }
 
 async fn remove_binding(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathId(binding_id): PathId,

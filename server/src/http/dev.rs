@@ -3,7 +3,7 @@
 
 use crate::error::{NotFound, ServerError, ServerErrorCode, ServerResult};
 use crate::gateways::VerificationOutcome;
-use crate::http::extract::{ApiJson, ApiQuery as Query};
+use crate::http::extract::{ApiJson, ApiQuery as Query, Ctx};
 use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use renche::domain::PhoneNumber;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn router(state: &SharedState) -> Router<SharedState> {
     if state.dev.is_none() {
@@ -33,10 +33,7 @@ pub struct OutboxQuery {
     phone: Option<String>,
 }
 
-async fn sms_outbox(
-    State(state): State<SharedState>,
-    Query(q): Query<OutboxQuery>,
-) -> ServerResult<Json<serde_json::Value>> {
+async fn sms_outbox(State(state): Ctx, Query(q): Query<OutboxQuery>) -> ServerResult<Json<Value>> {
     let dev = state.dev.as_ref().ok_or_else(dev_only)?;
     let phone = match q.phone.as_deref() {
         Some(p) => Some(PhoneNumber::parse(p).map_err(|e| ServerError::invalid("phone", &e))?),
@@ -57,7 +54,7 @@ pub struct IdentityRequest {
 }
 
 async fn set_identity(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     ApiJson(body): ApiJson<IdentityRequest>,
 ) -> ServerResult<StatusCode> {
     let dev = state.dev.as_ref().ok_or_else(dev_only)?;
@@ -101,7 +98,7 @@ pub struct PaymentSetting {
 }
 
 async fn set_payment(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     ApiJson(body): ApiJson<PaymentSetting>,
 ) -> ServerResult<StatusCode> {
     let dev = state.dev.as_ref().ok_or_else(dev_only)?;
@@ -110,7 +107,7 @@ async fn set_payment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn get_clock(State(state): State<SharedState>) -> Json<serde_json::Value> {
+async fn get_clock(State(state): Ctx) -> Json<Value> {
     Json(json!({ "now": state.now() }))
 }
 
@@ -121,9 +118,9 @@ pub struct AdvanceRequest {
 }
 
 async fn advance_clock(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     ApiJson(body): ApiJson<AdvanceRequest>,
-) -> ServerResult<Json<serde_json::Value>> {
+) -> ServerResult<Json<Value>> {
     state.dev.as_ref().ok_or_else(dev_only)?;
     if !body.advance_seconds.is_finite()
         || body.advance_seconds < 0.0

@@ -8,6 +8,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+/// The application state as handlers take it.
+pub type Ctx = axum::extract::State<crate::state::SharedState>;
+
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -144,16 +147,22 @@ pub fn too_large() -> ServerError {
     ServerError::of(ServerErrorCode::PayloadTooLarge)
 }
 
+/// The one path parameter of a route, as text; a route without one is simply not found.
+async fn path_text<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ServerError> {
+    let axum::extract::Path(raw): axum::extract::Path<String> =
+        axum::extract::Path::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ServerError::not_found())?;
+    Ok(raw)
+}
+
 /// A numeric id in the path; anything else is simply not found.
 pub struct PathId(pub i64);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw): axum::extract::Path<String> =
-            axum::extract::Path::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ServerError::not_found())?;
+        let raw = path_text(parts, state).await?;
         raw.parse::<i64>()
             .map(PathId)
             .map_err(|_| ServerError::not_found())
@@ -166,10 +175,7 @@ pub struct PathToken(pub String);
 impl<S: Send + Sync> FromRequestParts<S> for PathToken {
     type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw): axum::extract::Path<String> =
-            axum::extract::Path::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ServerError::not_found())?;
+        let raw = path_text(parts, state).await?;
         if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ServerError::not_found());
         }

@@ -3,7 +3,7 @@
 
 use crate::error::{CsrfCheckFailed, IdempotencyKeyInvalid, ServerError, ServerErrorCode};
 use crate::flows::sessions::{self, Session, SESSION_LIFETIME_MS};
-use crate::http::extract::BODY_LIMIT;
+use crate::http::extract::{Ctx, BODY_LIMIT};
 use crate::secrets::{constant_time_eq, sha256};
 use crate::state::SharedState;
 use crate::store::IdempotencyBegin;
@@ -139,7 +139,7 @@ fn origin_ok(headers: &axum::http::HeaderMap) -> bool {
     rest.eq_ignore_ascii_case(host)
 }
 
-pub async fn guard(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): Ctx, req: Request, next: Next) -> Response {
     if !is_state_change(req.method()) {
         return guard_in_task(state, req, next).await;
     }

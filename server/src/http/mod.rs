@@ -16,6 +16,7 @@ pub mod violations;
 pub mod window;
 
 use crate::error::ServerError;
+use crate::http::extract::Ctx;
 use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -39,7 +40,7 @@ async fn api_not_found() -> ServerError {
     ServerError::not_found()
 }
 
-pub async fn health(State(state): State<SharedState>) -> impl IntoResponse {
+pub async fn health(State(state): Ctx) -> impl IntoResponse {
     match state
         .read(|tx| Ok::<_, ServerError>(tx.count_people()?))
         .await

@@ -1,7 +1,7 @@
 //! `GET /policy`: the policy document a browser evaluates with, cached by its version.
 
 use crate::error::ServerError;
-use crate::http::extract::ApiQuery as Query;
+use crate::http::extract::{ApiQuery as Query, Ctx};
 use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
@@ -23,7 +23,7 @@ pub fn router() -> Router<SharedState> {
 }
 
 async fn get_policy(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     Query(q): Query<PolicyQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
@@ -76,7 +76,7 @@ pub struct CityView {
     feature_enabled: bool,
 }
 
-async fn list_cities(State(state): State<SharedState>) -> Json<Vec<CityView>> {
+async fn list_cities(State(state): Ctx) -> Json<Vec<CityView>> {
     let views = std::iter::once(state.policies.default_policy())
         .chain(state.policies.cities())
         .map(|c| {

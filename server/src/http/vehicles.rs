@@ -3,7 +3,7 @@
 use crate::error::ServerResult;
 use crate::flows::facts::id_string;
 use crate::flows::vehicles;
-use crate::http::extract::{ApiJson, PathId};
+use crate::http::extract::{ApiJson, Ctx, PathId};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::VehicleView;
@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use renche::domain::{BindingMethod, Relationship};
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -42,10 +42,7 @@ struct OwnedVehicleView {
     binders: Vec<BinderView>,
 }
 
-async fn my_vehicles(
-    State(state): State<SharedState>,
-    me: SignedIn,
-) -> ServerResult<Json<serde_json::Value>> {
+async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let owner = me.person_id;
     let owned = state
         .read(move |tx| vehicles::owned_vehicles(tx, owner))
@@ -74,7 +71,7 @@ async fn my_vehicles(
 struct QrCodeRequest {}
 
 async fn make_qr_code(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathId(vehicle_id): PathId,

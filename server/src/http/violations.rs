@@ -6,7 +6,7 @@ use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::officer::require_officer;
 use crate::flows::violations::{self, Checked, HandleCase, Routed};
 use crate::gateways::PaymentRequest;
-use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, PathId};
+use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, Ctx, PathId};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{VehicleView, ViolationView};
@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use renche::domain::{Channel, Document, Fen};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -48,10 +48,7 @@ struct VehicleViolationsView {
     violations: Vec<ViolationView>,
 }
 
-async fn my_violations(
-    State(state): State<SharedState>,
-    me: SignedIn,
-) -> ServerResult<Json<serde_json::Value>> {
+async fn my_violations(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let id = me.person_id;
     let now = state.now();
     let st = state.clone();
@@ -85,10 +82,10 @@ struct WindowViolationsQuery {
 }
 
 async fn violations_for_person(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     Query(q): Query<WindowViolationsQuery>,
-) -> ServerResult<Json<serde_json::Value>> {
+) -> ServerResult<Json<Value>> {
     let person_id = parse_id("personId", &q.person_id)?;
     let vehicle_id = parse_id("vehicleId", &q.vehicle_id)?;
     let officer = me.person_id;
@@ -189,7 +186,7 @@ struct HandleRequest {
 }
 
 async fn handle_violation(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathId(violation_id): PathId,
@@ -225,7 +222,7 @@ struct WindowHandleRequest {
 }
 
 async fn handle_for_person(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathId(violation_id): PathId,

@@ -5,7 +5,7 @@ use crate::error::{ServerError, ServerResult};
 use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
 use crate::flows::window::{self, WindowBinding};
-use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, PathToken};
+use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, Ctx, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{bound_answer, ApplicationView, PersonView, VehicleView};
@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use renche::domain::{mask_name, Document, PlateNumber, PlateType, Relationship, ResidentId};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -36,7 +36,7 @@ struct PersonQuery {
 }
 
 async fn find_person(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     Query(q): Query<PersonQuery>,
 ) -> ServerResult<Json<PersonView>> {
@@ -67,7 +67,7 @@ struct FoundVehicleView {
 }
 
 async fn find_vehicle(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     Query(q): Query<VehicleQuery>,
 ) -> ServerResult<Json<FoundVehicleView>> {
@@ -102,7 +102,7 @@ struct WindowBindRequest {
 }
 
 async fn bind_for_person(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     ApiJson(body): ApiJson<WindowBindRequest>,
@@ -136,10 +136,7 @@ struct ReviewView {
     note: Option<String>,
 }
 
-async fn reviews(
-    State(state): State<SharedState>,
-    me: SignedIn,
-) -> ServerResult<Json<serde_json::Value>> {
+async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let officer = me.person_id;
     let rows = state
         .read(move |tx| applications::in_review(tx, officer))
@@ -165,7 +162,7 @@ struct ApproveRequest {
 }
 
 async fn approve_review(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathToken(id): PathToken,
@@ -193,7 +190,7 @@ struct RejectRequest {
 }
 
 async fn reject_review(
-    State(state): State<SharedState>,
+    State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
     PathToken(id): PathToken,
