@@ -223,6 +223,33 @@ pub fn parse_phone(text: &str) -> Result<JsValue, JsValue> {
     })
 }
 
+/// A licence's points at an instant in its 12-month scoring cycle, as the server counts them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CycleAnswer {
+    points: u32,
+    cycle_start: Option<crate::time::CstDate>,
+}
+
+/// The points of a licence at `now`: a 12-month scoring cycle that has ended starts again at zero (the
+/// same count the server makes). `cycleStart` may be null when the licence has none on record.
+#[wasm_bindgen(js_name = scoringCycle, unchecked_return_type = "ScoringCycle")]
+pub fn scoring_cycle(
+    points: f64,
+    #[wasm_bindgen(js_name = cycleStart, unchecked_param_type = "Instant | null")]
+    cycle_start: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Instant")] now: JsValue,
+) -> Result<JsValue, JsValue> {
+    let points: u32 = arg(&JsValue::from_f64(points), "scoringCycle", "points")?;
+    let start: Option<Timestamp> = arg(&cycle_start, "scoringCycle", "cycleStart")?;
+    let now: Timestamp = arg(&now, "scoringCycle", "now")?;
+    let cycle = crate::domain::ScoringCycle::at(points, start, now);
+    to_js(&CycleAnswer {
+        points: cycle.points,
+        cycle_start: cycle.start.map(Timestamp::cst_date),
+    })
+}
+
 /// A code with its names in both languages, for pickers and labels.
 #[derive(Serialize)]
 struct CodeEntry {

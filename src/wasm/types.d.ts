@@ -285,3 +285,10 @@ export interface DocumentEntry {
 export interface RencheInputError extends Error {
   field: string;
 }
+
+/** A licence's points at an instant in its scoring cycle (`scoringCycle()`). */
+export interface ScoringCycle {
+  points: number;
+  /** The first day of the cycle running at that instant, in China Standard Time; null when none is on record. */
+  cycleStart: CstDateString | null;
+}
