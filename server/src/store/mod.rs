@@ -17,6 +17,14 @@ pub mod sqlite;
 
 pub use run::{read, write, TxError, TxFn};
 
+/// The migrations of one database, in order: `(version, SQL)` from `server/migrations/<dir>/<version>.sql`.
+macro_rules! migrations {
+    ($dir:literal: $($version:literal),+ $(,)?) => {
+        &[$(($version, include_str!(concat!("../../migrations/", $dir, "/", $version, ".sql")))),+]
+    };
+}
+pub(crate) use migrations;
+
 use renche::domain::{
     ActorRole, BindingMethod, EngineSuffix, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,
     PlateType, Points, Relationship, UseNature, ViolationSource, ViolationState,

@@ -14,10 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// The versioned migrations, applied in order once each.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = super::migrations!("sqlite": "0001_initial");
 
 const READERS: usize = 4;
 
