@@ -9,7 +9,6 @@ use clap::Parser;
 use renche::{CstDate, Timestamp};
 use renche_server::store::postgres::PgStore;
 use renche_server::store::sqlite::{path_of_url, SqliteStore};
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -206,17 +205,18 @@ fn fill_sqlite(args: &Args, now: Timestamp) -> Result<(), String> {
             )
             .map_err(fail)?;
         for x in violations(args, now.millis()) {
-            w.execute(rusqlite::params![
-                x.id,
-                x.vehicle_id,
-                x.occurred_at,
-                x.code,
-                x.description,
-                x.place,
-                x.points,
-                x.fine_fen
-            ])
-            .map_err(fail)?;
+            let Violation {
+                id,
+                vehicle_id: v,
+                occurred_at: at,
+                code,
+                description: d,
+                place,
+                points: p,
+                fine_fen: f,
+            } = x;
+            w.execute(rusqlite::params![id, v, at, code, d, place, p, f])
+                .map_err(fail)?;
         }
     }
     tx.commit().map_err(fail)?;
@@ -281,21 +281,8 @@ fn fill_postgres(args: &Args, now: Timestamp) -> Result<(), String> {
         "COPY violations (id, vehicle_id, occurred_at, code, description, place, points, fine_fen, source, \
          state, created_at) FROM STDIN",
         violations(args, t).map(|x| {
-            let mut line = String::with_capacity(160);
-            let _ = writeln!(
-                line,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\tdevice\tunhandled\t{}",
-                x.id,
-                x.vehicle_id,
-                x.occurred_at,
-                x.code,
-                x.description,
-                x.place,
-                x.points,
-                x.fine_fen,
-                x.occurred_at
-            );
-            line
+            let Violation { id, vehicle_id: v, occurred_at: at, code, description: d, place, points: p, fine_fen: f } = x;
+            format!("{id}\t{v}\t{at}\t{code}\t{d}\t{place}\t{p}\t{f}\tdevice\tunhandled\t{at}\n")
         }),
     )?;
     // New rows made by the server continue after the generated ids.
