@@ -78,6 +78,7 @@ mod api {
             www: tmp.path().to_path_buf(),
             pkg: tmp.path().to_path_buf(),
             clock: None,
+            trusted_proxies: vec![],
         })
         .await
         .unwrap();
