@@ -66,6 +66,10 @@ fn limited(a: &Answer) -> (String, String, String, i64) {
     let p = &a.body["error"]["params"];
     let retry = p["retryAfterSeconds"].as_i64().expect("retryAfterSeconds");
     assert!(retry > 0);
+    assert_eq!(
+        a.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some(retry.to_string().as_str())
+    );
     assert!(!a.body["error"]["message"]["zh"]
         .as_str()
         .unwrap()
