@@ -54,6 +54,8 @@ test('scan binding: the owner shows the code, the binder reads a picture of it, 
   await binderPage.waitForSelector('#scanned-plate');
   assert.match(await binderPage.textContent('#scanned-plate'), /\*/);
   await binderPage.waitForSelector('#relationship');
+  // The owner's consent holds for ten minutes from the scan; the page counts it down.
+  assert.match(await binderPage.textContent('#application-time-left'), /(10:00|9:[0-5]\d)/);
   await binderPage.check('#relationship input[value="spouse"]');
 
   // Real-person verification through the development verifier, driven from the development panel.
