@@ -55,6 +55,31 @@ pub struct SmsPolicy {
     pub resend_cooldown_seconds: u32,
     pub daily_cap_per_phone: u32,
     pub daily_cap_per_plate: u32,
+    /// Codes one browser session may ask for (anti-automation: a script that keeps its cookie).
+    pub per_session: WindowCaps,
+    /// Codes one signed-in person may ask for, from any number of sessions and addresses.
+    pub per_account: WindowCaps,
+    /// Codes asked for from one client address, over all its sessions and accounts.
+    pub per_address: WindowCaps,
+    /// Codes the whole service sends per purpose and China-Standard-Time day (the SMS bill's ceiling).
+    pub daily_budget: SmsBudget,
+}
+
+/// How many codes may be asked for in a clock hour and in a China-Standard-Time day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WindowCaps {
+    pub per_hour: u32,
+    pub per_day: u32,
+}
+
+/// The service's daily SMS budget, per purpose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmsBudget {
+    pub register: u32,
+    pub sign_in: u32,
+    pub binding: u32,
 }
 
 /// Every knob the rules read.
@@ -83,6 +108,12 @@ pub struct Policy {
     pub require_real_person_verification: bool,
     pub application_caps: ApplicationCaps,
     pub qr_code_lifetime_seconds: u32,
+    /// How long a binding application opened by the owner's QR code or SMS code may wait for its commit:
+    /// the owner's consent is for that moment, not for days later.
+    pub application_lifetime_seconds: u32,
+    /// Plate prefixes (province character and authority letter, e.g. `粤S`) registered in this city: the
+    /// city whose rules apply to a plate before its record is looked up.
+    pub plate_prefixes: Vec<String>,
     /// Whether a kiosk handles only own and bound vehicles (Dongguan, from 1 September).
     pub kiosk_requires_binding: bool,
     pub late_fee: LateFee,
@@ -163,6 +194,8 @@ impl Policy {
                 per_year: None,
             },
             qr_code_lifetime_seconds: 180,
+            application_lifetime_seconds: 600,
+            plate_prefixes: vec![],
             kiosk_requires_binding: false,
             late_fee: LateFee {
                 due_days: 15,
@@ -175,6 +208,23 @@ impl Policy {
                 resend_cooldown_seconds: 60,
                 daily_cap_per_phone: 10,
                 daily_cap_per_plate: 10,
+                per_session: WindowCaps {
+                    per_hour: 5,
+                    per_day: 10,
+                },
+                per_account: WindowCaps {
+                    per_hour: 10,
+                    per_day: 20,
+                },
+                per_address: WindowCaps {
+                    per_hour: 30,
+                    per_day: 200,
+                },
+                daily_budget: SmsBudget {
+                    register: 50_000,
+                    sign_in: 100_000,
+                    binding: 20_000,
+                },
             },
         }
     }
@@ -247,6 +297,33 @@ impl Policy {
         }
         if self.sms.daily_cap_per_phone == 0 || self.sms.daily_cap_per_plate == 0 {
             return Err(err("sms", "daily caps must be at least 1"));
+        }
+        for (name, caps) in [
+            ("perSession", &self.sms.per_session),
+            ("perAccount", &self.sms.per_account),
+            ("perAddress", &self.sms.per_address),
+        ] {
+            if caps.per_hour == 0 || caps.per_day < caps.per_hour {
+                return Err(err(
+                    &format!("sms.{name}"),
+                    "perHour must be at least 1 and perDay at least perHour",
+                ));
+            }
+        }
+        let b = &self.sms.daily_budget;
+        if b.register == 0 || b.sign_in == 0 || b.binding == 0 {
+            return Err(err("sms.dailyBudget", "each budget must be at least 1"));
+        }
+        if !(60..=3600).contains(&self.application_lifetime_seconds) {
+            return Err(err("applicationLifetimeSeconds", "must be from 60 to 3600"));
+        }
+        if let Some(bad) = self.plate_prefixes.iter().find(|p| {
+            p.chars().count() != 2 || !p.chars().nth(1).is_some_and(|c| c.is_ascii_uppercase())
+        }) {
+            return Err(err(
+                "platePrefixes",
+                format!("{bad:?} is not a province character and an authority letter"),
+            ));
         }
         Ok(())
     }
@@ -337,6 +414,20 @@ policy_patch! {
         resend_cooldown_seconds ("resendCooldownSeconds"): u32,
         daily_cap_per_phone ("dailyCapPerPhone"): u32,
         daily_cap_per_plate ("dailyCapPerPlate"): u32,
+    } nested {
+        per_session ("perSession"): WindowCapsPatch,
+        per_account ("perAccount"): WindowCapsPatch,
+        per_address ("perAddress"): WindowCapsPatch,
+        daily_budget ("dailyBudget"): BudgetPatch,
+    } document {}
+    WindowCapsPatch for WindowCaps {
+        per_hour ("perHour"): u32,
+        per_day ("perDay"): u32,
+    } nested {} document {}
+    BudgetPatch for SmsBudget {
+        register ("register"): u32,
+        sign_in ("signIn"): u32,
+        binding ("binding"): u32,
     } nested {} document {}
     PolicyPatch for Policy {
         version ("version"): String,
@@ -353,6 +444,8 @@ policy_patch! {
         points_ceiling ("pointsCeiling"): u32,
         require_real_person_verification ("requireRealPersonVerification"): bool,
         qr_code_lifetime_seconds ("qrCodeLifetimeSeconds"): u32,
+        application_lifetime_seconds ("applicationLifetimeSeconds"): u32,
+        plate_prefixes ("platePrefixes"): Vec<String>,
         kiosk_requires_binding ("kioskRequiresBinding"): bool,
     } nested {
         city ("city"): CityPatch,
@@ -387,6 +480,43 @@ mod tests {
         let off =
             Policy::parse_with_base(include_str!("../policies/cities/533300.json"), &base).unwrap();
         assert!(!off.feature_enabled);
+        assert_eq!(dg.plate_prefixes, vec!["粤S".to_owned()]);
+        assert_eq!(dg.sms.per_address, base.sms.per_address);
+    }
+
+    #[test]
+    fn sms_caps_merge_and_are_checked() {
+        let base = Policy::default_policy();
+        let p = Policy::parse_with_base(
+            r#"{"extends":"default","sms":{"perAddress":{"perDay":500},"dailyBudget":{"binding":7}}}"#,
+            &base,
+        )
+        .unwrap();
+        assert_eq!(p.sms.per_address.per_day, 500);
+        assert_eq!(p.sms.per_address.per_hour, base.sms.per_address.per_hour);
+        assert_eq!(p.sms.daily_budget.binding, 7);
+        assert_eq!(p.sms.daily_budget.register, base.sms.daily_budget.register);
+        let e = Policy::parse_with_base(
+            r#"{"extends":"default","sms":{"perSession":{"perHour":20,"perDay":10}}}"#,
+            &base,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "sms.perSession");
+        let e = Policy::parse_with_base(
+            r#"{"extends":"default","sms":{"dailyBudget":{"signIn":0}}}"#,
+            &base,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "sms.dailyBudget");
+        let e = Policy::parse_with_base(
+            r#"{"extends":"default","applicationLifetimeSeconds":5}"#,
+            &base,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "applicationLifetimeSeconds");
+        let e = Policy::parse_with_base(r#"{"extends":"default","platePrefixes":["粤"]}"#, &base)
+            .unwrap_err();
+        assert_eq!(e.path, "platePrefixes");
     }
 
     #[test]

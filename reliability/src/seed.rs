@@ -224,8 +224,8 @@ pub async fn seed(database: &str, plan: &SeedPlan) -> Result<Population> {
     Ok(pop)
 }
 
-/// Copies the policy directory `src` to `dst`, with the SMS cool-down at 0 s and the daily caps at a
-/// million, so that a load run measures the flows rather than the throttles (which have their own tests).
+/// Copies the policy directory `src` to `dst`, with the SMS cool-down at 0 s and the caps and budgets at a
+/// million or more, so that a load run measures the flows rather than the throttles (which have their own tests).
 pub fn load_policy_dir(src: &Path, dst: &Path) -> Result<()> {
     std::fs::create_dir_all(dst.join("cities"))?;
     let text = std::fs::read_to_string(src.join("default.json"))?;
@@ -234,6 +234,12 @@ pub fn load_policy_dir(src: &Path, dst: &Path) -> Result<()> {
         sms.insert("resendCooldownSeconds".into(), 0.into());
         sms.insert("dailyCapPerPhone".into(), 1_000_000.into());
         sms.insert("dailyCapPerPlate".into(), 1_000_000.into());
+        let lifted = serde_json::json!({ "perHour": 1_000_000, "perDay": 1_000_000 });
+        for caps in ["perSession", "perAccount", "perAddress"] {
+            sms.insert(caps.into(), lifted.clone());
+        }
+        let budget = serde_json::json!({ "register": 1_000_000_000u32, "signIn": 1_000_000_000u32, "binding": 1_000_000_000u32 });
+        sms.insert("dailyBudget".into(), budget);
     }
     std::fs::write(dst.join("default.json"), serde_json::to_string_pretty(&v)?)?;
     if let Ok(entries) = std::fs::read_dir(src.join("cities")) {

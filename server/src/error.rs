@@ -258,6 +258,8 @@ pub enum ServerErrorCode {
     QrAlreadyUsed,
     SmsCodeUsed,
     SmsCodeExpired,
+    /// An application opened by the owner's QR or SMS code was not committed in time.
+    ApplicationExpired,
     // 413, 415
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -286,8 +288,66 @@ pub enum ServerErrorCode {
         limit: u32,
     },
     TooManyFailures,
+    /// A session, account or client address asked for too many SMS codes.
+    SmsLimitReached {
+        scope: SmsLimitScope,
+        window: SmsLimitWindow,
+        limit: u32,
+        retry_after_seconds: i64,
+    },
+    /// The service's SMS budget for this purpose is used up for the day.
+    SmsBudgetReached {
+        retry_after_seconds: i64,
+    },
     // 500
     Internal,
+}
+
+/// Who asked for too many SMS codes (`SMS_LIMIT_REACHED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsLimitScope {
+    Session,
+    Account,
+    Address,
+}
+
+impl SmsLimitScope {
+    pub fn code(self) -> &'static str {
+        match self {
+            SmsLimitScope::Session => "session",
+            SmsLimitScope::Account => "account",
+            SmsLimitScope::Address => "address",
+        }
+    }
+}
+
+/// The window an SMS limit counts in: the clock hour or the China-Standard-Time day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsLimitWindow {
+    Hour,
+    Day,
+}
+
+impl SmsLimitWindow {
+    pub fn code(self) -> &'static str {
+        match self {
+            SmsLimitWindow::Hour => "hour",
+            SmsLimitWindow::Day => "day",
+        }
+    }
+}
+
+/// A wait in plain words: seconds, minutes (rounded up) or hours (rounded up).
+fn wait_words(seconds: i64) -> (String, String) {
+    if seconds < 60 {
+        (format!("{seconds}秒"), format!("{seconds} s"))
+    } else if seconds < 3600 {
+        let m = (seconds + 59) / 60;
+        (format!("{m}分钟"), format!("{m} min"))
+    } else {
+        let h = (seconds + 3599) / 3600;
+        (format!("{h}小时"), format!("{h} h"))
+    }
 }
 
 /// Which `NOT_FOUND`.
@@ -370,7 +430,8 @@ impl ServerErrorCode {
             | C::QrReplaced
             | C::QrAlreadyUsed
             | C::SmsCodeUsed
-            | C::SmsCodeExpired => ErrorKind::Gone,
+            | C::SmsCodeExpired
+            | C::ApplicationExpired => ErrorKind::Gone,
             C::PayloadTooLarge => ErrorKind::PayloadTooLarge,
             C::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
             C::UnknownField { .. }
@@ -383,9 +444,11 @@ impl ServerErrorCode {
             | C::SmsCodeWrong { .. }
             | C::RealPersonVerificationFailed
             | C::RealPersonVerificationUnavailable => ErrorKind::Unprocessable,
-            C::SmsResendTooSoon { .. } | C::SmsDailyCapReached { .. } | C::TooManyFailures => {
-                ErrorKind::TooManyRequests
-            }
+            C::SmsResendTooSoon { .. }
+            | C::SmsDailyCapReached { .. }
+            | C::TooManyFailures
+            | C::SmsLimitReached { .. }
+            | C::SmsBudgetReached { .. } => ErrorKind::TooManyRequests,
             C::Internal => ErrorKind::Internal,
         }
     }
@@ -431,6 +494,7 @@ impl ServerErrorCode {
             C::QrAlreadyUsed,
             C::SmsCodeUsed,
             C::SmsCodeExpired,
+            C::ApplicationExpired,
             C::PayloadTooLarge,
             C::UnsupportedMediaType,
             C::UnknownField {
@@ -457,6 +521,27 @@ impl ServerErrorCode {
             },
             C::SmsDailyCapReached { limit: 10 },
             C::TooManyFailures,
+            C::SmsLimitReached {
+                scope: SmsLimitScope::Session,
+                window: SmsLimitWindow::Hour,
+                limit: 5,
+                retry_after_seconds: 1_500,
+            },
+            C::SmsLimitReached {
+                scope: SmsLimitScope::Account,
+                window: SmsLimitWindow::Day,
+                limit: 20,
+                retry_after_seconds: 30_000,
+            },
+            C::SmsLimitReached {
+                scope: SmsLimitScope::Address,
+                window: SmsLimitWindow::Hour,
+                limit: 30,
+                retry_after_seconds: 45,
+            },
+            C::SmsBudgetReached {
+                retry_after_seconds: 30_000,
+            },
             C::Internal,
         ]
     }
@@ -493,6 +578,7 @@ impl Explain for ServerErrorCode {
             C::QrAlreadyUsed => "QR_ALREADY_USED",
             C::SmsCodeUsed => "SMS_CODE_USED",
             C::SmsCodeExpired => "SMS_CODE_EXPIRED",
+            C::ApplicationExpired => "APPLICATION_EXPIRED",
             C::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             C::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             C::UnknownField { .. } => "UNKNOWN_FIELD",
@@ -508,6 +594,8 @@ impl Explain for ServerErrorCode {
             C::SmsResendTooSoon { .. } => "SMS_RESEND_TOO_SOON",
             C::SmsDailyCapReached { .. } => "SMS_DAILY_CAP_REACHED",
             C::TooManyFailures => "TOO_MANY_FAILURES",
+            C::SmsLimitReached { .. } => "SMS_LIMIT_REACHED",
+            C::SmsBudgetReached { .. } => "SMS_BUDGET_REACHED",
             C::Internal => "INTERNAL",
         }
     }
@@ -527,6 +615,20 @@ impl Explain for ServerErrorCode {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
             C::SmsDailyCapReached { limit } => params![limit = *limit],
+            C::SmsLimitReached {
+                scope,
+                window,
+                limit,
+                retry_after_seconds,
+            } => params![
+                scope = scope.code(),
+                window = window.code(),
+                limit = *limit,
+                retryAfterSeconds = *retry_after_seconds
+            ],
+            C::SmsBudgetReached {
+                retry_after_seconds,
+            } => params![retryAfterSeconds = *retry_after_seconds],
             _ => Params::new(),
         }
     }
@@ -638,6 +740,10 @@ impl Explain for ServerErrorCode {
                 "验证码已过期,请重新获取",
                 "The code has expired; ask for a new one",
             ),
+            C::ApplicationExpired => m(
+                "绑定申请已超过有效时间,请重新扫码或获取验证码",
+                "This application has run out of time; scan the owner's code or ask for an SMS code again",
+            ),
             C::PayloadTooLarge => m("请求体过大", "The request body is too large"),
             C::UnsupportedMediaType => m(
                 "请求体须为 JSON(Content-Type: application/json)",
@@ -700,6 +806,20 @@ impl Explain for ServerErrorCode {
             C::TooManyFailures => m(
                 "错误次数过多,请一小时后再试",
                 "Too many wrong codes; try again in an hour",
+            ),
+            C::SmsLimitReached {
+                retry_after_seconds,
+                ..
+            } => {
+                let (zh, en) = wait_words(*retry_after_seconds);
+                Message::new(
+                    format!("获取验证码的次数过多,请{zh}后再试"),
+                    format!("Too many codes asked for; try again in {en}"),
+                )
+            }
+            C::SmsBudgetReached { .. } => m(
+                "今日短信验证码已发送过多,请明天再试",
+                "Too many text messages were sent today; please try again tomorrow",
             ),
             C::Internal => m(
                 "服务器内部错误,请稍后再试",

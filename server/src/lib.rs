@@ -10,6 +10,7 @@ pub mod flows;
 pub mod gateways;
 pub mod http;
 pub mod import;
+pub mod netaddr;
 pub mod policies;
 pub mod secrets;
 pub mod startup;

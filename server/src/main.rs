@@ -63,6 +63,12 @@ struct ServeArgs {
     /// wasm-pack `--target web` output served at `/pkg/`.
     #[arg(long, env = "RENCHE_PKG", default_value = "pkg-web")]
     pkg: PathBuf,
+    /// A reverse proxy (address or network, e.g. 10.0.0.5 or 10.0.0.0/8) whose Forwarded /
+    /// X-Forwarded-For headers name the client; repeat or separate with commas. Without one, the
+    /// socket's peer is the client and forwarding headers are ignored.
+    #[arg(long = "trusted-proxy", env = "RENCHE_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = renche_server::netaddr::TrustedProxy::parse)]
+    trusted_proxies: Vec<renche_server::netaddr::TrustedProxy>,
 }
 
 #[derive(clap::Args)]
@@ -135,6 +141,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         www: args.www,
         pkg: args.pkg,
         clock: None,
+        trusted_proxies: args.trusted_proxies,
     };
     let dev = config.dev;
     let app = match build(config).await {

@@ -78,6 +78,15 @@ impl Policies {
     pub fn for_city(&self, code: &str) -> &CityPolicy {
         self.cities.get(code).unwrap_or(&self.default)
     }
+    /// The policy for a plate as typed, before its record is looked up: the city that lists the plate's
+    /// prefix (`粤S`), else the default. It depends only on the plate, so it tells nothing about records.
+    pub fn for_plate(&self, plate: &str) -> &CityPolicy {
+        let prefix: String = plate.chars().take(2).collect();
+        self.cities
+            .values()
+            .find(|c| c.rules.policy().plate_prefixes.contains(&prefix))
+            .unwrap_or(&self.default)
+    }
     /// The one SMS policy of every challenge, so that no answer differs by the vehicle's city.
     pub fn sms(&self) -> &renche::policy::SmsPolicy {
         &self.default.rules.policy().sms

@@ -31,6 +31,8 @@ pub struct Config {
     pub pkg: PathBuf,
     /// A clock to use instead of the system's (tests); development mode otherwise gets a movable one.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Proxies whose forwarding headers name the client; without any, the socket's peer is the client.
+    pub trusted_proxies: Vec<crate::netaddr::TrustedProxy>,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             www: PathBuf::from("www"),
             pkg: PathBuf::from("pkg-web"),
             clock: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -217,6 +220,7 @@ pub async fn build_wrapped(
         qr_key,
         www: config.www.clone(),
         pkg: config.pkg.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
     });
     spawn_housekeeping(Arc::clone(&state));
     let router = router(Arc::clone(&state));

@@ -35,6 +35,8 @@ pub struct AppState {
     /// Static files served at `/` and the WebAssembly package served at `/pkg/`.
     pub www: PathBuf,
     pub pkg: PathBuf,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (the SMS caps count by address).
+    pub trusted_proxies: Vec<crate::netaddr::TrustedProxy>,
 }
 
 pub type SharedState = Arc<AppState>;

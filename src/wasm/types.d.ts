@@ -221,6 +221,10 @@ export interface Policy {
   requireRealPersonVerification: boolean;
   applicationCaps: { perDay: number | null; perYear: number | null };
   qrCodeLifetimeSeconds: number;
+  /** Seconds an application opened by a QR or SMS code may wait for its commit. */
+  applicationLifetimeSeconds: number;
+  /** Plate prefixes registered in this city, e.g. "粤S". */
+  platePrefixes: string[];
   kioskRequiresBinding: boolean;
   lateFee: { dueDays: number; dailyRateBasisPoints: number; capAtFine: boolean };
   sms: {
@@ -229,6 +233,10 @@ export interface Policy {
     resendCooldownSeconds: number;
     dailyCapPerPhone: number;
     dailyCapPerPlate: number;
+    perSession: { perHour: number; perDay: number };
+    perAccount: { perHour: number; perDay: number };
+    perAddress: { perHour: number; perDay: number };
+    dailyBudget: { register: number; signIn: number; binding: number };
   };
 }
 

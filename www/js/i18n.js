@@ -103,6 +103,8 @@ const STRINGS = {
   qrIntro: { zh: '请对方在“绑定车辆”中扫描此二维码。二维码 3 分钟内有效,只能使用一次。', en: 'Ask the other driver to scan this code under “Bind a vehicle”. It is valid for 3 minutes and works once.' },
   qrExpiresIn: { zh: '剩余有效时间', en: 'Time left' },
   qrExpired: { zh: '二维码已过期,请生成新的二维码', en: 'This code has expired; make a new one' },
+  applicationTimeLeft: { zh: '车主的同意有效时间还剩 {time},请在此之前提交', en: 'The owner’s consent holds for {time} more; submit before then' },
+  applicationExpired: { zh: '已超过有效时间,请重新扫描车主的二维码或重新获取验证码', en: 'Time is up: scan the owner’s code again or ask for a new SMS code' },
   qrNew: { zh: '生成新二维码', en: 'New code' },
   qrImageLabel: { zh: '{plate} 的绑定二维码', en: 'Binding QR code for {plate}' },
   notifications: { zh: '通知', en: 'Notifications' },

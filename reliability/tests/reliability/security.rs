@@ -80,6 +80,17 @@ async fn fixture(s: &TestServer) -> Fixture {
     for who in [&person, &other, &reviewer, &owner, &officer] {
         s.identity(who.person_id, "pass").await;
     }
+    // An SMS challenge of the person, started before they reach their limit (at the limit a start is
+    // refused before anything is sent).
+    let ch = s
+        .post(
+            Some(&person),
+            "/api/v1/bindings/sms/challenges",
+            json!({ "plateType": "02", "plateNumber": vehicles[4].1, "engineSuffix": vehicles[4].2 }),
+        )
+        .await;
+    assert_eq!(ch.status, 202, "{:?}", ch.body);
+    let challenge = ch.str_at("/challengeId").unwrap();
     let mut bindings = Vec::new();
     for v in &vehicles[0..3] {
         bindings.push(s.bind(&owner, &person, v.0).await);
@@ -94,16 +105,6 @@ async fn fixture(s: &TestServer) -> Fixture {
         )
         .await;
     let application = opened.str_at("/applicationId").unwrap();
-    // An SMS challenge of the person.
-    let ch = s
-        .post(
-            Some(&person),
-            "/api/v1/bindings/sms/challenges",
-            json!({ "plateType": "02", "plateNumber": vehicles[4].1, "engineSuffix": vehicles[4].2 }),
-        )
-        .await;
-    assert_eq!(ch.status, 202, "{:?}", ch.body);
-    let challenge = ch.str_at("/challengeId").unwrap();
     // Violations of a vehicle the person has bound (after the binding), one for each handler.
     let now = renche_reliability::seed::wall_clock();
     let later = renche::Timestamp::from_millis(now.millis() + 1000);
@@ -331,7 +332,8 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "POST /bindings/sms/challenges",
-            expect: [401, 202, 202, 202, 202],
+            // Refused before anything is texted: the person is at their limit, the owner owns the car.
+            expect: [401, 409, 202, 409, 202],
             build: |f, _| {
                 post(
                     "/api/v1/bindings/sms/challenges".into(),

@@ -86,6 +86,7 @@ pub fn submit(
 ) -> ServerResult<Submitted> {
     let (mut a, v) = own_application(tx, &s.application_id, s.binder)?;
     require_awaiting(&a)?;
+    crate::flows::consent::require_in_time(policies, &a, &v, now)?;
     a.verification = Some(s.verification);
     a.relationship = Some(s.relationship);
     tx.update_application(&a)?;

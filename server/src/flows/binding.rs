@@ -161,6 +161,8 @@ pub struct Opened {
     pub application: ApplicationRow,
     pub vehicle: VehicleRow,
     pub precheck: BindingAnswer,
+    /// Until when it may be committed (`flows::consent::application_deadline`).
+    pub expires_at: Timestamp,
 }
 
 /// Opens a binding application for `binder_id` on `vehicle`, awaiting verification.
@@ -203,10 +205,12 @@ pub fn open_application(
         json!({ "vehicle": vehicle.id, "method": method, "precheck": answer.allowed,
                 "reasons": answer.reasons.iter().map(|r| r.code).collect::<Vec<_>>() }),
     )?;
+    let expires_at = crate::flows::consent::application_deadline(policies, &vehicle, now);
     Ok(Opened {
         application,
         vehicle,
         precheck: answer,
+        expires_at,
     })
 }
 

@@ -3,16 +3,49 @@
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::audit::audit;
-use crate::flows::binding::{open_application, Opened};
+use crate::flows::binding::{open_application, precheck, Opened};
 use crate::flows::decision::{ClientExpectation, Decision};
-use crate::flows::sms::{self, ChallengeTarget, CodeCheck, Delivery};
+use crate::flows::sms::{self, Asker, ChallengeTarget, CodeCheck, Delivery, SmsAbout};
 use crate::policies::Policies;
 use crate::secrets::constant_time_eq;
-use crate::store::{QrState, SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
-use renche::domain::{BindingMethod, EngineSuffix, PlateNumber, PlateType};
-use renche::policy::SmsPolicy;
+use crate::store::{
+    ApplicationRow, QrState, SmsChallengeRow, SmsCountKey, SmsPurpose, Tx, VehicleRow,
+};
+use renche::domain::{
+    mask_name, BindingMethod, EngineSuffix, OwnerKind, PhoneNumber, PlateNumber, PlateType,
+    UseNature,
+};
 use renche::{Reason, Refusal, Timestamp};
 use serde_json::json;
+
+/// When an application opened by the owner's QR or SMS code stops being committable: the owner agreed at
+/// that moment, not to a binding days later.
+pub fn application_deadline(
+    policies: &Policies,
+    vehicle: &VehicleRow,
+    opened_at: Timestamp,
+) -> Timestamp {
+    let lifetime = policies
+        .for_city(&vehicle.city)
+        .rules
+        .policy()
+        .application_lifetime_seconds;
+    opened_at.plus_seconds(i64::from(lifetime))
+}
+
+/// Refuses an application past its deadline. It is closed by time rather than by a write: every later
+/// commit meets this same refusal, and its view shows the deadline passed.
+pub fn require_in_time(
+    policies: &Policies,
+    application: &ApplicationRow,
+    vehicle: &VehicleRow,
+    now: Timestamp,
+) -> ServerResult<()> {
+    if now >= application_deadline(policies, vehicle, application.created_at) {
+        return Err(ServerError::of(ServerErrorCode::ApplicationExpired));
+    }
+    Ok(())
+}
 
 fn qr_gone(code: ServerErrorCode) -> ServerError {
     ServerError::of(code).field("qrText")
@@ -64,15 +97,47 @@ pub struct NamedVehicle {
     pub engine_suffix: EngineSuffix,
 }
 
-/// Starts an SMS binding challenge. The same work is done whether or not the plate and engine suffix
-/// match, and the answer is the same: only a match gets a code that reaches the owner's phone.
+/// A vehicle that passes every rule about the vehicle, with the plate as typed, in the city the plate's
+/// prefix names: asked about before the record is looked up, the core then answers only on what the
+/// binder and the request decide (the binder's own limits, the city switch, the plate type).
+fn stand_in(policies: &Policies, named: &NamedVehicle) -> ServerResult<VehicleRow> {
+    let policy = policies.for_plate(named.plate.as_str()).rules.policy();
+    Ok(VehicleRow {
+        id: -1,
+        plate_number: named.plate.clone(),
+        engine_suffix: named.engine_suffix.clone(),
+        use_nature: policy
+            .bindable_use_natures
+            .first()
+            .copied()
+            .unwrap_or(UseNature::NonCommercial),
+        owner_kind: policy
+            .bindable_owner_kinds
+            .first()
+            .copied()
+            .unwrap_or(OwnerKind::Individual),
+        owner_person_id: None,
+        owner_name: String::new(),
+        owner_phone: PhoneNumber::parse("13000000000")
+            .map_err(|_| ServerError::internal("stand-in phone"))?,
+        city: policy.city.code.clone(),
+    })
+}
+
+/// Starts an SMS binding challenge. Counts the request against the caps first; then asks the core at the
+/// precheck stage before anything is texted: a binding that cannot be made is refused with all the core's
+/// reasons and nothing is sent. Before the plate and engine suffix match, only what the binder and the
+/// request decide is asked (on a stand-in vehicle), so an unknown plate and a wrong suffix get the same
+/// answer as a match would: a challenge, whose code reaches the owner's phone only on a match.
 pub fn start_sms_challenge(
     tx: &mut dyn Tx,
+    policies: &Policies,
     binder: i64,
     named: &NamedVehicle,
-    sms_policy: &SmsPolicy,
+    asker: &Asker,
     now: Timestamp,
-) -> ServerResult<(SmsChallengeRow, Option<Delivery>)> {
+) -> ServerResult<Verdict<(SmsChallengeRow, Option<Delivery>)>> {
+    let sms_policy = policies.sms();
     let requester = format!("p:{binder}");
     let plate_key = format!("{}:{}", named.plate_type.code(), named.plate.as_str());
     let mine = SmsCountKey::RequesterPlate {
@@ -86,6 +151,10 @@ pub fn start_sms_challenge(
         sms_policy.daily_cap_per_plate,
         now,
     )?;
+    sms::count_request(tx, asker, SmsPurpose::Binding, sms_policy, now)?;
+    let person = tx
+        .person(binder)?
+        .ok_or_else(ServerError::unauthenticated)?;
     let found = tx.vehicle_by_plate(named.plate_type, named.plate.as_str())?;
     let matched = found.filter(|v| {
         constant_time_eq(
@@ -93,6 +162,40 @@ pub fn start_sms_challenge(
             named.engine_suffix.as_str().as_bytes(),
         )
     });
+    // The precheck: on the vehicle itself once plate and suffix match, else on the stand-in.
+    let asked = match &matched {
+        Some(v) => v.clone(),
+        None => stand_in(policies, named)?,
+    };
+    let answer = precheck(tx, policies, now, binder, &asked, BindingMethod::Sms)?;
+    if !answer.allowed {
+        // The refused start is kept as an undelivered challenge, so that it counts towards the cool-down
+        // and the per-plate cap like any other (a refusal must not be a free guess at the suffix).
+        let target = ChallengeTarget {
+            purpose: SmsPurpose::Binding,
+            requester,
+            phone: None,
+            plate_key: Some(plate_key),
+            vehicle_id: None,
+            delivered: false,
+        };
+        let (row, _) = sms::open_challenge(tx, target, now, sms_policy)?;
+        let codes: Vec<&str> = answer.reasons.iter().map(|r| r.code).collect();
+        audit(
+            tx,
+            now,
+            Some(binder),
+            "sms_binding.refused",
+            format!("challenge:{}", row.id),
+            json!({ "reasons": codes, "policyVersion": answer.policy_version }),
+        )?;
+        return Ok(Verdict::Refused(ServerError::refused(Decision::new(
+            false,
+            answer.reasons,
+            &answer.policy_version,
+            &ClientExpectation::default(),
+        ))));
+    }
     // The per-phone cap is silent (saying so would tell that the plate exists), and counted in both
     // cases so that both take the same queries.
     let counted_phone = matched
@@ -104,6 +207,10 @@ pub fn start_sms_challenge(
         < sms_policy.daily_cap_per_phone;
     let target = matched.filter(|_| under_cap);
     let delivered = target.is_some();
+    let about = SmsAbout::Binding {
+        binder_masked: mask_name(&person.name),
+        plate_masked: named.plate.masked(),
+    };
     let target = ChallengeTarget {
         purpose: SmsPurpose::Binding,
         requester,
@@ -113,6 +220,7 @@ pub fn start_sms_challenge(
         delivered,
     };
     let (row, delivery) = sms::open_challenge(tx, target, now, sms_policy)?;
+    let delivery = delivery.map(|d| Delivery { about, ..d });
     audit(
         tx,
         now,
@@ -121,7 +229,7 @@ pub fn start_sms_challenge(
         format!("challenge:{}", row.id),
         json!({ "delivered": delivered }),
     )?;
-    Ok((row, delivery))
+    Ok(Verdict::Done((row, delivery)))
 }
 
 /// Checks the code the owner passed on and opens an application. A wrong code is a refusal whose wrong

@@ -1,7 +1,9 @@
 //! One-time SMS codes: for registration, sign-in and the SMS binding method. Codes are stored only
 //! hashed; wrong tries are counted per challenge and per requester.
 
-use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
+use crate::error::{
+    ServerError, ServerErrorCode, ServerResult, SmsLimitScope, SmsLimitWindow, Verdict,
+};
 use crate::gateways::{OutboxMessage, SmsGateway};
 use crate::secrets::{constant_time_eq, random_bytes, random_hex, sha256, six_digit_code};
 use crate::store::{SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
@@ -10,6 +12,7 @@ use renche::Timestamp;
 use std::sync::Arc;
 
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 /// Wrong codes one requester may enter in any hour, across all challenges (ASVS: at most 100).
 const MAX_FAILURES_PER_HOUR: u32 = 100;
 
@@ -53,6 +56,75 @@ pub fn check_daily_cap(
     Ok(())
 }
 
+/// Who asks for a code, as the anti-automation caps count them.
+pub struct Asker {
+    /// The browser session (its token hash, in hex).
+    pub session: String,
+    /// The signed-in person, if any.
+    pub account: Option<i64>,
+    /// The client address (`crate::netaddr::counting_key`).
+    pub address: String,
+}
+
+/// Counts one more code asked for by `asker` (per session, account and client address, each per clock
+/// hour and per China-Standard-Time day) and against the service's daily budget for `purpose`, and
+/// refuses when any is over. Every start counts, whether its code is delivered or not, so that neither a
+/// refusal nor the budget says whether a plate or phone is known. Counted in the caller's transaction
+/// with the challenge it opens: the refusal is an `Err`, which rolls the counts back with the rest.
+pub fn count_request(
+    tx: &mut dyn Tx,
+    asker: &Asker,
+    purpose: SmsPurpose,
+    sms: &SmsPolicy,
+    now: Timestamp,
+) -> ServerResult<()> {
+    let hour = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(HOUR_MS));
+    let day = now.cst_date().start();
+    let until = |start: Timestamp, len: i64| (start.millis() + len - now.millis() + 999) / 1000;
+    let account = asker.account.map(|a| a.to_string());
+    let scopes = [
+        (
+            SmsLimitScope::Session,
+            Some(&asker.session),
+            &sms.per_session,
+        ),
+        (SmsLimitScope::Account, account.as_ref(), &sms.per_account),
+        (
+            SmsLimitScope::Address,
+            Some(&asker.address),
+            &sms.per_address,
+        ),
+    ];
+    for (scope, who, caps) in scopes {
+        let Some(who) = who else { continue };
+        for (window, start, len, limit) in [
+            (SmsLimitWindow::Hour, hour, HOUR_MS, caps.per_hour),
+            (SmsLimitWindow::Day, day, DAY_MS, caps.per_day),
+        ] {
+            let key = format!("sms-cap:{}:{}:{who}", scope.code(), window.code());
+            if tx.bump_counter(&key, start)? > limit {
+                return Err(ServerError::of(ServerErrorCode::SmsLimitReached {
+                    scope,
+                    window,
+                    limit,
+                    retry_after_seconds: until(start, len),
+                }));
+            }
+        }
+    }
+    let budget = match purpose {
+        SmsPurpose::Register => sms.daily_budget.register,
+        SmsPurpose::SignIn => sms.daily_budget.sign_in,
+        SmsPurpose::Binding => sms.daily_budget.binding,
+    };
+    if tx.bump_counter(&format!("sms-budget:{}", purpose.code()), day)? > budget {
+        return Err(ServerError::of(ServerErrorCode::SmsBudgetReached {
+            retry_after_seconds: until(day, DAY_MS),
+        }));
+    }
+    Ok(())
+}
+
 /// Whom a challenge is for and where its code goes.
 pub struct ChallengeTarget {
     pub purpose: SmsPurpose,
@@ -68,6 +140,34 @@ pub struct ChallengeTarget {
 pub struct Delivery {
     pub phone: String,
     pub code: String,
+    /// What the text message says the code is for.
+    pub about: SmsAbout,
+}
+
+/// What a code is for, as its text message says, so that whoever receives it knows what passing it on
+/// would allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmsAbout {
+    Register,
+    SignIn,
+    /// A binding of the owner's vehicle, by the binder named (both masked).
+    Binding {
+        binder_masked: String,
+        plate_masked: String,
+    },
+}
+
+impl SmsAbout {
+    fn of(purpose: SmsPurpose) -> SmsAbout {
+        match purpose {
+            SmsPurpose::Register => SmsAbout::Register,
+            SmsPurpose::SignIn => SmsAbout::SignIn,
+            SmsPurpose::Binding => SmsAbout::Binding {
+                binder_masked: "他人".to_owned(),
+                plate_masked: String::new(),
+            },
+        }
+    }
 }
 
 /// Stores a fresh challenge for `target`; the code comes back (for delivery) only when it is to be
@@ -105,19 +205,42 @@ pub fn open_challenge(
         consumed_at: None,
     };
     tx.insert_sms_challenge(&row)?;
-    let delivery = phone
-        .filter(|_| delivered)
-        .map(|phone| Delivery { phone, code });
+    let delivery = phone.filter(|_| delivered).map(|phone| Delivery {
+        phone,
+        code,
+        about: SmsAbout::of(purpose),
+    });
     Ok((row, delivery))
 }
 
-pub fn sms_text(code: &str, minutes: u32) -> String {
-    format!("【交管12123】您的验证码是{code},{minutes}分钟内有效。请勿告诉他人。")
+/// The text message: what the code is for, how long it lives and whom it may be told to.
+pub fn sms_text(about: &SmsAbout, code: &str, minutes: u32) -> String {
+    match about {
+        SmsAbout::Register => format!(
+            "【交管12123】您正在注册交管12123账号,验证码{code},{minutes}分钟内有效。\
+             如非本人操作,请忽略本短信,切勿将验证码告诉任何人。"
+        ),
+        SmsAbout::SignIn => format!(
+            "【交管12123】您正在登录交管12123,验证码{code},{minutes}分钟内有效。\
+             如非本人操作,请勿将验证码告诉任何人。"
+        ),
+        SmsAbout::Binding {
+            binder_masked,
+            plate_masked,
+        } => format!(
+            "【交管12123】{binder_masked}申请绑定您的机动车{plate_masked},验证码{code},\
+             {minutes}分钟内有效。同意其绑定才可将验证码告诉申请人本人;如不认识对方,请勿告诉任何人。"
+        ),
+    }
 }
 
 /// Hands a code to the SMS gateway on its own task, after the answer, so the answer's timing says nothing.
 pub fn deliver(gateway: &Arc<dyn SmsGateway>, delivery: Delivery, now: Timestamp, sms: &SmsPolicy) {
-    let text = sms_text(&delivery.code, sms.code_lifetime_seconds / 60);
+    let text = sms_text(
+        &delivery.about,
+        &delivery.code,
+        sms.code_lifetime_seconds / 60,
+    );
     let gateway = Arc::clone(gateway);
     tokio::spawn(async move {
         let message = OutboxMessage {

@@ -3,7 +3,7 @@
 use crate::error::{ServerError, ServerResult, Verdict};
 use crate::flows::accounts::{self, AccountPurpose, Registration, SignIn, SignedIn as Opened};
 use crate::flows::{sessions, sms};
-use crate::http::extract::{parse_phone, ApiJson, Ctx};
+use crate::http::extract::{parse_phone, ApiJson, ClientAddr, Ctx};
 use crate::http::guard::{clear_cookie, session_cookie, AnswerKey, Caller, SignedIn};
 use crate::http::idempotency::{write_answer_with, Answer};
 use crate::http::views::{ChallengeView, PersonView};
@@ -74,6 +74,7 @@ struct SmsCodeRequest {
 async fn send_sms_code(
     State(state): Ctx,
     Caller(session): Caller,
+    ClientAddr(address): ClientAddr,
     key: AnswerKey,
     ApiJson(body): ApiJson<SmsCodeRequest>,
 ) -> ServerResult<Response> {
@@ -82,10 +83,17 @@ async fn send_sms_code(
     let now = state.now();
     let sms_policy = state.policies.sms().clone();
     let requester = session.scope();
+    let asker = sms::Asker {
+        session: hex::encode(&session.token_hash),
+        account: session.person_id,
+        address,
+    };
     let for_job = sms_policy.clone();
     let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
         let (row, delivery) =
             accounts::send_code(tx, requester, &phone, body.purpose, &for_job, now)?;
+        // Counted with the challenge it opens, after the phone's own cool-down and cap have answered.
+        sms::count_request(tx, &asker, row.purpose, &for_job, now)?;
         let answer = Answer::json(StatusCode::ACCEPTED, &ChallengeView::of(&row, &for_job))?;
         Ok((answer, delivery))
     })

@@ -8,7 +8,7 @@ use crate::flows::consent::{self, NamedVehicle};
 use crate::flows::decision::ClientExpectation;
 use crate::flows::sms;
 use crate::gateways::VerificationOutcome;
-use crate::http::extract::{ApiJson, Ctx, PathId, PathToken};
+use crate::http::extract::{ApiJson, ClientAddr, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_with, Answer};
 use crate::http::views::{
@@ -16,7 +16,7 @@ use crate::http::views::{
 };
 use crate::secrets::sha256;
 use crate::state::SharedState;
-use crate::store::Verification;
+use crate::store::{ApplicationStatus, Verification};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -87,6 +87,7 @@ struct SmsChallengeRequest {
 async fn start_sms_challenge(
     State(state): Ctx,
     me: SignedIn,
+    ClientAddr(address): ClientAddr,
     key: AnswerKey,
     ApiJson(body): ApiJson<SmsChallengeRequest>,
 ) -> ServerResult<Response> {
@@ -101,14 +102,29 @@ async fn start_sms_challenge(
     };
     let now = state.now();
     let sms_policy = state.policies.sms().clone();
-    let for_job = sms_policy.clone();
     let binder = me.person_id;
-    let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
-        let (row, delivery) = consent::start_sms_challenge(tx, binder, &named, &for_job, now)?;
-        let answer = Answer::json(StatusCode::ACCEPTED, &ChallengeView::of(&row, &for_job))?;
-        Ok((answer, delivery))
-    })
-    .await?;
+    let asker = sms::Asker {
+        session: hex::encode(&me.session.token_hash),
+        account: Some(binder),
+        address,
+    };
+    let st = state.clone();
+    let (resp, delivery) =
+        write_answer_with(&state, &key, move |tx| match consent::start_sms_challenge(
+            tx,
+            &st.policies,
+            binder,
+            &named,
+            &asker,
+            now,
+        )? {
+            Verdict::Done((row, delivery)) => {
+                let view = ChallengeView::of(&row, st.policies.sms());
+                Ok((Answer::json(StatusCode::ACCEPTED, &view)?, delivery))
+            }
+            Verdict::Refused(e) => Ok((Answer::error(e), None)),
+        })
+        .await?;
     if let Some(delivery) = delivery {
         sms::deliver(&state.sms, delivery, now, &sms_policy);
     }
@@ -158,7 +174,15 @@ async fn get_application(
     let (a, v) = state
         .read(move |tx| applications::own_application(tx, &id, binder))
         .await?;
-    Ok(Json(ApplicationView::of(&a, &v)))
+    let mut view = ApplicationView::of(&a, &v);
+    if a.status == ApplicationStatus::AwaitingVerification {
+        view.expires_at = Some(consent::application_deadline(
+            &state.policies,
+            &v,
+            a.created_at,
+        ));
+    }
+    Ok(Json(view))
 }
 
 #[derive(Deserialize)]

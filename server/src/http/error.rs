@@ -1,9 +1,10 @@
 //! How the server's errors become HTTP answers: the one place where error kinds map to statuses.
 
 use crate::error::{ErrorKind, ServerError};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use renche::message::Param;
 
 /// The only mapping from error kinds to HTTP statuses.
 pub fn status(kind: ErrorKind) -> StatusCode {
@@ -24,14 +25,29 @@ pub fn status(kind: ErrorKind) -> StatusCode {
     }
 }
 
+/// The `Retry-After` of a 429 that knows its wait (`params.retryAfterSeconds`).
+fn retry_after(e: &ServerError) -> Option<HeaderValue> {
+    if e.kind != ErrorKind::TooManyRequests {
+        return None;
+    }
+    match e.params.as_ref()?.get("retryAfterSeconds")? {
+        Param::Int(secs) => HeaderValue::from_str(&secs.to_string()).ok(),
+        Param::Text(_) => None,
+    }
+}
+
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         self.log();
-        (
+        let mut resp = (
             status(self.kind),
             [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
             self.body_bytes(),
         )
-            .into_response()
+            .into_response();
+        if let Some(wait) = retry_after(&self) {
+            resp.headers_mut().insert(RETRY_AFTER, wait);
+        }
+        resp
     }
 }

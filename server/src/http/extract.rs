@@ -217,6 +217,41 @@ pub fn parse_id(field: &str, s: &str) -> Result<i64, ServerError> {
         .map_err(|_| ServerError::invalid_value(field, "an id is a whole number"))
 }
 
+/// The client address the SMS caps count a request by (see `crate::netaddr`): the socket's peer, or the
+/// client a trusted proxy names. `unknown` when the server runs without connect info (never in `serve`).
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<crate::state::SharedState> for ClientAddr {
+    type Rejection = ServerError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+        else {
+            return Ok(ClientAddr("unknown".to_owned()));
+        };
+        let values = |name: &str| -> Vec<&str> {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        };
+        let ip = crate::netaddr::client_ip(
+            peer,
+            &state.trusted_proxies,
+            &values("forwarded"),
+            &values("x-forwarded-for"),
+        );
+        Ok(ClientAddr(crate::netaddr::counting_key(ip)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,6 +176,9 @@ pub struct ApplicationView {
     pub binding_id: Option<String>,
     pub created_at: Timestamp,
     pub review_reason: Option<String>,
+    /// Until when an application awaiting verification may be committed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
 }
 
 impl ApplicationView {
@@ -190,6 +193,7 @@ impl ApplicationView {
             binding_id: a.binding_id.map(id_string),
             created_at: a.created_at,
             review_reason: a.review_reason.clone(),
+            expires_at: None,
         }
     }
 }
@@ -222,6 +226,7 @@ pub struct OpenedView {
     application_id: String,
     vehicle: MaskedVehicleView,
     precheck: renche::BindingAnswer,
+    expires_at: Timestamp,
 }
 
 impl OpenedView {
@@ -230,6 +235,7 @@ impl OpenedView {
             application_id: opened.application.id,
             vehicle: MaskedVehicleView::of(&opened.vehicle),
             precheck: opened.precheck,
+            expires_at: opened.expires_at,
         }
     }
 }

@@ -186,46 +186,23 @@ async fn fourth_binding_is_refused_with_every_reason() {
         "ALREADY_BOUND"
     );
 
-    // SMS to the spare vehicle's (unregistered) owner.
-    let sent = full
+    // SMS to the spare vehicle's (unregistered) owner: refused before anything is texted.
+    let refused = full
         .post(
             "/api/v1/bindings/sms/challenges",
             json!({ "plateType": "02", "plateNumber": "粤S 88888", "engineSuffix": "888888" }),
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::ACCEPTED);
-    let code = app.sms_code(SPARE_OWNER).await;
-    let opened = full
-        .post(
-            &format!(
-                "/api/v1/bindings/sms/challenges/{}/confirm",
-                sent.body["challengeId"].as_str().unwrap()
-            ),
-            json!({ "code": code }),
-        )
-        .await;
-    assert_eq!(opened.status, StatusCode::CREATED, "{:?}", opened.body);
-    assert_eq!(
-        opened.body["precheck"]["reasons"][0]["code"],
-        "USER_BINDING_LIMIT_REACHED"
-    );
-    let app_id = opened.body["applicationId"].as_str().unwrap();
-    let refused = full
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "policyVersion": "old-version", "expectedAllowed": true }),
         )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
     assert_eq!(refused.code(), "USER_BINDING_LIMIT_REACHED");
     assert_eq!(refused.body["error"]["params"]["limit"], 3);
     assert_eq!(refused.body["error"]["params"]["current"], 3);
-    assert_eq!(refused.body["error"]["decision"]["refreshPolicy"], true);
-    assert_eq!(refused.body["error"]["decision"]["agreed"], false);
     assert!(!refused.body["error"]["message"]["en"]
         .as_str()
         .unwrap()
         .is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(app.outbox(SPARE_OWNER).await.is_empty());
 
     // A taxi at the limit: every failing rule is listed.
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤ST2345").await;
@@ -236,10 +213,12 @@ async fn fourth_binding_is_refused_with_every_reason() {
     let refused = full
         .post(
             &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "relationship": "friend" }),
+            json!({ "relationship": "friend", "policyVersion": "old-version", "expectedAllowed": true }),
         )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(refused.body["error"]["decision"]["refreshPolicy"], true);
+    assert_eq!(refused.body["error"]["decision"]["agreed"], false);
     let codes = refused.reason_codes();
     assert!(
         codes.contains(&"USE_NATURE_NOT_BINDABLE".to_owned()),
@@ -279,7 +258,13 @@ async fn taxi_is_refused() {
 
 #[tokio::test]
 async fn unknown_plate_and_wrong_engine_suffix_answer_alike() {
-    let app = spawn_app().await;
+    // Twelve starts from one session within the hour: above the session's and account's SMS caps.
+    let lifted = json!({ "perHour": 1000, "perDay": 1000 });
+    let app = spawn_app_behind(
+        &[],
+        Some(json!({ "sms": { "perSession": lifted, "perAccount": lifted } })),
+    )
+    .await;
     let binder = app.signed_in(NEWCOMER).await;
     let unknown = binder
         .post(

@@ -42,10 +42,64 @@ pub async fn spawn_app_on(
     dongguan: Option<serde_json::Value>,
     wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
 ) -> TestApp {
+    spawn_app_trusting(dir, clock, dongguan, wrap, vec![], None).await
+}
+
+/// A fresh server that believes the forwarding headers of the proxies in `trusted`, on the shipped
+/// policies with `default_patch` merged (object by object) into the default policy.
+pub async fn spawn_app_behind(trusted: &[&str], default_patch: Option<Value>) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let clock = Arc::new(ManualClock::starting_at(
+        Timestamp::parse_rfc3339(START).unwrap(),
+    ));
+    let trusted = trusted
+        .iter()
+        .map(|t| renche_server::netaddr::TrustedProxy::parse(t).unwrap())
+        .collect();
+    spawn_app_trusting(dir, clock, None, |store| store, trusted, default_patch).await
+}
+
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+async fn spawn_app_trusting(
+    dir: Arc<tempfile::TempDir>,
+    clock: Arc<ManualClock>,
+    dongguan: Option<serde_json::Value>,
+    wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    trusted_proxies: Vec<renche_server::netaddr::TrustedProxy>,
+    default_patch: Option<Value>,
+) -> TestApp {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let policy_dir = match dongguan {
-        None => root.join("policies"),
-        Some(city) => {
+    let policy_dir = match (dongguan, default_patch) {
+        (None, Some(patch)) => {
+            let p = dir.path().join("policies");
+            std::fs::create_dir_all(p.join("cities")).unwrap();
+            let mut default: Value = serde_json::from_str(
+                &std::fs::read_to_string(root.join("policies/default.json")).unwrap(),
+            )
+            .unwrap();
+            merge(&mut default, patch);
+            std::fs::write(p.join("default.json"), default.to_string()).unwrap();
+            for f in ["441900.json", "533300.json"] {
+                std::fs::copy(
+                    root.join("policies/cities").join(f),
+                    p.join("cities").join(f),
+                )
+                .unwrap();
+            }
+            p
+        }
+        (None, None) => root.join("policies"),
+        (Some(city), _) => {
             let p = dir.path().join("policies");
             std::fs::create_dir_all(p.join("cities")).unwrap();
             std::fs::copy(root.join("policies/default.json"), p.join("default.json")).unwrap();
@@ -62,6 +116,7 @@ pub async fn spawn_app_on(
         www: dir.path().to_path_buf(),
         pkg: dir.path().to_path_buf(),
         clock: Some(clock.clone()),
+        trusted_proxies,
     };
     let app = build_wrapped(config, wrap).await.expect("server builds");
     let base = format!("http://{}", app.addr);

@@ -14,5 +14,6 @@ mod crash;
 mod helpers;
 mod import;
 mod perf;
+mod sms_economy;
 mod violations;
 mod window;

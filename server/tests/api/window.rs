@@ -143,7 +143,10 @@ async fn daily_application_cap_holds() {
                     json!({ "plateType": "02", "plateNumber": plate, "engineSuffix": suffix }),
                 )
                 .await;
-            assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
+            if sent.status != StatusCode::ACCEPTED {
+                // Refused before anything is texted (the cap is the binder's own).
+                return sent;
+            }
             let code = app.sms_code(owner).await;
             let opened = binder
                 .post(

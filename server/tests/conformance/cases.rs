@@ -398,6 +398,40 @@ pub async fn sms_daily_cap_holds_under_concurrency(store: Arc<dyn Store>) {
     assert_eq!(sent.iter().filter(|s| *s.as_ref().unwrap()).count(), 3);
 }
 
+/// The caps per session, account and address are counted in the job that would open the challenge: of 30
+/// starts at once only the cap's worth pass, and a refused start (rolled back) is not counted.
+pub async fn sms_caps_hold_under_concurrency(store: Arc<dyn Store>) {
+    use renche_server::flows::sms::{count_request, Asker};
+    let sms = renche::Policy::default_policy().sms;
+    let limit = sms.per_session.per_hour;
+    let passed = join_all((0..30).map(|i| {
+        let s = Arc::clone(&store);
+        let sms = sms.clone();
+        tokio::spawn(async move {
+            let asker = Asker {
+                session: "one-session".into(),
+                account: None,
+                address: format!("192.0.2.{i}"),
+            };
+            renche_server::store::write(s.as_ref(), move |tx| {
+                count_request(tx, &asker, SmsPurpose::Register, &sms, at(0))
+            })
+            .await
+            .is_ok()
+        })
+    }))
+    .await;
+    let passed = passed.into_iter().filter(|p| *p.as_ref().unwrap()).count();
+    assert_eq!(passed, limit as usize);
+    let hour = Timestamp::from_millis(at(0).millis() - at(0).millis().rem_euclid(3_600_000));
+    let counted = read(&store, move |tx| {
+        tx.counter("sms-cap:session:hour:one-session", hour)
+    })
+    .await
+    .unwrap();
+    assert_eq!(counted, limit);
+}
+
 pub async fn violations(store: Arc<dyn Store>) {
     let (people, vehicles) = seed(&store, 1, 1).await;
     let (p, v) = (people[0], vehicles[0]);

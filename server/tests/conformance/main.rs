@@ -49,6 +49,7 @@ conformance!(
     qr_code_is_used_once,
     sms_challenges,
     sms_daily_cap_holds_under_concurrency,
+    sms_caps_hold_under_concurrency,
     violations,
     applications,
     sessions_and_purge,
@@ -78,6 +79,7 @@ mod api {
             www: tmp.path().to_path_buf(),
             pkg: tmp.path().to_path_buf(),
             clock: None,
+            trusted_proxies: vec![],
         })
         .await
         .unwrap();

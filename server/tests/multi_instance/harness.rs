@@ -33,6 +33,8 @@ impl Instance {
                 database,
             ])
             .args(extra)
+            // Each `Browser` names its own client address (the SMS caps count per address).
+            .args(["--trusted-proxy", "127.0.0.1"])
             .arg("--policy-dir")
             .arg(root.join("policies"))
             .arg("--www")
@@ -100,15 +102,21 @@ impl Answer {
     }
 }
 
-/// A browser: one cookie jar (cookies do not depend on the port, so its session works on every instance).
+/// A browser: one cookie jar (cookies do not depend on the port, so its session works on every instance),
+/// and a client address of its own, sent as `X-Forwarded-For` (the instances trust loopback as a proxy).
 pub struct Browser {
     pub http: reqwest::Client,
     pub csrf: String,
+    address: String,
 }
+
+static ADDRESSES: AtomicU64 = AtomicU64::new(1);
 
 impl Browser {
     pub fn new() -> Browser {
+        let n = ADDRESSES.fetch_add(1, Ordering::Relaxed);
         Browser {
+            address: format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255),
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .timeout(Duration::from_secs(30))
@@ -127,7 +135,10 @@ impl Browser {
         body: Option<&Value>,
         key: Option<&str>,
     ) -> Result<Answer, reqwest::Error> {
-        let mut req = self.http.request(method, format!("{base}{path}"));
+        let mut req = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .header("X-Forwarded-For", &self.address);
         if !self.csrf.is_empty() {
             req = req.header("X-CSRF-Token", &self.csrf);
         }

@@ -189,7 +189,10 @@ async function mountSms(container, memo) {
         plateType: memo.plateType, plateNumber: plateParse.normal, engineSuffix: engineParse.normal,
       }, { idempotent: true });
     } catch (err) {
-      fill(sendResult, errorNotice(err));
+      // A 409 is the server's precheck with the vehicle's record: nothing was sent to the owner.
+      const shown = [errorNotice(err)];
+      if (err.status === 409 && localAnswer?.allowed) shown.unshift(notice(t('serverDiffers'), 'warn'));
+      fill(sendResult, h('div', { id: 'start-answer', 'data-status': String(err.status), 'data-code': err.code ?? '' }, shown));
       return;
     }
     memo.challengeId = challenge.challengeId;
@@ -413,6 +416,7 @@ function showApplication(node, { application, localAnswer, method }) {
   const commitButton = h('button', { type: 'button', class: refusedAlready ? '' : 'primary', id: 'commit-binding' },
     refusedAlready ? t('submitAnyway') : t('verifyStart'));
   const reviewSlot = h('div');
+  const timeLeft = applicationTimer(application, commitButton);
 
   const submit = () => busy(commitButton, async () => {
     fill(result);
@@ -467,11 +471,38 @@ function showApplication(node, { application, localAnswer, method }) {
     relationshipGroup,
     h('h3', {}, t('verifyTitle')),
     h('p', { class: 'meta' }, t('verifyIntro')),
+    timeLeft,
     h('div', { class: 'actions' }, commitButton,
       refusedAlready ? h('a', { class: 'button primary', href: '#/vehicles' }, t('navVehicles')) : null),
     result,
     reviewSlot));
   (relationshipGroup?.querySelector('input') ?? commitButton).focus();
+}
+
+/**
+ * How long the owner's consent still holds (the server refuses the commit afterwards). Counted on the
+ * page's monotonic clock from when the application arrived, which is when the server opened it, so a page
+ * clock that is off does not matter.
+ */
+function applicationTimer(application, commitButton) {
+  if (!application.expiresAt) return null;
+  application.receivedAt ??= performance.now();
+  const lifetime = app.policy?.applicationLifetimeSeconds ?? 600;
+  const line = h('div', { class: 'meta', id: 'application-time-left', role: 'timer', 'aria-live': 'off' });
+  const tick = () => {
+    const left = lifetime - (performance.now() - application.receivedAt) / 1000;
+    if (left > 0) {
+      line.textContent = t('applicationTimeLeft', { time: minutesSeconds(left) });
+      return;
+    }
+    clearInterval(timer);
+    line.replaceChildren(notice(t('applicationExpired'), 'warn'));
+    commitButton.disabled = true;
+  };
+  const timer = setInterval(() => { if (!line.isConnected && line.dataset.shown) clearInterval(timer); else tick(); }, 1000);
+  tick();
+  line.dataset.shown = 'true';
+  return line;
 }
 
 function offerManualReview(slot, appId, relationship) {
