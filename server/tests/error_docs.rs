@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 43;
+const VARIANTS: usize = 47;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -64,6 +64,10 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::SmsDailyCapReached { .. } => 40,
         C::TooManyFailures => 41,
         C::Internal => 42,
+        C::ApplicationWithdrawn => 43,
+        C::ReviewPhotoMissing => 44,
+        C::PhotoTooLarge { .. } => 45,
+        C::PhotoUnreadable => 46,
     }
 }
 

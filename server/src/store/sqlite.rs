@@ -14,10 +14,16 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// The versioned migrations, applied in order once each.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        "0004_notices_history_review",
+        include_str!("../../migrations/sqlite/0004_notices_history_review.sql"),
+    ),
+];
 
 const READERS: usize = 4;
 
