@@ -55,7 +55,7 @@ pub fn history(tx: &mut dyn Tx, person: i64) -> ServerResult<History> {
             as_owner.extend(entry(tx, b)?);
         }
     }
-    as_owner.sort_by(|a, b| b.binding.created_at.cmp(&a.binding.created_at));
+    as_owner.sort_by_key(|e| std::cmp::Reverse(e.binding.created_at));
     let mut handled = Vec::new();
     for v in tx.violations_handled_by(person, HISTORY_LIMIT)? {
         if let Some(vehicle) = tx.vehicle(v.vehicle_id)? {
@@ -82,7 +82,7 @@ pub fn pending_on_my_vehicles(
             }
         }
     }
-    out.sort_by(|a, b| b.0.created_at.cmp(&a.0.created_at));
+    out.sort_by_key(|e| std::cmp::Reverse(e.0.created_at));
     Ok(out)
 }
 

@@ -821,10 +821,16 @@ impl<D: Db> Tx for SqlTx<D> {
         id: Option<i64>,
         at: Timestamp,
     ) -> StoreResult<u64> {
-        self.db.execute(
-            "UPDATE notifications SET read_at = ?3 WHERE person_id = ?1 AND (?2 IS NULL OR id = ?2) AND read_at IS NULL",
-            args![person_id, id, at],
-        )
+        match id {
+            Some(id) => self.db.execute(
+                "UPDATE notifications SET read_at = ?3 WHERE person_id = ?1 AND id = ?2 AND read_at IS NULL",
+                args![person_id, id, at],
+            ),
+            None => self.db.execute(
+                "UPDATE notifications SET read_at = ?2 WHERE person_id = ?1 AND read_at IS NULL",
+                args![person_id, at],
+            ),
+        }
     }
     fn count_unread_notifications(&mut self, person_id: i64) -> StoreResult<u32> {
         let n = self.one(
