@@ -474,18 +474,8 @@ function showApplication(node, { application, localAnswer, method }) {
   (relationshipGroup?.querySelector('input') ?? commitButton).focus();
 }
 
-function offerManualReview(slot, appId, relationship) {
-  const button = h('button', { type: 'button', id: 'ask-review' }, t('askManualReview'));
-  button.addEventListener('click', () => busy(button, async () => {
-    try {
-      await post(`/binding-applications/${encodeURIComponent(appId)}/manual-review`, { relationship: relationship ?? 'other', note: '' }, { idempotent: true });
-      const done = notice(t('manualReviewRequested'), 'ok');
-      done.id = 'review-requested';
-      fill(slot, done);
-    } catch (err) {
-      fill(slot, errorNotice(err));
-    }
-  }));
-  fill(slot, button);
+// The review needs an ID photo: its own page (review-photo.js) takes the upload and sends it.
+function offerManualReview(slot, appId) {
+  fill(slot, h('a', { class: 'button primary', id: 'ask-review', href: `#/applications/${encodeURIComponent(appId)}/photo` }, t('askManualReview')));
 }
 
