@@ -228,6 +228,7 @@ const STRINGS = {
   historyBinder: { zh: '绑定人:{name}', en: 'Bound by {name}' },
   historyActive: { zh: '绑定中', en: 'Active' },
   historyRemovedBy: { zh: '{date} 由{role}解除', en: 'Removed on {date} by the {role}' },
+  historyRemovedBySelf: { zh: '{date} 由您本人解除', en: 'You removed it on {date}' },
   historyRemovedByNamed: { zh: '{date} 由{role} {name} 解除', en: 'Removed on {date} by the {role} {name}' },
   roleBinder: { zh: '绑定人', en: 'binder' },
   roleOwner: { zh: '车主', en: 'owner' },
@@ -282,6 +283,8 @@ const STRINGS = {
   reviewApproved: { zh: '已通过,绑定已生效', en: 'Approved; the binding is in place' },
   reviewRejected: { zh: '已驳回,申请人会收到通知', en: 'Rejected; the applicant is told' },
   reviewBackToQueue: { zh: '返回审核队列', en: 'Back to the queue' },
+  reviewAppliedAt: { zh: '申请时间', en: 'Applied' },
+  appStatusVerifyFailed: { zh: '实人认证未通过,可申请人工审核', en: 'Verification did not pass; manual review is open to you' },
 };
 
 const STORAGE_KEY = 'renche.lang';

@@ -42,11 +42,11 @@ pub fn binding_created(
         binder.id,
         BINDING_CREATED,
         &format!(
-            "您已绑定机动车{plate}({})。可在“我的机动车”中查看违法、解除绑定。",
+            "您已绑定机动车{plate}(方式:{})。可在“我的机动车”中查看违法、解除绑定。",
             method.name_zh()
         ),
         &format!(
-            "You have bound vehicle {plate} ({}). See its violations or remove the binding under My vehicles.",
+            "You have bound vehicle {plate} (by {}). See its violations or remove the binding under My vehicles.",
             method.name_en()
         ),
         now,
@@ -57,11 +57,11 @@ pub fn binding_created(
             owner,
             BINDING_CREATED,
             &format!(
-                "{name}已通过{}绑定您的机动车{plate}。如非您本人同意,请在“我的机动车”中解除。",
+                "{name}已绑定您的机动车{plate}(方式:{})。如非您本人同意,请在“我的机动车”中解除。",
                 method.name_zh()
             ),
             &format!(
-                "{name} has bound your vehicle {plate} ({}). If you did not agree, remove the binding under My vehicles.",
+                "{name} has bound your vehicle {plate} (by {}). If you did not agree, remove the binding under My vehicles.",
                 method.name_en()
             ),
             now,
@@ -69,7 +69,7 @@ pub fn binding_created(
         OwnerChannel::Sms(phone) => tx.queue_sms_notice(
             &phone,
             &format!(
-                "【交管12123】您名下的机动车{masked_plate}已被{name}通过{}绑定。如非您本人同意,请注册交管12123后在“我的机动车”中解除,或持身份证到车管所窗口办理。",
+                "【交管12123】您名下的机动车{masked_plate}已被{name}绑定(方式:{})。如非您本人同意,请注册交管12123后在“我的机动车”中解除,或持身份证到车管所窗口办理。",
                 method.name_zh()
             ),
             now,

@@ -159,6 +159,7 @@ async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<V
 struct PendingView {
     id: String,
     plate_display: String,
+    plate_type: &'static str,
     vehicle_id: String,
     binder_name_masked: String,
     binder_phone_masked: String,
@@ -177,6 +178,7 @@ async fn pending_on_my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult
         .map(|(a, v, p)| PendingView {
             id: a.id.clone(),
             plate_display: v.plate_number.display(),
+            plate_type: v.plate_type().code(),
             vehicle_id: id_string(v.id),
             binder_name_masked: mask_name(&p.name),
             binder_phone_masked: p.phone.masked(),

@@ -9,24 +9,26 @@ import { plateBadge } from '../widgets/plate-badge.js';
 const METHOD = { qr: 'methodQr', sms: 'methodSms', window: 'methodWindow' };
 const ROLE = { binder: 'roleBinder', owner: 'roleOwner', officer: 'roleOfficer' };
 
-function removal(e) {
+/** Who ended a binding; `selfRole` is the role the reader had in it (they removed it themselves). */
+function removal(e, selfRole) {
   if (!e.removed) return h('span', { class: 'badge ok', 'data-state': 'active' }, t('historyActive'));
   const role = t(ROLE[e.removed.role] ?? 'roleOfficer');
   const date = cstDate(e.removed.at);
-  return h('span', { class: 'meta', 'data-state': 'removed', 'data-removed-role': e.removed.role ?? '' },
-    e.removed.byNameMasked
-      ? t('historyRemovedByNamed', { date, role, name: e.removed.byNameMasked })
-      : t('historyRemovedBy', { date, role }));
+  let text;
+  if (e.removed.role === selfRole) text = t('historyRemovedBySelf', { date });
+  else if (e.removed.byNameMasked) text = t('historyRemovedByNamed', { date, role, name: e.removed.byNameMasked });
+  else text = t('historyRemovedBy', { date, role });
+  return h('span', { class: 'meta', 'data-state': 'removed', 'data-removed-role': e.removed.role ?? '' }, text);
 }
 
-function entries(list, { showBinder }) {
+function entries(list, { showBinder, selfRole }) {
   if (list.length === 0) return h('p', { class: 'meta' }, t('historyNone'));
   return h('ul', { class: 'list' }, list.map((e) => h('li', { 'data-binding-id': e.bindingId },
     h('div', { class: 'row' },
       h('div', { class: 'grow' }, plateBadge({ plateDisplay: e.plateDisplay, plateType: e.vehicle?.plateType }),
         h('div', { class: 'meta' }, t('historyBoundOn', { date: cstDate(e.createdAt), method: t(METHOD[e.method] ?? 'methodQr') })),
         showBinder ? h('div', { class: 'meta' }, t('historyBinder', { name: e.binderNameMasked })) : null),
-      removal(e)))));
+      removal(e, selfRole)))));
 }
 
 export async function mount(container) {
@@ -46,8 +48,8 @@ export async function mount(container) {
     fill(handled);
     return;
   }
-  fill(mine, entries(answer?.asBinder ?? [], { showBinder: false }));
-  fill(owned, entries(answer?.asOwner ?? [], { showBinder: true }));
+  fill(mine, entries(answer?.asBinder ?? [], { showBinder: false, selfRole: 'binder' }));
+  fill(owned, entries(answer?.asOwner ?? [], { showBinder: true, selfRole: 'owner' }));
   const violations = answer?.handledViolations ?? [];
   fill(handled, violations.length === 0 ? h('p', { class: 'meta' }, t('historyNone')) : h('ul', { class: 'list' },
     violations.map((v) => h('li', { 'data-violation-id': v.id, 'data-state': v.state },

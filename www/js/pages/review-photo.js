@@ -17,8 +17,9 @@ export async function mount(container, { applicationId }) {
     fill(container, pageHeading(t('photoTitle')), errorNotice(err));
     return;
   }
+  const failed = application.status === 'awaiting_verification' && ['failed', 'unavailable'].includes(application.verification);
   const statusLine = h('p', { class: 'meta', id: 'application-status' },
-    t('photoStatus', { status: t(`appStatus_${application.status}`) }));
+    t('photoStatus', { status: failed ? t('appStatusVerifyFailed') : t(`appStatus_${application.status}`) }));
   if (application.status !== 'awaiting_verification') {
     fill(container, pageHeading(t('photoTitle')), plateBadge(application.vehicle ?? {}), statusLine,
       h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/vehicles' }, t('navVehicles'))));

@@ -148,7 +148,7 @@ function renderPending(node, applications, reload) {
       });
       return h('li', { 'data-application-id': a.id },
         h('div', { class: 'row' },
-          h('div', { class: 'grow' }, plateBadge({ plateDisplay: a.plateDisplay }),
+          h('div', { class: 'grow' }, plateBadge({ plateDisplay: a.plateDisplay, plateType: a.plateType }),
             h('div', { class: 'meta' }, t('pendingBy', { name: a.binderNameMasked, phone: a.binderPhoneMasked,
               method: t(METHOD[a.method] ?? 'methodQr'), date: cstDateTime(a.createdAt) })),
             h('div', { class: 'meta' }, t(`appStatus_${a.status}`))),
@@ -165,7 +165,7 @@ function renderMine(node, applications) {
   fill(node, section(t('myApplications'), h('ul', { class: 'list' }, shown.map((a) => h('li', { 'data-application-id': a.id, 'data-status': a.status },
     h('div', { class: 'row' },
       h('div', { class: 'grow' }, plateBadge({ plateDisplay: a.plateDisplay, plateType: a.vehicle?.plateType }),
-        h('div', { class: 'meta' }, t(`appStatus_${a.status}`), ' · ', cstDate(a.createdAt)),
+        h('div', { class: 'meta' }, a.status === 'awaiting_verification' ? t('appStatusVerifyFailed') : t(`appStatus_${a.status}`), ' · ', cstDate(a.createdAt)),
         a.status === 'rejected' && a.reviewReason ? h('div', { class: 'meta' }, a.reviewReason) : null),
       a.status === 'awaiting_verification'
         ? h('a', { class: 'button primary', href: `#/applications/${encodeURIComponent(a.id)}/photo`, 'data-action': 'upload-photo' }, t('uploadPhotoLink'))

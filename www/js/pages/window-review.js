@@ -65,7 +65,7 @@ export async function mount(container, { applicationId }) {
         h('dt', {}, t('phone')), h('dd', {}, b.phoneMasked ?? ''),
         h('dt', {}, t('vehicleToBind')), h('dd', {}, plateBadge(c.vehicle ?? {})),
         h('dt', {}, t('relationship')), h('dd', {}, c.application?.relationship ? relationshipName(c.application.relationship) : ''),
-        h('dt', {}, t('occurredAt')), h('dd', {}, cstDateTime(c.application?.createdAt)),
+        h('dt', {}, t('reviewAppliedAt')), h('dd', {}, cstDateTime(c.application?.createdAt)),
         h('dt', {}, t('reviewNote')), h('dd', { id: 'review-note' }, c.note || t('reviewNoNote'))),
       h('h2', {}, t('reviewPhoto')),
       c.photo
