@@ -108,3 +108,33 @@ test('a binding reaches the owner’s inbox with an unread count; after removal 
   assert.deepEqual(unexpectedErrors(owner.errors), []);
   assert.deepEqual(unexpectedErrors(binder.errors), []);
 });
+
+test('a binder’s handled violations stay in their history after the binding is removed', async () => {
+  const third = await openPage(browser, server.url, { hash: '#/signin' });
+  const { page, errors } = third;
+  await signIn(page, server.url, DEMO.cameraBinder.phone);
+  await go(page, '#/violations');
+  const row = page.locator('li[data-route="online"]').first();
+  const violationId = await row.getAttribute('data-violation-id');
+  await row.locator('[data-action="handle"]').click();
+  await page.waitForSelector('#handle-form');
+  await page.check('#accept-points');
+  await page.click('#dev-pay-succeed');
+  await page.waitForFunction(() => /成功|succeed/.test(document.querySelector('#dev-payment-status').textContent));
+  await page.click('#pay');
+  await page.waitForSelector('#decision-number');
+
+  await go(page, '#/vehicles');
+  const plate = DEMO.owner.vehicle.plateNumber;
+  await page.click(`#bound-vehicles li[data-plate="${plate}"] [data-action="remove"]`);
+  await page.click(`#bound-vehicles li[data-plate="${plate}"] [data-action="confirm-remove"]`);
+  await page.waitForSelector(`#bound-vehicles li[data-plate="${plate}"]`, { state: 'detached' });
+  await go(page, '#/history');
+  await page.waitForSelector(`#history-handled li[data-violation-id="${violationId}"][data-state="paid"]`);
+  await page.waitForSelector('#history-binder [data-removed-role="binder"]');
+  await page.waitForSelector('#toasts:empty', { state: 'attached' });
+  await publishScreenshot(await screenshot(page, 'history-handled'));
+  assert.deepEqual(await axeSerious(page), []);
+  assert.deepEqual(unexpectedErrors(errors), []);
+  await third.context.close();
+});
