@@ -848,14 +848,19 @@ impl<D: Db> Tx for SqlTx<D> {
         Ok(())
     }
     fn claim_sms_notices(&mut self, at: Timestamp, limit: u32) -> StoreResult<Vec<SmsNoticeRow>> {
-        // The outer `sent_at IS NULL` is re-checked after a concurrent claim commits (PostgreSQL), so
-        // two instances never take the same notice.
-        self.all(
+        // Where writers run at once (PostgreSQL), each claimer skips the rows another is taking, so two
+        // instances never take the same notice and neither waits for the other; the outer
+        // `sent_at IS NULL` holds it to at most once even so.
+        let skip = if self.db.row_locks() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
             "UPDATE sms_notices SET sent_at = ?1 WHERE sent_at IS NULL AND id IN \
-             (SELECT id FROM sms_notices WHERE sent_at IS NULL ORDER BY id LIMIT ?2) RETURNING id, phone, text",
-            args![at, limit],
-            rows::sms_notice,
-        )
+             (SELECT id FROM sms_notices WHERE sent_at IS NULL ORDER BY id LIMIT ?2{skip}) RETURNING id, phone, text"
+        );
+        self.all(&sql, args![at, limit], rows::sms_notice)
     }
 
     fn binding_history_of_binder(
