@@ -311,13 +311,18 @@ async fn qr_flow(ctx: &Arc<Ctx>, rng: &mut StdRng, client: usize, flow: u64, bin
     commit(ctx, rng, client, flow, binder, &app, "qr").await;
 }
 
-/// The newest message per server for `phone`: (url, code, sentAt).
+/// The newest message with a code per server for `phone` (binding notices carry none): (url, code, sentAt).
 async fn outbox_heads(ctx: &Ctx, phone: &str) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for url in ctx.all_urls() {
         let call = Call::get(format!("/api/v1/dev/sms-outbox?phone={phone}"), None);
         if let Ok(r) = client::send(&ctx.http, &url, &call).await {
-            if let Some(m) = r.body.pointer("/messages/0") {
+            let newest = r
+                .body
+                .get("messages")
+                .and_then(Value::as_array)
+                .and_then(|all| all.iter().find(|m| m["code"] != ""));
+            if let Some(m) = newest {
                 let code = m.get("code").and_then(Value::as_str).unwrap_or("");
                 let at = m.get("sentAt").and_then(Value::as_str).unwrap_or("");
                 out.push((url.clone(), code.to_owned(), at.to_owned()));

@@ -249,6 +249,10 @@ pub enum ServerErrorCode {
     ApplicationAlreadyCommitted,
     ApplicationInReview,
     ApplicationClosed,
+    /// The vehicle's owner withdrew the application.
+    ApplicationWithdrawn,
+    /// Manual review asked for before the ID photo was uploaded.
+    ReviewPhotoMissing,
     PhoneAlreadyRegistered(PhoneAlreadyRegistered),
     ResidentIdAlreadyRegistered,
     IdentityMismatch,
@@ -263,7 +267,12 @@ pub enum ServerErrorCode {
     // 413, 415
     PayloadTooLarge,
     UnsupportedMediaType,
+    PhotoTooLarge {
+        limit_kb: u32,
+    },
     // 422
+    /// An upload that is not a whole JPEG or PNG image.
+    PhotoUnreadable,
     UnknownField {
         field: String,
     },
@@ -423,6 +432,8 @@ impl ServerErrorCode {
             | C::ApplicationAlreadyCommitted
             | C::ApplicationInReview
             | C::ApplicationClosed
+            | C::ApplicationWithdrawn
+            | C::ReviewPhotoMissing
             | C::PhoneAlreadyRegistered(_)
             | C::ResidentIdAlreadyRegistered
             | C::IdentityMismatch => ErrorKind::Conflict,
@@ -432,7 +443,7 @@ impl ServerErrorCode {
             | C::SmsCodeUsed
             | C::SmsCodeExpired
             | C::ApplicationExpired => ErrorKind::Gone,
-            C::PayloadTooLarge => ErrorKind::PayloadTooLarge,
+            C::PayloadTooLarge | C::PhotoTooLarge { .. } => ErrorKind::PayloadTooLarge,
             C::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
             C::UnknownField { .. }
             | C::MissingField(_)
@@ -443,7 +454,8 @@ impl ServerErrorCode {
             | C::SmsCodeLocked
             | C::SmsCodeWrong { .. }
             | C::RealPersonVerificationFailed
-            | C::RealPersonVerificationUnavailable => ErrorKind::Unprocessable,
+            | C::RealPersonVerificationUnavailable
+            | C::PhotoUnreadable => ErrorKind::Unprocessable,
             C::SmsResendTooSoon { .. }
             | C::SmsDailyCapReached { .. }
             | C::TooManyFailures
@@ -485,6 +497,8 @@ impl ServerErrorCode {
             C::ApplicationAlreadyCommitted,
             C::ApplicationInReview,
             C::ApplicationClosed,
+            C::ApplicationWithdrawn,
+            C::ReviewPhotoMissing,
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered),
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse),
             C::ResidentIdAlreadyRegistered,
@@ -497,6 +511,8 @@ impl ServerErrorCode {
             C::ApplicationExpired,
             C::PayloadTooLarge,
             C::UnsupportedMediaType,
+            C::PhotoTooLarge { limit_kb: 2048 },
+            C::PhotoUnreadable,
             C::UnknownField {
                 field: "vehicle.colour".into(),
             },
@@ -570,6 +586,10 @@ impl Explain for ServerErrorCode {
             C::ApplicationAlreadyCommitted => "APPLICATION_ALREADY_COMMITTED",
             C::ApplicationInReview => "APPLICATION_IN_REVIEW",
             C::ApplicationClosed => "APPLICATION_CLOSED",
+            C::ApplicationWithdrawn => "APPLICATION_WITHDRAWN",
+            C::ReviewPhotoMissing => "REVIEW_PHOTO_MISSING",
+            C::PhotoTooLarge { .. } => "PHOTO_TOO_LARGE",
+            C::PhotoUnreadable => "PHOTO_UNREADABLE",
             C::PhoneAlreadyRegistered(_) => "PHONE_ALREADY_REGISTERED",
             C::ResidentIdAlreadyRegistered => "RESIDENT_ID_ALREADY_REGISTERED",
             C::IdentityMismatch => "IDENTITY_MISMATCH",
@@ -629,6 +649,7 @@ impl Explain for ServerErrorCode {
             C::SmsBudgetReached {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
+            C::PhotoTooLarge { limit_kb } => params![limitKb = *limit_kb],
             _ => Params::new(),
         }
     }
@@ -705,6 +726,25 @@ impl Explain for ServerErrorCode {
                 "This application is waiting for manual review",
             ),
             C::ApplicationClosed => m("该绑定申请已结束", "This application is closed"),
+            C::ApplicationWithdrawn => m(
+                "车主已撤回该绑定申请",
+                "The vehicle's owner withdrew this application",
+            ),
+            C::ReviewPhotoMissing => m(
+                "请先上传本人手持身份证的照片",
+                "Upload a photo of yourself holding your ID card first",
+            ),
+            C::PhotoTooLarge { limit_kb } => Message::new(
+                format!("照片不能超过{}MB,请压缩后重新上传", limit_kb / 1024),
+                format!(
+                    "The photo may be at most {} MB; make it smaller and upload it again",
+                    limit_kb / 1024
+                ),
+            ),
+            C::PhotoUnreadable => m(
+                "无法读取照片,请上传完整的 JPEG 或 PNG 图片",
+                "The photo could not be read; upload a whole JPEG or PNG picture",
+            ),
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered) => m(
                 "该手机号码已注册,请直接登录",
                 "This phone number is already registered; sign in instead",

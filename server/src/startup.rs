@@ -223,6 +223,7 @@ pub async fn build_wrapped(
         trusted_proxies: config.trusted_proxies.clone(),
     });
     spawn_housekeeping(Arc::clone(&state));
+    spawn_sms_notices(Arc::clone(&state));
     let router = router(Arc::clone(&state));
     Ok(App {
         listener,
@@ -261,6 +262,34 @@ fn spawn_housekeeping(state: SharedState) {
             match res {
                 Ok(n) => tracing::debug!(rows = n, "housekeeping"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+}
+
+/// Hands the SMS notices that committed transactions left (to owners who are not registered) to the
+/// gateway, every second. Each is claimed before it is sent, so it goes at most once across instances.
+fn spawn_sms_notices(state: SharedState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let now = state.now();
+            match state.write(move |tx| tx.claim_sms_notices(now, 50)).await {
+                Ok(notices) => {
+                    for n in notices {
+                        let message = crate::gateways::OutboxMessage {
+                            phone: n.phone,
+                            text: n.text,
+                            code: String::new(),
+                            sent_at: now,
+                        };
+                        if let Err(e) = state.sms.send(message).await {
+                            tracing::warn!(notice = n.id, error = %e, "SMS notice not sent");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "SMS notices not claimed"),
             }
         }
     });

@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 46;
+const VARIANTS: usize = 50;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -67,6 +67,10 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::ApplicationExpired => 43,
         C::SmsLimitReached { .. } => 44,
         C::SmsBudgetReached { .. } => 45,
+        C::ApplicationWithdrawn => 46,
+        C::ReviewPhotoMissing => 47,
+        C::PhotoTooLarge { .. } => 48,
+        C::PhotoUnreadable => 49,
     }
 }
 

@@ -176,6 +176,34 @@ export async function setIdentity(baseUrl, phone, outcome) {
   if (!res.ok && res.status !== 204) throw new Error(`dev identity: ${res.status} ${await res.text()}`);
 }
 
+/**
+ * Makes the person's next real-person verification fail. The one place that knows how: today the
+ * development verifier's switch; when verification moves to a hosted provider page, only this changes.
+ */
+export async function failVerification(page, baseUrl, phone) {
+  await setIdentity(baseUrl, phone, 'fail');
+  return page;
+}
+
+/** A JPEG drawn in the page: a stand-in for a photo of a person holding an ID card. */
+export async function idPhotoJpeg(page) {
+  const base64 = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 480;
+    c.height = 360;
+    const g = c.getContext('2d');
+    g.fillStyle = '#d8e2ec'; g.fillRect(0, 0, 480, 360);
+    g.fillStyle = '#8a6b55'; g.beginPath(); g.arc(170, 130, 60, 0, Math.PI * 2); g.fill();
+    g.fillRect(100, 200, 140, 160);
+    g.fillStyle = '#f4f1e6'; g.fillRect(250, 170, 190, 120);
+    g.strokeStyle = '#5577aa'; g.lineWidth = 3; g.strokeRect(250, 170, 190, 120);
+    g.fillStyle = '#333'; g.font = '16px sans-serif'; g.fillText('ID 4419 **** 0044', 262, 270);
+    g.fillStyle = '#8a6b55'; g.fillRect(380, 185, 45, 55);
+    return c.toDataURL('image/jpeg', 0.85).split(',')[1];
+  });
+  return Buffer.from(base64, 'base64');
+}
+
 export async function screenshot(page, name) {
   await mkdir(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);

@@ -3,7 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, expectShown, DESKTOP, PHONE,
+  startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, publishScreenshot, axeSerious, unexpectedErrors, expectShown,
+  failVerification, idPhotoJpeg, DESKTOP, PHONE,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -24,13 +25,11 @@ after(async () => {
   await server?.stop();
 });
 
-test('a binding sent for manual review is approved from the window queue', async () => {
-  // The person's real-person verification fails, so they ask for manual review.
+test('fails verification, uploads an ID photo, an officer approves it, the binding exists', async () => {
   const person = await openPage(browser, server.url, { hash: '#/signin' });
   const { page } = person;
   await signIn(page, server.url, DEMO.reviewee.phone);
-  await page.click('#dev-verify-fail');
-  await page.waitForSelector('#dev-verifier-status:not(:empty)');
+  await failVerification(page, server.url, DEMO.reviewee.phone);
   const vehicle = DEMO.reviewVehicle;
   await go(page, '#/bind/sms');
   await page.waitForSelector('#sms-form');
@@ -46,17 +45,46 @@ test('a binding sent for manual review is approved from the window queue', async
   await page.click('#commit-binding');
   await page.waitForSelector('#server-answer[data-code="REAL_PERSON_VERIFICATION_FAILED"]');
   await page.click('#ask-review');
-  // The request has landed once the page confirms it (the queue is read when the officer opens it).
-  await expectShown(page, '#review-requested', { region: '#application-step' });
+
+  // The upload page: a photo holding the ID card, and a note.
+  await page.waitForSelector('input[type="file"][name="photo"]');
+  const photo = await idPhotoJpeg(page);
+  await page.setInputFiles('input[type="file"][name="photo"]', { name: 'me-with-id.jpg', mimeType: 'image/jpeg', buffer: photo });
+  await page.waitForSelector('.photo-preview:not([hidden])');
+  await page.fill('textarea[name="note"]', '我是车主的朋友,经常借用此车');
+  await publishScreenshot(await screenshot(page, 'review-upload'));
+  assert.deepEqual(await axeSerious(page), []);
+  await page.click('#send-review');
+  await expectShown(page, '#review-requested');
+
+  // The applicant's vehicles page says where the application stands.
+  await go(page, '#/vehicles');
+  await page.waitForSelector('#my-applications [data-status="in_review"]');
   assert.deepEqual(unexpectedErrors(person.errors), []);
 
+  // The officer opens the review: the name, the full ID number and the photo, then approves.
   await go(officer.page, '#/window');
   await officer.page.waitForSelector('#window-queue [data-application-id]');
-  await officer.page.click('#window-queue [data-application-id] [data-action="approve"]');
-  await officer.page.waitForSelector('#window-queue [data-application-id]', { state: 'detached' });
+  await officer.page.click('#window-queue [data-application-id] [data-action="open-review"]');
+  await officer.page.waitForSelector('#review-photo');
+  await officer.page.waitForFunction(() => document.getElementById('review-photo')?.naturalWidth > 0);
+  assert.match(await officer.page.textContent('#review-resident-id'), /^\d{17}[\dX]$/);
+  assert.match(await officer.page.textContent('#review-note'), /朋友/);
+  await officer.page.setViewportSize(PHONE);
+  await publishScreenshot(await screenshot(officer.page, 'officer-review'));
+  assert.deepEqual(await axeSerious(officer.page), []);
+  await officer.page.setViewportSize(DESKTOP);
+  await officer.page.click('[data-action="approve"]');
+  await officer.page.waitForSelector('#back-to-queue');
+  await officer.page.click('#back-to-queue');
+  await officer.page.waitForSelector('#window-queue');
+  assert.equal(await officer.page.$('#window-queue [data-application-id]'), null);
 
+  // The binding exists, and the applicant is told.
   await go(page, '#/vehicles');
   await page.waitForSelector(`#bound-vehicles li[data-plate="${vehicle.plateNumber}"]`);
+  await go(page, '#/inbox');
+  await page.waitForSelector('#inbox-list [data-kind="binding_created"]');
   assert.deepEqual(unexpectedErrors(officer.errors), []);
   await person.context.close();
 });

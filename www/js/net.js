@@ -185,6 +185,23 @@ export async function commit(call, { rules } = {}) {
   throw err;
 }
 
+/** Sends a file as the raw body (an image upload) by PUT, with its own type and an Idempotency-Key. */
+export async function upload(path, file) {
+  const headers = { Accept: 'application/json', 'Content-Type': file.type, 'Idempotency-Key': crypto.randomUUID() };
+  const csrf = csrfToken ?? readCookie('renche_csrf');
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  progress(1);
+  let response;
+  try {
+    response = await fetch(`${API}${path}`, { method: 'PUT', headers, credentials: 'same-origin', body: file });
+  } catch (cause) {
+    throw new ApiError({ status: 0, code: 'NETWORK', friendly: t('errNetwork'), body: String(cause) });
+  } finally {
+    progress(-1);
+  }
+  return readAnswer(response);
+}
+
 export const get = (path, opts) => api('GET', path, undefined, opts);
 export const post = (path, body = {}, opts) => api('POST', path, body, opts);
 export const del = (path, opts) => api('DELETE', path, undefined, opts);

@@ -3,13 +3,17 @@
 
 import { t } from './i18n.js';
 import { h, fill, notice } from './ui.js';
-import { app } from './state.js';
+import { app, onUnreadChange, refreshUnread } from './state.js';
 import * as signIn from './pages/signin.js';
 import * as vehicles from './pages/vehicles.js';
 import * as qrPage from './pages/qr.js';
 import * as bind from './pages/bind.js';
 import * as violations from './pages/violations.js';
 import * as windowConsole from './pages/window.js';
+import * as inbox from './pages/inbox.js';
+import * as historyPage from './pages/history.js';
+import * as reviewPhoto from './pages/review-photo.js';
+import * as windowReview from './pages/window-review.js';
 
 const ROUTES = [
   { pattern: /^\/signin$/, page: signIn, anonymous: true, nav: null },
@@ -21,6 +25,10 @@ const ROUTES = [
   { pattern: /^\/violations$/, page: violations, nav: 'violations' },
   { pattern: /^\/violations\/([^/]+)$/, page: violations, keys: ['violationId'], nav: 'violations' },
   { pattern: /^\/window$/, page: windowConsole, nav: 'window', officer: true },
+  { pattern: /^\/window\/reviews\/([^/]+)$/, page: windowReview, keys: ['applicationId'], nav: 'window', officer: true },
+  { pattern: /^\/inbox$/, page: inbox, nav: 'inbox' },
+  { pattern: /^\/history$/, page: historyPage, nav: 'vehicles' },
+  { pattern: /^\/applications\/([^/]+)\/photo$/, page: reviewPhoto, keys: ['applicationId'], nav: 'bind' },
 ];
 
 let unmountCurrent = null;
@@ -69,6 +77,8 @@ export async function route({ keepMemo = false } = {}) {
   if (!keepMemo || path !== currentPath) routeMemo = {};
   currentPath = path;
   renderNav(match?.r.nav);
+  // The unread count in the inbox link follows every navigation (and the inbox's own marks).
+  if (app.person) refreshUnread();
   if (!match) {
     fill(main, h('h1', { tabindex: '-1', class: 'page-title' }, t('errUnknownPage')),
       h('a', { href: `#${homePath()}`, class: 'button primary' }, t('goHome')));
@@ -141,9 +151,22 @@ function renderNav(active) {
     ['vehicles', '/vehicles', t('navVehicles')],
     ['bind', '/bind', t('navBind')],
     ['violations', '/violations', t('navViolations')],
+    ['inbox', '/inbox', t('navInbox')],
   ];
   if (app.person.role === 'officer' && app.channel !== 'kiosk') items.push(['window', '/window', t('navWindow')]);
   nav.hidden = false;
   nav.replaceChildren(...items.map(([key, href, label]) =>
-    h('a', { href: `#${href}`, 'aria-current': key === active ? 'page' : null, 'data-nav': key }, label)));
+    h('a', { href: `#${href}`, 'aria-current': key === active ? 'page' : null, 'data-nav': key }, label,
+      key === 'inbox' ? unreadBadge() : null)));
 }
+
+/** The count of unread notices beside the inbox link; read out as part of the link's name. */
+function unreadBadge() {
+  const n = app.unread ?? 0;
+  return h('span', { class: 'nav-count', id: 'unread-count', hidden: n === 0, 'aria-label': t('navInboxUnread', { n }) }, String(n));
+}
+
+onUnreadChange(() => {
+  const old = document.getElementById('unread-count');
+  if (old) old.replaceWith(unreadBadge());
+});

@@ -11,9 +11,32 @@ export const app = {
   policy: null,
   dev: false,
   kioskIdleSeconds: 90,
+  unread: 0,
 };
 
 const signedInListeners = [];
+const unreadListeners = [];
+
+/** `fn(n)` when the count of unread notices changes (router.js: the inbox link). */
+export function onUnreadChange(fn) {
+  unreadListeners.push(fn);
+}
+
+/** Asks the server how many notices are unread and tells the listeners. */
+export async function refreshUnread() {
+  if (!app.person) return 0;
+  try {
+    const answer = await get('/notifications', { quiet: true });
+    setUnread(answer?.unreadCount ?? 0);
+  } catch { /* the count stays as it was */ }
+  return app.unread ?? 0;
+}
+
+/** After the inbox marked notices read. */
+export function setUnread(n) {
+  app.unread = n;
+  for (const fn of unreadListeners) fn(n);
+}
 const personListeners = [];
 
 /** `fn()` after a sign-in or registration (app.js: chrome, idle timer, the home page). */

@@ -137,6 +137,22 @@ async fn fixture(s: &TestServer) -> Fixture {
             )
             .await;
         assert_eq!(c.status, 422, "{:?}", c.body);
+        // Manual review needs the applicant's ID photo first (a raw image body).
+        let photo = s
+            .http
+            .put(format!(
+                "{}/api/v1/binding-applications/{app}/review-photo",
+                s.url
+            ))
+            .header("cookie", format!("renche_session={}", reviewer.token))
+            .header("x-csrf-token", &reviewer.csrf)
+            .header("idempotency-key", renche_reliability::client::new_key())
+            .header("content-type", "image/jpeg")
+            .body(vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02, 0xFF, 0xD9])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(photo.status(), 201);
         let r = s
             .post(
                 Some(&reviewer),
@@ -411,6 +427,36 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            name: "GET /history",
+            expect: [401, 200, 200, 200, 200],
+            build: |_, _| get("/api/v1/history".into()),
+        },
+        Row {
+            name: "GET /owner/applications",
+            expect: [401, 200, 200, 200, 200],
+            build: |_, _| get("/api/v1/owner/applications".into()),
+        },
+        Row {
+            name: "GET /binding-applications",
+            expect: [401, 200, 200, 200, 200],
+            build: |_, _| get("/api/v1/binding-applications".into()),
+        },
+        Row {
+            name: "POST /notifications/read",
+            expect: [401, 200, 200, 200, 200],
+            build: |_, _| post("/api/v1/notifications/read".into(), json!({})),
+        },
+        Row {
+            name: "GET /window/reviews/{id}",
+            expect: [401, 403, 403, 403, 200],
+            build: |f, _| get(format!("/api/v1/window/reviews/{}", f.reviews[0])),
+        },
+        Row {
+            name: "GET /window/reviews/{id}/photo",
+            expect: [401, 403, 403, 403, 200],
+            build: |f, _| get(format!("/api/v1/window/reviews/{}/photo", f.reviews[0])),
+        },
+        Row {
             name: "POST /window/reviews/{id}/approve",
             expect: [401, 403, 403, 403, 201],
             build: |f, _| {
@@ -426,7 +472,7 @@ fn rows() -> Vec<Row> {
             build: |f, _| {
                 post(
                     format!("/api/v1/window/reviews/{}/reject", f.reviews[1]),
-                    json!({ "reason": "photo unreadable" }),
+                    json!({ "reasonCode": "photo_unclear", "reason": "photo unreadable" }),
                 )
             },
         },

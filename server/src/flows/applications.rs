@@ -5,7 +5,9 @@ use crate::error::{MissingField, ServerError, ServerErrorCode, ServerResult, Ver
 use crate::flows::audit::audit;
 use crate::flows::binding::{self, BindingCommit, Bound};
 use crate::flows::decision::ClientExpectation;
+use crate::flows::notices;
 use crate::flows::officer::require_officer;
+use crate::flows::review::RejectReason;
 use crate::policies::Policies;
 use crate::store::{ApplicationRow, ApplicationStatus, PersonRow, Tx, VehicleRow, Verification};
 use renche::domain::{BindingMethod, Channel, Relationship};
@@ -34,6 +36,7 @@ pub fn require_awaiting(a: &ApplicationRow) -> ServerResult<()> {
         ApplicationStatus::AwaitingVerification => return Ok(()),
         ApplicationStatus::Committed => ServerErrorCode::ApplicationAlreadyCommitted,
         ApplicationStatus::InReview => ServerErrorCode::ApplicationInReview,
+        ApplicationStatus::Withdrawn => ServerErrorCode::ApplicationWithdrawn,
         _ => ServerErrorCode::ApplicationClosed,
     };
     Err(ServerError::of(code))
@@ -143,6 +146,10 @@ pub fn request_review(
     ) {
         return Err(ServerError::of(ServerErrorCode::ManualReviewNotAvailable));
     }
+    // The officer decides on the photo; without one there is nothing to review.
+    if tx.review_photo(&a.id)?.is_none() {
+        return Err(ServerError::of(ServerErrorCode::ReviewPhotoMissing));
+    }
     a.relationship = Some(relationship_for(a.method, relationship.or(a.relationship))?);
     a.status = ApplicationStatus::InReview;
     a.note = note;
@@ -177,6 +184,9 @@ pub fn in_review(
 fn in_review_for(tx: &mut dyn Tx, officer: i64, id: &str) -> ServerResult<ApplicationRow> {
     require_officer(tx, officer)?;
     let a = tx.application(id)?.ok_or_else(ServerError::not_found)?;
+    if a.status == ApplicationStatus::Withdrawn {
+        return Err(ServerError::of(ServerErrorCode::ApplicationWithdrawn));
+    }
     if a.status != ApplicationStatus::InReview {
         return Err(ServerError::of(ServerErrorCode::ApplicationNotInReview));
     }
@@ -227,13 +237,14 @@ pub fn approve(
     Ok(decided)
 }
 
-/// The officer rejects, with an optional reason; the binder is told.
+/// The officer rejects, with a reason from the list and optional words; the binder is told both.
 pub fn reject(
     tx: &mut dyn Tx,
     now: Timestamp,
     officer: i64,
     id: &str,
-    reason: Option<String>,
+    reason: RejectReason,
+    text: Option<String>,
 ) -> ServerResult<(ApplicationRow, VehicleRow)> {
     let mut a = in_review_for(tx, officer, id)?;
     let v = tx
@@ -242,23 +253,24 @@ pub fn reject(
     a.status = ApplicationStatus::Rejected;
     a.reviewed_by = Some(officer);
     a.reviewed_at = Some(now);
-    a.review_reason = reason;
+    a.review_reason = text;
     tx.update_application(&a)?;
+    tx.set_review_reject_code(&a.id, reason.code())?;
     audit(
         tx,
         now,
         Some(officer),
         "binding_application.rejected",
         format!("application:{}", a.id),
-        json!({ "reason": a.review_reason }),
+        json!({ "reasonCode": reason.code(), "reason": a.review_reason }),
     )?;
-    let plate = v.plate_number.masked();
-    tx.insert_notification(
-        a.binder_id,
-        "review_rejected",
-        &format!("您绑定机动车{plate}的申请未通过人工审核。"),
-        &format!("Your application to bind vehicle {plate} was not approved in manual review."),
-        now,
-    )?;
+    let (zh, en) = match &a.review_reason {
+        Some(t) => (
+            format!("{}({t})", reason.name_zh()),
+            format!("{} ({t})", reason.name_en()),
+        ),
+        None => (reason.name_zh().to_owned(), reason.name_en().to_owned()),
+    };
+    notices::review_rejected(tx, now, a.binder_id, &v, &zh, &en)?;
     Ok((a, v))
 }

@@ -4,12 +4,13 @@ use crate::error::{ServerError, ServerResult, Verdict};
 use crate::flows::audit::audit;
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_call, binding_facts, vehicle_facts, BindingAsk};
+use crate::flows::notices;
 use crate::policies::Policies;
 use crate::secrets::random_hex;
 use crate::store::{
     ApplicationRow, ApplicationStatus, BindingRow, NewBinding, Role, Tx, VehicleRow,
 };
-use renche::domain::{mask_name, ActorRole, BindingMethod, Channel, Document, Relationship};
+use renche::domain::{BindingMethod, Channel, Document, Relationship};
 use renche::{BindingAnswer, Stage, Timestamp, UnbindCall};
 use serde_json::json;
 
@@ -110,17 +111,7 @@ pub fn commit(
                 "policyVersion": decision.policy_version, "application": c.application_id,
                 "documentsChecked": c.documents_checked }),
     )?;
-    if let Some(owner) = vehicle.owner_person_id {
-        let plate = vehicle.plate_number.display();
-        let name = mask_name(&binder.name);
-        tx.insert_notification(
-            owner,
-            "binding_created",
-            &format!("{name}已绑定您的机动车{plate}。如非本人授权,可在“我的机动车”中解除。"),
-            &format!("{name} has bound your vehicle {plate}. If you did not agree, remove the binding under My vehicles."),
-            now,
-        )?;
-    }
+    notices::binding_created(tx, now, &binder, &vehicle, c.method)?;
     let binding = tx
         .binding(id)?
         .ok_or_else(|| ServerError::internal("binding vanished after insert"))?;
@@ -287,31 +278,7 @@ pub fn remove(
         format!("binding:{binding_id}"),
         json!({ "role": answer.role, "channel": channel }),
     )?;
-    let plate = v.plate_number.display();
-    if answer.role != ActorRole::Binder {
-        tx.insert_notification(
-            b.binder_id,
-            "binding_removed",
-            &format!("您对机动车{plate}的绑定已被{}解除。", answer.role.name_zh()),
-            &format!(
-                "Your binding of vehicle {plate} was removed by the {}.",
-                answer.role.name_en().to_lowercase()
-            ),
-            now,
-        )?;
-    }
-    if let Some(owner) = v
-        .owner_person_id
-        .filter(|o| answer.role != ActorRole::Owner && *o != actor)
-    {
-        tx.insert_notification(
-            owner,
-            "binding_removed",
-            &format!("机动车{plate}的一项绑定已解除。"),
-            &format!("A binding of your vehicle {plate} was removed."),
-            now,
-        )?;
-    }
+    notices::binding_removed(tx, now, &b, &v, answer.role)?;
     let binding = tx.binding(binding_id)?.ok_or_else(ServerError::not_found)?;
     Ok(Verdict::Done(Bound { binding, decision }))
 }

@@ -238,13 +238,20 @@ struct NotificationView {
     kind: String,
     message: renche::Message,
     created_at: Timestamp,
+    read: bool,
 }
 
 async fn notifications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let id = me.person_id;
     let rows = state
-        .read(move |tx| Ok::<_, ServerError>(tx.notifications_of(id, 100)?))
+        .read(move |tx| {
+            Ok::<_, ServerError>((
+                tx.notifications_of(id, 100)?,
+                tx.count_unread_notifications(id)?,
+            ))
+        })
         .await?;
+    let (rows, unread) = rows;
     let views: Vec<NotificationView> = rows
         .into_iter()
         .map(|n| NotificationView {
@@ -252,7 +259,10 @@ async fn notifications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Val
             kind: n.kind,
             message: renche::Message::new(n.message_zh, n.message_en),
             created_at: n.created_at,
+            read: n.read_at.is_some(),
         })
         .collect();
-    Ok(Json(json!({ "notifications": views })))
+    Ok(Json(
+        json!({ "notifications": views, "unreadCount": unread }),
+    ))
 }

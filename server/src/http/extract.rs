@@ -14,6 +14,19 @@ pub type Ctx = axum::extract::State<crate::state::SharedState>;
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Largest body of the one upload route (the review photo): its own limit and some room, so that a photo
+/// just over its limit gets the photo's own code.
+pub const UPLOAD_LIMIT: usize = crate::flows::review::PHOTO_LIMIT + BODY_LIMIT;
+
+/// The body limit of a request to `path` (inside `/api/v1`).
+pub fn body_limit(path: &str) -> usize {
+    if path.ends_with("/review-photo") {
+        UPLOAD_LIMIT
+    } else {
+        BODY_LIMIT
+    }
+}
+
 /// A JSON request body, parsed with the failing field named.
 pub struct ApiJson<T>(pub T);
 

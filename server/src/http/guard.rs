@@ -3,7 +3,7 @@
 
 use crate::error::{CsrfCheckFailed, IdempotencyKeyInvalid, ServerError, ServerErrorCode};
 use crate::flows::sessions::{self, Session, SESSION_LIFETIME_MS};
-use crate::http::extract::{Ctx, BODY_LIMIT};
+use crate::http::extract::{body_limit, Ctx};
 use crate::secrets::{constant_time_eq, sha256};
 use crate::state::SharedState;
 use crate::store::IdempotencyBegin;
@@ -230,7 +230,7 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     let key = idempotency_key(req.headers());
     // The fingerprint covers what the request asks: method, path and query, content type and body.
     let body = std::mem::take(req.body_mut());
-    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+    let bytes = axum::body::to_bytes(body, body_limit(req.uri().path()))
         .await
         .map_err(|_| crate::http::extract::too_large())?;
     let content_type = req

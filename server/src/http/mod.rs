@@ -8,8 +8,11 @@ pub mod dev;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod history;
 pub mod idempotency;
+pub mod notices;
 pub mod policy;
+pub mod reviews;
 pub mod vehicles;
 pub mod views;
 pub mod violations;
@@ -33,6 +36,9 @@ pub fn api_router() -> Router<SharedState> {
         .merge(bindings::router())
         .merge(violations::router())
         .merge(window::router())
+        .merge(notices::router())
+        .merge(history::router())
+        .merge(reviews::router())
         .fallback(api_not_found)
 }
 

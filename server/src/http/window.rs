@@ -4,6 +4,7 @@
 use crate::error::{ServerError, ServerResult};
 use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
+use crate::flows::review::RejectReason;
 use crate::flows::window::{self, WindowBinding};
 use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, Ctx, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
@@ -185,6 +186,7 @@ async fn approve_review(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RejectRequest {
+    reason_code: RejectReason,
     #[serde(default)]
     reason: Option<String>,
 }
@@ -208,8 +210,15 @@ async fn reject_review(
             "at most 500 characters",
         ));
     }
+    let text = body.reason.filter(|r| !r.trim().is_empty());
+    if body.reason_code == RejectReason::Other && text.is_none() {
+        return Err(ServerError::invalid_value(
+            "reason",
+            "say why when the reason is “other”",
+        ));
+    }
     write_answer(&state, &key, move |tx| {
-        let (a, v) = applications::reject(tx, now, officer, &id, body.reason)?;
+        let (a, v) = applications::reject(tx, now, officer, &id, body.reason_code, text)?;
         Answer::json(
             StatusCode::OK,
             &json!({ "application": ApplicationView::of(&a, &v) }),

@@ -286,6 +286,7 @@ code_enum! {
         InReview = "in_review", "人工审核中", "In review";
         Committed = "committed", "已绑定", "Committed";
         Rejected = "rejected", "已驳回", "Rejected";
+        Withdrawn = "withdrawn", "车主已撤回", "Withdrawn by the owner";
     }
 }
 
@@ -344,6 +345,24 @@ pub struct NotificationRow {
     pub message_zh: String,
     pub message_en: String,
     pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
+}
+
+/// A text message to a phone, waiting to be handed to the SMS gateway.
+#[derive(Clone, Debug)]
+pub struct SmsNoticeRow {
+    pub id: i64,
+    pub phone: String,
+    pub text: String,
+}
+
+/// What is kept of a review photo besides its bytes.
+#[derive(Clone, Debug)]
+pub struct ReviewPhotoRow {
+    pub content_type: String,
+    pub size: usize,
+    pub uploaded_at: Timestamp,
+    pub reject_code: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -496,6 +515,60 @@ pub trait Tx {
     ) -> StoreResult<()>;
     fn notifications_of(&mut self, person_id: i64, limit: u32)
         -> StoreResult<Vec<NotificationRow>>;
+    /// Marks one of the person's notices read (`id`), or all of them; how many changed.
+    fn mark_notifications_read(
+        &mut self,
+        person_id: i64,
+        id: Option<i64>,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
+    fn count_unread_notifications(&mut self, person_id: i64) -> StoreResult<u32>;
+    /// Keeps an SMS notice to send once the transaction has committed.
+    fn queue_sms_notice(&mut self, phone: &str, text: &str, at: Timestamp) -> StoreResult<()>;
+    /// Takes up to `limit` unsent SMS notices, marking them sent at `at` (at most once each).
+    fn claim_sms_notices(&mut self, at: Timestamp, limit: u32) -> StoreResult<Vec<SmsNoticeRow>>;
+
+    // History.
+    /// Every binding the person made, removed ones too, newest first.
+    fn binding_history_of_binder(
+        &mut self,
+        binder_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<BindingRow>>;
+    /// Every binding of the vehicle, removed ones too, newest first.
+    fn binding_history_of_vehicle(
+        &mut self,
+        vehicle_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<BindingRow>>;
+    /// The violations this person handled (and maybe paid), newest first, bound or not.
+    fn violations_handled_by(
+        &mut self,
+        person_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ViolationRow>>;
+    /// The vehicle's applications not yet committed, rejected or withdrawn.
+    fn open_applications_of_vehicle(&mut self, vehicle_id: i64)
+        -> StoreResult<Vec<ApplicationRow>>;
+    /// The person's own applications, newest first.
+    fn applications_of_binder(
+        &mut self,
+        binder_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ApplicationRow>>;
+
+    // Review photos.
+    /// Keeps the photo of an application, replacing an earlier one.
+    fn put_review_photo(
+        &mut self,
+        application_id: &str,
+        content_type: &str,
+        image: &[u8],
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    fn review_photo(&mut self, application_id: &str) -> StoreResult<Option<ReviewPhotoRow>>;
+    fn review_photo_image(&mut self, application_id: &str) -> StoreResult<Option<Vec<u8>>>;
+    fn set_review_reject_code(&mut self, application_id: &str, code: &str) -> StoreResult<()>;
     fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
 
     // Server keys.

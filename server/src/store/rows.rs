@@ -6,8 +6,8 @@
 
 use super::{
     ApplicationRow, ApplicationStatus, BindingRow, LicenceRow, NotificationRow, PersonRow,
-    QrCodeRow, QrState, Role, SessionRow, SmsChallengeRow, SmsPurpose, StoreError, StoreResult,
-    VehicleRow, Verification, ViolationRow,
+    QrCodeRow, QrState, ReviewPhotoRow, Role, SessionRow, SmsChallengeRow, SmsNoticeRow,
+    SmsPurpose, StoreError, StoreResult, VehicleRow, Verification, ViolationRow,
 };
 use renche::domain::{
     ActorRole, BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind,
@@ -39,7 +39,8 @@ pub(super) const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method,
 pub(super) const SMS_COLUMNS: &str = "id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, expires_at, wrong_tries, consumed_at";
 pub(super) const QR_CODE_COLUMNS: &str = "id, vehicle_id, issued_at, expires_at, state, used_by";
 pub(super) const SESSION_COLUMNS: &str = "person_id, csrf_token, expires_at";
-pub(super) const NOTIFICATION_COLUMNS: &str = "id, kind, message_zh, message_en, created_at";
+pub(super) const NOTIFICATION_COLUMNS: &str =
+    "id, kind, message_zh, message_en, created_at, read_at";
 
 fn corrupt(column: &'static str, problem: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -243,5 +244,23 @@ pub(super) fn notification(r: &dyn Columns) -> StoreResult<NotificationRow> {
         message_zh: r.text(2)?,
         message_en: r.text(3)?,
         created_at: ts(r.int(4)?),
+        read_at: ts_opt(r.opt_int(5)?),
+    })
+}
+
+pub(super) fn sms_notice(r: &dyn Columns) -> StoreResult<SmsNoticeRow> {
+    Ok(SmsNoticeRow {
+        id: r.int(0)?,
+        phone: r.text(1)?,
+        text: r.text(2)?,
+    })
+}
+
+pub(super) fn review_photo(r: &dyn Columns) -> StoreResult<ReviewPhotoRow> {
+    Ok(ReviewPhotoRow {
+        content_type: r.text(0)?,
+        size: usize::try_from(r.int(1)?).unwrap_or(0),
+        uploaded_at: ts(r.int(2)?),
+        reject_code: r.opt_text(3)?,
     })
 }

@@ -12,8 +12,9 @@ use super::rows::{
 };
 use super::{
     ApplicationRow, AuditEntry, BindingRow, IdempotencyBegin, NewBinding, NewPerson, NewVehicle,
-    NewViolation, NotificationRow, PersonRow, QrCodeRow, SessionRow, SmsChallengeRow, SmsCountKey,
-    StoreError, StoreResult, Tx, VehicleRow, ViolationRow,
+    NewViolation, NotificationRow, PersonRow, QrCodeRow, ReviewPhotoRow, SessionRow,
+    SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError, StoreResult, Tx, VehicleRow,
+    ViolationRow,
 };
 use renche::domain::{ActorRole, Fen, PlateType};
 use renche::Timestamp;
@@ -813,6 +814,141 @@ impl<D: Db> Tx for SqlTx<D> {
             "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE person_id = ?1 ORDER BY id DESC LIMIT ?2"
         );
         self.all(&sql, args![person_id, limit], rows::notification)
+    }
+    fn mark_notifications_read(
+        &mut self,
+        person_id: i64,
+        id: Option<i64>,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        match id {
+            Some(id) => self.db.execute(
+                "UPDATE notifications SET read_at = ?3 WHERE person_id = ?1 AND id = ?2 AND read_at IS NULL",
+                args![person_id, id, at],
+            ),
+            None => self.db.execute(
+                "UPDATE notifications SET read_at = ?2 WHERE person_id = ?1 AND read_at IS NULL",
+                args![person_id, at],
+            ),
+        }
+    }
+    fn count_unread_notifications(&mut self, person_id: i64) -> StoreResult<u32> {
+        let n = self.one(
+            "SELECT COUNT(*) FROM notifications WHERE person_id = ?1 AND read_at IS NULL",
+            args![person_id],
+            |r| r.int(0),
+        )?;
+        Ok(count_u32(n))
+    }
+    fn queue_sms_notice(&mut self, phone: &str, text: &str, at: Timestamp) -> StoreResult<()> {
+        self.db.execute(
+            "INSERT INTO sms_notices (phone, text, created_at) VALUES (?1, ?2, ?3)",
+            args![phone, text, at],
+        )?;
+        Ok(())
+    }
+    fn claim_sms_notices(&mut self, at: Timestamp, limit: u32) -> StoreResult<Vec<SmsNoticeRow>> {
+        // Where writers run at once (PostgreSQL), each claimer skips the rows another is taking, so two
+        // instances never take the same notice and neither waits for the other; the outer
+        // `sent_at IS NULL` holds it to at most once even so.
+        let skip = if self.db.row_locks() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE sms_notices SET sent_at = ?1 WHERE sent_at IS NULL AND id IN \
+             (SELECT id FROM sms_notices WHERE sent_at IS NULL ORDER BY id LIMIT ?2{skip}) RETURNING id, phone, text"
+        );
+        self.all(&sql, args![at, limit], rows::sms_notice)
+    }
+
+    fn binding_history_of_binder(
+        &mut self,
+        binder_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<BindingRow>> {
+        let sql = format!(
+            "SELECT {BINDING_COLUMNS} FROM bindings WHERE binder_id = ?1 ORDER BY id DESC LIMIT ?2"
+        );
+        self.all(&sql, args![binder_id, limit], rows::binding)
+    }
+    fn binding_history_of_vehicle(
+        &mut self,
+        vehicle_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<BindingRow>> {
+        let sql = format!(
+            "SELECT {BINDING_COLUMNS} FROM bindings WHERE vehicle_id = ?1 ORDER BY id DESC LIMIT ?2"
+        );
+        self.all(&sql, args![vehicle_id, limit], rows::binding)
+    }
+    fn violations_handled_by(
+        &mut self,
+        person_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ViolationRow>> {
+        let sql = format!(
+            "SELECT {VIOLATION_COLUMNS} FROM violations WHERE handled_by = ?1 ORDER BY decided_at DESC, id DESC LIMIT ?2"
+        );
+        self.all(&sql, args![person_id, limit], rows::violation)
+    }
+    fn open_applications_of_vehicle(
+        &mut self,
+        vehicle_id: i64,
+    ) -> StoreResult<Vec<ApplicationRow>> {
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM binding_applications \
+             WHERE vehicle_id = ?1 AND status IN ('awaiting_verification', 'in_review') ORDER BY created_at DESC LIMIT 100"
+        );
+        self.all(&sql, args![vehicle_id], rows::application)
+    }
+    fn applications_of_binder(
+        &mut self,
+        binder_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ApplicationRow>> {
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE binder_id = ?1 ORDER BY created_at DESC LIMIT ?2"
+        );
+        self.all(&sql, args![binder_id, limit], rows::application)
+    }
+
+    fn put_review_photo(
+        &mut self,
+        application_id: &str,
+        content_type: &str,
+        image: &[u8],
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "INSERT INTO review_photos (application_id, content_type, image, uploaded_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (application_id) DO UPDATE SET content_type = excluded.content_type, image = excluded.image, \
+             uploaded_at = excluded.uploaded_at, reject_code = NULL",
+            args![application_id, content_type, image, at],
+        )?;
+        Ok(())
+    }
+    fn review_photo(&mut self, application_id: &str) -> StoreResult<Option<ReviewPhotoRow>> {
+        self.first(
+            "SELECT content_type, length(image), uploaded_at, reject_code FROM review_photos WHERE application_id = ?1",
+            args![application_id],
+            rows::review_photo,
+        )
+    }
+    fn review_photo_image(&mut self, application_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.first(
+            "SELECT image FROM review_photos WHERE application_id = ?1",
+            args![application_id],
+            |r| r.bytes(0),
+        )
+    }
+    fn set_review_reject_code(&mut self, application_id: &str, code: &str) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE review_photos SET reject_code = ?2 WHERE application_id = ?1",
+            args![application_id, code],
+        )?;
+        Ok(())
     }
     fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {
         let detail = e.detail.to_string();

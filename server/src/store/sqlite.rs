@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// The versioned migrations, applied in order once each.
-const MIGRATIONS: &[(&str, &str)] = super::migrations!("sqlite": "0001_initial");
+const MIGRATIONS: &[(&str, &str)] =
+    super::migrations!("sqlite": "0001_initial", "0004_notices_history_review");
 
 const READERS: usize = 4;
 

@@ -519,7 +519,7 @@ async fn failed_verification_goes_to_manual_review() {
     let app = spawn_app().await;
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
-    app.set_identity(NEWCOMER, "fail").await;
+    app.fail_verification(NEWCOMER).await;
     let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
     let opened = binder
         .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
@@ -540,6 +540,21 @@ async fn failed_verification_goes_to_manual_review() {
         .await;
     assert_eq!(failed.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(failed.code(), "REAL_PERSON_VERIFICATION_FAILED");
+    let no_photo = binder
+        .post(
+            &format!("/api/v1/binding-applications/{app_id}/manual-review"),
+            json!({ "relationship": "child" }),
+        )
+        .await;
+    assert_eq!(no_photo.code(), "REVIEW_PHOTO_MISSING");
+    let photo = binder
+        .put_raw(
+            &format!("/api/v1/binding-applications/{app_id}/review-photo"),
+            "image/png",
+            small_png(),
+        )
+        .await;
+    assert_eq!(photo.status, StatusCode::CREATED, "{:?}", photo.body);
     let review = binder
         .post(
             &format!("/api/v1/binding-applications/{app_id}/manual-review"),
@@ -597,6 +612,14 @@ async fn officer_rejects_a_review_and_the_binder_is_told() {
         )
         .await;
     assert_eq!(unavailable.code(), "REAL_PERSON_VERIFICATION_UNAVAILABLE");
+    let photo = binder
+        .put_raw(
+            &format!("/api/v1/binding-applications/{app_id}/review-photo"),
+            "image/jpeg",
+            small_jpeg(),
+        )
+        .await;
+    assert_eq!(photo.status, StatusCode::CREATED, "{:?}", photo.body);
     let review = binder
         .post(
             &format!("/api/v1/binding-applications/{app_id}/manual-review"),
@@ -608,7 +631,7 @@ async fn officer_rejects_a_review_and_the_binder_is_told() {
     let rejected = officer
         .post(
             &format!("/api/v1/window/reviews/{app_id}/reject"),
-            json!({ "reason": "照片不清晰" }),
+            json!({ "reasonCode": "photo_unclear" }),
         )
         .await;
     assert_eq!(rejected.status, StatusCode::OK, "{:?}", rejected.body);

@@ -229,10 +229,11 @@ impl TestApp {
                     .json()
                     .await
                     .unwrap();
-            let fresh =
-                v["messages"].as_array().unwrap().iter().find(|m| {
-                    Timestamp::parse_rfc3339(m["sentAt"].as_str().unwrap()).unwrap() >= now
-                });
+            // Notices (binding made or removed) go to the same phones and carry no code.
+            let fresh = v["messages"].as_array().unwrap().iter().find(|m| {
+                m["code"] != ""
+                    && Timestamp::parse_rfc3339(m["sentAt"].as_str().unwrap()).unwrap() >= now
+            });
             if let Some(m) = fresh {
                 return m["code"].as_str().unwrap().to_owned();
             }
@@ -264,6 +265,38 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+
+    /// Makes the person's next real-person verification fail (the one place that knows how).
+    pub async fn fail_verification(&self, phone: &str) {
+        self.set_identity(phone, "fail").await;
+    }
+
+    /// The texts of the notices (messages without a code) sent to the phone, newest first, waiting up to
+    /// five seconds for at least `at_least` of them: they are sent after the work commits.
+    pub async fn sms_notices(&self, phone: &str, at_least: usize) -> Vec<String> {
+        let mut texts = Vec::new();
+        for _ in 0..100 {
+            let v: Value =
+                reqwest::get(format!("{}/api/v1/dev/sms-outbox?phone={phone}", self.base))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+            texts = v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["code"] == "")
+                .map(|m| m["text"].as_str().unwrap().to_owned())
+                .collect();
+            if texts.len() >= at_least {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        texts
     }
 
     pub async fn set_payment(&self, outcome: &str) {
@@ -391,6 +424,41 @@ impl Client {
             .await
     }
 
+    /// A raw body (an uploaded image) with its content type, by PUT.
+    pub async fn put_raw(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> Answer {
+        let resp = self
+            .http
+            .put(format!("{}{}", self.base, path))
+            .header("X-CSRF-Token", &self.csrf)
+            .header("Idempotency-Key", new_key())
+            .header("Content-Type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        }
+    }
+
+    /// Bytes by GET (an image), with the status and headers.
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        (status, headers, resp.bytes().await.unwrap().to_vec())
+    }
+
     pub async fn delete(&self, path: &str) -> Answer {
         self.send(Method::DELETE, path, None, Some(&new_key()), true)
             .await
@@ -421,3 +489,34 @@ pub const BINDER: &str = "13900000003";
 pub const NEWCOMER: &str = "13900000004";
 pub const OFFICER: &str = "13900000010";
 pub const SPARE_OWNER: &str = "13900000007";
+
+/// A whole PNG (1×1, as a camera would not make it, but with every chunk in place).
+pub fn small_png() -> Vec<u8> {
+    let mut b = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    for (kind, data) in [
+        (b"IHDR", &[0u8, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0][..]),
+        (
+            b"IDAT",
+            &[
+                0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00,
+            ][..],
+        ),
+        (b"IEND", &[][..]),
+    ] {
+        b.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        b.extend_from_slice(kind);
+        b.extend_from_slice(data);
+        b.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    b
+}
+
+/// A whole JPEG as far as its markers go: SOI, an APP0 segment, EOI.
+pub fn small_jpeg() -> Vec<u8> {
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    b.extend_from_slice(&[1, 1, 0, 0, 1, 0, 1, 0, 0]);
+    b.extend_from_slice(&[0xFF, 0xD9]);
+    b
+}

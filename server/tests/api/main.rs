@@ -13,6 +13,7 @@ mod conventions;
 mod crash;
 mod helpers;
 mod import;
+mod notices;
 mod perf;
 mod sms_economy;
 mod violations;

@@ -885,3 +885,278 @@ pub async fn commits_and_removals_interleave(store: Arc<dyn Store>) {
         "{counts:?}"
     );
 }
+
+pub async fn notices_read_and_sms_outbox(store: Arc<dyn Store>) {
+    let (people, _) = seed(&store, 2, 0).await;
+    let (p, q) = (people[0], people[1]);
+    write(&store, move |tx| {
+        tx.insert_notification(p, "binding_created", "已绑定", "bound", at(0))?;
+        tx.insert_notification(p, "binding_removed", "已解除", "removed", at(1))?;
+        tx.insert_notification(q, "binding_created", "已绑定", "bound", at(1))
+    })
+    .await
+    .unwrap();
+    let n = read(&store, move |tx| tx.notifications_of(p, 10))
+        .await
+        .unwrap();
+    let (newest, oldest) = (n[0].id, n[1].id);
+    assert!(n.iter().all(|n| n.read_at.is_none()));
+    // One notice, then the rest; another person's id changes nothing.
+    let (one, not_theirs, unread) = write(&store, move |tx| {
+        Ok::<_, StoreError>((
+            tx.mark_notifications_read(p, Some(oldest), at(2))?,
+            tx.mark_notifications_read(q, Some(newest), at(2))?,
+            tx.count_unread_notifications(p)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!((one, not_theirs, unread), (1, 0, 1));
+    let (rest, unread, q_unread) = write(&store, move |tx| {
+        Ok::<_, StoreError>((
+            tx.mark_notifications_read(p, None, at(3))?,
+            tx.count_unread_notifications(p)?,
+            tx.count_unread_notifications(q)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!((rest, unread, q_unread), (1, 0, 1));
+    let n = read(&store, move |tx| tx.notifications_of(p, 10))
+        .await
+        .unwrap();
+    assert_eq!(n[1].read_at, Some(at(2)), "kept from the first mark");
+    assert_eq!(n[0].read_at, Some(at(3)));
+
+    // SMS notices are claimed once each, oldest first, even by claimers at once.
+    write(&store, move |tx| {
+        for i in 0..7 {
+            tx.queue_sms_notice("13500000000", &format!("通知{i}"), at(i))?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+    .unwrap();
+    let claims = join_all((0..4).map(|_| {
+        let s = Arc::clone(&store);
+        tokio::spawn(async move {
+            write(&s, move |tx| tx.claim_sms_notices(at(10), 3))
+                .await
+                .unwrap()
+        })
+    }))
+    .await;
+    let mut texts: Vec<String> = claims
+        .into_iter()
+        .flat_map(|c| c.unwrap())
+        .map(|n| {
+            assert_eq!(n.phone, "13500000000");
+            n.text
+        })
+        .collect();
+    // A claimer racing the others may come back short; what it leaves, the next claim takes. No notice is
+    // ever taken twice.
+    let rest = write(&store, move |tx| tx.claim_sms_notices(at(11), 10))
+        .await
+        .unwrap();
+    texts.extend(rest.into_iter().map(|n| n.text));
+    texts.sort();
+    assert_eq!(
+        texts,
+        (0..7).map(|i| format!("通知{i}")).collect::<Vec<_>>()
+    );
+    let none = write(&store, move |tx| tx.claim_sms_notices(at(12), 10))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+pub async fn history_and_applications_by_vehicle(store: Arc<dyn Store>) {
+    let (people, vehicles) = seed(&store, 2, 2).await;
+    let (p, q, v, w) = (people[0], people[1], vehicles[0], vehicles[1]);
+    let (first, second, third) = write(&store, move |tx| {
+        let first = tx.insert_binding(&binding(p, v, 0))?;
+        tx.remove_binding(first, at(1), q, ActorRole::parse("owner").unwrap())?;
+        let second = tx.insert_binding(&binding(p, w, 2))?;
+        let third = tx.insert_binding(&binding(q, v, 3))?;
+        Ok::<_, StoreError>((first, second, third))
+    })
+    .await
+    .unwrap();
+    let (mine, of_v) = read(&store, move |tx| {
+        Ok((
+            tx.binding_history_of_binder(p, 10)?,
+            tx.binding_history_of_vehicle(v, 10)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        mine.iter().map(|b| b.id).collect::<Vec<_>>(),
+        [second, first],
+        "removed ones too, newest first"
+    );
+    assert_eq!(
+        mine[1].removed_role,
+        Some(ActorRole::parse("owner").unwrap())
+    );
+    assert_eq!(
+        of_v.iter().map(|b| b.id).collect::<Vec<_>>(),
+        [third, first]
+    );
+
+    // Handled violations follow the person who handled them, not the binding.
+    let handled = write(&store, move |tx| {
+        let id = tx.insert_violation(&NewViolation {
+            vehicle_id: v,
+            occurred_at: at(0),
+            code: "1625".into(),
+            description: "闯红灯".into(),
+            place: "东莞市".into(),
+            points: Points::new(6).unwrap(),
+            fine_fen: Fen::new(20_000).unwrap(),
+            source: ViolationSource::parse("device").unwrap(),
+            state: ViolationState::parse("unhandled").unwrap(),
+            decision_number: None,
+            decided_at: None,
+            created_at: at(0),
+        })?;
+        let mut row = tx.violation(id)?.unwrap();
+        row.state = ViolationState::parse("handled").unwrap();
+        row.handled_by = Some(p);
+        row.decided_at = Some(at(1));
+        tx.update_violation(&row)?;
+        Ok::<_, StoreError>((
+            tx.violations_handled_by(p, 10)?,
+            tx.violations_handled_by(q, 10)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(handled.0.len(), 1);
+    assert!(handled.1.is_empty());
+
+    let app =
+        |id: &str, binder: i64, vehicle: i64, status: ApplicationStatus, m: i64| ApplicationRow {
+            id: id.into(),
+            binder_id: binder,
+            vehicle_id: vehicle,
+            method: BindingMethod::parse("qr").unwrap(),
+            relationship: None,
+            status,
+            verification: None,
+            note: None,
+            binding_id: None,
+            created_at: at(m),
+            submitted_at: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            review_reason: None,
+        };
+    let rows = vec![
+        app("a-open", p, v, ApplicationStatus::AwaitingVerification, 0),
+        app("a-review", q, v, ApplicationStatus::InReview, 1),
+        app("a-done", p, v, ApplicationStatus::Committed, 2),
+        app("a-gone", q, v, ApplicationStatus::Withdrawn, 3),
+        app("a-other", p, w, ApplicationStatus::InReview, 4),
+    ];
+    write(&store, move |tx| {
+        for a in &rows {
+            tx.insert_application(a)?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+    .unwrap();
+    let (open, of_p) = read(&store, move |tx| {
+        Ok((
+            tx.open_applications_of_vehicle(v)?,
+            tx.applications_of_binder(p, 10)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        open.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["a-review", "a-open"]
+    );
+    assert_eq!(
+        of_p.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["a-other", "a-done", "a-open"]
+    );
+    let back = read(&store, move |tx| tx.application("a-gone"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.status, ApplicationStatus::Withdrawn);
+}
+
+pub async fn review_photos(store: Arc<dyn Store>) {
+    let (people, vehicles) = seed(&store, 1, 1).await;
+    let (p, v) = (people[0], vehicles[0]);
+    let a = ApplicationRow {
+        id: "app-photo".into(),
+        binder_id: p,
+        vehicle_id: v,
+        method: BindingMethod::parse("qr").unwrap(),
+        relationship: None,
+        status: ApplicationStatus::AwaitingVerification,
+        verification: Some(Verification::Failed),
+        note: None,
+        binding_id: None,
+        created_at: at(0),
+        submitted_at: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        review_reason: None,
+    };
+    let png: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0x00, 0xFF, 0xD9];
+    let (png2, jpeg2) = (png.clone(), jpeg.clone());
+    let none = write(&store, move |tx| {
+        tx.insert_application(&a)?;
+        let none = tx.review_photo("app-photo")?;
+        tx.put_review_photo("app-photo", "image/png", &png2, at(1))?;
+        tx.set_review_reject_code("app-photo", "photo_unclear")?;
+        Ok::<_, StoreError>(none)
+    })
+    .await
+    .unwrap();
+    assert!(none.is_none());
+    let (meta, image) = read(&store, |tx| {
+        Ok((
+            tx.review_photo("app-photo")?.unwrap(),
+            tx.review_photo_image("app-photo")?.unwrap(),
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(meta.content_type, "image/png");
+    assert_eq!(meta.size, 5000);
+    assert_eq!(meta.uploaded_at, at(1));
+    assert_eq!(meta.reject_code.as_deref(), Some("photo_unclear"));
+    assert_eq!(image, png, "every byte back");
+    // A new upload replaces the photo and clears an earlier decision's code.
+    write(&store, move |tx| {
+        tx.put_review_photo("app-photo", "image/jpeg", &jpeg2, at(2))
+    })
+    .await
+    .unwrap();
+    let (meta, image) = read(&store, |tx| {
+        Ok((
+            tx.review_photo("app-photo")?.unwrap(),
+            tx.review_photo_image("app-photo")?.unwrap(),
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!((meta.content_type.as_str(), meta.size), ("image/jpeg", 6));
+    assert!(meta.reject_code.is_none());
+    assert_eq!(image, jpeg);
+    // The schema refuses a type other than the two.
+    let bad = write(&store, |tx| {
+        tx.put_review_photo("app-photo", "image/gif", b"GIF", at(3))
+    })
+    .await;
+    assert!(bad.is_err());
+}

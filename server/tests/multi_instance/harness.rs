@@ -190,9 +190,10 @@ impl Browser {
                 .json()
                 .await
                 .unwrap();
+            // Binding notices go to owners' phones too; they carry no code.
             code = v["messages"]
                 .as_array()
-                .and_then(|m| m.first())
+                .and_then(|m| m.iter().find(|m| m["code"] != ""))
                 .and_then(|m| m["code"].as_str())
                 .map(str::to_owned);
             if code.is_some() {

@@ -439,7 +439,7 @@ function showApplication(node, { application, localAnswer, method }) {
       if (err.status === 409 && pageSaid === true) shown.unshift(notice(t('serverDiffers'), 'warn'));
       else if (err.status === 409 && pageSaid === false) shown.unshift(notice(t('serverAgreesRefused'), 'info'));
       fill(result, h('div', { id: 'server-answer', 'data-status': String(err.status), 'data-code': err.code ?? '' }, h('h3', {}, t('serverSaid')), shown));
-      if (err.body?.error?.params?.manualReview) offerManualReview(reviewSlot, appId, relationship);
+      if (err.body?.error?.params?.manualReview) offerManualReview(reviewSlot, appId);
       return;
     }
     if (answer?.binding) {
@@ -505,18 +505,8 @@ function applicationTimer(application, commitButton) {
   return line;
 }
 
-function offerManualReview(slot, appId, relationship) {
-  const button = h('button', { type: 'button', id: 'ask-review' }, t('askManualReview'));
-  button.addEventListener('click', () => busy(button, async () => {
-    try {
-      await post(`/binding-applications/${encodeURIComponent(appId)}/manual-review`, { relationship: relationship ?? 'other', note: '' }, { idempotent: true });
-      const done = notice(t('manualReviewRequested'), 'ok');
-      done.id = 'review-requested';
-      fill(slot, done);
-    } catch (err) {
-      fill(slot, errorNotice(err));
-    }
-  }));
-  fill(slot, button);
+// The review needs an ID photo: its own page (review-photo.js) takes the upload and sends it.
+function offerManualReview(slot, appId) {
+  fill(slot, h('a', { class: 'button primary', id: 'ask-review', href: `#/applications/${encodeURIComponent(appId)}/photo` }, t('askManualReview')));
 }
 

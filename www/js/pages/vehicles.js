@@ -1,8 +1,8 @@
 // My vehicles: those in my name (with who has bound each), and the vehicles I have bound.
 
 import { t, pick } from '../i18n.js';
-import { get, commit } from '../net.js';
-import { h, fill, pageHeading, section, loadingBlock, errorNotice, busy, cstDate, toast } from '../ui.js';
+import { get, post, commit } from '../net.js';
+import { h, fill, pageHeading, section, loadingBlock, errorNotice, busy, cstDate, cstDateTime, toast } from '../ui.js';
 import { app } from '../state.js';
 import { plateBadge } from '../widgets/plate-badge.js';
 import { plateTypeName, relationshipName } from '../widgets/names.js';
@@ -27,12 +27,17 @@ function removeControl({ label, confirmText, onConfirm }) {
 export async function mount(container) {
   const owned = h('div', { id: 'owned-vehicles' }, loadingBlock());
   const bound = h('div', { id: 'bound-vehicles' }, loadingBlock());
+  const pending = h('div', { id: 'pending-applications' });
+  const mine = h('div', { id: 'my-applications' });
   fill(container,
     pageHeading(t('vehiclesTitle')),
+    pending,
+    mine,
     h('div', { class: 'grid two' },
       section(t('ownedVehicles'), owned),
       section(t('boundVehicles'), bound)),
-    h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/bind', id: 'go-bind' }, t('bindAnother'))));
+    h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/bind', id: 'go-bind' }, t('bindAnother')),
+      h('a', { class: 'button', href: '#/history', id: 'go-history' }, t('navHistory'))));
 
   const load = async () => {
     let vehicles;
@@ -46,6 +51,13 @@ export async function mount(container) {
     }
     renderOwned(owned, vehicles?.vehicles ?? [], load);
     renderBound(bound, bindings?.bindings ?? [], load);
+    // Applications are extra: the vehicles show even when these cannot be read.
+    const [waiting, applied] = await Promise.all([
+      get('/owner/applications', { quiet: true }).catch(() => null),
+      get('/binding-applications', { quiet: true }).catch(() => null),
+    ]);
+    renderPending(pending, waiting?.applications ?? [], load);
+    renderMine(mine, applied?.applications ?? []);
   };
   await load();
 }
@@ -108,4 +120,54 @@ function renderBound(node, bindings, reload) {
           onConfirm: () => removeBinding(b.id, reload),
         })));
   })));
+}
+
+const METHOD = { qr: 'methodQr', sms: 'methodSms', window: 'methodWindow' };
+
+/** Applications others opened on my vehicles, not finished: who (masked), how, when, and a way to stop one. */
+function renderPending(node, applications, reload) {
+  if (applications.length === 0) { fill(node); return; }
+  fill(node, section(t('pendingTitle'), h('p', { class: 'hint' }, t('pendingHint')),
+    h('ul', { class: 'list' }, applications.map((a) => {
+      const out = h('div', { 'aria-live': 'polite' });
+      const start = h('button', { type: 'button', class: 'danger', 'data-action': 'withdraw' }, t('withdraw'));
+      const wrap = h('span', { class: 'remove-control' }, start);
+      start.addEventListener('click', () => {
+        const yes = h('button', { type: 'button', class: 'danger', 'data-action': 'confirm-withdraw' }, t('confirm'));
+        const no = h('button', { type: 'button' }, t('cancel'));
+        yes.addEventListener('click', () => busy(yes, async () => {
+          try {
+            await post(`/owner/applications/${encodeURIComponent(a.id)}/withdraw`, {}, { idempotent: true });
+            toast(t('withdrawn'), 'ok');
+            await reload();
+          } catch (err) { fill(out, errorNotice(err)); }
+        }));
+        no.addEventListener('click', () => { fill(wrap, start); start.focus(); });
+        fill(wrap, h('span', { role: 'alert' }, t('withdrawConfirm')), ' ', yes, no);
+        yes.focus();
+      });
+      return h('li', { 'data-application-id': a.id },
+        h('div', { class: 'row' },
+          h('div', { class: 'grow' }, plateBadge({ plateDisplay: a.plateDisplay, plateType: a.plateType }),
+            h('div', { class: 'meta' }, t('pendingBy', { name: a.binderNameMasked, phone: a.binderPhoneMasked,
+              method: t(METHOD[a.method] ?? 'methodQr'), date: cstDateTime(a.createdAt) })),
+            h('div', { class: 'meta' }, t(`appStatus_${a.status}`))),
+          wrap),
+        out);
+    }))));
+}
+
+/** My own applications that did not end in a binding: where each stands, and the next step if there is one. */
+function renderMine(node, applications) {
+  const shown = applications.filter((a) => a.status !== 'committed'
+    && !(a.status === 'awaiting_verification' && !['failed', 'unavailable'].includes(a.verification)));
+  if (shown.length === 0) { fill(node); return; }
+  fill(node, section(t('myApplications'), h('ul', { class: 'list' }, shown.map((a) => h('li', { 'data-application-id': a.id, 'data-status': a.status },
+    h('div', { class: 'row' },
+      h('div', { class: 'grow' }, plateBadge({ plateDisplay: a.plateDisplay, plateType: a.vehicle?.plateType }),
+        h('div', { class: 'meta' }, a.status === 'awaiting_verification' ? t('appStatusVerifyFailed') : t(`appStatus_${a.status}`), ' · ', cstDate(a.createdAt)),
+        a.status === 'rejected' && a.reviewReason ? h('div', { class: 'meta' }, a.reviewReason) : null),
+      a.status === 'awaiting_verification'
+        ? h('a', { class: 'button primary', href: `#/applications/${encodeURIComponent(a.id)}/photo`, 'data-action': 'upload-photo' }, t('uploadPhotoLink'))
+        : null))))));
 }

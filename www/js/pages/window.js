@@ -214,28 +214,13 @@ export async function mount(container, params, memo) {
     }
     if (applications.length === 0) { fill(queueBox, h('p', {}, t('windowQueueEmpty'))); return; }
     fill(queueBox, h('ul', { class: 'list' }, applications.map((a) => {
-      const out = h('div', { 'aria-live': 'polite' });
-      const approve = h('button', { type: 'button', class: 'primary', 'data-action': 'approve' }, t('approve'));
-      const reject = h('button', { type: 'button', class: 'danger', 'data-action': 'reject' }, t('reject'));
-      approve.addEventListener('click', () => busy(approve, async () => {
-        try {
-          const rules = rulesFor(await policyFor(a.vehicle?.city));
-          await post(`/window/reviews/${encodeURIComponent(a.id)}/approve`, { policyVersion: rules.policyVersion }, { idempotent: true });
-          await renderQueue();
-        } catch (err) { fill(out, errorNotice(err)); }
-      }));
-      reject.addEventListener('click', () => busy(reject, async () => {
-        try {
-          await post(`/window/reviews/${encodeURIComponent(a.id)}/reject`, { reason: 'documents' }, { idempotent: true });
-          await renderQueue();
-        } catch (err) { fill(out, errorNotice(err)); }
-      }));
+      // The decision is made on the review page, with the photo and the unmasked data in front of the officer.
+      const open = h('a', { class: 'button primary', href: `#/window/reviews/${encodeURIComponent(a.id)}`, 'data-action': 'open-review' }, t('reviewOpen'));
       return h('li', { 'data-application-id': a.id },
         h('div', { class: 'row' },
           h('div', { class: 'grow' }, h('strong', {}, a.binder?.name ?? ''), ' ', h('span', { class: 'meta' }, a.binder?.residentIdMasked ?? ''),
             h('div', {}, plateBadge(a.vehicle ?? {}), ' ', h('span', { class: 'meta' }, cstDateTime(a.createdAt)))),
-          approve, reject),
-        out);
+          open));
     })));
   }
 

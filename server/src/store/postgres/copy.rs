@@ -27,6 +27,8 @@ const TABLES: &[&str] = &[
     "rate_counters",
     "notifications",
     "server_keys",
+    "sms_notices",
+    "review_photos",
 ];
 
 #[derive(Debug, Default)]

@@ -1,0 +1,214 @@
+//! Binding history of both sides, the violations a binder handled, the person's own applications, and
+//! the applications opened on an owner's vehicles (which the owner may withdraw).
+
+use crate::error::ServerResult;
+use crate::flows::facts::id_string;
+use crate::flows::history::{self, HistoryEntry};
+use crate::http::extract::{ApiJson, Ctx, PathToken};
+use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::idempotency::{write_answer, Answer};
+use crate::http::views::{ApplicationView, MaskedVehicleView};
+use crate::state::SharedState;
+use crate::store::{PersonRow, Role};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use renche::domain::{mask_name, ActorRole, BindingMethod, Relationship};
+use renche::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/history", get(my_history))
+        .route("/binding-applications", get(my_applications))
+        .route("/owner/applications", get(pending_on_my_vehicles))
+        .route("/owner/applications/{id}/withdraw", post(withdraw))
+}
+
+/// Who removed a binding: their role, and a masked name unless it was an officer (officers are named by
+/// their role only).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RemovalView {
+    at: Timestamp,
+    role: Option<ActorRole>,
+    by_name_masked: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryView {
+    binding_id: String,
+    vehicle: MaskedVehicleView,
+    plate_display: String,
+    method: BindingMethod,
+    relationship: Relationship,
+    /// The binder, masked (in the owner's history; in the binder's own it is themselves).
+    binder_name_masked: String,
+    created_at: Timestamp,
+    active: bool,
+    removed: Option<RemovalView>,
+}
+
+fn masked(p: &Option<PersonRow>) -> String {
+    p.as_ref().map(|p| mask_name(&p.name)).unwrap_or_default()
+}
+
+impl HistoryView {
+    fn of(e: &HistoryEntry) -> HistoryView {
+        let b = &e.binding;
+        HistoryView {
+            binding_id: id_string(b.id),
+            vehicle: MaskedVehicleView::of(&e.vehicle),
+            plate_display: e.vehicle.plate_number.display(),
+            method: b.method,
+            relationship: b.relationship,
+            binder_name_masked: masked(&e.binder),
+            created_at: b.created_at,
+            active: b.removed_at.is_none(),
+            removed: b.removed_at.map(|at| RemovalView {
+                at,
+                role: b.removed_role,
+                by_name_masked: e
+                    .remover
+                    .as_ref()
+                    .filter(|p| p.role != Role::Officer)
+                    .map(|p| mask_name(&p.name)),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HandledView {
+    id: String,
+    plate_display: String,
+    occurred_at: Timestamp,
+    description: String,
+    place: String,
+    points: u8,
+    fine_fen: u64,
+    state: &'static str,
+    decision_number: Option<String>,
+    decided_at: Option<Timestamp>,
+    paid_at: Option<Timestamp>,
+    paid_fen: Option<u64>,
+}
+
+async fn my_history(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+    let person = me.person_id;
+    let h = state.read(move |tx| history::history(tx, person)).await?;
+    let handled: Vec<HandledView> = h
+        .handled
+        .iter()
+        .map(|(v, vehicle)| HandledView {
+            id: id_string(v.id),
+            plate_display: vehicle.plate_number.display(),
+            occurred_at: v.occurred_at,
+            description: v.description.clone(),
+            place: v.place.clone(),
+            points: v.points.value(),
+            fine_fen: v.fine_fen.value(),
+            state: v.state.code(),
+            decision_number: v.decision_number.clone(),
+            decided_at: v.decided_at,
+            paid_at: v.paid_at,
+            paid_fen: v.paid_fen.map(|f| f.value()),
+        })
+        .collect();
+    Ok(Json(json!({
+        "asBinder": h.as_binder.iter().map(HistoryView::of).collect::<Vec<_>>(),
+        "asOwner": h.as_owner.iter().map(HistoryView::of).collect::<Vec<_>>(),
+        "handledViolations": handled,
+    })))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MyApplicationView {
+    #[serde(flatten)]
+    application: ApplicationView,
+    plate_display: String,
+    status_name: renche::Message,
+    reject_code: Option<String>,
+}
+
+async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+    let person = me.person_id;
+    let rows = state
+        .read(move |tx| history::my_applications(tx, person))
+        .await?;
+    let views: Vec<MyApplicationView> = rows
+        .iter()
+        .map(|(a, v, code)| MyApplicationView {
+            application: ApplicationView::of(a, v),
+            plate_display: v.plate_number.display(),
+            status_name: renche::Message::new(a.status.name_zh(), a.status.name_en()),
+            reject_code: code.clone(),
+        })
+        .collect();
+    Ok(Json(json!({ "applications": views })))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingView {
+    id: String,
+    plate_display: String,
+    plate_type: &'static str,
+    vehicle_id: String,
+    binder_name_masked: String,
+    binder_phone_masked: String,
+    method: BindingMethod,
+    status: &'static str,
+    created_at: Timestamp,
+}
+
+async fn pending_on_my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+    let owner = me.person_id;
+    let rows = state
+        .read(move |tx| history::pending_on_my_vehicles(tx, owner))
+        .await?;
+    let views: Vec<PendingView> = rows
+        .iter()
+        .map(|(a, v, p)| PendingView {
+            id: a.id.clone(),
+            plate_display: v.plate_number.display(),
+            plate_type: v.plate_type().code(),
+            vehicle_id: id_string(v.id),
+            binder_name_masked: mask_name(&p.name),
+            binder_phone_masked: p.phone.masked(),
+            method: a.method,
+            status: a.status.code(),
+            created_at: a.created_at,
+        })
+        .collect();
+    Ok(Json(json!({ "applications": views })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn withdraw(
+    State(state): Ctx,
+    me: SignedIn,
+    key: AnswerKey,
+    PathToken(id): PathToken,
+    ApiJson(Empty {}): ApiJson<Empty>,
+) -> ServerResult<Response> {
+    let owner = me.person_id;
+    let now = state.now();
+    write_answer(&state, &key, move |tx| {
+        let (a, v) = history::withdraw(tx, now, owner, &id)?;
+        Answer::json(
+            StatusCode::OK,
+            &json!({ "application": ApplicationView::of(&a, &v) }),
+        )
+    })
+    .await
+}
