@@ -75,12 +75,18 @@ export async function startServer({ extraArgs = [] } = {}) {
   };
 }
 
-/** Debian's Chromium, headless. `extraArgs` add flags such as a fake camera. */
+/** Chromium's fake camera, allowed without a prompt: the identity provider's page opens the camera. */
+export const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+/**
+ * Debian's Chromium, headless, with the fake camera (the provider's face check needs one). `extraArgs` add
+ * flags such as a video file for the fake camera.
+ */
 export async function launchBrowser({ extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', ...extraArgs],
+      '--disable-component-update', '--disable-sync', ...FAKE_CAMERA, ...extraArgs],
   });
 }
 
@@ -113,6 +119,7 @@ export async function writeFakeCamera(file, rgba, { width = 640, height = 480, f
  */
 export async function openPage(browser, baseUrl, { viewport = PHONE, lang = null, hash = '#/', query = '' } = {}) {
   const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'America/New_York' });
+  await context.grantPermissions(['camera'], { origin: baseUrl });
   if (lang) await context.addInitScript((l) => localStorage.setItem('renche.lang', l), lang);
   const page = await context.newPage();
   const errors = [];
@@ -166,14 +173,62 @@ export async function signIn(page, baseUrl, phone) {
   await page.waitForFunction(() => !['/signin', undefined].includes(document.documentElement.dataset.route));
 }
 
-/** Sets what the development identity verifier answers for a person. */
-export async function setIdentity(baseUrl, phone, outcome) {
-  const res = await fetch(`${baseUrl}/api/v1/dev/identity`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: baseUrl },
-    body: JSON.stringify({ phone, outcome }),
-  });
-  if (!res.ok && res.status !== 204) throw new Error(`dev identity: ${res.status} ${await res.text()}`);
+/**
+ * On the development identity provider's page (where the app sent the browser): waits for its camera and
+ * liveness prompt, chooses `outcome` (`pass`, `fail` or `no_face`) and waits until the provider has sent
+ * the browser back to the app. Resolves to the return address, with the provider's signed result in it.
+ */
+export async function answerOnProvider(page, outcome = 'pass', { screenshotName = null } = {}) {
+  await page.waitForURL(/\/dev-identity\/sessions\//, { timeout: 30_000 });
+  const choice = page.locator(`[name="outcome"][value="${outcome}"]`);
+  await choice.waitFor({ timeout: 30_000 });
+  // The page captures a frame from the camera before it lets the tester answer.
+  await page.waitForFunction((value) => {
+    const el = document.querySelector(`[name="outcome"][value="${value}"]`);
+    return el && !el.disabled;
+  }, outcome, { timeout: 30_000 });
+  if (screenshotName) await publishScreenshot(await screenshot(page, screenshotName));
+  let returned = null;
+  const onNavigated = (frame) => {
+    if (frame === page.mainFrame() && /[?&]result=/.test(frame.url())) returned = frame.url();
+  };
+  page.on('framenavigated', onNavigated);
+  try {
+    if ((await choice.getAttribute('type')) === 'radio') {
+      await choice.check();
+      await page.locator('form [type="submit"]').first().click();
+    } else {
+      await choice.click();
+    }
+    await page.waitForURL((url) => !url.pathname.startsWith('/dev-identity/'), { timeout: 30_000 });
+    await waitReady(page);
+  } finally {
+    page.off('framenavigated', onNavigated);
+  }
+  return returned ?? page.url();
+}
+
+/**
+ * Fails real-person verification on the provider's page (the tester chooses "fail"): the app then offers
+ * the manual-review path. For tests of the review that follows (ID photo, the officer's approval).
+ */
+export async function failVerification(page) {
+  return answerOnProvider(page, 'fail');
+}
+
+/**
+ * Links a signed-in, not yet verified account to its person through the app's verification page and the
+ * provider's page, as its holder would: name, resident ID, the face check, back.
+ */
+export async function verifyAccount(page, { name, residentId, outcome = 'pass' }) {
+  await go(page, '#/verify');
+  await page.waitForSelector('#verify-form');
+  await page.fill('input[name="name"]', name);
+  await page.fill('input[name="residentId"]', residentId);
+  await page.click('#verify-start');
+  const returned = await answerOnProvider(page, outcome);
+  await page.waitForSelector('#verify-outcome');
+  return returned;
 }
 
 export async function screenshot(page, name) {

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, expectShown, DESKTOP, PHONE,
+  failVerification,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -25,12 +26,10 @@ after(async () => {
 });
 
 test('a binding sent for manual review is approved from the window queue', async () => {
-  // The person's real-person verification fails, so they ask for manual review.
+  // The person's face check on the provider's page fails, so they ask for manual review.
   const person = await openPage(browser, server.url, { hash: '#/signin' });
   const { page } = person;
   await signIn(page, server.url, DEMO.reviewee.phone);
-  await page.click('#dev-verify-fail');
-  await page.waitForSelector('#dev-verifier-status:not(:empty)');
   const vehicle = DEMO.reviewVehicle;
   await go(page, '#/bind/sms');
   await page.waitForSelector('#sms-form');
@@ -44,7 +43,8 @@ test('a binding sent for manual review is approved from the window queue', async
   await page.fill('input[name="ownerCode"]', await latestCode(server.url, vehicle.ownerPhone, { after: since }));
   await page.click('#verify-owner-code');
   await page.click('#commit-binding');
-  await page.waitForSelector('#server-answer[data-code="REAL_PERSON_VERIFICATION_FAILED"]');
+  await failVerification(page);
+  await expectShown(page, '#verify-outcome[data-status="failed"]');
   await page.click('#ask-review');
   // The request has landed once the page confirms it (the queue is read when the officer opens it).
   await expectShown(page, '#review-requested', { region: '#application-step' });
