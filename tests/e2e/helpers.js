@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { HOLDERS } from './demo.js';
 
 const require = createRequire(import.meta.url);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -171,6 +172,11 @@ export async function signIn(page, baseUrl, phone) {
   await page.waitForSelector('#sign-out');
   // Signed in, the app moves to its home page; wait for it so the next navigation does not race it.
   await page.waitForFunction(() => !['/signin', undefined].includes(document.documentElement.dataset.route));
+  // An account not yet linked to its holder's records starts with the face check, as its holder would.
+  if ((await page.evaluate(() => document.documentElement.dataset.route)) === '/verify' && HOLDERS[phone]) {
+    await verifyAccount(page, HOLDERS[phone]);
+    await page.waitForSelector('#verify-outcome[data-status="passed"]');
+  }
 }
 
 /**
