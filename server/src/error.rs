@@ -232,6 +232,8 @@ pub enum ServerErrorCode {
     // 403
     NotAnOfficer,
     CsrfCheckFailed(CsrfCheckFailed),
+    /// An account not (or no longer) linked to a person by a passed verification.
+    IdentityNotVerified,
     // 404
     NotFound(NotFound),
     // 409
@@ -250,8 +252,12 @@ pub enum ServerErrorCode {
     ApplicationInReview,
     ApplicationClosed,
     PhoneAlreadyRegistered(PhoneAlreadyRegistered),
-    ResidentIdAlreadyRegistered,
     IdentityMismatch,
+    IdentityAlreadyVerified,
+    /// The provider has no result for this verification yet.
+    VerificationPending,
+    /// This provider result (or another one for the same verification) was used before.
+    VerificationResultReplayed,
     // 410
     QrExpired,
     QrReplaced,
@@ -278,6 +284,12 @@ pub enum ServerErrorCode {
     },
     RealPersonVerificationFailed,
     RealPersonVerificationUnavailable,
+    /// The result is unreadable or its signature is not the provider's.
+    VerificationResultInvalid,
+    /// The result is about another verification, provider session, resident ID or name.
+    VerificationResultMismatch,
+    /// The result is older than ten minutes.
+    VerificationResultStale,
     // 429
     SmsResendTooSoon {
         retry_after_seconds: i64,
@@ -351,7 +363,9 @@ impl ServerErrorCode {
             | C::IdempotencyKeyInvalid(_) => ErrorKind::BadRequest,
             C::Unauthenticated => ErrorKind::Unauthenticated,
             C::PaymentFailed { .. } => ErrorKind::PaymentFailed,
-            C::NotAnOfficer | C::CsrfCheckFailed(_) => ErrorKind::Forbidden,
+            C::NotAnOfficer | C::CsrfCheckFailed(_) | C::IdentityNotVerified => {
+                ErrorKind::Forbidden
+            }
             C::NotFound(_) => ErrorKind::NotFound,
             C::Conflict
             | C::Refused
@@ -364,8 +378,10 @@ impl ServerErrorCode {
             | C::ApplicationInReview
             | C::ApplicationClosed
             | C::PhoneAlreadyRegistered(_)
-            | C::ResidentIdAlreadyRegistered
-            | C::IdentityMismatch => ErrorKind::Conflict,
+            | C::IdentityMismatch
+            | C::IdentityAlreadyVerified
+            | C::VerificationPending
+            | C::VerificationResultReplayed => ErrorKind::Conflict,
             C::QrExpired
             | C::QrReplaced
             | C::QrAlreadyUsed
@@ -382,7 +398,10 @@ impl ServerErrorCode {
             | C::SmsCodeLocked
             | C::SmsCodeWrong { .. }
             | C::RealPersonVerificationFailed
-            | C::RealPersonVerificationUnavailable => ErrorKind::Unprocessable,
+            | C::RealPersonVerificationUnavailable
+            | C::VerificationResultInvalid
+            | C::VerificationResultMismatch
+            | C::VerificationResultStale => ErrorKind::Unprocessable,
             C::SmsResendTooSoon { .. } | C::SmsDailyCapReached { .. } | C::TooManyFailures => {
                 ErrorKind::TooManyRequests
             }
@@ -408,6 +427,7 @@ impl ServerErrorCode {
             C::NotAnOfficer,
             C::CsrfCheckFailed(CsrfCheckFailed::Token),
             C::CsrfCheckFailed(CsrfCheckFailed::Origin),
+            C::IdentityNotVerified,
             C::NotFound(NotFound::Resource),
             C::NotFound(NotFound::DevOnly),
             C::Conflict,
@@ -424,8 +444,10 @@ impl ServerErrorCode {
             C::ApplicationClosed,
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered),
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse),
-            C::ResidentIdAlreadyRegistered,
             C::IdentityMismatch,
+            C::IdentityAlreadyVerified,
+            C::VerificationPending,
+            C::VerificationResultReplayed,
             C::QrExpired,
             C::QrReplaced,
             C::QrAlreadyUsed,
@@ -452,6 +474,9 @@ impl ServerErrorCode {
             C::SmsCodeWrong { tries_left: 4 },
             C::RealPersonVerificationFailed,
             C::RealPersonVerificationUnavailable,
+            C::VerificationResultInvalid,
+            C::VerificationResultMismatch,
+            C::VerificationResultStale,
             C::SmsResendTooSoon {
                 retry_after_seconds: 60,
             },
@@ -473,6 +498,7 @@ impl Explain for ServerErrorCode {
             C::Unauthenticated => "UNAUTHENTICATED",
             C::PaymentFailed { .. } => "PAYMENT_FAILED",
             C::NotAnOfficer => "NOT_AN_OFFICER",
+            C::IdentityNotVerified => "IDENTITY_NOT_VERIFIED",
             C::CsrfCheckFailed(_) => "CSRF_CHECK_FAILED",
             C::NotFound(_) => "NOT_FOUND",
             C::Conflict => "CONFLICT",
@@ -486,8 +512,10 @@ impl Explain for ServerErrorCode {
             C::ApplicationInReview => "APPLICATION_IN_REVIEW",
             C::ApplicationClosed => "APPLICATION_CLOSED",
             C::PhoneAlreadyRegistered(_) => "PHONE_ALREADY_REGISTERED",
-            C::ResidentIdAlreadyRegistered => "RESIDENT_ID_ALREADY_REGISTERED",
             C::IdentityMismatch => "IDENTITY_MISMATCH",
+            C::IdentityAlreadyVerified => "IDENTITY_ALREADY_VERIFIED",
+            C::VerificationPending => "VERIFICATION_PENDING",
+            C::VerificationResultReplayed => "VERIFICATION_RESULT_REPLAYED",
             C::QrExpired => "QR_EXPIRED",
             C::QrReplaced => "QR_REPLACED",
             C::QrAlreadyUsed => "QR_ALREADY_USED",
@@ -505,6 +533,9 @@ impl Explain for ServerErrorCode {
             C::SmsCodeWrong { .. } => "SMS_CODE_WRONG",
             C::RealPersonVerificationFailed => "REAL_PERSON_VERIFICATION_FAILED",
             C::RealPersonVerificationUnavailable => "REAL_PERSON_VERIFICATION_UNAVAILABLE",
+            C::VerificationResultInvalid => "VERIFICATION_RESULT_INVALID",
+            C::VerificationResultMismatch => "VERIFICATION_RESULT_MISMATCH",
+            C::VerificationResultStale => "VERIFICATION_RESULT_STALE",
             C::SmsResendTooSoon { .. } => "SMS_RESEND_TOO_SOON",
             C::SmsDailyCapReached { .. } => "SMS_DAILY_CAP_REACHED",
             C::TooManyFailures => "TOO_MANY_FAILURES",
@@ -523,6 +554,7 @@ impl Explain for ServerErrorCode {
             C::RealPersonVerificationFailed | C::RealPersonVerificationUnavailable => {
                 params![manualReview = "available"]
             }
+            C::IdentityNotVerified => params![nextStep = "verify_identity"],
             C::SmsResendTooSoon {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
@@ -558,6 +590,10 @@ impl Explain for ServerErrorCode {
                 "The payment did not go through; nothing was changed",
             ),
             C::NotAnOfficer => m("仅限窗口民警办理", "Only a window officer can do this"),
+            C::IdentityNotVerified => m(
+                "请先完成实人认证,认证通过后才能查看和办理本人业务",
+                "Complete real-person verification first; your records are shown only after it passes",
+            ),
             C::CsrfCheckFailed(which) => m(
                 "请求来源校验失败,请刷新页面后重试",
                 match which {
@@ -610,9 +646,29 @@ impl Explain for ServerErrorCode {
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse) => {
                 m("该手机号码已被使用", "This phone number is in use")
             }
-            C::ResidentIdAlreadyRegistered => m(
-                "该身份证号码已注册",
-                "This resident ID number is already registered",
+            C::IdentityAlreadyVerified => m(
+                "该账户已完成实人认证",
+                "This account has already passed real-person verification",
+            ),
+            C::VerificationPending => m(
+                "实人认证尚未完成,请在认证页面完成后再试",
+                "The verification has not been completed yet; finish it on the verification page first",
+            ),
+            C::VerificationResultReplayed => m(
+                "该认证结果已使用过,请重新认证",
+                "This verification result has already been used; verify again",
+            ),
+            C::VerificationResultInvalid => m(
+                "认证结果无效(签名不符)",
+                "The verification result is not valid (its signature does not match)",
+            ),
+            C::VerificationResultMismatch => m(
+                "认证结果与本次认证不符",
+                "The verification result is about another verification or person",
+            ),
+            C::VerificationResultStale => m(
+                "认证结果已超过10分钟,请重新认证",
+                "The verification result is more than 10 minutes old; verify again",
             ),
             C::IdentityMismatch => m(
                 "姓名与身份证号码不符",

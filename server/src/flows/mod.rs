@@ -10,6 +10,7 @@ pub mod binding;
 pub mod consent;
 pub mod decision;
 pub mod facts;
+pub mod identity;
 pub mod officer;
 pub mod sessions;
 pub mod sms;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod idempotency;
+pub mod identity;
 pub mod policy;
 pub mod vehicles;
 pub mod views;
@@ -29,6 +30,7 @@ pub fn api_router() -> Router<SharedState> {
     Router::new()
         .merge(policy::router())
         .merge(accounts::router())
+        .merge(identity::router())
         .merge(vehicles::router())
         .merge(bindings::router())
         .merge(violations::router())

@@ -35,10 +35,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// The versioned migrations, applied in order once each (same numbering as the SQLite ones).
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        "0002_accounts",
+        include_str!("../../migrations/postgres/0002_accounts.sql"),
+    ),
+];
 
 /// Connections per instance unless the URL says `pool_size=N`.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
