@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 43;
+const VARIANTS: usize = 49;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -41,7 +41,7 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::ApplicationInReview => 17,
         C::ApplicationClosed => 18,
         C::PhoneAlreadyRegistered(_) => 19,
-        C::ResidentIdAlreadyRegistered => 20,
+        C::IdentityNotVerified => 20,
         C::IdentityMismatch => 21,
         C::QrExpired => 22,
         C::QrReplaced => 23,
@@ -64,6 +64,12 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::SmsDailyCapReached { .. } => 40,
         C::TooManyFailures => 41,
         C::Internal => 42,
+        C::IdentityAlreadyVerified => 43,
+        C::VerificationPending => 44,
+        C::VerificationResultReplayed => 45,
+        C::VerificationResultInvalid => 46,
+        C::VerificationResultMismatch => 47,
+        C::VerificationResultStale => 48,
     }
 }
 

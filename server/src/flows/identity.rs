@@ -7,7 +7,7 @@ use crate::flows::audit::audit;
 use crate::gateways::identity::{verify_result, ResultOutcome, TokenProblem};
 use crate::secrets::random_hex;
 use crate::store::{
-    AccountRow, NewPerson, PersonRow, Role, Tx, VerificationPurpose, VerificationRow,
+    AccountRow, ApplicationStatus, NewPerson, Verification, PersonRow, Role, Tx, VerificationPurpose, VerificationRow,
     VerificationStatus,
 };
 use ed25519_dalek::VerifyingKey;
@@ -81,6 +81,16 @@ pub fn provider_started(
 /// The provider could not be reached: the verification is unavailable.
 pub fn provider_unavailable(tx: &mut dyn Tx, id: &str, now: Timestamp) -> ServerResult<()> {
     tx.set_verification_status(id, VerificationStatus::Unavailable, now)?;
+    // An application whose verification cannot be done may go to manual review, as before.
+    let application = tx.verification(id)?.and_then(|v| v.application_id);
+    if let Some(app_id) = application {
+        if let Some(mut a) = tx.application(&app_id)? {
+            if a.status == ApplicationStatus::AwaitingVerification {
+                a.verification = Some(Verification::Unavailable);
+                tx.update_application(&a)?;
+            }
+        }
+    }
     audit(
         tx,
         now,

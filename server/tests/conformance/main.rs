@@ -78,6 +78,8 @@ mod api {
             www: tmp.path().to_path_buf(),
             pkg: tmp.path().to_path_buf(),
             clock: None,
+            identity_provider: None,
+            public_url: None,
         })
         .await
         .unwrap();
