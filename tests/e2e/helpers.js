@@ -188,7 +188,8 @@ export async function answerOnProvider(page, outcome = 'pass', { screenshotName 
   await page.waitForURL(/\/dev-identity\/sessions\//, { timeout: 30_000 });
   const choice = page.locator(`[name="outcome"][value="${outcome}"]`);
   await choice.waitFor({ timeout: 30_000 });
-  // The page captures a frame from the camera before it lets the tester answer.
+  // A frame from the (fake) camera first: the page lets the tester answer only with one.
+  await page.locator('#capture:not([disabled])').click({ timeout: 30_000 });
   await page.waitForFunction((value) => {
     const el = document.querySelector(`[name="outcome"][value="${value}"]`);
     return el && !el.disabled;

@@ -24,7 +24,8 @@ function renderChrome() {
   const who = document.getElementById('who');
   who.replaceChildren();
   if (app.account) {
-    who.append(h('span', { class: 'visually-hidden' }, t('signedInAs', { name: '' })), app.person?.name ?? app.account.phoneMasked ?? '');
+    // An account not yet linked to a person has no name yet; the verification page names its phone.
+    if (app.person) who.append(h('span', { class: 'visually-hidden' }, t('signedInAs', { name: '' })), app.person.name ?? '');
     who.append(' ', h('button', { type: 'button', class: 'link', id: 'sign-out', style: 'color:#fff', onclick: () => signOut() }, t('signOut')));
   }
 }

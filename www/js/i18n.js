@@ -15,6 +15,7 @@ const STRINGS = {
   navViolations: { zh: '交通违法', en: 'Violations' },
   navWindow: { zh: '窗口业务', en: 'Window console' },
   signOut: { zh: '退出登录', en: 'Sign out' },
+  accountPhone: { zh: '当前账号:{phone}', en: 'This account: {phone}' },
   signedInAs: { zh: '已登录:{name}', en: 'Signed in: {name}' },
   kioskBadge: { zh: '自助终端', en: 'Self-service kiosk' },
   kioskIdle: { zh: '{s} 秒无操作将自动退出', en: 'Signing out after {s} s of inactivity' },

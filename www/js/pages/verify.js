@@ -4,7 +4,7 @@
 import { t } from '../i18n.js';
 import { core } from '../core.js';
 import { h, fill, field, busy, errorNotice, pageHeading, notice, loadingBlock } from '../ui.js';
-import { needsVerification, sessionChanged } from '../state.js';
+import { app, needsVerification, sessionChanged } from '../state.js';
 import { validateAsYouType } from '../widgets/as-you-type.js';
 import {
   startVerification, finishVerification, returnedResult, forgetVerification, clearReturnedParams, verificationStatus, notPassed,
@@ -34,6 +34,8 @@ function mountStart(container, memo) {
   for (const [key, f] of Object.entries({ name, residentId })) {
     f.input.addEventListener('input', () => { memo[key] = f.input.value; });
   }
+  // "Enter your name" goes once there is one (the resident ID's own check redraws its message).
+  name.input.addEventListener('input', () => { if (name.input.value.trim()) name.setMessage(''); });
   const submit = h('button', { type: 'submit', class: 'primary', id: 'verify-start' }, t('verifyFaceStart'));
 
   form.addEventListener('submit', (ev) => {
@@ -73,6 +75,7 @@ function mountStart(container, memo) {
   fill(container,
     pageHeading(t('verifyAccountTitle')),
     h('p', { class: 'lead' }, t('verifyAccountIntro')),
+    app.account?.phoneMasked ? h('p', { class: 'meta', id: 'account-phone' }, t('accountPhone', { phone: app.account.phoneMasked })) : null,
     h('div', { class: 'card' }, form));
   return undefined;
 }
@@ -110,7 +113,7 @@ async function mountDone(container, memo) {
       // An account that is linked already (an old result handed in again) goes on to its records.
       h('div', { class: 'actions' }, needsVerification()
         ? h('a', { class: 'button primary', href: '#/verify', id: 'verify-again' }, t('verifyAgain'))
-        : h('a', { class: 'button primary', href: '#/vehicles', id: 'to-vehicles' }, t('navVehicles')))));
+        : h('a', { class: 'button primary', href: '#/vehicles', id: 'to-vehicles' }, t('navVehicles'))));
     return undefined;
   }
   const next = status === 'passed'
