@@ -320,7 +320,7 @@ test("a new account is linked only by a passed verification, and its signed resu
 
 test("a binding commit with the result of a failed face check is refused, with manual review offered", { skip }, async () => {
   const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 20 });
-  await signIn(client, "13900000004"); // 赵新人, no bindings
+  await signIn(client, "13900000001"); // 王车主, who owns other cars and has bound none
   const applicationId = await applyForSpare(client);
   const { verificationId, result } = await verifyForApplication(client, applicationId, "fail");
   const outcome = await client.commitBinding(applicationId, { verificationId, result });
