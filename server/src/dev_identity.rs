@@ -5,7 +5,9 @@
 //! signature with its public key. Nothing else makes a verification pass.
 
 use crate::clock::Clock;
-use crate::gateways::identity::{sign_result, ProviderSession, ResultClaims, ResultOutcome, StartRequest};
+use crate::gateways::identity::{
+    sign_result, ProviderSession, ResultClaims, ResultOutcome, StartRequest,
+};
 use crate::secrets::{random_hex, sha256};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -147,14 +149,25 @@ fn message_page(status: StatusCode, text: &str) -> Response {
 
 async fn page(State(p): State<Shared>, Path(id): Path<String>) -> Response {
     let found = p.sessions.lock().ok().and_then(|m| {
-        m.get(&id)
-            .map(|s| (s.request.name.clone(), s.request.purpose.clone(), s.result.is_some()))
+        m.get(&id).map(|s| {
+            (
+                s.request.name.clone(),
+                s.request.purpose.clone(),
+                s.result.is_some(),
+            )
+        })
     });
     let Some((name, purpose, done)) = found.filter(|_| valid_id(&id)) else {
-        return message_page(StatusCode::NOT_FOUND, "没有这个认证会话 / No such verification session");
+        return message_page(
+            StatusCode::NOT_FOUND,
+            "没有这个认证会话 / No such verification session",
+        );
     };
     if done {
-        return message_page(StatusCode::CONFLICT, "该认证已完成 / This verification is already answered");
+        return message_page(
+            StatusCode::CONFLICT,
+            "该认证已完成 / This verification is already answered",
+        );
     }
     let html = PAGE
         .replace("{{NAME}}", &escape(&mask_name(&name)))
@@ -193,7 +206,9 @@ pub fn decode_frame(data_url: &str) -> Result<Vec<u8>, &'static str> {
         && bytes[16..20] != [0, 0, 0, 0]
         && bytes[20..24] != [0, 0, 0, 0]
         && bytes[bytes.len() - 8..bytes.len() - 4] == *b"IEND";
-    let is_jpeg = bytes.len() >= 125 && bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && bytes.ends_with(&[0xFF, 0xD9]);
+    let is_jpeg = bytes.len() >= 125
+        && bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        && bytes.ends_with(&[0xFF, 0xD9]);
     match mime {
         "image/png" if is_png => Ok(bytes),
         "image/jpeg" if is_jpeg => Ok(bytes),
@@ -257,13 +272,22 @@ async fn answer(
     };
     let now = p.clock.now().millis();
     let Ok(mut sessions) = p.sessions.lock() else {
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "provider state unavailable");
+        return message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "provider state unavailable",
+        );
     };
     let Some(session) = sessions.get_mut(&id) else {
-        return message_page(StatusCode::NOT_FOUND, "没有这个认证会话 / No such verification session");
+        return message_page(
+            StatusCode::NOT_FOUND,
+            "没有这个认证会话 / No such verification session",
+        );
     };
     if session.result.is_some() {
-        return message_page(StatusCode::CONFLICT, "该认证已完成 / This verification is already answered");
+        return message_page(
+            StatusCode::CONFLICT,
+            "该认证已完成 / This verification is already answered",
+        );
     }
     let claims = ResultClaims {
         result_id: random_hex(16),
@@ -290,8 +314,10 @@ async fn answer(
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(LOCATION, v);
     }
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }
 
@@ -381,7 +407,10 @@ mod tests {
     fn params_go_to_the_query_or_the_fragment() {
         assert_eq!(with_params("/", &[("a", "1")]), "/?a=1");
         assert_eq!(with_params("/x?y=2", &[("a", "1")]), "/x?y=2&a=1");
-        assert_eq!(with_params("/#/verify", &[("a", "1 2")]), "/#/verify?a=1%202");
+        assert_eq!(
+            with_params("/#/verify", &[("a", "1 2")]),
+            "/#/verify?a=1%202"
+        );
         assert_eq!(with_params("/?q#/v?b=1", &[("a", "1")]), "/?q#/v?b=1&a=1");
     }
 

@@ -65,13 +65,25 @@ struct ServeArgs {
     pkg: PathBuf,
     /// Real-person verification provider (or the adapter in front of it), e.g. https://faceid-adapter.internal;
     /// without it verification is unavailable (manual review), except with --dev (development provider).
-    #[arg(long, env = "RENCHE_IDENTITY_PROVIDER_URL", requires = "identity_provider_public_key")]
+    #[arg(
+        long,
+        env = "RENCHE_IDENTITY_PROVIDER_URL",
+        requires = "identity_provider_public_key"
+    )]
     identity_provider_url: Option<String>,
     /// The provider's Ed25519 public key (64 hex digits): only results signed with it are taken.
-    #[arg(long, env = "RENCHE_IDENTITY_PROVIDER_PUBLIC_KEY", requires = "identity_provider_url")]
+    #[arg(
+        long,
+        env = "RENCHE_IDENTITY_PROVIDER_PUBLIC_KEY",
+        requires = "identity_provider_url"
+    )]
     identity_provider_public_key: Option<String>,
     /// Sent to the provider as `Authorization: Bearer …` (keep it in the environment, not on the command line).
-    #[arg(long, env = "RENCHE_IDENTITY_PROVIDER_CREDENTIAL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "RENCHE_IDENTITY_PROVIDER_CREDENTIAL",
+        hide_env_values = true
+    )]
     identity_provider_credential: Option<String>,
     /// The server's public origin (https://renche.example), for the provider's return URLs.
     #[arg(long, env = "RENCHE_PUBLIC_URL")]

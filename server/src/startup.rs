@@ -201,13 +201,20 @@ pub async fn build_wrapped(
             }),
         )
     } else {
-        (Arc::new(UnconfiguredSms), Arc::new(UnconfiguredPayment), None)
+        (
+            Arc::new(UnconfiguredSms),
+            Arc::new(UnconfiguredPayment),
+            None,
+        )
     };
     // The development provider is mounted only with --dev; the server then reaches it over HTTP on its own
     // listener, as it would reach a real provider.
     let dev_identity = if config.dev {
         let secret = server_key(&store, "dev-identity-ed25519", clock.now()).await?;
-        Some(Arc::new(DevIdentityProvider::new(&secret, Arc::clone(&clock))))
+        Some(Arc::new(DevIdentityProvider::new(
+            &secret,
+            Arc::clone(&clock),
+        )))
     } else {
         None
     };

@@ -2,7 +2,9 @@
 //! services. A leaf: it imports nothing from `http` or `flows`.
 
 use crate::clock::Clock;
-use crate::gateways::{DevPaymentProvider, DevSmsOutbox, IdentityProvider, PaymentProvider, SmsGateway};
+use crate::gateways::{
+    DevPaymentProvider, DevSmsOutbox, IdentityProvider, PaymentProvider, SmsGateway,
+};
 use crate::policies::Policies;
 use crate::store::{Store, TxError, TxFn};
 use renche::Timestamp;

@@ -7,8 +7,8 @@ use crate::flows::audit::audit;
 use crate::gateways::identity::{verify_result, ResultOutcome, TokenProblem};
 use crate::secrets::random_hex;
 use crate::store::{
-    AccountRow, ApplicationStatus, NewPerson, Verification, PersonRow, Role, Tx, VerificationPurpose, VerificationRow,
-    VerificationStatus,
+    AccountRow, ApplicationStatus, NewPerson, PersonRow, Role, Tx, Verification,
+    VerificationPurpose, VerificationRow, VerificationStatus,
 };
 use ed25519_dalek::VerifyingKey;
 use renche::domain::ResidentId;
@@ -30,11 +30,7 @@ pub struct NewVerification {
 }
 
 /// Records a verification about to be started at the provider.
-pub fn open(
-    tx: &mut dyn Tx,
-    nv: NewVerification,
-    now: Timestamp,
-) -> ServerResult<VerificationRow> {
+pub fn open(tx: &mut dyn Tx, nv: NewVerification, now: Timestamp) -> ServerResult<VerificationRow> {
     let account = tx
         .account(nv.account_id)?
         .ok_or_else(ServerError::unauthenticated)?;
@@ -280,8 +276,8 @@ fn link(
     v: &VerificationRow,
     now: Timestamp,
 ) -> ServerResult<Verdict<Linked>> {
-    let resident_id =
-        ResidentId::parse(&v.resident_id).map_err(|_| ServerError::internal("stored resident ID"))?;
+    let resident_id = ResidentId::parse(&v.resident_id)
+        .map_err(|_| ServerError::internal("stored resident ID"))?;
     let person_id = match tx.person_by_resident_id(&v.resident_id)? {
         Some(p) if p.name != v.name => {
             // The provider confirmed this name for this resident ID; our record says otherwise.

@@ -129,7 +129,8 @@ pub fn parse_public_key(hex_key: &str) -> Result<VerifyingKey, String> {
 /// A hosted real-person verification provider.
 pub trait IdentityProvider: Send + Sync + 'static {
     /// Opens a session at the provider for this verification.
-    fn start(&self, request: StartRequest) -> BoxFuture<'_, Result<ProviderSession, ProviderError>>;
+    fn start(&self, request: StartRequest)
+        -> BoxFuture<'_, Result<ProviderSession, ProviderError>>;
     /// The signed result of one of its sessions, `None` while the person has not finished.
     fn result(&self, session_id: String) -> BoxFuture<'_, Result<Option<String>, ProviderError>>;
     /// The key its results are signed with; `None` for no provider at all.
@@ -202,7 +203,10 @@ struct ResultAnswer {
 }
 
 impl IdentityProvider for HttpProvider {
-    fn start(&self, request: StartRequest) -> BoxFuture<'_, Result<ProviderSession, ProviderError>> {
+    fn start(
+        &self,
+        request: StartRequest,
+    ) -> BoxFuture<'_, Result<ProviderSession, ProviderError>> {
         Box::pin(async move {
             let resp = self
                 .authorized(self.client.post(format!("{}/api/sessions", self.base)))
@@ -236,7 +240,12 @@ impl IdentityProvider for HttpProvider {
             if !resp.status().is_success() {
                 return Err(unavailable(format!("result answered {}", resp.status())));
             }
-            Ok(Some(resp.json::<ResultAnswer>().await.map_err(unavailable)?.result))
+            Ok(Some(
+                resp.json::<ResultAnswer>()
+                    .await
+                    .map_err(unavailable)?
+                    .result,
+            ))
         })
     }
 

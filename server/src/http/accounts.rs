@@ -196,7 +196,9 @@ async fn next_step(State(state): Ctx, me: Account) -> ServerResult<Json<Value>> 
         .await?;
     let account = account.ok_or_else(ServerError::unauthenticated)?;
     let view = SessionView::of(String::new(), Some(&account), person.as_ref(), state.now());
-    Ok(Json(json!({ "nextStep": view.next_step, "account": AccountView::of(&account) })))
+    Ok(Json(
+        json!({ "nextStep": view.next_step, "account": AccountView::of(&account) }),
+    ))
 }
 
 #[derive(Serialize)]

@@ -6,8 +6,8 @@ use crate::flows::applications::{self, Submission, Submitted};
 use crate::flows::binding;
 use crate::flows::consent::{self, NamedVehicle};
 use crate::flows::decision::ClientExpectation;
-use crate::flows::sms;
 use crate::flows::identity;
+use crate::flows::sms;
 use crate::gateways::ResultOutcome;
 use crate::http::extract::{ApiJson, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
@@ -185,7 +185,10 @@ enum ResultSource {
     NotStarted,
     /// The provider is not configured or could not be asked.
     Unavailable,
-    Token { verification_id: String, token: String },
+    Token {
+        verification_id: String,
+        token: String,
+    },
 }
 
 /// The signed result for the commit: the one the browser brought, or the provider's answer for the
@@ -260,7 +263,9 @@ async fn commit_application(
                 verification_id,
                 token,
             } => {
-                let person = tx.person(binder)?.ok_or_else(ServerError::unauthenticated)?;
+                let person = tx
+                    .person(binder)?
+                    .ok_or_else(ServerError::unauthenticated)?;
                 let taken = identity::accept_for_application(
                     tx,
                     &verification_id,

@@ -50,8 +50,8 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
             person_id,
             session,
         } = account_of(parts)?;
-        let person_id = person_id
-            .ok_or_else(|| ServerError::of(ServerErrorCode::IdentityNotVerified))?;
+        let person_id =
+            person_id.ok_or_else(|| ServerError::of(ServerErrorCode::IdentityNotVerified))?;
         Ok(SignedIn {
             person_id,
             account_id,
@@ -74,7 +74,9 @@ fn account_of(parts: &Parts) -> Result<Account, ServerError> {
         .get::<Session>()
         .cloned()
         .ok_or_else(ServerError::unauthenticated)?;
-    let account_id = session.account_id.ok_or_else(ServerError::unauthenticated)?;
+    let account_id = session
+        .account_id
+        .ok_or_else(ServerError::unauthenticated)?;
     Ok(Account {
         account_id,
         person_id: session.person_id,

@@ -3,8 +3,8 @@
 //! An `application` verification is finished by the application's commit (`http::bindings`).
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
-use crate::flows::identity::{self, NewVerification};
 use crate::flows::applications;
+use crate::flows::identity::{self, NewVerification};
 use crate::gateways::{OutboxMessage, StartRequest};
 use crate::http::extract::{ApiJson, Ctx, PathToken};
 use crate::http::guard::Account;
@@ -109,7 +109,9 @@ async fn start(
                 .read(move |tx| {
                     let (a, _) = applications::own_application(tx, &app_id, person_id)?;
                     applications::require_awaiting(&a)?;
-                    let p = tx.person(person_id)?.ok_or_else(ServerError::unauthenticated)?;
+                    let p = tx
+                        .person(person_id)?
+                        .ok_or_else(ServerError::unauthenticated)?;
                     Ok::<_, ServerError>((p, a.id))
                 })
                 .await?;
@@ -138,7 +140,9 @@ async fn start(
     match state.identity.start(request).await {
         Ok(session) => {
             let row = state
-                .write(move |tx| identity::provider_started(tx, &id, &session.session_id, &session.url))
+                .write(move |tx| {
+                    identity::provider_started(tx, &id, &session.session_id, &session.url)
+                })
                 .await?;
             Ok((StatusCode::CREATED, Json(VerificationView::of(&row))).into_response())
         }

@@ -512,8 +512,7 @@ pub trait Tx {
     fn mark_person_verified(&mut self, id: i64, phone: &str, at: Timestamp) -> StoreResult<()>;
     fn insert_verification(&mut self, v: &VerificationRow) -> StoreResult<()>;
     fn verification(&mut self, id: &str) -> StoreResult<Option<VerificationRow>>;
-    fn set_verification_provider(&mut self, id: &str, session: &str, url: &str)
-        -> StoreResult<()>;
+    fn set_verification_provider(&mut self, id: &str, session: &str, url: &str) -> StoreResult<()>;
     fn set_verification_status(
         &mut self,
         id: &str,

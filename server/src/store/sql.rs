@@ -6,15 +6,15 @@
 //! advisory locks what the single SQLite writer gives for free (see `postgres`).
 
 use super::rows::{
-    self, ts_opt, Columns, ACCOUNT_COLUMNS, VERIFICATION_COLUMNS, APPLICATION_COLUMNS, BINDING_COLUMNS, NOTIFICATION_COLUMNS,
-    PERSON_COLUMNS, QR_CODE_COLUMNS, SESSION_COLUMNS, SMS_COLUMNS, VEHICLE_COLUMNS,
-    VIOLATION_COLUMNS,
+    self, ts_opt, Columns, ACCOUNT_COLUMNS, APPLICATION_COLUMNS, BINDING_COLUMNS,
+    NOTIFICATION_COLUMNS, PERSON_COLUMNS, QR_CODE_COLUMNS, SESSION_COLUMNS, SMS_COLUMNS,
+    VEHICLE_COLUMNS, VERIFICATION_COLUMNS, VIOLATION_COLUMNS,
 };
 use super::{
-    AccountRow, VerificationRow, VerificationStatus,
-    ApplicationRow, AuditEntry, BindingRow, IdempotencyBegin, NewBinding, NewPerson, NewVehicle,
-    NewViolation, NotificationRow, PersonRow, QrCodeRow, SessionRow, SmsChallengeRow, SmsCountKey,
-    StoreError, StoreResult, Tx, VehicleRow, ViolationRow,
+    AccountRow, ApplicationRow, AuditEntry, BindingRow, IdempotencyBegin, NewBinding, NewPerson,
+    NewVehicle, NewViolation, NotificationRow, PersonRow, QrCodeRow, SessionRow, SmsChallengeRow,
+    SmsCountKey, StoreError, StoreResult, Tx, VehicleRow, VerificationRow, VerificationStatus,
+    ViolationRow,
 };
 use renche::domain::{ActorRole, Fen, PlateType};
 use renche::Timestamp;
@@ -741,12 +741,7 @@ impl<D: Db> Tx for SqlTx<D> {
         );
         self.first(&sql, args![id], rows::verification)
     }
-    fn set_verification_provider(
-        &mut self,
-        id: &str,
-        session: &str,
-        url: &str,
-    ) -> StoreResult<()> {
+    fn set_verification_provider(&mut self, id: &str, session: &str, url: &str) -> StoreResult<()> {
         self.db.execute(
             "UPDATE identity_verifications SET provider_session = ?2, provider_url = ?3 WHERE id = ?1",
             args![id, session, url],

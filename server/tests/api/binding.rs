@@ -61,7 +61,7 @@ async fn qr_binding_from_scan_to_commit_notifies_the_owner() {
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.body["error"]["field"], "relationship");
 
-        let done = binder
+    let done = binder
         .commit_verified(&app_id, commit.clone(), "pass")
         .await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
@@ -168,7 +168,7 @@ async fn fourth_binding_is_refused_with_every_reason() {
     let app = spawn_app().await;
     let owner = app.signed_in(OWNER).await;
     let full = app.signed_in(FULL_BINDER).await;
-    
+
     // A bindable vehicle: the only reason is the person's limit.
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤S12345").await;
     let opened = full
@@ -206,7 +206,11 @@ async fn fourth_binding_is_refused_with_every_reason() {
     );
     let app_id = opened.body["applicationId"].as_str().unwrap();
     let refused = full
-        .commit_verified(&app_id, json!({ "policyVersion": "old-version", "expectedAllowed": true }), "pass")
+        .commit_verified(
+            &app_id,
+            json!({ "policyVersion": "old-version", "expectedAllowed": true }),
+            "pass",
+        )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
     assert_eq!(refused.code(), "USER_BINDING_LIMIT_REACHED");
@@ -245,7 +249,7 @@ async fn taxi_is_refused() {
     let app = spawn_app().await;
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
-        let text = make_qr(&app, &owner, PlateType::SmallCar, "粤ST2345").await;
+    let text = make_qr(&app, &owner, PlateType::SmallCar, "粤ST2345").await;
     let opened = binder
         .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
         .await;
@@ -440,7 +444,7 @@ async fn sms_code_allows_five_wrong_tries() {
 async fn sms_binding_and_removal_by_binder_owner_and_officer() {
     let app = spawn_app().await;
     let binder = app.signed_in(NEWCOMER).await;
-        let sent = binder
+    let sent = binder
         .post(
             "/api/v1/bindings/sms/challenges",
             json!({ "plateType": "02", "plateNumber": "粤s88888", "engineSuffix": "888888" }),
@@ -458,9 +462,7 @@ async fn sms_binding_and_removal_by_binder_owner_and_officer() {
         .await;
     assert_eq!(opened.status, StatusCode::CREATED);
     let app_id = opened.body["applicationId"].as_str().unwrap();
-    let done = binder
-        .commit_verified(&app_id, json!({}), "pass")
-        .await;
+    let done = binder.commit_verified(&app_id, json!({}), "pass").await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["relationship"], "other");
     let binding_id = done.body["binding"]["id"].as_str().unwrap().to_owned();
@@ -515,7 +517,7 @@ async fn failed_verification_goes_to_manual_review() {
     let app = spawn_app().await;
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
-        let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
+    let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
     let opened = binder
         .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
         .await;
@@ -598,7 +600,10 @@ async fn officer_rejects_a_review_and_the_binder_is_told() {
         .await;
     assert_eq!(unavailable.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unavailable.code(), "REAL_PERSON_VERIFICATION_UNAVAILABLE");
-    assert_eq!(unavailable.body["error"]["params"]["manualReview"], "available");
+    assert_eq!(
+        unavailable.body["error"]["params"]["manualReview"],
+        "available"
+    );
     let review = binder
         .post(
             &format!("/api/v1/binding-applications/{app_id}/manual-review"),

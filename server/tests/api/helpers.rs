@@ -444,7 +444,10 @@ impl Client {
             .unwrap();
         if page.status() == StatusCode::OK {
             let html = page.text().await.unwrap();
-            assert!(html.contains("getUserMedia"), "the provider page opens the camera");
+            assert!(
+                html.contains("getUserMedia"),
+                "the provider page opens the camera"
+            );
         }
         let frame = frame.map(str::to_owned).unwrap_or_else(frame_data_url);
         let mut form = vec![("frame", frame)];
@@ -500,16 +503,27 @@ impl Client {
     }
 
     /// A verification for a binding application, through the provider with `outcome`: (its id, the result).
-    pub async fn verify_application(&self, application_id: &str, outcome: &str) -> (String, String) {
+    pub async fn verify_application(
+        &self,
+        application_id: &str,
+        outcome: &str,
+    ) -> (String, String) {
         let started = self
-            .start_verification(json!({ "purpose": "application", "applicationId": application_id }))
+            .start_verification(
+                json!({ "purpose": "application", "applicationId": application_id }),
+            )
             .await;
         let result = self.provider_result(&started, outcome).await;
         (started.body["id"].as_str().unwrap().to_owned(), result)
     }
 
     /// Commits a binding application after a verification through the provider with `outcome`.
-    pub async fn commit_verified(&self, application_id: &str, body: Value, outcome: &str) -> Answer {
+    pub async fn commit_verified(
+        &self,
+        application_id: &str,
+        body: Value,
+        outcome: &str,
+    ) -> Answer {
         let (verification_id, result) = self.verify_application(application_id, outcome).await;
         let mut body = body;
         body["verificationId"] = json!(verification_id);

@@ -106,10 +106,17 @@ async fn takeover_gets_nothing(app: TestApp) {
     );
     refused_unverified(
         &attacker
-            .post(&format!("/api/v1/vehicles/{imported_vehicle}/qr-codes"), json!({}))
+            .post(
+                &format!("/api/v1/vehicles/{imported_vehicle}/qr-codes"),
+                json!({}),
+            )
             .await,
     );
-    refused_unverified(&attacker.delete(&format!("/api/v1/bindings/{binding}")).await);
+    refused_unverified(
+        &attacker
+            .delete(&format!("/api/v1/bindings/{binding}"))
+            .await,
+    );
 
     // Claiming the owner's and the imported person's identities: the provider sees another face.
     for (rid, name, outcome) in [
@@ -118,12 +125,19 @@ async fn takeover_gets_nothing(app: TestApp) {
         (imported_rid.as_str(), IMPORTED_NAME, "fail"),
     ] {
         let failed = attacker.verify_account(name, rid, outcome).await;
-        assert_eq!(failed.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", failed.body);
+        assert_eq!(
+            failed.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{:?}",
+            failed.body
+        );
         assert_eq!(failed.code(), "REAL_PERSON_VERIFICATION_FAILED");
     }
     // A result of its own making is not the provider's.
     let started = attacker
-        .start_verification(json!({ "purpose": "account", "name": IMPORTED_NAME, "residentId": imported_rid }))
+        .start_verification(
+            json!({ "purpose": "account", "name": IMPORTED_NAME, "residentId": imported_rid }),
+        )
         .await;
     let id = started.body["id"].as_str().unwrap().to_owned();
     let forged = sign_result(
@@ -186,7 +200,10 @@ async fn takeover_gets_nothing(app: TestApp) {
     assert_eq!(theirs.status, StatusCode::OK);
     assert_eq!(theirs.body["vehicles"][0]["plateNumber"], "粤S55555");
     let qr = imported
-        .post(&format!("/api/v1/vehicles/{imported_vehicle}/qr-codes"), json!({}))
+        .post(
+            &format!("/api/v1/vehicles/{imported_vehicle}/qr-codes"),
+            json!({}),
+        )
         .await;
     assert_eq!(qr.status, StatusCode::CREATED, "{:?}", qr.body);
     // And the attacker's account is still nobody's.
@@ -277,7 +294,8 @@ async fn forged_mismatched_stale_and_replayed_results_are_refused_and_audited() 
     let good = c.provider_result(&v1, "pass").await;
     let (payload, signature) = good.split_once('.').unwrap();
     let mut claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
     )
     .unwrap();
     claims["name"] = json!("别人");
@@ -289,43 +307,85 @@ async fn forged_mismatched_stale_and_replayed_results_are_refused_and_audited() 
         )
     );
     let r = finish(&c, &id1, &changed).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "VERIFICATION_RESULT_INVALID"));
+    assert_eq!(
+        (r.status, r.code()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VERIFICATION_RESULT_INVALID"
+        )
+    );
     let other_key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
-    let claims_of = |id: &str, session: String, rid: &str, name: &str, issued_at: i64, result_id: &str| ResultClaims {
-        result_id: result_id.into(),
-        session_id: session,
-        verification_id: id.into(),
-        resident_id: rid.into(),
-        name: name.into(),
-        outcome: ResultOutcome::Pass,
-        issued_at,
-        frame_sha256: String::new(),
-    };
+    let claims_of =
+        |id: &str, session: String, rid: &str, name: &str, issued_at: i64, result_id: &str| {
+            ResultClaims {
+                result_id: result_id.into(),
+                session_id: session,
+                verification_id: id.into(),
+                resident_id: rid.into(),
+                name: name.into(),
+                outcome: ResultOutcome::Pass,
+                issued_at,
+                frame_sha256: String::new(),
+            }
+        };
     let now = || renche_server::clock::Clock::now(app.clock.as_ref()).millis();
-    let by_other = sign_result(&claims_of(&id1, session_of(&v1), rid, name, now(), "x1"), &other_key);
+    let by_other = sign_result(
+        &claims_of(&id1, session_of(&v1), rid, name, now(), "x1"),
+        &other_key,
+    );
     let r = finish(&c, &id1, &by_other).await;
     assert_eq!(r.code(), "VERIFICATION_RESULT_INVALID");
-    assert_eq!(finish(&c, &id1, "not-a-result").await.code(), "VERIFICATION_RESULT_INVALID");
-    assert_eq!(rejections(&app), vec!["signature", "signature", "unreadable"]);
+    assert_eq!(
+        finish(&c, &id1, "not-a-result").await.code(),
+        "VERIFICATION_RESULT_INVALID"
+    );
+    assert_eq!(
+        rejections(&app),
+        vec!["signature", "signature", "unreadable"]
+    );
 
     // For another verification: a genuine result of verification 2 brought to verification 1.
     let other_rid = renche_server::demo::resident_id("44190019960606066").unwrap();
     let v2 = start(&c, "钱别人", other_rid.as_str().to_owned()).await;
     let of_v2 = c.provider_result(&v2, "pass").await;
     let r = finish(&c, &id1, &of_v2).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "VERIFICATION_RESULT_MISMATCH"));
+    assert_eq!(
+        (r.status, r.code()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VERIFICATION_RESULT_MISMATCH"
+        )
+    );
     // Signed by the provider for this verification but for another resident ID, or another name.
     let key = provider_key(&app).await;
-    let another_id = sign_result(&claims_of(&id1, session_of(&v1), other_rid.as_str(), name, now(), "x2"), &key);
-    assert_eq!(finish(&c, &id1, &another_id).await.code(), "VERIFICATION_RESULT_MISMATCH");
-    let another_name = sign_result(&claims_of(&id1, session_of(&v1), rid, "孙别名", now(), "x3"), &key);
-    assert_eq!(finish(&c, &id1, &another_name).await.code(), "VERIFICATION_RESULT_MISMATCH");
+    let another_id = sign_result(
+        &claims_of(&id1, session_of(&v1), other_rid.as_str(), name, now(), "x2"),
+        &key,
+    );
+    assert_eq!(
+        finish(&c, &id1, &another_id).await.code(),
+        "VERIFICATION_RESULT_MISMATCH"
+    );
+    let another_name = sign_result(
+        &claims_of(&id1, session_of(&v1), rid, "孙别名", now(), "x3"),
+        &key,
+    );
+    assert_eq!(
+        finish(&c, &id1, &another_name).await.code(),
+        "VERIFICATION_RESULT_MISMATCH"
+    );
     assert_eq!(rejections(&app)[3..], ["mismatch", "mismatch", "mismatch"]);
 
     // Stale: more than ten minutes after the provider decided.
     app.advance(601);
     let r = finish(&c, &id1, &good).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "VERIFICATION_RESULT_STALE"));
+    assert_eq!(
+        (r.status, r.code()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VERIFICATION_RESULT_STALE"
+        )
+    );
     assert_eq!(rejections(&app)[6..], ["stale"]);
     // Nothing of all that linked the account.
     refused_unverified(&c.get("/api/v1/me").await);
@@ -337,7 +397,10 @@ async fn forged_mismatched_stale_and_replayed_results_are_refused_and_audited() 
     let ok = finish(&c, &id3, &fresh).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
     let r = finish(&c, &id3, &fresh).await;
-    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "VERIFICATION_RESULT_REPLAYED"));
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "VERIFICATION_RESULT_REPLAYED")
+    );
     assert_eq!(rejections(&app)[7..], ["replayed"]);
     assert_eq!(c.get("/api/v1/me").await.body["name"], name);
 }
@@ -352,13 +415,17 @@ async fn a_commit_takes_only_a_fresh_unused_result_for_its_own_application() {
         .post(&format!("/api/v1/vehicles/{car}/qr-codes"), json!({}))
         .await;
     let opened = binder
-        .post("/api/v1/bindings/qr/redeem", json!({ "qrText": qr.body["qrText"] }))
+        .post(
+            "/api/v1/bindings/qr/redeem",
+            json!({ "qrText": qr.body["qrText"] }),
+        )
         .await;
     let app_id = opened.body["applicationId"].as_str().unwrap().to_owned();
     let commit = |verification: &str, result: &str| {
         let binder = binder.clone_session();
         let path = format!("/api/v1/binding-applications/{app_id}/commit");
-        let body = json!({ "relationship": "spouse", "verificationId": verification, "result": result });
+        let body =
+            json!({ "relationship": "spouse", "verificationId": verification, "result": result });
         async move { binder.post(&path, body).await }
     };
     // A forged result.
@@ -374,11 +441,17 @@ async fn a_commit_takes_only_a_fresh_unused_result_for_its_own_application() {
     let stranger = app.register("13600000004").await;
     let rid = renche_server::demo::resident_id("44190019970707077").unwrap();
     let started = stranger
-        .start_verification(json!({ "purpose": "account", "name": "冯路人", "residentId": rid.as_str() }))
+        .start_verification(
+            json!({ "purpose": "account", "name": "冯路人", "residentId": rid.as_str() }),
+        )
         .await;
     let theirs = stranger.provider_result(&started, "pass").await;
     let r = commit(started.body["id"].as_str().unwrap(), &theirs).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "another account's verification is not to be known");
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "another account's verification is not to be known"
+    );
     // Stale.
     app.advance(601);
     let r = commit(&v1, &good).await;
@@ -452,11 +525,17 @@ async fn registration_codes_reach_only_phones_without_an_account() {
     let c = app.client().await;
     let before = app.outbox(OWNER).await.len();
     let taken = c
-        .post("/api/v1/auth/sms-code", json!({ "phone": OWNER, "purpose": "register" }))
+        .post(
+            "/api/v1/auth/sms-code",
+            json!({ "phone": OWNER, "purpose": "register" }),
+        )
         .await;
     let fresh_phone = "13600000006";
     let fresh = c
-        .post("/api/v1/auth/sms-code", json!({ "phone": fresh_phone, "purpose": "register" }))
+        .post(
+            "/api/v1/auth/sms-code",
+            json!({ "phone": fresh_phone, "purpose": "register" }),
+        )
         .await;
     assert_eq!(taken.status, fresh.status);
     let keys = |a: &Answer| {
@@ -467,7 +546,11 @@ async fn registration_codes_reach_only_phones_without_an_account() {
     assert_eq!(keys(&taken), keys(&fresh));
     app.sms_code(fresh_phone).await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert_eq!(app.outbox(OWNER).await.len(), before, "no registration code to a registered phone");
+    assert_eq!(
+        app.outbox(OWNER).await.len(),
+        before,
+        "no registration code to a registered phone"
+    );
 }
 
 #[tokio::test]
@@ -476,36 +559,60 @@ async fn the_development_provider_takes_only_image_frames_and_nothing_else_passe
     let c = app.register("13600000007").await;
     let rid = renche_server::demo::resident_id("44190019980808088").unwrap();
     let started = c
-        .start_verification(json!({ "purpose": "account", "name": "褚相机", "residentId": rid.as_str() }))
+        .start_verification(
+            json!({ "purpose": "account", "name": "褚相机", "residentId": rid.as_str() }),
+        )
         .await;
     let id = started.body["id"].as_str().unwrap().to_owned();
     let url = started.body["providerUrl"].as_str().unwrap().to_owned();
-    for frame in ["data:text/plain;base64,aGVsbG8=", "data:image/png;base64,aGVsbG8=", ""] {
+    for frame in [
+        "data:text/plain;base64,aGVsbG8=",
+        "data:image/png;base64,aGVsbG8=",
+        "",
+    ] {
         let r = c.provider_form(&url, "pass", Some(frame)).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{frame}");
     }
     let r = c.provider_form(&url, "", None).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "no outcome chosen");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no outcome chosen"
+    );
     // No result yet: the server asks the provider and is told so.
     let pending = c
-        .post(&format!("/api/v1/identity/verifications/{id}/finish"), json!({}))
+        .post(
+            &format!("/api/v1/identity/verifications/{id}/finish"),
+            json!({}),
+        )
         .await;
     assert_eq!(pending.code(), "VERIFICATION_PENDING");
     // The old switch is gone.
     let switch = c
-        .post("/api/v1/dev/identity", json!({ "phone": "13600000007", "outcome": "pass" }))
+        .post(
+            "/api/v1/dev/identity",
+            json!({ "phone": "13600000007", "outcome": "pass" }),
+        )
         .await;
     assert_eq!(switch.status, StatusCode::NOT_FOUND);
     // A real frame and "pass"; the server fetches the result from the provider itself.
     let r = c.provider_form(&url, "pass", None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(c.provider_form(&url, "pass", None).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        c.provider_form(&url, "pass", None).await.status(),
+        StatusCode::CONFLICT
+    );
     let done = c
-        .post(&format!("/api/v1/identity/verifications/{id}/finish"), json!({}))
+        .post(
+            &format!("/api/v1/identity/verifications/{id}/finish"),
+            json!({}),
+        )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
     assert_eq!(
-        c.get(&format!("/api/v1/identity/verifications/{id}")).await.body["status"],
+        c.get(&format!("/api/v1/identity/verifications/{id}"))
+            .await
+            .body["status"],
         "passed"
     );
 }
