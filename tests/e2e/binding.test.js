@@ -114,7 +114,7 @@ test('when the server knows more than the page (a taxi), its answer stands and t
   // The server's check, with the vehicle's record, refuses; the page says the two differ.
   await page.waitForSelector('#server-precheck [data-code="USE_NATURE_NOT_BINDABLE"]');
   await page.waitForSelector('#application-step .notice.warn');
-  assert.match(await page.textContent('#application-step'), /以服务器为准/);
+  assert.match(await page.textContent('#application-step'), /以核对结果为准/);
   // An application that cannot succeed is not offered for a face check and a commit.
   await page.waitForSelector('#cannot-submit');
   assert.equal(await page.$('#commit-binding'), null);

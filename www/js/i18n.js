@@ -176,9 +176,8 @@ const STRINGS = {
   eligibilityNo: { zh: '按当前规则不能绑定:', en: 'The rules do not allow this binding:' },
   eligibilityPending: { zh: '填写完整后显示检查结果', en: 'The check appears once the form is complete' },
   eligibilityPolicy: { zh: '规则版本 {version}', en: 'Policy version {version}' },
-  serverSaid: { zh: '服务器答复', en: 'The server’s answer' },
-  serverDiffers: { zh: '服务器的判断与页面预检不同,以服务器为准。', en: 'The server’s decision differs from the page’s check; the server’s answer stands.' },
-  serverAgreesRefused: { zh: '服务器同样拒绝了该申请。', en: 'The server refused it as well.' },
+  serverSaid: { zh: '核对登记信息后的结果', en: 'Checked against the records' },
+  serverDiffers: { zh: '核对登记信息后的结果与即时检查不同,以核对结果为准。', en: 'Checked against the records, the answer differs from the instant check; this answer stands.' },
 
   // Violations.
   violationsTitle: { zh: '交通违法', en: 'Traffic violations' },
