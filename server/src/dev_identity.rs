@@ -200,12 +200,14 @@ pub fn decode_frame(data_url: &str) -> Result<Vec<u8>, &'static str> {
     if bytes.len() > FRAME_LIMIT {
         return Err("the frame is larger than 1 MiB");
     }
-    let is_png = bytes.len() >= 45
+    let at = |from: usize, to: usize| bytes.get(from..to).unwrap_or(&[]);
+    let n = bytes.len();
+    let is_png = n >= 45
         && bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-        && &bytes[12..16] == b"IHDR"
-        && bytes[16..20] != [0, 0, 0, 0]
-        && bytes[20..24] != [0, 0, 0, 0]
-        && bytes[bytes.len() - 8..bytes.len() - 4] == *b"IEND";
+        && at(12, 16) == b"IHDR"
+        && at(16, 20) != [0, 0, 0, 0]
+        && at(20, 24) != [0, 0, 0, 0]
+        && at(n - 8, n - 4) == b"IEND";
     let is_jpeg = bytes.len() >= 125
         && bytes.starts_with(&[0xFF, 0xD8, 0xFF])
         && bytes.ends_with(&[0xFF, 0xD9]);

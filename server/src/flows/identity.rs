@@ -183,7 +183,7 @@ pub fn accept_result(
         );
     }
     let age = now.millis() - claims.issued_at;
-    if age > RESULT_MAX_AGE_MS || age < -CLOCK_SKEW_MS {
+    if !(-CLOCK_SKEW_MS..=RESULT_MAX_AGE_MS).contains(&age) {
         return reject(
             tx,
             v,
@@ -374,6 +374,7 @@ fn mask_name(name: &str) -> String {
 
 /// For a binding application's commit: the verification must be this account's, of purpose `application`,
 /// for this application and for the binder's own resident ID and name; then its result is taken as above.
+#[allow(clippy::too_many_arguments)]
 pub fn accept_for_application(
     tx: &mut dyn Tx,
     verification_id: &str,

@@ -207,7 +207,7 @@ async fn fourth_binding_is_refused_with_every_reason() {
     let app_id = opened.body["applicationId"].as_str().unwrap();
     let refused = full
         .commit_verified(
-            &app_id,
+            app_id,
             json!({ "policyVersion": "old-version", "expectedAllowed": true }),
             "pass",
         )
@@ -230,7 +230,7 @@ async fn fourth_binding_is_refused_with_every_reason() {
         .await;
     let app_id = opened.body["applicationId"].as_str().unwrap();
     let refused = full
-        .commit_verified(&app_id, json!({ "relationship": "friend" }), "pass")
+        .commit_verified(app_id, json!({ "relationship": "friend" }), "pass")
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     let codes = refused.reason_codes();
@@ -256,7 +256,7 @@ async fn taxi_is_refused() {
     assert_eq!(opened.body["precheck"]["allowed"], false);
     let app_id = opened.body["applicationId"].as_str().unwrap();
     let refused = binder
-        .commit_verified(&app_id, json!({ "relationship": "friend" }), "pass")
+        .commit_verified(app_id, json!({ "relationship": "friend" }), "pass")
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(refused.code(), "USE_NATURE_NOT_BINDABLE");
@@ -462,7 +462,7 @@ async fn sms_binding_and_removal_by_binder_owner_and_officer() {
         .await;
     assert_eq!(opened.status, StatusCode::CREATED);
     let app_id = opened.body["applicationId"].as_str().unwrap();
-    let done = binder.commit_verified(&app_id, json!({}), "pass").await;
+    let done = binder.commit_verified(app_id, json!({}), "pass").await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["relationship"], "other");
     let binding_id = done.body["binding"]["id"].as_str().unwrap().to_owned();
