@@ -282,7 +282,7 @@ code_enum! {
 }
 
 code_enum! {
-    /// What the identity verifier last said for an application.
+    /// Where an application's real-person verification stands (the last result taken for it).
     Verification, "verification outcome (pending, passed, failed or unavailable)" {
         Pending = "pending", "核验中", "Pending";
         Passed = "passed", "核验通过", "Passed";
