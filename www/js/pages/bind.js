@@ -434,6 +434,13 @@ function showApplication(node, { application, localAnswer, method }) {
     try {
       await verifyForBinding(resume);
     } catch (err) {
+      if (err?.code === 'REAL_PERSON_VERIFICATION_UNAVAILABLE') {
+        // No provider just now: try later, or ask an officer to review the application.
+        const reviewSlot = h('div', { class: 'card', id: 'manual-review' });
+        offerManualReview(reviewSlot, appId, relationship);
+        fill(result, verificationOutcome('unavailable', { onRetry: () => commitButton.click(), manualReview: reviewSlot }));
+        return;
+      }
       fill(result, errorNotice(err));
     }
   }));

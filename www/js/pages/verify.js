@@ -61,6 +61,11 @@ function mountStart(container, memo) {
       try {
         await startVerification({ purpose: 'account', name: typedName, residentId: parsed.normal, returnPath: '/verify/done' });
       } catch (err) {
+        // No provider to go to just now: the plain state with its ways on, not a bare refusal.
+        if (err?.code === 'REAL_PERSON_VERIFICATION_UNAVAILABLE') {
+          fill(result, verificationOutcome('unavailable', { onRetry: () => form.requestSubmit(), manualReview: accountReview() }));
+          return;
+        }
         fill(result, errorNotice(err));
         const target = { name, residentId }[err?.body?.error?.field];
         target?.input.focus();
@@ -123,10 +128,15 @@ async function mountDone(container, memo) {
     verificationOutcome(status, {
       retryHref: '#/verify',
       passedText: t('verifyLinked'),
-      manualReview: h('div', { class: 'card', id: 'manual-review' },
-        h('h2', {}, t('manualReviewTitle')),
-        h('p', {}, t('manualReviewAccount'))),
+      manualReview: accountReview(),
     }),
     next ? h('div', { class: 'actions' }, next) : null);
   return undefined;
+}
+
+/** Manual review of who an account holder is: at a service window, with the ID card. */
+function accountReview() {
+  return h('div', { class: 'card', id: 'manual-review' },
+    h('h2', {}, t('manualReviewTitle')),
+    h('p', {}, t('manualReviewAccount')));
 }
