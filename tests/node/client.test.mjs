@@ -196,7 +196,7 @@ test("a refusal the local rules already know answers at once, without the networ
   assert.equal(outcome.attempts, 0);
 });
 
-test("the server's refusal wins; the client says the decisions differed and the policy is stale", { skip }, async () => {
+test("the server's refusal wins; the client says the decisions differed and the policy is stale; the used result is refused again", { skip }, async () => {
   const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 20 });
   client.useRules(Rules.fromPolicy({ extends: "default", version: "old-1" }));
   await signIn(client, "13900000002"); // 李满额, already at three bindings
@@ -217,6 +217,12 @@ test("the server's refusal wins; the client says the decisions differed and the 
   assert.equal(outcome.refreshPolicy, true);
   assert.equal(client.policyVersion, "old-1");
   assert.notEqual(await client.loadPolicy(), "old-1");
+
+  // That commit used the signed result up, refused as it was: handing it in again is refused as a replay.
+  const again = await client.commitBinding(applicationId, { verificationId, result });
+  assert.equal(again.replayed, false, "a new request, not the stored answer");
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.equal(again.body.error.code, "VERIFICATION_RESULT_REPLAYED");
 });
 
 test("a refused CSRF token is renewed once from a new session", { skip }, async () => {
