@@ -74,6 +74,7 @@ const STRINGS = {
   verifyLinked: { zh: '您名下的车辆、驾驶证和记分已关联到本账号。', en: 'The vehicles, driving licence and points in your name are now linked to this account.' },
   verifyPassed: { zh: '认证通过,确认是您本人', en: 'Verified: it is you' },
   verifyFailed: { zh: '人脸识别未通过', en: 'The face check did not pass' },
+  verifyFailedHintAccount: { zh: '可以改由民警人工核验您的身份:', en: 'An officer can confirm who you are instead:' },
   verifyFailedHint: { zh: '您可以申请人工审核。', en: 'You can ask for a manual review.' },
   verifyNoFace: { zh: '没有检测到人脸', en: 'No face was seen' },
   verifyNoFaceHint: { zh: '请在光线充足处正对摄像头,再试一次。', en: 'Face the camera in good light and try again.' },

@@ -128,15 +128,18 @@ async function mountDone(container, memo) {
     verificationOutcome(status, {
       retryHref: '#/verify',
       passedText: t('verifyLinked'),
-      manualReview: accountReview(),
+      failedHint: t('verifyFailedHintAccount'),
+      manualReview: accountReview({ retry: status === 'failed' }),
     }),
     next ? h('div', { class: 'actions' }, next) : null);
   return undefined;
 }
 
 /** Manual review of who an account holder is: at a service window, with the ID card. */
-function accountReview() {
+function accountReview({ retry = false } = {}) {
   return h('div', { class: 'card', id: 'manual-review' },
     h('h2', {}, t('manualReviewTitle')),
-    h('p', {}, t('manualReviewAccount')));
+    h('p', {}, t('manualReviewAccount')),
+    // A check that failed on a dim picture may pass in better light: the lesser way on.
+    retry ? h('p', {}, h('a', { href: '#/verify', id: 'verify-again-link' }, t('verifyAgain'))) : null);
 }

@@ -21,7 +21,7 @@ export function verifyFirst(title) {
  * (try again); the service unavailable (try later, or manual review). `retry` is a link (href) or a button
  * (`onRetry`); `manualReview` is what the page offers for a manual review.
  */
-export function verificationOutcome(status, { retryHref, onRetry, passedText, manualReview = null }) {
+export function verificationOutcome(status, { retryHref, onRetry, passedText, failedHint = t('verifyFailedHint'), manualReview = null }) {
   const retry = () => (onRetry
     ? h('button', { type: 'button', class: 'primary', id: 'verify-again', onclick: onRetry }, t('verifyAgain'))
     : h('a', { class: 'button primary', href: retryHref, id: 'verify-again' }, t('verifyAgain')));
@@ -39,6 +39,6 @@ export function verificationOutcome(status, { retryHref, onRetry, passedText, ma
       return box('warn', t('verifyUnavailable'), t('verifyUnavailableHint'), h('div', { class: 'actions' }, retry()), manualReview);
     case 'failed':
     default:
-      return box('error', t('verifyFailed'), t('verifyFailedHint'), manualReview);
+      return box('error', t('verifyFailed'), failedHint, manualReview);
   }
 }
