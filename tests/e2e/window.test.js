@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, axeSerious, unexpectedErrors, expectShown, DESKTOP, PHONE,
-  failVerification,
+  failVerification, publishScreenshot,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -45,6 +45,8 @@ test('a binding sent for manual review is approved from the window queue', async
   await page.click('#commit-binding');
   await failVerification(page);
   await expectShown(page, '#verify-outcome[data-status="failed"]');
+  await publishScreenshot(await screenshot(page, 'bind-verify-failed'));
+  assert.deepEqual(await axeSerious(page), []);
   await page.click('#ask-review');
   // The request has landed once the page confirms it (the queue is read when the officer opens it).
   await expectShown(page, '#review-requested', { region: '#application-step' });
