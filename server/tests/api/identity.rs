@@ -616,3 +616,28 @@ async fn the_development_provider_takes_only_image_frames_and_nothing_else_passe
         "passed"
     );
 }
+
+#[tokio::test]
+async fn without_dev_and_without_a_provider_verification_is_unavailable() {
+    let app = spawn_app_tweaked(|config| config.dev = false).await;
+    assert!(app.state.identity.public_key().is_none());
+    for path in ["/dev-identity/public-key", "/dev-identity/sessions/abc"] {
+        let r = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path} is not mounted");
+    }
+}
+
+#[tokio::test]
+async fn a_record_that_names_someone_else_is_not_linked() {
+    let app = spawn_app().await;
+    let (imported_rid, _) = imported_owner(&app).await;
+    let c = app.register(ATTACKER).await;
+    // The provider confirmed another name for this resident ID than the record holds.
+    let r = c.verify_account("别的名字", &imported_rid, "pass").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "IDENTITY_MISMATCH")
+    );
+    refused_unverified(&c.get("/api/v1/vehicles").await);
+    assert_eq!(app.audit_entries("identity.record_mismatch").len(), 1);
+}
