@@ -298,6 +298,10 @@ pub enum ServerErrorCode {
         limit: u32,
     },
     TooManyFailures,
+    /// Verifications started by one account today: each one costs a provider call.
+    VerificationDailyCapReached {
+        limit: u32,
+    },
     // 500
     Internal,
 }
@@ -402,9 +406,10 @@ impl ServerErrorCode {
             | C::VerificationResultInvalid
             | C::VerificationResultMismatch
             | C::VerificationResultStale => ErrorKind::Unprocessable,
-            C::SmsResendTooSoon { .. } | C::SmsDailyCapReached { .. } | C::TooManyFailures => {
-                ErrorKind::TooManyRequests
-            }
+            C::SmsResendTooSoon { .. }
+            | C::SmsDailyCapReached { .. }
+            | C::TooManyFailures
+            | C::VerificationDailyCapReached { .. } => ErrorKind::TooManyRequests,
             C::Internal => ErrorKind::Internal,
         }
     }
@@ -482,6 +487,7 @@ impl ServerErrorCode {
             },
             C::SmsDailyCapReached { limit: 10 },
             C::TooManyFailures,
+            C::VerificationDailyCapReached { limit: 20 },
             C::Internal,
         ]
     }
@@ -539,6 +545,7 @@ impl Explain for ServerErrorCode {
             C::SmsResendTooSoon { .. } => "SMS_RESEND_TOO_SOON",
             C::SmsDailyCapReached { .. } => "SMS_DAILY_CAP_REACHED",
             C::TooManyFailures => "TOO_MANY_FAILURES",
+            C::VerificationDailyCapReached { .. } => "VERIFICATION_DAILY_CAP_REACHED",
             C::Internal => "INTERNAL",
         }
     }
@@ -558,7 +565,9 @@ impl Explain for ServerErrorCode {
             C::SmsResendTooSoon {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
-            C::SmsDailyCapReached { limit } => params![limit = *limit],
+            C::SmsDailyCapReached { limit } | C::VerificationDailyCapReached { limit } => {
+                params![limit = *limit]
+            }
             _ => Params::new(),
         }
     }
@@ -748,6 +757,10 @@ impl Explain for ServerErrorCode {
             } => Message::new(
                 format!("发送过于频繁,请{retry_after_seconds}秒后再试"),
                 format!("Too soon; try again in {retry_after_seconds} s"),
+            ),
+            C::VerificationDailyCapReached { limit } => Message::new(
+                format!("今日实人认证次数已达上限({limit}次),请明天再试或到窗口办理"),
+                format!("You have started {limit} verifications today, the most a day; try again tomorrow or go to a window"),
             ),
             C::SmsDailyCapReached { limit } => Message::new(
                 format!("今日验证码发送次数已达上限({limit}次)"),

@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 49;
+const VARIANTS: usize = 50;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -70,6 +70,7 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::VerificationResultInvalid => 46,
         C::VerificationResultMismatch => 47,
         C::VerificationResultStale => 48,
+        C::VerificationDailyCapReached { .. } => 49,
     }
 }
 

@@ -17,6 +17,9 @@ use serde_json::json;
 
 /// A provider's result is taken for at most ten minutes after it was issued.
 pub const RESULT_MAX_AGE_MS: i64 = 10 * 60_000;
+/// Verifications one account may start in a (UTC) day: each start is a paid provider call.
+pub const STARTS_PER_DAY: u32 = 20;
+const DAY_MS: i64 = 86_400_000;
 /// Clocks differ a little: a result from up to a minute "in the future" is still taken.
 const CLOCK_SKEW_MS: i64 = 60_000;
 
@@ -37,6 +40,16 @@ pub fn open(tx: &mut dyn Tx, nv: NewVerification, now: Timestamp) -> ServerResul
     if nv.purpose == VerificationPurpose::Account && account.person_id.is_some() {
         return Err(ServerError::of(ServerErrorCode::IdentityAlreadyVerified));
     }
+    let day = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(DAY_MS));
+    let key = format!("identity-start:{}", account.id);
+    if tx.counter(&key, day)? >= STARTS_PER_DAY {
+        return Err(ServerError::of(
+            ServerErrorCode::VerificationDailyCapReached {
+                limit: STARTS_PER_DAY,
+            },
+        ));
+    }
+    tx.bump_counter(&key, day)?;
     let row = VerificationRow {
         id: random_hex(16),
         account_id: account.id,

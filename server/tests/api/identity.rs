@@ -641,3 +641,28 @@ async fn a_record_that_names_someone_else_is_not_linked() {
     refused_unverified(&c.get("/api/v1/vehicles").await);
     assert_eq!(app.audit_entries("identity.record_mismatch").len(), 1);
 }
+
+#[tokio::test]
+async fn an_account_starts_at_most_twenty_verifications_a_day() {
+    let app = spawn_app().await;
+    let c = app.register("13600000008").await;
+    let rid = renche_server::demo::resident_id("44190019990909099").unwrap();
+    let body = json!({ "purpose": "account", "name": "韩多次", "residentId": rid.as_str() });
+    for _ in 0..20 {
+        let r = c.start_verification(body.clone()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let r = c.start_verification(body.clone()).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "VERIFICATION_DAILY_CAP_REACHED"
+        )
+    );
+    assert_eq!(r.body["error"]["params"]["limit"], 20);
+    app.advance(86_400);
+    let c = app.signed_in("13600000008").await;
+    let r = c.start_verification(body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "a new day");
+}
