@@ -254,11 +254,22 @@ async fn commit(
     application: &str,
     method: &str,
 ) {
-    let body = if method == "qr" {
+    // The binder's face check for this application, on the development identity provider as a browser
+    // goes through it, at the server that starts it; the commit may then go to any server.
+    let start = json!({ "purpose": "application", "applicationId": application, "returnPath": "/#/bind/verified" });
+    let url = ctx.url(rng);
+    let Ok(verified) = client::verify(&ctx.http, &url, binder, start, "pass").await else {
+        return;
+    };
+    let mut body = if method == "qr" {
         json!({ "relationship": "spouse", "policyVersion": "441900-2026-09-01.1" })
     } else {
         json!({ "policyVersion": "441900-2026-09-01.1" })
     };
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("verificationId".into(), json!(verified.verification_id));
+        fields.insert("result".into(), json!(verified.result));
+    }
     let call = Call::post(
         format!("/api/v1/binding-applications/{application}/commit"),
         Some(binder),
@@ -522,30 +533,6 @@ async fn client_loop(ctx: Arc<Ctx>, client: usize) {
     }
 }
 
-/// Tells every server's development identity verifier to pass everyone (it forgets on restart).
-pub async fn prepare_server(http: &reqwest::Client, url: &str, pop: &Population) -> Result<()> {
-    for p in pop.people.iter().chain(pop.officers.iter()) {
-        let call = Call {
-            method: reqwest::Method::POST,
-            path: "/api/v1/dev/identity".into(),
-            body: Some(json!({ "personId": p.id.to_string(), "outcome": "pass" })),
-            session: None,
-            key: None,
-            timeout: None,
-        };
-        let r = client::send(http, url, &call)
-            .await
-            .map_err(|e| err(format!("{url}: {}", e.0)))?;
-        if r.status != 204 {
-            return Err(err(format!(
-                "POST /api/v1/dev/identity answered {}: {}",
-                r.status, r.body
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Kills servers at random moments and restarts them on the same database.
 #[derive(Clone, Debug)]
 pub struct CrashPlan {
@@ -574,9 +561,6 @@ pub async fn run(
     let mut urls: Vec<String> = servers.iter().map(ServerProcess::url).collect();
     urls.extend(external_urls.iter().cloned());
     let http = client::http_client();
-    for u in &urls {
-        prepare_server(&http, u, pop).await?;
-    }
     let sms_locks = pop
         .vehicles
         .iter()
@@ -622,7 +606,6 @@ pub async fn run(
                 kills += 1;
                 tokio::time::sleep(Duration::from_millis(rng.gen_range(20..200))).await;
                 s.restart().await?;
-                prepare_server(&http, &s.url(), pop).await?;
             }
         }
     }

@@ -232,6 +232,8 @@ pub enum ServerErrorCode {
     // 403
     NotAnOfficer,
     CsrfCheckFailed(CsrfCheckFailed),
+    /// An account not (or no longer) linked to a person by a passed verification.
+    IdentityNotVerified,
     // 404
     NotFound(NotFound),
     // 409
@@ -254,8 +256,12 @@ pub enum ServerErrorCode {
     /// Manual review asked for before the ID photo was uploaded.
     ReviewPhotoMissing,
     PhoneAlreadyRegistered(PhoneAlreadyRegistered),
-    ResidentIdAlreadyRegistered,
     IdentityMismatch,
+    IdentityAlreadyVerified,
+    /// The provider has no result for this verification yet.
+    VerificationPending,
+    /// This provider result (or another one for the same verification) was used before.
+    VerificationResultReplayed,
     // 410
     QrExpired,
     QrReplaced,
@@ -289,6 +295,12 @@ pub enum ServerErrorCode {
     },
     RealPersonVerificationFailed,
     RealPersonVerificationUnavailable,
+    /// The result is unreadable or its signature is not the provider's.
+    VerificationResultInvalid,
+    /// The result is about another verification, provider session, resident ID or name.
+    VerificationResultMismatch,
+    /// The result is older than ten minutes.
+    VerificationResultStale,
     // 429
     SmsResendTooSoon {
         retry_after_seconds: i64,
@@ -307,6 +319,10 @@ pub enum ServerErrorCode {
     /// The service's SMS budget for this purpose is used up for the day.
     SmsBudgetReached {
         retry_after_seconds: i64,
+    },
+    /// Verifications started by one account today: each one costs a provider call.
+    VerificationDailyCapReached {
+        limit: u32,
     },
     // 500
     Internal,
@@ -420,7 +436,9 @@ impl ServerErrorCode {
             | C::IdempotencyKeyInvalid(_) => ErrorKind::BadRequest,
             C::Unauthenticated => ErrorKind::Unauthenticated,
             C::PaymentFailed { .. } => ErrorKind::PaymentFailed,
-            C::NotAnOfficer | C::CsrfCheckFailed(_) => ErrorKind::Forbidden,
+            C::NotAnOfficer | C::CsrfCheckFailed(_) | C::IdentityNotVerified => {
+                ErrorKind::Forbidden
+            }
             C::NotFound(_) => ErrorKind::NotFound,
             C::Conflict
             | C::Refused
@@ -435,8 +453,10 @@ impl ServerErrorCode {
             | C::ApplicationWithdrawn
             | C::ReviewPhotoMissing
             | C::PhoneAlreadyRegistered(_)
-            | C::ResidentIdAlreadyRegistered
-            | C::IdentityMismatch => ErrorKind::Conflict,
+            | C::IdentityMismatch
+            | C::IdentityAlreadyVerified
+            | C::VerificationPending
+            | C::VerificationResultReplayed => ErrorKind::Conflict,
             C::QrExpired
             | C::QrReplaced
             | C::QrAlreadyUsed
@@ -455,12 +475,16 @@ impl ServerErrorCode {
             | C::SmsCodeWrong { .. }
             | C::RealPersonVerificationFailed
             | C::RealPersonVerificationUnavailable
-            | C::PhotoUnreadable => ErrorKind::Unprocessable,
+            | C::PhotoUnreadable
+            | C::VerificationResultInvalid
+            | C::VerificationResultMismatch
+            | C::VerificationResultStale => ErrorKind::Unprocessable,
             C::SmsResendTooSoon { .. }
             | C::SmsDailyCapReached { .. }
             | C::TooManyFailures
             | C::SmsLimitReached { .. }
-            | C::SmsBudgetReached { .. } => ErrorKind::TooManyRequests,
+            | C::SmsBudgetReached { .. }
+            | C::VerificationDailyCapReached { .. } => ErrorKind::TooManyRequests,
             C::Internal => ErrorKind::Internal,
         }
     }
@@ -483,6 +507,7 @@ impl ServerErrorCode {
             C::NotAnOfficer,
             C::CsrfCheckFailed(CsrfCheckFailed::Token),
             C::CsrfCheckFailed(CsrfCheckFailed::Origin),
+            C::IdentityNotVerified,
             C::NotFound(NotFound::Resource),
             C::NotFound(NotFound::DevOnly),
             C::Conflict,
@@ -501,8 +526,10 @@ impl ServerErrorCode {
             C::ReviewPhotoMissing,
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered),
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse),
-            C::ResidentIdAlreadyRegistered,
             C::IdentityMismatch,
+            C::IdentityAlreadyVerified,
+            C::VerificationPending,
+            C::VerificationResultReplayed,
             C::QrExpired,
             C::QrReplaced,
             C::QrAlreadyUsed,
@@ -532,6 +559,9 @@ impl ServerErrorCode {
             C::SmsCodeWrong { tries_left: 4 },
             C::RealPersonVerificationFailed,
             C::RealPersonVerificationUnavailable,
+            C::VerificationResultInvalid,
+            C::VerificationResultMismatch,
+            C::VerificationResultStale,
             C::SmsResendTooSoon {
                 retry_after_seconds: 60,
             },
@@ -558,6 +588,7 @@ impl ServerErrorCode {
             C::SmsBudgetReached {
                 retry_after_seconds: 30_000,
             },
+            C::VerificationDailyCapReached { limit: 20 },
             C::Internal,
         ]
     }
@@ -574,6 +605,7 @@ impl Explain for ServerErrorCode {
             C::Unauthenticated => "UNAUTHENTICATED",
             C::PaymentFailed { .. } => "PAYMENT_FAILED",
             C::NotAnOfficer => "NOT_AN_OFFICER",
+            C::IdentityNotVerified => "IDENTITY_NOT_VERIFIED",
             C::CsrfCheckFailed(_) => "CSRF_CHECK_FAILED",
             C::NotFound(_) => "NOT_FOUND",
             C::Conflict => "CONFLICT",
@@ -591,8 +623,10 @@ impl Explain for ServerErrorCode {
             C::PhotoTooLarge { .. } => "PHOTO_TOO_LARGE",
             C::PhotoUnreadable => "PHOTO_UNREADABLE",
             C::PhoneAlreadyRegistered(_) => "PHONE_ALREADY_REGISTERED",
-            C::ResidentIdAlreadyRegistered => "RESIDENT_ID_ALREADY_REGISTERED",
             C::IdentityMismatch => "IDENTITY_MISMATCH",
+            C::IdentityAlreadyVerified => "IDENTITY_ALREADY_VERIFIED",
+            C::VerificationPending => "VERIFICATION_PENDING",
+            C::VerificationResultReplayed => "VERIFICATION_RESULT_REPLAYED",
             C::QrExpired => "QR_EXPIRED",
             C::QrReplaced => "QR_REPLACED",
             C::QrAlreadyUsed => "QR_ALREADY_USED",
@@ -611,11 +645,15 @@ impl Explain for ServerErrorCode {
             C::SmsCodeWrong { .. } => "SMS_CODE_WRONG",
             C::RealPersonVerificationFailed => "REAL_PERSON_VERIFICATION_FAILED",
             C::RealPersonVerificationUnavailable => "REAL_PERSON_VERIFICATION_UNAVAILABLE",
+            C::VerificationResultInvalid => "VERIFICATION_RESULT_INVALID",
+            C::VerificationResultMismatch => "VERIFICATION_RESULT_MISMATCH",
+            C::VerificationResultStale => "VERIFICATION_RESULT_STALE",
             C::SmsResendTooSoon { .. } => "SMS_RESEND_TOO_SOON",
             C::SmsDailyCapReached { .. } => "SMS_DAILY_CAP_REACHED",
             C::TooManyFailures => "TOO_MANY_FAILURES",
             C::SmsLimitReached { .. } => "SMS_LIMIT_REACHED",
             C::SmsBudgetReached { .. } => "SMS_BUDGET_REACHED",
+            C::VerificationDailyCapReached { .. } => "VERIFICATION_DAILY_CAP_REACHED",
             C::Internal => "INTERNAL",
         }
     }
@@ -631,10 +669,13 @@ impl Explain for ServerErrorCode {
             C::RealPersonVerificationFailed | C::RealPersonVerificationUnavailable => {
                 params![manualReview = "available"]
             }
+            C::IdentityNotVerified => params![nextStep = "verify_identity"],
             C::SmsResendTooSoon {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
-            C::SmsDailyCapReached { limit } => params![limit = *limit],
+            C::SmsDailyCapReached { limit } | C::VerificationDailyCapReached { limit } => {
+                params![limit = *limit]
+            }
             C::SmsLimitReached {
                 scope,
                 window,
@@ -681,6 +722,10 @@ impl Explain for ServerErrorCode {
                 "The payment did not go through; nothing was changed",
             ),
             C::NotAnOfficer => m("仅限窗口民警办理", "Only a window officer can do this"),
+            C::IdentityNotVerified => m(
+                "请先完成实人认证,认证通过后才能查看和办理本人业务",
+                "Complete real-person verification first; your records are shown only after it passes",
+            ),
             C::CsrfCheckFailed(which) => m(
                 "请求来源校验失败,请刷新页面后重试",
                 match which {
@@ -752,9 +797,29 @@ impl Explain for ServerErrorCode {
             C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse) => {
                 m("该手机号码已被使用", "This phone number is in use")
             }
-            C::ResidentIdAlreadyRegistered => m(
-                "该身份证号码已注册",
-                "This resident ID number is already registered",
+            C::IdentityAlreadyVerified => m(
+                "该账户已完成实人认证",
+                "This account has already passed real-person verification",
+            ),
+            C::VerificationPending => m(
+                "实人认证尚未完成,请在认证页面完成后再试",
+                "The verification has not been completed yet; finish it on the verification page first",
+            ),
+            C::VerificationResultReplayed => m(
+                "该认证结果已使用过,请重新认证",
+                "This verification result has already been used; verify again",
+            ),
+            C::VerificationResultInvalid => m(
+                "认证结果无效(签名不符)",
+                "The verification result is not valid (its signature does not match)",
+            ),
+            C::VerificationResultMismatch => m(
+                "认证结果与本次认证不符",
+                "The verification result is about another verification or person",
+            ),
+            C::VerificationResultStale => m(
+                "认证结果已超过10分钟,请重新认证",
+                "The verification result is more than 10 minutes old; verify again",
             ),
             C::IdentityMismatch => m(
                 "姓名与身份证号码不符",
@@ -838,6 +903,10 @@ impl Explain for ServerErrorCode {
             } => Message::new(
                 format!("发送过于频繁,请{retry_after_seconds}秒后再试"),
                 format!("Too soon; try again in {retry_after_seconds} s"),
+            ),
+            C::VerificationDailyCapReached { limit } => Message::new(
+                format!("今日实人认证次数已达上限({limit}次),请明天再试或到窗口办理"),
+                format!("You have started {limit} verifications today, the most a day; try again tomorrow or go to a window"),
             ),
             C::SmsDailyCapReached { limit } => Message::new(
                 format!("今日验证码发送次数已达上限({limit}次)"),

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod demo;
+pub mod dev_identity;
 pub mod error;
 pub mod flows;
 pub mod gateways;

@@ -69,6 +69,31 @@ struct ServeArgs {
     #[arg(long = "trusted-proxy", env = "RENCHE_TRUSTED_PROXIES", value_delimiter = ',',
           value_parser = renche_server::netaddr::TrustedProxy::parse)]
     trusted_proxies: Vec<renche_server::netaddr::TrustedProxy>,
+    /// Real-person verification provider (or the adapter in front of it), e.g. https://faceid-adapter.internal;
+    /// without it verification is unavailable (manual review), except with --dev (development provider).
+    #[arg(
+        long,
+        env = "RENCHE_IDENTITY_PROVIDER_URL",
+        requires = "identity_provider_public_key"
+    )]
+    identity_provider_url: Option<String>,
+    /// The provider's Ed25519 public key (64 hex digits): only results signed with it are taken.
+    #[arg(
+        long,
+        env = "RENCHE_IDENTITY_PROVIDER_PUBLIC_KEY",
+        requires = "identity_provider_url"
+    )]
+    identity_provider_public_key: Option<String>,
+    /// Sent to the provider as `Authorization: Bearer …` (keep it in the environment, not on the command line).
+    #[arg(
+        long,
+        env = "RENCHE_IDENTITY_PROVIDER_CREDENTIAL",
+        hide_env_values = true
+    )]
+    identity_provider_credential: Option<String>,
+    /// The server's public origin (https://renche.example), for the provider's return URLs.
+    #[arg(long, env = "RENCHE_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -142,6 +167,14 @@ async fn serve(args: ServeArgs) -> ExitCode {
         pkg: args.pkg,
         clock: None,
         trusted_proxies: args.trusted_proxies,
+        identity_provider: args.identity_provider_url.map(|url| {
+            renche_server::startup::IdentityProviderConfig {
+                url,
+                public_key: args.identity_provider_public_key.unwrap_or_default(),
+                credential: args.identity_provider_credential,
+            }
+        }),
+        public_url: args.public_url,
     };
     let dev = config.dev;
     let app = match build(config).await {

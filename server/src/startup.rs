@@ -2,9 +2,10 @@
 //! router and the listener.
 
 use crate::clock::{Clock, OffsetClock, SystemClock};
+use crate::dev_identity::DevIdentityProvider;
 use crate::gateways::{
-    DevIdentityVerifier, DevPaymentProvider, DevSmsOutbox, IdentityVerifier, OutboxMessage,
-    PaymentError, PaymentProvider, PaymentReceipt, PaymentRequest, SmsGateway, VerificationOutcome,
+    DevPaymentProvider, DevSmsOutbox, HttpProvider, IdentityProvider, OutboxMessage, PaymentError,
+    PaymentProvider, PaymentReceipt, PaymentRequest, SmsGateway, UnconfiguredProvider,
 };
 use crate::http;
 use crate::policies::Policies;
@@ -33,6 +34,22 @@ pub struct Config {
     pub clock: Option<Arc<dyn Clock>>,
     /// Proxies whose forwarding headers name the client; without any, the socket's peer is the client.
     pub trusted_proxies: Vec<crate::netaddr::TrustedProxy>,
+    /// The real-person verification provider; without one, `--dev` uses the development provider and
+    /// otherwise verification is unavailable (manual review).
+    pub identity_provider: Option<IdentityProviderConfig>,
+    /// The server's public origin, for the provider's return URLs (`RENCHE_PUBLIC_URL`).
+    pub public_url: Option<String>,
+}
+
+/// Where the identity provider (or the adapter in front of it) is, the key its results are signed with, and
+/// the credential the server presents to it.
+#[derive(Clone, Debug)]
+pub struct IdentityProviderConfig {
+    pub url: String,
+    /// The provider's Ed25519 public key, 64 hex digits.
+    pub public_key: String,
+    /// Sent as `Authorization: Bearer …` on the server's calls to the provider.
+    pub credential: Option<String>,
 }
 
 impl Default for Config {
@@ -47,6 +64,8 @@ impl Default for Config {
             pkg: PathBuf::from("pkg-web"),
             clock: None,
             trusted_proxies: Vec::new(),
+            identity_provider: None,
+            public_url: None,
         }
     }
 }
@@ -63,6 +82,8 @@ pub enum BuildError {
     Listen(String, std::io::Error),
     #[error("demo data: {0}")]
     Demo(String),
+    #[error("identity provider: {0}")]
+    IdentityProvider(String),
 }
 
 pub struct App {
@@ -96,7 +117,6 @@ impl App {
 /// The outside services, and their development handles when they are the development ones.
 type Gateways = (
     Arc<dyn SmsGateway>,
-    Arc<dyn IdentityVerifier>,
     Arc<dyn PaymentProvider>,
     Option<DevServices>,
 );
@@ -111,12 +131,6 @@ impl SmsGateway for UnconfiguredSms {
                     .to_owned(),
             )
         })
-    }
-}
-struct UnconfiguredVerifier;
-impl IdentityVerifier for UnconfiguredVerifier {
-    fn verify(&self, _person_id: i64) -> BoxFuture<'_, VerificationOutcome> {
-        Box::pin(async { VerificationOutcome::Unavailable })
     }
 }
 struct UnconfiguredPayment;
@@ -178,27 +192,50 @@ pub async fn build_wrapped(
     let addr = listener
         .local_addr()
         .map_err(|e| BuildError::Listen(config.listen.clone(), e))?;
-    let (sms, identity, payment, dev): Gateways = if config.dev {
+    let (sms, payment, dev): Gateways = if config.dev {
         let outbox = Arc::new(DevSmsOutbox::default());
-        let verifier = Arc::new(DevIdentityVerifier::default());
         let pay = Arc::new(DevPaymentProvider::default());
         (
             outbox.clone(),
-            verifier.clone(),
             pay.clone(),
             Some(DevServices {
                 outbox,
-                identity: verifier,
                 payment: pay,
             }),
         )
     } else {
         (
             Arc::new(UnconfiguredSms),
-            Arc::new(UnconfiguredVerifier),
             Arc::new(UnconfiguredPayment),
             None,
         )
+    };
+    // The development provider is mounted only with --dev; the server then reaches it over HTTP on its own
+    // listener, as it would reach a real provider.
+    let dev_identity = if config.dev {
+        let secret = server_key(&store, "dev-identity-ed25519", clock.now()).await?;
+        Some(Arc::new(DevIdentityProvider::new(
+            &secret,
+            Arc::clone(&clock),
+        )))
+    } else {
+        None
+    };
+    let identity: Arc<dyn IdentityProvider> = match (&config.identity_provider, &dev_identity) {
+        (Some(p), _) => {
+            let key = crate::gateways::identity::parse_public_key(&p.public_key)
+                .map_err(BuildError::IdentityProvider)?;
+            Arc::new(HttpProvider::new(&p.url, key, p.credential.clone()))
+        }
+        (None, Some(dev)) => {
+            let mut own = addr;
+            if own.ip().is_unspecified() {
+                own.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let url = format!("http://{own}{}", crate::dev_identity::MOUNT);
+            Arc::new(HttpProvider::new(&url, dev.public_key(), None))
+        }
+        (None, None) => Arc::new(UnconfiguredProvider),
     };
     // Browsers drop `Secure` cookies over plain http, which is what development and a loopback listener
     // serve; behind a TLS proxy on loopback, set RENCHE_COOKIE_SECURE=always.
@@ -214,6 +251,7 @@ pub async fn build_wrapped(
         clock,
         sms,
         identity,
+        public_url: config.public_url.clone(),
         payment,
         dev,
         secure_cookies,
@@ -224,7 +262,13 @@ pub async fn build_wrapped(
     });
     spawn_housekeeping(Arc::clone(&state));
     spawn_sms_notices(Arc::clone(&state));
-    let router = router(Arc::clone(&state));
+    let mut router = router(Arc::clone(&state));
+    if let Some(dev) = dev_identity {
+        router = router.nest(
+            crate::dev_identity::MOUNT,
+            crate::dev_identity::router::<()>(dev),
+        );
+    }
     Ok(App {
         listener,
         router,

@@ -3,8 +3,7 @@
 
 use crate::clock::Clock;
 use crate::gateways::{
-    DevIdentityVerifier, DevPaymentProvider, DevSmsOutbox, IdentityVerifier, PaymentProvider,
-    SmsGateway,
+    DevPaymentProvider, DevSmsOutbox, IdentityProvider, PaymentProvider, SmsGateway,
 };
 use crate::policies::Policies;
 use crate::store::{Store, TxError, TxFn};
@@ -12,10 +11,10 @@ use renche::Timestamp;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The development services, reachable through `/api/v1/dev/*` in development mode only.
+/// The development services, reachable through `/api/v1/dev/*` in development mode only. (The development
+/// identity provider is not among them: the server reaches it only as a provider, by URL.)
 pub struct DevServices {
     pub outbox: Arc<DevSmsOutbox>,
-    pub identity: Arc<DevIdentityVerifier>,
     pub payment: Arc<DevPaymentProvider>,
 }
 
@@ -24,7 +23,11 @@ pub struct AppState {
     pub policies: Arc<Policies>,
     pub clock: Arc<dyn Clock>,
     pub sms: Arc<dyn SmsGateway>,
-    pub identity: Arc<dyn IdentityVerifier>,
+    /// The real-person verification provider.
+    pub identity: Arc<dyn IdentityProvider>,
+    /// The server's public origin (`https://renche.example`), for the provider's return URLs; without it
+    /// return URLs are paths on the provider's own origin (the development provider shares ours).
+    pub public_url: Option<String>,
     pub payment: Arc<dyn PaymentProvider>,
     pub dev: Option<DevServices>,
     /// Whether the session cookie carries `Secure` (not in development or on a loopback-only listener,

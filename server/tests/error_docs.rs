@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 50;
+const VARIANTS: usize = 57;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -41,7 +41,7 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::ApplicationInReview => 17,
         C::ApplicationClosed => 18,
         C::PhoneAlreadyRegistered(_) => 19,
-        C::ResidentIdAlreadyRegistered => 20,
+        C::IdentityNotVerified => 20,
         C::IdentityMismatch => 21,
         C::QrExpired => 22,
         C::QrReplaced => 23,
@@ -71,6 +71,13 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::ReviewPhotoMissing => 47,
         C::PhotoTooLarge { .. } => 48,
         C::PhotoUnreadable => 49,
+        C::IdentityAlreadyVerified => 50,
+        C::VerificationPending => 51,
+        C::VerificationResultReplayed => 52,
+        C::VerificationResultInvalid => 53,
+        C::VerificationResultMismatch => 54,
+        C::VerificationResultStale => 55,
+        C::VerificationDailyCapReached { .. } => 56,
     }
 }
 

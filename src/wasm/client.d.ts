@@ -37,6 +37,10 @@ export type Relationship = RelationshipCode;
 export interface CommitBindingOptions extends RequestOptions {
   /** Required by the server for QR applications; SMS ones record "other". */
   relationship?: Relationship;
+  /** A verification started with purpose "application" for this application (`startVerification`). */
+  verificationId?: string;
+  /** The provider's signed result from the return address; without it the server asks the provider. */
+  result?: string;
   /** What the page knows; the local rules refuse at once when they can. */
   check?: BindingCall;
 }
@@ -50,6 +54,62 @@ export interface HandleViolationOptions extends RequestOptions {
 
 export interface RemoveBindingOptions extends RequestOptions {
   check?: UnbindCall;
+}
+
+/** Linking the account to its holder's records, once: the name and resident ID to verify. */
+export interface AccountVerificationOptions extends RequestOptions {
+  purpose: "account";
+  name: string;
+  residentId: string;
+  /** Where the provider sends the person back, e.g. "/#/verify" (default "/"). */
+  returnPath?: string;
+}
+
+/** The binder's check before committing this application (their own name and ID, from their record). */
+export interface ApplicationVerificationOptions extends RequestOptions {
+  purpose: "application";
+  applicationId: string;
+  returnPath?: string;
+}
+
+export type StartVerificationOptions = AccountVerificationOptions | ApplicationVerificationOptions;
+
+export type VerificationStatus = "started" | "passed" | "failed" | "no_face" | "unavailable";
+
+/** A verification as the server returns it (docs/api.md). */
+export interface Verification {
+  id: string;
+  purpose: "account" | "application";
+  applicationId: string | null;
+  status: VerificationStatus;
+  /** Send the person's browser here: the provider's page (camera, liveness prompt). */
+  providerUrl: string;
+  expiresAt: string;
+}
+
+export interface FinishVerificationOptions extends RequestOptions {
+  /** The provider's signed result from the return address; without it the server asks the provider. */
+  result?: string;
+}
+
+/** What the provider added to the return address; `null` for each one missing. */
+export interface VerificationReturn {
+  verificationId: string | null;
+  result: string | null;
+}
+
+/** One HTTP exchange whose 2xx body is known. */
+export interface TypedApiResponse<T> extends ApiResponse {
+  /** `T` when `ok`; the server's error body otherwise. */
+  body: T | { error: { code: string; message: { zh: string; en: string }; params?: Record<string, unknown> } } | null;
+}
+
+/** The session as the server describes it after `finishVerification` (docs/api.md, SessionView). */
+export interface SessionView {
+  csrfToken: string;
+  account: { id: string; phoneMasked: string; verified: boolean } | null;
+  person: Record<string, unknown> | null;
+  nextStep: "sign_in" | "verify_identity" | null;
 }
 
 /** The server's decision, as in docs/api.md. */
@@ -120,6 +180,19 @@ export declare class Client {
    * answers at once, without the network.
    */
   commitBinding(applicationId: string, options?: CommitBindingOptions): Promise<ClientOutcome<BindingAnswer>>;
+  /**
+   * Starts a real-person verification (`POST /api/v1/identity/verifications`): purpose "account" with the
+   * holder's name and resident ID, or "application" with the application to commit after it. On 201 the
+   * body is the verification: send the person to its `providerUrl`.
+   */
+  startVerification(options: StartVerificationOptions): Promise<TypedApiResponse<Verification>>;
+  /**
+   * Finishes an "account" verification with the provider's signed result. On 200 the body is the new
+   * session (`person` linked). An "application" verification goes to `commitBinding` instead.
+   */
+  finishVerification(verificationId: string, options?: FinishVerificationOptions): Promise<TypedApiResponse<SessionView>>;
+  /** The `verificationId` and `result` in a return address (its query, or the query after its fragment's path). */
+  static verificationReturn(url: string): VerificationReturn;
   /**
    * Handles and pays a violation (`POST /api/v1/violations/{id}/handle`). With `check` (a route call holding
    * this violation) the local rules decide first: a violation they do not route online answers at once,

@@ -196,16 +196,91 @@ export class Client {
   async commitBinding(applicationId, options) {
     const o = readOptions("commitBinding", options, {
       relationship: relationshipCheck(),
+      verificationId: isString,
+      result: isString,
       check: isObject,
       idempotencyKey: isString,
     });
+    if (o.result !== undefined && o.verificationId === undefined) {
+      throw inputError("commitBinding", "verificationId", "missing field `verificationId` (the `result` belongs to a verification)");
+    }
     const local = o.check ? decideLocally("commitBinding", () => this.#rules.checkBinding(o.check)) : null;
     if (local && !local.allowed) return refusedLocally(local);
     const body = { policyVersion: this.policyVersion };
     if (local) body.expectedAllowed = local.allowed;
     if (o.relationship !== undefined) body.relationship = o.relationship;
+    if (o.verificationId !== undefined) body.verificationId = o.verificationId;
+    if (o.result !== undefined) body.result = o.result;
     const path = `${API}/binding-applications/${encodeURIComponent(applicationId)}/commit`;
     return this.#serverOutcome("POST", path, body, o.idempotencyKey, local, local ? local.allowed : null);
+  }
+
+  /**
+   * Starts a real-person verification (`POST /api/v1/identity/verifications`): purpose `account` with the
+   * holder's `name` and `residentId` (links the account to its person once), or `application` with the
+   * `applicationId` to commit after it. Resolves to the answer; on 201 its body is the verification, whose
+   * `providerUrl` is where the person goes next. The provider sends them back to `returnPath` with
+   * `verificationId` and `result` (read them with `Client.verificationReturn`).
+   */
+  async startVerification(options) {
+    const o = readOptions(
+      "startVerification",
+      options,
+      {
+        purpose: (v) => (v === "account" || v === "application" ? null : 'must be "account" or "application"'),
+        name: isString,
+        residentId: isString,
+        applicationId: isString,
+        returnPath: (v) => (typeof v === "string" && /^\/(?!\/)/.test(v) ? null : "must be a path starting with a single `/`"),
+        idempotencyKey: isString,
+      },
+      ["purpose"],
+    );
+    const needed = o.purpose === "account" ? ["name", "residentId"] : ["applicationId"];
+    for (const name of needed) {
+      if (o[name] === undefined) throw inputError("startVerification", name, `missing field \`${name}\` for purpose \`${o.purpose}\``);
+    }
+    const unwanted = o.purpose === "account" ? ["applicationId"] : ["name", "residentId"];
+    for (const name of unwanted) {
+      if (o[name] !== undefined) throw inputError("startVerification", name, `not taken with purpose \`${o.purpose}\``);
+    }
+    const body = { purpose: o.purpose };
+    for (const name of ["name", "residentId", "applicationId", "returnPath"]) if (o[name] !== undefined) body[name] = o[name];
+    return this.#send("POST", `${API}/identity/verifications`, JSON.stringify(body), o.idempotencyKey ?? newKey());
+  }
+
+  /**
+   * Finishes an `account` verification with the provider's signed `result`
+   * (`POST /api/v1/identity/verifications/{id}/finish`). Resolves to the answer: on 200 the new session
+   * (`person` linked, `nextStep: null`); a failed, replayed, stale or forged result is refused with its code.
+   * An `application` verification is not finished here: give its `verificationId` and `result` to `commitBinding`.
+   */
+  async finishVerification(verificationId, options) {
+    if (typeof verificationId !== "string" || verificationId === "") throw inputError("finishVerification", "verificationId", "must be a non-empty string");
+    const o = readOptions("finishVerification", options, { result: isString, idempotencyKey: isString });
+    const body = o.result === undefined ? {} : { result: o.result };
+    const path = `${API}/identity/verifications/${encodeURIComponent(verificationId)}/finish`;
+    return this.#send("POST", path, JSON.stringify(body), o.idempotencyKey ?? newKey());
+  }
+
+  /**
+   * The `verificationId` and `result` the provider added to the return address, from its query or from the
+   * query after its fragment's path (`/#/verify?verificationId=…&result=…`); `null` for each one missing.
+   */
+  static verificationReturn(url) {
+    if (typeof url !== "string") throw inputError("verificationReturn", "url", "must be a string");
+    const found = { verificationId: null, result: null };
+    const hashAt = url.indexOf("#");
+    const beforeHash = hashAt < 0 ? url : url.slice(0, hashAt);
+    const fragment = hashAt < 0 ? "" : url.slice(hashAt + 1);
+    const queries = [];
+    if (beforeHash.includes("?")) queries.push(beforeHash.slice(beforeHash.indexOf("?") + 1));
+    if (fragment.includes("?")) queries.push(fragment.slice(fragment.indexOf("?") + 1));
+    for (const query of queries) {
+      const params = new URLSearchParams(query);
+      for (const name of ["verificationId", "result"]) if (params.has(name)) found[name] = params.get(name);
+    }
+    return found;
   }
 
   /**

@@ -30,3 +30,12 @@ export const DEMO = {
   // 张绑定 on the kiosk.
   kioskUser: { phone: '13900000003' },
 };
+
+/** Who each demo phone's holder is, for the face check on the provider's page when the account asks for it. */
+export const HOLDERS = {
+  13900000001: { name: '王车主', residentId: '441900198001010015' },
+  13900000002: { name: '李满额', residentId: '441900198502020027' },
+  13900000003: { name: '张绑定', residentId: '441900199003030030' },
+  13900000004: { name: '赵新人', residentId: '441900199504040042' },
+  13900000010: { name: '刘警官', residentId: '441900197505050059' },
+};

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { HOLDERS } from './demo.js';
 
 const require = createRequire(import.meta.url);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,12 +76,18 @@ export async function startServer({ extraArgs = [] } = {}) {
   };
 }
 
-/** Debian's Chromium, headless. `extraArgs` add flags such as a fake camera. */
+/** Chromium's fake camera, allowed without a prompt: the identity provider's page opens the camera. */
+export const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+/**
+ * Debian's Chromium, headless, with the fake camera (the provider's face check needs one). `extraArgs` add
+ * flags such as a video file for the fake camera.
+ */
 export async function launchBrowser({ extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', ...extraArgs],
+      '--disable-component-update', '--disable-sync', ...FAKE_CAMERA, ...extraArgs],
   });
 }
 
@@ -113,6 +120,7 @@ export async function writeFakeCamera(file, rgba, { width = 640, height = 480, f
  */
 export async function openPage(browser, baseUrl, { viewport = PHONE, lang = null, hash = '#/', query = '' } = {}) {
   const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'America/New_York' });
+  await context.grantPermissions(['camera'], { origin: baseUrl });
   if (lang) await context.addInitScript((l) => localStorage.setItem('renche.lang', l), lang);
   const page = await context.newPage();
   const errors = [];
@@ -164,25 +172,70 @@ export async function signIn(page, baseUrl, phone) {
   await page.waitForSelector('#sign-out');
   // Signed in, the app moves to its home page; wait for it so the next navigation does not race it.
   await page.waitForFunction(() => !['/signin', undefined].includes(document.documentElement.dataset.route));
-}
-
-/** Sets what the development identity verifier answers for a person. */
-export async function setIdentity(baseUrl, phone, outcome) {
-  const res = await fetch(`${baseUrl}/api/v1/dev/identity`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: baseUrl },
-    body: JSON.stringify({ phone, outcome }),
-  });
-  if (!res.ok && res.status !== 204) throw new Error(`dev identity: ${res.status} ${await res.text()}`);
+  // An account not yet linked to its holder's records starts with the face check, as its holder would.
+  if ((await page.evaluate(() => document.documentElement.dataset.route)) === '/verify' && HOLDERS[phone]) {
+    await verifyAccount(page, HOLDERS[phone]);
+    await page.waitForSelector('#verify-outcome[data-status="passed"]');
+  }
 }
 
 /**
- * Makes the person's next real-person verification fail. The one place that knows how: today the
- * development verifier's switch; when verification moves to a hosted provider page, only this changes.
+ * On the development identity provider's page (where the app sent the browser): waits for its camera and
+ * liveness prompt, chooses `outcome` (`pass`, `fail` or `no_face`) and waits until the provider has sent
+ * the browser back to the app. Resolves to the return address, with the provider's signed result in it.
  */
-export async function failVerification(page, baseUrl, phone) {
-  await setIdentity(baseUrl, phone, 'fail');
-  return page;
+export async function answerOnProvider(page, outcome = 'pass', { screenshotName = null } = {}) {
+  await page.waitForURL(/\/dev-identity\/sessions\//, { timeout: 30_000 });
+  const choice = page.locator(`[name="outcome"][value="${outcome}"]`);
+  await choice.waitFor({ timeout: 30_000 });
+  // A frame from the (fake) camera first: the page lets the tester answer only with one.
+  await page.locator('#capture:not([disabled])').click({ timeout: 30_000 });
+  await page.waitForFunction((value) => {
+    const el = document.querySelector(`[name="outcome"][value="${value}"]`);
+    return el && !el.disabled;
+  }, outcome, { timeout: 30_000 });
+  if (screenshotName) await publishScreenshot(await screenshot(page, screenshotName));
+  let returned = null;
+  const onNavigated = (frame) => {
+    if (frame === page.mainFrame() && /[?&]result=/.test(frame.url())) returned = frame.url();
+  };
+  page.on('framenavigated', onNavigated);
+  try {
+    if ((await choice.getAttribute('type')) === 'radio') {
+      await choice.check();
+      await page.locator('form [type="submit"]').first().click();
+    } else {
+      await choice.click();
+    }
+    await page.waitForURL((url) => !url.pathname.startsWith('/dev-identity/'), { timeout: 30_000 });
+    await waitReady(page);
+  } finally {
+    page.off('framenavigated', onNavigated);
+  }
+  return returned ?? page.url();
+}
+
+/**
+ * Fails real-person verification on the provider's page (the tester chooses "fail"): the app then offers
+ * the manual-review path. For tests of the review that follows (ID photo, the officer's approval).
+ */
+export async function failVerification(page) {
+  return answerOnProvider(page, 'fail');
+}
+
+/**
+ * Links a signed-in, not yet verified account to its person through the app's verification page and the
+ * provider's page, as its holder would: name, resident ID, the face check, back.
+ */
+export async function verifyAccount(page, { name, residentId, outcome = 'pass' }) {
+  await go(page, '#/verify');
+  await page.waitForSelector('#verify-form');
+  await page.fill('input[name="name"]', name);
+  await page.fill('input[name="residentId"]', residentId);
+  await page.click('#verify-start');
+  const returned = await answerOnProvider(page, outcome);
+  await page.waitForSelector('#verify-outcome');
+  return returned;
 }
 
 /** A JPEG drawn in the page: a stand-in for a photo of a person holding an ID card. */

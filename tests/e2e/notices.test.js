@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, publishScreenshot, axeSerious, unexpectedErrors,
-  setIdentity, waitFor,
+  answerOnProvider, waitFor,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -58,7 +58,6 @@ test('the owner sees a pending application on their vehicle and withdraws it; th
   await page.waitForSelector('#pending-applications [data-application-id]', { state: 'detached' });
 
   // The binder's page, left open at the commit step, is refused with the reason.
-  await setIdentity(server.url, DEMO.binder.phone, 'pass');
   await binder.page.click('#commit-binding');
   await binder.page.waitForSelector('#server-answer[data-code="APPLICATION_WITHDRAWN"]');
   await go(binder.page, '#/inbox');
@@ -75,6 +74,7 @@ test('a binding reaches the owner’s inbox with an unread count; after removal 
   assert.equal(res.status, 200);
   await openBySms(binder.page, vehicle);
   await binder.page.click('#commit-binding');
+  await answerOnProvider(binder.page, 'pass');
   await binder.page.waitForSelector('#binding-done');
 
   const { page } = owner;

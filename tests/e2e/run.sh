@@ -24,4 +24,14 @@ fi
 
 mkdir -p "$root/test-output/screenshots"
 # One file at a time: each starts its own server and browser, and the machine has few cores.
-exec node --test --test-concurrency=1 --test-timeout=180000 "$@" ./*.test.js
+# Files named on the command line run alone (bash tests/e2e/run.sh identity.test.js); else all of them.
+files=()
+flags=()
+for arg in "$@"; do
+  case "$arg" in
+    *.test.js) files+=("./$(basename "$arg")") ;;
+    *) flags+=("$arg") ;;
+  esac
+done
+[ ${#files[@]} -gt 0 ] || files=(./*.test.js)
+exec node --test --test-concurrency=1 --test-timeout=180000 "${flags[@]}" "${files[@]}"

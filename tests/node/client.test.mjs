@@ -129,6 +129,34 @@ async function applyForTaxi(client) {
   return (await json(client, "POST", "/api/v1/bindings/qr/redeem", { qrText })).applicationId;
 }
 
+// A 1×1 PNG: the provider's page sends one frame from the camera; any small valid image will do here.
+const FRAME = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+/**
+ * Goes through the development identity provider as a browser does: the provider page's form with a frame
+ * and the tester's choice, whose 303 goes back to the return address with the signed result.
+ */
+async function answerOnProvider(providerUrl, outcome) {
+  const response = await fetch(new URL(providerUrl, proxyUrl()), {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ outcome, frame: FRAME }).toString(),
+  });
+  assert.equal(response.status, 303, await response.text());
+  return Client.verificationReturn(response.headers.get("location"));
+}
+
+/** The binder's face check for an application; resolves to what the commit needs. */
+async function verifyForApplication(client, applicationId, outcome = "pass") {
+  const started = await client.startVerification({ purpose: "application", applicationId, returnPath: "/#/bind/verified" });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const back = await answerOnProvider(started.body.providerUrl, outcome);
+  assert.equal(back.verificationId, started.body.id);
+  assert.ok(back.result, "the provider's signed result is in the return address");
+  return back;
+}
+
 const spare = { id: "spare", plateType: "02", plateNumber: "粤S88888", ownerKind: "individual", useNature: "A", ownerId: null };
 const bound = (vehicleId) => ({ binderId: "me", vehicleId, createdAt: "2026-08-01T00:00:00Z" });
 const check = (binderBindings) => ({
@@ -140,12 +168,12 @@ test("a commit whose answer is lost is retried with the same key and made exactl
   const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 20 });
   await signIn(client, "13900000003"); // 张绑定, one binding already
   const applicationId = await applyForSpare(client);
-  await json(client, "POST", "/api/v1/dev/identity", { phone: "13900000003", outcome: "pass" });
+  const { verificationId, result } = await verifyForApplication(client, applicationId);
   assert.match(await client.loadPolicy("441900"), /\S/);
 
   faults.push({ match: /\/commit$/, fault: "drop" });
   const from = seen.length;
-  const outcome = await client.commitBinding(applicationId, { check: check([bound("car")]) });
+  const outcome = await client.commitBinding(applicationId, { check: check([bound("car")]), verificationId, result });
 
   const commits = seen.slice(from).filter(([m, p]) => m === "POST" && p.endsWith("/commit"));
   assert.equal(commits.length, 2, "one lost answer, one retry");
@@ -181,16 +209,16 @@ test("a refusal the local rules already know answers at once, without the networ
   assert.equal(outcome.attempts, 0);
 });
 
-test("the server's refusal wins; the client says the decisions differed and the policy is stale", { skip }, async () => {
+test("the server's refusal wins; the client says the decisions differed and the policy is stale; the used result is refused again", { skip }, async () => {
   const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 20 });
   client.useRules(Rules.fromPolicy({ extends: "default", version: "old-1" }));
   await signIn(client, "13900000002"); // 李满额, already at three bindings
   const applicationId = await applyForTaxi(client);
-  await json(client, "POST", "/api/v1/dev/identity", { phone: "13900000002", outcome: "pass" });
+  const { verificationId, result } = await verifyForApplication(client, applicationId);
 
   faults.push({ match: /\/commit$/, fault: "503" });
   // The page believes she has no bindings and takes the car for a private one, so its rules allow it.
-  const outcome = await client.commitBinding(applicationId, { check: check([]), relationship: "friend" });
+  const outcome = await client.commitBinding(applicationId, { check: check([]), relationship: "friend", verificationId, result });
   assert.equal(outcome.attempts, 2, "the 503 was retried");
   assert.equal(outcome.source, "server");
   assert.equal(outcome.status, 409, JSON.stringify(outcome.body));
@@ -202,6 +230,12 @@ test("the server's refusal wins; the client says the decisions differed and the 
   assert.equal(outcome.refreshPolicy, true);
   assert.equal(client.policyVersion, "old-1");
   assert.notEqual(await client.loadPolicy(), "old-1");
+
+  // That commit used the signed result up, refused as it was: handing it in again is refused as a replay.
+  const again = await client.commitBinding(applicationId, { relationship: "friend", verificationId, result });
+  assert.equal(again.replayed, false, "a new request, not the stored answer");
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.equal(again.body.error.code, "VERIFICATION_RESULT_REPLAYED");
 });
 
 test("a refused CSRF token is renewed once from a new session", { skip }, async () => {
@@ -267,4 +301,67 @@ test("a bad check is refused naming the field inside it, before any request", as
   };
   await assert.rejects(client.handleViolation("v2", { check: route }), (e) => e.field === "check.violations");
   await assert.rejects(client.handleViolation("v1", { expectedOwedFen: 1.5 }), (e) => e.field === "expectedOwedFen");
+});
+
+test("a new account is linked only by a passed verification, and its signed result works once", { skip }, async () => {
+  const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 20 });
+  const phone = "13700000021";
+  const { challengeId } = await json(client, "POST", "/api/v1/auth/sms-code", { phone, purpose: "register" });
+  const registered = await json(client, "POST", "/api/v1/auth/register", { challengeId, code: await latestCode(client, phone), phone });
+  assert.equal(registered.person, null);
+  assert.equal(registered.nextStep, "verify_identity");
+  const refused = await client.request("GET", "/api/v1/vehicles");
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.error.code, "IDENTITY_NOT_VERIFIED");
+
+  // A failed face check links nothing.
+  const first = await client.startVerification({ purpose: "account", name: "周新户", residentId: "441900199001010212", returnPath: "/#/verify/done" });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  assert.match(first.body.providerUrl, /\/dev-identity\/sessions\//);
+  const failed = await answerOnProvider(first.body.providerUrl, "fail");
+  const notLinked = await client.finishVerification(failed.verificationId, { result: failed.result });
+  assert.equal(notLinked.status, 422, JSON.stringify(notLinked.body));
+  assert.equal(notLinked.body.error.code, "REAL_PERSON_VERIFICATION_FAILED");
+
+  const second = await client.startVerification({ purpose: "account", name: "周新户", residentId: "441900199001010212", returnPath: "/#/verify/done" });
+  const passed = await answerOnProvider(second.body.providerUrl, "pass");
+  const linked = await client.finishVerification(passed.verificationId, { result: passed.result });
+  assert.equal(linked.status, 200, JSON.stringify(linked.body));
+  assert.equal(linked.body.nextStep, null);
+  assert.ok(linked.body.person, "the session now names the person");
+  assert.equal((await client.request("GET", "/api/v1/vehicles")).status, 200);
+
+  // The same result again (a new request, not a retry) is refused.
+  const replayed = await client.finishVerification(passed.verificationId, { result: passed.result });
+  assert.equal(replayed.replayed, false);
+  assert.equal(replayed.body?.error?.code, "VERIFICATION_RESULT_REPLAYED", JSON.stringify(replayed.body));
+});
+
+test("a binding commit with the result of a failed face check is refused, with manual review offered", { skip }, async () => {
+  const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 20 });
+  await signIn(client, "13900000001"); // 王车主, who owns other cars and has bound none
+  const applicationId = await applyForSpare(client);
+  const { verificationId, result } = await verifyForApplication(client, applicationId, "fail");
+  const outcome = await client.commitBinding(applicationId, { verificationId, result });
+  assert.equal(outcome.status, 422, JSON.stringify(outcome.body));
+  assert.equal(outcome.body.error.code, "REAL_PERSON_VERIFICATION_FAILED");
+  assert.equal(outcome.body.error.params?.manualReview, "available");
+});
+
+test("the return address is read in both of its forms", () => {
+  assert.deepEqual(Client.verificationReturn("http://x/#/verify/done?verificationId=v1&result=a.b%2Bc"), { verificationId: "v1", result: "a.b+c" });
+  assert.deepEqual(Client.verificationReturn("/?verificationId=v2&result=r#/bind/verified"), { verificationId: "v2", result: "r" });
+  assert.deepEqual(Client.verificationReturn("/#/verify/done"), { verificationId: null, result: null });
+  assert.throws(() => Client.verificationReturn(null), (e) => e.field === "url");
+});
+
+test("verification options are checked before any request", async () => {
+  const client = new Client({ baseUrl: "http://127.0.0.1:9", retries: 0 });
+  await assert.rejects(client.startVerification({ purpose: "account", name: "张三" }), (e) => e.field === "residentId");
+  await assert.rejects(client.startVerification({ purpose: "application" }), (e) => e.field === "applicationId");
+  await assert.rejects(client.startVerification({ purpose: "application", applicationId: "1", name: "张三" }), (e) => e.field === "name");
+  await assert.rejects(client.startVerification({ purpose: "face" }), (e) => e.field === "purpose");
+  await assert.rejects(client.startVerification({ purpose: "application", applicationId: "1", returnPath: "//evil" }), (e) => e.field === "returnPath");
+  await assert.rejects(client.finishVerification(""), (e) => e.field === "verificationId");
+  await assert.rejects(client.commitBinding("1", { result: "r" }), (e) => e.field === "verificationId");
 });

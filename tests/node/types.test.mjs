@@ -85,6 +85,13 @@ async function clientSource() {
   ts += `export const removed: Promise<R.ClientOutcome<R.UnbindAnswer>> = client.removeBinding("1", { check: unbind });\n`;
   ts += `export const raw: Promise<R.ApiResponse> = client.request("GET", "/api/v1/session");\n`;
   ts += `export const loaded: Promise<string> = client.loadPolicy("441900");\n`;
+  ts += `export const started: Promise<R.TypedApiResponse<R.Verification>> = client.startVerification({ purpose: "account", name: "张三", residentId: "44190019900101123X", returnPath: "/#/verify" });\n`;
+  ts += `export const startedForApplication = client.startVerification({ purpose: "application", applicationId: "7" });\n`;
+  ts += `export const finished: Promise<R.TypedApiResponse<R.SessionView>> = client.finishVerification("v1", { result: "r" });\n`;
+  ts += `export const returned: R.VerificationReturn = R.Client.verificationReturn("/#/verify?verificationId=v1&result=r");\n`;
+  ts += `export const committedWithResult = client.commitBinding("1", { relationship: "spouse", verificationId: "v1", result: "r" });\n`;
+  ts += `// @ts-expect-error an account verification needs the resident ID\n`;
+  ts += `export const missingId = client.startVerification({ purpose: "account", name: "张三" });\n`;
   return ts;
 }
 

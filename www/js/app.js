@@ -5,7 +5,7 @@ import { t, lang, setLang, onLangChange } from './i18n.js';
 import { get, post, early, setCsrfToken, onSessionEnd, onPolicyStale, withProgress, resetClient } from './net.js';
 import { loadCore, usePolicy } from './core.js';
 import { h, fill, notice, toast } from './ui.js';
-import { app, onSignedIn, onPersonChange, rememberPolicy, forgetPolicies, policyFor } from './state.js';
+import { app, onSignedIn, onPersonChange, rememberPolicy, forgetPolicies, policyFor, applySession, signedOut } from './state.js';
 import { navigate, homePath, parseHash, route, followHash, onKioskPath } from './router.js';
 import { mountDevPanel, refreshDevPanel } from './dev-panel.js';
 
@@ -23,17 +23,18 @@ function renderChrome() {
   badge.textContent = t('kioskBadge');
   const who = document.getElementById('who');
   who.replaceChildren();
-  if (app.person) {
-    who.append(h('span', { class: 'visually-hidden' }, t('signedInAs', { name: '' })), app.person.name ?? '');
+  if (app.account) {
+    // An account not yet linked to a person has no name yet; the verification page names its phone.
+    if (app.person) who.append(h('span', { class: 'visually-hidden' }, t('signedInAs', { name: '' })), app.person.name ?? '');
     who.append(' ', h('button', { type: 'button', class: 'link', id: 'sign-out', style: 'color:#fff', onclick: () => signOut() }, t('signOut')));
   }
 }
 
 async function signOut({ idle = false } = {}) {
   try {
-    if (app.person) await post('/auth/sign-out', {}, { idempotent: true });
+    if (app.account) await post('/auth/sign-out', {}, { idempotent: true });
   } catch { /* the session may already be gone; the page signs out either way */ }
-  app.person = null;
+  signedOut();
   app.idleSignedOut = idle;
   resetClient();
   try {
@@ -63,7 +64,7 @@ function resetIdleTimer() {
   if (app.channel !== 'kiosk') return;
   clearTimeout(idleTimer);
   idleDeadline = Date.now() + app.kioskIdleSeconds * 1000;
-  if (app.person) {
+  if (app.account) {
     idleTimer = setTimeout(() => signOut({ idle: true }), app.kioskIdleSeconds * 1000);
   }
   showIdleNote();
@@ -72,7 +73,7 @@ function resetIdleTimer() {
 /** A quiet line under the page telling kiosk users that the session ends by itself. */
 function showIdleNote() {
   let note = document.getElementById('idle-note');
-  if (app.channel !== 'kiosk' || !app.person) {
+  if (app.channel !== 'kiosk' || !app.account) {
     note?.remove();
     return;
   }
@@ -118,8 +119,8 @@ async function start() {
   });
   onPersonChange(renderChrome);
   onSessionEnd(() => {
-    if (!app.person) return;
-    app.person = null;
+    if (!app.account) return;
+    signedOut();
     renderChrome();
     toast(t('errSessionExpired'), 'error');
     navigate('/signin');
@@ -157,7 +158,7 @@ async function start() {
     return;
   }
   setCsrfToken(session?.csrfToken);
-  app.person = session?.person ?? null;
+  applySession(session);
   renderChrome();
   // The development panel appears only where the server has its dev endpoints; the page does not wait.
   get('/dev/sms-outbox', { quiet: true }).then(() => {

@@ -3,7 +3,7 @@
 
 import { t } from './i18n.js';
 import { h, fill, notice } from './ui.js';
-import { app, onUnreadChange, refreshUnread } from './state.js';
+import { app, needsVerification, onUnreadChange, refreshUnread } from './state.js';
 import * as signIn from './pages/signin.js';
 import * as vehicles from './pages/vehicles.js';
 import * as qrPage from './pages/qr.js';
@@ -14,16 +14,21 @@ import * as inbox from './pages/inbox.js';
 import * as historyPage from './pages/history.js';
 import * as reviewPhoto from './pages/review-photo.js';
 import * as windowReview from './pages/window-review.js';
+import * as verify from './pages/verify.js';
+import { verifyFirst } from './widgets/verify-first.js';
 
 const ROUTES = [
   { pattern: /^\/signin$/, page: signIn, anonymous: true, nav: null },
   { pattern: /^\/register$/, page: signIn, anonymous: true, params: { register: true }, nav: null },
-  { pattern: /^\/vehicles$/, page: vehicles, nav: 'vehicles' },
-  { pattern: /^\/vehicles\/([^/]+)\/qr$/, page: qrPage, keys: ['vehicleId'], nav: 'vehicles' },
-  { pattern: /^\/bind$/, page: bind, nav: 'bind' },
-  { pattern: /^\/bind\/(scan|sms)$/, page: bind, keys: ['method'], nav: 'bind' },
-  { pattern: /^\/violations$/, page: violations, nav: 'violations' },
-  { pattern: /^\/violations\/([^/]+)$/, page: violations, keys: ['violationId'], nav: 'violations' },
+  { pattern: /^\/verify$/, page: verify, nav: null },
+  { pattern: /^\/verify\/done$/, page: verify, params: { done: true }, nav: null },
+  // `records`: the page shows the person's vehicles, licence or bindings, which only a verified account has.
+  { pattern: /^\/vehicles$/, page: vehicles, nav: 'vehicles', records: 'vehiclesTitle' },
+  { pattern: /^\/vehicles\/([^/]+)\/qr$/, page: qrPage, keys: ['vehicleId'], nav: 'vehicles', records: 'qrTitle' },
+  { pattern: /^\/bind$/, page: bind, nav: 'bind', records: 'bindTitle' },
+  { pattern: /^\/bind\/(scan|sms|verified)$/, page: bind, keys: ['method'], nav: 'bind', records: 'bindTitle' },
+  { pattern: /^\/violations$/, page: violations, nav: 'violations', records: 'violationsTitle' },
+  { pattern: /^\/violations\/([^/]+)$/, page: violations, keys: ['violationId'], nav: 'violations', records: 'violationsTitle' },
   { pattern: /^\/window$/, page: windowConsole, nav: 'window', officer: true },
   { pattern: /^\/window\/reviews\/([^/]+)$/, page: windowReview, keys: ['applicationId'], nav: 'window', officer: true },
   { pattern: /^\/inbox$/, page: inbox, nav: 'inbox' },
@@ -49,7 +54,8 @@ export function navigate(path) {
 }
 
 export function homePath() {
-  if (!app.person) return '/signin';
+  if (!app.account) return '/signin';
+  if (needsVerification()) return '/verify';
   return app.person.role === 'officer' && app.channel !== 'kiosk' ? '/window' : '/vehicles';
 }
 
@@ -86,12 +92,19 @@ export async function route({ keepMemo = false } = {}) {
     return;
   }
   const { r, m } = match;
-  if (!r.anonymous && !app.person) {
+  if (!r.anonymous && !app.account) {
     navigate('/signin');
     return;
   }
-  if (r.anonymous && app.person) {
+  if (r.anonymous && app.account) {
     navigate(homePath());
+    return;
+  }
+  if (r.records && needsVerification()) {
+    // The server would answer IDENTITY_NOT_VERIFIED: say what to do instead of showing an error.
+    fill(main, h('div', { class: 'page' }, verifyFirst(t(r.records))));
+    document.documentElement.dataset.route = path;
+    if (!keepMemo) focusHeading(main);
     return;
   }
   const params = { ...(r.params ?? {}) };
@@ -142,7 +155,7 @@ function focusHeading(main) {
 function renderNav(active) {
   const nav = document.getElementById('mainnav');
   nav.setAttribute('aria-label', t('mainNav'));
-  if (!app.person) {
+  if (!app.account) {
     nav.hidden = true;
     nav.replaceChildren();
     return;
@@ -153,7 +166,7 @@ function renderNav(active) {
     ['violations', '/violations', t('navViolations')],
     ['inbox', '/inbox', t('navInbox')],
   ];
-  if (app.person.role === 'officer' && app.channel !== 'kiosk') items.push(['window', '/window', t('navWindow')]);
+  if (app.person?.role === 'officer' && app.channel !== 'kiosk') items.push(['window', '/window', t('navWindow')]);
   nav.hidden = false;
   nav.replaceChildren(...items.map(([key, href, label]) =>
     h('a', { href: `#${href}`, 'aria-current': key === active ? 'page' : null, 'data-nav': key }, label,

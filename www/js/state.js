@@ -4,8 +4,13 @@
 
 import { get, setCsrfToken, resetClient } from './net.js';
 
-/** The signed-in person, the channel, the parsed policy, dev mode. */
+/**
+ * The signed-in account and, once it has passed real-person verification, the person it is linked to;
+ * the channel, the parsed policy, dev mode. `account` without `person` is an account that still has to
+ * confirm who its holder is.
+ */
 export const app = {
+  account: null,
   person: null,
   channel: 'app',
   policy: null,
@@ -49,19 +54,46 @@ export function onPersonChange(fn) {
   personListeners.push(fn);
 }
 
-/** Called by the sign-in page and after registration. */
-export function signedIn(person, csrfToken) {
-  app.person = person;
+/** Takes the server's SessionView (`{csrfToken, account, person, nextStep}`) as what the page knows. */
+export function applySession(session) {
+  app.account = session?.account ?? null;
+  app.person = session?.person ?? null;
+  // An account the server links to no person has to verify, whatever an older answer said.
+  app.nextStep = session?.nextStep ?? (app.account && !app.person ? 'verify_identity' : null);
+}
+
+/** The account is signed in but not (or no longer) linked to a person: verification is its next step. */
+export function needsVerification() {
+  return app.account != null && (app.person == null || app.nextStep === 'verify_identity');
+}
+
+/** Called by the sign-in page and after registration, with the server's SessionView. */
+export function signedIn(session) {
+  applySession(session);
   app.idleSignedOut = false;
   resetClient();
-  if (csrfToken) setCsrfToken(csrfToken);
+  if (session?.csrfToken) setCsrfToken(session.csrfToken);
   for (const fn of signedInListeners) fn();
 }
 
-/** Reloads the signed-in person (points, verification) after a change. */
+/** A new SessionView for the same session (a passed verification linked the person): the header follows. */
+export function sessionChanged(session) {
+  applySession(session);
+  if (session?.csrfToken) setCsrfToken(session.csrfToken);
+  for (const fn of personListeners) fn();
+}
+
+/** Forgets the signed-in account (signed out, or the session ended). */
+export function signedOut() {
+  applySession(null);
+}
+
+/** Reloads the session (account, person, next step) after a change such as a passed verification. */
 export async function refreshPerson() {
   try {
-    app.person = await get('/me', { quiet: true });
+    const session = await get('/session', { quiet: true });
+    applySession(session);
+    if (session?.csrfToken) setCsrfToken(session.csrfToken);
     for (const fn of personListeners) fn();
   } catch { /* keep what we have */ }
   return app.person;

@@ -84,8 +84,12 @@ export function notice(text, kind = 'info') {
 
 /** Shows an API failure as a notice: the server's reasons when it gave some, else a plain message. */
 export function errorNotice(err) {
-  if (err?.reasons?.length) return reasonList(err.reasons, { title: t('refusedTitle') });
-  return notice(err?.friendly ?? t('errServer'), 'error');
+  const shown = err?.reasons?.length ? reasonList(err.reasons, { title: t('refusedTitle') }) : notice(err?.friendly ?? t('errServer'), 'error');
+  // The account has not confirmed who it is (the session changed elsewhere): the way on, not only the refusal.
+  if (err?.code === 'IDENTITY_NOT_VERIFIED') {
+    shown.append(h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/verify', id: 'go-verify' }, t('verifyFirstButton'))));
+  }
+  return shown;
 }
 
 /** Money is counted in fen (integers); shown as yuan with two decimals. */

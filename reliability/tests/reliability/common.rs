@@ -98,15 +98,38 @@ impl TestServer {
             .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
-    pub async fn identity(&self, person: i64, outcome: &str) {
-        let r = self
-            .dev(
-                Method::POST,
-                "/api/v1/dev/identity",
-                Some(json!({ "personId": person.to_string(), "outcome": outcome })),
-            )
-            .await;
-        assert_eq!(r.status, 204, "{:?}", r.body);
+    /// The binder's face check for `application` on the development identity provider, as a browser
+    /// goes through it (start, the provider page's form with a frame and `outcome`, its redirect).
+    pub async fn verify_application(
+        &self,
+        binder: &Session,
+        application: &str,
+        outcome: &str,
+    ) -> client::Verified {
+        let start = json!({ "purpose": "application", "applicationId": application, "returnPath": "/#/bind/verified" });
+        client::verify(&self.http, &self.url, binder, start, outcome)
+            .await
+            .unwrap_or_else(|e| panic!("verification of application {application}: {e}"))
+    }
+    /// Commits `application` with `body` after a face check answered with `outcome`.
+    pub async fn commit_verified(
+        &self,
+        binder: &Session,
+        application: &str,
+        mut body: Value,
+        outcome: &str,
+    ) -> Reply {
+        let v = self.verify_application(binder, application, outcome).await;
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("verificationId".into(), json!(v.verification_id));
+            fields.insert("result".into(), json!(v.result));
+        }
+        self.post(
+            Some(binder),
+            &format!("/api/v1/binding-applications/{application}/commit"),
+            body,
+        )
+        .await
     }
     pub async fn outbox_codes(&self, phone: &str) -> Vec<String> {
         let r = self
@@ -176,9 +199,8 @@ impl TestServer {
         assert_eq!(r.status, 201, "{:?}", r.body);
         r.str_at("/qrText").unwrap()
     }
-    /// Binds `vehicle` for `binder` by QR code from `owner`; returns the binding id (identity passes).
+    /// Binds `vehicle` for `binder` by QR code from `owner`; returns the binding id (the face check passes).
     pub async fn bind(&self, owner: &Session, binder: &Session, vehicle: i64) -> String {
-        self.identity(binder.person_id, "pass").await;
         let text = self.qr(owner, vehicle).await;
         let opened = self
             .post(
@@ -190,11 +212,7 @@ impl TestServer {
         assert_eq!(opened.status, 201, "{:?}", opened.body);
         let app = opened.str_at("/applicationId").unwrap();
         let c = self
-            .post(
-                Some(binder),
-                &format!("/api/v1/binding-applications/{app}/commit"),
-                json!({ "relationship": "friend" }),
-            )
+            .commit_verified(binder, &app, json!({ "relationship": "friend" }), "pass")
             .await;
         assert_eq!(c.status, 201, "{:?}", c.body);
         c.str_at("/binding/id").unwrap()

@@ -77,9 +77,6 @@ async fn fixture(s: &TestServer) -> Fixture {
         .map(|v| (v.id, v.plate_number.clone(), v.engine_suffix.clone()))
         .collect();
     assert!(vehicles.len() >= 8);
-    for who in [&person, &other, &reviewer, &owner, &officer] {
-        s.identity(who.person_id, "pass").await;
-    }
     // An SMS challenge of the person, started before they reach their limit (at the limit a start is
     // refused before anything is sent).
     let ch = s
@@ -116,8 +113,7 @@ async fn fixture(s: &TestServer) -> Fixture {
                 .unwrap(),
         );
     }
-    // Two applications waiting for manual review (verification failed).
-    s.identity(reviewer.person_id, "fail").await;
+    // Two applications waiting for manual review (the face check failed).
     let mut reviews = Vec::new();
     for v in &vehicles[5..7] {
         let text = s.qr(&owner, v.0).await;
@@ -130,11 +126,7 @@ async fn fixture(s: &TestServer) -> Fixture {
             .await;
         let app = opened.str_at("/applicationId").unwrap();
         let c = s
-            .post(
-                Some(&reviewer),
-                &format!("/api/v1/binding-applications/{app}/commit"),
-                json!({ "relationship": "friend" }),
-            )
+            .commit_verified(&reviewer, &app, json!({ "relationship": "friend" }), "fail")
             .await;
         assert_eq!(c.status, 422, "{:?}", c.body);
         // Manual review needs the applicant's ID photo first (a raw image body).
@@ -163,7 +155,6 @@ async fn fixture(s: &TestServer) -> Fixture {
         assert_eq!(r.status, 202, "{:?}", r.body);
         reviews.push(app);
     }
-    s.identity(reviewer.person_id, "pass").await;
     s.dev(
         Method::POST,
         "/api/v1/dev/payment",
@@ -321,8 +312,8 @@ fn rows() -> Vec<Row> {
             build: |_, r| {
                 post(
                     "/api/v1/auth/register".into(),
-                    json!({ "challengeId": "0123456789abcdef0123456789abcdef", "code": "123456", "name": "王五",
-                            "residentId": "11010519491231002X", "phone": format!("1370000000{}", idx(r)) }),
+                    json!({ "challengeId": "0123456789abcdef0123456789abcdef", "code": "123456",
+                            "phone": format!("1370000000{}", idx(r)) }),
                 )
             },
         },
@@ -369,7 +360,8 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "POST /binding-applications/{id}/commit",
-            expect: [401, 409, 404, 404, 404],
+            // The binder's own: without a verification the application waits for one (202).
+            expect: [401, 202, 404, 404, 404],
             build: |f, _| {
                 post(
                     format!("/api/v1/binding-applications/{}/commit", f.application),
@@ -549,7 +541,6 @@ async fn sms_codes_are_hashed_short_lived_single_use_and_bound_to_the_requester(
     let binder = &s.pop.people[1].session;
     let intruder = &s.pop.people[2].session;
     let v = &s.pop.vehicles[0];
-    s.identity(binder.person_id, "pass").await;
     let start = json!({ "plateType": "02", "plateNumber": v.plate_number, "engineSuffix": v.engine_suffix });
 
     // Cool-down per requester and plate: a second code within 60 s is refused with the wait.
@@ -789,7 +780,6 @@ async fn qr_codes_altered_forged_reused_and_at_the_limit() {
     for b in &p[1..4] {
         s.bind(owner, b, vehicle).await;
     }
-    s.identity(p[4].person_id, "pass").await;
     let text = s.qr(owner, vehicle).await;
     let opened = redeem(&p[4], text).await;
     assert_eq!(opened.status, 201, "{:?}", opened.body);
@@ -801,11 +791,7 @@ async fn qr_codes_altered_forged_reused_and_at_the_limit() {
         .any(|r| r["code"] == "VEHICLE_BINDER_LIMIT_REACHED"));
     let app = opened.str_at("/applicationId").unwrap();
     let c = s
-        .post(
-            Some(&p[4]),
-            &format!("/api/v1/binding-applications/{app}/commit"),
-            json!({ "relationship": "friend" }),
-        )
+        .commit_verified(&p[4], &app, json!({ "relationship": "friend" }), "pass")
         .await;
     assert_eq!(c.status, 409, "{:?}", c.body);
     assert_eq!(c.code(), Some("VEHICLE_BINDER_LIMIT_REACHED"));

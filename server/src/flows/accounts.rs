@@ -1,11 +1,12 @@
-//! Accounts: codes for registration and sign-in, registration (claiming an imported record), sign-in.
+//! Accounts: codes for registration and sign-in, registration (an account for a phone, linked to nobody),
+//! sign-in. An account becomes a person's only through real-person verification (`flows::identity`).
 
 use crate::error::{PhoneAlreadyRegistered, ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::audit::audit;
 use crate::flows::sessions;
 use crate::flows::sms::{self, ChallengeTarget, CodeCheck, Delivery};
-use crate::store::{NewPerson, PersonRow, Role, SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
-use renche::domain::{PhoneNumber, ResidentId};
+use crate::store::{AccountRow, PersonRow, SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
+use renche::domain::PhoneNumber;
 use renche::policy::SmsPolicy;
 use renche::Timestamp;
 use serde::Deserialize;
@@ -18,8 +19,8 @@ pub enum AccountPurpose {
     SignIn,
 }
 
-/// Opens a registration or sign-in challenge for `phone`. A sign-in code reaches only a registered
-/// phone; the answer is the same either way.
+/// Opens a registration or sign-in challenge for `phone`. A registration code reaches only a phone without
+/// an account, a sign-in code only one with an account; the answer is the same either way.
 pub fn send_code(
     tx: &mut dyn Tx,
     requester: String,
@@ -32,11 +33,15 @@ pub fn send_code(
     sms::check_cooldown(tx, &key, sms_policy, now)?;
     sms::check_daily_cap(tx, &key, sms_policy.daily_cap_per_phone, now)?;
     let (purpose, deliver) = match purpose {
-        AccountPurpose::Register => (SmsPurpose::Register, true),
+        // A registration code only where there is no account yet, a sign-in code only where there is
+        // one; the answer is the same either way.
+        AccountPurpose::Register => (
+            SmsPurpose::Register,
+            tx.account_by_phone(phone.as_str())?.is_none(),
+        ),
         AccountPurpose::SignIn => (
             SmsPurpose::SignIn,
-            tx.person_by_phone(phone.as_str())?
-                .is_some_and(|p| p.registered_at.is_some()),
+            tx.account_by_phone(phone.as_str())?.is_some(),
         ),
     };
     let target = ChallengeTarget {
@@ -50,37 +55,25 @@ pub fn send_code(
     sms::open_challenge(tx, target, now, sms_policy)
 }
 
-/// A session that has just been opened for a person.
+/// A session that has just been opened for an account.
 pub struct SignedIn {
-    pub person: PersonRow,
+    pub account: AccountRow,
+    /// The account's linked person, when it has passed verification.
+    pub person: Option<PersonRow>,
     pub token: String,
     pub csrf_token: String,
 }
 
-/// What a registration says.
+/// What a registration says: a phone and its code, nothing more.
 pub struct Registration {
     pub challenge_id: String,
     pub code: String,
-    pub name: String,
-    pub resident_id: ResidentId,
     pub phone: PhoneNumber,
     /// The anonymous session the registration came from, ended by it.
     pub session: sessions::Session,
 }
 
-fn conflict(code: ServerErrorCode, field: &str) -> ServerError {
-    ServerError::of(code).field(field)
-}
-
-fn phone_in_use() -> ServerError {
-    conflict(
-        ServerErrorCode::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse),
-        "phone",
-    )
-}
-
-/// Checks the code, registers the person (or claims the imported record that names them), links their
-/// vehicles and opens their session in place of the anonymous one.
+/// Checks the code and opens an account for the phone, not linked to anyone: registration claims nothing.
 pub fn register(
     tx: &mut dyn Tx,
     r: Registration,
@@ -105,75 +98,44 @@ pub fn register(
             "the code was sent to another phone number",
         )));
     }
-    let by_phone = tx.person_by_phone(phone)?;
-    if by_phone.as_ref().is_some_and(|p| p.registered_at.is_some()) {
-        return Ok(Verdict::Refused(conflict(
-            ServerErrorCode::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered),
-            "phone",
-        )));
+    if tx.account_by_phone(phone)?.is_some() {
+        return Ok(Verdict::Refused(
+            ServerError::of(ServerErrorCode::PhoneAlreadyRegistered(
+                PhoneAlreadyRegistered::Registered,
+            ))
+            .field("phone"),
+        ));
     }
-    let id = match tx.person_by_resident_id(r.resident_id.as_str())? {
-        Some(p) if p.registered_at.is_some() => {
-            return Ok(Verdict::Refused(conflict(
-                ServerErrorCode::ResidentIdAlreadyRegistered,
-                "residentId",
-            )))
-        }
-        Some(p) => {
-            // An imported record (e.g. a licence holder) is claimed by the person it names.
-            if p.name != r.name {
-                return Ok(Verdict::Refused(conflict(
-                    ServerErrorCode::IdentityMismatch,
-                    "name",
-                )));
-            }
-            if by_phone.as_ref().is_some_and(|o| o.id != p.id) {
-                return Ok(Verdict::Refused(phone_in_use()));
-            }
-            tx.register_person(p.id, &r.name, phone, now)?;
-            p.id
-        }
-        None => {
-            if by_phone.is_some() {
-                return Ok(Verdict::Refused(phone_in_use()));
-            }
-            tx.insert_person(&NewPerson {
-                name: r.name.clone(),
-                resident_id: r.resident_id.clone(),
-                phone: r.phone.clone(),
-                registered_at: Some(now),
-                identity_verified: false,
-                role: Role::Person,
-                licence: None,
-                created_at: now,
-            })?
-        }
-    };
-    tx.link_vehicles_to_owner(r.resident_id.as_str(), id)?;
+    let id = tx.insert_account(phone, now)?;
     audit(
         tx,
         now,
-        Some(id),
-        "person.registered",
-        format!("person:{id}"),
+        None,
+        "account.registered",
+        format!("account:{id}"),
         json!({}),
     )?;
     open_session(tx, id, &r.session, now).map(Verdict::Done)
 }
 
-/// Ends the anonymous session and opens the person's.
+/// Ends the anonymous session and opens the account's.
 fn open_session(
     tx: &mut dyn Tx,
-    person_id: i64,
+    account_id: i64,
     old: &sessions::Session,
     now: Timestamp,
 ) -> ServerResult<SignedIn> {
     tx.delete_session(&old.token_hash)?;
-    let (token, csrf_token) = sessions::open(tx, Some(person_id), now)?;
-    let person = tx
-        .person(person_id)?
-        .ok_or_else(|| ServerError::internal("person vanished"))?;
+    let (token, csrf_token) = sessions::open(tx, Some(account_id), now)?;
+    let account = tx
+        .account(account_id)?
+        .ok_or_else(|| ServerError::internal("account vanished"))?;
+    let person = match account.person_id {
+        Some(id) => tx.person(id)?,
+        None => None,
+    };
     Ok(SignedIn {
+        account,
         person,
         token,
         csrf_token,
@@ -206,8 +168,8 @@ pub fn sign_in(
         Verdict::Refused(e) => return Ok(Verdict::Refused(e)),
     };
     let phone = s.phone.as_str();
-    let person = match tx.person_by_phone(phone)? {
-        Some(p) if p.registered_at.is_some() && c.phone.as_deref() == Some(phone) => p,
+    let account = match tx.account_by_phone(phone)? {
+        Some(a) if c.phone.as_deref() == Some(phone) => a,
         _ => {
             return Ok(Verdict::Refused(ServerError::invalid_value(
                 "phone",
@@ -218,10 +180,26 @@ pub fn sign_in(
     audit(
         tx,
         now,
-        Some(person.id),
-        "person.signed_in",
-        format!("person:{}", person.id),
+        account.person_id,
+        "account.signed_in",
+        format!("account:{}", account.id),
         json!({}),
     )?;
-    open_session(tx, person.id, &s.session, now).map(Verdict::Done)
+    open_session(tx, account.id, &s.session, now).map(Verdict::Done)
+}
+
+/// The account of a session and its linked person, as the session view shows them.
+pub fn parties(
+    tx: &mut dyn Tx,
+    account_id: Option<i64>,
+) -> ServerResult<(Option<AccountRow>, Option<PersonRow>)> {
+    let Some(id) = account_id else {
+        return Ok((None, None));
+    };
+    let account = tx.account(id)?;
+    let person = match account.as_ref().and_then(|a| a.person_id) {
+        Some(p) => tx.person(p)?,
+        None => None,
+    };
+    Ok((account, person))
 }

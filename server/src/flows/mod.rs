@@ -11,6 +11,7 @@ pub mod consent;
 pub mod decision;
 pub mod facts;
 pub mod history;
+pub mod identity;
 pub mod notices;
 pub mod officer;
 pub mod review;

@@ -1,4 +1,6 @@
-//! Sessions: a random token in the browser's cookie, only its hash in the store.
+//! Sessions: a random token in the browser's cookie, only its hash in the store. A session belongs to an
+//! account (or to nobody yet); its person is the account's linked person, read whenever it is loaded, so a
+//! takeover or an unlinking takes effect on the next request.
 
 use crate::error::ServerResult;
 use crate::secrets::{random_hex, sha256};
@@ -12,17 +14,20 @@ pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
 #[derive(Clone, Debug)]
 pub struct Session {
     pub token_hash: Vec<u8>,
+    pub account_id: Option<i64>,
+    /// The person the account is linked to by a passed verification.
     pub person_id: Option<i64>,
     pub csrf_token: String,
 }
 
 impl Session {
-    /// Whose idempotency keys and SMS counters these are: the person, or the anonymous session before
-    /// sign-in.
+    /// Whose idempotency keys and SMS counters these are: the person, the account before it is verified,
+    /// or the anonymous session before sign-in.
     pub fn scope(&self) -> String {
-        match self.person_id {
-            Some(p) => format!("p:{p}"),
-            None => format!("s:{}", hex::encode(&self.token_hash)),
+        match (self.person_id, self.account_id) {
+            (Some(p), _) => format!("p:{p}"),
+            (None, Some(a)) => format!("a:{a}"),
+            (None, None) => format!("s:{}", hex::encode(&self.token_hash)),
         }
     }
 }
@@ -34,13 +39,13 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 /// A new session row; returns (token, CSRF token). The token itself is never stored.
 pub fn open(
     tx: &mut dyn Tx,
-    person_id: Option<i64>,
+    account_id: Option<i64>,
     now: Timestamp,
 ) -> ServerResult<(String, String)> {
     let token = random_hex(32);
     let csrf = random_hex(32);
     let expires = Timestamp::from_millis(now.millis() + SESSION_LIFETIME_MS);
-    tx.insert_session(&token_hash(&token), person_id, &csrf, now, expires)?;
+    tx.insert_session(&token_hash(&token), account_id, &csrf, now, expires)?;
     Ok((token, csrf))
 }
 
@@ -50,6 +55,7 @@ pub fn live(tx: &mut dyn Tx, token: &str, now: Timestamp) -> StoreResult<Option<
     let row = tx.session(&hash)?;
     Ok(row.filter(|s| s.expires_at > now).map(|s| Session {
         token_hash: hash,
+        account_id: s.account_id,
         person_id: s.person_id,
         csrf_token: s.csrf_token,
     }))

@@ -4,9 +4,9 @@ use crate::error::{ServerError, ServerResult, Verdict};
 use crate::flows::accounts::{self, AccountPurpose, Registration, SignIn, SignedIn as Opened};
 use crate::flows::{sessions, sms};
 use crate::http::extract::{parse_phone, ApiJson, ClientAddr, Ctx};
-use crate::http::guard::{clear_cookie, session_cookie, AnswerKey, Caller, SignedIn};
+use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Caller, SignedIn};
 use crate::http::idempotency::{write_answer_with, Answer};
-use crate::http::views::{ChallengeView, PersonView};
+use crate::http::views::{AccountView, ChallengeView, PersonView, SessionView};
 use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use renche::domain::ResidentId;
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -27,38 +26,27 @@ pub fn router() -> Router<SharedState> {
         .route("/auth/sign-in", post(sign_in))
         .route("/auth/sign-out", post(sign_out))
         .route("/me", get(me))
+        .route("/me/next-step", get(next_step))
         .route("/notifications", get(notifications))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionView {
-    csrf_token: String,
-    person: Option<PersonView>,
 }
 
 async fn get_session(State(state): Ctx, Caller(session): Caller) -> ServerResult<Response> {
     let now = state.now();
     if let Some(s) = session {
-        let person = match s.person_id {
-            Some(id) => state
-                .read(move |tx| Ok::<_, ServerError>(tx.person(id)?))
-                .await?
-                .map(|p| PersonView::of(&p, now)),
-            None => None,
-        };
-        return Ok(Json(SessionView {
-            csrf_token: s.csrf_token,
-            person,
-        })
+        let account_id = s.account_id;
+        let (account, person) = state
+            .read(move |tx| accounts::parties(tx, account_id))
+            .await?;
+        return Ok(Json(SessionView::of(
+            s.csrf_token,
+            account.as_ref(),
+            person.as_ref(),
+            now,
+        ))
         .into_response());
     }
     let (token, csrf) = state.write(move |tx| sessions::open(tx, None, now)).await?;
-    let mut resp = Json(SessionView {
-        csrf_token: csrf,
-        person: None,
-    })
-    .into_response();
+    let mut resp = Json(SessionView::of(csrf, None, None, now)).into_response();
     resp.headers_mut()
         .insert(SET_COOKIE, session_cookie(&token, state.secure_cookies));
     Ok(resp)
@@ -109,28 +97,7 @@ async fn send_sms_code(
 struct RegisterRequest {
     challenge_id: String,
     code: String,
-    name: String,
-    resident_id: String,
     phone: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SignedInView {
-    person: PersonView,
-    csrf_token: String,
-}
-
-fn parse_name(input: &str) -> ServerResult<String> {
-    let name = input.trim();
-    let n = name.chars().count();
-    if n == 0 || n > 40 || name.chars().any(char::is_control) {
-        return Err(ServerError::invalid_value(
-            "name",
-            "a name is 1 to 40 characters",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 /// The answer to a registration or sign-in: the person, and the new session's cookie.
@@ -146,10 +113,12 @@ fn signed_in_response(
     };
     let mut resp = (
         status,
-        Json(SignedInView {
-            person: PersonView::of(&opened.person, now),
-            csrf_token: opened.csrf_token,
-        }),
+        Json(SessionView::of(
+            opened.csrf_token,
+            Some(&opened.account),
+            opened.person.as_ref(),
+            now,
+        )),
     )
         .into_response();
     resp.headers_mut().insert(
@@ -166,9 +135,6 @@ async fn register(
 ) -> ServerResult<Response> {
     let session = session.ok_or_else(ServerError::unauthenticated)?;
     let registration = Registration {
-        name: parse_name(&body.name)?,
-        resident_id: ResidentId::parse(&body.resident_id)
-            .map_err(|e| ServerError::invalid("residentId", &e))?,
         phone: parse_phone("phone", &body.phone)?,
         challenge_id: body.challenge_id,
         code: body.code,
@@ -210,7 +176,7 @@ async fn sign_in(
     signed_in_response(&state, StatusCode::OK, verdict, now)
 }
 
-async fn sign_out(State(state): Ctx, me: SignedIn) -> ServerResult<Response> {
+async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {
     let hash = me.session.token_hash.clone();
     state
         .write(move |tx| Ok::<_, ServerError>(tx.delete_session(&hash)?))
@@ -229,6 +195,18 @@ async fn me(State(state): Ctx, me: SignedIn) -> ServerResult<Json<PersonView>> {
         .await?
         .ok_or_else(ServerError::unauthenticated)?;
     Ok(Json(PersonView::of(&p, now)))
+}
+
+async fn next_step(State(state): Ctx, me: Account) -> ServerResult<Json<Value>> {
+    let id = me.account_id;
+    let (account, person) = state
+        .read(move |tx| accounts::parties(tx, Some(id)))
+        .await?;
+    let account = account.ok_or_else(ServerError::unauthenticated)?;
+    let view = SessionView::of(String::new(), Some(&account), person.as_ref(), state.now());
+    Ok(Json(
+        json!({ "nextStep": view.next_step, "account": AccountView::of(&account) }),
+    ))
 }
 
 #[derive(Serialize)]

@@ -6,8 +6,9 @@ use crate::flows::applications::{self, Submission, Submitted};
 use crate::flows::binding;
 use crate::flows::consent::{self, NamedVehicle};
 use crate::flows::decision::ClientExpectation;
+use crate::flows::identity;
 use crate::flows::sms;
-use crate::gateways::VerificationOutcome;
+use crate::gateways::ResultOutcome;
 use crate::http::extract::{ApiJson, ClientAddr, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_with, Answer};
@@ -194,6 +195,65 @@ struct CommitRequest {
     policy_version: Option<String>,
     #[serde(default)]
     expected_allowed: Option<bool>,
+    /// A verification of purpose `application` for this application.
+    #[serde(default)]
+    verification_id: Option<String>,
+    /// The provider's signed result, as the browser brought it back; else the server asks the provider.
+    #[serde(default)]
+    result: Option<String>,
+}
+
+/// Where the commit's verification result comes from.
+enum ResultSource {
+    /// No verification named: the application waits for one.
+    NotStarted,
+    /// The provider is not configured or could not be asked.
+    Unavailable,
+    Token {
+        verification_id: String,
+        token: String,
+    },
+}
+
+/// The signed result for the commit: the one the browser brought, or the provider's answer for the
+/// verification's session (409 `VERIFICATION_PENDING` while it has none).
+async fn result_source(
+    state: &SharedState,
+    account_id: i64,
+    verification_id: Option<String>,
+    result: Option<String>,
+) -> ServerResult<ResultSource> {
+    // No provider at all: unavailable, and the binder may ask for manual review.
+    if state.identity.public_key().is_none() {
+        return Ok(ResultSource::Unavailable);
+    }
+    let Some(verification_id) = verification_id else {
+        return Ok(ResultSource::NotStarted);
+    };
+    if let Some(token) = result {
+        return Ok(ResultSource::Token {
+            verification_id,
+            token,
+        });
+    }
+    let id = verification_id.clone();
+    let v = state
+        .read(move |tx| identity::own_verification(tx, &id, account_id))
+        .await?;
+    let Some(session) = v.provider_session else {
+        return Ok(ResultSource::Unavailable);
+    };
+    match state.identity.result(session).await {
+        Ok(Some(token)) => Ok(ResultSource::Token {
+            verification_id,
+            token,
+        }),
+        Ok(None) => Err(ServerError::of(ServerErrorCode::VerificationPending)),
+        Err(e) => {
+            tracing::warn!(error = %e, "identity provider result not available");
+            Ok(ResultSource::Unavailable)
+        }
+    }
 }
 
 async fn commit_application(
@@ -205,30 +265,57 @@ async fn commit_application(
 ) -> ServerResult<Response> {
     let binder = me.person_id;
     let app_id = id.clone();
-    let (a, _) = state
+    let (a, v) = state
         .read(move |tx| applications::own_application(tx, &app_id, binder))
         .await?;
     applications::require_awaiting(&a)?;
+    // Before the provider is asked anything: consent that has run out is refused at once.
+    consent::require_in_time(&state.policies, &a, &v, state.now())?;
     let relationship = applications::relationship_for(a.method, body.relationship)?;
-    let verification = match state.identity.verify(binder).await {
-        VerificationOutcome::Pass => Verification::Passed,
-        VerificationOutcome::Pending => Verification::Pending,
-        VerificationOutcome::Fail => Verification::Failed,
-        VerificationOutcome::Unavailable => Verification::Unavailable,
-    };
+    let account_id = me.account_id;
+    let source = result_source(&state, account_id, body.verification_id, body.result).await?;
+    let provider_key = state.identity.public_key();
     let now = state.now();
-    let submission = Submission {
-        application_id: id,
-        binder,
-        relationship,
-        verification,
-        expectation: ClientExpectation {
-            policy_version: body.policy_version,
-            expected_allowed: body.expected_allowed,
-        },
+    let expectation = ClientExpectation {
+        policy_version: body.policy_version,
+        expected_allowed: body.expected_allowed,
     };
     let st = state.clone();
     write_answer(&state, &key, move |tx| {
+        let verification = match source {
+            ResultSource::NotStarted => Verification::Pending,
+            ResultSource::Unavailable => Verification::Unavailable,
+            ResultSource::Token {
+                verification_id,
+                token,
+            } => {
+                let person = tx
+                    .person(binder)?
+                    .ok_or_else(ServerError::unauthenticated)?;
+                let taken = identity::accept_for_application(
+                    tx,
+                    &verification_id,
+                    account_id,
+                    &id,
+                    &person,
+                    &token,
+                    provider_key.as_ref(),
+                    now,
+                )?;
+                match taken {
+                    Verdict::Done(ResultOutcome::Pass) => Verification::Passed,
+                    Verdict::Done(_) => Verification::Failed,
+                    Verdict::Refused(e) => return Ok(Answer::error(e)),
+                }
+            }
+        };
+        let submission = Submission {
+            application_id: id,
+            binder,
+            relationship,
+            verification,
+            expectation,
+        };
         match applications::submit(tx, &st.policies, now, submission)? {
             Submitted::Decided(decided) => bound_answer(StatusCode::CREATED, decided),
             Submitted::Unverified(u) => {

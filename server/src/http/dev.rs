@@ -1,8 +1,8 @@
-//! Development-only endpoints (`--dev`): the SMS outbox, the verifier's and payment provider's next
-//! answers, and the movable clock. They do not exist otherwise.
+//! Development-only endpoints (`--dev`): the SMS outbox, the payment provider's next answers, and the
+//! movable clock. They do not exist otherwise. Nothing here makes a real-person verification pass: that
+//! goes only through the development identity provider's page (`dev_identity`).
 
 use crate::error::{NotFound, ServerError, ServerErrorCode, ServerResult};
-use crate::gateways::VerificationOutcome;
 use crate::http::extract::{ApiJson, ApiQuery as Query, Ctx};
 use crate::state::SharedState;
 use axum::extract::State;
@@ -19,7 +19,6 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
     }
     Router::new()
         .route("/dev/sms-outbox", get(sms_outbox))
-        .route("/dev/identity", post(set_identity))
         .route("/dev/payment", post(set_payment))
         .route("/dev/clock", get(get_clock).post(advance_clock))
 }
@@ -41,47 +40,6 @@ async fn sms_outbox(State(state): Ctx, Query(q): Query<OutboxQuery>) -> ServerRe
     };
     let messages = dev.outbox.messages(phone.as_ref().map(|p| p.as_str()));
     Ok(Json(json!({ "messages": messages })))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IdentityRequest {
-    #[serde(default)]
-    person_id: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
-    outcome: VerificationOutcome,
-}
-
-async fn set_identity(
-    State(state): Ctx,
-    ApiJson(body): ApiJson<IdentityRequest>,
-) -> ServerResult<StatusCode> {
-    let dev = state.dev.as_ref().ok_or_else(dev_only)?;
-    let id = match (body.person_id, body.phone) {
-        (Some(id), _) => id
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| ServerError::invalid_value("personId", "an id is a whole number"))?,
-        (None, Some(phone)) => {
-            let phone =
-                PhoneNumber::parse(&phone).map_err(|e| ServerError::invalid("phone", &e))?;
-            state
-                .read(move |tx| Ok::<_, ServerError>(tx.person_by_phone(phone.as_str())?))
-                .await?
-                .ok_or_else(ServerError::not_found)?
-                .id
-        }
-        (None, None) => {
-            return Err(ServerError::invalid_value(
-                "personId",
-                "give personId or phone",
-            ))
-        }
-    };
-    dev.identity.set(id, body.outcome);
-    tracing::info!(person = id, outcome = ?body.outcome, "development verifier outcome set");
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, Clone, Copy)]

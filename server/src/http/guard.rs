@@ -34,22 +34,60 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// A signed-in person (401 otherwise).
+/// A signed-in, verified person: a session whose account is linked to a person by a passed real-person
+/// verification. No account → 401; an account not linked → 403 `IDENTITY_NOT_VERIFIED`.
 pub struct SignedIn {
     pub person_id: i64,
+    pub account_id: i64,
     pub session: Session,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let session = parts
-            .extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or_else(ServerError::unauthenticated)?;
-        let person_id = session.person_id.ok_or_else(ServerError::unauthenticated)?;
-        Ok(SignedIn { person_id, session })
+        let Account {
+            account_id,
+            person_id,
+            session,
+        } = account_of(parts)?;
+        let person_id =
+            person_id.ok_or_else(|| ServerError::of(ServerErrorCode::IdentityNotVerified))?;
+        Ok(SignedIn {
+            person_id,
+            account_id,
+            session,
+        })
+    }
+}
+
+/// A signed-in account, verified or not (401 otherwise): for the few endpoints an account may use before
+/// its verification (session, next step, verification, sign-out).
+pub struct Account {
+    pub account_id: i64,
+    pub person_id: Option<i64>,
+    pub session: Session,
+}
+
+fn account_of(parts: &Parts) -> Result<Account, ServerError> {
+    let session = parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(ServerError::unauthenticated)?;
+    let account_id = session
+        .account_id
+        .ok_or_else(ServerError::unauthenticated)?;
+    Ok(Account {
+        account_id,
+        person_id: session.person_id,
+        session,
+    })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Account {
+    type Rejection = ServerError;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        account_of(parts)
     }
 }
 

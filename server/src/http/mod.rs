@@ -10,6 +10,7 @@ pub mod extract;
 pub mod guard;
 pub mod history;
 pub mod idempotency;
+pub mod identity;
 pub mod notices;
 pub mod policy;
 pub mod reviews;
@@ -32,6 +33,7 @@ pub fn api_router() -> Router<SharedState> {
     Router::new()
         .merge(policy::router())
         .merge(accounts::router())
+        .merge(identity::router())
         .merge(vehicles::router())
         .merge(bindings::router())
         .merge(violations::router())

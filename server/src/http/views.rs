@@ -1,7 +1,9 @@
 //! The JSON views of rows that more than one resource answers with.
 
 use crate::flows::facts::id_string;
-use crate::store::{ApplicationRow, BindingRow, PersonRow, VehicleRow, ViolationRow};
+use crate::store::{
+    AccountRow, ApplicationRow, BindingRow, PersonRow, VehicleRow, VerificationRow, ViolationRow,
+};
 use renche::domain::{BindingMethod, Relationship, ScoringCycle};
 use renche::{CstDate, Timestamp, ViolationRoute};
 use serde::Serialize;
@@ -45,6 +47,82 @@ impl PersonView {
                     cycle_start: cycle.start.map(|s| s.cst_date()),
                 }
             }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub id: String,
+    pub phone_masked: String,
+    pub verified: bool,
+}
+
+impl AccountView {
+    pub fn of(a: &AccountRow) -> AccountView {
+        AccountView {
+            id: id_string(a.id),
+            phone_masked: a.phone.masked(),
+            verified: a.person_id.is_some(),
+        }
+    }
+}
+
+/// What a session is: its CSRF token, its account and person, and what the holder should do next.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub csrf_token: String,
+    pub account: Option<AccountView>,
+    pub person: Option<PersonView>,
+    /// `sign_in` without an account, `verify_identity` for an account not linked to a person, else null.
+    pub next_step: Option<&'static str>,
+}
+
+impl SessionView {
+    pub fn of(
+        csrf_token: String,
+        account: Option<&AccountRow>,
+        person: Option<&PersonRow>,
+        now: Timestamp,
+    ) -> SessionView {
+        let next_step = match (account, person) {
+            (None, _) => Some("sign_in"),
+            (Some(_), None) => Some("verify_identity"),
+            (Some(_), Some(_)) => None,
+        };
+        SessionView {
+            csrf_token,
+            account: account.map(AccountView::of),
+            person: person.map(|p| PersonView::of(p, now)),
+            next_step,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationView {
+    pub id: String,
+    pub purpose: &'static str,
+    pub application_id: Option<String>,
+    pub status: &'static str,
+    pub provider_url: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+impl VerificationView {
+    pub fn of(v: &VerificationRow) -> VerificationView {
+        VerificationView {
+            id: v.id.clone(),
+            purpose: v.purpose.code(),
+            application_id: v.application_id.clone(),
+            status: v.status.code(),
+            provider_url: v.provider_url.clone(),
+            expires_at: Timestamp::from_millis(
+                v.created_at.millis() + crate::flows::identity::RESULT_MAX_AGE_MS,
+            ),
         }
     }
 }

@@ -291,7 +291,7 @@ code_enum! {
 }
 
 code_enum! {
-    /// What the identity verifier last said for an application.
+    /// Where an application's real-person verification stands (the last result taken for it).
     Verification, "verification outcome (pending, passed, failed or unavailable)" {
         Pending = "pending", "核验中", "Pending";
         Passed = "passed", "核验通过", "Passed";
@@ -318,8 +318,56 @@ pub struct ApplicationRow {
     pub review_reason: Option<String>,
 }
 
+/// An account: a phone proven by an SMS code, linked to a person only by a passed verification.
+#[derive(Clone, Debug)]
+pub struct AccountRow {
+    pub id: i64,
+    pub phone: PhoneNumber,
+    pub person_id: Option<i64>,
+    pub created_at: Timestamp,
+    pub verified_at: Option<Timestamp>,
+}
+
+code_enum! {
+    /// What a real-person verification is for.
+    VerificationPurpose, "verification purpose (account or application)" {
+        Account = "account", "账户实名", "Account";
+        Application = "application", "绑定申请", "Binding application";
+    }
+}
+
+code_enum! {
+    /// Where a real-person verification stands.
+    VerificationStatus, "verification status (started, passed, failed, no_face or unavailable)" {
+        Started = "started", "进行中", "Started";
+        Passed = "passed", "通过", "Passed";
+        Failed = "failed", "未通过", "Failed";
+        NoFace = "no_face", "未检测到人脸", "No face";
+        Unavailable = "unavailable", "服务不可用", "Unavailable";
+    }
+}
+
+/// One real-person verification started by an account at the identity provider.
+#[derive(Clone, Debug)]
+pub struct VerificationRow {
+    pub id: String,
+    pub account_id: i64,
+    pub purpose: VerificationPurpose,
+    pub resident_id: String,
+    pub name: String,
+    pub application_id: Option<String>,
+    pub provider_session: Option<String>,
+    pub provider_url: Option<String>,
+    pub status: VerificationStatus,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
 #[derive(Clone, Debug)]
 pub struct SessionRow {
+    pub account_id: Option<i64>,
+    /// The account's linked person, read with the session: a session is a person's only while its account
+    /// is linked.
     pub person_id: Option<i64>,
     pub csrf_token: String,
     pub expires_at: Timestamp,
@@ -469,13 +517,43 @@ pub trait Tx {
     fn insert_session(
         &mut self,
         token_hash: &[u8],
-        person_id: Option<i64>,
+        account_id: Option<i64>,
         csrf_token: &str,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()>;
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>>;
     fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
+    fn delete_sessions_of_account(&mut self, account_id: i64) -> StoreResult<()>;
+
+    // Accounts and real-person verification
+    fn account(&mut self, id: i64) -> StoreResult<Option<AccountRow>>;
+    /// Locks the row where rows are locked.
+    fn account_by_phone(&mut self, phone: &str) -> StoreResult<Option<AccountRow>>;
+    fn account_of_person(&mut self, person_id: i64) -> StoreResult<Option<AccountRow>>;
+    fn insert_account(&mut self, phone: &str, at: Timestamp) -> StoreResult<i64>;
+    fn link_account(&mut self, account_id: i64, person_id: i64, at: Timestamp) -> StoreResult<()>;
+    fn unlink_account(&mut self, account_id: i64) -> StoreResult<()>;
+    /// A record linked to a verified account: its phone on file becomes the account's, it is registered and
+    /// verified.
+    fn mark_person_verified(&mut self, id: i64, phone: &str, at: Timestamp) -> StoreResult<()>;
+    fn insert_verification(&mut self, v: &VerificationRow) -> StoreResult<()>;
+    fn verification(&mut self, id: &str) -> StoreResult<Option<VerificationRow>>;
+    fn set_verification_provider(&mut self, id: &str, session: &str, url: &str) -> StoreResult<()>;
+    fn set_verification_status(
+        &mut self,
+        id: &str,
+        status: VerificationStatus,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Records a provider result as used; `false` when it was used before.
+    fn use_identity_result(
+        &mut self,
+        result_id: &str,
+        verification_id: &str,
+        outcome: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
 
     // Idempotency keys.
     fn idempotency_begin(

@@ -35,8 +35,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// The versioned migrations, applied in order once each (same numbering as the SQLite ones).
-const MIGRATIONS: &[(&str, &str)] =
-    super::migrations!("postgres": "0001_initial", "0004_notices_history_review");
+const MIGRATIONS: &[(&str, &str)] = super::migrations!(
+    "postgres": "0001_initial", "0002_accounts", "0004_notices_history_review"
+);
 
 /// Connections per instance unless the URL says `pool_size=N`.
 pub const DEFAULT_POOL_SIZE: u32 = 16;

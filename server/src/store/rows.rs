@@ -5,9 +5,10 @@
 //! parsers refuse is `Corrupt`, named by its column.
 
 use super::{
-    ApplicationRow, ApplicationStatus, BindingRow, LicenceRow, NotificationRow, PersonRow,
-    QrCodeRow, QrState, ReviewPhotoRow, Role, SessionRow, SmsChallengeRow, SmsNoticeRow,
-    SmsPurpose, StoreError, StoreResult, VehicleRow, Verification, ViolationRow,
+    AccountRow, ApplicationRow, ApplicationStatus, BindingRow, LicenceRow, NotificationRow,
+    PersonRow, QrCodeRow, QrState, ReviewPhotoRow, Role, SessionRow, SmsChallengeRow, SmsNoticeRow,
+    SmsPurpose, StoreError, StoreResult, VehicleRow, Verification, VerificationPurpose,
+    VerificationRow, VerificationStatus, ViolationRow,
 };
 use renche::domain::{
     ActorRole, BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind,
@@ -38,7 +39,9 @@ pub(super) const VIOLATION_COLUMNS: &str = "id, vehicle_id, occurred_at, code, d
 pub(super) const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method, relationship, status, verification, note, binding_id, created_at, submitted_at, reviewed_by, reviewed_at, review_reason";
 pub(super) const SMS_COLUMNS: &str = "id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, expires_at, wrong_tries, consumed_at";
 pub(super) const QR_CODE_COLUMNS: &str = "id, vehicle_id, issued_at, expires_at, state, used_by";
-pub(super) const SESSION_COLUMNS: &str = "person_id, csrf_token, expires_at";
+pub(super) const SESSION_COLUMNS: &str = "s.account_id, a.person_id, s.csrf_token, s.expires_at";
+pub(super) const ACCOUNT_COLUMNS: &str = "id, phone, person_id, created_at, verified_at";
+pub(super) const VERIFICATION_COLUMNS: &str = "id, account_id, purpose, resident_id, name, application_id, provider_session, provider_url, status, created_at, finished_at";
 pub(super) const NOTIFICATION_COLUMNS: &str =
     "id, kind, message_zh, message_en, created_at, read_at";
 
@@ -231,9 +234,38 @@ pub(super) fn qr_code(r: &dyn Columns) -> StoreResult<QrCodeRow> {
 
 pub(super) fn session(r: &dyn Columns) -> StoreResult<SessionRow> {
     Ok(SessionRow {
-        person_id: r.opt_int(0)?,
-        csrf_token: r.text(1)?,
-        expires_at: ts(r.int(2)?),
+        account_id: r.opt_int(0)?,
+        person_id: r.opt_int(1)?,
+        csrf_token: r.text(2)?,
+        expires_at: ts(r.int(3)?),
+    })
+}
+
+pub(super) fn account(r: &dyn Columns) -> StoreResult<AccountRow> {
+    Ok(AccountRow {
+        id: r.int(0)?,
+        phone: PhoneNumber::parse(&r.text(1)?).map_err(|e| corrupt("accounts.phone", e))?,
+        person_id: r.opt_int(2)?,
+        created_at: ts(r.int(3)?),
+        verified_at: ts_opt(r.opt_int(4)?),
+    })
+}
+
+pub(super) fn verification(r: &dyn Columns) -> StoreResult<VerificationRow> {
+    Ok(VerificationRow {
+        id: r.text(0)?,
+        account_id: r.int(1)?,
+        purpose: VerificationPurpose::parse(&r.text(2)?)
+            .map_err(|e| corrupt("identity_verifications.purpose", e))?,
+        resident_id: r.text(3)?,
+        name: r.text(4)?,
+        application_id: r.opt_text(5)?,
+        provider_session: r.opt_text(6)?,
+        provider_url: r.opt_text(7)?,
+        status: VerificationStatus::parse(&r.text(8)?)
+            .map_err(|e| corrupt("identity_verifications.status", e))?,
+        created_at: ts(r.int(9)?),
+        finished_at: ts_opt(r.opt_int(10)?),
     })
 }
 

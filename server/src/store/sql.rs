@@ -6,15 +6,15 @@
 //! advisory locks what the single SQLite writer gives for free (see `postgres`).
 
 use super::rows::{
-    self, ts_opt, Columns, APPLICATION_COLUMNS, BINDING_COLUMNS, NOTIFICATION_COLUMNS,
-    PERSON_COLUMNS, QR_CODE_COLUMNS, SESSION_COLUMNS, SMS_COLUMNS, VEHICLE_COLUMNS,
-    VIOLATION_COLUMNS,
+    self, ts_opt, Columns, ACCOUNT_COLUMNS, APPLICATION_COLUMNS, BINDING_COLUMNS,
+    NOTIFICATION_COLUMNS, PERSON_COLUMNS, QR_CODE_COLUMNS, SESSION_COLUMNS, SMS_COLUMNS,
+    VEHICLE_COLUMNS, VERIFICATION_COLUMNS, VIOLATION_COLUMNS,
 };
 use super::{
-    ApplicationRow, AuditEntry, BindingRow, IdempotencyBegin, NewBinding, NewPerson, NewVehicle,
-    NewViolation, NotificationRow, PersonRow, QrCodeRow, ReviewPhotoRow, SessionRow,
+    AccountRow, ApplicationRow, AuditEntry, BindingRow, IdempotencyBegin, NewBinding, NewPerson,
+    NewVehicle, NewViolation, NotificationRow, PersonRow, QrCodeRow, ReviewPhotoRow, SessionRow,
     SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError, StoreResult, Tx, VehicleRow,
-    ViolationRow,
+    VerificationRow, VerificationStatus, ViolationRow,
 };
 use renche::domain::{ActorRole, Fen, PlateType};
 use renche::Timestamp;
@@ -641,20 +641,139 @@ impl<D: Db> Tx for SqlTx<D> {
     fn insert_session(
         &mut self,
         token_hash: &[u8],
-        person_id: Option<i64>,
+        account_id: Option<i64>,
         csrf_token: &str,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
         self.db.execute(
-            "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            args![token_hash, person_id, csrf_token, now, expires_at],
+            "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![token_hash, account_id, csrf_token, now, expires_at],
         )?;
         Ok(())
     }
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?1");
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = ?1"
+        );
         self.first(&sql, args![token_hash], rows::session)
+    }
+    fn delete_sessions_of_account(&mut self, account_id: i64) -> StoreResult<()> {
+        self.db.execute(
+            "DELETE FROM sessions WHERE account_id = ?1",
+            args![account_id],
+        )?;
+        Ok(())
+    }
+
+    fn account(&mut self, id: i64) -> StoreResult<Option<AccountRow>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1");
+        self.first(&sql, args![id], rows::account)
+    }
+    fn account_by_phone(&mut self, phone: &str) -> StoreResult<Option<AccountRow>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE phone = ?1{}",
+            self.lock()
+        );
+        self.first(&sql, args![phone], rows::account)
+    }
+    fn account_of_person(&mut self, person_id: i64) -> StoreResult<Option<AccountRow>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE person_id = ?1{}",
+            self.lock()
+        );
+        self.first(&sql, args![person_id], rows::account)
+    }
+    fn insert_account(&mut self, phone: &str, at: Timestamp) -> StoreResult<i64> {
+        self.inserted_id(
+            "INSERT INTO accounts (phone, created_at) VALUES (?1, ?2) RETURNING id",
+            args![phone, at],
+        )
+    }
+    fn link_account(&mut self, account_id: i64, person_id: i64, at: Timestamp) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE accounts SET person_id = ?2, verified_at = ?3 WHERE id = ?1",
+            args![account_id, person_id, at],
+        )?;
+        Ok(())
+    }
+    fn unlink_account(&mut self, account_id: i64) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE accounts SET person_id = NULL, verified_at = NULL WHERE id = ?1",
+            args![account_id],
+        )?;
+        Ok(())
+    }
+    fn mark_person_verified(&mut self, id: i64, phone: &str, at: Timestamp) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE people SET phone = ?2, identity_verified = TRUE, \
+             registered_at = COALESCE(registered_at, ?3) WHERE id = ?1",
+            args![id, phone, at],
+        )?;
+        Ok(())
+    }
+    fn insert_verification(&mut self, v: &VerificationRow) -> StoreResult<()> {
+        self.db.execute(
+            "INSERT INTO identity_verifications (id, account_id, purpose, resident_id, name, application_id, \
+             provider_session, provider_url, status, created_at, finished_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            args![
+                &v.id,
+                v.account_id,
+                v.purpose.code(),
+                &v.resident_id,
+                &v.name,
+                &v.application_id,
+                &v.provider_session,
+                &v.provider_url,
+                v.status.code(),
+                v.created_at,
+                v.finished_at
+            ],
+        )?;
+        Ok(())
+    }
+    fn verification(&mut self, id: &str) -> StoreResult<Option<VerificationRow>> {
+        let sql = format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM identity_verifications WHERE id = ?1{}",
+            self.lock()
+        );
+        self.first(&sql, args![id], rows::verification)
+    }
+    fn set_verification_provider(&mut self, id: &str, session: &str, url: &str) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE identity_verifications SET provider_session = ?2, provider_url = ?3 WHERE id = ?1",
+            args![id, session, url],
+        )?;
+        Ok(())
+    }
+    fn set_verification_status(
+        &mut self,
+        id: &str,
+        status: VerificationStatus,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE identity_verifications SET status = ?2, finished_at = ?3 WHERE id = ?1",
+            args![id, status.code(), at],
+        )?;
+        Ok(())
+    }
+    fn use_identity_result(
+        &mut self,
+        result_id: &str,
+        verification_id: &str,
+        outcome: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let inserted = self.all(
+            "INSERT INTO identity_results (result_id, verification_id, outcome, used_at) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (result_id) DO NOTHING RETURNING result_id",
+            args![result_id, verification_id, outcome, at],
+            |r| r.text(0),
+        )?;
+        Ok(!inserted.is_empty())
     }
     fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
         self.db.execute(

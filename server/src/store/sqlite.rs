@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// The versioned migrations, applied in order once each.
-const MIGRATIONS: &[(&str, &str)] =
-    super::migrations!("sqlite": "0001_initial", "0004_notices_history_review");
+const MIGRATIONS: &[(&str, &str)] = super::migrations!(
+    "sqlite": "0001_initial", "0002_accounts", "0004_notices_history_review"
+);
 
 const READERS: usize = 4;
 
@@ -58,6 +59,15 @@ fn migrate(conn: &mut Connection, now: Timestamp) -> StoreResult<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )?;
+    // A migration that rebuilds a table (SQLite cannot drop a constraint) runs with foreign keys off, as
+    // SQLite's documented procedure asks, and is checked with `foreign_key_check` before it commits.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = apply_migrations(conn, now);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
+}
+
+fn apply_migrations(conn: &mut Connection, now: Timestamp) -> StoreResult<()> {
     for (version, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let done: Option<String> = tx
@@ -70,6 +80,14 @@ fn migrate(conn: &mut Connection, now: Timestamp) -> StoreResult<()> {
         if done.is_none() {
             tracing::info!(version, "applying migration");
             tx.execute_batch(sql)?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(crate::store::StoreError::Database(format!(
+                    "migration {version} leaves broken references in {table}"
+                )));
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 params![version, now.millis()],

@@ -69,35 +69,58 @@ async fn register_sign_in_and_sign_out() {
         .await;
     assert_eq!(sent.status, StatusCode::ACCEPTED);
     let code = app.sms_code(phone).await;
-    let rid = renche_server::demo::resident_id("44190020000101123").unwrap();
-    let bad_id = c
+    // Registration is a phone and its code; a name or resident ID is not taken here.
+    let with_name = c
         .post(
             "/api/v1/auth/register",
-            json!({ "challengeId": sent.body["challengeId"], "code": code, "name": "孙注册", "residentId": "441900200001011230", "phone": phone }),
+            json!({ "challengeId": sent.body["challengeId"], "code": code, "name": "孙注册", "phone": phone }),
         )
         .await;
-    if rid.as_str() != "441900200001011230" {
-        assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(bad_id.code(), "RESIDENT_ID_WRONG_CHECK_CHARACTER");
-        assert_eq!(bad_id.body["error"]["field"], "residentId");
-    }
+    assert_eq!(with_name.code(), "UNKNOWN_FIELD");
     let reg = c
         .post(
             "/api/v1/auth/register",
-            json!({ "challengeId": sent.body["challengeId"], "code": code, "name": "孙注册", "residentId": rid.as_str(), "phone": phone }),
+            json!({ "challengeId": sent.body["challengeId"], "code": code, "phone": phone }),
         )
         .await;
     assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
-    assert_eq!(reg.body["person"]["phoneMasked"], "137****5678");
+    assert_eq!(reg.body["account"]["phoneMasked"], "137****5678");
+    assert_eq!(reg.body["account"]["verified"], false);
+    assert_eq!(reg.body["person"], serde_json::Value::Null);
+    assert_eq!(reg.body["nextStep"], "verify_identity");
     assert!(reg.headers["set-cookie"]
         .to_str()
         .unwrap()
         .contains("HttpOnly; SameSite=Strict; Path=/"));
     let mut c = c;
     c.csrf = reg.body["csrfToken"].as_str().unwrap().to_owned();
+    // Until verified, person endpoints say what to do next.
+    let me = c.get("/api/v1/me").await;
+    assert_eq!(me.status, StatusCode::FORBIDDEN);
+    assert_eq!(me.code(), "IDENTITY_NOT_VERIFIED");
+    assert_eq!(me.body["error"]["params"]["nextStep"], "verify_identity");
+    assert_eq!(
+        c.get("/api/v1/me/next-step").await.body["nextStep"],
+        "verify_identity"
+    );
+    let rid = renche_server::demo::resident_id("44190020000101123").unwrap();
+    if rid.as_str() != "441900200001011230" {
+        let bad_id = c
+            .start_verification(json!({ "purpose": "account", "name": "孙注册",
+                "residentId": "441900200001011230" }))
+            .await;
+        assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad_id.code(), "RESIDENT_ID_WRONG_CHECK_CHARACTER");
+        assert_eq!(bad_id.body["error"]["field"], "residentId");
+    }
+    let verified = c.verify_account("孙注册", rid.as_str(), "pass").await;
+    assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
+    assert_eq!(verified.body["nextStep"], serde_json::Value::Null);
+    assert_eq!(verified.body["account"]["verified"], true);
     let me = c.get("/api/v1/me").await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["name"], "孙注册");
+    assert_eq!(me.body["phoneMasked"], "137****5678");
     let session = c.get("/api/v1/session").await;
     assert_eq!(session.body["person"]["name"], "孙注册");
 

@@ -61,12 +61,8 @@ async fn qr_binding_from_scan_to_commit_notifies_the_owner() {
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.body["error"]["field"], "relationship");
 
-    app.set_identity(NEWCOMER, "pass").await;
     let done = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            commit.clone(),
-        )
+        .commit_verified(&app_id, commit.clone(), "pass")
         .await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["relationship"], "spouse");
@@ -172,7 +168,6 @@ async fn fourth_binding_is_refused_with_every_reason() {
     let app = spawn_app().await;
     let owner = app.signed_in(OWNER).await;
     let full = app.signed_in(FULL_BINDER).await;
-    app.set_identity(FULL_BINDER, "pass").await;
 
     // A bindable vehicle: the only reason is the person's limit.
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤S12345").await;
@@ -211,9 +206,10 @@ async fn fourth_binding_is_refused_with_every_reason() {
         .await;
     let app_id = opened.body["applicationId"].as_str().unwrap();
     let refused = full
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
+        .commit_verified(
+            app_id,
             json!({ "relationship": "friend", "policyVersion": "old-version", "expectedAllowed": true }),
+            "pass",
         )
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
@@ -235,7 +231,6 @@ async fn taxi_is_refused() {
     let app = spawn_app().await;
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
-    app.set_identity(NEWCOMER, "pass").await;
     let text = make_qr(&app, &owner, PlateType::SmallCar, "粤ST2345").await;
     let opened = binder
         .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
@@ -243,10 +238,7 @@ async fn taxi_is_refused() {
     assert_eq!(opened.body["precheck"]["allowed"], false);
     let app_id = opened.body["applicationId"].as_str().unwrap();
     let refused = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "relationship": "friend" }),
-        )
+        .commit_verified(app_id, json!({ "relationship": "friend" }), "pass")
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(refused.code(), "USE_NATURE_NOT_BINDABLE");
@@ -440,7 +432,6 @@ async fn sms_code_allows_five_wrong_tries() {
 async fn sms_binding_and_removal_by_binder_owner_and_officer() {
     let app = spawn_app().await;
     let binder = app.signed_in(NEWCOMER).await;
-    app.set_identity(NEWCOMER, "pass").await;
     let sent = binder
         .post(
             "/api/v1/bindings/sms/challenges",
@@ -459,12 +450,7 @@ async fn sms_binding_and_removal_by_binder_owner_and_officer() {
         .await;
     assert_eq!(opened.status, StatusCode::CREATED);
     let app_id = opened.body["applicationId"].as_str().unwrap();
-    let done = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({}),
-        )
-        .await;
+    let done = binder.commit_verified(app_id, json!({}), "pass").await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     assert_eq!(done.body["binding"]["relationship"], "other");
     let binding_id = done.body["binding"]["id"].as_str().unwrap().to_owned();
@@ -519,7 +505,6 @@ async fn failed_verification_goes_to_manual_review() {
     let app = spawn_app().await;
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
-    app.fail_verification(NEWCOMER).await;
     let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
     let opened = binder
         .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
@@ -533,10 +518,7 @@ async fn failed_verification_goes_to_manual_review() {
         .await;
     assert_eq!(early.code(), "MANUAL_REVIEW_NOT_AVAILABLE");
     let failed = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "relationship": "child" }),
-        )
+        .commit_verified(&app_id, json!({ "relationship": "child" }), "fail")
         .await;
     assert_eq!(failed.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(failed.code(), "REAL_PERSON_VERIFICATION_FAILED");
@@ -596,22 +578,35 @@ async fn failed_verification_goes_to_manual_review() {
 
 #[tokio::test]
 async fn officer_rejects_a_review_and_the_binder_is_told() {
-    let app = spawn_app().await;
+    // The provider cannot be reached: verification is unavailable and manual review is the way on.
+    let app = spawn_app_tweaked(|config| {
+        config.identity_provider = Some(renche_server::startup::IdentityProviderConfig {
+            url: "http://127.0.0.1:9/unreachable".into(),
+            public_key: hex::encode(
+                ed25519_dalek::SigningKey::from_bytes(&[1u8; 32])
+                    .verifying_key()
+                    .to_bytes(),
+            ),
+            credential: None,
+        });
+    })
+    .await;
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
-    app.set_identity(NEWCOMER, "unavailable").await;
     let text = make_qr(&app, &owner, PlateType::SmallNewEnergy, "粤SD12345").await;
     let opened = binder
         .post("/api/v1/bindings/qr/redeem", json!({ "qrText": text }))
         .await;
     let app_id = opened.body["applicationId"].as_str().unwrap().to_owned();
     let unavailable = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "relationship": "parent" }),
-        )
+        .start_verification(json!({ "purpose": "application", "applicationId": app_id }))
         .await;
+    assert_eq!(unavailable.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unavailable.code(), "REAL_PERSON_VERIFICATION_UNAVAILABLE");
+    assert_eq!(
+        unavailable.body["error"]["params"]["manualReview"],
+        "available"
+    );
     let photo = binder
         .put_raw(
             &format!("/api/v1/binding-applications/{app_id}/review-photo"),
@@ -623,7 +618,7 @@ async fn officer_rejects_a_review_and_the_binder_is_told() {
     let review = binder
         .post(
             &format!("/api/v1/binding-applications/{app_id}/manual-review"),
-            json!({}),
+            json!({ "relationship": "parent" }),
         )
         .await;
     assert_eq!(review.status, StatusCode::ACCEPTED, "{:?}", review.body);

@@ -76,7 +76,7 @@ async fn spawn_counted(
 }
 
 /// NEWCOMER's open QR application on the owner's 粤S12345, verification set to pass.
-async fn open_application(app: &TestApp) -> (Client, String) {
+async fn open_application(app: &TestApp) -> (Client, String, Value) {
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
     let id = app.vehicle_id(PlateType::SmallCar, "粤S12345").await;
@@ -91,13 +91,11 @@ async fn open_application(app: &TestApp) -> (Client, String) {
         )
         .await;
     assert_eq!(opened.status, StatusCode::CREATED, "{:?}", opened.body);
-    app.set_identity(NEWCOMER, "pass").await;
     let app_id = opened.body["applicationId"].as_str().unwrap().to_owned();
-    (binder, app_id)
-}
-
-fn commit_body() -> Value {
-    json!({ "relationship": "spouse", "policyVersion": "441900-2026-09-01.1", "expectedAllowed": true })
+    let (verification_id, result) = binder.verify_application(&app_id, "pass").await;
+    let body = json!({ "relationship": "spouse", "policyVersion": "441900-2026-09-01.1",
+        "expectedAllowed": true, "verificationId": verification_id, "result": result });
+    (binder, app_id, body)
 }
 
 fn bindings_of(app: &TestApp, application: &str) -> i64 {
@@ -125,14 +123,14 @@ async fn a_crash_right_after_the_commit_keeps_its_answer() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let clock = start_clock();
     let (app, cutoff) = spawn_counted(&dir, &clock).await;
-    let (binder, app_id) = open_application(&app).await;
+    let (binder, app_id, body) = open_application(&app).await;
     let path = format!("/api/v1/binding-applications/{app_id}/commit");
     let key = new_key();
 
     // The process "dies" after two write transactions: the key's start and the commit.
     cutoff.arm(2);
     let first = binder
-        .send(Method::POST, &path, Some(commit_body()), Some(&key), true)
+        .send(Method::POST, &path, Some(body.clone()), Some(&key), true)
         .await;
     assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
     assert_eq!(
@@ -152,7 +150,7 @@ async fn a_crash_right_after_the_commit_keeps_its_answer() {
         csrf: binder.csrf.clone(),
     };
     let retry = again
-        .send(Method::POST, &path, Some(commit_body()), Some(&key), true)
+        .send(Method::POST, &path, Some(body.clone()), Some(&key), true)
         .await;
     assert_eq!(
         retry.status,
@@ -168,7 +166,7 @@ async fn a_crash_right_after_the_commit_keeps_its_answer() {
 #[tokio::test]
 async fn an_answer_that_cannot_be_stored_takes_its_work_back() {
     let app = spawn_app().await;
-    let (binder, app_id) = open_application(&app).await;
+    let (binder, app_id, body) = open_application(&app).await;
     let path = format!("/api/v1/binding-applications/{app_id}/commit");
     let key = new_key();
     // Storing an answer now fails as a database fault (a missing table, not a constraint).
@@ -179,7 +177,7 @@ async fn an_answer_that_cannot_be_stored_takes_its_work_back() {
         )
         .unwrap();
     let failed = binder
-        .send(Method::POST, &path, Some(commit_body()), Some(&key), true)
+        .send(Method::POST, &path, Some(body.clone()), Some(&key), true)
         .await;
     assert_eq!(
         failed.status,
@@ -202,12 +200,12 @@ async fn an_answer_that_cannot_be_stored_takes_its_work_back() {
         .execute_batch("DROP TRIGGER refuse_answers;")
         .unwrap();
     let retry = binder
-        .send(Method::POST, &path, Some(commit_body()), Some(&key), true)
+        .send(Method::POST, &path, Some(body.clone()), Some(&key), true)
         .await;
     assert_eq!(retry.status, StatusCode::CREATED, "{:?}", retry.body);
     assert!(!retry.headers.contains_key("idempotent-replayed"));
     let replay = binder
-        .send(Method::POST, &path, Some(commit_body()), Some(&key), true)
+        .send(Method::POST, &path, Some(body.clone()), Some(&key), true)
         .await;
     assert_eq!(replay.headers["idempotent-replayed"], "true");
     assert_eq!(replay.body, retry.body);

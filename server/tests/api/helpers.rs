@@ -42,7 +42,16 @@ pub async fn spawn_app_on(
     dongguan: Option<serde_json::Value>,
     wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
 ) -> TestApp {
-    spawn_app_trusting(dir, clock, dongguan, wrap, vec![], None).await
+    spawn_app_on_with(dir, clock, dongguan, wrap, None, |_| {}).await
+}
+
+/// A server whose configuration `tweak` changed first (another database, another identity provider).
+pub async fn spawn_app_tweaked(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let clock = Arc::new(ManualClock::starting_at(
+        Timestamp::parse_rfc3339(START).unwrap(),
+    ));
+    spawn_app_on_with(dir, clock, None, |store| store, None, tweak).await
 }
 
 /// A fresh server that believes the forwarding headers of the proxies in `trusted`, on the shipped
@@ -52,11 +61,12 @@ pub async fn spawn_app_behind(trusted: &[&str], default_patch: Option<Value>) ->
     let clock = Arc::new(ManualClock::starting_at(
         Timestamp::parse_rfc3339(START).unwrap(),
     ));
-    let trusted = trusted
+    let trusted: Vec<_> = trusted
         .iter()
         .map(|t| renche_server::netaddr::TrustedProxy::parse(t).unwrap())
         .collect();
-    spawn_app_trusting(dir, clock, None, |store| store, trusted, default_patch).await
+    let tweak = move |c: &mut Config| c.trusted_proxies = trusted;
+    spawn_app_on_with(dir, clock, None, |store| store, default_patch, tweak).await
 }
 
 fn merge(base: &mut Value, patch: Value) {
@@ -70,13 +80,15 @@ fn merge(base: &mut Value, patch: Value) {
     }
 }
 
-async fn spawn_app_trusting(
+/// A server on the database in `dir`, with `default_patch` merged into the default policy and its
+/// configuration changed by `tweak` before it starts.
+pub async fn spawn_app_on_with(
     dir: Arc<tempfile::TempDir>,
     clock: Arc<ManualClock>,
     dongguan: Option<serde_json::Value>,
     wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
-    trusted_proxies: Vec<renche_server::netaddr::TrustedProxy>,
     default_patch: Option<Value>,
+    tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let policy_dir = match (dongguan, default_patch) {
@@ -116,8 +128,12 @@ async fn spawn_app_trusting(
         www: dir.path().to_path_buf(),
         pkg: dir.path().to_path_buf(),
         clock: Some(clock.clone()),
-        trusted_proxies,
+        trusted_proxies: Vec::new(),
+        identity_provider: None,
+        public_url: None,
     };
+    let mut config = config;
+    tweak(&mut config);
     let app = build_wrapped(config, wrap).await.expect("server builds");
     let base = format!("http://{}", app.addr);
     let state = app.state.clone();
@@ -196,8 +212,28 @@ impl TestApp {
         c
     }
 
-    /// A client signed in with the phone, by SMS code from the development outbox.
+    /// A client signed in as the person of this phone: by SMS code from the development outbox when the
+    /// phone has an account (the demo people have verified ones); otherwise, for a person record with this
+    /// phone on file (imported, or `add_person`), as a browser would: register the phone, then pass
+    /// real-person verification for the record's resident ID and name through the development provider.
     pub async fn signed_in(&self, phone: &str) -> Client {
+        let p = phone.to_owned();
+        let (account, person) = renche_server::store::read::<_, renche_server::error::ServerError>(
+            self.state.store.as_ref(),
+            move |tx| Ok((tx.account_by_phone(&p)?, tx.person_by_phone(&p)?)),
+        )
+        .await
+        .unwrap();
+        if account.is_none() {
+            let person = person.unwrap_or_else(|| panic!("no account and no record for {phone}"));
+            let mut c = self.register(phone).await;
+            let done = c
+                .verify_account(&person.name, person.resident_id.as_str(), "pass")
+                .await;
+            assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+            c.csrf = done.body["csrfToken"].as_str().unwrap().to_owned();
+            return c;
+        }
         let mut c = self.client().await;
         let sent = c
             .post(
@@ -257,19 +293,39 @@ impl TestApp {
             .collect()
     }
 
-    pub async fn set_identity(&self, phone: &str, outcome: &str) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/v1/dev/identity", self.base))
-            .json(&json!({ "phone": phone, "outcome": outcome }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    /// A new account for the phone (registration code from the outbox), not verified: linked to nobody.
+    pub async fn register(&self, phone: &str) -> Client {
+        let mut c = self.client().await;
+        let sent = c
+            .post(
+                "/api/v1/auth/sms-code",
+                json!({ "phone": phone, "purpose": "register" }),
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
+        let code = self.sms_code(phone).await;
+        let reg = c
+            .post(
+                "/api/v1/auth/register",
+                json!({ "challengeId": sent.body["challengeId"], "code": code, "phone": phone }),
+            )
+            .await;
+        assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
+        assert_eq!(reg.body["nextStep"], "verify_identity");
+        c.csrf = reg.body["csrfToken"].as_str().unwrap().to_owned();
+        c
     }
 
-    /// Makes the person's next real-person verification fail (the one place that knows how).
-    pub async fn fail_verification(&self, phone: &str) {
-        self.set_identity(phone, "fail").await;
+    /// The audit entries with this action, as (subject, detail).
+    pub fn audit_entries(&self, action: &str) -> Vec<(String, String)> {
+        let db = self.db();
+        let mut st = db
+            .prepare("SELECT subject, detail FROM audit_log WHERE action = ?1 ORDER BY id")
+            .unwrap();
+        st.query_map([action], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     /// The texts of the notices (messages without a code) sent to the phone, newest first, waiting up to
@@ -313,14 +369,15 @@ impl TestApp {
         renche_server::clock::Clock::advance(self.clock.as_ref(), seconds * 1000);
     }
 
-    /// A registered person added straight to the store (for crowds of binders).
+    /// A person record added straight to the store (for crowds of binders), as an import would; the first
+    /// `signed_in` with this phone registers it and passes verification over HTTP.
     pub async fn add_person(&self, name: &str, resident_id17: &'static str, phone: &str) -> i64 {
         let now = renche_server::clock::Clock::now(self.clock.as_ref());
         let person = NewPerson {
             name: name.to_owned(),
             resident_id: renche_server::demo::resident_id(resident_id17).unwrap(),
             phone: renche::domain::PhoneNumber::parse(phone).unwrap(),
-            registered_at: Some(now),
+            registered_at: None,
             identity_verified: false,
             role: Role::Person,
             licence: Some(LicenceRow {
@@ -473,6 +530,122 @@ impl Client {
         }
     }
 
+    /// Starts a real-person verification (`POST /api/v1/identity/verifications`).
+    pub async fn start_verification(&self, body: Value) -> Answer {
+        self.post("/api/v1/identity/verifications", body).await
+    }
+
+    /// Goes through the development provider's page as a browser does: posts its form with the captured
+    /// frame (a small PNG unless `frame` is given) and the tester's choice; the provider's answer, not
+    /// followed (a 303 to the return URL on success).
+    pub async fn provider_form(
+        &self,
+        provider_url: &str,
+        outcome: &str,
+        frame: Option<&str>,
+    ) -> reqwest::Response {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = http
+            .get(format!("{}{provider_url}", self.base))
+            .send()
+            .await
+            .unwrap();
+        if page.status() == StatusCode::OK {
+            let html = page.text().await.unwrap();
+            assert!(
+                html.contains("getUserMedia"),
+                "the provider page opens the camera"
+            );
+        }
+        let frame = frame.map(str::to_owned).unwrap_or_else(frame_data_url);
+        let mut form = vec![("frame", frame)];
+        if !outcome.is_empty() {
+            form.push(("outcome", outcome.to_owned()));
+        }
+        http.post(format!("{}{provider_url}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The provider's signed result for a started verification, after the tester chose `outcome`: read from
+    /// the return URL the provider sends the browser to.
+    pub async fn provider_result(&self, verification: &Answer, outcome: &str) -> String {
+        assert_eq!(
+            verification.status,
+            StatusCode::CREATED,
+            "{:?}",
+            verification.body
+        );
+        let url = verification.body["providerUrl"].as_str().unwrap();
+        let resp = self.provider_form(url, outcome, None).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let location = resp.headers()["location"].to_str().unwrap().to_owned();
+        let id = verification.body["id"].as_str().unwrap();
+        assert!(
+            location.contains(&format!("verificationId={id}")),
+            "{location}"
+        );
+        location
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("result="))
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Passes (or not) verification of this account for a resident ID and name: start, the provider's page,
+    /// finish. The finish's answer.
+    pub async fn verify_account(&self, name: &str, resident_id: &str, outcome: &str) -> Answer {
+        let started = self
+            .start_verification(json!({ "purpose": "account", "name": name,
+                "residentId": resident_id, "returnPath": "/#/verify" }))
+            .await;
+        let result = self.provider_result(&started, outcome).await;
+        let id = started.body["id"].as_str().unwrap();
+        self.post(
+            &format!("/api/v1/identity/verifications/{id}/finish"),
+            json!({ "result": result }),
+        )
+        .await
+    }
+
+    /// A verification for a binding application, through the provider with `outcome`: (its id, the result).
+    pub async fn verify_application(
+        &self,
+        application_id: &str,
+        outcome: &str,
+    ) -> (String, String) {
+        let started = self
+            .start_verification(
+                json!({ "purpose": "application", "applicationId": application_id }),
+            )
+            .await;
+        let result = self.provider_result(&started, outcome).await;
+        (started.body["id"].as_str().unwrap().to_owned(), result)
+    }
+
+    /// Commits a binding application after a verification through the provider with `outcome`.
+    pub async fn commit_verified(
+        &self,
+        application_id: &str,
+        body: Value,
+        outcome: &str,
+    ) -> Answer {
+        let (verification_id, result) = self.verify_application(application_id, outcome).await;
+        let mut body = body;
+        body["verificationId"] = json!(verification_id);
+        body["result"] = json!(result);
+        self.post(
+            &format!("/api/v1/binding-applications/{application_id}/commit"),
+            body,
+        )
+        .await
+    }
+
     /// The person's id, from `/me`.
     pub async fn me_id(&self) -> String {
         self.get("/api/v1/me").await.body["id"]
@@ -519,4 +692,21 @@ pub fn small_jpeg() -> Vec<u8> {
     b.extend_from_slice(&[1, 1, 0, 0, 1, 0, 1, 0, 0]);
     b.extend_from_slice(&[0xFF, 0xD9]);
     b
+}
+
+/// A 1×1 PNG: the frame a test "captures".
+pub const FRAME_PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+pub fn frame_data_url() -> String {
+    use base64::Engine;
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(FRAME_PNG)
+    )
 }

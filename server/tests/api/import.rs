@@ -77,21 +77,9 @@ async fn a_file_with_a_bad_row_loads_nothing() {
         Err(ImportError::Rows(rows)) => assert_eq!(rows[0].0, 3),
         other => panic!("expected the unknown plate refused, got {other:?}"),
     }
-    // The imported owner can sign in after registering; their vehicle is theirs.
-    let c = app.client().await;
-    let sent = c
-        .post(
-            "/api/v1/auth/sms-code",
-            serde_json::json!({ "phone": "13700000001", "purpose": "register" }),
-        )
-        .await;
-    let code = app.sms_code("13700000001").await;
-    let reg = c
-        .post(
-            "/api/v1/auth/register",
-            serde_json::json!({ "challengeId": sent.body["challengeId"], "code": code, "name": "周导入", "residentId": good.as_str(), "phone": "13700000001" }),
-        )
-        .await;
-    assert_eq!(reg.status, reqwest::StatusCode::CREATED, "{:?}", reg.body);
+    // The imported person gets their record after registering and passing verification.
+    let c = app.register("13700000001").await;
+    let reg = c.verify_account("周导入", good.as_str(), "pass").await;
+    assert_eq!(reg.status, reqwest::StatusCode::OK, "{:?}", reg.body);
     assert_eq!(reg.body["person"]["licence"]["class"], "C1");
 }

@@ -12,6 +12,7 @@ mod concurrency;
 mod conventions;
 mod crash;
 mod helpers;
+mod identity;
 mod import;
 mod notices;
 mod perf;

@@ -35,12 +35,8 @@ async fn both_sides_are_told_and_history_keeps_the_binding_and_handled_violation
     let owner = app.signed_in(OWNER).await;
     let binder = app.signed_in(NEWCOMER).await;
     let app_id = qr_application(&app, &owner, &binder, "粤SD12345").await;
-    app.set_identity(NEWCOMER, "pass").await;
     let done = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "relationship": "child" }),
-        )
+        .commit_verified(&app_id, json!({ "relationship": "child" }), "pass")
         .await;
     assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body);
     let binding_id = done.body["binding"]["id"].as_str().unwrap().to_owned();
@@ -254,7 +250,11 @@ async fn the_owner_sees_and_withdraws_a_pending_application() {
         kinds(&binder.get("/api/v1/notifications").await.body)[0],
         "application_withdrawn"
     );
-    app.set_identity(NEWCOMER, "pass").await;
+    // Neither a face check nor a commit is taken for it.
+    let check = binder
+        .start_verification(json!({ "purpose": "application", "applicationId": app_id }))
+        .await;
+    assert_eq!(check.code(), "APPLICATION_WITHDRAWN");
     let commit = binder
         .post(
             &format!("/api/v1/binding-applications/{app_id}/commit"),
@@ -285,12 +285,8 @@ async fn bad_uploads_are_refused_with_a_code_and_leave_nothing_behind() {
     // Before verification failed there is nothing to review.
     let early = binder.put_raw(&path, "image/png", small_png()).await;
     assert_eq!(early.code(), "MANUAL_REVIEW_NOT_AVAILABLE");
-    app.fail_verification(NEWCOMER).await;
     let failed = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "relationship": "child" }),
-        )
+        .commit_verified(&app_id, json!({ "relationship": "child" }), "fail")
         .await;
     assert_eq!(failed.code(), "REAL_PERSON_VERIFICATION_FAILED");
 
@@ -340,12 +336,8 @@ async fn bad_uploads_are_refused_with_a_code_and_leave_nothing_behind() {
 
 async fn in_review_with_photo(app: &TestApp, owner: &Client, binder: &Client) -> String {
     let app_id = qr_application(app, owner, binder, "粤SD12345").await;
-    app.fail_verification(NEWCOMER).await;
     let failed = binder
-        .post(
-            &format!("/api/v1/binding-applications/{app_id}/commit"),
-            json!({ "relationship": "child" }),
-        )
+        .commit_verified(&app_id, json!({ "relationship": "child" }), "fail")
         .await;
     assert_eq!(failed.code(), "REAL_PERSON_VERIFICATION_FAILED");
     // Declared PNG, but the bytes are a JPEG: the bytes decide.

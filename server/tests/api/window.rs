@@ -132,7 +132,6 @@ async fn daily_application_cap_holds() {
     })))
     .await;
     let binder = app.signed_in(NEWCOMER).await;
-    app.set_identity(NEWCOMER, "pass").await;
     let bind = |binder: &Client, plate: &'static str, suffix: &'static str, owner: &'static str| {
         let app = &app;
         let binder = binder.clone_session();
@@ -159,10 +158,7 @@ async fn daily_application_cap_holds() {
                 .await;
             let id = opened.body["applicationId"].as_str().unwrap().to_owned();
             binder
-                .post(
-                    &format!("/api/v1/binding-applications/{id}/commit"),
-                    json!({ "policyVersion": "441900-test-caps" }),
-                )
+                .commit_verified(&id, json!({ "policyVersion": "441900-test-caps" }), "pass")
                 .await
         }
     };

@@ -42,11 +42,18 @@ pub async fn people_round_trip(store: Arc<dyn Store>) {
     assert_eq!(by_rid.unwrap().id, id);
     assert!(missing.is_none());
 
-    // Same phone again: the schema refuses it as a uniqueness failure, and nothing of the job is kept.
+    // Same resident ID again: the schema refuses it as a uniqueness failure, and nothing of the job is kept.
+    // (A phone on file may repeat: it is no account's, docs/decisions.md "Who is who".)
     let mut dup = new_person(2);
-    dup.phone = phone(1);
+    dup.resident_id = resident_id(1);
     let err = write(&store, move |tx| tx.insert_person(&dup)).await;
     assert!(matches!(err, Err(StoreError::Unique(_))), "{err:?}");
+    let mut same_phone = new_person(2);
+    same_phone.phone = phone(1);
+    let other = write(&store, move |tx| tx.insert_person(&same_phone))
+        .await
+        .unwrap();
+    assert_ne!(other, id);
 
     write(&store, move |tx| {
         tx.register_person(id, "新名字", phone(3).as_str(), at(5))?;
@@ -64,7 +71,7 @@ pub async fn people_round_trip(store: Arc<dyn Store>) {
     assert_eq!(p.phone.as_str(), phone(3).as_str());
     assert_eq!(p.registered_at, Some(at(5)));
     assert_eq!(p.licence.unwrap().points, 6);
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
 }
 
 pub async fn vehicles_round_trip(store: Arc<dyn Store>) {
@@ -537,17 +544,81 @@ pub async fn applications(store: Arc<dyn Store>) {
 pub async fn sessions_and_purge(store: Arc<dyn Store>) {
     let (people, _) = seed(&store, 1, 0).await;
     let p = people[0];
-    write(&store, move |tx| {
-        tx.insert_session(b"h1", Some(p), "csrf-1", at(0), at(60))?;
-        tx.insert_session(b"h2", None, "csrf-2", at(0), at(5))
+    let account = write(&store, move |tx| {
+        let a = tx.insert_account(phone(1).as_str(), at(0))?;
+        tx.insert_session(b"h1", Some(a), "csrf-1", at(0), at(60))?;
+        tx.insert_session(b"h2", None, "csrf-2", at(0), at(5))?;
+        Ok(a)
     })
     .await
     .unwrap();
+    // A session's person is its account's, read with it: none before the link, the person after.
     let s = read(&store, |tx| tx.session(b"h1")).await.unwrap().unwrap();
     assert_eq!(
-        (s.person_id, s.csrf_token.as_str(), s.expires_at),
-        (Some(p), "csrf-1", at(60))
+        (
+            s.account_id,
+            s.person_id,
+            s.csrf_token.as_str(),
+            s.expires_at
+        ),
+        (Some(account), None, "csrf-1", at(60))
     );
+    write(&store, move |tx| tx.link_account(account, p, at(1)))
+        .await
+        .unwrap();
+    let s = read(&store, |tx| tx.session(b"h1")).await.unwrap().unwrap();
+    assert_eq!(s.person_id, Some(p));
+    let (by_phone, of_person) = read(&store, move |tx| {
+        Ok((
+            tx.account_by_phone(phone(1).as_str())?,
+            tx.account_of_person(p)?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(by_phone.unwrap().verified_at, Some(at(1)));
+    assert_eq!(of_person.unwrap().id, account);
+    // One phone, one account; one person, one account.
+    let again = write(&store, move |tx| {
+        tx.insert_account(phone(1).as_str(), at(2))
+    })
+    .await;
+    assert!(matches!(again, Err(StoreError::Unique(_))), "{again:?}");
+    let second = write(&store, move |tx| {
+        let b = tx.insert_account(phone(2).as_str(), at(2))?;
+        tx.link_account(b, p, at(2))
+    })
+    .await;
+    assert!(matches!(second, Err(StoreError::Unique(_))), "{second:?}");
+    // A provider result is used once.
+    let used = write(&store, move |tx| {
+        tx.insert_verification(&renche_server::store::VerificationRow {
+            id: "v1".into(),
+            account_id: account,
+            purpose: renche_server::store::VerificationPurpose::Account,
+            resident_id: resident_id(1).as_str().to_owned(),
+            name: "测试1".into(),
+            application_id: None,
+            provider_session: Some("s1".into()),
+            provider_url: Some("/x".into()),
+            status: renche_server::store::VerificationStatus::Started,
+            created_at: at(0),
+            finished_at: None,
+        })?;
+        Ok((
+            tx.use_identity_result("r1", "v1", "pass", at(1))?,
+            tx.use_identity_result("r1", "v1", "pass", at(2))?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(used, (true, false));
+    // Unlinking ends the session's person.
+    write(&store, move |tx| tx.unlink_account(account))
+        .await
+        .unwrap();
+    let s = read(&store, |tx| tx.session(b"h1")).await.unwrap().unwrap();
+    assert_eq!(s.person_id, None);
     write(&store, |tx| {
         tx.idempotency_begin("p:1", "old", b"fp", at(0), at(-10))?;
         tx.idempotency_finish("p:1", "old", 200, b"{}", at(0))?;

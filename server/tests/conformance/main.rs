@@ -83,6 +83,8 @@ mod api {
             pkg: tmp.path().to_path_buf(),
             clock: None,
             trusted_proxies: vec![],
+            identity_provider: None,
+            public_url: None,
         })
         .await
         .unwrap();

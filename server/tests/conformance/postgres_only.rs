@@ -91,7 +91,9 @@ async fn migrate_data_copies_every_table() {
             application_id: Some("app-9".into()),
             created_at: T0,
         })?;
-        tx.insert_session(b"\x00\x01\xfe\\binary", Some(p), "csrf\ttab", T0, T0)?;
+        let account = tx.insert_account(phone(1).as_str(), T0)?;
+        tx.link_account(account, p, T0)?;
+        tx.insert_session(b"\x00\x01\xfe\\binary", Some(account), "csrf\ttab", T0, T0)?;
         tx.idempotency_begin("p:1", "key\\1", b"fp", T0, T0)?;
         tx.idempotency_finish("p:1", "key\\1", 201, b"{\"a\":\"line\\nbreak\"}", T0)?;
         tx.insert_notification(p, "k", "多行\n文字", "two\nlines", T0)?;
@@ -151,6 +153,12 @@ async fn migrate_data_copies_every_table() {
     assert_eq!(binding.len(), 1);
     assert_eq!(binding[0].binder_id, p);
     assert_eq!(session.csrf_token, "csrf\ttab");
+    assert_eq!(
+        session.person_id,
+        Some(p),
+        "the account and its link came over"
+    );
+    assert_eq!(count("accounts"), 1);
     match replay {
         IdempotencyBegin::Replay { status, body } => {
             assert_eq!(status, 201);

@@ -108,7 +108,10 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
             for n in OFFICER_BASE..OFFICER_BASE + WORKERS {
                 let mut o = new_person(n);
                 o.role = Role::Officer;
-                tx.insert_person(&o)?;
+                let id = tx.insert_person(&o)?;
+                // Officers sign in with verified accounts (as the demo seeds them).
+                let account = tx.insert_account(o.phone.as_str(), T0)?;
+                tx.link_account(account, id, T0)?;
             }
             let v = (0..VEHICLES)
                 .map(|n| tx.insert_vehicle(&new_vehicle(n, None)))

@@ -12,6 +12,10 @@ import { validateAsYouType } from '../widgets/as-you-type.js';
 import { coolDown } from '../widgets/cool-down.js';
 import { plateBadge } from '../widgets/plate-badge.js';
 import { relationshipCodes, relationshipName } from '../widgets/names.js';
+import {
+  startVerification, returnedResult, pendingVerification, forgetVerification, clearReturnedParams, verificationStatus, notPassed,
+} from '../widgets/verification.js';
+import { verificationOutcome } from '../widgets/verify-first.js';
 
 /** Common plate types first (the only bindable ones by default), then the rest of the table. */
 const COMMON_PLATE_TYPES = ['02', '52'];
@@ -19,6 +23,7 @@ const COMMON_PLATE_TYPES = ['02', '52'];
 export async function mount(container, params, memo) {
   if (params.method === 'scan') return mountScan(container, memo);
   if (params.method === 'sms') return mountSms(container, memo);
+  if (params.method === 'verified') return mountVerified(container, memo);
   return mountChooser(container);
 }
 
@@ -131,7 +136,6 @@ async function mountSms(container, memo) {
   const engine = field({ label: t('engineSuffix'), hint: t('engineSuffixHint'), name: 'engineSuffix', autocomplete: 'off', maxlength: 8, value: memo.engineSuffix ?? '' });
   const eligibility = h('div', { id: 'eligibility', 'aria-live': 'polite' });
   const sendButton = h('button', { type: 'button', class: 'primary', id: 'send-owner-code' }, t('sendOwnerCode'));
-  const forceButton = h('button', { type: 'button', id: 'force-submit', hidden: true }, t('submitAnyway'));
   const sendResult = h('div', { id: 'send-result', 'aria-live': 'polite' });
   const codeStep = h('div', { id: 'code-step' });
   const applicationStep = h('div', { id: 'application-step' });
@@ -156,8 +160,8 @@ async function mountSms(container, memo) {
     }
     fill(eligibility, eligibilityBox(localAnswer, { id: 'instant-eligibility' }));
     const complete = plateParse?.ok && engineParse?.ok;
+    // A refused binding is not sent on: the owner would get a code for an application that cannot succeed.
     if (!coolingDown) sendButton.disabled = !complete || !localAnswer?.allowed;
-    forceButton.hidden = !(complete && localAnswer && !localAnswer.allowed);
   };
 
   const checkPlate = validateAsYouType(plate, (s) => core().parsePlate(memo.plateType, s), {
@@ -204,7 +208,6 @@ async function mountSms(container, memo) {
     setTimeout(() => stops.push(coolDown(sendButton, cooldown, () => t('sendOwnerCode'), () => { coolingDown = false; recheck(); })), 0);
   });
   sendButton.addEventListener('click', () => sendCode(sendButton));
-  forceButton.addEventListener('click', () => sendCode(forceButton));
 
   const showCodeStep = () => {
     const code = field({ label: t('ownerCode'), hint: t('smsCodeHint'), name: 'ownerCode', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, attrs: { 'data-code-field': 'true' } });
@@ -237,7 +240,7 @@ async function mountSms(container, memo) {
     h('p', { class: 'lead' }, t('bindIntro')),
     h('form', { novalidate: true, class: 'card', id: 'sms-form', onsubmit: (ev) => ev.preventDefault() },
       typeGroup, plate.wrap, engine.wrap, eligibility,
-      h('div', { class: 'actions' }, sendButton, forceButton), sendResult),
+      h('div', { class: 'actions' }, sendButton), sendResult),
     codeStep,
     applicationStep);
   if (plate.input.value) checkPlate();
@@ -392,15 +395,27 @@ function mountScan(container, memo) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// After the code passed: relationship (scan), real-person verification, commit.
+// After the code passed: relationship (scan), the face check on the provider's page, then the commit.
 
 function showApplication(node, { application, localAnswer, method }) {
-  const appId = application.applicationId ?? application.application?.id ?? application.id;
+  const appId = String(application.applicationId ?? application.application?.id ?? application.id);
   const vehicle = application.vehicle ?? {};
   const serverPrecheck = application.precheck;
   const differs = localAnswer && serverPrecheck && localAnswer.allowed !== serverPrecheck.allowed;
+  // The server has already said no: a face check and a commit could not change that, so neither is offered.
+  if (serverPrecheck && !serverPrecheck.allowed) {
+    fill(node, h('section', { class: 'card', 'aria-labelledby': 'app-title' },
+      h('h2', { id: 'app-title' }, t('vehicleToBind')),
+      h('p', {}, plateBadge(vehicle)),
+      eligibilityBox(serverPrecheck, { title: t('serverSaid'), id: 'server-precheck' }),
+      differs ? notice(t('serverDiffers'), 'warn') : null,
+      h('p', { id: 'cannot-submit' }, t('bindCannotSubmit')),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/vehicles' }, t('navVehicles')))));
+    node.querySelector('h2')?.setAttribute('tabindex', '-1');
+    node.querySelector('h2')?.focus();
+    return;
+  }
   let relationship = method === 'qr' ? null : 'other';
-
   const relationshipGroup = method === 'qr' ? h('fieldset', { id: 'relationship' },
     h('legend', {}, t('scanChooseRelationship')),
     h('div', { class: 'radio-grid' }, relationshipCodes().map((code) => {
@@ -410,58 +425,30 @@ function showApplication(node, { application, localAnswer, method }) {
     }))) : null;
 
   const result = h('div', { id: 'commit-result', 'aria-live': 'polite' });
-  // When the server has already said no, submitting stays possible (it decides again at the commit), but
-  // the page does not present it as the way forward.
-  const refusedAlready = serverPrecheck && !serverPrecheck.allowed;
-  const commitButton = h('button', { type: 'button', class: refusedAlready ? '' : 'primary', id: 'commit-binding' },
-    refusedAlready ? t('submitAnyway') : t('verifyStart'));
-  const reviewSlot = h('div');
+  const commitButton = h('button', { type: 'button', class: 'primary', id: 'commit-binding' }, t('verifyStart'));
   const timeLeft = applicationTimer(application, commitButton);
-
-  const submit = () => busy(commitButton, async () => {
+  commitButton.addEventListener('click', () => busy(commitButton, async () => {
     fill(result);
     if (method === 'qr' && !relationship) {
       fill(result, notice(t('scanChooseRelationship'), 'error'));
       relationshipGroup.querySelector('input')?.focus();
       return;
     }
-    // No local `check` here: the page has shown its answer already, and the person chose to submit.
-    let answer;
+    const resume = { applicationId: appId, relationship, vehicle, method, pageAllowed: localAnswer?.allowed ?? serverPrecheck?.allowed ?? null };
     try {
-      // Decided under the vehicle's city policy, the one the server uses.
-      let rules;
-      try { rules = rulesFor(await policyFor(vehicle.city)); } catch { rules = undefined; }
-      const outcome = await commit((client) => client.commitBinding(String(appId), { relationship }), { rules });
-      answer = outcome.body;
+      await verifyForBinding(resume);
     } catch (err) {
-      const shown = [errorNotice(err)];
-      const pageSaid = localAnswer?.allowed ?? serverPrecheck?.allowed;
-      if (err.status === 409 && pageSaid === true) shown.unshift(notice(t('serverDiffers'), 'warn'));
-      else if (err.status === 409 && pageSaid === false) shown.unshift(notice(t('serverAgreesRefused'), 'info'));
-      fill(result, h('div', { id: 'server-answer', 'data-status': String(err.status), 'data-code': err.code ?? '' }, h('h3', {}, t('serverSaid')), shown));
-      if (err.body?.error?.params?.manualReview) offerManualReview(reviewSlot, appId);
-      return;
+      if (err?.code === 'REAL_PERSON_VERIFICATION_UNAVAILABLE') {
+        // No provider just now: try later, or ask an officer to review the application.
+        const reviewSlot = h('div', { class: 'card', id: 'manual-review' });
+        offerManualReview(reviewSlot, appId, relationship);
+        fill(result, verificationOutcome('unavailable', { onRetry: () => commitButton.click(), manualReview: reviewSlot }));
+        return;
+      }
+      // Refused before the face check (withdrawn by the owner, out of time): the answer, with its code.
+      fill(result, h('div', { id: 'server-answer', 'data-status': String(err?.status ?? ''), 'data-code': err?.code ?? '' }, errorNotice(err)));
     }
-    if (answer?.binding) {
-      await refreshPerson();
-      const agreed = answer.decision?.agreed;
-      fill(node, h('div', { class: 'card', id: 'binding-done' },
-        h('div', { class: 'notice ok', role: 'status' },
-          h('p', { class: 'notice-title' }, t('bindingDone', { plate: vehicle.plateMasked ?? '' })),
-          h('p', {}, t('bindingDoneHint', { date: cstDate(answer.binding.createdAt) }))),
-        agreed === false ? notice(t('serverDiffers'), 'warn') : null,
-        h('div', { class: 'actions' },
-          h('a', { class: 'button primary', href: '#/vehicles', id: 'to-vehicles' }, t('navVehicles')),
-          h('a', { class: 'button', href: '#/violations' }, t('viewViolations')))));
-      node.querySelector('.notice-title')?.setAttribute('tabindex', '-1');
-      node.querySelector('.notice-title')?.focus();
-      return;
-    }
-    // 202: the verification has not finished; the person completes it and tries again.
-    fill(result, h('div', { id: 'server-answer', 'data-status': '202' }, notice(t('verifyPending'), 'warn')));
-    commitButton.textContent = t('retry');
-  });
-  commitButton.addEventListener('click', submit);
+  }));
 
   fill(node, h('section', { class: 'card', 'aria-labelledby': 'app-title' },
     h('h2', { id: 'app-title' }, t('vehicleToBind')),
@@ -472,11 +459,104 @@ function showApplication(node, { application, localAnswer, method }) {
     h('h3', {}, t('verifyTitle')),
     h('p', { class: 'meta' }, t('verifyIntro')),
     timeLeft,
-    h('div', { class: 'actions' }, commitButton,
-      refusedAlready ? h('a', { class: 'button primary', href: '#/vehicles' }, t('navVehicles')) : null),
-    result,
-    reviewSlot));
+    h('div', { class: 'actions' }, commitButton),
+    result));
   (relationshipGroup?.querySelector('input') ?? commitButton).focus();
+}
+
+/** The binder's face check for this application; the provider's page sends them back to `#/bind/verified`. */
+function verifyForBinding(resume) {
+  return startVerification({ purpose: 'application', applicationId: resume.applicationId, returnPath: '/bind/verified', resume });
+}
+
+/**
+ * Back from the provider's page: the commit hands the provider's signed result to the server, which checks
+ * it (this application, the binder's own ID, fresh, unused) and then asks the rules.
+ */
+async function mountVerified(container, memo) {
+  fill(container, pageHeading(t('bindTitle')), loadingBlock());
+  if (!memo.answer) {
+    const kept = pendingVerification();
+    const returned = returnedResult();
+    // Out of the address at once: reloading the page must not hand the same result in again.
+    clearReturnedParams('/bind/verified');
+    forgetVerification();
+    memo.resume = kept?.purpose === 'application' ? kept.resume : null;
+    memo.answer = memo.resume && returned.verificationId ? commitApplication(memo.resume, returned) : Promise.resolve({ nothing: true });
+  }
+  const node = h('div', { id: 'application-step' });
+  const shown = await memo.answer;
+  fill(container, pageHeading(t('bindTitle')), node);
+  const resume = memo.resume;
+  if (shown.nothing) {
+    fill(node, notice(t('bindNothingToFinish'), 'info'),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/bind' }, t('navBind'))));
+    return undefined;
+  }
+  if (shown.done) {
+    fill(node, doneCard(resume.vehicle ?? {}, shown.done));
+  } else if (shown.status) {
+    // The face check did not pass: manual review (or another try when no face was seen).
+    const reviewSlot = h('div', { class: 'card', id: 'manual-review' });
+    offerManualReview(reviewSlot, resume.applicationId, resume.relationship);
+    const retry = () => verifyForBinding(resume).catch((err) => fill(node, errorNotice(err)));
+    fill(node, h('section', { class: 'card' }, h('h2', {}, t('vehicleToBind')), h('p', {}, plateBadge(resume.vehicle ?? {})),
+      verificationOutcome(shown.status, { onRetry: retry, manualReview: shown.status === 'no_face' ? null : reviewSlot })));
+  } else {
+    const err = shown.refused;
+    const parts = [errorNotice(err)];
+    if (err.status === 409 && resume.pageAllowed === true) parts.unshift(notice(t('serverDiffers'), 'warn'));
+    // A result that cannot be used (replayed, stale, another application's) asks for a new face check.
+    const resultRefused = /^VERIFICATION_/.test(err.code ?? '');
+    fill(node, h('section', { class: 'card' }, h('h2', {}, t('vehicleToBind')), h('p', {}, plateBadge(resume.vehicle ?? {})),
+      h('div', { id: 'server-answer', 'data-status': String(err.status), 'data-code': err.code ?? '' }, h('h3', {}, t('serverSaid')), parts),
+      resultRefused ? h('div', { class: 'actions' }, retryButton(resume)) : null,
+      resultRefused ? null : h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/vehicles' }, t('navVehicles')))));
+  }
+  const focus = node.querySelector('.notice-title, h3, h2');
+  focus?.setAttribute('tabindex', '-1');
+  focus?.focus();
+  return undefined;
+}
+
+function retryButton(resume) {
+  const button = h('button', { type: 'button', class: 'primary', id: 'verify-again' }, t('verifyAgain'));
+  button.addEventListener('click', () => busy(button, () => verifyForBinding(resume).catch(() => {})));
+  return button;
+}
+
+/**
+ * Commits through the Client (the same Idempotency-Key on retries) with the provider's result. Resolves to
+ * `{done: answer}`, `{status}` when the face check did not pass, or `{refused: ApiError}`.
+ */
+async function commitApplication(resume, { verificationId, result }) {
+  const vehicle = resume.vehicle ?? {};
+  try {
+    // Decided under the vehicle's city policy, the one the server uses.
+    let rules;
+    try { rules = rulesFor(await policyFor(vehicle.city)); } catch { rules = undefined; }
+    const options = { verificationId };
+    if (result) options.result = result;
+    if (resume.method === 'qr') options.relationship = resume.relationship;
+    const outcome = await commit((client) => client.commitBinding(resume.applicationId, options), { rules });
+    await refreshPerson();
+    return { done: outcome.body };
+  } catch (err) {
+    if (notPassed(err)) return { status: await verificationStatus(verificationId, err) };
+    return { refused: err };
+  }
+}
+
+function doneCard(vehicle, answer) {
+  const agreed = answer?.decision?.agreed;
+  return h('div', { class: 'card', id: 'binding-done' },
+    h('div', { class: 'notice ok', role: 'status' },
+      h('p', { class: 'notice-title' }, t('bindingDone', { plate: vehicle.plateMasked ?? '' })),
+      h('p', {}, t('bindingDoneHint', { date: cstDate(answer?.binding?.createdAt) }))),
+    agreed === false ? notice(t('serverDiffers'), 'warn') : null,
+    h('div', { class: 'actions' },
+      h('a', { class: 'button primary', href: '#/vehicles', id: 'to-vehicles' }, t('navVehicles')),
+      h('a', { class: 'button', href: '#/violations' }, t('viewViolations'))));
 }
 
 /**
@@ -509,4 +589,3 @@ function applicationTimer(application, commitButton) {
 function offerManualReview(slot, appId) {
   fill(slot, h('a', { class: 'button primary', id: 'ask-review', href: `#/applications/${encodeURIComponent(appId)}/photo` }, t('askManualReview')));
 }
-

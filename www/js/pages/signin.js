@@ -1,5 +1,6 @@
-// Sign in with a phone number and an SMS code, or register (name, resident ID, phone, code).
-// Phone and resident ID are checked by the core as they are typed; the server decides on submit.
+// Sign in with a phone number and an SMS code, or register with the same two. A new account is only a
+// phone number: who its holder is comes later, from real-person verification (pages/verify.js), and only
+// then are the person's records linked. The phone is checked by the core as it is typed.
 
 import { t } from '../i18n.js';
 import { post } from '../net.js';
@@ -14,10 +15,6 @@ export function mount(container, params, memo) {
   const form = h('form', { novalidate: true, id: registering ? 'register-form' : 'signin-form' });
   const result = h('div', { 'aria-live': 'polite' });
 
-  const name = registering ? field({ label: t('fullName'), name: 'name', autocomplete: 'name', value: memo.name ?? '' }) : null;
-  const residentId = registering ? field({
-    label: t('residentId'), hint: t('residentIdHint'), name: 'residentId', autocomplete: 'off', maxlength: 18, value: memo.residentId ?? '',
-  }) : null;
   const phone = field({
     label: t('phone'), hint: t('phoneHint'), type: 'tel', name: 'phone', autocomplete: 'tel-national', inputmode: 'numeric', maxlength: 13, value: memo.phone ?? '',
   });
@@ -30,9 +27,8 @@ export function mount(container, params, memo) {
     registering ? t('registerButton') : t('signInButton'));
 
   const checkPhone = validateAsYouType(phone, (s) => core().parsePhone(s), { showNormal: (p) => p.masked ?? p.normal });
-  if (residentId) validateAsYouType(residentId, (s) => core().parseResidentId(s), { showNormal: (p) => p.masked ?? p.normal });
-  for (const [key, f] of Object.entries({ name, residentId, phone, code })) {
-    f?.input.addEventListener('input', () => { memo[key] = f.input.value; });
+  for (const [key, f] of Object.entries({ phone, code })) {
+    f.input.addEventListener('input', () => { memo[key] = f.input.value; });
   }
 
   let stopCoolDown = null;
@@ -72,26 +68,19 @@ export function mount(container, params, memo) {
       const body = { challengeId: memo.challengeId, code: code.input.value.trim(), phone: parsedPhone.normal };
       try {
         let answer;
-        if (registering) {
-          answer = await post('/auth/register', {
-            ...body, name: name.input.value.trim(), residentId: residentId.input.value.trim(),
-          }, { idempotent: true });
-        } else {
-          answer = await post('/auth/sign-in', body, { idempotent: true });
-        }
+        answer = await post(registering ? '/auth/register' : '/auth/sign-in', body, { idempotent: true });
         for (const key of Object.keys(memo)) delete memo[key];
-        signedIn(answer.person, answer.csrfToken);
+        signedIn(answer);
       } catch (err) {
         fill(result, errorNotice(err));
         const badField = err?.body?.error?.field;
-        const target = { name, residentId, phone, code }[badField] ?? (String(err?.code ?? '').startsWith('SMS_CODE') ? code : null);
+        const target = { phone, code }[badField] ?? (String(err?.code ?? '').startsWith('SMS_CODE') ? code : null);
         target?.input.focus();
       }
     });
   });
 
   const rows = [
-    name?.wrap, residentId?.wrap,
     h('div', { class: 'inline' }, phone.wrap, sendButton),
     code.wrap,
     result,

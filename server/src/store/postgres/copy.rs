@@ -15,12 +15,15 @@ use std::path::Path;
 /// Tables in an order where every reference points to a table already copied.
 const TABLES: &[&str] = &[
     "people",
+    "accounts",
     "vehicles",
     "bindings",
     "qr_codes",
     "sms_challenges",
     "violations",
     "binding_applications",
+    "identity_verifications",
+    "identity_results",
     "audit_log",
     "idempotency_keys",
     "sessions",
