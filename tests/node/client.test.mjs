@@ -339,6 +339,8 @@ test("a new account is linked only by a passed verification, and its signed resu
 
 test("a binding commit with the result of a failed face check is refused, with manual review offered", { skip }, async () => {
   const client = new Client({ baseUrl: proxyUrl(), baseDelayMs: 20 });
+  // 王车主 had a sign-in code a moment ago (the taxi's QR code): past the resend cool-down first.
+  await json(client, "POST", "/api/v1/dev/clock", { advanceSeconds: 61 });
   await signIn(client, "13900000001"); // 王车主, who owns other cars and has bound none
   const applicationId = await applyForSpare(client);
   const { verificationId, result } = await verifyForApplication(client, applicationId, "fail");
