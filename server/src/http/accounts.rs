@@ -1,7 +1,8 @@
 //! Sessions, registration and sign-in by SMS code, the person's own record and notifications.
 
 use crate::error::{ServerError, ServerResult, Verdict};
-use crate::flows::accounts::{self, AccountPurpose, Registration, SignIn, SignedIn as Opened};
+use crate::flows::accounts::{self, AccountPurpose, PhoneProof, SignedIn as Opened};
+use crate::flows::sessions::Session;
 use crate::flows::{sessions, sms};
 use crate::http::extract::{parse_phone, ApiJson, ClientAddr, Ctx};
 use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Caller, SignedIn};
@@ -84,10 +85,20 @@ pub(super) async fn send_sms_code(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct RegisterRequest {
+pub(super) struct PhoneCodeRequest {
     challenge_id: String,
     code: String,
     phone: String,
+}
+
+/// A registration's or sign-in's body, from the anonymous session it came from.
+fn phone_proof(session: Option<Session>, body: PhoneCodeRequest) -> ServerResult<PhoneProof> {
+    Ok(PhoneProof {
+        session: session.ok_or_else(ServerError::unauthenticated)?,
+        phone: parse_phone("phone", &body.phone)?,
+        challenge_id: body.challenge_id,
+        code: body.code,
+    })
 }
 
 /// The answer to a registration or sign-in: the person, and the new session's cookie.
@@ -121,47 +132,25 @@ fn signed_in_response(
 pub(super) async fn register(
     State(state): Ctx,
     Caller(session): Caller,
-    ApiJson(body): ApiJson<RegisterRequest>,
+    ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    let session = session.ok_or_else(ServerError::unauthenticated)?;
-    let registration = Registration {
-        phone: parse_phone("phone", &body.phone)?,
-        challenge_id: body.challenge_id,
-        code: body.code,
-        session,
-    };
-    let now = state.now();
-    let sms_policy = state.policies.sms().clone();
+    let proof = phone_proof(session, body)?;
+    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
     let verdict = state
-        .write(move |tx| accounts::register(tx, registration, &sms_policy, now))
+        .write(move |tx| accounts::register(tx, proof, &sms_policy, now))
         .await?;
     signed_in_response(&state, StatusCode::CREATED, verdict, now)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct SignInRequest {
-    challenge_id: String,
-    code: String,
-    phone: String,
 }
 
 pub(super) async fn sign_in(
     State(state): Ctx,
     Caller(session): Caller,
-    ApiJson(body): ApiJson<SignInRequest>,
+    ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    let session = session.ok_or_else(ServerError::unauthenticated)?;
-    let sign_in = SignIn {
-        phone: parse_phone("phone", &body.phone)?,
-        challenge_id: body.challenge_id,
-        code: body.code,
-        session,
-    };
-    let now = state.now();
-    let sms_policy = state.policies.sms().clone();
+    let proof = phone_proof(session, body)?;
+    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
     let verdict = state
-        .write(move |tx| accounts::sign_in(tx, sign_in, &sms_policy, now))
+        .write(move |tx| accounts::sign_in(tx, proof, &sms_policy, now))
         .await?;
     signed_in_response(&state, StatusCode::OK, verdict, now)
 }
