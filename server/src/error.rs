@@ -490,20 +490,17 @@ impl ServerErrorCode {
     }
 
     /// One value of every variant and of every text a variant can have, for the docs and their test.
+    #[rustfmt::skip]
     pub fn examples() -> Vec<ServerErrorCode> {
         use ServerErrorCode as C;
         vec![
-            C::MalformedJson {
-                detail: "EOF while parsing an object at line 1 column 1".into(),
-            },
+            C::MalformedJson { detail: "EOF while parsing an object at line 1 column 1".into() },
             C::BodyUnreadable,
             C::IdempotencyKeyMissing,
             C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Repeated),
             C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Shape),
             C::Unauthenticated,
-            C::PaymentFailed {
-                detail: "gateway timeout".into(),
-            },
+            C::PaymentFailed { detail: "gateway timeout".into() },
             C::NotAnOfficer,
             C::CsrfCheckFailed(CsrfCheckFailed::Token),
             C::CsrfCheckFailed(CsrfCheckFailed::Origin),
@@ -514,9 +511,7 @@ impl ServerErrorCode {
             C::Refused,
             C::ClockFixed,
             C::IdempotencyKeyInUse,
-            C::AmountChanged {
-                owed: Fen::from_yuan(200),
-            },
+            C::AmountChanged { owed: Fen::from_yuan(200) },
             C::ManualReviewNotAvailable,
             C::ApplicationNotInReview,
             C::ApplicationAlreadyCommitted,
@@ -540,9 +535,7 @@ impl ServerErrorCode {
             C::UnsupportedMediaType,
             C::PhotoTooLarge { limit_kb: 2048 },
             C::PhotoUnreadable,
-            C::UnknownField {
-                field: "vehicle.colour".into(),
-            },
+            C::UnknownField { field: "vehicle.colour".into() },
             C::MissingField(MissingField::Named("vehicle.plateNumber".into())),
             C::MissingField(MissingField::Relationship),
             C::InvalidField(InvalidField::Value {
@@ -550,9 +543,7 @@ impl ServerErrorCode {
                 problem: "invalid type: integer `2`, expected a string".into(),
             }),
             C::InvalidField(InvalidField::BodyNotAnObject),
-            C::InvalidQuery {
-                problem: "Failed to deserialize query string: missing field `plate`".into(),
-            },
+            C::InvalidQuery { problem: "Failed to deserialize query string: missing field `plate`".into() },
             C::IdempotencyKeyReused,
             C::QrUnknown,
             C::SmsCodeLocked,
@@ -562,32 +553,13 @@ impl ServerErrorCode {
             C::VerificationResultInvalid,
             C::VerificationResultMismatch,
             C::VerificationResultStale,
-            C::SmsResendTooSoon {
-                retry_after_seconds: 60,
-            },
+            C::SmsResendTooSoon { retry_after_seconds: 60 },
             C::SmsDailyCapReached { limit: 10 },
             C::TooManyFailures,
-            C::SmsLimitReached {
-                scope: SmsLimitScope::Session,
-                window: SmsLimitWindow::Hour,
-                limit: 5,
-                retry_after_seconds: 1_500,
-            },
-            C::SmsLimitReached {
-                scope: SmsLimitScope::Account,
-                window: SmsLimitWindow::Day,
-                limit: 20,
-                retry_after_seconds: 30_000,
-            },
-            C::SmsLimitReached {
-                scope: SmsLimitScope::Address,
-                window: SmsLimitWindow::Hour,
-                limit: 30,
-                retry_after_seconds: 45,
-            },
-            C::SmsBudgetReached {
-                retry_after_seconds: 30_000,
-            },
+            C::SmsLimitReached { scope: SmsLimitScope::Session, window: SmsLimitWindow::Hour, limit: 5, retry_after_seconds: 1_500 },
+            C::SmsLimitReached { scope: SmsLimitScope::Account, window: SmsLimitWindow::Day, limit: 20, retry_after_seconds: 30_000 },
+            C::SmsLimitReached { scope: SmsLimitScope::Address, window: SmsLimitWindow::Hour, limit: 30, retry_after_seconds: 45 },
+            C::SmsBudgetReached { retry_after_seconds: 30_000 },
             C::VerificationDailyCapReached { limit: 20 },
             C::Internal,
         ]
@@ -695,6 +667,7 @@ impl Explain for ServerErrorCode {
         }
     }
 
+    #[rustfmt::skip]
     fn message(&self) -> Message {
         use ServerErrorCode as C;
         let m = |zh: &str, en: &str| Message::new(zh, en);
@@ -704,28 +677,13 @@ impl Explain for ServerErrorCode {
                 format!("The request body is not valid JSON: {detail}"),
             ),
             C::BodyUnreadable => m("无法读取请求体", "The request body could not be read"),
-            C::IdempotencyKeyMissing => m(
-                "缺少 Idempotency-Key 请求头",
-                "The Idempotency-Key header is required for this request",
-            ),
-            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Repeated) => m(
-                "只能提供一个 Idempotency-Key 请求头",
-                "Send exactly one Idempotency-Key header",
-            ),
-            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Shape) => m(
-                "Idempotency-Key 应为1到128个可见 ASCII 字符",
-                "An Idempotency-Key is 1 to 128 visible ASCII characters",
-            ),
+            C::IdempotencyKeyMissing => m("缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required for this request"),
+            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Repeated) => m("只能提供一个 Idempotency-Key 请求头", "Send exactly one Idempotency-Key header"),
+            C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Shape) => m("Idempotency-Key 应为1到128个可见 ASCII 字符", "An Idempotency-Key is 1 to 128 visible ASCII characters"),
             C::Unauthenticated => m("请先登录", "Please sign in first"),
-            C::PaymentFailed { .. } => m(
-                "缴款未成功,未作任何变更",
-                "The payment did not go through; nothing was changed",
-            ),
+            C::PaymentFailed { .. } => m("缴款未成功,未作任何变更", "The payment did not go through; nothing was changed"),
             C::NotAnOfficer => m("仅限窗口民警办理", "Only a window officer can do this"),
-            C::IdentityNotVerified => m(
-                "请先完成实人认证,认证通过后才能查看和办理本人业务",
-                "Complete real-person verification first; your records are shown only after it passes",
-            ),
+            C::IdentityNotVerified => m("请先完成实人认证,认证通过后才能查看和办理本人业务", "Complete real-person verification first; your records are shown only after it passes"),
             C::CsrfCheckFailed(which) => m(
                 "请求来源校验失败,请刷新页面后重试",
                 match which {
@@ -737,16 +695,10 @@ impl Explain for ServerErrorCode {
             ),
             C::NotFound(NotFound::Resource) => m("未找到", "Not found"),
             C::NotFound(NotFound::DevOnly) => m("仅开发模式可用", "Development mode only"),
-            C::Conflict => m(
-                "数据已被同时修改,请重试",
-                "The data changed at the same moment; please try again",
-            ),
+            C::Conflict => m("数据已被同时修改,请重试", "The data changed at the same moment; please try again"),
             C::Refused => m("请求被拒绝", "The request was refused"),
             C::ClockFixed => m("此时钟不能调整", "This clock cannot be moved"),
-            C::IdempotencyKeyInUse => m(
-                "相同 Idempotency-Key 的请求仍在处理中,请稍后重试",
-                "A request with this Idempotency-Key is still being processed; retry later",
-            ),
+            C::IdempotencyKeyInUse => m("相同 Idempotency-Key 的请求仍在处理中,请稍后重试", "A request with this Idempotency-Key is still being processed; retry later"),
             C::AmountChanged { owed } => Message::new(
                 format!("应缴金额已变为{}元,请确认后重试", owed.to_yuan_string()),
                 format!(
@@ -754,31 +706,13 @@ impl Explain for ServerErrorCode {
                     owed.to_yuan_string()
                 ),
             ),
-            C::ManualReviewNotAvailable => m(
-                "仅在实人认证未通过或不可用时可申请人工审核",
-                "Manual review is for when real-person verification failed or is unavailable",
-            ),
-            C::ApplicationNotInReview => m(
-                "该申请不在人工审核中",
-                "This application is not waiting for review",
-            ),
-            C::ApplicationAlreadyCommitted => m(
-                "该绑定申请已完成",
-                "This application has already been committed",
-            ),
-            C::ApplicationInReview => m(
-                "该绑定申请正在人工审核",
-                "This application is waiting for manual review",
-            ),
+            C::ManualReviewNotAvailable => m("仅在实人认证未通过或不可用时可申请人工审核", "Manual review is for when real-person verification failed or is unavailable"),
+            C::ApplicationNotInReview => m("该申请不在人工审核中", "This application is not waiting for review"),
+            C::ApplicationAlreadyCommitted => m("该绑定申请已完成", "This application has already been committed"),
+            C::ApplicationInReview => m("该绑定申请正在人工审核", "This application is waiting for manual review"),
             C::ApplicationClosed => m("该绑定申请已结束", "This application is closed"),
-            C::ApplicationWithdrawn => m(
-                "车主已撤回该绑定申请",
-                "The vehicle's owner withdrew this application",
-            ),
-            C::ReviewPhotoMissing => m(
-                "请先上传本人手持身份证的照片",
-                "Upload a photo of yourself holding your ID card first",
-            ),
+            C::ApplicationWithdrawn => m("车主已撤回该绑定申请", "The vehicle's owner withdrew this application"),
+            C::ReviewPhotoMissing => m("请先上传本人手持身份证的照片", "Upload a photo of yourself holding your ID card first"),
             C::PhotoTooLarge { limit_kb } => Message::new(
                 format!("照片不能超过{}MB,请压缩后重新上传", limit_kb / 1024),
                 format!(
@@ -786,74 +720,24 @@ impl Explain for ServerErrorCode {
                     limit_kb / 1024
                 ),
             ),
-            C::PhotoUnreadable => m(
-                "无法读取照片,请上传完整的 JPEG 或 PNG 图片",
-                "The photo could not be read; upload a whole JPEG or PNG picture",
-            ),
-            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered) => m(
-                "该手机号码已注册,请直接登录",
-                "This phone number is already registered; sign in instead",
-            ),
-            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse) => {
-                m("该手机号码已被使用", "This phone number is in use")
-            }
-            C::IdentityAlreadyVerified => m(
-                "该账户已完成实人认证",
-                "This account has already passed real-person verification",
-            ),
-            C::VerificationPending => m(
-                "实人认证尚未完成,请在认证页面完成后再试",
-                "The verification has not been completed yet; finish it on the verification page first",
-            ),
-            C::VerificationResultReplayed => m(
-                "该认证结果已使用过,请重新认证",
-                "This verification result has already been used; verify again",
-            ),
-            C::VerificationResultInvalid => m(
-                "认证结果无效(签名不符)",
-                "The verification result is not valid (its signature does not match)",
-            ),
-            C::VerificationResultMismatch => m(
-                "认证结果与本次认证不符",
-                "The verification result is about another verification or person",
-            ),
-            C::VerificationResultStale => m(
-                "认证结果已超过10分钟,请重新认证",
-                "The verification result is more than 10 minutes old; verify again",
-            ),
-            C::IdentityMismatch => m(
-                "姓名与身份证号码不符",
-                "The name does not match the resident ID number",
-            ),
-            C::QrExpired => m(
-                "二维码已过期,请车主重新生成",
-                "The QR code has expired; ask the owner for a new one",
-            ),
-            C::QrReplaced => m(
-                "车主已生成新的二维码,此码已失效",
-                "The owner has made a newer code; this one no longer works",
-            ),
-            C::QrAlreadyUsed => m(
-                "二维码已被使用,请车主重新生成",
-                "This QR code has already been used; ask the owner for a new one",
-            ),
-            C::SmsCodeUsed => m(
-                "验证码已使用,请重新获取",
-                "This code was already used; ask for a new one",
-            ),
-            C::SmsCodeExpired => m(
-                "验证码已过期,请重新获取",
-                "The code has expired; ask for a new one",
-            ),
-            C::ApplicationExpired => m(
-                "绑定申请已超过有效时间,请重新扫码或获取验证码",
-                "This application has run out of time; scan the owner's code or ask for an SMS code again",
-            ),
+            C::PhotoUnreadable => m("无法读取照片,请上传完整的 JPEG 或 PNG 图片", "The photo could not be read; upload a whole JPEG or PNG picture"),
+            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::Registered) => m("该手机号码已注册,请直接登录", "This phone number is already registered; sign in instead"),
+            C::PhoneAlreadyRegistered(PhoneAlreadyRegistered::InUse) => m("该手机号码已被使用", "This phone number is in use"),
+            C::IdentityAlreadyVerified => m("该账户已完成实人认证", "This account has already passed real-person verification"),
+            C::VerificationPending => m("实人认证尚未完成,请在认证页面完成后再试", "The verification has not been completed yet; finish it on the verification page first"),
+            C::VerificationResultReplayed => m("该认证结果已使用过,请重新认证", "This verification result has already been used; verify again"),
+            C::VerificationResultInvalid => m("认证结果无效(签名不符)", "The verification result is not valid (its signature does not match)"),
+            C::VerificationResultMismatch => m("认证结果与本次认证不符", "The verification result is about another verification or person"),
+            C::VerificationResultStale => m("认证结果已超过10分钟,请重新认证", "The verification result is more than 10 minutes old; verify again"),
+            C::IdentityMismatch => m("姓名与身份证号码不符", "The name does not match the resident ID number"),
+            C::QrExpired => m("二维码已过期,请车主重新生成", "The QR code has expired; ask the owner for a new one"),
+            C::QrReplaced => m("车主已生成新的二维码,此码已失效", "The owner has made a newer code; this one no longer works"),
+            C::QrAlreadyUsed => m("二维码已被使用,请车主重新生成", "This QR code has already been used; ask the owner for a new one"),
+            C::SmsCodeUsed => m("验证码已使用,请重新获取", "This code was already used; ask for a new one"),
+            C::SmsCodeExpired => m("验证码已过期,请重新获取", "The code has expired; ask for a new one"),
+            C::ApplicationExpired => m("绑定申请已超过有效时间,请重新扫码或获取验证码", "This application has run out of time; scan the owner's code or ask for an SMS code again"),
             C::PayloadTooLarge => m("请求体过大", "The request body is too large"),
-            C::UnsupportedMediaType => m(
-                "请求体须为 JSON(Content-Type: application/json)",
-                "The request body must be JSON (Content-Type: application/json)",
-            ),
+            C::UnsupportedMediaType => m("请求体须为 JSON(Content-Type: application/json)", "The request body must be JSON (Content-Type: application/json)"),
             C::UnknownField { field } => Message::new(
                 format!("未知字段 {field}"),
                 format!("Unknown field {field}"),
@@ -862,42 +746,25 @@ impl Explain for ServerErrorCode {
                 format!("缺少字段 {field}"),
                 format!("Missing field {field}"),
             ),
-            C::MissingField(MissingField::Relationship) => {
-                m("请选择与车主的关系", "Pick your relationship to the owner")
-            }
+            C::MissingField(MissingField::Relationship) => m("请选择与车主的关系", "Pick your relationship to the owner"),
             C::InvalidField(InvalidField::Value { field, problem }) => Message::new(
                 format!("字段 {field} 的值无效:{problem}"),
                 format!("Field {field} is invalid: {problem}"),
             ),
-            C::InvalidField(InvalidField::BodyNotAnObject) => m(
-                "请求体应为 JSON 对象",
-                "The request body must be a JSON object",
-            ),
+            C::InvalidField(InvalidField::BodyNotAnObject) => m("请求体应为 JSON 对象", "The request body must be a JSON object"),
             C::InvalidQuery { problem } => Message::new(
                 format!("查询参数无效:{problem}"),
                 format!("Invalid query parameters: {problem}"),
             ),
-            C::IdempotencyKeyReused => m(
-                "该 Idempotency-Key 已用于另一个请求",
-                "This Idempotency-Key was already used for a different request",
-            ),
+            C::IdempotencyKeyReused => m("该 Idempotency-Key 已用于另一个请求", "This Idempotency-Key was already used for a different request"),
             C::QrUnknown => m("二维码无效", "This QR code is not known"),
-            C::SmsCodeLocked => m(
-                "验证码错误次数过多,已失效,请重新获取",
-                "Too many wrong tries: this code no longer works; ask for a new one",
-            ),
+            C::SmsCodeLocked => m("验证码错误次数过多,已失效,请重新获取", "Too many wrong tries: this code no longer works; ask for a new one"),
             C::SmsCodeWrong { tries_left } => Message::new(
                 format!("验证码错误,还可尝试{tries_left}次"),
                 format!("Wrong code; {tries_left} tries left"),
             ),
-            C::RealPersonVerificationFailed => m(
-                "实人认证未通过,可申请人工审核",
-                "Real-person verification failed; you may ask for manual review",
-            ),
-            C::RealPersonVerificationUnavailable => m(
-                "实人认证服务暂不可用,可申请人工审核",
-                "Real-person verification is unavailable; you may ask for manual review",
-            ),
+            C::RealPersonVerificationFailed => m("实人认证未通过,可申请人工审核", "Real-person verification failed; you may ask for manual review"),
+            C::RealPersonVerificationUnavailable => m("实人认证服务暂不可用,可申请人工审核", "Real-person verification is unavailable; you may ask for manual review"),
             C::SmsResendTooSoon {
                 retry_after_seconds,
             } => Message::new(
@@ -912,10 +779,7 @@ impl Explain for ServerErrorCode {
                 format!("今日验证码发送次数已达上限({limit}次)"),
                 format!("The daily limit of {limit} codes has been reached"),
             ),
-            C::TooManyFailures => m(
-                "错误次数过多,请一小时后再试",
-                "Too many wrong codes; try again in an hour",
-            ),
+            C::TooManyFailures => m("错误次数过多,请一小时后再试", "Too many wrong codes; try again in an hour"),
             C::SmsLimitReached {
                 retry_after_seconds,
                 ..
@@ -926,14 +790,8 @@ impl Explain for ServerErrorCode {
                     format!("Too many codes asked for; try again in {en}"),
                 )
             }
-            C::SmsBudgetReached { .. } => m(
-                "今日短信验证码已发送过多,请明天再试",
-                "Too many text messages were sent today; please try again tomorrow",
-            ),
-            C::Internal => m(
-                "服务器内部错误,请稍后再试",
-                "Internal error; please try again later",
-            ),
+            C::SmsBudgetReached { .. } => m("今日短信验证码已发送过多,请明天再试", "Too many text messages were sent today; please try again tomorrow"),
+            C::Internal => m("服务器内部错误,请稍后再试", "Internal error; please try again later"),
         }
     }
 }

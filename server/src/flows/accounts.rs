@@ -65,29 +65,42 @@ pub struct SignedIn {
 }
 
 /// What a registration says: a phone and its code, nothing more.
-pub struct Registration {
+/// A phone proven by the code sent to it, for registration or sign-in.
+pub struct PhoneProof {
     pub challenge_id: String,
     pub code: String,
     pub phone: PhoneNumber,
-    /// The anonymous session the registration came from, ended by it.
+    /// The anonymous session the proof came from, ended by it.
     pub session: sessions::Session,
+}
+
+/// Checks the typed code against the session's challenge of this purpose; a wrong code is a refusal whose
+/// try is kept.
+fn check_proof(
+    tx: &mut dyn Tx,
+    proof: &PhoneProof,
+    purpose: SmsPurpose,
+    sms_policy: &SmsPolicy,
+    now: Timestamp,
+) -> ServerResult<Verdict<SmsChallengeRow>> {
+    let requester = proof.session.scope();
+    let check = CodeCheck {
+        challenge_id: &proof.challenge_id,
+        requester: &requester,
+        purpose,
+        code: &proof.code,
+    };
+    sms::check_code(tx, check, now, sms_policy)
 }
 
 /// Checks the code and opens an account for the phone, not linked to anyone: registration claims nothing.
 pub fn register(
     tx: &mut dyn Tx,
-    r: Registration,
+    r: PhoneProof,
     sms_policy: &SmsPolicy,
     now: Timestamp,
 ) -> ServerResult<Verdict<SignedIn>> {
-    let requester = r.session.scope();
-    let check = CodeCheck {
-        challenge_id: &r.challenge_id,
-        requester: &requester,
-        purpose: SmsPurpose::Register,
-        code: &r.code,
-    };
-    let c = match sms::check_code(tx, check, now, sms_policy)? {
+    let c = match check_proof(tx, &r, SmsPurpose::Register, sms_policy, now)? {
         Verdict::Done(c) => c,
         Verdict::Refused(e) => return Ok(Verdict::Refused(e)),
     };
@@ -143,27 +156,13 @@ fn open_session(
 }
 
 /// What a sign-in says.
-pub struct SignIn {
-    pub challenge_id: String,
-    pub code: String,
-    pub phone: PhoneNumber,
-    pub session: sessions::Session,
-}
-
 pub fn sign_in(
     tx: &mut dyn Tx,
-    s: SignIn,
+    s: PhoneProof,
     sms_policy: &SmsPolicy,
     now: Timestamp,
 ) -> ServerResult<Verdict<SignedIn>> {
-    let requester = s.session.scope();
-    let check = CodeCheck {
-        challenge_id: &s.challenge_id,
-        requester: &requester,
-        purpose: SmsPurpose::SignIn,
-        code: &s.code,
-    };
-    let c = match sms::check_code(tx, check, now, sms_policy)? {
+    let c = match check_proof(tx, &s, SmsPurpose::SignIn, sms_policy, now)? {
         Verdict::Done(c) => c,
         Verdict::Refused(e) => return Ok(Verdict::Refused(e)),
     };

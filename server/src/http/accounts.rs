@@ -1,7 +1,8 @@
 //! Sessions, registration and sign-in by SMS code, the person's own record and notifications.
 
 use crate::error::{ServerError, ServerResult, Verdict};
-use crate::flows::accounts::{self, AccountPurpose, Registration, SignIn, SignedIn as Opened};
+use crate::flows::accounts::{self, AccountPurpose, PhoneProof, SignedIn as Opened};
+use crate::flows::sessions::Session;
 use crate::flows::{sessions, sms};
 use crate::http::extract::{parse_phone, ApiJson, ClientAddr, Ctx};
 use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Caller, SignedIn};
@@ -12,25 +13,15 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/session", get(get_session))
-        .route("/auth/sms-code", post(send_sms_code))
-        .route("/auth/register", post(register))
-        .route("/auth/sign-in", post(sign_in))
-        .route("/auth/sign-out", post(sign_out))
-        .route("/me", get(me))
-        .route("/me/next-step", get(next_step))
-        .route("/notifications", get(notifications))
-}
-
-async fn get_session(State(state): Ctx, Caller(session): Caller) -> ServerResult<Response> {
+pub(super) async fn get_session(
+    State(state): Ctx,
+    Caller(session): Caller,
+) -> ServerResult<Response> {
     let now = state.now();
     if let Some(s) = session {
         let account_id = s.account_id;
@@ -54,12 +45,12 @@ async fn get_session(State(state): Ctx, Caller(session): Caller) -> ServerResult
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SmsCodeRequest {
+pub(super) struct SmsCodeRequest {
     phone: String,
     purpose: AccountPurpose,
 }
 
-async fn send_sms_code(
+pub(super) async fn send_sms_code(
     State(state): Ctx,
     Caller(session): Caller,
     ClientAddr(address): ClientAddr,
@@ -94,10 +85,20 @@ async fn send_sms_code(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RegisterRequest {
+pub(super) struct PhoneCodeRequest {
     challenge_id: String,
     code: String,
     phone: String,
+}
+
+/// A registration's or sign-in's body, from the anonymous session it came from.
+fn phone_proof(session: Option<Session>, body: PhoneCodeRequest) -> ServerResult<PhoneProof> {
+    Ok(PhoneProof {
+        session: session.ok_or_else(ServerError::unauthenticated)?,
+        phone: parse_phone("phone", &body.phone)?,
+        challenge_id: body.challenge_id,
+        code: body.code,
+    })
 }
 
 /// The answer to a registration or sign-in: the person, and the new session's cookie.
@@ -128,55 +129,33 @@ fn signed_in_response(
     Ok(resp)
 }
 
-async fn register(
+pub(super) async fn register(
     State(state): Ctx,
     Caller(session): Caller,
-    ApiJson(body): ApiJson<RegisterRequest>,
+    ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    let session = session.ok_or_else(ServerError::unauthenticated)?;
-    let registration = Registration {
-        phone: parse_phone("phone", &body.phone)?,
-        challenge_id: body.challenge_id,
-        code: body.code,
-        session,
-    };
-    let now = state.now();
-    let sms_policy = state.policies.sms().clone();
+    let proof = phone_proof(session, body)?;
+    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
     let verdict = state
-        .write(move |tx| accounts::register(tx, registration, &sms_policy, now))
+        .write(move |tx| accounts::register(tx, proof, &sms_policy, now))
         .await?;
     signed_in_response(&state, StatusCode::CREATED, verdict, now)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SignInRequest {
-    challenge_id: String,
-    code: String,
-    phone: String,
-}
-
-async fn sign_in(
+pub(super) async fn sign_in(
     State(state): Ctx,
     Caller(session): Caller,
-    ApiJson(body): ApiJson<SignInRequest>,
+    ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    let session = session.ok_or_else(ServerError::unauthenticated)?;
-    let sign_in = SignIn {
-        phone: parse_phone("phone", &body.phone)?,
-        challenge_id: body.challenge_id,
-        code: body.code,
-        session,
-    };
-    let now = state.now();
-    let sms_policy = state.policies.sms().clone();
+    let proof = phone_proof(session, body)?;
+    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
     let verdict = state
-        .write(move |tx| accounts::sign_in(tx, sign_in, &sms_policy, now))
+        .write(move |tx| accounts::sign_in(tx, proof, &sms_policy, now))
         .await?;
     signed_in_response(&state, StatusCode::OK, verdict, now)
 }
 
-async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {
+pub(super) async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {
     let hash = me.session.token_hash.clone();
     state
         .write(move |tx| Ok::<_, ServerError>(tx.delete_session(&hash)?))
@@ -187,7 +166,7 @@ async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {
     Ok(resp)
 }
 
-async fn me(State(state): Ctx, me: SignedIn) -> ServerResult<Json<PersonView>> {
+pub(super) async fn me(State(state): Ctx, me: SignedIn) -> ServerResult<Json<PersonView>> {
     let now = state.now();
     let id = me.person_id;
     let p = state
@@ -197,7 +176,7 @@ async fn me(State(state): Ctx, me: SignedIn) -> ServerResult<Json<PersonView>> {
     Ok(Json(PersonView::of(&p, now)))
 }
 
-async fn next_step(State(state): Ctx, me: Account) -> ServerResult<Json<Value>> {
+pub(super) async fn next_step(State(state): Ctx, me: Account) -> ServerResult<Json<Value>> {
     let id = me.account_id;
     let (account, person) = state
         .read(move |tx| accounts::parties(tx, Some(id)))
@@ -211,7 +190,7 @@ async fn next_step(State(state): Ctx, me: Account) -> ServerResult<Json<Value>> 
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct NotificationView {
+pub(super) struct NotificationView {
     id: String,
     kind: String,
     message: renche::Message,
@@ -219,7 +198,7 @@ struct NotificationView {
     read: bool,
 }
 
-async fn notifications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn notifications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let id = me.person_id;
     let rows = state
         .read(move |tx| {

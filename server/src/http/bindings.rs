@@ -21,41 +21,19 @@ use crate::store::{ApplicationStatus, Verification};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use renche::domain::{EngineSuffix, PlateNumber, PlateType, Relationship};
 use renche::qr::{QrPayload, QrPayloadError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/bindings", get(my_bindings))
-        .route("/bindings/{id}", delete(remove_binding))
-        .route("/bindings/qr/redeem", post(redeem_qr))
-        .route("/bindings/sms/challenges", post(start_sms_challenge))
-        .route(
-            "/bindings/sms/challenges/{id}/confirm",
-            post(confirm_sms_challenge),
-        )
-        .route("/binding-applications/{id}", get(get_application))
-        .route(
-            "/binding-applications/{id}/commit",
-            post(commit_application),
-        )
-        .route(
-            "/binding-applications/{id}/manual-review",
-            post(request_manual_review),
-        )
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RedeemRequest {
+pub(super) struct RedeemRequest {
     qr_text: String,
 }
 
-async fn redeem_qr(
+pub(super) async fn redeem_qr(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -79,13 +57,13 @@ async fn redeem_qr(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SmsChallengeRequest {
+pub(super) struct SmsChallengeRequest {
     plate_type: String,
     plate_number: String,
     engine_suffix: String,
 }
 
-async fn start_sms_challenge(
+pub(super) async fn start_sms_challenge(
     State(state): Ctx,
     me: SignedIn,
     ClientAddr(address): ClientAddr,
@@ -134,11 +112,11 @@ async fn start_sms_challenge(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConfirmRequest {
+pub(super) struct ConfirmRequest {
     code: String,
 }
 
-async fn confirm_sms_challenge(
+pub(super) async fn confirm_sms_challenge(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -166,7 +144,7 @@ async fn confirm_sms_challenge(
     .await
 }
 
-async fn get_application(
+pub(super) async fn get_application(
     State(state): Ctx,
     me: SignedIn,
     PathToken(id): PathToken,
@@ -188,7 +166,7 @@ async fn get_application(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CommitRequest {
+pub(super) struct CommitRequest {
     #[serde(default)]
     relationship: Option<Relationship>,
     #[serde(default)]
@@ -256,7 +234,7 @@ async fn result_source(
     }
 }
 
-async fn commit_application(
+pub(super) async fn commit_application(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -347,14 +325,14 @@ fn unverified_answer(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ManualReviewRequest {
+pub(super) struct ManualReviewRequest {
     #[serde(default)]
     relationship: Option<Relationship>,
     #[serde(default)]
     note: Option<String>,
 }
 
-async fn request_manual_review(
+pub(super) async fn request_manual_review(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -379,13 +357,13 @@ async fn request_manual_review(
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct MyBindingView {
+pub(super) struct MyBindingView {
     #[serde(flatten)]
     binding: BindingView,
     vehicle: VehicleView,
 }
 
-async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let id = me.person_id;
     let rows = state.read(move |tx| binding::bindings_of(tx, id)).await?;
     let views: Vec<MyBindingView> = rows
@@ -398,7 +376,7 @@ async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value
     Ok(Json(json!({ "bindings": views })))
 }
 
-async fn remove_binding(
+pub(super) async fn remove_binding(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,

@@ -8,31 +8,21 @@ use crate::http::extract::{ApiJson, Ctx, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{ApplicationView, MaskedVehicleView};
-use crate::state::SharedState;
 use crate::store::{PersonRow, Role};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use renche::domain::{mask_name, ActorRole, BindingMethod, Relationship};
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/history", get(my_history))
-        .route("/binding-applications", get(my_applications))
-        .route("/owner/applications", get(pending_on_my_vehicles))
-        .route("/owner/applications/{id}/withdraw", post(withdraw))
-}
-
 /// Who removed a binding: their role, and a masked name unless it was an officer (officers are named by
 /// their role only).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct RemovalView {
+pub(super) struct RemovalView {
     at: Timestamp,
     role: Option<ActorRole>,
     by_name_masked: Option<String>,
@@ -40,7 +30,7 @@ struct RemovalView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct HistoryView {
+pub(super) struct HistoryView {
     binding_id: String,
     vehicle: MaskedVehicleView,
     plate_display: String,
@@ -84,7 +74,7 @@ impl HistoryView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct HandledView {
+pub(super) struct HandledView {
     id: String,
     plate_display: String,
     occurred_at: Timestamp,
@@ -99,7 +89,7 @@ struct HandledView {
     paid_fen: Option<u64>,
 }
 
-async fn my_history(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn my_history(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let person = me.person_id;
     let h = state.read(move |tx| history::history(tx, person)).await?;
     let handled: Vec<HandledView> = h
@@ -129,7 +119,7 @@ async fn my_history(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct MyApplicationView {
+pub(super) struct MyApplicationView {
     #[serde(flatten)]
     application: ApplicationView,
     plate_display: String,
@@ -137,7 +127,7 @@ struct MyApplicationView {
     reject_code: Option<String>,
 }
 
-async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let person = me.person_id;
     let rows = state
         .read(move |tx| history::my_applications(tx, person))
@@ -156,7 +146,7 @@ async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<V
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PendingView {
+pub(super) struct PendingView {
     id: String,
     plate_display: String,
     plate_type: &'static str,
@@ -168,7 +158,10 @@ struct PendingView {
     created_at: Timestamp,
 }
 
-async fn pending_on_my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn pending_on_my_vehicles(
+    State(state): Ctx,
+    me: SignedIn,
+) -> ServerResult<Json<Value>> {
     let owner = me.person_id;
     let rows = state
         .read(move |tx| history::pending_on_my_vehicles(tx, owner))
@@ -192,9 +185,9 @@ async fn pending_on_my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(super) struct Empty {}
 
-async fn withdraw(
+pub(super) async fn withdraw(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,

@@ -14,21 +14,13 @@ use crate::store::{VerificationPurpose, VerificationRow};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use renche::domain::ResidentId;
 use serde::Deserialize;
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/identity/verifications", post(start))
-        .route("/identity/verifications/{id}", get(show))
-        .route("/identity/verifications/{id}/finish", post(finish))
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StartBody {
+pub(super) struct StartBody {
     purpose: String,
     #[serde(default)]
     name: Option<String>,
@@ -72,7 +64,7 @@ fn unavailable() -> ServerError {
     ServerError::of(ServerErrorCode::RealPersonVerificationUnavailable)
 }
 
-async fn start(
+pub(super) async fn start(
     State(state): Ctx,
     me: Account,
     ApiJson(body): ApiJson<StartBody>,
@@ -159,7 +151,7 @@ async fn start(
     }
 }
 
-async fn show(
+pub(super) async fn show(
     State(state): Ctx,
     me: Account,
     PathToken(id): PathToken,
@@ -173,7 +165,7 @@ async fn show(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FinishBody {
+pub(super) struct FinishBody {
     #[serde(default)]
     result: Option<String>,
 }
@@ -198,7 +190,7 @@ async fn result_token(
     }
 }
 
-async fn finish(
+pub(super) async fn finish(
     State(state): Ctx,
     me: Account,
     PathToken(id): PathToken,

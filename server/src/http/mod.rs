@@ -25,22 +25,58 @@ use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
-/// Every API resource under `/api/v1`, behind the guard.
+/// Every API route under `/api/v1`, behind the guard: the one table of the HTTP surface, each route
+/// naming its resource module's handler.
+#[rustfmt::skip]
 pub fn api_router() -> Router<SharedState> {
     Router::new()
-        .merge(policy::router())
-        .merge(accounts::router())
-        .merge(identity::router())
-        .merge(vehicles::router())
-        .merge(bindings::router())
-        .merge(violations::router())
-        .merge(window::router())
-        .merge(notices::router())
-        .merge(history::router())
-        .merge(reviews::router())
+        .route("/policy", get(policy::get_policy))
+        .route("/policy/cities", get(policy::list_cities))
+        .route("/session", get(accounts::get_session))
+        .route("/auth/sms-code", post(accounts::send_sms_code))
+        .route("/auth/register", post(accounts::register))
+        .route("/auth/sign-in", post(accounts::sign_in))
+        .route("/auth/sign-out", post(accounts::sign_out))
+        .route("/me", get(accounts::me))
+        .route("/me/next-step", get(accounts::next_step))
+        .route("/notifications", get(accounts::notifications))
+        .route("/identity/verifications", post(identity::start))
+        .route("/identity/verifications/{id}", get(identity::show))
+        .route("/identity/verifications/{id}/finish", post(identity::finish))
+        .route("/vehicles", get(vehicles::my_vehicles))
+        .route("/vehicles/{id}/qr-codes", post(vehicles::make_qr_code))
+        .route("/bindings", get(bindings::my_bindings))
+        .route("/bindings/{id}", delete(bindings::remove_binding))
+        .route("/bindings/qr/redeem", post(bindings::redeem_qr))
+        .route("/bindings/sms/challenges", post(bindings::start_sms_challenge))
+        .route("/bindings/sms/challenges/{id}/confirm", post(bindings::confirm_sms_challenge))
+        .route("/binding-applications/{id}", get(bindings::get_application))
+        .route("/binding-applications/{id}/commit", post(bindings::commit_application))
+        .route("/binding-applications/{id}/manual-review", post(bindings::request_manual_review))
+        .route("/violations", get(violations::my_violations))
+        .route("/violations/{id}/handle", post(violations::handle_violation))
+        .route("/window/violations", get(violations::violations_for_person))
+        .route("/window/violations/{id}/handle", post(violations::handle_for_person))
+        .route("/window/people", get(window::find_person))
+        .route("/window/vehicles", get(window::find_vehicle))
+        .route("/window/bindings", post(window::bind_for_person))
+        .route("/window/reviews", get(window::reviews))
+        .route("/window/reviews/{id}/approve", post(window::approve_review))
+        .route("/window/reviews/{id}/reject", post(window::reject_review))
+        .route("/notifications/read", post(notices::mark_all_read))
+        .route("/notifications/{id}/read", post(notices::mark_read))
+        .route("/history", get(history::my_history))
+        .route("/binding-applications", get(history::my_applications))
+        .route("/owner/applications", get(history::pending_on_my_vehicles))
+        .route("/owner/applications/{id}/withdraw", post(history::withdraw))
+        .route("/binding-applications/{id}/review-photo", put(reviews::upload_photo))
+        .route("/window/review-reasons", get(reviews::reject_reasons))
+        .route("/window/reviews/{id}", get(reviews::review_case))
+        .route("/window/reviews/{id}/photo", get(reviews::review_photo))
         .fallback(api_not_found)
 }
 

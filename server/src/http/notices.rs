@@ -8,22 +8,14 @@ use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/notifications/read", post(mark_all_read))
-        .route("/notifications/{id}/read", post(mark_read))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(super) struct Empty {}
 
-async fn mark_read(
+pub(super) async fn mark_read(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -33,7 +25,7 @@ async fn mark_read(
     mark(state, me, key, Some(id)).await
 }
 
-async fn mark_all_read(
+pub(super) async fn mark_all_read(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,

@@ -2,13 +2,11 @@
 
 use crate::error::ServerError;
 use crate::http::extract::{ApiQuery as Query, Ctx};
-use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -16,13 +14,7 @@ pub struct PolicyQuery {
     city: Option<String>,
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/policy", get(get_policy))
-        .route("/policy/cities", get(list_cities))
-}
-
-async fn get_policy(
+pub(super) async fn get_policy(
     State(state): Ctx,
     Query(q): Query<PolicyQuery>,
     headers: HeaderMap,
@@ -76,7 +68,7 @@ pub struct CityView {
     feature_enabled: bool,
 }
 
-async fn list_cities(State(state): Ctx) -> Json<Vec<CityView>> {
+pub(super) async fn list_cities(State(state): Ctx) -> Json<Vec<CityView>> {
     let views = std::iter::once(state.policies.default_policy())
         .chain(state.policies.cities())
         .map(|c| {

@@ -8,27 +8,17 @@ use crate::http::extract::{Ctx, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{ApplicationView, VehicleView};
-use crate::state::SharedState;
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use renche::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/binding-applications/{id}/review-photo", put(upload_photo))
-        .route("/window/review-reasons", get(reject_reasons))
-        .route("/window/reviews/{id}", get(review_case))
-        .route("/window/reviews/{id}/photo", get(review_photo))
-}
-
 /// The raw image as the body: `image/jpeg` or `image/png`. The type kept is the one the bytes show.
-async fn upload_photo(
+pub(super) async fn upload_photo(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -82,7 +72,7 @@ struct ReasonView {
     name: renche::Message,
 }
 
-async fn reject_reasons() -> Json<serde_json::Value> {
+pub(super) async fn reject_reasons() -> Json<serde_json::Value> {
     let reasons: Vec<ReasonView> = RejectReason::ALL
         .iter()
         .map(|r| ReasonView {
@@ -123,7 +113,7 @@ struct PhotoView {
 }
 
 /// A write job, not a read: the look itself is written to the audit log.
-async fn review_case(
+pub(super) async fn review_case(
     State(state): Ctx,
     me: SignedIn,
     PathToken(id): PathToken,
@@ -153,7 +143,7 @@ async fn review_case(
     Ok(no_store(Json(view).into_response()))
 }
 
-async fn review_photo(
+pub(super) async fn review_photo(
     State(state): Ctx,
     me: SignedIn,
     PathToken(id): PathToken,

@@ -7,26 +7,18 @@ use crate::http::extract::{ApiJson, Ctx, PathId};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::VehicleView;
-use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use renche::domain::{BindingMethod, Relationship};
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/vehicles", get(my_vehicles))
-        .route("/vehicles/{id}/qr-codes", post(make_qr_code))
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct BinderView {
+pub(super) struct BinderView {
     binding_id: String,
     binder_name_masked: String,
     relationship: Relationship,
@@ -36,13 +28,13 @@ struct BinderView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct OwnedVehicleView {
+pub(super) struct OwnedVehicleView {
     #[serde(flatten)]
     vehicle: VehicleView,
     binders: Vec<BinderView>,
 }
 
-async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let owner = me.person_id;
     let owned = state
         .read(move |tx| vehicles::owned_vehicles(tx, owner))
@@ -68,9 +60,9 @@ async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct QrCodeRequest {}
+pub(super) struct QrCodeRequest {}
 
-async fn make_qr_code(
+pub(super) async fn make_qr_code(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,

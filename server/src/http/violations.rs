@@ -15,19 +15,10 @@ use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use renche::domain::{Channel, Document, Fen};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/violations", get(my_violations))
-        .route("/violations/{id}/handle", post(handle_violation))
-        .route("/window/violations", get(violations_for_person))
-        .route("/window/violations/{id}/handle", post(handle_for_person))
-}
 
 fn views(routed: Routed) -> (Vec<ViolationView>, String) {
     let views = routed
@@ -40,7 +31,7 @@ fn views(routed: Routed) -> (Vec<ViolationView>, String) {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct VehicleViolationsView {
+pub(super) struct VehicleViolationsView {
     vehicle: VehicleView,
     relation: &'static str,
     binding_id: Option<String>,
@@ -48,7 +39,7 @@ struct VehicleViolationsView {
     violations: Vec<ViolationView>,
 }
 
-async fn my_violations(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn my_violations(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let id = me.person_id;
     let now = state.now();
     let st = state.clone();
@@ -76,12 +67,12 @@ async fn my_violations(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Val
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct WindowViolationsQuery {
+pub(super) struct WindowViolationsQuery {
     person_id: String,
     vehicle_id: String,
 }
 
-async fn violations_for_person(
+pub(super) async fn violations_for_person(
     State(state): Ctx,
     me: SignedIn,
     Query(q): Query<WindowViolationsQuery>,
@@ -105,7 +96,7 @@ async fn violations_for_person(
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct HandledView {
+pub(super) struct HandledView {
     violation: ViolationView,
     decision_number: Option<String>,
     paid_fen: u64,
@@ -176,7 +167,7 @@ async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> Serve
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct HandleRequest {
+pub(super) struct HandleRequest {
     #[serde(default)]
     policy_version: Option<String>,
     #[serde(default)]
@@ -185,7 +176,7 @@ struct HandleRequest {
     expected_owed_fen: Option<Fen>,
 }
 
-async fn handle_violation(
+pub(super) async fn handle_violation(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -209,7 +200,7 @@ async fn handle_violation(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct WindowHandleRequest {
+pub(super) struct WindowHandleRequest {
     person_id: String,
     #[serde(default)]
     documents_checked: Vec<Document>,
@@ -221,7 +212,7 @@ struct WindowHandleRequest {
     expected_owed_fen: Option<Fen>,
 }
 
-async fn handle_for_person(
+pub(super) async fn handle_for_person(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,

@@ -10,33 +10,21 @@ use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, Ctx, PathToken}
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{bound_answer, ApplicationView, PersonView, VehicleView};
-use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use renche::domain::{mask_name, Document, PlateNumber, PlateType, Relationship, ResidentId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/window/people", get(find_person))
-        .route("/window/vehicles", get(find_vehicle))
-        .route("/window/bindings", post(bind_for_person))
-        .route("/window/reviews", get(reviews))
-        .route("/window/reviews/{id}/approve", post(approve_review))
-        .route("/window/reviews/{id}/reject", post(reject_review))
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PersonQuery {
+pub(super) struct PersonQuery {
     resident_id: String,
 }
 
-async fn find_person(
+pub(super) async fn find_person(
     State(state): Ctx,
     me: SignedIn,
     Query(q): Query<PersonQuery>,
@@ -53,21 +41,21 @@ async fn find_person(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct VehicleQuery {
+pub(super) struct VehicleQuery {
     plate_type: String,
     plate_number: String,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct FoundVehicleView {
+pub(super) struct FoundVehicleView {
     #[serde(flatten)]
     vehicle: VehicleView,
     owner_name_masked: String,
     owner_registered: bool,
 }
 
-async fn find_vehicle(
+pub(super) async fn find_vehicle(
     State(state): Ctx,
     me: SignedIn,
     Query(q): Query<VehicleQuery>,
@@ -89,7 +77,7 @@ async fn find_vehicle(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct WindowBindRequest {
+pub(super) struct WindowBindRequest {
     person_id: String,
     vehicle_id: String,
     #[serde(default)]
@@ -102,7 +90,7 @@ struct WindowBindRequest {
     expected_allowed: Option<bool>,
 }
 
-async fn bind_for_person(
+pub(super) async fn bind_for_person(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -130,14 +118,14 @@ async fn bind_for_person(
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ReviewView {
+pub(super) struct ReviewView {
     #[serde(flatten)]
     application: ApplicationView,
     binder: serde_json::Value,
     note: Option<String>,
 }
 
-async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+pub(super) async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let officer = me.person_id;
     let rows = state
         .read(move |tx| applications::in_review(tx, officer))
@@ -155,14 +143,14 @@ async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ApproveRequest {
+pub(super) struct ApproveRequest {
     #[serde(default)]
     policy_version: Option<String>,
     #[serde(default)]
     expected_allowed: Option<bool>,
 }
 
-async fn approve_review(
+pub(super) async fn approve_review(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
@@ -185,13 +173,13 @@ async fn approve_review(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RejectRequest {
+pub(super) struct RejectRequest {
     reason_code: RejectReason,
     #[serde(default)]
     reason: Option<String>,
 }
 
-async fn reject_review(
+pub(super) async fn reject_review(
     State(state): Ctx,
     me: SignedIn,
     key: AnswerKey,
