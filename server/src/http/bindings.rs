@@ -9,7 +9,7 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::identity;
 use crate::flows::sms;
 use crate::gateways::ResultOutcome;
-use crate::http::extract::{ApiJson, ClientAddr, Ctx, PathId, PathToken};
+use crate::http::extract::{ApiJson, Change, ClientAddr, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_with, Answer};
 use crate::http::views::{
@@ -34,10 +34,12 @@ pub(super) struct RedeemRequest {
 }
 
 pub(super) async fn redeem_qr(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
-    ApiJson(body): ApiJson<RedeemRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<RedeemRequest>,
 ) -> ServerResult<Response> {
     let now = state.now();
     let payload = match QrPayload::verify(body.qr_text.trim(), &state.qr_key, now) {
@@ -117,11 +119,13 @@ pub(super) struct ConfirmRequest {
 }
 
 pub(super) async fn confirm_sms_challenge(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathToken(challenge_id): PathToken,
-    ApiJson(body): ApiJson<ConfirmRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<ConfirmRequest>,
 ) -> ServerResult<Response> {
     let now = state.now();
     let binder = me.person_id;
@@ -235,11 +239,13 @@ async fn result_source(
 }
 
 pub(super) async fn commit_application(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathToken(id): PathToken,
-    ApiJson(body): ApiJson<CommitRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<CommitRequest>,
 ) -> ServerResult<Response> {
     let binder = me.person_id;
     let app_id = id.clone();
@@ -333,11 +339,13 @@ pub(super) struct ManualReviewRequest {
 }
 
 pub(super) async fn request_manual_review(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathToken(id): PathToken,
-    ApiJson(body): ApiJson<ManualReviewRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<ManualReviewRequest>,
 ) -> ServerResult<Response> {
     let binder = me.person_id;
     let now = state.now();

@@ -160,6 +160,35 @@ pub fn too_large() -> ServerError {
     ServerError::of(ServerErrorCode::PayloadTooLarge)
 }
 
+/// A signed-in person's state change, as its handler takes it: the state, who asks, the idempotency key
+/// its answer is stored under, and the JSON body (the last extractor, since it reads the body).
+pub struct Change<B> {
+    pub state: crate::state::SharedState,
+    pub me: crate::http::guard::SignedIn,
+    pub key: crate::http::guard::AnswerKey,
+    pub body: B,
+}
+
+impl<B: DeserializeOwned> FromRequest<crate::state::SharedState> for Change<B> {
+    type Rejection = ServerError;
+
+    async fn from_request(
+        req: Request,
+        state: &crate::state::SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let me = crate::http::guard::SignedIn::from_request_parts(&mut parts, state).await?;
+        let key = crate::http::guard::AnswerKey::of(&parts);
+        let ApiJson(body) = ApiJson::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Change {
+            state: std::sync::Arc::clone(state),
+            me,
+            key,
+            body,
+        })
+    }
+}
+
 /// The one path parameter of a route, as text; a route without one is simply not found.
 async fn path_text<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ServerError> {
     let axum::extract::Path(raw): axum::extract::Path<String> =

@@ -239,10 +239,17 @@ impl PendingKey {
 /// The request's started idempotency key, if any, for handlers that store their answer with their work.
 pub struct AnswerKey(pub Option<PendingKey>);
 
+impl AnswerKey {
+    /// The key the guard started for this request, if any.
+    pub fn of(parts: &Parts) -> AnswerKey {
+        AnswerKey(parts.extensions.get::<PendingKey>().cloned())
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for AnswerKey {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(AnswerKey(parts.extensions.get::<PendingKey>().cloned()))
+        Ok(AnswerKey::of(parts))
     }
 }
 

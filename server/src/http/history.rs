@@ -4,8 +4,8 @@
 use crate::error::ServerResult;
 use crate::flows::facts::id_string;
 use crate::flows::history::{self, HistoryEntry};
-use crate::http::extract::{ApiJson, Ctx, PathToken};
-use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::extract::{Change, Ctx, PathToken};
+use crate::http::guard::SignedIn;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{ApplicationView, MaskedVehicleView};
 use crate::store::{PersonRow, Role};
@@ -188,11 +188,13 @@ pub(super) async fn pending_on_my_vehicles(
 pub(super) struct Empty {}
 
 pub(super) async fn withdraw(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathToken(id): PathToken,
-    ApiJson(Empty {}): ApiJson<Empty>,
+    Change {
+        state,
+        me,
+        key,
+        body: Empty {},
+    }: Change<Empty>,
 ) -> ServerResult<Response> {
     let owner = me.person_id;
     let now = state.now();

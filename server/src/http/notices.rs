@@ -1,11 +1,10 @@
 //! The inbox: marking notices read. (The list itself is `GET /notifications`, with the person's record.)
 
 use crate::error::{ServerError, ServerResult};
-use crate::http::extract::{ApiJson, Ctx, PathId};
+use crate::http::extract::{Change, PathId};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::state::SharedState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -16,20 +15,24 @@ use serde_json::json;
 pub(super) struct Empty {}
 
 pub(super) async fn mark_read(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathId(id): PathId,
-    ApiJson(Empty {}): ApiJson<Empty>,
+    Change {
+        state,
+        me,
+        key,
+        body: Empty {},
+    }: Change<Empty>,
 ) -> ServerResult<Response> {
     mark(state, me, key, Some(id)).await
 }
 
 pub(super) async fn mark_all_read(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
-    ApiJson(Empty {}): ApiJson<Empty>,
+    Change {
+        state,
+        me,
+        key,
+        body: Empty {},
+    }: Change<Empty>,
 ) -> ServerResult<Response> {
     mark(state, me, key, None).await
 }

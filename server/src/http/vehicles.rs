@@ -3,8 +3,8 @@
 use crate::error::ServerResult;
 use crate::flows::facts::id_string;
 use crate::flows::vehicles;
-use crate::http::extract::{ApiJson, Ctx, PathId};
-use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::extract::{Change, Ctx, PathId};
+use crate::http::guard::SignedIn;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::VehicleView;
 use axum::extract::State;
@@ -63,11 +63,13 @@ pub(super) async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult
 pub(super) struct QrCodeRequest {}
 
 pub(super) async fn make_qr_code(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathId(vehicle_id): PathId,
-    ApiJson(_): ApiJson<QrCodeRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body: _,
+    }: Change<QrCodeRequest>,
 ) -> ServerResult<Response> {
     let now = state.now();
     let owner = me.person_id;

@@ -6,7 +6,7 @@ use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::officer::require_officer;
 use crate::flows::violations::{self, Checked, HandleCase, Routed};
 use crate::gateways::PaymentRequest;
-use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, Ctx, PathId};
+use crate::http::extract::{parse_id, ApiQuery as Query, Change, Ctx, PathId};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{VehicleView, ViolationView};
@@ -177,11 +177,13 @@ pub(super) struct HandleRequest {
 }
 
 pub(super) async fn handle_violation(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathId(violation_id): PathId,
-    ApiJson(body): ApiJson<HandleRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<HandleRequest>,
 ) -> ServerResult<Response> {
     let case = HandleCase {
         person_id: me.person_id,
@@ -213,11 +215,13 @@ pub(super) struct WindowHandleRequest {
 }
 
 pub(super) async fn handle_for_person(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathId(violation_id): PathId,
-    ApiJson(body): ApiJson<WindowHandleRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<WindowHandleRequest>,
 ) -> ServerResult<Response> {
     let person_id = parse_id("personId", &body.person_id)?;
     let officer = me.person_id;

@@ -6,8 +6,8 @@ use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
 use crate::flows::review::RejectReason;
 use crate::flows::window::{self, WindowBinding};
-use crate::http::extract::{parse_id, ApiJson, ApiQuery as Query, Ctx, PathToken};
-use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::extract::{parse_id, ApiQuery as Query, Change, Ctx, PathToken};
+use crate::http::guard::SignedIn;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{bound_answer, ApplicationView, PersonView, VehicleView};
 use axum::extract::State;
@@ -91,10 +91,12 @@ pub(super) struct WindowBindRequest {
 }
 
 pub(super) async fn bind_for_person(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
-    ApiJson(body): ApiJson<WindowBindRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<WindowBindRequest>,
 ) -> ServerResult<Response> {
     let binding = WindowBinding {
         officer: me.person_id,
@@ -151,11 +153,13 @@ pub(super) struct ApproveRequest {
 }
 
 pub(super) async fn approve_review(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathToken(id): PathToken,
-    ApiJson(body): ApiJson<ApproveRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<ApproveRequest>,
 ) -> ServerResult<Response> {
     let officer = me.person_id;
     let now = state.now();
@@ -180,11 +184,13 @@ pub(super) struct RejectRequest {
 }
 
 pub(super) async fn reject_review(
-    State(state): Ctx,
-    me: SignedIn,
-    key: AnswerKey,
     PathToken(id): PathToken,
-    ApiJson(body): ApiJson<RejectRequest>,
+    Change {
+        state,
+        me,
+        key,
+        body,
+    }: Change<RejectRequest>,
 ) -> ServerResult<Response> {
     let officer = me.person_id;
     let now = state.now();
