@@ -33,14 +33,8 @@ pub(super) struct RedeemRequest {
     qr_text: String,
 }
 
-pub(super) async fn redeem_qr(
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<RedeemRequest>,
-) -> ServerResult<Response> {
+pub(super) async fn redeem_qr(c: Change<RedeemRequest>) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let now = state.now();
     let payload = match QrPayload::verify(body.qr_text.trim(), &state.qr_key, now) {
         Ok(p) => p,
@@ -120,13 +114,9 @@ pub(super) struct ConfirmRequest {
 
 pub(super) async fn confirm_sms_challenge(
     PathToken(challenge_id): PathToken,
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<ConfirmRequest>,
+    c: Change<ConfirmRequest>,
 ) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let now = state.now();
     let binder = me.person_id;
     let st = state.clone();
@@ -240,13 +230,9 @@ async fn result_source(
 
 pub(super) async fn commit_application(
     PathToken(id): PathToken,
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<CommitRequest>,
+    c: Change<CommitRequest>,
 ) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let binder = me.person_id;
     let app_id = id.clone();
     let (a, v) = state
@@ -340,13 +326,9 @@ pub(super) struct ManualReviewRequest {
 
 pub(super) async fn request_manual_review(
     PathToken(id): PathToken,
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<ManualReviewRequest>,
+    c: Change<ManualReviewRequest>,
 ) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let binder = me.person_id;
     let now = state.now();
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {

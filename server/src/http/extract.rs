@@ -169,6 +169,25 @@ pub struct Change<B> {
     pub body: B,
 }
 
+impl<B> Change<B> {
+    /// State, person, key and body, for a handler to name as it likes.
+    pub fn parts(
+        self,
+    ) -> (
+        crate::state::SharedState,
+        crate::http::guard::SignedIn,
+        crate::http::guard::AnswerKey,
+        B,
+    ) {
+        (self.state, self.me, self.key, self.body)
+    }
+}
+
+/// The body of a state change that says nothing but that it is wanted: `{}` or none.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoBody {}
+
 impl<B: DeserializeOwned> FromRequest<crate::state::SharedState> for Change<B> {
     type Rejection = ServerError;
 

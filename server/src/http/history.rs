@@ -4,7 +4,7 @@
 use crate::error::ServerResult;
 use crate::flows::facts::id_string;
 use crate::flows::history::{self, HistoryEntry};
-use crate::http::extract::{Change, Ctx, PathToken};
+use crate::http::extract::{Change, Ctx, NoBody, PathToken};
 use crate::http::guard::SignedIn;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{ApplicationView, MaskedVehicleView};
@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::Json;
 use renche::domain::{mask_name, ActorRole, BindingMethod, Relationship};
 use renche::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Who removed a binding: their role, and a masked name unless it was an officer (officers are named by
@@ -183,19 +183,11 @@ pub(super) async fn pending_on_my_vehicles(
     Ok(Json(json!({ "applications": views })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Empty {}
-
 pub(super) async fn withdraw(
     PathToken(id): PathToken,
-    Change {
-        state,
-        me,
-        key,
-        body: Empty {},
-    }: Change<Empty>,
+    c: Change<NoBody>,
 ) -> ServerResult<Response> {
+    let (state, me, key, _) = c.parts();
     let owner = me.person_id;
     let now = state.now();
     write_answer(&state, &key, move |tx| {

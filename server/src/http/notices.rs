@@ -1,39 +1,21 @@
 //! The inbox: marking notices read. (The list itself is `GET /notifications`, with the person's record.)
 
 use crate::error::{ServerError, ServerResult};
-use crate::http::extract::{Change, PathId};
+use crate::http::extract::{Change, NoBody, PathId};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::state::SharedState;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::json;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Empty {}
-
-pub(super) async fn mark_read(
-    PathId(id): PathId,
-    Change {
-        state,
-        me,
-        key,
-        body: Empty {},
-    }: Change<Empty>,
-) -> ServerResult<Response> {
+pub(super) async fn mark_read(PathId(id): PathId, c: Change<NoBody>) -> ServerResult<Response> {
+    let (state, me, key, _) = c.parts();
     mark(state, me, key, Some(id)).await
 }
 
-pub(super) async fn mark_all_read(
-    Change {
-        state,
-        me,
-        key,
-        body: Empty {},
-    }: Change<Empty>,
-) -> ServerResult<Response> {
+pub(super) async fn mark_all_read(c: Change<NoBody>) -> ServerResult<Response> {
+    let (state, me, key, _) = c.parts();
     mark(state, me, key, None).await
 }
 

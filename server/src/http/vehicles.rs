@@ -3,7 +3,7 @@
 use crate::error::ServerResult;
 use crate::flows::facts::id_string;
 use crate::flows::vehicles;
-use crate::http::extract::{Change, Ctx, PathId};
+use crate::http::extract::{Change, Ctx, NoBody, PathId};
 use crate::http::guard::SignedIn;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::VehicleView;
@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::Json;
 use renche::domain::{BindingMethod, Relationship};
 use renche::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 #[derive(Serialize)]
@@ -58,19 +58,11 @@ pub(super) async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult
     Ok(Json(json!({ "vehicles": views })))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct QrCodeRequest {}
-
 pub(super) async fn make_qr_code(
     PathId(vehicle_id): PathId,
-    Change {
-        state,
-        me,
-        key,
-        body: _,
-    }: Change<QrCodeRequest>,
+    c: Change<NoBody>,
 ) -> ServerResult<Response> {
+    let (state, me, key, _) = c.parts();
     let now = state.now();
     let owner = me.person_id;
     let st = state.clone();

@@ -178,13 +178,9 @@ pub(super) struct HandleRequest {
 
 pub(super) async fn handle_violation(
     PathId(violation_id): PathId,
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<HandleRequest>,
+    c: Change<HandleRequest>,
 ) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let case = HandleCase {
         person_id: me.person_id,
         actor_id: me.person_id,
@@ -216,13 +212,9 @@ pub(super) struct WindowHandleRequest {
 
 pub(super) async fn handle_for_person(
     PathId(violation_id): PathId,
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<WindowHandleRequest>,
+    c: Change<WindowHandleRequest>,
 ) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let person_id = parse_id("personId", &body.person_id)?;
     let officer = me.person_id;
     state

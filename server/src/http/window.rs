@@ -90,14 +90,8 @@ pub(super) struct WindowBindRequest {
     expected_allowed: Option<bool>,
 }
 
-pub(super) async fn bind_for_person(
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<WindowBindRequest>,
-) -> ServerResult<Response> {
+pub(super) async fn bind_for_person(c: Change<WindowBindRequest>) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let binding = WindowBinding {
         officer: me.person_id,
         person_id: parse_id("personId", &body.person_id)?,
@@ -154,13 +148,9 @@ pub(super) struct ApproveRequest {
 
 pub(super) async fn approve_review(
     PathToken(id): PathToken,
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<ApproveRequest>,
+    c: Change<ApproveRequest>,
 ) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let officer = me.person_id;
     let now = state.now();
     let expectation = ClientExpectation {
@@ -185,13 +175,9 @@ pub(super) struct RejectRequest {
 
 pub(super) async fn reject_review(
     PathToken(id): PathToken,
-    Change {
-        state,
-        me,
-        key,
-        body,
-    }: Change<RejectRequest>,
+    c: Change<RejectRequest>,
 ) -> ServerResult<Response> {
+    let (state, me, key, body) = c.parts();
     let officer = me.person_id;
     let now = state.now();
     if body
