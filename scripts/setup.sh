@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping whatever is already there. Safe to run again.
+# `--running` installs only what building and running the system need (the start command): no fuzzing
+# toolchain, no browser for the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for_tests=1
+if [ "${1:-}" = "--running" ]; then for_tests=""; fi
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,11 +31,11 @@ if ! command -v wasm-pack >/dev/null; then
   cargo install wasm-pack
 fi
 
-if ! rustup toolchain list | grep -q '^nightly'; then
+if [ -n "$for_tests" ] && ! rustup toolchain list | grep -q '^nightly'; then
   log "installing the nightly toolchain (for cargo fuzz)"
   rustup toolchain install nightly --profile minimal
 fi
-if ! command -v cargo-fuzz >/dev/null; then
+if [ -n "$for_tests" ] && ! command -v cargo-fuzz >/dev/null; then
   log "installing cargo-fuzz (builds from source, about 1 minute)"
   cargo install cargo-fuzz
 fi
@@ -41,7 +45,7 @@ apt_install() {
   if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+if [ -n "$for_tests" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
   log "installing Debian's chromium and chromium-driver"
   apt_install chromium chromium-driver
 fi
@@ -50,7 +54,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
 # PostgreSQL (for the conformance and multi-instance tests) is started with the machine; start it if not.
-if command -v pg_ctlcluster >/dev/null && ! (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+if [ -n "$for_tests" ] && command -v pg_ctlcluster >/dev/null && ! (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   log "starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
 fi

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-bash scripts/setup.sh
+# Only what running needs: the test-only tools (fuzzing toolchain, Chromium) come with scripts/test.sh.
+bash scripts/setup.sh --running
 bash scripts/build-web.sh
 mkdir -p data
 exec ./target/release/renche-server serve \
