@@ -9,11 +9,13 @@ use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Calle
 use crate::http::idempotency::{write_answer_with, Answer};
 use crate::http::views::{AccountView, ChallengeView, PersonView, SessionView};
 use crate::state::SharedState;
+use crate::store::Tx;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use renche::policy::SmsPolicy;
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -129,17 +131,39 @@ fn signed_in_response(
     Ok(resp)
 }
 
+/// How a proven phone opens its session: registration or sign-in.
+type PhoneFlow =
+    fn(&mut dyn Tx, PhoneProof, &SmsPolicy, Timestamp) -> ServerResult<Verdict<Opened>>;
+
+/// Checks the code in `body` in one write job and answers with the new session.
+async fn open_by_phone(
+    state: SharedState,
+    session: Option<Session>,
+    body: PhoneCodeRequest,
+    flow: PhoneFlow,
+    status: StatusCode,
+) -> ServerResult<Response> {
+    let proof = phone_proof(session, body)?;
+    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
+    let verdict = state
+        .write(move |tx| flow(tx, proof, &sms_policy, now))
+        .await?;
+    signed_in_response(&state, status, verdict, now)
+}
+
 pub(super) async fn register(
     State(state): Ctx,
     Caller(session): Caller,
     ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    let proof = phone_proof(session, body)?;
-    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
-    let verdict = state
-        .write(move |tx| accounts::register(tx, proof, &sms_policy, now))
-        .await?;
-    signed_in_response(&state, StatusCode::CREATED, verdict, now)
+    open_by_phone(
+        state,
+        session,
+        body,
+        accounts::register,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 pub(super) async fn sign_in(
@@ -147,12 +171,7 @@ pub(super) async fn sign_in(
     Caller(session): Caller,
     ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    let proof = phone_proof(session, body)?;
-    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
-    let verdict = state
-        .write(move |tx| accounts::sign_in(tx, proof, &sms_policy, now))
-        .await?;
-    signed_in_response(&state, StatusCode::OK, verdict, now)
+    open_by_phone(state, session, body, accounts::sign_in, StatusCode::OK).await
 }
 
 pub(super) async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {
