@@ -234,37 +234,55 @@ impl TestApp {
             c.csrf = done.body["csrfToken"].as_str().unwrap().to_owned();
             return c;
         }
+        self.prove_phone(phone, "sign_in", "/api/v1/auth/sign-in", StatusCode::OK)
+            .await
+            .0
+    }
+
+    /// Asks for a code of `purpose` for the phone, reads it from the outbox and hands it in at `path`:
+    /// the client now holds the new session.
+    async fn prove_phone(
+        &self,
+        phone: &str,
+        purpose: &str,
+        path: &str,
+        expected: StatusCode,
+    ) -> (Client, Answer) {
         let mut c = self.client().await;
         let sent = c
             .post(
                 "/api/v1/auth/sms-code",
-                json!({ "phone": phone, "purpose": "sign_in" }),
+                json!({ "phone": phone, "purpose": purpose }),
             )
             .await;
         assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
         let code = self.sms_code(phone).await;
-        let signed = c
+        let answer = c
             .post(
-                "/api/v1/auth/sign-in",
+                path,
                 json!({ "challengeId": sent.body["challengeId"], "code": code, "phone": phone }),
             )
             .await;
-        assert_eq!(signed.status, StatusCode::OK, "{:?}", signed.body);
-        c.csrf = signed.body["csrfToken"].as_str().unwrap().to_owned();
-        c
+        assert_eq!(answer.status, expected, "{:?}", answer.body);
+        c.csrf = answer.body["csrfToken"].as_str().unwrap().to_owned();
+        (c, answer)
+    }
+
+    /// The development outbox's messages to a phone, newest first.
+    pub async fn outbox_messages(&self, phone: &str) -> Value {
+        reqwest::get(format!("{}/api/v1/dev/sms-outbox?phone={phone}", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// The code sent to a phone at the current (test) instant; delivery runs just after the answer, so wait.
     pub async fn sms_code(&self, phone: &str) -> String {
         let now = renche_server::clock::Clock::now(self.clock.as_ref());
         for _ in 0..200 {
-            let v: Value =
-                reqwest::get(format!("{}/api/v1/dev/sms-outbox?phone={phone}", self.base))
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+            let v = self.outbox_messages(phone).await;
             // Notices (binding made or removed) go to the same phones and carry no code.
             let fresh = v["messages"].as_array().unwrap().iter().find(|m| {
                 m["code"] != ""
@@ -279,12 +297,7 @@ impl TestApp {
     }
 
     pub async fn outbox(&self, phone: &str) -> Vec<String> {
-        let v: Value = reqwest::get(format!("{}/api/v1/dev/sms-outbox?phone={phone}", self.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = self.outbox_messages(phone).await;
         v["messages"]
             .as_array()
             .unwrap()
@@ -295,24 +308,15 @@ impl TestApp {
 
     /// A new account for the phone (registration code from the outbox), not verified: linked to nobody.
     pub async fn register(&self, phone: &str) -> Client {
-        let mut c = self.client().await;
-        let sent = c
-            .post(
-                "/api/v1/auth/sms-code",
-                json!({ "phone": phone, "purpose": "register" }),
-            )
-            .await;
-        assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
-        let code = self.sms_code(phone).await;
-        let reg = c
-            .post(
+        let (c, reg) = self
+            .prove_phone(
+                phone,
+                "register",
                 "/api/v1/auth/register",
-                json!({ "challengeId": sent.body["challengeId"], "code": code, "phone": phone }),
+                StatusCode::CREATED,
             )
             .await;
-        assert_eq!(reg.status, StatusCode::CREATED, "{:?}", reg.body);
         assert_eq!(reg.body["nextStep"], "verify_identity");
-        c.csrf = reg.body["csrfToken"].as_str().unwrap().to_owned();
         c
     }
 
@@ -333,13 +337,7 @@ impl TestApp {
     pub async fn sms_notices(&self, phone: &str, at_least: usize) -> Vec<String> {
         let mut texts = Vec::new();
         for _ in 0..100 {
-            let v: Value =
-                reqwest::get(format!("{}/api/v1/dev/sms-outbox?phone={phone}", self.base))
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+            let v = self.outbox_messages(phone).await;
             texts = v["messages"]
                 .as_array()
                 .unwrap()
