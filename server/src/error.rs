@@ -326,6 +326,9 @@ pub enum ServerErrorCode {
     },
     // 500
     Internal,
+    // 503
+    /// No SMS gateway is configured (outside development mode): no code can be sent, so none is promised.
+    SmsUnavailable,
 }
 
 /// Who asked for too many SMS codes (`SMS_LIMIT_REACHED`).
@@ -424,6 +427,8 @@ pub enum IdempotencyKeyInvalid {
 pub enum CsrfCheckFailed {
     Token,
     Origin,
+    /// More than one `X-CSRF-Token` header.
+    Repeated,
 }
 
 impl ServerErrorCode {
@@ -486,6 +491,7 @@ impl ServerErrorCode {
             | C::SmsBudgetReached { .. }
             | C::VerificationDailyCapReached { .. } => ErrorKind::TooManyRequests,
             C::Internal => ErrorKind::Internal,
+            C::SmsUnavailable => ErrorKind::Unavailable,
         }
     }
 
@@ -504,6 +510,7 @@ impl ServerErrorCode {
             C::NotAnOfficer,
             C::CsrfCheckFailed(CsrfCheckFailed::Token),
             C::CsrfCheckFailed(CsrfCheckFailed::Origin),
+            C::CsrfCheckFailed(CsrfCheckFailed::Repeated),
             C::IdentityNotVerified,
             C::NotFound(NotFound::Resource),
             C::NotFound(NotFound::DevOnly),
@@ -562,6 +569,7 @@ impl ServerErrorCode {
             C::SmsBudgetReached { retry_after_seconds: 30_000 },
             C::VerificationDailyCapReached { limit: 20 },
             C::Internal,
+            C::SmsUnavailable,
         ]
     }
 }
@@ -627,6 +635,7 @@ impl Explain for ServerErrorCode {
             C::SmsBudgetReached { .. } => "SMS_BUDGET_REACHED",
             C::VerificationDailyCapReached { .. } => "VERIFICATION_DAILY_CAP_REACHED",
             C::Internal => "INTERNAL",
+            C::SmsUnavailable => "SMS_UNAVAILABLE",
         }
     }
 
@@ -691,6 +700,7 @@ impl Explain for ServerErrorCode {
                         "Missing or wrong X-CSRF-Token; reload the page and try again"
                     }
                     CsrfCheckFailed::Origin => "The request comes from another site",
+                    CsrfCheckFailed::Repeated => "Send exactly one X-CSRF-Token header",
                 },
             ),
             C::NotFound(NotFound::Resource) => m("未找到", "Not found"),
@@ -792,6 +802,7 @@ impl Explain for ServerErrorCode {
             }
             C::SmsBudgetReached { .. } => m("今日短信验证码已发送过多,请明天再试", "Too many text messages were sent today; please try again tomorrow"),
             C::Internal => m("服务器内部错误,请稍后再试", "Internal error; please try again later"),
+            C::SmsUnavailable => m("短信服务暂不可用,请稍后再试或到窗口办理", "Text messages cannot be sent at the moment; please try again later or visit a service window"),
         }
     }
 }

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API, the web app and its WebAssembly package.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load rows from a CSV or JSON file; a file with any bad row loads nothing.
     Import(ImportArgs),
     /// Copy a SQLite database into a new PostgreSQL database (stop the servers first).
@@ -94,6 +94,12 @@ struct ServeArgs {
     /// The server's public origin (https://renche.example), for the provider's return URLs.
     #[arg(long, env = "RENCHE_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Serve Prometheus metrics at /metrics on this address (e.g. 127.0.0.1:9464), never on the public
+    /// listener; without it no metrics are served.
+    #[arg(long, env = "RENCHE_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+    #[command(flatten)]
+    limits: renche_server::serve::LimitArgs,
 }
 
 #[derive(clap::Args)]
@@ -175,6 +181,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
             }
         }),
         public_url: args.public_url,
+        limits: args.limits.limits(),
+        metrics_listen: args.metrics_listen,
     };
     let dev = config.dev;
     let app = match build(config).await {
@@ -204,7 +212,7 @@ async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::MigrateData(args) => {
             let now = renche_server::clock::Clock::now(&renche_server::clock::SystemClock);
             match renche_server::store::postgres::migrate_data(&args.from, &args.to, now) {

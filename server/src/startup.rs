@@ -39,6 +39,10 @@ pub struct Config {
     pub identity_provider: Option<IdentityProviderConfig>,
     /// The server's public origin, for the provider's return URLs (`RENCHE_PUBLIC_URL`).
     pub public_url: Option<String>,
+    /// Deadlines for what clients send and the connection cap.
+    pub limits: crate::serve::ConnectionLimits,
+    /// Where `/metrics` is served, apart from the public listener; none: not served.
+    pub metrics_listen: Option<String>,
 }
 
 /// Where the identity provider (or the adapter in front of it) is, the key its results are signed with, and
@@ -66,6 +70,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             identity_provider: None,
             public_url: None,
+            limits: crate::serve::ConnectionLimits::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -89,8 +95,12 @@ pub enum BuildError {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    limits: crate::serve::ConnectionLimits,
+    metrics_listener: Option<TcpListener>,
     pub state: SharedState,
     pub addr: SocketAddr,
+    /// Where `/metrics` answers, when a metrics address was given.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl App {
@@ -104,13 +114,15 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        if let Some(listener) = self.metrics_listener {
+            let metrics = crate::http::metrics::router(Arc::clone(&self.state));
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, metrics).await {
+                    tracing::error!(error = %e, "metrics listener stopped");
+                }
+            });
+        }
+        crate::serve::serve(self.listener, self.router, self.limits, shutdown).await
     }
 }
 
@@ -131,6 +143,9 @@ impl SmsGateway for UnconfiguredSms {
                     .to_owned(),
             )
         })
+    }
+    fn configured(&self) -> bool {
+        false
     }
 }
 struct UnconfiguredPayment;
@@ -192,6 +207,21 @@ pub async fn build_wrapped(
     let addr = listener
         .local_addr()
         .map_err(|e| BuildError::Listen(config.listen.clone(), e))?;
+    let metrics_listener = match &config.metrics_listen {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .map_err(|e| BuildError::Listen(at.clone(), e))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|e| BuildError::Listen(config.listen.clone(), e))?,
+        ),
+        None => None,
+    };
     let (sms, payment, dev): Gateways = if config.dev {
         let outbox = Arc::new(DevSmsOutbox::default());
         let pay = Arc::new(DevPaymentProvider::default());
@@ -272,8 +302,11 @@ pub async fn build_wrapped(
     Ok(App {
         listener,
         router,
+        limits: config.limits,
+        metrics_listener,
         state,
         addr,
+        metrics_addr,
     })
 }
 
@@ -343,31 +376,20 @@ fn spawn_sms_notices(state: SharedState) {
                     code: String::new(),
                     sent_at: now,
                 };
-                if let Err(e) = state.sms.send(message).await {
-                    tracing::warn!(notice = n.id, error = %e, "SMS notice not sent");
-                }
+                let outcome = match state.sms.send(message).await {
+                    Ok(()) => "sent",
+                    Err(e) => {
+                        tracing::warn!(notice = n.id, error = %e, "SMS notice not sent");
+                        "failed"
+                    }
+                };
+                crate::metrics::count(
+                    "renche_sms_sent_total",
+                    &[("purpose", "notice"), ("outcome", outcome)],
+                );
             }
         },
     );
-}
-
-/// One structured log line per request: at debug level, or warn when the server failed.
-async fn log_request(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let resp = next.run(req).await;
-    let status = resp.status().as_u16();
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    if status >= 500 {
-        tracing::warn!(%method, %path, status, micros, "request");
-    } else {
-        tracing::debug!(%method, %path, status, micros, "request");
-    }
-    resp
 }
 
 /// The whole HTTP surface.
@@ -383,6 +405,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             http::extract::BODY_LIMIT,
         ))
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn(http::headers::security_headers))
+        .layer(axum::middleware::from_fn(http::observe::observe))
         .with_state(state)
 }

@@ -19,6 +19,8 @@ struct Args {
     /// Accepted for command-line compatibility with `renche-server serve`.
     #[arg(long)]
     demo: bool,
+    #[command(flatten)]
+    limits: renche_server::serve::LimitArgs,
 }
 
 #[tokio::main]
@@ -30,6 +32,7 @@ async fn main() -> std::process::ExitCode {
         policy_dir: args.policy_dir,
         dev: args.dev,
         demo: args.demo,
+        limits: args.limits.limits(),
         ..Config::default()
     };
     let app = match build(config).await {

@@ -139,6 +139,7 @@ fn reject<T>(
         json!({ "reason": reason, "account": v.account_id, "purpose": v.purpose.code() }),
     )?;
     tracing::warn!(verification = %v.id, reason, "identity provider result rejected");
+    crate::metrics::count("renche_verifications_total", &[("outcome", reason)]);
     Ok(Verdict::Refused(ServerError::of(code)))
 }
 
@@ -232,6 +233,10 @@ pub fn accept_result(
         json!({ "outcome": claims.outcome.code(), "purpose": v.purpose.code(),
                 "application": v.application_id, "resultId": claims.result_id }),
     )?;
+    crate::metrics::count(
+        "renche_verifications_total",
+        &[("outcome", claims.outcome.code())],
+    );
     Ok(Verdict::Done(claims.outcome))
 }
 

@@ -158,6 +158,14 @@ pub enum SmsAbout {
 }
 
 impl SmsAbout {
+    /// The purpose as the metrics name it.
+    fn purpose_label(&self) -> &'static str {
+        match self {
+            SmsAbout::Register => "register",
+            SmsAbout::SignIn => "sign_in",
+            SmsAbout::Binding { .. } => "binding",
+        }
+    }
     fn of(purpose: SmsPurpose) -> SmsAbout {
         match purpose {
             SmsPurpose::Register => SmsAbout::Register,
@@ -234,6 +242,16 @@ pub fn sms_text(about: &SmsAbout, code: &str, minutes: u32) -> String {
     }
 }
 
+/// 503 `SMS_UNAVAILABLE` when no gateway is configured: asked before anything is counted or stored, and
+/// the same for every phone.
+pub fn require_gateway(gateway: &Arc<dyn SmsGateway>) -> ServerResult<()> {
+    if gateway.configured() {
+        Ok(())
+    } else {
+        Err(ServerError::of(ServerErrorCode::SmsUnavailable))
+    }
+}
+
 /// Hands a code to the SMS gateway on its own task, after the answer, so the answer's timing says nothing.
 pub fn deliver(gateway: &Arc<dyn SmsGateway>, delivery: Delivery, now: Timestamp, sms: &SmsPolicy) {
     let text = sms_text(
@@ -242,6 +260,7 @@ pub fn deliver(gateway: &Arc<dyn SmsGateway>, delivery: Delivery, now: Timestamp
         sms.code_lifetime_seconds / 60,
     );
     let gateway = Arc::clone(gateway);
+    let purpose = delivery.about.purpose_label();
     tokio::spawn(async move {
         let message = OutboxMessage {
             phone: delivery.phone,
@@ -249,9 +268,17 @@ pub fn deliver(gateway: &Arc<dyn SmsGateway>, delivery: Delivery, now: Timestamp
             code: delivery.code,
             sent_at: now,
         };
-        if let Err(e) = gateway.send(message).await {
-            tracing::warn!(error = %e, "SMS not delivered");
-        }
+        let outcome = match gateway.send(message).await {
+            Ok(()) => "sent",
+            Err(e) => {
+                tracing::warn!(error = %e, "SMS not delivered");
+                "failed"
+            }
+        };
+        crate::metrics::count(
+            "renche_sms_sent_total",
+            &[("purpose", purpose), ("outcome", outcome)],
+        );
     });
 }
 

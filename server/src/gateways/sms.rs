@@ -8,6 +8,11 @@ pub trait SmsGateway: Send + Sync + 'static {
     /// Hands one message to the carrier. Delivery runs after the request is answered, so that its time
     /// cannot tell a caller whether a message was sent.
     fn send(&self, message: OutboxMessage) -> BoxFuture<'_, Result<(), String>>;
+    /// Whether messages can go anywhere at all; a request for a code is refused when not, rather than
+    /// answered "sent".
+    fn configured(&self) -> bool {
+        true
+    }
 }
 
 /// One text message to a phone: what the carrier is handed, and what the development outbox keeps.

@@ -60,6 +60,7 @@ pub(super) async fn send_sms_code(
     ApiJson(body): ApiJson<SmsCodeRequest>,
 ) -> ServerResult<Response> {
     let session = session.ok_or_else(ServerError::unauthenticated)?;
+    sms::require_gateway(&state.sms)?;
     let phone = parse_phone("phone", &body.phone)?;
     let now = state.now();
     let sms_policy = state.policies.sms().clone();

@@ -66,6 +66,7 @@ pub(super) async fn start_sms_challenge(
     key: AnswerKey,
     ApiJson(body): ApiJson<SmsChallengeRequest>,
 ) -> ServerResult<Response> {
+    sms::require_gateway(&state.sms)?;
     let plate_type =
         PlateType::parse(&body.plate_type).map_err(|e| ServerError::invalid("plateType", &e))?;
     let named = NamedVehicle {

@@ -39,6 +39,10 @@ fn retry_after(e: &ServerError) -> Option<HeaderValue> {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         self.log();
+        crate::metrics::count("renche_refusals_total", &[("code", &self.code)]);
+        for reason in &self.reasons {
+            crate::metrics::count("renche_rule_refusals_total", &[("reason", reason.code)]);
+        }
         let mut resp = (
             status(self.kind),
             [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],

@@ -159,22 +159,66 @@ fn csrf_failed(which: CsrfCheckFailed) -> ServerError {
     ServerError::of(ServerErrorCode::CsrfCheckFailed(which))
 }
 
-/// The browser's `Origin`, when sent, must be this server's own.
-fn origin_ok(headers: &axum::http::HeaderMap) -> bool {
+/// An origin's scheme, host and port (the scheme's default port when none is written), lower case.
+fn origin_parts(scheme: &str, authority: &str) -> Option<(String, String, u16)> {
+    let default_port = match scheme {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
+        return None;
+    }
+    // A bracketed IPv6 host keeps its colons; the port follows the bracket.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse::<u16>().ok()?),
+        _ => (authority, default_port),
+    };
+    Some((scheme.to_owned(), host.to_ascii_lowercase(), port))
+}
+
+fn parse_origin(origin: &str) -> Option<(String, String, u16)> {
+    let (scheme, authority) = origin.split_once("://")?;
+    origin_parts(&scheme.to_ascii_lowercase(), authority)
+}
+
+/// The browser's `Origin`, when sent, must be this server's own, by scheme, host and port: the public URL
+/// when one is configured, else the `Host` asked for, over https when the cookies are `Secure` (a
+/// browser sends those over https only) and over http otherwise.
+fn origin_ok(state: &SharedState, headers: &axum::http::HeaderMap) -> bool {
     let Some(origin) = headers.get(ORIGIN) else {
         return true;
     };
-    let (Ok(origin), Some(Ok(host))) = (origin.to_str(), headers.get(HOST).map(|h| h.to_str()))
-    else {
+    let Some(sent) = origin.to_str().ok().and_then(parse_origin) else {
         return false;
     };
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
+    let own = match &state.public_url {
+        Some(url) => parse_origin(url.trim_end_matches('/')),
+        None => {
+            let scheme = if state.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|host| origin_parts(scheme, host))
+        }
     };
-    rest.eq_ignore_ascii_case(host)
+    own.is_some_and(|own| own == sent)
+}
+
+/// The request's one `X-CSRF-Token`: two make it ambiguous, as two idempotency keys do.
+fn csrf_token(headers: &axum::http::HeaderMap) -> Result<String, ServerError> {
+    if headers.get_all("x-csrf-token").iter().count() > 1 {
+        return Err(csrf_failed(CsrfCheckFailed::Repeated));
+    }
+    Ok(headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned())
 }
 
 pub async fn guard(State(state): Ctx, req: Request, next: Next) -> Response {
@@ -184,7 +228,13 @@ pub async fn guard(State(state): Ctx, req: Request, next: Next) -> Response {
     // A state change runs on its own task: a client that hangs up must not cancel it half-way, which
     // would leave its idempotency key "running" (409 to every retry for a minute, then a second run)
     // while its writes may already be committed.
-    match tokio::spawn(guard_in_task(state, req, next)).await {
+    let span = tracing::Span::current();
+    match tokio::spawn(tracing::Instrument::instrument(
+        guard_in_task(state, req, next),
+        span,
+    ))
+    .await
+    {
         Ok(resp) => resp,
         Err(e) => ServerError::internal(format!("request task: {e}")).into_response(),
     }
@@ -265,19 +315,19 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     // A state change reads its session and claims its key in one write job: one hop to the store
     // instead of two. The checks are made in the order a client needs them: session, CSRF, origin, key.
     let token = session_token_from(req.headers()).ok_or_else(ServerError::unauthenticated)?;
-    let sent_csrf = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let origin_checked = origin_ok(req.headers());
+    let sent_csrf = csrf_token(req.headers())?;
+    let origin_checked = origin_ok(state, req.headers());
     let key = idempotency_key(req.headers());
     // The fingerprint covers what the request asks: method, path and query, content type and body.
     let body = std::mem::take(req.body_mut());
-    let bytes = axum::body::to_bytes(body, body_limit(req.uri().path()))
-        .await
-        .map_err(|_| crate::http::extract::too_large())?;
+    let read = axum::body::to_bytes(body, body_limit(req.uri().path()));
+    let bytes = match req.extensions().get::<crate::serve::BodyDeadline>() {
+        Some(deadline) => tokio::time::timeout_at(deadline.0, read)
+            .await
+            .map_err(|_| ServerError::of(ServerErrorCode::BodyUnreadable))?,
+        None => read.await,
+    }
+    .map_err(|_| crate::http::extract::too_large())?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)

@@ -13,10 +13,18 @@ pub trait TxError: From<StoreError> + Send + 'static {}
 impl<E: From<StoreError> + Send + 'static> TxError for E {}
 
 fn job<T: Send + 'static, E: TxError>(
+    kind: &'static str,
     f: impl TxFn<T, E>,
 ) -> (Job, oneshot::Receiver<Result<T, E>>) {
     let (send, recv) = oneshot::channel();
+    let asked = std::time::Instant::now();
     let job: Job = Box::new(move |tx: &mut dyn Tx| {
+        // From asking to running: the wait for the writer, a reader or a pooled connection.
+        crate::metrics::observe(
+            "renche_store_wait_seconds",
+            &[("kind", kind)],
+            asked.elapsed(),
+        );
         let result = f(tx);
         let outcome = if result.is_ok() {
             Outcome::Commit
@@ -35,9 +43,16 @@ pub async fn write<T: Send + 'static, E: TxError>(
     store: &dyn Store,
     f: impl TxFn<T, E>,
 ) -> Result<T, E> {
-    let (job, recv) = job(f);
+    let asked = std::time::Instant::now();
+    let (job, recv) = job("write", f);
     store.write(job).await?;
-    recv.await.map_err(|_| E::from(StoreError::Closed))?
+    let result = recv.await.map_err(|_| E::from(StoreError::Closed))?;
+    crate::metrics::observe(
+        "renche_store_transaction_seconds",
+        &[("kind", "write")],
+        asked.elapsed(),
+    );
+    result
 }
 
 /// Runs `f` in one read snapshot.
@@ -45,7 +60,14 @@ pub async fn read<T: Send + 'static, E: TxError>(
     store: &dyn Store,
     f: impl TxFn<T, E>,
 ) -> Result<T, E> {
-    let (job, recv) = job(f);
+    let asked = std::time::Instant::now();
+    let (job, recv) = job("read", f);
     store.read(job).await?;
-    recv.await.map_err(|_| E::from(StoreError::Closed))?
+    let result = recv.await.map_err(|_| E::from(StoreError::Closed))?;
+    crate::metrics::observe(
+        "renche_store_transaction_seconds",
+        &[("kind", "read")],
+        asked.elapsed(),
+    );
+    result
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub base: String,
     pub state: Arc<AppState>,
     pub clock: Arc<ManualClock>,
+    /// `http://…/metrics` when the configuration gave a metrics address.
+    pub metrics_url: Option<String>,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -131,17 +133,20 @@ pub async fn spawn_app_on_with(
         trusted_proxies: Vec::new(),
         identity_provider: None,
         public_url: None,
+        ..Config::default()
     };
     let mut config = config;
     tweak(&mut config);
     let app = build_wrapped(config, wrap).await.expect("server builds");
     let base = format!("http://{}", app.addr);
+    let metrics_url = app.metrics_addr.map(|a| format!("http://{a}/metrics"));
     let state = app.state.clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         base,
         state,
         clock,
+        metrics_url,
         _dir: dir,
     }
 }

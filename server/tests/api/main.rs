@@ -15,6 +15,7 @@ mod helpers;
 mod identity;
 mod import;
 mod notices;
+mod operations;
 mod perf;
 mod sms_economy;
 mod violations;

@@ -85,6 +85,7 @@ mod api {
             trusted_proxies: vec![],
             identity_provider: None,
             public_url: None,
+            ..Config::default()
         })
         .await
         .unwrap();

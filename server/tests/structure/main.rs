@@ -6,7 +6,18 @@
 use std::path::{Path, PathBuf};
 
 /// Modules of `server/src/http/` that every resource may use; the other files there are resources.
-const HTTP_SHARED: &[&str] = &["mod", "error", "extract", "guard", "idempotency", "views"];
+const HTTP_SHARED: &[&str] = &[
+    "mod",
+    "error",
+    "extract",
+    "guard",
+    "headers",
+    "idempotency",
+    "metrics",
+    "observe",
+    "openapi",
+    "views",
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
