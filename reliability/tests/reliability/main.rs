@@ -12,3 +12,4 @@ mod bad_requests;
 mod common;
 mod history;
 mod security;
+mod slow_clients;
