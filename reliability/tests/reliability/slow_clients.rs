@@ -97,8 +97,16 @@ async fn a_thousand_unfinished_request_heads_neither_stall_health_nor_stay_open(
     assert!(failed.is_empty(), "health probes failed: {failed:?}");
     let worst_probe = probes.iter().flatten().max().copied().unwrap();
     assert!(worst_probe < Duration::from_secs(1), "{worst_probe:?}");
-    let not_closed: Vec<_> = closed_after.iter().filter_map(|c| c.as_ref().err()).collect();
-    assert!(not_closed.is_empty(), "{} connections: {:?}", not_closed.len(), not_closed.first());
+    let not_closed: Vec<_> = closed_after
+        .iter()
+        .filter_map(|c| c.as_ref().err())
+        .collect();
+    assert!(
+        not_closed.is_empty(),
+        "{} connections: {:?}",
+        not_closed.len(),
+        not_closed.first()
+    );
     let mut closed: Vec<Duration> = closed_after.into_iter().flatten().collect();
     closed.sort();
     let slowest = *closed.last().unwrap();

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod metrics;
 pub mod notices;
 pub mod observe;
+pub mod openapi;
 pub mod policy;
 pub mod reviews;
 pub mod vehicles;
@@ -37,6 +38,7 @@ use serde_json::json;
 #[rustfmt::skip]
 pub fn api_router() -> Router<SharedState> {
     Router::new()
+        .route("/openapi.json", get(openapi::serve))
         .route("/policy", get(policy::get_policy))
         .route("/policy/cities", get(policy::list_cities))
         .route("/session", get(accounts::get_session))

@@ -343,3 +343,94 @@ async fn beyond_the_connection_cap_new_connections_wait_for_a_free_one() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// (method, path) of every route in `api_router()`, read from its source: the one route table.
+fn routes_in_the_route_table() -> std::collections::BTreeSet<(String, String)> {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/mod.rs")).unwrap();
+    let table = source
+        .split("pub fn api_router()")
+        .nth(1)
+        .unwrap()
+        .split(".fallback(")
+        .next()
+        .unwrap();
+    let mut routes = std::collections::BTreeSet::new();
+    for line in table.lines().map(str::trim) {
+        let Some(rest) = line.strip_prefix(".route(\"") else {
+            continue;
+        };
+        let (path, handlers) = rest.split_once('"').unwrap();
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let called = handlers.contains(&format!(" {method}("))
+                || handlers.contains(&format!(".{method}("));
+            if called {
+                routes.insert((method.to_owned(), format!("/api/v1{path}")));
+            }
+        }
+    }
+    assert!(
+        routes.len() > 40,
+        "the route table was not read: {routes:?}"
+    );
+    routes
+}
+
+#[test]
+fn the_openapi_document_lists_exactly_the_routes_of_the_route_table() {
+    let documented: std::collections::BTreeSet<(String, String)> =
+        renche_server::http::openapi::operations()
+            .into_iter()
+            .collect();
+    let routed = routes_in_the_route_table();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "routes missing from the OpenAPI document: {undocumented:?}; documented but not routed: {unrouted:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_with_every_error_code_and_security_scheme() {
+    let app = spawn_app().await;
+    let resp = reqwest::get(format!("{}/api/v1/openapi.json", app.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let doc: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let codes: Vec<&str> = doc["components"]["schemas"]["ServerErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for e in renche_server::error::ServerErrorCode::examples() {
+        use renche::message::Explain;
+        assert!(
+            codes.contains(&e.code()),
+            "{} is not in the document",
+            e.code()
+        );
+    }
+    let rules = doc["components"]["schemas"]["RuleReasonCode"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(
+        rules.iter().any(|c| c == "USER_BINDING_LIMIT_REACHED"),
+        "{rules:?}"
+    );
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["session"]["in"], "cookie");
+    assert_eq!(schemes["csrf"]["name"], "X-CSRF-Token");
+    assert_eq!(schemes["idempotencyKey"]["name"], "Idempotency-Key");
+    // A state change asks for all three; every path is under /api/v1.
+    let commit = &doc["paths"]["/api/v1/binding-applications/{id}/commit"]["post"];
+    assert_eq!(
+        commit["security"],
+        json!([{ "session": [], "csrf": [], "idempotencyKey": [] }])
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.keys().all(|p| p.starts_with("/api/v1/")));
+}

@@ -1,0 +1,352 @@
+//! The OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`. Its operations are listed
+//! here beside the route table (`api_router`), and a test fails when the two name different methods and
+//! paths; the error codes come from `ServerErrorCode` and the rules' refusals themselves.
+
+use crate::error::ServerErrorCode;
+use axum::response::IntoResponse;
+use renche::message::Explain;
+use serde_json::{json, Map, Value};
+use std::sync::LazyLock;
+
+/// Who may call an operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone, with or without a session.
+    Anyone,
+    /// A session cookie (an anonymous one is enough for a state change; reads answer 401 without an account).
+    Session,
+}
+
+/// What a state change's request carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sends {
+    Nothing,
+    Json,
+    Photo,
+}
+
+/// What a successful answer carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answers {
+    Json(u16),
+    /// A state change: 200, 201, 202 or 204 by what it did (docs/api.md), with its JSON view when it has one.
+    Change,
+    Image,
+}
+
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    access: Access,
+    sends: Sends,
+    answers: Answers,
+    /// Query parameters: name, required.
+    query: &'static [(&'static str, bool)],
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+) -> Op {
+    let change = !matches!(method.as_bytes(), b"get");
+    Op {
+        method,
+        path,
+        tag,
+        summary,
+        access: Access::Session,
+        sends: if change { Sends::Json } else { Sends::Nothing },
+        answers: if change {
+            Answers::Change
+        } else {
+            Answers::Json(200)
+        },
+        query: &[],
+    }
+}
+
+impl Op {
+    const fn anyone(mut self) -> Op {
+        self.access = Access::Anyone;
+        self
+    }
+    const fn no_body(mut self) -> Op {
+        self.sends = Sends::Nothing;
+        self
+    }
+    const fn sends(mut self, sends: Sends) -> Op {
+        self.sends = sends;
+        self
+    }
+    const fn answers(mut self, answers: Answers) -> Op {
+        self.answers = answers;
+        self
+    }
+    const fn query(mut self, query: &'static [(&'static str, bool)]) -> Op {
+        self.query = query;
+        self
+    }
+}
+
+/// Every operation of `api_router()`, in its order.
+#[rustfmt::skip]
+const OPERATIONS: &[Op] = &[
+    op("get", "/openapi.json", "meta", "This document").anyone(),
+    op("get", "/policy", "policy", "The policy in force (a city's with ?city=); ETag and If-None-Match").anyone().query(&[("city", false)]),
+    op("get", "/policy/cities", "policy", "The cities with a policy of their own").anyone(),
+    op("get", "/session", "accounts", "The session (an anonymous one is made when there is none) and its CSRF token").anyone(),
+    op("post", "/auth/sms-code", "accounts", "Send a sign-in or registration code"),
+    op("post", "/auth/register", "accounts", "Register a phone with its code"),
+    op("post", "/auth/sign-in", "accounts", "Sign in with a phone and its code"),
+    op("post", "/auth/sign-out", "accounts", "Sign out").no_body(),
+    op("get", "/me", "accounts", "The signed-in person"),
+    op("get", "/me/next-step", "accounts", "What the account should do next"),
+    op("get", "/notifications", "notifications", "The person's notices"),
+    op("post", "/identity/verifications", "identity", "Start a real-person verification"),
+    op("get", "/identity/verifications/{id}", "identity", "A verification's state"),
+    op("post", "/identity/verifications/{id}/finish", "identity", "Hand in the provider's result"),
+    op("get", "/vehicles", "vehicles", "The person's own vehicles"),
+    op("post", "/vehicles/{id}/qr-codes", "vehicles", "Make a binding QR code for an own vehicle").no_body(),
+    op("get", "/bindings", "bindings", "The person's bindings, both ways"),
+    op("delete", "/bindings/{id}", "bindings", "Remove a binding (binder or owner)").no_body(),
+    op("post", "/bindings/qr/redeem", "bindings", "Redeem an owner's QR code: opens an application"),
+    op("post", "/bindings/sms/challenges", "bindings", "Ask the owner for a code by SMS"),
+    op("post", "/bindings/sms/challenges/{id}/confirm", "bindings", "Confirm with the owner's code: opens an application"),
+    op("get", "/binding-applications/{id}", "bindings", "An application"),
+    op("post", "/binding-applications/{id}/commit", "bindings", "Commit an application after verification"),
+    op("post", "/binding-applications/{id}/manual-review", "bindings", "Ask for manual review instead"),
+    op("get", "/violations", "violations", "Violations of the person's own and bound vehicles"),
+    op("post", "/violations/{id}/handle", "violations", "Handle a violation (pay, take the points)"),
+    op("get", "/window/violations", "window", "A person's violations at the window").query(&[("personId", true), ("vehicleId", true)]),
+    op("post", "/window/violations/{id}/handle", "window", "Handle a violation for a person at the window"),
+    op("get", "/window/people", "window", "Find a person by resident ID").query(&[("residentId", true)]),
+    op("get", "/window/vehicles", "window", "Find a vehicle by plate").query(&[("plateType", true), ("plateNumber", true)]),
+    op("post", "/window/bindings", "window", "Bind on a person's behalf"),
+    op("get", "/window/reviews", "window", "Applications waiting for manual review"),
+    op("post", "/window/reviews/{id}/approve", "window", "Approve a review: commits the binding"),
+    op("post", "/window/reviews/{id}/reject", "window", "Reject a review with a reason"),
+    op("post", "/notifications/read", "notifications", "Mark every notice read").no_body(),
+    op("post", "/notifications/{id}/read", "notifications", "Mark one notice read").no_body(),
+    op("get", "/history", "history", "The person's binding history"),
+    op("get", "/binding-applications", "history", "The person's applications"),
+    op("get", "/owner/applications", "history", "Applications on the person's vehicles"),
+    op("post", "/owner/applications/{id}/withdraw", "history", "Withdraw consent to an application").no_body(),
+    op("put", "/binding-applications/{id}/review-photo", "bindings", "Upload the photo for manual review").sends(Sends::Photo),
+    op("get", "/window/review-reasons", "window", "The reasons a review may be rejected for").anyone(),
+    op("get", "/window/reviews/{id}", "window", "One review case"),
+    op("get", "/window/reviews/{id}/photo", "window", "A review case's photo").answers(Answers::Image),
+];
+
+/// (method, path) of every operation, e.g. ("get", "/api/v1/policy").
+pub fn operations() -> Vec<(String, String)> {
+    OPERATIONS
+        .iter()
+        .map(|o| (o.method.to_owned(), format!("/api/v1{}", o.path)))
+        .collect()
+}
+
+/// Every code an error answer's `code` may hold, server codes first, each once.
+fn error_codes() -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut server: Vec<&'static str> = Vec::new();
+    for e in ServerErrorCode::examples() {
+        if !server.contains(&e.code()) {
+            server.push(e.code());
+        }
+    }
+    let mut rules: Vec<&'static str> = Vec::new();
+    for r in renche::rules::Refusal::examples() {
+        if !rules.contains(&r.code()) {
+            rules.push(r.code());
+        }
+    }
+    (server, rules)
+}
+
+fn schemas() -> Value {
+    let (server, rules) = error_codes();
+    json!({
+        "ServerErrorCode": {
+            "type": "string",
+            "description": "The server's own error codes (docs/reasons.md, \"Server errors\").",
+            "enum": server
+        },
+        "RuleReasonCode": {
+            "type": "string",
+            "description": "The rules' refusal codes (docs/reasons.md, \"Refusals\").",
+            "enum": rules
+        },
+        "Message": {
+            "type": "object",
+            "required": ["zh", "en"],
+            "properties": { "zh": { "type": "string" }, "en": { "type": "string" } }
+        },
+        "Reason": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": { "type": "string" },
+                "params": { "type": "object" },
+                "message": { "$ref": "#/components/schemas/Message" }
+            }
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {
+                            "description": "A server code, a rules code, or an input parser's code (docs/reasons.md).",
+                            "anyOf": [
+                                { "$ref": "#/components/schemas/ServerErrorCode" },
+                                { "$ref": "#/components/schemas/RuleReasonCode" },
+                                { "type": "string", "pattern": "^[A-Z][A-Z0-9_]*$" }
+                            ]
+                        },
+                        "message": { "$ref": "#/components/schemas/Message" },
+                        "field": { "type": "string" },
+                        "params": { "type": "object" },
+                        "reasons": { "type": "array", "items": { "$ref": "#/components/schemas/Reason" } },
+                        "decision": { "type": "object" }
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn security_schemes() -> Value {
+    json!({
+        "session": {
+            "type": "apiKey", "in": "cookie", "name": crate::http::guard::SESSION_COOKIE,
+            "description": "The session cookie, set by GET /api/v1/session and replaced on sign-in."
+        },
+        "csrf": {
+            "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+            "description": "Exactly one, the csrfToken of the session, on every state change."
+        },
+        "idempotencyKey": {
+            "type": "apiKey", "in": "header", "name": "Idempotency-Key",
+            "description": "Exactly one, 1 to 128 visible ASCII characters, on every state change; a repeat answers as the first did."
+        }
+    })
+}
+
+fn operation(o: &Op) -> Value {
+    let change = o.method != "get";
+    let mut parameters: Vec<Value> = Vec::new();
+    if o.path.contains("{id}") {
+        parameters.push(json!({
+            "name": "id", "in": "path", "required": true, "schema": { "type": "string" }
+        }));
+    }
+    for (name, required) in o.query {
+        parameters.push(json!({
+            "name": name, "in": "query", "required": required, "schema": { "type": "string" }
+        }));
+    }
+    if change {
+        parameters.push(json!({
+            "name": "Idempotency-Key", "in": "header", "required": true,
+            "schema": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$" }
+        }));
+    }
+    let error = json!({
+        "description": "An error: its code says which (docs/api.md, docs/reasons.md)",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    });
+    let mut responses = Map::new();
+    match o.answers {
+        Answers::Json(status) => {
+            responses.insert(
+                status.to_string(),
+                json!({ "description": "OK", "content": { "application/json": { "schema": {} } } }),
+            );
+        }
+        Answers::Change => {
+            responses.insert(
+                "2XX".into(),
+                json!({ "description": "Done: the JSON view of what was made or changed, or no content" }),
+            );
+        }
+        Answers::Image => {
+            responses.insert(
+                "200".into(),
+                json!({ "description": "The photo", "content": { "image/*": { "schema": {} } } }),
+            );
+        }
+    }
+    if o.path == "/policy" {
+        responses.insert(
+            "304".into(),
+            json!({ "description": "Not modified (If-None-Match)" }),
+        );
+    }
+    responses.insert("default".into(), error);
+    let mut out = json!({
+        "tags": [o.tag],
+        "summary": o.summary,
+        "operationId": format!("{}{}", o.method, o.path.replace(['/', '{', '}', '-', '.'], "_")),
+        "parameters": parameters,
+        "responses": responses,
+    });
+    match o.sends {
+        Sends::Nothing => {}
+        Sends::Json => {
+            out["requestBody"] = json!({
+                "required": false,
+                "content": { "application/json": { "schema": { "type": "object" } } }
+            });
+        }
+        Sends::Photo => {
+            out["requestBody"] = json!({
+                "required": true,
+                "content": { "image/jpeg": { "schema": { "type": "string", "contentMediaType": "image/jpeg" } } }
+            });
+        }
+    }
+    out["security"] = match (o.access, change) {
+        (Access::Anyone, _) => json!([]),
+        (Access::Session, false) => json!([{ "session": [] }]),
+        (Access::Session, true) => json!([{ "session": [], "csrf": [], "idempotencyKey": [] }]),
+    };
+    out
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for o in OPERATIONS {
+        let entry = paths
+            .entry(format!("/api/v1{}", o.path))
+            .or_insert_with(|| json!({}));
+        entry[o.method] = operation(o);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "renche API",
+            "version": "1",
+            "description": "Binding vehicles not in one's own name and handling their violations (docs/api.md). \
+                Every error answer has the shape of `Error`; its `code` is listed in docs/reasons.md.",
+            "license": { "name": "MIT", "identifier": "MIT" }
+        },
+        "paths": paths,
+        "components": { "schemas": schemas(), "securitySchemes": security_schemes() }
+    })
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| document().to_string());
+
+pub(super) async fn serve() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+}
