@@ -53,6 +53,18 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   log "installing node and npm"
   apt_install nodejs npm
 fi
+# schemathesis (PyPI) for the API schema checks (scripts/api-schema-test.sh), in a virtual environment under
+# the ignored target/ folder.
+schemathesis_version=4.32.5
+if [ -n "$for_tests" ] && ! target/schemathesis-venv/bin/st --version 2>/dev/null | grep -qF "$schemathesis_version"; then
+  log "installing schemathesis ${schemathesis_version} into target/schemathesis-venv (about 1 minute)"
+  if ! command -v python3 >/dev/null || ! python3 -m venv --help >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  python3 -m venv target/schemathesis-venv || { apt_install python3-venv && python3 -m venv target/schemathesis-venv; }
+  target/schemathesis-venv/bin/pip install -q --disable-pip-version-check \
+    "schemathesis==${schemathesis_version}" "openapi-spec-validator==0.9.0"
+fi
 # PostgreSQL (for the conformance and multi-instance tests) is started with the machine; start it if not.
 if [ -n "$for_tests" ] && command -v pg_ctlcluster >/dev/null && ! (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   log "starting PostgreSQL"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up what the tests need and runs every test: lint, native, WebAssembly (Node and Chromium), npm
-# package, browser end-to-end, fuzz smoke and reliability checks. Prints one summary line at the end.
+# package, browser end-to-end, the API against its OpenAPI document, fuzz smoke and reliability checks. Prints one summary line at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -37,6 +37,7 @@ step "clippy (wasm32)" cargo clippy -p renche --target wasm32-unknown-unknown --
 # instances on PostgreSQL, and the reliability checks (histories, SIGKILL restarts, authorisation matrix,
 # bad-request catalogue).
 step "native tests" cargo test --workspace
+step "API against its OpenAPI document (schemathesis)" bash scripts/api-schema-test.sh
 step "build npm package (web, nodejs, bundler)" bash scripts/build-pkg.sh
 step "wasm tests in Node" wasm-pack test --node
 step "wasm tests in Chromium" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver

@@ -289,44 +289,52 @@ fn operation(o: &Op) -> Value {
         );
     }
     responses.insert("default".into(), error);
-    let mut out = json!({
-        "tags": [o.tag],
-        "summary": o.summary,
-        "operationId": format!("{}{}", o.method, o.path.replace(['/', '{', '}', '-', '.'], "_")),
-        "parameters": parameters,
-        "responses": responses,
-    });
-    match o.sends {
-        Sends::Nothing => {}
-        Sends::Json => {
-            out["requestBody"] = json!({
-                "required": false,
-                "content": { "application/json": { "schema": { "type": "object" } } }
-            });
-        }
-        Sends::Photo => {
-            out["requestBody"] = json!({
-                "required": true,
-                "content": { "image/jpeg": { "schema": { "type": "string", "contentMediaType": "image/jpeg" } } }
-            });
-        }
+    let mut out = Map::new();
+    out.insert("tags".into(), json!([o.tag]));
+    out.insert("summary".into(), json!(o.summary));
+    out.insert(
+        "operationId".into(),
+        json!(format!(
+            "{}{}",
+            o.method,
+            o.path.replace(['/', '{', '}', '-', '.'], "_")
+        )),
+    );
+    out.insert("parameters".into(), Value::Array(parameters));
+    out.insert("responses".into(), Value::Object(responses));
+    let body = match o.sends {
+        Sends::Nothing => None,
+        Sends::Json => Some(json!({
+            "required": false,
+            "content": { "application/json": { "schema": { "type": "object" } } }
+        })),
+        Sends::Photo => Some(json!({
+            "required": true,
+            "content": { "image/jpeg": { "schema": { "type": "string", "contentMediaType": "image/jpeg" } } }
+        })),
+    };
+    if let Some(body) = body {
+        out.insert("requestBody".into(), body);
     }
-    out["security"] = match (o.access, change) {
+    let security = match (o.access, change) {
         (Access::Anyone, _) => json!([]),
         (Access::Session, false) => json!([{ "session": [] }]),
         (Access::Session, true) => json!([{ "session": [], "csrf": [], "idempotencyKey": [] }]),
     };
-    out
+    out.insert("security".into(), security);
+    Value::Object(out)
 }
 
 /// The whole document.
 pub fn document() -> Value {
-    let mut paths = Map::new();
+    let mut paths: Map<String, Value> = Map::new();
     for o in OPERATIONS {
-        let entry = paths
+        if let Value::Object(methods) = paths
             .entry(format!("/api/v1{}", o.path))
-            .or_insert_with(|| json!({}));
-        entry[o.method] = operation(o);
+            .or_insert_with(|| json!({}))
+        {
+            methods.insert(o.method.to_owned(), operation(o));
+        }
     }
     json!({
         "openapi": "3.1.0",
