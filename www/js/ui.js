@@ -12,6 +12,9 @@ export function h(tag, attrs = {}, ...children) {
       el.addEventListener(name.slice(2), value);
     } else if (name === 'class') {
       el.className = value;
+    } else if (name === 'style') {
+      // Through the CSSOM: a style attribute is inline style, which the content-security policy refuses.
+      el.style.cssText = value;
     } else if (name === 'dataset') {
       Object.assign(el.dataset, value);
     } else if (name === 'html') {
