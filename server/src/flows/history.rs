@@ -4,6 +4,7 @@
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::audit::audit;
 use crate::flows::notices;
+use crate::flows::OrNotFound;
 use crate::store::{
     ApplicationRow, ApplicationStatus, BindingRow, PersonRow, Tx, VehicleRow, ViolationRow,
 };
@@ -112,9 +113,7 @@ pub fn withdraw(
     owner: i64,
     application_id: &str,
 ) -> ServerResult<(ApplicationRow, VehicleRow)> {
-    let mut a = tx
-        .application(application_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let mut a = tx.application(application_id).or_not_found()?;
     let v = tx
         .vehicle(a.vehicle_id)?
         .filter(|v| v.owner_person_id == Some(owner))
