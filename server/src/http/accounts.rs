@@ -6,7 +6,7 @@ use crate::flows::sessions::Session;
 use crate::flows::{sessions, sms};
 use crate::http::extract::{parse_phone, ApiJson, ClientAddr, Ctx};
 use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Caller, SignedIn};
-use crate::http::idempotency::{write_answer_with, Answer};
+use crate::http::idempotency::{write_answer_then_deliver, Answer};
 use crate::http::views::{AccountView, ChallengeView, PersonView, SessionView};
 use crate::state::SharedState;
 use crate::store::Tx;
@@ -62,15 +62,14 @@ pub(super) async fn send_sms_code(
     let session = session.ok_or_else(ServerError::unauthenticated)?;
     let phone = parse_phone("phone", &body.phone)?;
     let now = state.now();
-    let sms_policy = state.policies.sms().clone();
     let requester = session.scope();
     let asker = sms::Asker {
         session: hex::encode(&session.token_hash),
         account: session.person_id,
         address,
     };
-    let for_job = sms_policy.clone();
-    let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
+    let for_job = state.policies.sms().clone();
+    write_answer_then_deliver(&state, &key, move |tx| {
         let (row, delivery) =
             accounts::send_code(tx, requester, &phone, body.purpose, &for_job, now)?;
         // Counted with the challenge it opens, after the phone's own cool-down and cap have answered.
@@ -78,11 +77,7 @@ pub(super) async fn send_sms_code(
         let answer = Answer::json(StatusCode::ACCEPTED, &ChallengeView::of(&row, &for_job))?;
         Ok((answer, delivery))
     })
-    .await?;
-    if let Some(delivery) = delivery {
-        sms::deliver(&state.sms, delivery, now, &sms_policy);
-    }
-    Ok(resp)
+    .await
 }
 
 #[derive(Deserialize)]

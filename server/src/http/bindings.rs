@@ -11,7 +11,7 @@ use crate::flows::sms;
 use crate::gateways::ResultOutcome;
 use crate::http::extract::{ApiJson, Change, ClientAddr, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
-use crate::http::idempotency::{write_answer, write_answer_with, Answer};
+use crate::http::idempotency::{write_answer, write_answer_then_deliver, Answer};
 use crate::http::views::{
     bound_answer, ApplicationView, BindingView, ChallengeView, OpenedView, VehicleView,
 };
@@ -76,7 +76,6 @@ pub(super) async fn start_sms_challenge(
             .map_err(|e| ServerError::invalid("engineSuffix", &e))?,
     };
     let now = state.now();
-    let sms_policy = state.policies.sms().clone();
     let binder = me.person_id;
     let asker = sms::Asker {
         session: hex::encode(&me.session.token_hash),
@@ -84,26 +83,21 @@ pub(super) async fn start_sms_challenge(
         address,
     };
     let st = state.clone();
-    let (resp, delivery) =
-        write_answer_with(&state, &key, move |tx| match consent::start_sms_challenge(
-            tx,
-            &st.policies,
-            binder,
-            &named,
-            &asker,
-            now,
-        )? {
-            Verdict::Done((row, delivery)) => {
-                let view = ChallengeView::of(&row, st.policies.sms());
-                Ok((Answer::json(StatusCode::ACCEPTED, &view)?, delivery))
-            }
-            Verdict::Refused(e) => Ok((Answer::error(e), None)),
-        })
-        .await?;
-    if let Some(delivery) = delivery {
-        sms::deliver(&state.sms, delivery, now, &sms_policy);
-    }
-    Ok(resp)
+    write_answer_then_deliver(&state, &key, move |tx| match consent::start_sms_challenge(
+        tx,
+        &st.policies,
+        binder,
+        &named,
+        &asker,
+        now,
+    )? {
+        Verdict::Done((row, delivery)) => {
+            let view = ChallengeView::of(&row, st.policies.sms());
+            Ok((Answer::json(StatusCode::ACCEPTED, &view)?, delivery))
+        }
+        Verdict::Refused(e) => Ok((Answer::error(e), None)),
+    })
+    .await
 }
 
 #[derive(Deserialize)]
