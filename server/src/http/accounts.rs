@@ -9,13 +9,11 @@ use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Calle
 use crate::http::idempotency::{write_answer_then_deliver, Answer};
 use crate::http::views::{AccountView, ChallengeView, PersonView, SessionView};
 use crate::state::SharedState;
-use crate::store::Tx;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use renche::policy::SmsPolicy;
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -126,22 +124,18 @@ fn signed_in_response(
     Ok(resp)
 }
 
-/// How a proven phone opens its session: registration or sign-in.
-type PhoneFlow =
-    fn(&mut dyn Tx, PhoneProof, &SmsPolicy, Timestamp) -> ServerResult<Verdict<Opened>>;
-
 /// Checks the code in `body` in one write job and answers with the new session.
 async fn open_by_phone(
     state: SharedState,
     session: Option<Session>,
     body: PhoneCodeRequest,
-    flow: PhoneFlow,
+    purpose: AccountPurpose,
     status: StatusCode,
 ) -> ServerResult<Response> {
     let proof = phone_proof(session, body)?;
     let (now, sms_policy) = (state.now(), state.policies.sms().clone());
     let verdict = state
-        .write(move |tx| flow(tx, proof, &sms_policy, now))
+        .write(move |tx| accounts::open_by_phone(tx, proof, purpose, &sms_policy, now))
         .await?;
     signed_in_response(&state, status, verdict, now)
 }
@@ -155,7 +149,7 @@ pub(super) async fn register(
         state,
         session,
         body,
-        accounts::register,
+        AccountPurpose::Register,
         StatusCode::CREATED,
     )
     .await
@@ -166,7 +160,7 @@ pub(super) async fn sign_in(
     Caller(session): Caller,
     ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    open_by_phone(state, session, body, accounts::sign_in, StatusCode::OK).await
+    open_by_phone(state, session, body, AccountPurpose::SignIn, StatusCode::OK).await
 }
 
 pub(super) async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {
