@@ -152,20 +152,15 @@ pub(super) async fn get_application(
     Ok(Json(view))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct CommitRequest {
-    #[serde(default)]
     relationship: Option<Relationship>,
-    #[serde(default)]
     policy_version: Option<String>,
-    #[serde(default)]
     expected_allowed: Option<bool>,
     /// A verification of purpose `application` for this application.
-    #[serde(default)]
     verification_id: Option<String>,
     /// The provider's signed result, as the browser brought it back; else the server asks the provider.
-    #[serde(default)]
     result: Option<String>,
 }
 
@@ -240,10 +235,7 @@ pub(super) async fn commit_application(
     let source = result_source(&state, account_id, body.verification_id, body.result).await?;
     let provider_key = state.identity.public_key();
     let now = state.now();
-    let expectation = ClientExpectation {
-        policy_version: body.policy_version,
-        expected_allowed: body.expected_allowed,
-    };
+    let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);
     let st = state.clone();
     write_answer(&state, &key, move |tx| {
         let verification = match source {
@@ -309,12 +301,10 @@ fn unverified_answer(
     Ok(Answer::error(ServerError::of(code)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct ManualReviewRequest {
-    #[serde(default)]
     relationship: Option<Relationship>,
-    #[serde(default)]
     note: Option<String>,
 }
 
@@ -348,8 +338,7 @@ pub(super) struct MyBindingView {
 }
 
 pub(super) async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
-    let id = me.person_id;
-    let rows = state.read(move |tx| binding::bindings_of(tx, id)).await?;
+    let rows = me.read(&state, binding::bindings_of).await?;
     let views: Vec<MyBindingView> = rows
         .iter()
         .map(|(b, v)| MyBindingView {
