@@ -18,6 +18,7 @@ use renche::Timestamp;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 
@@ -327,8 +328,8 @@ async fn server_key(
     Ok(key)
 }
 
-/// Runs `work` on the state every `period`, for as long as the server runs.
-fn every<F>(state: SharedState, period: std::time::Duration, work: fn(SharedState) -> F)
+/// Runs `work` on the state and the server's time every `period`, for as long as the server runs.
+fn every<F>(state: SharedState, period: Duration, work: fn(SharedState, Timestamp) -> F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -336,60 +337,51 @@ where
         let mut tick = tokio::time::interval(period);
         loop {
             tick.tick().await;
-            work(Arc::clone(&state)).await;
+            let now = state.now();
+            work(Arc::clone(&state), now).await;
         }
     });
 }
 
 /// Drops expired idempotency keys (kept 48 h, beyond the 24 h promised), sessions and counters, hourly.
 fn spawn_housekeeping(state: SharedState) {
-    every(
-        state,
-        std::time::Duration::from_secs(3600),
-        |state| async move {
-            let now = state.now();
-            let before = Timestamp::from_millis(now.millis() - 48 * 3_600_000);
-            match state.write(move |tx| tx.purge_expired(before, now)).await {
-                Ok(n) => tracing::debug!(rows = n, "housekeeping"),
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
-            }
-        },
-    );
+    every(state, Duration::from_secs(3600), |state, now| async move {
+        let before = Timestamp::from_millis(now.millis() - 48 * 3_600_000);
+        match state.write(move |tx| tx.purge_expired(before, now)).await {
+            Ok(n) => tracing::debug!(rows = n, "housekeeping"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    });
 }
 
 /// Hands the SMS notices that committed transactions left (to owners who are not registered) to the
 /// gateway, every second. Each is claimed before it is sent, so it goes at most once across instances.
 fn spawn_sms_notices(state: SharedState) {
-    every(
-        state,
-        std::time::Duration::from_secs(1),
-        |state| async move {
-            let now = state.now();
-            let notices = match state.write(move |tx| tx.claim_sms_notices(now, 50)).await {
-                Ok(notices) => notices,
-                Err(e) => return tracing::warn!(error = %e, "SMS notices not claimed"),
+    every(state, Duration::from_secs(1), |state, now| async move {
+        let notices = match state.write(move |tx| tx.claim_sms_notices(now, 50)).await {
+            Ok(notices) => notices,
+            Err(e) => return tracing::warn!(error = %e, "SMS notices not claimed"),
+        };
+        for n in notices {
+            let message = crate::gateways::OutboxMessage {
+                phone: n.phone,
+                text: n.text,
+                code: String::new(),
+                sent_at: now,
             };
-            for n in notices {
-                let message = crate::gateways::OutboxMessage {
-                    phone: n.phone,
-                    text: n.text,
-                    code: String::new(),
-                    sent_at: now,
-                };
-                let outcome = match state.sms.send(message).await {
-                    Ok(()) => "sent",
-                    Err(e) => {
-                        tracing::warn!(notice = n.id, error = %e, "SMS notice not sent");
-                        "failed"
-                    }
-                };
-                crate::metrics::count(
-                    "renche_sms_sent_total",
-                    &[("purpose", "notice"), ("outcome", outcome)],
-                );
-            }
-        },
-    );
+            let outcome = match state.sms.send(message).await {
+                Ok(()) => "sent",
+                Err(e) => {
+                    tracing::warn!(notice = n.id, error = %e, "SMS notice not sent");
+                    "failed"
+                }
+            };
+            crate::metrics::count(
+                "renche_sms_sent_total",
+                &[("purpose", "notice"), ("outcome", outcome)],
+            );
+        }
+    });
 }
 
 /// The whole HTTP surface.

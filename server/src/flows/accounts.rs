@@ -19,6 +19,15 @@ pub enum AccountPurpose {
     SignIn,
 }
 
+impl AccountPurpose {
+    fn sms(self) -> SmsPurpose {
+        match self {
+            AccountPurpose::Register => SmsPurpose::Register,
+            AccountPurpose::SignIn => SmsPurpose::SignIn,
+        }
+    }
+}
+
 /// Opens a registration or sign-in challenge for `phone`. A registration code reaches only a phone without
 /// an account, a sign-in code only one with an account; the answer is the same either way.
 pub fn send_code(
@@ -32,20 +41,12 @@ pub fn send_code(
     let key = SmsCountKey::Phone(phone.as_str().to_owned());
     sms::check_cooldown(tx, &key, sms_policy, now)?;
     sms::check_daily_cap(tx, &key, sms_policy.daily_cap_per_phone, now)?;
-    let (purpose, deliver) = match purpose {
-        // A registration code only where there is no account yet, a sign-in code only where there is
-        // one; the answer is the same either way.
-        AccountPurpose::Register => (
-            SmsPurpose::Register,
-            tx.account_by_phone(phone.as_str())?.is_none(),
-        ),
-        AccountPurpose::SignIn => (
-            SmsPurpose::SignIn,
-            tx.account_by_phone(phone.as_str())?.is_some(),
-        ),
-    };
+    // A registration code only where there is no account yet, a sign-in code only where there is one;
+    // the answer is the same either way.
+    let has_account = tx.account_by_phone(phone.as_str())?.is_some();
+    let deliver = has_account == (purpose == AccountPurpose::SignIn);
     let target = ChallengeTarget {
-        purpose,
+        purpose: purpose.sms(),
         requester,
         phone: Some(phone.as_str().to_owned()),
         plate_key: None,
@@ -64,7 +65,6 @@ pub struct SignedIn {
     pub csrf_token: String,
 }
 
-/// What a registration says: a phone and its code, nothing more.
 /// A phone proven by the code sent to it, for registration or sign-in.
 pub struct PhoneProof {
     pub challenge_id: String,
@@ -74,61 +74,61 @@ pub struct PhoneProof {
     pub session: sessions::Session,
 }
 
-/// Checks the typed code against the session's challenge of this purpose; a wrong code is a refusal whose
-/// try is kept.
-fn check_proof(
+/// Checks the typed code against the session's challenge of the purpose (a wrong code is a refusal whose
+/// try is kept) and that it went to the phone the request names; then opens an account for the phone,
+/// linked to no one (registration claims nothing), or finds the phone's account for a sign-in.
+pub fn open_by_phone(
     tx: &mut dyn Tx,
-    proof: &PhoneProof,
-    purpose: SmsPurpose,
+    proof: PhoneProof,
+    purpose: AccountPurpose,
     sms_policy: &SmsPolicy,
     now: Timestamp,
-) -> ServerResult<Verdict<SmsChallengeRow>> {
+) -> ServerResult<Verdict<SignedIn>> {
     let requester = proof.session.scope();
     let check = CodeCheck {
         challenge_id: &proof.challenge_id,
         requester: &requester,
-        purpose,
+        purpose: purpose.sms(),
         code: &proof.code,
     };
-    sms::check_code(tx, check, now, sms_policy)
-}
-
-/// Checks the code and opens an account for the phone, not linked to anyone: registration claims nothing.
-pub fn register(
-    tx: &mut dyn Tx,
-    r: PhoneProof,
-    sms_policy: &SmsPolicy,
-    now: Timestamp,
-) -> ServerResult<Verdict<SignedIn>> {
-    let c = match check_proof(tx, &r, SmsPurpose::Register, sms_policy, now)? {
+    let challenge = match sms::check_code(tx, check, now, sms_policy)? {
         Verdict::Done(c) => c,
         Verdict::Refused(e) => return Ok(Verdict::Refused(e)),
     };
-    let phone = r.phone.as_str();
-    if c.phone.as_deref() != Some(phone) {
-        return Ok(Verdict::Refused(ServerError::invalid_value(
+    let phone = proof.phone.as_str();
+    let sent_elsewhere = || {
+        Ok(Verdict::Refused(ServerError::invalid_value(
             "phone",
             "the code was sent to another phone number",
-        )));
+        )))
+    };
+    if challenge.phone.as_deref() != Some(phone) {
+        return sent_elsewhere();
     }
-    if tx.account_by_phone(phone)?.is_some() {
-        return Ok(Verdict::Refused(
-            ServerError::of(ServerErrorCode::PhoneAlreadyRegistered(
-                PhoneAlreadyRegistered::Registered,
+    let (account_id, actor, event) = match (purpose, tx.account_by_phone(phone)?) {
+        (AccountPurpose::Register, None) => {
+            (tx.insert_account(phone, now)?, None, "account.registered")
+        }
+        (AccountPurpose::Register, Some(_)) => {
+            return Ok(Verdict::Refused(
+                ServerError::of(ServerErrorCode::PhoneAlreadyRegistered(
+                    PhoneAlreadyRegistered::Registered,
+                ))
+                .field("phone"),
             ))
-            .field("phone"),
-        ));
-    }
-    let id = tx.insert_account(phone, now)?;
+        }
+        (AccountPurpose::SignIn, Some(a)) => (a.id, a.person_id, "account.signed_in"),
+        (AccountPurpose::SignIn, None) => return sent_elsewhere(),
+    };
     audit(
         tx,
         now,
-        None,
-        "account.registered",
-        format!("account:{id}"),
+        actor,
+        event,
+        format!("account:{account_id}"),
         json!({}),
     )?;
-    open_session(tx, id, &r.session, now).map(Verdict::Done)
+    open_session(tx, account_id, &proof.session, now).map(Verdict::Done)
 }
 
 /// Ends the anonymous session and opens the account's.
@@ -153,38 +153,6 @@ fn open_session(
         token,
         csrf_token,
     })
-}
-
-/// What a sign-in says.
-pub fn sign_in(
-    tx: &mut dyn Tx,
-    s: PhoneProof,
-    sms_policy: &SmsPolicy,
-    now: Timestamp,
-) -> ServerResult<Verdict<SignedIn>> {
-    let c = match check_proof(tx, &s, SmsPurpose::SignIn, sms_policy, now)? {
-        Verdict::Done(c) => c,
-        Verdict::Refused(e) => return Ok(Verdict::Refused(e)),
-    };
-    let phone = s.phone.as_str();
-    let account = match tx.account_by_phone(phone)? {
-        Some(a) if c.phone.as_deref() == Some(phone) => a,
-        _ => {
-            return Ok(Verdict::Refused(ServerError::invalid_value(
-                "phone",
-                "the code was sent to another phone number",
-            )))
-        }
-    };
-    audit(
-        tx,
-        now,
-        account.person_id,
-        "account.signed_in",
-        format!("account:{}", account.id),
-        json!({}),
-    )?;
-    open_session(tx, account.id, &s.session, now).map(Verdict::Done)
 }
 
 /// The account of a session and its linked person, as the session view shows them.

@@ -8,6 +8,7 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::notices;
 use crate::flows::officer::require_officer;
 use crate::flows::review::RejectReason;
+use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::store::{ApplicationRow, ApplicationStatus, PersonRow, Tx, VehicleRow, Verification};
 use renche::domain::{BindingMethod, Channel, Relationship};
@@ -24,9 +25,7 @@ pub fn own_application(
         .application(id)?
         .filter(|a| a.binder_id == binder)
         .ok_or_else(ServerError::not_found)?;
-    let v = tx
-        .vehicle(a.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let v = tx.vehicle(a.vehicle_id).or_not_found()?;
     Ok((a, v))
 }
 
@@ -183,7 +182,7 @@ pub fn in_review(
 
 fn in_review_for(tx: &mut dyn Tx, officer: i64, id: &str) -> ServerResult<ApplicationRow> {
     require_officer(tx, officer)?;
-    let a = tx.application(id)?.ok_or_else(ServerError::not_found)?;
+    let a = tx.application(id).or_not_found()?;
     if a.status == ApplicationStatus::Withdrawn {
         return Err(ServerError::of(ServerErrorCode::ApplicationWithdrawn));
     }
@@ -247,9 +246,7 @@ pub fn reject(
     text: Option<String>,
 ) -> ServerResult<(ApplicationRow, VehicleRow)> {
     let mut a = in_review_for(tx, officer, id)?;
-    let v = tx
-        .vehicle(a.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let v = tx.vehicle(a.vehicle_id).or_not_found()?;
     a.status = ApplicationStatus::Rejected;
     a.reviewed_by = Some(officer);
     a.reviewed_at = Some(now);

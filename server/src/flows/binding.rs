@@ -5,6 +5,7 @@ use crate::flows::audit::audit;
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_call, binding_facts, vehicle_facts, BindingAsk};
 use crate::flows::notices;
+use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::secrets::random_hex;
 use crate::store::{
@@ -45,10 +46,8 @@ pub fn commit(
     c: BindingCommit,
 ) -> ServerResult<Verdict<Bound>> {
     tx.lock_for_binding(c.binder_id, c.vehicle_id)?;
-    let binder = tx.person(c.binder_id)?.ok_or_else(ServerError::not_found)?;
-    let vehicle = tx
-        .vehicle(c.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let binder = tx.person(c.binder_id).or_not_found()?;
+    let vehicle = tx.vehicle(c.vehicle_id).or_not_found()?;
     let call = binding_call(
         tx,
         BindingAsk {
@@ -225,13 +224,11 @@ pub fn remove(
     actor: i64,
     binding_id: i64,
 ) -> ServerResult<Verdict<Bound>> {
-    let b = tx.binding(binding_id)?.ok_or_else(ServerError::not_found)?;
+    let b = tx.binding(binding_id).or_not_found()?;
     // The same locks a commit takes, so that removals and commits of one person or vehicle are decided
     // (and audited) one after the other.
     tx.lock_for_binding(b.binder_id, b.vehicle_id)?;
-    let v = tx
-        .vehicle(b.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let v = tx.vehicle(b.vehicle_id).or_not_found()?;
     let person = tx.person(actor)?.ok_or_else(ServerError::unauthenticated)?;
     let is_officer = person.role == Role::Officer;
     let is_party = b.binder_id == actor || v.owner_person_id == Some(actor);
@@ -279,6 +276,6 @@ pub fn remove(
         json!({ "role": answer.role, "channel": channel }),
     )?;
     notices::binding_removed(tx, now, &b, &v, answer.role)?;
-    let binding = tx.binding(binding_id)?.ok_or_else(ServerError::not_found)?;
+    let binding = tx.binding(binding_id).or_not_found()?;
     Ok(Verdict::Done(Bound { binding, decision }))
 }

@@ -6,6 +6,7 @@ use crate::flows::audit::audit;
 use crate::flows::binding::{open_application, precheck, Opened};
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::sms::{self, Asker, ChallengeTarget, CodeCheck, Delivery, SmsAbout};
+use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::secrets::constant_time_eq;
 use crate::store::{
@@ -74,9 +75,7 @@ pub fn redeem_qr(
     if now >= qr.expires_at {
         return Err(qr_expired());
     }
-    let vehicle = tx
-        .vehicle(qr.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let vehicle = tx.vehicle(qr.vehicle_id).or_not_found()?;
     if vehicle.owner_person_id == Some(binder) {
         // The owner scanning their own code would only use it up.
         return Err(ServerError::refused(Decision::new(
@@ -258,6 +257,6 @@ pub fn confirm_sms_challenge(
             "a decoy challenge matched a code",
         )));
     };
-    let vehicle = tx.vehicle(vehicle_id)?.ok_or_else(ServerError::not_found)?;
+    let vehicle = tx.vehicle(vehicle_id).or_not_found()?;
     open_application(tx, policies, now, binder, vehicle, BindingMethod::Sms).map(Verdict::Done)
 }

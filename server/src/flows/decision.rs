@@ -42,3 +42,12 @@ pub struct ClientExpectation {
     pub policy_version: Option<String>,
     pub expected_allowed: Option<bool>,
 }
+
+impl ClientExpectation {
+    pub fn new(policy_version: Option<String>, expected_allowed: Option<bool>) -> Self {
+        ClientExpectation {
+            policy_version,
+            expected_allowed,
+        }
+    }
+}

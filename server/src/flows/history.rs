@@ -4,8 +4,10 @@
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::audit::audit;
 use crate::flows::notices;
+use crate::flows::OrNotFound;
 use crate::store::{
-    ApplicationRow, ApplicationStatus, BindingRow, PersonRow, Tx, VehicleRow, ViolationRow,
+    ApplicationRow, ApplicationStatus, BindingRow, BindingsOf, PersonRow, Tx, VehicleRow,
+    ViolationRow,
 };
 use renche::Timestamp;
 use serde_json::json;
@@ -46,12 +48,12 @@ fn entry(tx: &mut dyn Tx, binding: BindingRow) -> ServerResult<Option<HistoryEnt
 
 pub fn history(tx: &mut dyn Tx, person: i64) -> ServerResult<History> {
     let mut as_binder = Vec::new();
-    for b in tx.binding_history_of_binder(person, HISTORY_LIMIT)? {
+    for b in tx.binding_history(BindingsOf::Binder(person), HISTORY_LIMIT)? {
         as_binder.extend(entry(tx, b)?);
     }
     let mut as_owner = Vec::new();
     for v in tx.vehicles_owned_by(person)? {
-        for b in tx.binding_history_of_vehicle(v.id, HISTORY_LIMIT)? {
+        for b in tx.binding_history(BindingsOf::Vehicle(v.id), HISTORY_LIMIT)? {
             as_owner.extend(entry(tx, b)?);
         }
     }
@@ -112,9 +114,7 @@ pub fn withdraw(
     owner: i64,
     application_id: &str,
 ) -> ServerResult<(ApplicationRow, VehicleRow)> {
-    let mut a = tx
-        .application(application_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let mut a = tx.application(application_id).or_not_found()?;
     let v = tx
         .vehicle(a.vehicle_id)?
         .filter(|v| v.owner_person_id == Some(owner))

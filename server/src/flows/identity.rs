@@ -4,6 +4,7 @@
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::audit::audit;
+use crate::flows::OrNotFound;
 use crate::gateways::identity::{verify_result, ResultOutcome, TokenProblem};
 use crate::secrets::random_hex;
 use crate::store::{
@@ -84,7 +85,7 @@ pub fn provider_started(
     url: &str,
 ) -> ServerResult<VerificationRow> {
     tx.set_verification_provider(id, session, url)?;
-    tx.verification(id)?.ok_or_else(ServerError::not_found)
+    tx.verification(id).or_not_found()
 }
 
 /// The provider could not be reached: the verification is unavailable.
@@ -161,25 +162,13 @@ pub fn accept_result(
     };
     let claims = match verify_result(token, key) {
         Ok(c) => c,
-        Err(TokenProblem::Signature) => {
-            return reject(
-                tx,
-                v,
-                actor,
-                "signature",
-                ServerErrorCode::VerificationResultInvalid,
-                now,
-            )
-        }
-        Err(TokenProblem::Unreadable) => {
-            return reject(
-                tx,
-                v,
-                actor,
-                "unreadable",
-                ServerErrorCode::VerificationResultInvalid,
-                now,
-            )
+        Err(problem) => {
+            let reason = match problem {
+                TokenProblem::Signature => "signature",
+                TokenProblem::Unreadable => "unreadable",
+            };
+            let code = ServerErrorCode::VerificationResultInvalid;
+            return reject(tx, v, actor, reason, code, now);
         }
     };
     let same = claims.verification_id == v.id

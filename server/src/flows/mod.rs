@@ -20,3 +20,17 @@ pub mod sms;
 pub mod vehicles;
 pub mod violations;
 pub mod window;
+
+use crate::error::{ServerError, ServerResult};
+use crate::store::StoreResult;
+
+/// A row the request named must be there: a missing one answers 404, a store failure stays what it is.
+pub trait OrNotFound<T> {
+    fn or_not_found(self) -> ServerResult<T>;
+}
+
+impl<T> OrNotFound<T> for StoreResult<Option<T>> {
+    fn or_not_found(self) -> ServerResult<T> {
+        self?.ok_or_else(ServerError::not_found)
+    }
+}

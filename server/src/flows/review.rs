@@ -6,6 +6,7 @@ use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::applications::{own_application, require_awaiting};
 use crate::flows::audit::audit;
 use crate::flows::officer::require_officer;
+use crate::flows::OrNotFound;
 use crate::store::{
     ApplicationRow, ApplicationStatus, PersonRow, ReviewPhotoRow, Tx, VehicleRow, Verification,
 };
@@ -127,33 +128,43 @@ pub struct ReviewCase {
     pub photo: Option<ReviewPhotoRow>,
 }
 
-/// One review for an officer, written to the audit log: the unmasked data is seen only this way.
+/// An application in review, opened by an officer and written to the audit log as `event`: the unmasked
+/// data is seen only this way.
+fn open_review(
+    tx: &mut dyn Tx,
+    now: Timestamp,
+    officer: i64,
+    application_id: &str,
+    event: &'static str,
+) -> ServerResult<ApplicationRow> {
+    require_officer(tx, officer)?;
+    let application = tx
+        .application(application_id)?
+        .filter(|a| a.status == ApplicationStatus::InReview)
+        .ok_or_else(ServerError::not_found)?;
+    audit(
+        tx,
+        now,
+        Some(officer),
+        event,
+        format!("application:{}", application.id),
+        json!({ "binder": application.binder_id }),
+    )?;
+    Ok(application)
+}
+
+/// One review for an officer.
 pub fn review_case(
     tx: &mut dyn Tx,
     now: Timestamp,
     officer: i64,
     application_id: &str,
 ) -> ServerResult<ReviewCase> {
-    require_officer(tx, officer)?;
-    let application = tx
-        .application(application_id)?
-        .filter(|a| a.status == ApplicationStatus::InReview)
-        .ok_or_else(ServerError::not_found)?;
-    let vehicle = tx
-        .vehicle(application.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
-    let binder = tx
-        .person(application.binder_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let viewed = "binding_application.review_viewed";
+    let application = open_review(tx, now, officer, application_id, viewed)?;
+    let vehicle = tx.vehicle(application.vehicle_id).or_not_found()?;
+    let binder = tx.person(application.binder_id).or_not_found()?;
     let photo = tx.review_photo(&application.id)?;
-    audit(
-        tx,
-        now,
-        Some(officer),
-        "binding_application.review_viewed",
-        format!("application:{}", application.id),
-        json!({ "binder": binder.id }),
-    )?;
     Ok(ReviewCase {
         application,
         vehicle,
@@ -162,30 +173,17 @@ pub fn review_case(
     })
 }
 
-/// The photo's bytes and type for an officer on that review, written to the audit log.
+/// The photo's bytes and type for an officer on that review.
 pub fn review_photo(
     tx: &mut dyn Tx,
     now: Timestamp,
     officer: i64,
     application_id: &str,
 ) -> ServerResult<(String, Vec<u8>)> {
-    require_officer(tx, officer)?;
-    let a = tx
-        .application(application_id)?
-        .filter(|a| a.status == ApplicationStatus::InReview)
-        .ok_or_else(ServerError::not_found)?;
-    let meta = tx.review_photo(&a.id)?.ok_or_else(ServerError::not_found)?;
-    let image = tx
-        .review_photo_image(&a.id)?
-        .ok_or_else(ServerError::not_found)?;
-    audit(
-        tx,
-        now,
-        Some(officer),
-        "binding_application.photo_viewed",
-        format!("application:{}", a.id),
-        json!({ "binder": a.binder_id }),
-    )?;
+    let viewed = "binding_application.photo_viewed";
+    let a = open_review(tx, now, officer, application_id, viewed)?;
+    let meta = tx.review_photo(&a.id).or_not_found()?;
+    let image = tx.review_photo_image(&a.id).or_not_found()?;
     Ok((meta.content_type, image))
 }
 

@@ -4,6 +4,7 @@
 use crate::error::{
     ServerError, ServerErrorCode, ServerResult, SmsLimitScope, SmsLimitWindow, Verdict,
 };
+use crate::flows::OrNotFound;
 use crate::gateways::{OutboxMessage, SmsGateway};
 use crate::secrets::{constant_time_eq, random_bytes, random_hex, sha256, six_digit_code};
 use crate::store::{SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
@@ -302,9 +303,7 @@ pub fn check_code(
     now: Timestamp,
     sms: &SmsPolicy,
 ) -> ServerResult<Verdict<SmsChallengeRow>> {
-    let c = tx
-        .sms_challenge(check.challenge_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let c = tx.sms_challenge(check.challenge_id).or_not_found()?;
     if c.requester != check.requester || c.purpose != check.purpose {
         return Err(ServerError::not_found());
     }

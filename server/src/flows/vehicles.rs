@@ -2,6 +2,7 @@
 
 use crate::error::{ServerError, ServerResult};
 use crate::flows::audit::audit;
+use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::secrets::{random_bytes, sha256};
 use crate::store::{BindingRow, Tx, VehicleRow};
@@ -58,7 +59,7 @@ pub fn issue_qr_code(
     vehicle_id: i64,
     now: Timestamp,
 ) -> ServerResult<IssuedQrCode> {
-    let vehicle = tx.vehicle(vehicle_id)?.ok_or_else(ServerError::not_found)?;
+    let vehicle = tx.vehicle(vehicle_id).or_not_found()?;
     // Someone else's vehicle is simply not there for this person.
     if vehicle.owner_person_id != Some(owner) {
         return Err(ServerError::not_found());

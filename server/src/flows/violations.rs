@@ -5,6 +5,7 @@ use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::audit::audit;
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_facts, person_facts, vehicle_facts, violation_facts};
+use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::store::{BindingRow, PersonRow, Tx, VehicleRow, ViolationRow};
 use renche::domain::{Channel, Document, Fen, ScoringCycle, ViolationState};
@@ -119,8 +120,8 @@ pub fn at_window(
     vehicle_id: i64,
     now: Timestamp,
 ) -> ServerResult<Routed> {
-    let person = tx.person(person_id)?.ok_or_else(ServerError::not_found)?;
-    let vehicle = tx.vehicle(vehicle_id)?.ok_or_else(ServerError::not_found)?;
+    let person = tx.person(person_id).or_not_found()?;
+    let vehicle = tx.vehicle(vehicle_id).or_not_found()?;
     let binding = tx
         .active_bindings_of_binder(person_id)?
         .into_iter()
@@ -155,15 +156,9 @@ fn route_one(
     case: &HandleCase,
     now: Timestamp,
 ) -> ServerResult<(ViolationRow, VehicleRow, ViolationRoute, String)> {
-    let v = tx
-        .violation(case.violation_id)?
-        .ok_or_else(ServerError::not_found)?;
-    let vehicle = tx
-        .vehicle(v.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
-    let person = tx
-        .person(case.person_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let v = tx.violation(case.violation_id).or_not_found()?;
+    let vehicle = tx.vehicle(v.vehicle_id).or_not_found()?;
+    let person = tx.person(case.person_id).or_not_found()?;
     let own = vehicle.owner_person_id == Some(person.id);
     let binding = tx
         .active_bindings_of_binder(person.id)?
@@ -297,9 +292,7 @@ pub fn record(
     if !decision.allowed || route.owed_fen != paid {
         return Err(ServerError::refused(decision));
     }
-    let person = tx
-        .person(case.person_id)?
-        .ok_or_else(ServerError::not_found)?;
+    let person = tx.person(case.person_id).or_not_found()?;
     if v.state == ViolationState::Unhandled {
         v.decision_number = Some(decision_number(&vehicle.city, v.id, now));
         v.decided_at = Some(now);

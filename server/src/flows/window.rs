@@ -1,10 +1,11 @@
 //! The window: an officer finds a person or a vehicle and binds for a person after checking the
 //! originals.
 
-use crate::error::{ServerError, ServerResult, Verdict};
+use crate::error::{ServerResult, Verdict};
 use crate::flows::binding::{self, BindingCommit, Bound};
 use crate::flows::decision::ClientExpectation;
 use crate::flows::officer::require_officer;
+use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::store::{PersonRow, Tx, VehicleRow};
 use renche::domain::{
@@ -14,8 +15,7 @@ use renche::Timestamp;
 
 pub fn find_person(tx: &mut dyn Tx, officer: i64, rid: &ResidentId) -> ServerResult<PersonRow> {
     require_officer(tx, officer)?;
-    tx.person_by_resident_id(rid.as_str())?
-        .ok_or_else(ServerError::not_found)
+    tx.person_by_resident_id(rid.as_str()).or_not_found()
 }
 
 pub fn find_vehicle(
@@ -25,8 +25,8 @@ pub fn find_vehicle(
     plate: &PlateNumber,
 ) -> ServerResult<VehicleRow> {
     require_officer(tx, officer)?;
-    tx.vehicle_by_plate(plate_type, plate.as_str())?
-        .ok_or_else(ServerError::not_found)
+    tx.vehicle_by_plate(plate_type, plate.as_str())
+        .or_not_found()
 }
 
 /// A binding an officer makes at the window.
@@ -47,9 +47,8 @@ pub fn bind_for_person(
     w: WindowBinding,
 ) -> ServerResult<Verdict<Bound>> {
     require_officer(tx, w.officer)?;
-    tx.person(w.person_id)?.ok_or_else(ServerError::not_found)?;
-    tx.vehicle(w.vehicle_id)?
-        .ok_or_else(ServerError::not_found)?;
+    tx.person(w.person_id).or_not_found()?;
+    tx.vehicle(w.vehicle_id).or_not_found()?;
     binding::commit(
         tx,
         policies,

@@ -6,16 +6,14 @@ use crate::flows::sessions::Session;
 use crate::flows::{sessions, sms};
 use crate::http::extract::{parse_phone, ApiJson, ClientAddr, Ctx};
 use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Caller, SignedIn};
-use crate::http::idempotency::{write_answer_with, Answer};
+use crate::http::idempotency::{write_answer_then_deliver, Answer};
 use crate::http::views::{AccountView, ChallengeView, PersonView, SessionView};
 use crate::state::SharedState;
-use crate::store::Tx;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use renche::policy::SmsPolicy;
 use renche::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -63,15 +61,14 @@ pub(super) async fn send_sms_code(
     sms::require_gateway(&state.sms)?;
     let phone = parse_phone("phone", &body.phone)?;
     let now = state.now();
-    let sms_policy = state.policies.sms().clone();
     let requester = session.scope();
     let asker = sms::Asker {
         session: hex::encode(&session.token_hash),
         account: session.person_id,
         address,
     };
-    let for_job = sms_policy.clone();
-    let (resp, delivery) = write_answer_with(&state, &key, move |tx| {
+    let for_job = state.policies.sms().clone();
+    write_answer_then_deliver(&state, &key, move |tx| {
         let (row, delivery) =
             accounts::send_code(tx, requester, &phone, body.purpose, &for_job, now)?;
         // Counted with the challenge it opens, after the phone's own cool-down and cap have answered.
@@ -79,11 +76,7 @@ pub(super) async fn send_sms_code(
         let answer = Answer::json(StatusCode::ACCEPTED, &ChallengeView::of(&row, &for_job))?;
         Ok((answer, delivery))
     })
-    .await?;
-    if let Some(delivery) = delivery {
-        sms::deliver(&state.sms, delivery, now, &sms_policy);
-    }
-    Ok(resp)
+    .await
 }
 
 #[derive(Deserialize)]
@@ -132,22 +125,18 @@ fn signed_in_response(
     Ok(resp)
 }
 
-/// How a proven phone opens its session: registration or sign-in.
-type PhoneFlow =
-    fn(&mut dyn Tx, PhoneProof, &SmsPolicy, Timestamp) -> ServerResult<Verdict<Opened>>;
-
 /// Checks the code in `body` in one write job and answers with the new session.
 async fn open_by_phone(
     state: SharedState,
     session: Option<Session>,
     body: PhoneCodeRequest,
-    flow: PhoneFlow,
+    purpose: AccountPurpose,
     status: StatusCode,
 ) -> ServerResult<Response> {
     let proof = phone_proof(session, body)?;
     let (now, sms_policy) = (state.now(), state.policies.sms().clone());
     let verdict = state
-        .write(move |tx| flow(tx, proof, &sms_policy, now))
+        .write(move |tx| accounts::open_by_phone(tx, proof, purpose, &sms_policy, now))
         .await?;
     signed_in_response(&state, status, verdict, now)
 }
@@ -161,7 +150,7 @@ pub(super) async fn register(
         state,
         session,
         body,
-        accounts::register,
+        AccountPurpose::Register,
         StatusCode::CREATED,
     )
     .await
@@ -172,7 +161,7 @@ pub(super) async fn sign_in(
     Caller(session): Caller,
     ApiJson(body): ApiJson<PhoneCodeRequest>,
 ) -> ServerResult<Response> {
-    open_by_phone(state, session, body, accounts::sign_in, StatusCode::OK).await
+    open_by_phone(state, session, body, AccountPurpose::SignIn, StatusCode::OK).await
 }
 
 pub(super) async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {

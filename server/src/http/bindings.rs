@@ -11,7 +11,7 @@ use crate::flows::sms;
 use crate::gateways::ResultOutcome;
 use crate::http::extract::{ApiJson, Change, ClientAddr, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
-use crate::http::idempotency::{write_answer, write_answer_with, Answer};
+use crate::http::idempotency::{write_answer, write_answer_then_deliver, Answer};
 use crate::http::views::{
     bound_answer, ApplicationView, BindingView, ChallengeView, OpenedView, VehicleView,
 };
@@ -77,7 +77,6 @@ pub(super) async fn start_sms_challenge(
             .map_err(|e| ServerError::invalid("engineSuffix", &e))?,
     };
     let now = state.now();
-    let sms_policy = state.policies.sms().clone();
     let binder = me.person_id;
     let asker = sms::Asker {
         session: hex::encode(&me.session.token_hash),
@@ -85,26 +84,21 @@ pub(super) async fn start_sms_challenge(
         address,
     };
     let st = state.clone();
-    let (resp, delivery) =
-        write_answer_with(&state, &key, move |tx| match consent::start_sms_challenge(
-            tx,
-            &st.policies,
-            binder,
-            &named,
-            &asker,
-            now,
-        )? {
-            Verdict::Done((row, delivery)) => {
-                let view = ChallengeView::of(&row, st.policies.sms());
-                Ok((Answer::json(StatusCode::ACCEPTED, &view)?, delivery))
-            }
-            Verdict::Refused(e) => Ok((Answer::error(e), None)),
-        })
-        .await?;
-    if let Some(delivery) = delivery {
-        sms::deliver(&state.sms, delivery, now, &sms_policy);
-    }
-    Ok(resp)
+    write_answer_then_deliver(&state, &key, move |tx| match consent::start_sms_challenge(
+        tx,
+        &st.policies,
+        binder,
+        &named,
+        &asker,
+        now,
+    )? {
+        Verdict::Done((row, delivery)) => {
+            let view = ChallengeView::of(&row, st.policies.sms());
+            Ok((Answer::json(StatusCode::ACCEPTED, &view)?, delivery))
+        }
+        Verdict::Refused(e) => Ok((Answer::error(e), None)),
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -159,20 +153,15 @@ pub(super) async fn get_application(
     Ok(Json(view))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct CommitRequest {
-    #[serde(default)]
     relationship: Option<Relationship>,
-    #[serde(default)]
     policy_version: Option<String>,
-    #[serde(default)]
     expected_allowed: Option<bool>,
     /// A verification of purpose `application` for this application.
-    #[serde(default)]
     verification_id: Option<String>,
     /// The provider's signed result, as the browser brought it back; else the server asks the provider.
-    #[serde(default)]
     result: Option<String>,
 }
 
@@ -247,10 +236,7 @@ pub(super) async fn commit_application(
     let source = result_source(&state, account_id, body.verification_id, body.result).await?;
     let provider_key = state.identity.public_key();
     let now = state.now();
-    let expectation = ClientExpectation {
-        policy_version: body.policy_version,
-        expected_allowed: body.expected_allowed,
-    };
+    let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);
     let st = state.clone();
     write_answer(&state, &key, move |tx| {
         let verification = match source {
@@ -316,12 +302,10 @@ fn unverified_answer(
     Ok(Answer::error(ServerError::of(code)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct ManualReviewRequest {
-    #[serde(default)]
     relationship: Option<Relationship>,
-    #[serde(default)]
     note: Option<String>,
 }
 
@@ -355,8 +339,7 @@ pub(super) struct MyBindingView {
 }
 
 pub(super) async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
-    let id = me.person_id;
-    let rows = state.read(move |tx| binding::bindings_of(tx, id)).await?;
+    let rows = me.read(&state, binding::bindings_of).await?;
     let views: Vec<MyBindingView> = rows
         .iter()
         .map(|(b, v)| MyBindingView {

@@ -1,12 +1,14 @@
 //! What stands before every API handler: the session (cookie), the CSRF check of state changes, and
 //! `Idempotency-Key` handling (IETF draft) of state changes.
 
-use crate::error::{CsrfCheckFailed, IdempotencyKeyInvalid, ServerError, ServerErrorCode};
+use crate::error::{
+    CsrfCheckFailed, IdempotencyKeyInvalid, ServerError, ServerErrorCode, ServerResult,
+};
 use crate::flows::sessions::{self, Session, SESSION_LIFETIME_MS};
 use crate::http::extract::{body_limit, Ctx};
 use crate::secrets::{constant_time_eq, sha256};
-use crate::state::SharedState;
-use crate::store::IdempotencyBegin;
+use crate::state::{AppState, SharedState};
+use crate::store::{IdempotencyBegin, Tx};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN};
@@ -57,6 +59,19 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
             account_id,
             session,
         })
+    }
+}
+
+impl SignedIn {
+    /// Runs a flow that reads for this person (their own records, or an officer's lists) in one read
+    /// snapshot.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        state: &AppState,
+        flow: fn(&mut dyn Tx, i64) -> ServerResult<T>,
+    ) -> ServerResult<T> {
+        let person = self.person_id;
+        state.read(move |tx| flow(tx, person)).await
     }
 }
 

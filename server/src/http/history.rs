@@ -90,8 +90,7 @@ pub(super) struct HandledView {
 }
 
 pub(super) async fn my_history(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
-    let person = me.person_id;
-    let h = state.read(move |tx| history::history(tx, person)).await?;
+    let h = me.read(&state, history::history).await?;
     let handled: Vec<HandledView> = h
         .handled
         .iter()
@@ -128,10 +127,7 @@ pub(super) struct MyApplicationView {
 }
 
 pub(super) async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
-    let person = me.person_id;
-    let rows = state
-        .read(move |tx| history::my_applications(tx, person))
-        .await?;
+    let rows = me.read(&state, history::my_applications).await?;
     let views: Vec<MyApplicationView> = rows
         .iter()
         .map(|(a, v, code)| MyApplicationView {
@@ -162,10 +158,7 @@ pub(super) async fn pending_on_my_vehicles(
     State(state): Ctx,
     me: SignedIn,
 ) -> ServerResult<Json<Value>> {
-    let owner = me.person_id;
-    let rows = state
-        .read(move |tx| history::pending_on_my_vehicles(tx, owner))
-        .await?;
+    let rows = me.read(&state, history::pending_on_my_vehicles).await?;
     let views: Vec<PendingView> = rows
         .iter()
         .map(|(a, v, p)| PendingView {

@@ -1,6 +1,7 @@
 //! Answers stored under the request's idempotency key in the same transaction as the work they report.
 
 use crate::error::{ServerError, ServerResult};
+use crate::flows::sms::{self, Delivery};
 use crate::http::error::status;
 use crate::http::guard::{AnswerKey, PendingKey, RESPONSE_LIMIT};
 use crate::state::AppState;
@@ -75,9 +76,8 @@ fn settle_key(
     Ok(())
 }
 
-/// `write_answer` for a handler that also needs something out of the transaction once it has committed
-/// (an SMS code to deliver).
-pub async fn write_answer_with<T, F>(
+/// `write_answer` for a handler that also needs something out of the transaction once it has committed.
+async fn write_answer_with<T, F>(
     state: &AppState,
     key: &AnswerKey,
     f: F,
@@ -118,4 +118,21 @@ where
     write_answer_with(state, key, move |tx| f(tx).map(|a| (a, ())))
         .await
         .map(|(resp, ())| resp)
+}
+
+/// `write_answer` for a handler whose transaction leaves an SMS code to send: the code goes to the gateway
+/// only once the transaction, and the answer stored with it, has committed.
+pub async fn write_answer_then_deliver<F>(
+    state: &AppState,
+    key: &AnswerKey,
+    f: F,
+) -> ServerResult<Response>
+where
+    F: FnOnce(&mut dyn Tx) -> ServerResult<(Answer, Option<Delivery>)> + Send + 'static,
+{
+    let (resp, delivery) = write_answer_with(state, key, f).await?;
+    if let Some(delivery) = delivery {
+        sms::deliver(&state.sms, delivery, state.now(), state.policies.sms());
+    }
+    Ok(resp)
 }

@@ -35,10 +35,7 @@ pub(super) struct OwnedVehicleView {
 }
 
 pub(super) async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
-    let owner = me.person_id;
-    let owned = state
-        .read(move |tx| vehicles::owned_vehicles(tx, owner))
-        .await?;
+    let owned = me.read(&state, vehicles::owned_vehicles).await?;
     let views: Vec<OwnedVehicleView> = owned
         .into_iter()
         .map(|(v, binders)| OwnedVehicleView {

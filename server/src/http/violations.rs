@@ -165,14 +165,11 @@ async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> Serve
     recorded
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct HandleRequest {
-    #[serde(default)]
     policy_version: Option<String>,
-    #[serde(default)]
     expected_allowed: Option<bool>,
-    #[serde(default)]
     expected_owed_fen: Option<Fen>,
 }
 
@@ -187,10 +184,7 @@ pub(super) async fn handle_violation(
         channel: Channel::App,
         violation_id,
         documents_checked: vec![],
-        expectation: ClientExpectation {
-            policy_version: body.policy_version,
-            expected_allowed: body.expected_allowed,
-        },
+        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
         expected_owed: body.expected_owed_fen,
     };
     handle(&state, &key, case).await
@@ -226,10 +220,7 @@ pub(super) async fn handle_for_person(
         channel: Channel::Window,
         violation_id,
         documents_checked: body.documents_checked,
-        expectation: ClientExpectation {
-            policy_version: body.policy_version,
-            expected_allowed: body.expected_allowed,
-        },
+        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
         expected_owed: body.expected_owed_fen,
     };
     handle(&state, &key, case).await

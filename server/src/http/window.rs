@@ -98,10 +98,7 @@ pub(super) async fn bind_for_person(c: Change<WindowBindRequest>) -> ServerResul
         vehicle_id: parse_id("vehicleId", &body.vehicle_id)?,
         relationship: body.relationship.unwrap_or(Relationship::Other),
         documents_checked: body.documents_checked,
-        expectation: ClientExpectation {
-            policy_version: body.policy_version,
-            expected_allowed: body.expected_allowed,
-        },
+        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
     };
     let now = state.now();
     let st = state.clone();
@@ -122,10 +119,7 @@ pub(super) struct ReviewView {
 }
 
 pub(super) async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
-    let officer = me.person_id;
-    let rows = state
-        .read(move |tx| applications::in_review(tx, officer))
-        .await?;
+    let rows = me.read(&state, applications::in_review).await?;
     let views: Vec<ReviewView> = rows
         .into_iter()
         .map(|(a, v, p)| ReviewView {
@@ -137,12 +131,10 @@ pub(super) async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Jso
     Ok(Json(json!({ "applications": views })))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct ApproveRequest {
-    #[serde(default)]
     policy_version: Option<String>,
-    #[serde(default)]
     expected_allowed: Option<bool>,
 }
 
@@ -153,10 +145,7 @@ pub(super) async fn approve_review(
     let (state, me, key, body) = c.parts();
     let officer = me.person_id;
     let now = state.now();
-    let expectation = ClientExpectation {
-        policy_version: body.policy_version,
-        expected_allowed: body.expected_allowed,
-    };
+    let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);
     let st = state.clone();
     write_answer(&state, &key, move |tx| {
         let decided = applications::approve(tx, &st.policies, now, officer, &id, expectation)?;

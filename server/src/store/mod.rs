@@ -318,6 +318,13 @@ pub struct ApplicationRow {
     pub review_reason: Option<String>,
 }
 
+/// Whose bindings a history lists: those a person made, or those of a vehicle.
+#[derive(Clone, Copy, Debug)]
+pub enum BindingsOf {
+    Binder(i64),
+    Vehicle(i64),
+}
+
 /// An account: a phone proven by an SMS code, linked to a person only by a passed verification.
 #[derive(Clone, Debug)]
 pub struct AccountRow {
@@ -607,18 +614,8 @@ pub trait Tx {
     fn claim_sms_notices(&mut self, at: Timestamp, limit: u32) -> StoreResult<Vec<SmsNoticeRow>>;
 
     // History.
-    /// Every binding the person made, removed ones too, newest first.
-    fn binding_history_of_binder(
-        &mut self,
-        binder_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<BindingRow>>;
-    /// Every binding of the vehicle, removed ones too, newest first.
-    fn binding_history_of_vehicle(
-        &mut self,
-        vehicle_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<BindingRow>>;
+    /// Every binding the person made, or of the vehicle, removed ones too, newest first.
+    fn binding_history(&mut self, of: BindingsOf, limit: u32) -> StoreResult<Vec<BindingRow>>;
     /// The violations this person handled (and maybe paid), newest first, bound or not.
     fn violations_handled_by(
         &mut self,

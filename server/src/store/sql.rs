@@ -11,10 +11,10 @@ use super::rows::{
     VEHICLE_COLUMNS, VERIFICATION_COLUMNS, VIOLATION_COLUMNS,
 };
 use super::{
-    AccountRow, ApplicationRow, AuditEntry, BindingRow, IdempotencyBegin, NewBinding, NewPerson,
-    NewVehicle, NewViolation, NotificationRow, PersonRow, QrCodeRow, ReviewPhotoRow, SessionRow,
-    SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError, StoreResult, Tx, VehicleRow,
-    VerificationRow, VerificationStatus, ViolationRow,
+    AccountRow, ApplicationRow, AuditEntry, BindingRow, BindingsOf, IdempotencyBegin, NewBinding,
+    NewPerson, NewVehicle, NewViolation, NotificationRow, PersonRow, QrCodeRow, ReviewPhotoRow,
+    SessionRow, SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError, StoreResult, Tx,
+    VehicleRow, VerificationRow, VerificationStatus, ViolationRow,
 };
 use renche::domain::{ActorRole, Fen, PlateType};
 use renche::Timestamp;
@@ -982,25 +982,15 @@ impl<D: Db> Tx for SqlTx<D> {
         self.all(&sql, args![at, limit], rows::sms_notice)
     }
 
-    fn binding_history_of_binder(
-        &mut self,
-        binder_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<BindingRow>> {
+    fn binding_history(&mut self, of: BindingsOf, limit: u32) -> StoreResult<Vec<BindingRow>> {
+        let (column, id) = match of {
+            BindingsOf::Binder(id) => ("binder_id", id),
+            BindingsOf::Vehicle(id) => ("vehicle_id", id),
+        };
         let sql = format!(
-            "SELECT {BINDING_COLUMNS} FROM bindings WHERE binder_id = ?1 ORDER BY id DESC LIMIT ?2"
+            "SELECT {BINDING_COLUMNS} FROM bindings WHERE {column} = ?1 ORDER BY id DESC LIMIT ?2"
         );
-        self.all(&sql, args![binder_id, limit], rows::binding)
-    }
-    fn binding_history_of_vehicle(
-        &mut self,
-        vehicle_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<BindingRow>> {
-        let sql = format!(
-            "SELECT {BINDING_COLUMNS} FROM bindings WHERE vehicle_id = ?1 ORDER BY id DESC LIMIT ?2"
-        );
-        self.all(&sql, args![vehicle_id, limit], rows::binding)
+        self.all(&sql, args![id, limit], rows::binding)
     }
     fn violations_handled_by(
         &mut self,

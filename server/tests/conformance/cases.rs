@@ -1056,8 +1056,8 @@ pub async fn history_and_applications_by_vehicle(store: Arc<dyn Store>) {
     .unwrap();
     let (mine, of_v) = read(&store, move |tx| {
         Ok((
-            tx.binding_history_of_binder(p, 10)?,
-            tx.binding_history_of_vehicle(v, 10)?,
+            tx.binding_history(BindingsOf::Binder(p), 10)?,
+            tx.binding_history(BindingsOf::Vehicle(v), 10)?,
         ))
     })
     .await
