@@ -9,11 +9,12 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::identity;
 use crate::flows::sms;
 use crate::gateways::ResultOutcome;
-use crate::http::extract::{ApiJson, Change, ClientAddr, Ctx, PathId, PathToken};
+use crate::http::extract::{ApiJson, Asking, Change, ClientAddr, Ctx, PathId, PathToken};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_then_deliver, Answer};
 use crate::http::views::{
-    bound_answer, ApplicationView, BindingView, ChallengeView, OpenedView, VehicleView,
+    application_answer, bound_answer, ApplicationView, BindingView, ChallengeView, OpenedView,
+    VehicleView,
 };
 use crate::secrets::sha256;
 use crate::state::SharedState;
@@ -34,18 +35,14 @@ pub(super) struct RedeemRequest {
 }
 
 pub(super) async fn redeem_qr(c: Change<RedeemRequest>) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let now = state.now();
-    let payload = match QrPayload::verify(body.qr_text.trim(), &state.qr_key, now) {
+    let payload = match QrPayload::verify(c.body.qr_text.trim(), &c.state.qr_key, c.who.now) {
         Ok(p) => p,
         Err(QrPayloadError::Expired { .. }) => return Err(consent::qr_expired()),
         Err(e) => return Err(ServerError::invalid("qrText", &e)),
     };
     let token_hash = sha256(&[payload.token()]);
-    let binder = me.person_id;
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let opened = consent::redeem_qr(tx, &st.policies, &token_hash, binder, now)?;
+    c.commit(move |tx, policies, _, who| {
+        let opened = consent::redeem_qr(tx, policies, &token_hash, who.person, who.now)?;
         Answer::json(StatusCode::CREATED, &OpenedView::of(opened))
     })
     .await
@@ -110,44 +107,34 @@ pub(super) async fn confirm_sms_challenge(
     PathToken(challenge_id): PathToken,
     c: Change<ConfirmRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let now = state.now();
-    let binder = me.person_id;
-    let st = state.clone();
-    write_answer(
-        &state,
-        &key,
-        move |tx| match consent::confirm_sms_challenge(
+    c.commit(move |tx, policies, body, who| {
+        let confirmed = consent::confirm_sms_challenge(
             tx,
-            &st.policies,
-            binder,
+            policies,
+            who.person,
             &challenge_id,
             &body.code,
-            now,
-        )? {
+            who.now,
+        )?;
+        match confirmed {
             Verdict::Done(opened) => Answer::json(StatusCode::CREATED, &OpenedView::of(opened)),
             Verdict::Refused(e) => Ok(Answer::error(e)),
-        },
-    )
+        }
+    })
     .await
 }
 
 pub(super) async fn get_application(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     PathToken(id): PathToken,
 ) -> ServerResult<Json<ApplicationView>> {
-    let binder = me.person_id;
-    let (a, v) = state
-        .read(move |tx| applications::own_application(tx, &id, binder))
+    let (a, v) = asking
+        .read(move |tx, _, who| applications::own_application(tx, &id, who.person))
         .await?;
     let mut view = ApplicationView::of(&a, &v);
     if a.status == ApplicationStatus::AwaitingVerification {
-        view.expires_at = Some(consent::application_deadline(
-            &state.policies,
-            &v,
-            a.created_at,
-        ));
+        let policies = &asking.state.policies;
+        view.expires_at = Some(consent::application_deadline(policies, &v, a.created_at));
     }
     Ok(Json(view))
 }
@@ -221,20 +208,25 @@ pub(super) async fn commit_application(
     PathToken(id): PathToken,
     c: Change<CommitRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let binder = me.person_id;
+    let Change {
+        state,
+        who,
+        key,
+        body,
+        ..
+    } = c;
+    let (binder, now) = (who.person, who.now);
     let app_id = id.clone();
     let (a, v) = state
         .read(move |tx| applications::own_application(tx, &app_id, binder))
         .await?;
     applications::require_awaiting(&a)?;
     // Before the provider is asked anything: consent that has run out is refused at once.
-    consent::require_in_time(&state.policies, &a, &v, state.now())?;
+    consent::require_in_time(&state.policies, &a, &v, now)?;
     let relationship = applications::relationship_for(a.method, body.relationship)?;
-    let account_id = me.account_id;
+    let account_id = who.account;
     let source = result_source(&state, account_id, body.verification_id, body.result).await?;
     let provider_key = state.identity.public_key();
-    let now = state.now();
     let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);
     let st = state.clone();
     write_answer(&state, &key, move |tx| {
@@ -289,12 +281,7 @@ fn unverified_answer(
     v: &crate::store::VehicleRow,
 ) -> ServerResult<Answer> {
     let code = match verification {
-        Verification::Pending => {
-            return Answer::json(
-                StatusCode::ACCEPTED,
-                &json!({ "application": ApplicationView::of(a, v) }),
-            )
-        }
+        Verification::Pending => return application_answer(StatusCode::ACCEPTED, a, v),
         Verification::Failed => ServerErrorCode::RealPersonVerificationFailed,
         _ => ServerErrorCode::RealPersonVerificationUnavailable,
     };
@@ -312,19 +299,18 @@ pub(super) async fn request_manual_review(
     PathToken(id): PathToken,
     c: Change<ManualReviewRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let binder = me.person_id;
-    let now = state.now();
-    if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+    if c.body
+        .note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 500)
+    {
         return Err(ServerError::invalid_value("note", "at most 500 characters"));
     }
-    write_answer(&state, &key, move |tx| {
+    c.commit(move |tx, _, body, who| {
+        let (relationship, note) = (body.relationship, body.note);
         let (a, v) =
-            applications::request_review(tx, &id, binder, body.relationship, body.note, now)?;
-        Answer::json(
-            StatusCode::ACCEPTED,
-            &json!({ "application": ApplicationView::of(&a, &v) }),
-        )
+            applications::request_review(tx, &id, who.person, relationship, note, who.now)?;
+        application_answer(StatusCode::ACCEPTED, &a, &v)
     })
     .await
 }
@@ -350,16 +336,13 @@ pub(super) async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult
 }
 
 pub(super) async fn remove_binding(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     key: AnswerKey,
     PathId(binding_id): PathId,
 ) -> ServerResult<Response> {
-    let actor = me.person_id;
-    let now = state.now();
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let removed = binding::remove(tx, &st.policies, now, actor, binding_id)?;
+    let (policies, who) = (asking.state.policies.clone(), asking.who);
+    write_answer(&asking.state, &key, move |tx| {
+        let removed = binding::remove(tx, &policies, who.now, who.person, binding_id)?;
         bound_answer(StatusCode::OK, removed)
     })
     .await

@@ -6,8 +6,7 @@ use crate::flows::facts::id_string;
 use crate::flows::history::{self, HistoryEntry};
 use crate::http::extract::{Change, Ctx, NoBody, PathToken};
 use crate::http::guard::SignedIn;
-use crate::http::idempotency::{write_answer, Answer};
-use crate::http::views::{ApplicationView, MaskedVehicleView};
+use crate::http::views::{application_answer, ApplicationView, MaskedVehicleView};
 use crate::store::{PersonRow, Role};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -180,15 +179,9 @@ pub(super) async fn withdraw(
     PathToken(id): PathToken,
     c: Change<NoBody>,
 ) -> ServerResult<Response> {
-    let (state, me, key, _) = c.parts();
-    let owner = me.person_id;
-    let now = state.now();
-    write_answer(&state, &key, move |tx| {
-        let (a, v) = history::withdraw(tx, now, owner, &id)?;
-        Answer::json(
-            StatusCode::OK,
-            &json!({ "application": ApplicationView::of(&a, &v) }),
-        )
+    c.commit(move |tx, _, _, who| {
+        let (a, v) = history::withdraw(tx, who.now, who.person, &id)?;
+        application_answer(StatusCode::OK, &a, &v)
     })
     .await
 }

@@ -5,7 +5,7 @@ use crate::flows::facts::id_string;
 use crate::flows::vehicles;
 use crate::http::extract::{Change, Ctx, NoBody, PathId};
 use crate::http::guard::SignedIn;
-use crate::http::idempotency::{write_answer, Answer};
+use crate::http::idempotency::Answer;
 use crate::http::views::VehicleView;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -56,15 +56,12 @@ pub(super) async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult
 }
 
 pub(super) async fn make_qr_code(
-    PathId(vehicle_id): PathId,
+    PathId(vehicle): PathId,
     c: Change<NoBody>,
 ) -> ServerResult<Response> {
-    let (state, me, key, _) = c.parts();
-    let now = state.now();
-    let owner = me.person_id;
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let issued = vehicles::issue_qr_code(tx, &st.policies, &st.qr_key, owner, vehicle_id, now)?;
+    let qr_key = c.state.qr_key.clone();
+    c.commit(move |tx, policies, _, who| {
+        let issued = vehicles::issue_qr_code(tx, policies, &qr_key, who.person, vehicle, who.now)?;
         Answer::json(StatusCode::CREATED, &issued)
     })
     .await
