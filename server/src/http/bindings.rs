@@ -13,8 +13,8 @@ use crate::http::extract::{ApiJson, Asking, Change, ClientAddr, Ctx, PathId, Pat
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_then_deliver, Answer};
 use crate::http::views::{
-    application_answer, bound_answer, ApplicationView, BindingView, ChallengeView, OpenedView,
-    VehicleView,
+    application_answer, bound_answer, list_of, ApplicationView, BindingView, ChallengeView,
+    OpenedView, VehicleView,
 };
 use crate::secrets::sha256;
 use crate::state::SharedState;
@@ -26,7 +26,7 @@ use axum::Json;
 use renche::domain::{EngineSuffix, PlateNumber, PlateType, Relationship};
 use renche::qr::{QrPayload, QrPayloadError};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -325,14 +325,13 @@ pub(super) struct MyBindingView {
 
 pub(super) async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, binding::bindings_of).await?;
-    let views: Vec<MyBindingView> = rows
-        .iter()
-        .map(|(b, v)| MyBindingView {
+    Ok(list_of(
+        "bindings",
+        rows.iter().map(|(b, v)| MyBindingView {
             binding: BindingView::of(b),
             vehicle: VehicleView::of(v),
-        })
-        .collect();
-    Ok(Json(json!({ "bindings": views })))
+        }),
+    ))
 }
 
 pub(super) async fn remove_binding(

@@ -4,6 +4,7 @@
 use crate::error::{InvalidField, MissingField, ServerError, ServerErrorCode, ServerResult};
 use crate::http::idempotency::{write_answer, Answer};
 use crate::policies::Policies;
+use crate::state::SharedState;
 use crate::store::Tx;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -14,7 +15,7 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 /// The application state as handlers take it.
-pub type Ctx = axum::extract::State<crate::state::SharedState>;
+pub type Ctx = axum::extract::State<SharedState>;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -195,7 +196,7 @@ impl<T, F: FnOnce(&mut dyn Tx, &Policies, Who) -> ServerResult<T> + Send + 'stat
 
 /// A signed-in person's request without a body, as a handler takes it.
 pub struct Asking {
-    pub state: crate::state::SharedState,
+    pub state: SharedState,
     pub me: crate::http::guard::SignedIn,
     pub who: Who,
 }
@@ -214,12 +215,9 @@ impl Asking {
     }
 }
 
-impl FromRequestParts<crate::state::SharedState> for Asking {
+impl FromRequestParts<SharedState> for Asking {
     type Rejection = ServerError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &crate::state::SharedState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ServerResult<Self> {
         let me = crate::http::guard::SignedIn::from_request_parts(parts, state).await?;
         let who = Who::of(&me, state);
         Ok(Asking {
@@ -233,25 +231,11 @@ impl FromRequestParts<crate::state::SharedState> for Asking {
 /// A signed-in person's state change, as its handler takes it: the state, who asks, the idempotency key
 /// its answer is stored under, and the JSON body (the last extractor, since it reads the body).
 pub struct Change<B> {
-    pub state: crate::state::SharedState,
+    pub state: SharedState,
     pub me: crate::http::guard::SignedIn,
     pub who: Who,
     pub key: crate::http::guard::AnswerKey,
     pub body: B,
-}
-
-impl<B> Change<B> {
-    /// State, person, key and body, for a handler to name as it likes.
-    pub fn parts(
-        self,
-    ) -> (
-        crate::state::SharedState,
-        crate::http::guard::SignedIn,
-        crate::http::guard::AnswerKey,
-        B,
-    ) {
-        (self.state, self.me, self.key, self.body)
-    }
 }
 
 impl<B: Send + 'static> Change<B> {
@@ -273,13 +257,10 @@ impl<B: Send + 'static> Change<B> {
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 
-impl<B: DeserializeOwned> FromRequest<crate::state::SharedState> for Change<B> {
+impl<B: DeserializeOwned> FromRequest<SharedState> for Change<B> {
     type Rejection = ServerError;
 
-    async fn from_request(
-        req: Request,
-        state: &crate::state::SharedState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &SharedState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let me = crate::http::guard::SignedIn::from_request_parts(&mut parts, state).await?;
         let key = crate::http::guard::AnswerKey::of(&parts);
@@ -368,12 +349,9 @@ pub fn parse_id(field: &str, s: &str) -> Result<i64, ServerError> {
 /// client a trusted proxy names. `unknown` when the server runs without connect info (never in `serve`).
 pub struct ClientAddr(pub String);
 
-impl FromRequestParts<crate::state::SharedState> for ClientAddr {
+impl FromRequestParts<SharedState> for ClientAddr {
     type Rejection = ServerError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &crate::state::SharedState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ServerResult<Self> {
         let Some(peer) = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

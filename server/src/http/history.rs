@@ -6,7 +6,7 @@ use crate::flows::facts::id_string;
 use crate::flows::history::{self, HistoryEntry};
 use crate::http::extract::{Change, Ctx, NoBody, PathToken};
 use crate::http::guard::SignedIn;
-use crate::http::views::{application_answer, ApplicationView, MaskedVehicleView};
+use crate::http::views::{application_answer, list_of, ApplicationView, MaskedVehicleView};
 use crate::store::{PersonRow, Role};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -127,16 +127,15 @@ pub(super) struct MyApplicationView {
 
 pub(super) async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, history::my_applications).await?;
-    let views: Vec<MyApplicationView> = rows
-        .iter()
-        .map(|(a, v, code)| MyApplicationView {
+    Ok(list_of(
+        "applications",
+        rows.iter().map(|(a, v, code)| MyApplicationView {
             application: ApplicationView::of(a, v),
             plate_display: v.plate_number.display(),
             status_name: renche::Message::new(a.status.name_zh(), a.status.name_en()),
             reject_code: code.clone(),
-        })
-        .collect();
-    Ok(Json(json!({ "applications": views })))
+        }),
+    ))
 }
 
 #[derive(Serialize)]
@@ -158,9 +157,9 @@ pub(super) async fn pending_on_my_vehicles(
     me: SignedIn,
 ) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, history::pending_on_my_vehicles).await?;
-    let views: Vec<PendingView> = rows
-        .iter()
-        .map(|(a, v, p)| PendingView {
+    Ok(list_of(
+        "applications",
+        rows.iter().map(|(a, v, p)| PendingView {
             id: a.id.clone(),
             plate_display: v.plate_number.display(),
             plate_type: v.plate_type().code(),
@@ -170,9 +169,8 @@ pub(super) async fn pending_on_my_vehicles(
             method: a.method,
             status: a.status.code(),
             created_at: a.created_at,
-        })
-        .collect();
-    Ok(Json(json!({ "applications": views })))
+        }),
+    ))
 }
 
 pub(super) async fn withdraw(

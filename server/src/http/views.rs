@@ -354,3 +354,11 @@ pub fn application_answer(
     let view = serde_json::json!({ "application": ApplicationView::of(a, v) });
     crate::http::idempotency::Answer::json(status, &view)
 }
+
+/// A list answer, `{ "<name>": [views] }`.
+pub fn list_of<V: Serialize>(
+    name: &str,
+    views: impl Iterator<Item = V>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ name: views.collect::<Vec<V>>() }))
+}

@@ -169,17 +169,17 @@ pub(super) async fn handle_violation(
     PathId(violation_id): PathId,
     c: Change<HandleRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
+    let me = c.who.person;
     let case = HandleCase {
-        person_id: me.person_id,
-        actor_id: me.person_id,
+        person_id: me,
+        actor_id: me,
         channel: Channel::App,
         violation_id,
         documents_checked: vec![],
-        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
-        expected_owed: body.expected_owed_fen,
+        expectation: ClientExpectation::new(c.body.policy_version, c.body.expected_allowed),
+        expected_owed: c.body.expected_owed_fen,
     };
-    handle(&state, &key, case).await
+    handle(&c.state, &c.key, case).await
 }
 
 #[derive(Deserialize)]
@@ -200,10 +200,9 @@ pub(super) async fn handle_for_person(
     PathId(violation_id): PathId,
     c: Change<WindowHandleRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let person_id = parse_id("personId", &body.person_id)?;
-    let officer = me.person_id;
-    state
+    let person_id = parse_id("personId", &c.body.person_id)?;
+    let officer = c.who.person;
+    c.state
         .read(move |tx| require_officer(tx, officer).map(|_| ()))
         .await?;
     let case = HandleCase {
@@ -211,9 +210,9 @@ pub(super) async fn handle_for_person(
         actor_id: officer,
         channel: Channel::Window,
         violation_id,
-        documents_checked: body.documents_checked,
-        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
-        expected_owed: body.expected_owed_fen,
+        documents_checked: c.body.documents_checked,
+        expectation: ClientExpectation::new(c.body.policy_version, c.body.expected_allowed),
+        expected_owed: c.body.expected_owed_fen,
     };
-    handle(&state, &key, case).await
+    handle(&c.state, &c.key, case).await
 }

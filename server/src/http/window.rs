@@ -9,7 +9,7 @@ use crate::flows::window::{self, WindowBinding};
 use crate::http::extract::{parse_id, ApiQuery as Query, Asking, Change, Ctx, PathToken};
 use crate::http::guard::SignedIn;
 use crate::http::views::{
-    application_answer, bound_answer, ApplicationView, PersonView, VehicleView,
+    application_answer, bound_answer, list_of, ApplicationView, PersonView, VehicleView,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -114,15 +114,16 @@ pub(super) struct ReviewView {
 
 pub(super) async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, applications::in_review).await?;
-    let views: Vec<ReviewView> = rows
+    Ok(list_of(
+        "applications",
+        rows
         .into_iter()
         .map(|(a, v, p)| ReviewView {
             application: ApplicationView::of(&a, &v),
             binder: json!({ "id": p.id.to_string(), "name": p.name, "residentIdMasked": p.resident_id.masked() }),
             note: a.note,
         })
-        .collect();
-    Ok(Json(json!({ "applications": views })))
+    ))
 }
 
 #[derive(Deserialize, Default)]

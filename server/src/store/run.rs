@@ -35,9 +35,7 @@ pub async fn write<T: Send + 'static, E: TxError>(
     store: &dyn Store,
     f: impl TxFn<T, E>,
 ) -> Result<T, E> {
-    let (job, recv) = job(f);
-    store.write(job).await?;
-    recv.await.map_err(|_| E::from(StoreError::Closed))?
+    run(store, Access::Write, f).await
 }
 
 /// Runs `f` in one read snapshot.
@@ -45,7 +43,23 @@ pub async fn read<T: Send + 'static, E: TxError>(
     store: &dyn Store,
     f: impl TxFn<T, E>,
 ) -> Result<T, E> {
+    run(store, Access::Read, f).await
+}
+
+enum Access {
+    Read,
+    Write,
+}
+
+async fn run<T: Send + 'static, E: TxError>(
+    store: &dyn Store,
+    access: Access,
+    f: impl TxFn<T, E>,
+) -> Result<T, E> {
     let (job, recv) = job(f);
-    store.read(job).await?;
+    match access {
+        Access::Read => store.read(job).await?,
+        Access::Write => store.write(job).await?,
+    }
     recv.await.map_err(|_| E::from(StoreError::Closed))?
 }
