@@ -9,7 +9,9 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::identity;
 use crate::flows::sms;
 use crate::gateways::ResultOutcome;
-use crate::http::extract::{ApiJson, Asking, Change, ClientAddr, Ctx, PathId, PathToken};
+use crate::http::extract::{
+    parse_plate, ApiJson, Asking, Change, ClientAddr, Ctx, PathId, PathToken,
+};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_then_deliver, Answer};
 use crate::http::views::{
@@ -23,7 +25,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use renche::domain::{EngineSuffix, PlateNumber, PlateType, Relationship};
+use renche::domain::{EngineSuffix, Relationship};
 use renche::qr::{QrPayload, QrPayloadError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -63,12 +65,10 @@ pub(super) async fn start_sms_challenge(
     key: AnswerKey,
     ApiJson(body): ApiJson<SmsChallengeRequest>,
 ) -> ServerResult<Response> {
-    let plate_type =
-        PlateType::parse(&body.plate_type).map_err(|e| ServerError::invalid("plateType", &e))?;
+    let (plate_type, plate) = parse_plate(&body.plate_type, &body.plate_number)?;
     let named = NamedVehicle {
         plate_type,
-        plate: PlateNumber::parse(&body.plate_number, plate_type)
-            .map_err(|e| ServerError::invalid("plateNumber", &e))?,
+        plate,
         engine_suffix: EngineSuffix::parse(&body.engine_suffix)
             .map_err(|e| ServerError::invalid("engineSuffix", &e))?,
     };

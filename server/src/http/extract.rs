@@ -338,6 +338,23 @@ pub fn parse_phone(field: &str, input: &str) -> Result<renche::domain::PhoneNumb
     renche::domain::PhoneNumber::parse(input).map_err(|e| ServerError::invalid(field, &e))
 }
 
+/// A plate from its two request fields, `plateType` and `plateNumber`, naming the one the core refuses.
+pub fn parse_plate(
+    plate_type: &str,
+    plate_number: &str,
+) -> Result<(renche::domain::PlateType, renche::domain::PlateNumber), ServerError> {
+    let plate_type = renche::domain::PlateType::parse(plate_type)
+        .map_err(|e| ServerError::invalid("plateType", &e))?;
+    let plate = renche::domain::PlateNumber::parse(plate_number, plate_type)
+        .map_err(|e| ServerError::invalid("plateNumber", &e))?;
+    Ok((plate_type, plate))
+}
+
+/// A resident ID number from the request's `residentId` field.
+pub fn parse_resident_id(input: &str) -> Result<renche::domain::ResidentId, ServerError> {
+    renche::domain::ResidentId::parse(input).map_err(|e| ServerError::invalid("residentId", &e))
+}
+
 /// An id from a query or body field, naming the field when it is not a whole number.
 pub fn parse_id(field: &str, s: &str) -> Result<i64, ServerError> {
     s.trim()

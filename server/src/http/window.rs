@@ -6,7 +6,9 @@ use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
 use crate::flows::review::RejectReason;
 use crate::flows::window::{self, WindowBinding};
-use crate::http::extract::{parse_id, ApiQuery as Query, Asking, Change, Ctx, PathToken};
+use crate::http::extract::{
+    parse_id, parse_plate, parse_resident_id, ApiQuery as Query, Asking, Change, Ctx, PathToken,
+};
 use crate::http::guard::SignedIn;
 use crate::http::views::{
     application_answer, bound_answer, list_of, ApplicationView, PersonView, VehicleView,
@@ -15,7 +17,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use renche::domain::{mask_name, Document, PlateNumber, PlateType, Relationship, ResidentId};
+use renche::domain::{mask_name, Document, Relationship};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -29,8 +31,7 @@ pub(super) async fn find_person(
     asking: Asking,
     Query(q): Query<PersonQuery>,
 ) -> ServerResult<Json<PersonView>> {
-    let rid =
-        ResidentId::parse(&q.resident_id).map_err(|e| ServerError::invalid("residentId", &e))?;
+    let rid = parse_resident_id(&q.resident_id)?;
     let p = asking
         .read(move |tx, _, who| window::find_person(tx, who.person, &rid))
         .await?;
@@ -57,10 +58,7 @@ pub(super) async fn find_vehicle(
     asking: Asking,
     Query(q): Query<VehicleQuery>,
 ) -> ServerResult<Json<FoundVehicleView>> {
-    let plate_type =
-        PlateType::parse(&q.plate_type).map_err(|e| ServerError::invalid("plateType", &e))?;
-    let plate = PlateNumber::parse(&q.plate_number, plate_type)
-        .map_err(|e| ServerError::invalid("plateNumber", &e))?;
+    let (plate_type, plate) = parse_plate(&q.plate_type, &q.plate_number)?;
     let v = asking
         .read(move |tx, _, who| window::find_vehicle(tx, who.person, plate_type, &plate))
         .await?;
