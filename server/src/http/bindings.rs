@@ -9,11 +9,14 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::identity;
 use crate::flows::sms;
 use crate::gateways::ResultOutcome;
-use crate::http::extract::{ApiJson, Change, ClientAddr, Ctx, PathId, PathToken};
+use crate::http::extract::{
+    parse_plate, ApiJson, Asking, Change, ClientAddr, Ctx, PathId, PathToken,
+};
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_then_deliver, Answer};
 use crate::http::views::{
-    bound_answer, ApplicationView, BindingView, ChallengeView, OpenedView, VehicleView,
+    application_answer, bound_answer, list_of, ApplicationView, BindingView, ChallengeView,
+    OpenedView, VehicleView,
 };
 use crate::secrets::sha256;
 use crate::state::SharedState;
@@ -22,10 +25,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use renche::domain::{EngineSuffix, PlateNumber, PlateType, Relationship};
+use renche::domain::{EngineSuffix, Relationship};
 use renche::qr::{QrPayload, QrPayloadError};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -34,18 +37,14 @@ pub(super) struct RedeemRequest {
 }
 
 pub(super) async fn redeem_qr(c: Change<RedeemRequest>) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let now = state.now();
-    let payload = match QrPayload::verify(body.qr_text.trim(), &state.qr_key, now) {
+    let payload = match QrPayload::verify(c.body.qr_text.trim(), &c.state.qr_key, c.who.now) {
         Ok(p) => p,
         Err(QrPayloadError::Expired { .. }) => return Err(consent::qr_expired()),
         Err(e) => return Err(ServerError::invalid("qrText", &e)),
     };
     let token_hash = sha256(&[payload.token()]);
-    let binder = me.person_id;
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let opened = consent::redeem_qr(tx, &st.policies, &token_hash, binder, now)?;
+    c.commit(move |tx, policies, _, who| {
+        let opened = consent::redeem_qr(tx, policies, &token_hash, who.person, who.now)?;
         Answer::json(StatusCode::CREATED, &OpenedView::of(opened))
     })
     .await
@@ -67,12 +66,10 @@ pub(super) async fn start_sms_challenge(
     ApiJson(body): ApiJson<SmsChallengeRequest>,
 ) -> ServerResult<Response> {
     sms::require_gateway(&state.sms)?;
-    let plate_type =
-        PlateType::parse(&body.plate_type).map_err(|e| ServerError::invalid("plateType", &e))?;
+    let (plate_type, plate) = parse_plate(&body.plate_type, &body.plate_number)?;
     let named = NamedVehicle {
         plate_type,
-        plate: PlateNumber::parse(&body.plate_number, plate_type)
-            .map_err(|e| ServerError::invalid("plateNumber", &e))?,
+        plate,
         engine_suffix: EngineSuffix::parse(&body.engine_suffix)
             .map_err(|e| ServerError::invalid("engineSuffix", &e))?,
     };
@@ -111,44 +108,34 @@ pub(super) async fn confirm_sms_challenge(
     PathToken(challenge_id): PathToken,
     c: Change<ConfirmRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let now = state.now();
-    let binder = me.person_id;
-    let st = state.clone();
-    write_answer(
-        &state,
-        &key,
-        move |tx| match consent::confirm_sms_challenge(
+    c.commit(move |tx, policies, body, who| {
+        let confirmed = consent::confirm_sms_challenge(
             tx,
-            &st.policies,
-            binder,
+            policies,
+            who.person,
             &challenge_id,
             &body.code,
-            now,
-        )? {
+            who.now,
+        )?;
+        match confirmed {
             Verdict::Done(opened) => Answer::json(StatusCode::CREATED, &OpenedView::of(opened)),
             Verdict::Refused(e) => Ok(Answer::error(e)),
-        },
-    )
+        }
+    })
     .await
 }
 
 pub(super) async fn get_application(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     PathToken(id): PathToken,
 ) -> ServerResult<Json<ApplicationView>> {
-    let binder = me.person_id;
-    let (a, v) = state
-        .read(move |tx| applications::own_application(tx, &id, binder))
+    let (a, v) = asking
+        .read(move |tx, _, who| applications::own_application(tx, &id, who.person))
         .await?;
     let mut view = ApplicationView::of(&a, &v);
     if a.status == ApplicationStatus::AwaitingVerification {
-        view.expires_at = Some(consent::application_deadline(
-            &state.policies,
-            &v,
-            a.created_at,
-        ));
+        let policies = &asking.state.policies;
+        view.expires_at = Some(consent::application_deadline(policies, &v, a.created_at));
     }
     Ok(Json(view))
 }
@@ -222,20 +209,25 @@ pub(super) async fn commit_application(
     PathToken(id): PathToken,
     c: Change<CommitRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let binder = me.person_id;
+    let Change {
+        state,
+        who,
+        key,
+        body,
+        ..
+    } = c;
+    let (binder, now) = (who.person, who.now);
     let app_id = id.clone();
     let (a, v) = state
         .read(move |tx| applications::own_application(tx, &app_id, binder))
         .await?;
     applications::require_awaiting(&a)?;
     // Before the provider is asked anything: consent that has run out is refused at once.
-    consent::require_in_time(&state.policies, &a, &v, state.now())?;
+    consent::require_in_time(&state.policies, &a, &v, now)?;
     let relationship = applications::relationship_for(a.method, body.relationship)?;
-    let account_id = me.account_id;
+    let account_id = who.account;
     let source = result_source(&state, account_id, body.verification_id, body.result).await?;
     let provider_key = state.identity.public_key();
-    let now = state.now();
     let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);
     let st = state.clone();
     write_answer(&state, &key, move |tx| {
@@ -290,12 +282,7 @@ fn unverified_answer(
     v: &crate::store::VehicleRow,
 ) -> ServerResult<Answer> {
     let code = match verification {
-        Verification::Pending => {
-            return Answer::json(
-                StatusCode::ACCEPTED,
-                &json!({ "application": ApplicationView::of(a, v) }),
-            )
-        }
+        Verification::Pending => return application_answer(StatusCode::ACCEPTED, a, v),
         Verification::Failed => ServerErrorCode::RealPersonVerificationFailed,
         _ => ServerErrorCode::RealPersonVerificationUnavailable,
     };
@@ -313,19 +300,18 @@ pub(super) async fn request_manual_review(
     PathToken(id): PathToken,
     c: Change<ManualReviewRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let binder = me.person_id;
-    let now = state.now();
-    if body.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+    if c.body
+        .note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 500)
+    {
         return Err(ServerError::invalid_value("note", "at most 500 characters"));
     }
-    write_answer(&state, &key, move |tx| {
+    c.commit(move |tx, _, body, who| {
+        let (relationship, note) = (body.relationship, body.note);
         let (a, v) =
-            applications::request_review(tx, &id, binder, body.relationship, body.note, now)?;
-        Answer::json(
-            StatusCode::ACCEPTED,
-            &json!({ "application": ApplicationView::of(&a, &v) }),
-        )
+            applications::request_review(tx, &id, who.person, relationship, note, who.now)?;
+        application_answer(StatusCode::ACCEPTED, &a, &v)
     })
     .await
 }
@@ -340,27 +326,23 @@ pub(super) struct MyBindingView {
 
 pub(super) async fn my_bindings(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, binding::bindings_of).await?;
-    let views: Vec<MyBindingView> = rows
-        .iter()
-        .map(|(b, v)| MyBindingView {
+    Ok(list_of(
+        "bindings",
+        rows.iter().map(|(b, v)| MyBindingView {
             binding: BindingView::of(b),
             vehicle: VehicleView::of(v),
-        })
-        .collect();
-    Ok(Json(json!({ "bindings": views })))
+        }),
+    ))
 }
 
 pub(super) async fn remove_binding(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     key: AnswerKey,
     PathId(binding_id): PathId,
 ) -> ServerResult<Response> {
-    let actor = me.person_id;
-    let now = state.now();
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let removed = binding::remove(tx, &st.policies, now, actor, binding_id)?;
+    let (policies, who) = (asking.state.policies.clone(), asking.who);
+    write_answer(&asking.state, &key, move |tx| {
+        let removed = binding::remove(tx, &policies, who.now, who.person, binding_id)?;
         bound_answer(StatusCode::OK, removed)
     })
     .await

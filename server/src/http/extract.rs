@@ -1,15 +1,21 @@
 //! Request extractors that answer in the API's error shape: JSON bodies (415, 400, 422 with the field
 //! named, 413 from the body limit) and path ids.
 
-use crate::error::{InvalidField, MissingField, ServerError, ServerErrorCode};
+use crate::error::{InvalidField, MissingField, ServerError, ServerErrorCode, ServerResult};
+use crate::http::idempotency::{write_answer, Answer};
+use crate::policies::Policies;
+use crate::state::SharedState;
+use crate::store::Tx;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use axum::response::Response;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 /// The application state as handlers take it.
-pub type Ctx = axum::extract::State<crate::state::SharedState>;
+pub type Ctx = axum::extract::State<SharedState>;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -160,26 +166,89 @@ pub fn too_large() -> ServerError {
     ServerError::of(ServerErrorCode::PayloadTooLarge)
 }
 
+/// Who asks, and when: the signed-in person, their account, and the one instant the request is decided at.
+#[derive(Clone, Copy)]
+pub struct Who {
+    pub person: i64,
+    pub account: i64,
+    pub now: renche::Timestamp,
+}
+
+impl Who {
+    fn of(me: &crate::http::guard::SignedIn, state: &crate::state::AppState) -> Who {
+        Who {
+            person: me.person_id,
+            account: me.account_id,
+            now: state.now(),
+        }
+    }
+}
+
+/// What a flow run by a handler gets besides the transaction: the policies in force and who asks when.
+pub trait AskedFlow<T>:
+    FnOnce(&mut dyn Tx, &Policies, Who) -> ServerResult<T> + Send + 'static
+{
+}
+impl<T, F: FnOnce(&mut dyn Tx, &Policies, Who) -> ServerResult<T> + Send + 'static> AskedFlow<T>
+    for F
+{
+}
+
+/// A signed-in person's request without a body, as a handler takes it.
+pub struct Asking {
+    pub state: SharedState,
+    pub me: crate::http::guard::SignedIn,
+    pub who: Who,
+}
+
+impl Asking {
+    /// Runs `flow` in one read snapshot.
+    pub async fn read<T: Send + 'static>(&self, flow: impl AskedFlow<T>) -> ServerResult<T> {
+        let (policies, who) = (Arc::clone(&self.state.policies), self.who);
+        self.state.read(move |tx| flow(tx, &policies, who)).await
+    }
+
+    /// Runs `flow` in one write transaction: a read whose looking is itself recorded (an officer's audit).
+    pub async fn write<T: Send + 'static>(&self, flow: impl AskedFlow<T>) -> ServerResult<T> {
+        let (policies, who) = (Arc::clone(&self.state.policies), self.who);
+        self.state.write(move |tx| flow(tx, &policies, who)).await
+    }
+}
+
+impl FromRequestParts<SharedState> for Asking {
+    type Rejection = ServerError;
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ServerResult<Self> {
+        let me = crate::http::guard::SignedIn::from_request_parts(parts, state).await?;
+        let who = Who::of(&me, state);
+        Ok(Asking {
+            state: Arc::clone(state),
+            me,
+            who,
+        })
+    }
+}
+
 /// A signed-in person's state change, as its handler takes it: the state, who asks, the idempotency key
 /// its answer is stored under, and the JSON body (the last extractor, since it reads the body).
 pub struct Change<B> {
-    pub state: crate::state::SharedState,
+    pub state: SharedState,
     pub me: crate::http::guard::SignedIn,
+    pub who: Who,
     pub key: crate::http::guard::AnswerKey,
     pub body: B,
 }
 
-impl<B> Change<B> {
-    /// State, person, key and body, for a handler to name as it likes.
-    pub fn parts(
+impl<B: Send + 'static> Change<B> {
+    /// Commits `flow` with the answer it makes stored under the request's key (`write_answer`).
+    pub async fn commit(
         self,
-    ) -> (
-        crate::state::SharedState,
-        crate::http::guard::SignedIn,
-        crate::http::guard::AnswerKey,
-        B,
-    ) {
-        (self.state, self.me, self.key, self.body)
+        flow: impl FnOnce(&mut dyn Tx, &Policies, B, Who) -> ServerResult<Answer> + Send + 'static,
+    ) -> ServerResult<Response> {
+        let (policies, who, body) = (Arc::clone(&self.state.policies), self.who, self.body);
+        write_answer(&self.state, &self.key, move |tx| {
+            flow(tx, &policies, body, who)
+        })
+        .await
     }
 }
 
@@ -188,19 +257,17 @@ impl<B> Change<B> {
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 
-impl<B: DeserializeOwned> FromRequest<crate::state::SharedState> for Change<B> {
+impl<B: DeserializeOwned> FromRequest<SharedState> for Change<B> {
     type Rejection = ServerError;
 
-    async fn from_request(
-        req: Request,
-        state: &crate::state::SharedState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &SharedState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let me = crate::http::guard::SignedIn::from_request_parts(&mut parts, state).await?;
         let key = crate::http::guard::AnswerKey::of(&parts);
         let ApiJson(body) = ApiJson::from_request(Request::from_parts(parts, body), state).await?;
         Ok(Change {
-            state: std::sync::Arc::clone(state),
+            state: Arc::clone(state),
+            who: Who::of(&me, state),
             me,
             key,
             body,
@@ -271,6 +338,23 @@ pub fn parse_phone(field: &str, input: &str) -> Result<renche::domain::PhoneNumb
     renche::domain::PhoneNumber::parse(input).map_err(|e| ServerError::invalid(field, &e))
 }
 
+/// A plate from its two request fields, `plateType` and `plateNumber`, naming the one the core refuses.
+pub fn parse_plate(
+    plate_type: &str,
+    plate_number: &str,
+) -> Result<(renche::domain::PlateType, renche::domain::PlateNumber), ServerError> {
+    let plate_type = renche::domain::PlateType::parse(plate_type)
+        .map_err(|e| ServerError::invalid("plateType", &e))?;
+    let plate = renche::domain::PlateNumber::parse(plate_number, plate_type)
+        .map_err(|e| ServerError::invalid("plateNumber", &e))?;
+    Ok((plate_type, plate))
+}
+
+/// A resident ID number from the request's `residentId` field.
+pub fn parse_resident_id(input: &str) -> Result<renche::domain::ResidentId, ServerError> {
+    renche::domain::ResidentId::parse(input).map_err(|e| ServerError::invalid("residentId", &e))
+}
+
 /// An id from a query or body field, naming the field when it is not a whole number.
 pub fn parse_id(field: &str, s: &str) -> Result<i64, ServerError> {
     s.trim()
@@ -282,12 +366,9 @@ pub fn parse_id(field: &str, s: &str) -> Result<i64, ServerError> {
 /// client a trusted proxy names. `unknown` when the server runs without connect info (never in `serve`).
 pub struct ClientAddr(pub String);
 
-impl FromRequestParts<crate::state::SharedState> for ClientAddr {
+impl FromRequestParts<SharedState> for ClientAddr {
     type Rejection = ServerError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &crate::state::SharedState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ServerResult<Self> {
         let Some(peer) = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

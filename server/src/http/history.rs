@@ -6,8 +6,7 @@ use crate::flows::facts::id_string;
 use crate::flows::history::{self, HistoryEntry};
 use crate::http::extract::{Change, Ctx, NoBody, PathToken};
 use crate::http::guard::SignedIn;
-use crate::http::idempotency::{write_answer, Answer};
-use crate::http::views::{ApplicationView, MaskedVehicleView};
+use crate::http::views::{application_answer, list_of, ApplicationView, MaskedVehicleView};
 use crate::store::{PersonRow, Role};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -128,16 +127,15 @@ pub(super) struct MyApplicationView {
 
 pub(super) async fn my_applications(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, history::my_applications).await?;
-    let views: Vec<MyApplicationView> = rows
-        .iter()
-        .map(|(a, v, code)| MyApplicationView {
+    Ok(list_of(
+        "applications",
+        rows.iter().map(|(a, v, code)| MyApplicationView {
             application: ApplicationView::of(a, v),
             plate_display: v.plate_number.display(),
             status_name: renche::Message::new(a.status.name_zh(), a.status.name_en()),
             reject_code: code.clone(),
-        })
-        .collect();
-    Ok(Json(json!({ "applications": views })))
+        }),
+    ))
 }
 
 #[derive(Serialize)]
@@ -159,9 +157,9 @@ pub(super) async fn pending_on_my_vehicles(
     me: SignedIn,
 ) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, history::pending_on_my_vehicles).await?;
-    let views: Vec<PendingView> = rows
-        .iter()
-        .map(|(a, v, p)| PendingView {
+    Ok(list_of(
+        "applications",
+        rows.iter().map(|(a, v, p)| PendingView {
             id: a.id.clone(),
             plate_display: v.plate_number.display(),
             plate_type: v.plate_type().code(),
@@ -171,24 +169,17 @@ pub(super) async fn pending_on_my_vehicles(
             method: a.method,
             status: a.status.code(),
             created_at: a.created_at,
-        })
-        .collect();
-    Ok(Json(json!({ "applications": views })))
+        }),
+    ))
 }
 
 pub(super) async fn withdraw(
     PathToken(id): PathToken,
     c: Change<NoBody>,
 ) -> ServerResult<Response> {
-    let (state, me, key, _) = c.parts();
-    let owner = me.person_id;
-    let now = state.now();
-    write_answer(&state, &key, move |tx| {
-        let (a, v) = history::withdraw(tx, now, owner, &id)?;
-        Answer::json(
-            StatusCode::OK,
-            &json!({ "application": ApplicationView::of(&a, &v) }),
-        )
+    c.commit(move |tx, _, _, who| {
+        let (a, v) = history::withdraw(tx, who.now, who.person, &id)?;
+        application_answer(StatusCode::OK, &a, &v)
     })
     .await
 }

@@ -6,7 +6,7 @@ use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
 use crate::flows::applications;
 use crate::flows::identity::{self, NewVerification};
 use crate::gateways::{OutboxMessage, StartRequest};
-use crate::http::extract::{ApiJson, Ctx, PathToken};
+use crate::http::extract::{parse_resident_id, ApiJson, Ctx, PathToken};
 use crate::http::guard::Account;
 use crate::http::views::{SessionView, VerificationView};
 use crate::state::SharedState;
@@ -15,7 +15,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use renche::domain::ResidentId;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -77,8 +76,7 @@ pub(super) async fn start(
     let new = match purpose {
         VerificationPurpose::Account => {
             let name = parse_name(body.name.as_deref().unwrap_or(""))?;
-            let resident_id = ResidentId::parse(body.resident_id.as_deref().unwrap_or(""))
-                .map_err(|e| ServerError::invalid("residentId", &e))?;
+            let resident_id = parse_resident_id(body.resident_id.as_deref().unwrap_or(""))?;
             NewVerification {
                 account_id,
                 purpose,

@@ -4,11 +4,11 @@
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::facts::id_string;
 use crate::flows::review::{self, RejectReason, PHOTO_LIMIT};
-use crate::http::extract::{Ctx, PathToken};
-use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::extract::{Asking, PathToken};
+use crate::http::guard::AnswerKey;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{ApplicationView, VehicleView};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +19,7 @@ use serde_json::json;
 
 /// The raw image as the body: `image/jpeg` or `image/png`. The type kept is the one the bytes show.
 pub(super) async fn upload_photo(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     key: AnswerKey,
     PathToken(id): PathToken,
     req: Request,
@@ -50,10 +49,9 @@ pub(super) async fn upload_photo(
         .await
         .map_err(|_| review::photo_too_large())?;
     review::check_photo(&bytes)?;
-    let binder = me.person_id;
-    let now = state.now();
-    write_answer(&state, &key, move |tx| {
-        let (a, v, photo) = review::upload_photo(tx, now, binder, &id, &bytes)?;
+    let who = asking.who;
+    write_answer(&asking.state, &key, move |tx| {
+        let (a, v, photo) = review::upload_photo(tx, who.now, who.person, &id, &bytes)?;
         Answer::json(
             StatusCode::CREATED,
             &json!({
@@ -114,14 +112,11 @@ struct PhotoView {
 
 /// A write job, not a read: the look itself is written to the audit log.
 pub(super) async fn review_case(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     PathToken(id): PathToken,
 ) -> ServerResult<Response> {
-    let officer = me.person_id;
-    let now = state.now();
-    let c = state
-        .write(move |tx| review::review_case(tx, now, officer, &id))
+    let c = asking
+        .write(move |tx, _, who| review::review_case(tx, who.now, who.person, &id))
         .await?;
     let view = ReviewCaseView {
         application: ApplicationView::of(&c.application, &c.vehicle),
@@ -144,14 +139,11 @@ pub(super) async fn review_case(
 }
 
 pub(super) async fn review_photo(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     PathToken(id): PathToken,
 ) -> ServerResult<Response> {
-    let officer = me.person_id;
-    let now = state.now();
-    let (content_type, image) = state
-        .write(move |tx| review::review_photo(tx, now, officer, &id))
+    let (content_type, image) = asking
+        .write(move |tx, _, who| review::review_photo(tx, who.now, who.person, &id))
         .await?;
     let mut resp = image.into_response();
     if let Ok(v) = HeaderValue::from_str(&content_type) {

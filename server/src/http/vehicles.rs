@@ -5,8 +5,8 @@ use crate::flows::facts::id_string;
 use crate::flows::vehicles;
 use crate::http::extract::{Change, Ctx, NoBody, PathId};
 use crate::http::guard::SignedIn;
-use crate::http::idempotency::{write_answer, Answer};
-use crate::http::views::VehicleView;
+use crate::http::idempotency::Answer;
+use crate::http::views::{list_of, VehicleView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,7 +14,7 @@ use axum::Json;
 use renche::domain::{BindingMethod, Relationship};
 use renche::Timestamp;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,9 +36,9 @@ pub(super) struct OwnedVehicleView {
 
 pub(super) async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let owned = me.read(&state, vehicles::owned_vehicles).await?;
-    let views: Vec<OwnedVehicleView> = owned
-        .into_iter()
-        .map(|(v, binders)| OwnedVehicleView {
+    Ok(list_of(
+        "vehicles",
+        owned.into_iter().map(|(v, binders)| OwnedVehicleView {
             vehicle: VehicleView::of(&v),
             binders: binders
                 .into_iter()
@@ -50,21 +50,17 @@ pub(super) async fn my_vehicles(State(state): Ctx, me: SignedIn) -> ServerResult
                     created_at: b.binding.created_at,
                 })
                 .collect(),
-        })
-        .collect();
-    Ok(Json(json!({ "vehicles": views })))
+        }),
+    ))
 }
 
 pub(super) async fn make_qr_code(
-    PathId(vehicle_id): PathId,
+    PathId(vehicle): PathId,
     c: Change<NoBody>,
 ) -> ServerResult<Response> {
-    let (state, me, key, _) = c.parts();
-    let now = state.now();
-    let owner = me.person_id;
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let issued = vehicles::issue_qr_code(tx, &st.policies, &st.qr_key, owner, vehicle_id, now)?;
+    let qr_key = c.state.qr_key.clone();
+    c.commit(move |tx, policies, _, who| {
+        let issued = vehicles::issue_qr_code(tx, policies, &qr_key, who.person, vehicle, who.now)?;
         Answer::json(StatusCode::CREATED, &issued)
     })
     .await

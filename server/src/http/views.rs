@@ -344,3 +344,21 @@ pub fn bound_answer(
         Verdict::Refused(refused) => Ok(Answer::error(refused)),
     }
 }
+
+/// The answer that carries one application as it now stands: `{ "application": ... }`.
+pub fn application_answer(
+    status: axum::http::StatusCode,
+    a: &crate::store::ApplicationRow,
+    v: &crate::store::VehicleRow,
+) -> crate::error::ServerResult<crate::http::idempotency::Answer> {
+    let view = serde_json::json!({ "application": ApplicationView::of(a, v) });
+    crate::http::idempotency::Answer::json(status, &view)
+}
+
+/// A list answer, `{ "<name>": [views] }`.
+pub fn list_of<V: Serialize>(
+    name: &str,
+    views: impl Iterator<Item = V>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ name: views.collect::<Vec<V>>() }))
+}

@@ -6,13 +6,12 @@ use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::officer::require_officer;
 use crate::flows::violations::{self, Checked, HandleCase, Routed};
 use crate::gateways::PaymentRequest;
-use crate::http::extract::{parse_id, ApiQuery as Query, Change, Ctx, PathId};
-use crate::http::guard::{AnswerKey, SignedIn};
+use crate::http::extract::{parse_id, ApiQuery as Query, Asking, Change, PathId};
+use crate::http::guard::AnswerKey;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{VehicleView, ViolationView};
 use crate::secrets::random_hex;
 use crate::state::SharedState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -39,12 +38,9 @@ pub(super) struct VehicleViolationsView {
     violations: Vec<ViolationView>,
 }
 
-pub(super) async fn my_violations(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
-    let id = me.person_id;
-    let now = state.now();
-    let st = state.clone();
-    let groups = state
-        .read(move |tx| violations::of_person(tx, &st.policies, id, now))
+pub(super) async fn my_violations(asking: Asking) -> ServerResult<Json<Value>> {
+    let groups = asking
+        .read(|tx, policies, who| violations::of_person(tx, policies, who.person, who.now))
         .await?;
     let groups: Vec<VehicleViolationsView> = groups
         .into_iter()
@@ -59,7 +55,7 @@ pub(super) async fn my_violations(State(state): Ctx, me: SignedIn) -> ServerResu
             }
         })
         .collect();
-    let version = state.policies.default_policy().version().to_owned();
+    let version = asking.state.policies.default_policy().version().to_owned();
     Ok(Json(
         json!({ "policyVersion": version, "vehicles": groups }),
     ))
@@ -73,19 +69,15 @@ pub(super) struct WindowViolationsQuery {
 }
 
 pub(super) async fn violations_for_person(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     Query(q): Query<WindowViolationsQuery>,
 ) -> ServerResult<Json<Value>> {
     let person_id = parse_id("personId", &q.person_id)?;
     let vehicle_id = parse_id("vehicleId", &q.vehicle_id)?;
-    let officer = me.person_id;
-    let now = state.now();
-    let st = state.clone();
-    let routed = state
-        .read(move |tx| {
-            require_officer(tx, officer)?;
-            violations::at_window(tx, &st.policies, person_id, vehicle_id, now)
+    let routed = asking
+        .read(move |tx, policies, who| {
+            require_officer(tx, who.person)?;
+            violations::at_window(tx, policies, person_id, vehicle_id, who.now)
         })
         .await?;
     let (views, version) = views(routed);
@@ -177,17 +169,17 @@ pub(super) async fn handle_violation(
     PathId(violation_id): PathId,
     c: Change<HandleRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
+    let me = c.who.person;
     let case = HandleCase {
-        person_id: me.person_id,
-        actor_id: me.person_id,
+        person_id: me,
+        actor_id: me,
         channel: Channel::App,
         violation_id,
         documents_checked: vec![],
-        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
-        expected_owed: body.expected_owed_fen,
+        expectation: ClientExpectation::new(c.body.policy_version, c.body.expected_allowed),
+        expected_owed: c.body.expected_owed_fen,
     };
-    handle(&state, &key, case).await
+    handle(&c.state, &c.key, case).await
 }
 
 #[derive(Deserialize)]
@@ -208,10 +200,9 @@ pub(super) async fn handle_for_person(
     PathId(violation_id): PathId,
     c: Change<WindowHandleRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let person_id = parse_id("personId", &body.person_id)?;
-    let officer = me.person_id;
-    state
+    let person_id = parse_id("personId", &c.body.person_id)?;
+    let officer = c.who.person;
+    c.state
         .read(move |tx| require_officer(tx, officer).map(|_| ()))
         .await?;
     let case = HandleCase {
@@ -219,9 +210,9 @@ pub(super) async fn handle_for_person(
         actor_id: officer,
         channel: Channel::Window,
         violation_id,
-        documents_checked: body.documents_checked,
-        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
-        expected_owed: body.expected_owed_fen,
+        documents_checked: c.body.documents_checked,
+        expectation: ClientExpectation::new(c.body.policy_version, c.body.expected_allowed),
+        expected_owed: c.body.expected_owed_fen,
     };
-    handle(&state, &key, case).await
+    handle(&c.state, &c.key, case).await
 }

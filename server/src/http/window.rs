@@ -6,15 +6,18 @@ use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
 use crate::flows::review::RejectReason;
 use crate::flows::window::{self, WindowBinding};
-use crate::http::extract::{parse_id, ApiQuery as Query, Change, Ctx, PathToken};
+use crate::http::extract::{
+    parse_id, parse_plate, parse_resident_id, ApiQuery as Query, Asking, Change, Ctx, PathToken,
+};
 use crate::http::guard::SignedIn;
-use crate::http::idempotency::{write_answer, Answer};
-use crate::http::views::{bound_answer, ApplicationView, PersonView, VehicleView};
+use crate::http::views::{
+    application_answer, bound_answer, list_of, ApplicationView, PersonView, VehicleView,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use renche::domain::{mask_name, Document, PlateNumber, PlateType, Relationship, ResidentId};
+use renche::domain::{mask_name, Document, Relationship};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -25,18 +28,14 @@ pub(super) struct PersonQuery {
 }
 
 pub(super) async fn find_person(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     Query(q): Query<PersonQuery>,
 ) -> ServerResult<Json<PersonView>> {
-    let rid =
-        ResidentId::parse(&q.resident_id).map_err(|e| ServerError::invalid("residentId", &e))?;
-    let officer = me.person_id;
-    let now = state.now();
-    let p = state
-        .read(move |tx| window::find_person(tx, officer, &rid))
+    let rid = parse_resident_id(&q.resident_id)?;
+    let p = asking
+        .read(move |tx, _, who| window::find_person(tx, who.person, &rid))
         .await?;
-    Ok(Json(PersonView::of(&p, now)))
+    Ok(Json(PersonView::of(&p, asking.who.now)))
 }
 
 #[derive(Deserialize)]
@@ -56,17 +55,12 @@ pub(super) struct FoundVehicleView {
 }
 
 pub(super) async fn find_vehicle(
-    State(state): Ctx,
-    me: SignedIn,
+    asking: Asking,
     Query(q): Query<VehicleQuery>,
 ) -> ServerResult<Json<FoundVehicleView>> {
-    let plate_type =
-        PlateType::parse(&q.plate_type).map_err(|e| ServerError::invalid("plateType", &e))?;
-    let plate = PlateNumber::parse(&q.plate_number, plate_type)
-        .map_err(|e| ServerError::invalid("plateNumber", &e))?;
-    let officer = me.person_id;
-    let v = state
-        .read(move |tx| window::find_vehicle(tx, officer, plate_type, &plate))
+    let (plate_type, plate) = parse_plate(&q.plate_type, &q.plate_number)?;
+    let v = asking
+        .read(move |tx, _, who| window::find_vehicle(tx, who.person, plate_type, &plate))
         .await?;
     Ok(Json(FoundVehicleView {
         vehicle: VehicleView::of(&v),
@@ -91,19 +85,17 @@ pub(super) struct WindowBindRequest {
 }
 
 pub(super) async fn bind_for_person(c: Change<WindowBindRequest>) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
+    let body = &c.body;
     let binding = WindowBinding {
-        officer: me.person_id,
+        officer: c.who.person,
         person_id: parse_id("personId", &body.person_id)?,
         vehicle_id: parse_id("vehicleId", &body.vehicle_id)?,
         relationship: body.relationship.unwrap_or(Relationship::Other),
-        documents_checked: body.documents_checked,
-        expectation: ClientExpectation::new(body.policy_version, body.expected_allowed),
+        documents_checked: body.documents_checked.clone(),
+        expectation: ClientExpectation::new(body.policy_version.clone(), body.expected_allowed),
     };
-    let now = state.now();
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let decided = window::bind_for_person(tx, &st.policies, now, binding)?;
+    c.commit(move |tx, policies, _, who| {
+        let decided = window::bind_for_person(tx, policies, who.now, binding)?;
         bound_answer(StatusCode::CREATED, decided)
     })
     .await
@@ -120,15 +112,16 @@ pub(super) struct ReviewView {
 
 pub(super) async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
     let rows = me.read(&state, applications::in_review).await?;
-    let views: Vec<ReviewView> = rows
+    Ok(list_of(
+        "applications",
+        rows
         .into_iter()
         .map(|(a, v, p)| ReviewView {
             application: ApplicationView::of(&a, &v),
             binder: json!({ "id": p.id.to_string(), "name": p.name, "residentIdMasked": p.resident_id.masked() }),
             note: a.note,
         })
-        .collect();
-    Ok(Json(json!({ "applications": views })))
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -142,13 +135,10 @@ pub(super) async fn approve_review(
     PathToken(id): PathToken,
     c: Change<ApproveRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let officer = me.person_id;
-    let now = state.now();
-    let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);
-    let st = state.clone();
-    write_answer(&state, &key, move |tx| {
-        let decided = applications::approve(tx, &st.policies, now, officer, &id, expectation)?;
+    c.commit(move |tx, policies, body, who| {
+        let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);
+        let (officer, now) = (who.person, who.now);
+        let decided = applications::approve(tx, policies, now, officer, &id, expectation)?;
         bound_answer(StatusCode::CREATED, decided)
     })
     .await
@@ -166,9 +156,7 @@ pub(super) async fn reject_review(
     PathToken(id): PathToken,
     c: Change<RejectRequest>,
 ) -> ServerResult<Response> {
-    let (state, me, key, body) = c.parts();
-    let officer = me.person_id;
-    let now = state.now();
+    let body = &c.body;
     if body
         .reason
         .as_ref()
@@ -179,19 +167,16 @@ pub(super) async fn reject_review(
             "at most 500 characters",
         ));
     }
-    let text = body.reason.filter(|r| !r.trim().is_empty());
+    let text = body.reason.clone().filter(|r| !r.trim().is_empty());
     if body.reason_code == RejectReason::Other && text.is_none() {
         return Err(ServerError::invalid_value(
             "reason",
             "say why when the reason is “other”",
         ));
     }
-    write_answer(&state, &key, move |tx| {
-        let (a, v) = applications::reject(tx, now, officer, &id, body.reason_code, text)?;
-        Answer::json(
-            StatusCode::OK,
-            &json!({ "application": ApplicationView::of(&a, &v) }),
-        )
+    c.commit(move |tx, _, body, who| {
+        let (a, v) = applications::reject(tx, who.now, who.person, &id, body.reason_code, text)?;
+        application_answer(StatusCode::OK, &a, &v)
     })
     .await
 }

@@ -43,16 +43,7 @@ pub async fn write<T: Send + 'static, E: TxError>(
     store: &dyn Store,
     f: impl TxFn<T, E>,
 ) -> Result<T, E> {
-    let asked = std::time::Instant::now();
-    let (job, recv) = job("write", f);
-    store.write(job).await?;
-    let result = recv.await.map_err(|_| E::from(StoreError::Closed))?;
-    crate::metrics::observe(
-        "renche_store_transaction_seconds",
-        &[("kind", "write")],
-        asked.elapsed(),
-    );
-    result
+    run(store, Access::Write, f).await
 }
 
 /// Runs `f` in one read snapshot.
@@ -60,13 +51,33 @@ pub async fn read<T: Send + 'static, E: TxError>(
     store: &dyn Store,
     f: impl TxFn<T, E>,
 ) -> Result<T, E> {
+    run(store, Access::Read, f).await
+}
+
+enum Access {
+    Read,
+    Write,
+}
+
+async fn run<T: Send + 'static, E: TxError>(
+    store: &dyn Store,
+    access: Access,
+    f: impl TxFn<T, E>,
+) -> Result<T, E> {
     let asked = std::time::Instant::now();
-    let (job, recv) = job("read", f);
-    store.read(job).await?;
+    let kind = match access {
+        Access::Read => "read",
+        Access::Write => "write",
+    };
+    let (job, recv) = job(kind, f);
+    match access {
+        Access::Read => store.read(job).await?,
+        Access::Write => store.write(job).await?,
+    }
     let result = recv.await.map_err(|_| E::from(StoreError::Closed))?;
     crate::metrics::observe(
         "renche_store_transaction_seconds",
-        &[("kind", "read")],
+        &[("kind", kind)],
         asked.elapsed(),
     );
     result
