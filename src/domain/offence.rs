@@ -6,35 +6,25 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// A violation code: four or five digits, the first naming the kind of road user (never 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OffenceCode {
-    digits: [u8; 5],
-    len: u8,
-}
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OffenceCode(String);
 
 impl OffenceCode {
     pub fn parse(text: &str) -> Result<Self, OffenceCodeError> {
         let text = text.trim();
-        let bytes = text.as_bytes();
-        let well_formed = (4..=5).contains(&bytes.len())
-            && bytes.iter().all(u8::is_ascii_digit)
-            && bytes.first() != Some(&b'0');
+        let well_formed = (4..=5).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && !text.starts_with('0');
         if !well_formed {
             return Err(OffenceCodeError {
                 found: text.chars().take(16).collect(),
             });
         }
-        let mut digits = [0u8; 5];
-        digits[..bytes.len()].copy_from_slice(bytes);
-        Ok(OffenceCode {
-            digits,
-            len: bytes.len() as u8,
-        })
+        Ok(OffenceCode(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
-        // Only ASCII digits are ever stored.
-        std::str::from_utf8(&self.digits[..usize::from(self.len)]).unwrap_or("")
+        &self.0
     }
 }
 
