@@ -9,7 +9,7 @@ pub mod vehicle;
 
 pub use identity::{mask_name, PhoneNumber, PhoneNumberError, ResidentId, ResidentIdError};
 pub use licence::{Fen, LicenceClass, LicenceStatus, Points, PointsError, ScoringCycle};
-pub use offence::{offence, offences, Offence, OffenceCode, OffenceCodeError};
+pub use offence::{offence, offence_name_en, offences, Offence, OffenceCode, OffenceCodeError};
 pub use plate_number::{PlateNumber, PlateNumberError};
 pub use plate_type::{PlateType, PlateTypeError};
 pub use vehicle::{EngineSuffix, EngineSuffixError, OwnerKind, UseNature};

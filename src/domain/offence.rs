@@ -1,6 +1,7 @@
 //! Traffic violation codes (违法代码, GA 408.1) and the table of common codes with their names in both
 //! languages. The table is data (`offence_codes.tsv`, with its source named at the top): a violation
-//! record carries its code, and a page that shows the record in English looks the name up here.
+//! record carries its code, and the server sends the English name beside the record's Chinese wording
+//! (`offenceEn`), so that the table stays out of the browser's WebAssembly module.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -101,6 +102,14 @@ pub fn offence(code: &OffenceCode) -> Option<Offence> {
     offences().find(|o| o.code == code.as_str())
 }
 
+/// The English name of a code as a record stores it, if it is a valid code in the table.
+pub fn offence_name_en(code: &str) -> Option<&'static str> {
+    OffenceCode::parse(code)
+        .ok()
+        .and_then(|c| offence(&c))
+        .map(|o| o.en)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +146,12 @@ mod tests {
             assert!(offence(&parsed).is_some(), "{code}");
         }
         assert_eq!(offence(&OffenceCode::parse("19999").unwrap()), None);
+        assert_eq!(
+            offence_name_en("1625"),
+            Some("Going against a traffic signal (running a red light)")
+        );
+        assert_eq!(offence_name_en("1352"), None);
+        assert_eq!(offence_name_en("not a code"), None);
     }
 
     #[test]

@@ -293,21 +293,6 @@ pub fn documents() -> Result<JsValue, JsValue> {
     })
 }
 
-/// The table of common violation codes (违法代码) with their names, for showing a record's offence in
-/// English; a code not in it is shown with the record's own Chinese text.
-#[wasm_bindgen(js_name = offenceCodes, unchecked_return_type = "OffenceEntry[]")]
-pub fn offence_codes() -> Result<JsValue, JsValue> {
-    to_js(
-        &crate::domain::offences()
-            .map(|o| CodeEntry {
-                code: o.code,
-                zh: o.zh,
-                en: o.en,
-            })
-            .collect::<Vec<_>>(),
-    )
-}
-
 /// One example of every refusal a decision can give, with its code, parameters and both messages.
 #[wasm_bindgen(js_name = reasonCatalogue, unchecked_return_type = "Reason[]")]
 pub fn reason_catalogue() -> Result<JsValue, JsValue> {

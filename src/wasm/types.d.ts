@@ -275,13 +275,6 @@ export interface PlateTypeEntry {
   en: string;
 }
 
-/** A violation code (违法代码) with its names (`offenceCodes()`). */
-export interface OffenceEntry {
-  code: string;
-  zh: string;
-  en: string;
-}
-
 /** A binder's relationship to the owner (`relationships()`). */
 export interface RelationshipEntry {
   code: RelationshipCode;

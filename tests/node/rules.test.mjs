@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { renche } from "./pkg.mjs";
 import { bindingCases, routeCases, okBinding, okRoute, routeCall, violation, unbindCall, NOW } from "./cases.mjs";
 
-const { Rules, reasonCatalogue, plateTypes, relationships, documents, offenceCodes } = renche;
+const { Rules, reasonCatalogue, plateTypes, relationships, documents } = renche;
 const rules = Rules.default();
 
 for (const [name, { call, code, params }] of Object.entries(bindingCases)) {
@@ -115,18 +115,6 @@ test("plate types: the whole GA 24.7 table", () => {
   const table = plateTypes();
   assert.equal(table.length, 35);
   assert.deepEqual(table.find((t) => t.code === "52"), { code: "52", zh: "小型新能源汽车", en: "Small new-energy car" });
-});
-
-test("offence codes: the core's table, every code four or five digits with both names", () => {
-  const table = offenceCodes();
-  assert.ok(table.length >= 9, `${table.length} codes`);
-  assert.deepEqual(table.find((o) => o.code === "1625"),
-    { code: "1625", zh: "驾驶机动车违反道路交通信号灯通行的", en: "Going against a traffic signal (running a red light)" });
-  for (const entry of table) {
-    assert.match(entry.code, /^[1-9]\d{3,4}$/);
-    assert.ok(/[\u4e00-\u9fff]/.test(entry.zh), `${entry.code} zh`);
-    assert.match(entry.en, /^[A-Z][\x20-\x7e]+$/, `${entry.code} en`);
-  }
 });
 
 test("relationships and documents: the core's tables with both names", () => {

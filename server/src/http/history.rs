@@ -81,6 +81,7 @@ pub(super) struct HandledView {
     occurred_at: Timestamp,
     /// The violation code (违法代码): pages name the offence by it in English.
     code: String,
+    offence_en: Option<&'static str>,
     description: String,
     place: String,
     points: u8,
@@ -104,6 +105,7 @@ pub(super) async fn my_history(State(state): Ctx, me: SignedIn) -> ServerResult<
             plate_type: vehicle.plate_type().code(),
             occurred_at: v.occurred_at,
             code: v.code.clone(),
+            offence_en: renche::domain::offence_name_en(&v.code),
             description: v.description.clone(),
             place: v.place.clone(),
             points: v.points.value(),

@@ -42,15 +42,15 @@ export function documentName(code) {
 
 /**
  * A violation's offence as the citizen reads it: in Chinese the record's own wording; in English the
- * name of its code (违法代码) from the core's table, else the Chinese wording with a note saying so.
- * Returns the element, marked with the code (and `data-offence-fallback` when no English name is known).
+ * name of its code (违法代码) from the core's table, which the server sends as `offenceEn`, else the
+ * Chinese wording with a note saying so. Marked with the code (and `data-offence-fallback` without an
+ * English name).
  */
 export function offenceLabel(violation, tag = 'strong') {
   const code = violation.code ?? '';
   const zh = violation.description ?? code;
   if (lang() === 'zh') return h(tag, { 'data-offence-code': code }, zh);
-  const e = entry('offenceCodes', code);
-  if (e) return h(tag, { 'data-offence-code': code }, e.en);
+  if (violation.offenceEn) return h(tag, { 'data-offence-code': code }, violation.offenceEn);
   return h(tag, { 'data-offence-code': code, 'data-offence-fallback': '' },
     h('span', { lang: 'zh-CN' }, zh), ' ', h('span', { class: 'meta' }, t('offenceNoEnglish', { code })));
 }
