@@ -178,6 +178,23 @@ impl CstDate {
     pub fn year(self) -> i64 {
         self.ymd().0
     }
+    /// The day as Chinese text reads it, e.g. `2026年9月1日` (the web app writes dates the same way).
+    pub fn text_zh(self) -> String {
+        let (y, m, d) = self.ymd();
+        format!("{y}年{m}月{d}日")
+    }
+    /// The day as English text reads it, e.g. `1 Sep 2026`: never the ambiguous 01/09/2026.
+    pub fn text_en(self) -> String {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let (y, m, d) = self.ymd();
+        let month = usize::try_from(m - 1)
+            .ok()
+            .and_then(|i| MONTHS.get(i))
+            .unwrap_or(&"");
+        format!("{d} {month} {y}")
+    }
 }
 
 impl fmt::Display for CstDate {
@@ -278,6 +295,17 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_reads_the_same_way_as_the_web_app_writes_it() {
+        let day = CstDate::from_ymd(2026, 9, 1).unwrap();
+        assert_eq!(day.text_zh(), "2026年9月1日");
+        assert_eq!(day.text_en(), "1 Sep 2026");
+        assert_eq!(
+            CstDate::from_ymd(2026, 12, 31).unwrap().text_en(),
+            "31 Dec 2026"
+        );
+    }
 
     #[test]
     fn parses_and_formats_utc() {

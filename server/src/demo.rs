@@ -251,7 +251,8 @@ type DemoViolation = (
 
 /// The demo violations, one on every route.
 #[rustfmt::skip]
-const VIOLATIONS: [DemoViolation; 13] = [
+const VIOLATIONS: [DemoViolation; 14] = [
+    (CAR, 1, "1039", PARK, 0, 150, ViolationSource::Device, None), // a second unscored one: paying one leaves another
     (CAR, 10, "1625", RED, 6, 200, ViolationSource::Device, None), // online for both
     (CAR, 5, "1636", SPEED, 6, 500, ViolationSource::Device, None), // fine over ¥200: window
     (CAR, 3, "1039", PARK, 0, 150, ViolationSource::Device, None), // unscored: owner online, binder window

@@ -4,8 +4,8 @@
 
 use crate::store::{LicenceRow, NewPerson, NewVehicle, NewViolation, Role, Store, Tx};
 use renche::domain::{
-    EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind, PhoneNumber, PlateNumber, PlateType,
-    Points, ResidentId, UseNature, ViolationSource, ViolationState,
+    EngineSuffix, Fen, LicenceClass, LicenceStatus, OffenceCode, OwnerKind, PhoneNumber,
+    PlateNumber, PlateType, Points, ResidentId, UseNature, ViolationSource, ViolationState,
 };
 use renche::message::Explain;
 use renche::{CstDate, Timestamp};
@@ -245,7 +245,10 @@ fn violation_row(r: ViolationRecord, now: Timestamp) -> Result<ViolationImport, 
         row: NewViolation {
             vehicle_id: 0,
             occurred_at: parse_instant("occurredAt", &r.occurred_at)?,
-            code: text("code", &r.code, 16)?,
+            // The violation code (违法代码) is what a page names the offence by in English.
+            code: OffenceCode::parse(&r.code)
+                .map_err(|e| format!("code: {e}"))?
+                .to_string(),
             description: text("description", &r.description, 200)?,
             place: text("place", &r.place, 200)?,
             points: Points::new(r.points).map_err(|e| explain("points", &e))?,

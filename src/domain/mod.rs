@@ -2,12 +2,14 @@
 
 pub mod identity;
 pub mod licence;
+pub mod offence;
 pub mod plate_number;
 pub mod plate_type;
 pub mod vehicle;
 
 pub use identity::{mask_name, PhoneNumber, PhoneNumberError, ResidentId, ResidentIdError};
 pub use licence::{Fen, LicenceClass, LicenceStatus, Points, PointsError, ScoringCycle};
+pub use offence::{offence, offence_name_en, offences, Offence, OffenceCode, OffenceCodeError};
 pub use plate_number::{PlateNumber, PlateNumberError};
 pub use plate_type::{PlateType, PlateTypeError};
 pub use vehicle::{EngineSuffix, EngineSuffixError, OwnerKind, UseNature};

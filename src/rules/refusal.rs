@@ -254,8 +254,14 @@ impl Explain for Refusal {
                 "This vehicle is neither yours nor bound to you; handle it at a traffic-violation window (no binding needed there)",
             ),
             Self::OccurredBeforeBinding { effective } => Message::new(
-                format!("只能处理自绑定之日({effective})起发生的交通违法,此前的请到窗口处理"),
-                format!("Only violations from the binding date ({effective}) on can be handled online; earlier ones go to a window"),
+                format!(
+                    "只能处理自绑定之日({})起发生的交通违法,此前的请到窗口处理",
+                    effective.text_zh()
+                ),
+                format!(
+                    "Only violations from the binding date ({}) on can be handled online; earlier ones go to a window",
+                    effective.text_en()
+                ),
             ),
             Self::NotDeviceRecorded => Message::new(
                 "非本人机动车只能查询处理交通技术监控设备记录的违法",

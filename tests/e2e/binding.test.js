@@ -57,6 +57,13 @@ test('scan binding: the owner shows the code, the binder reads a picture of it, 
   await binderPage.waitForSelector('#relationship');
   // The owner's consent holds for ten minutes from the scan; the page counts it down.
   assert.match(await binderPage.textContent('#application-time-left'), /(10:00|9:[0-5]\d)/);
+  // The code is used up by the scan: the owner's page says by whom (masked) and stops counting.
+  await ownerPage.waitForSelector('#qr-used', { timeout: 10_000 });
+  assert.match(await ownerPage.textContent('#qr-used'), new RegExp(DEMO.binder.nameInitial));
+  assert.equal(await ownerPage.$('#qr-countdown'), null);
+  assert.equal(await ownerPage.getAttribute('#qr-image', 'data-used'), 'true');
+  await publishScreenshot(await screenshot(ownerPage, 'qr-code-used'));
+  assert.deepEqual(await axeSerious(ownerPage), []);
   await binderPage.check('#relationship input[value="spouse"]');
 
   await publishScreenshot(await screenshot(binderPage, 'scan-binding-verify-step'));
@@ -93,6 +100,9 @@ async function bindBySms(page, vehicle) {
   await page.fill('input[name="ownerCode"]', code);
   await page.click('#verify-owner-code');
   await page.waitForSelector('#commit-binding');
+  // The owner's code passed: the form and its "resend in 52 s" are gone, the next step is all there is.
+  assert.equal(await page.$('#sms-form'), null);
+  assert.doesNotMatch(await page.textContent('#main'), /秒后可重发/);
   await page.click('#commit-binding');
   await answerOnProvider(page, 'pass');
   await expectShown(page, '#binding-done');
@@ -165,6 +175,8 @@ test('the binder removes a binding; the owner removes a binder', async () => {
   await binderRow.waitFor();
   const bindingId = await binderRow.getAttribute('data-binding-id');
   await binderRow.locator('[data-action="remove"]').click();
+  // The question names the binder being removed, not only the vehicle.
+  assert.match(await binderRow.locator('.remove-control [role="alert"]').textContent(), new RegExp(`${DEMO.binder.nameInitial}.*${DEMO.owner.vehicle.plateNumber.slice(0, 2)}`));
   await binderRow.locator('[data-action="confirm-remove"]').click();
   await ownerPage.waitForSelector(`${ownedRow} li[data-binding-id="${bindingId}"]`, { state: 'detached' });
 

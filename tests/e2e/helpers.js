@@ -294,8 +294,10 @@ export async function publishScreenshot(file) {
 }
 
 let axeSource = null;
-/** Runs axe-core in the page; returns the serious and critical violations. */
-export async function axeSerious(page) {
+const IMPACTS = ['minor', 'moderate', 'serious', 'critical'];
+
+/** Runs axe-core in the page; returns the violations of `least` impact or above, one line each. */
+export async function axeIssues(page, least = 'moderate') {
   axeSource ??= await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
   // Evaluated rather than added as an inline script, which the server's content-security policy refuses.
   if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
@@ -303,9 +305,15 @@ export async function axeSerious(page) {
     resultTypes: ['violations'],
     runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
   }));
+  const floor = IMPACTS.indexOf(least);
   return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .filter((v) => IMPACTS.indexOf(v.impact) >= floor)
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+/** The serious and critical axe violations. */
+export async function axeSerious(page) {
+  return axeIssues(page, 'serious');
 }
 
 /** Merges numbers into test-output/metrics.json. */

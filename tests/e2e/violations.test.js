@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, signIn, go, screenshot, publishScreenshot, axeSerious, unexpectedErrors,
+  startServer, launchBrowser, openPage, signIn, go, screenshot, publishScreenshot, axeSerious, axeIssues, unexpectedErrors,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -76,6 +76,91 @@ test('handling an online violation: accept the points; a refused payment changes
   // Back on the list it is settled.
   await go(page, '#/violations');
   await page.waitForSelector(`li[data-violation-id="${violationId}"][data-route="settled"]`);
+  assert.deepEqual(unexpectedErrors(errors), []);
+});
+
+/** The signed-in person's violations as the API answers them, by id. */
+async function apiViolations(page) {
+  const body = await page.evaluate(async () => (await fetch('/api/v1/violations', { credentials: 'same-origin' })).json());
+  return new Map(body.vehicles.flatMap((g) => g.violations).map((v) => [String(v.id), v]));
+}
+
+test('paying by the chosen method leads to a receipt whose decision number and amounts are the API’s, on one A4 page', async () => {
+  const { page, errors } = owner;
+  await go(page, '#/violations');
+  // The new-energy car’s prohibition-sign violation (points to accept); the binder of the other car keeps his.
+  const row = page.locator('li[data-route="online"][data-state="unhandled"]', { has: page.locator('[data-offence-code="1344"]') }).first();
+  const violationId = await row.getAttribute('data-violation-id');
+  const before = (await apiViolations(page)).get(violationId);
+  assert.equal(before.state, 'unhandled');
+  await row.locator('[data-action="handle"]').click();
+  await page.waitForSelector('#handle-form');
+  await page.click('#dev-pay-succeed');
+  await page.waitForFunction(() => /成功|succeed/.test(document.querySelector('#dev-payment-status').textContent));
+  await page.check('#accept-points');
+  await page.check('#pay-method input[value="wechat"]');
+  await page.click('#pay');
+  await page.waitForSelector('#to-receipt');
+  // The handle page no longer offers online handling: the badge says paid.
+  assert.equal(await page.$('#main .badge.online'), null);
+  await page.click('#to-receipt');
+  await page.waitForSelector('#receipt');
+
+  const after = (await apiViolations(page)).get(violationId);
+  assert.equal(after.state, 'paid');
+  const shown = await page.evaluate(() => ({
+    decision: document.querySelector('#receipt-decision-number').textContent.trim(),
+    fine: Number(document.querySelector('#receipt-fine').dataset.fen),
+    fineText: document.querySelector('#receipt-fine').textContent,
+    lateFee: Number(document.querySelector('#receipt-late-fee').dataset.fen),
+    paid: Number(document.querySelector('#receipt-paid').dataset.fen),
+    paidText: document.querySelector('#receipt-paid').textContent,
+    method: document.querySelector('#receipt-method')?.textContent,
+    paidAt: document.querySelector('#receipt-paid-at').textContent,
+  }));
+  assert.equal(shown.decision, after.decisionNumber);
+  assert.ok(after.decisionNumber.length >= 6, after.decisionNumber);
+  assert.equal(shown.fine, after.fineFen);
+  assert.equal(shown.paid, after.paidFen);
+  assert.equal(shown.lateFee, after.paidFen - after.fineFen);
+  // What was owed before paying is what was paid, and the text is those fen as yuan.
+  assert.equal(after.paidFen, before.route.owedFen);
+  assert.equal(shown.paidText, `¥${Math.trunc(after.paidFen / 100)}.${String(after.paidFen % 100).padStart(2, '0')}`);
+  assert.equal(shown.method, '微信支付');
+  assert.match(shown.paidAt, /^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$/);
+  await publishScreenshot(await screenshot(page, 'receipt'));
+  assert.deepEqual(await axeIssues(page, 'moderate'), []);
+
+  // Printed (or saved as PDF): the receipt alone, on one A4 sheet.
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.isVisible('header'), false);
+  assert.equal(await page.isVisible('#receipt-print'), false);
+  const pdf = await page.pdf({ format: 'A4', preferCSSPageSize: true });
+  const pages = pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? [];
+  assert.equal(pages.length, 1, `${pages.length} pages`);
+  await page.emulateMedia({ media: 'screen' });
+
+  // The list says paid, with the decision number, and no pay-by date.
+  await go(page, '#/violations');
+  const paidRow = page.locator(`li[data-violation-id="${violationId}"]`);
+  await paidRow.waitFor();
+  assert.equal(await paidRow.getAttribute('data-state'), 'paid');
+  assert.match(await paidRow.textContent(), new RegExp(after.decisionNumber));
+  assert.doesNotMatch(await paidRow.textContent(), /缴款期限/);
+  assert.deepEqual(unexpectedErrors(errors), []);
+});
+
+test('a decided, unpaid fine says so: owed today with its late fee and pay-by date, not “already handled”', async () => {
+  const { page, errors } = owner;
+  await go(page, '#/violations');
+  const row = page.locator('li[data-state="handled"]').first();
+  await row.waitFor();
+  const text = await row.textContent();
+  assert.doesNotMatch(text, /该交通违法已处理/);
+  assert.match(text, /待缴款/);
+  assert.match(text, /滞纳金/);
+  assert.match(text, /缴款期限/);
+  assert.match(text, /¥290\.00/);
   assert.deepEqual(unexpectedErrors(errors), []);
 });
 

@@ -138,6 +138,9 @@ test('kiosk: large targets, no camera option, signed out after inactivity', asyn
   await page.click('[data-nav="bind"]');
   await page.waitForSelector('#choose-sms');
   assert.equal(await page.$('#choose-scan'), null);
+  // Before the sign-out the note becomes an alert, which screen readers read out.
+  await page.waitForSelector('#idle-note[role="alert"]', { timeout: 5000 });
+  assert.match(await page.textContent('#idle-note'), /秒后将自动退出/);
   assert.deepEqual(await axeSerious(page), []);
   // No input for three seconds: back to sign-in, with a note saying why.
   await page.waitForSelector('#idle-signed-out', { timeout: 10_000 });

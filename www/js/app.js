@@ -50,7 +50,10 @@ async function signOut({ idle = false } = {}) {
 
 // Kiosk channel: larger targets, no camera, sign-out after inactivity.
 let idleTimer = null;
+let warnTimer = null;
 let idleDeadline = 0;
+/** How long before the idle sign-out the kiosk warns, out loud for screen-reader users too. */
+const IDLE_WARNING_SECONDS = 15;
 
 function enterKiosk() {
   app.channel = 'kiosk';
@@ -63,11 +66,24 @@ function enterKiosk() {
 function resetIdleTimer() {
   if (app.channel !== 'kiosk') return;
   clearTimeout(idleTimer);
+  clearTimeout(warnTimer);
   idleDeadline = Date.now() + app.kioskIdleSeconds * 1000;
   if (app.account) {
     idleTimer = setTimeout(() => signOut({ idle: true }), app.kioskIdleSeconds * 1000);
+    // A short idle time (a test's) still leaves most of it quiet before the warning.
+    const warnIn = app.kioskIdleSeconds - Math.min(IDLE_WARNING_SECONDS, app.kioskIdleSeconds / 3);
+    warnTimer = setTimeout(showIdleWarning, warnIn * 1000);
   }
   showIdleNote();
+}
+
+/** The last seconds before the idle sign-out: said in the note, which becomes an alert that is read out. */
+function showIdleWarning() {
+  const note = document.getElementById('idle-note');
+  if (!note || app.channel !== 'kiosk' || !app.account) return;
+  note.setAttribute('role', 'alert');
+  note.classList.add('warning');
+  note.textContent = t('kioskIdleWarning', { s: idleSecondsLeft() });
 }
 
 /** A quiet line under the page telling kiosk users that the session ends by itself. */
@@ -81,6 +97,9 @@ function showIdleNote() {
     note = h('p', { class: 'idle-note', id: 'idle-note' });
     document.getElementById('main').after(note);
   }
+  // The quiet line is not read out on every touch; only the warning is (showIdleWarning).
+  note.removeAttribute('role');
+  note.classList.remove('warning');
   note.textContent = t('kioskIdle', { s: app.kioskIdleSeconds });
 }
 

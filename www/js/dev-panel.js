@@ -42,6 +42,8 @@ function render() {
   fill(panel, h('details', { open: wasOpen },
     h('summary', {}, t('devPanel')),
     h('p', { class: 'meta' }, t('devPanelIntro')),
+    // Developer detail lives here, never on the citizen's pages.
+    app.policy?.version ? h('p', { class: 'meta', id: 'dev-policy-version' }, t('devPolicyVersion', { version: app.policy.version })) : null,
     h('h2', {}, t('devOutbox')),
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => loadOutbox(), id: 'dev-refresh' }, t('devRefresh'))),
     outboxList,

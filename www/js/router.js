@@ -28,6 +28,7 @@ const ROUTES = [
   { pattern: /^\/bind$/, page: bind, nav: 'bind', records: 'bindTitle' },
   { pattern: /^\/bind\/(scan|sms|verified)$/, page: bind, keys: ['method'], nav: 'bind', records: 'bindTitle' },
   { pattern: /^\/violations$/, page: violations, nav: 'violations', records: 'violationsTitle' },
+  { pattern: /^\/violations\/([^/]+)\/receipt$/, page: violations, keys: ['violationId'], params: { receipt: true }, nav: 'violations', records: 'receiptTitle' },
   { pattern: /^\/violations\/([^/]+)$/, page: violations, keys: ['violationId'], nav: 'violations', records: 'violationsTitle' },
   { pattern: /^\/window$/, page: windowConsole, nav: 'window', officer: true },
   { pattern: /^\/window\/reviews\/([^/]+)$/, page: windowReview, keys: ['applicationId'], nav: 'window', officer: true },

@@ -105,12 +105,24 @@ export function yuan(fen) {
 
 const CST = 'Asia/Shanghai';
 
+// One date format per language: 2026年11月28日 in Chinese, 28 Nov 2026 in English (never 28/11/2026 beside
+// 2026-11-28). Times are 24-hour.
+const DATE_PARTS = { year: 'numeric', month: 'long', day: 'numeric' };
+const DATE_PARTS_EN = { year: 'numeric', month: 'short', day: 'numeric' };
+const TIME_PARTS = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+
+function dateFormat(extra = {}, timeZone = CST) {
+  return lang() === 'zh'
+    ? new Intl.DateTimeFormat('zh-CN', { timeZone, ...DATE_PARTS, ...extra })
+    : new Intl.DateTimeFormat('en-GB', { timeZone, ...DATE_PARTS_EN, ...extra });
+}
+
 /** A calendar date in China Standard Time, whatever the browser's zone (the rules count CST days). */
 export function cstDate(instant) {
   if (!instant) return '';
   const d = new Date(instant);
   if (Number.isNaN(d.getTime())) return String(instant);
-  return new Intl.DateTimeFormat(lang() === 'zh' ? 'zh-CN' : 'en-CA', { timeZone: CST, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  return dateFormat().format(d);
 }
 
 /** Date and time in China Standard Time. */
@@ -118,9 +130,19 @@ export function cstDateTime(instant) {
   if (!instant) return '';
   const d = new Date(instant);
   if (Number.isNaN(d.getTime())) return String(instant);
-  return new Intl.DateTimeFormat(lang() === 'zh' ? 'zh-CN' : 'en-GB', {
-    timeZone: CST, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
-  }).format(d);
+  return dateFormat(TIME_PARTS).format(d);
+}
+
+/** A day the server gives as YYYY-MM-DD (already a China day, such as a due date), in the same format. */
+export function calendarDay(ymd) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(ymd ?? ''));
+  if (!m) return ymd ?? '';
+  return dateFormat({}, 'UTC').format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))));
+}
+
+/** Licence points as words: "6 分", "1 point", "6 points". */
+export function pointsText(n) {
+  return t(Number(n) === 1 ? 'pointsValueOne' : 'pointsValue', { n });
 }
 
 /** m:ss for a countdown. */

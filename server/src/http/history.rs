@@ -76,7 +76,11 @@ impl HistoryView {
 pub(super) struct HandledView {
     id: String,
     plate_display: String,
+    plate_type: &'static str,
     occurred_at: Timestamp,
+    /// The violation code (违法代码): pages name the offence by it in English.
+    code: String,
+    offence_en: Option<&'static str>,
     description: String,
     place: String,
     points: u8,
@@ -96,7 +100,10 @@ pub(super) async fn my_history(State(state): Ctx, me: SignedIn) -> ServerResult<
         .map(|(v, vehicle)| HandledView {
             id: id_string(v.id),
             plate_display: vehicle.plate_number.display(),
+            plate_type: vehicle.plate_type().code(),
             occurred_at: v.occurred_at,
+            code: v.code.clone(),
+            offence_en: renche::domain::offence_name_en(&v.code),
             description: v.description.clone(),
             place: v.place.clone(),
             points: v.points.value(),

@@ -4,7 +4,7 @@ use crate::flows::facts::id_string;
 use crate::store::{
     AccountRow, ApplicationRow, BindingRow, PersonRow, VehicleRow, VerificationRow, ViolationRow,
 };
-use renche::domain::{BindingMethod, Relationship, ScoringCycle};
+use renche::domain::{offence_name_en, BindingMethod, Relationship, ScoringCycle};
 use renche::{CstDate, Timestamp, ViolationRoute};
 use serde::Serialize;
 
@@ -207,6 +207,9 @@ pub struct ViolationView {
     pub vehicle_id: String,
     pub occurred_at: Timestamp,
     pub code: String,
+    /// The offence's English name from the core's code table; null for a code not in it (the page then
+    /// shows `description`, the record's Chinese wording).
+    pub offence_en: Option<&'static str>,
     pub description: String,
     pub place: String,
     pub points: u8,
@@ -227,6 +230,7 @@ impl ViolationView {
             vehicle_id: id_string(v.vehicle_id),
             occurred_at: v.occurred_at,
             code: v.code.clone(),
+            offence_en: offence_name_en(&v.code),
             description: v.description.clone(),
             place: v.place.clone(),
             points: v.points.value(),

@@ -51,7 +51,13 @@ async fn each_violation_is_labelled_with_its_route() {
         None,
         "a binder does not see on-site tickets"
     );
+    // Each record carries its violation code; the view names the offence in English from the core's table.
+    assert_eq!(
+        find(car, "1625", "unhandled").unwrap()["offenceEn"],
+        "Going against a traffic signal (running a red light)"
+    );
     let before = find(car, "1352", "unhandled").unwrap();
+    assert!(before["offenceEn"].is_null(), "1352 is not in the table");
     assert_eq!(
         before["route"]["reasons"][0]["code"],
         "OCCURRED_BEFORE_BINDING"

@@ -27,13 +27,39 @@ export async function mount(container, params, memo) {
   return mountChooser(container);
 }
 
-function mountChooser(container) {
+/**
+ * How many vehicles I have bound, against the most allowed: at the limit a notice that says so (and how to
+ * make room) before the driver starts; below it, how many more. Null when the bindings cannot be read.
+ */
+async function bindingLimit() {
+  let bindings;
+  try {
+    bindings = (await get('/bindings'))?.bindings ?? [];
+  } catch {
+    return { full: false, box: null };
+  }
+  const max = app.policy?.maxBindingsPerUser ?? 3;
+  const n = bindings.length;
+  if (n < max) return { full: false, box: n > 0 ? h('p', { class: 'meta', id: 'binding-count' }, t('bindingLimitLeft', { n, left: max - n })) : null };
+  return {
+    full: true,
+    box: h('div', { class: 'notice warn', role: 'status', id: 'binding-limit' },
+      h('p', { class: 'notice-title' }, t('bindingLimitTitle')),
+      h('p', {}, t('bindingLimitText', { n, max })),
+      h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/vehicles' }, t('navVehicles')))),
+  };
+}
+
+async function mountChooser(container) {
   const kiosk = app.channel === 'kiosk';
+  fill(container, pageHeading(t('bindTitle')), loadingBlock());
+  const limit = await bindingLimit();
   fill(container,
     pageHeading(t('bindTitle')),
     h('p', { class: 'lead' }, t('bindIntro')),
-    h('h2', {}, t('bindChooseMethod')),
-    h('div', { class: 'choice-grid' },
+    limit.box,
+    limit.full ? null : h('h2', {}, t('bindChooseMethod')),
+    limit.full ? null : h('div', { class: 'choice-grid' },
       // A kiosk has no camera to rely on, and nobody carries a picture of a code to one.
       kiosk ? null : h('a', { class: 'button choice', href: '#/bind/scan', id: 'choose-scan' },
         h('strong', {}, t('bindByScan')), h('span', {}, t('bindByScanHint'))),
@@ -85,16 +111,15 @@ function instantCheck({ plateType, plateNumber, mine, method }) {
 }
 
 /** The eligibility box: allowed, or every reason; identity verification shown as a next step, not a refusal. */
-function eligibilityBox(answer, { title = t('eligibilityTitle'), id } = {}) {
+function eligibilityBox(answer, { title = t('eligibilityTitle'), id, level = 'h3' } = {}) {
   const box = h('div', { class: 'eligibility', id, 'data-allowed': answer ? String(answer.allowed) : 'pending' });
-  box.append(h('h3', {}, title));
+  box.append(h(level, {}, title));
   if (!answer) {
     box.append(h('p', { class: 'meta' }, t('eligibilityPending')));
     return box;
   }
   if (answer.allowed) box.append(notice(t('eligibilityOk'), 'ok'));
   else box.append(reasonList(answer.reasons, { title: t('eligibilityNo'), kind: 'warn' }));
-  if (answer.policyVersion) box.append(h('p', { class: 'meta' }, t('eligibilityPolicy', { version: answer.policyVersion })));
   return box;
 }
 
@@ -112,6 +137,7 @@ async function mountSms(container, memo) {
   }
   memo.plateType ??= '02';
   const stops = [];
+  const limit = await bindingLimit();
 
   // Plate type: the two bindable types as large buttons, the rest of the GA 24.7 table in a list.
   const table = core().plateTypes();
@@ -158,7 +184,8 @@ async function mountSms(container, memo) {
     } else {
       localAnswer = null;
     }
-    fill(eligibility, eligibilityBox(localAnswer, { id: 'instant-eligibility' }));
+    // Right under the page's heading (the form has none of its own).
+    fill(eligibility, eligibilityBox(localAnswer, { id: 'instant-eligibility', level: 'h2' }));
     const complete = plateParse?.ok && engineParse?.ok;
     // A refused binding is not sent on: the owner would get a code for an application that cannot succeed.
     if (!coolingDown) sendButton.disabled = !complete || !localAnswer?.allowed;
@@ -195,7 +222,11 @@ async function mountSms(container, memo) {
     } catch (err) {
       // A 409 is the server's precheck with the vehicle's record: nothing was sent to the owner.
       const shown = [errorNotice(err)];
-      if (err.status === 409 && localAnswer?.allowed) shown.unshift(notice(t('serverDiffers'), 'warn'));
+      if (err.status === 409 && localAnswer?.allowed) {
+        shown.unshift(notice(t('serverDiffers'), 'warn'));
+        // The answer checked against the records is the answer: the instant "allowed" no longer shows.
+        fill(eligibility);
+      }
       fill(sendResult, h('div', { id: 'start-answer', 'data-status': String(err.status), 'data-code': err.code ?? '' }, shown));
       return;
     }
@@ -208,6 +239,16 @@ async function mountSms(container, memo) {
     setTimeout(() => stops.push(coolDown(sendButton, cooldown, () => t('sendOwnerCode'), () => { coolingDown = false; recheck(); })), 0);
   });
   sendButton.addEventListener('click', () => sendCode(sendButton));
+
+  const smsForm = h('form', { novalidate: true, class: 'card', id: 'sms-form', onsubmit: (ev) => ev.preventDefault() },
+    typeGroup, plate.wrap, engine.wrap, eligibility,
+    h('div', { class: 'actions' }, sendButton), sendResult);
+
+  /** The owner's code passed: the form and its resend countdown have done their work and go away. */
+  const formDone = () => {
+    stops.splice(0).forEach((stop) => stop());
+    smsForm.remove();
+  };
 
   const showCodeStep = () => {
     const code = field({ label: t('ownerCode'), hint: t('smsCodeHint'), name: 'ownerCode', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, attrs: { 'data-code-field': 'true' } });
@@ -222,6 +263,7 @@ async function mountSms(container, memo) {
           const application = await post(`/bindings/sms/challenges/${encodeURIComponent(memo.challengeId)}/confirm`,
             { code: code.input.value.trim() }, { idempotent: true });
           fill(codeStep);
+          formDone();
           memo.application = application;
           memo.localAnswer = localAnswer;
           showApplication(applicationStep, { application, localAnswer, method: 'sms' });
@@ -238,16 +280,17 @@ async function mountSms(container, memo) {
   fill(container,
     pageHeading(t('smsTitle')),
     h('p', { class: 'lead' }, t('bindIntro')),
-    h('form', { novalidate: true, class: 'card', id: 'sms-form', onsubmit: (ev) => ev.preventDefault() },
-      typeGroup, plate.wrap, engine.wrap, eligibility,
-      h('div', { class: 'actions' }, sendButton), sendResult),
+    limit.box,
+    smsForm,
     codeStep,
     applicationStep);
   if (plate.input.value) checkPlate();
   recheck();
   // Re-drawn after a language switch: pick up where the person was.
-  if (memo.application) showApplication(applicationStep, { application: memo.application, localAnswer: memo.localAnswer, method: 'sms' });
-  else if (memo.challengeId) showCodeStep();
+  if (memo.application) {
+    formDone();
+    showApplication(applicationStep, { application: memo.application, localAnswer: memo.localAnswer, method: 'sms' });
+  } else if (memo.challengeId) showCodeStep();
   return () => stops.forEach((stop) => stop());
 }
 
@@ -275,7 +318,14 @@ async function pixelsOfFile(file) {
   return ctx.getImageData(0, 0, canvas.width, canvas.height);
 }
 
-function mountScan(container, memo) {
+async function mountScan(container, memo) {
+  fill(container, pageHeading(t('scanTitle')), loadingBlock());
+  const limit = await bindingLimit();
+  if (limit.full && !memo.application) {
+    // Nothing to scan for: a code would be used up and then refused.
+    fill(container, pageHeading(t('scanTitle')), h('p', { class: 'lead' }, t('bindIntro')), limit.box);
+    return undefined;
+  }
   const status = h('div', { id: 'scan-status', 'aria-live': 'polite' });
   const cameraBox = h('div', { id: 'camera-box' });
   const applicationStep = h('div', { id: 'application-step' });
@@ -385,6 +435,7 @@ function mountScan(container, memo) {
   fill(container,
     pageHeading(t('scanTitle')),
     h('p', { class: 'lead' }, t('bindIntro')),
+    limit.box,
     h('div', { class: 'card' },
       h('div', { class: 'actions' }, hasCamera ? cameraButton : null, fileLabel, fileInput),
       cameraBox,

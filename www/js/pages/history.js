@@ -3,7 +3,8 @@
 
 import { t } from '../i18n.js';
 import { get } from '../net.js';
-import { h, fill, pageHeading, section, loadingBlock, errorNotice, cstDate, yuan } from '../ui.js';
+import { h, fill, pageHeading, section, loadingBlock, errorNotice, cstDate, yuan, pointsText } from '../ui.js';
+import { offenceLabel } from '../widgets/names.js';
 import { plateBadge } from '../widgets/plate-badge.js';
 
 const METHOD = { qr: 'methodQr', sms: 'methodSms', window: 'methodWindow' };
@@ -54,8 +55,8 @@ export async function mount(container) {
   fill(handled, violations.length === 0 ? h('p', { class: 'meta' }, t('historyNone')) : h('ul', { class: 'list' },
     violations.map((v) => h('li', { 'data-violation-id': v.id, 'data-state': v.state },
       h('div', { class: 'row' },
-        h('div', { class: 'grow' }, plateBadge({ plateDisplay: v.plateDisplay }), ' ', h('strong', {}, v.description),
-          h('div', { class: 'meta' }, v.place, ' · ', t('pointsValue', { n: v.points }), ' · ', yuan(v.paidFen ?? v.fineFen)),
+        h('div', { class: 'grow' }, plateBadge({ plateDisplay: v.plateDisplay, plateType: v.plateType }), ' ', offenceLabel(v),
+          h('div', { class: 'meta' }, h('span', { lang: 'zh-CN' }, v.place), ' · ', pointsText(v.points), ' · ', yuan(v.paidFen ?? v.fineFen)),
           h('div', { class: 'meta' }, t('handledOn', { date: cstDate(v.decidedAt) }),
             v.decisionNumber ? ` · ${t('decisionNumber')} ${v.decisionNumber}` : '')),
         h('span', { class: `badge${v.state === 'paid' ? ' ok' : ''}` }, v.state === 'paid' ? t('paid') : t('routeSettled')))))));

@@ -1,11 +1,13 @@
 // The owner's vehicle QR code: drawn by the core, counted down from the code's own expiry, greyed when it
-// runs out, replaced on request, and a notice when someone binds with it.
+// runs out, replaced on request. A code is used up by one scan: once someone has scanned it, the page says
+// who (masked) and stops counting. A vehicle nobody could bind gets no code, only the reason.
 
 import { t, pick } from '../i18n.js';
 import { get, post } from '../net.js';
 import { qrExports } from '../core.js';
-import { h, fill, pageHeading, loadingBlock, errorNotice, busy, minutesSeconds, notice } from '../ui.js';
+import { h, fill, pageHeading, loadingBlock, errorNotice, busy, minutesSeconds, notice, reasonList } from '../ui.js';
 import { plateBadge } from '../widgets/plate-badge.js';
+import { whyNotBindable } from '../widgets/bindable.js';
 
 const POLL_MS = 2000;
 
@@ -48,10 +50,11 @@ export async function mount(container, params, memo) {
   const alerts = h('div', { id: 'qr-alerts', 'aria-live': 'assertive' });
   const newButton = h('button', { type: 'button', class: 'primary', id: 'qr-new' }, t('qrNew'));
   const plateLine = h('div', { class: 'row' });
+  const intro = h('p', { class: 'lead' }, t('qrIntro'));
   fill(container,
     pageHeading(t('qrTitle')),
     plateLine,
-    h('p', { class: 'lead' }, t('qrIntro')),
+    intro,
     h('div', { class: 'card' }, qrBox, h('div', { class: 'actions' }, newButton)),
     alerts,
     h('div', { class: 'actions' }, h('a', { href: '#/vehicles', class: 'button' }, t('back'))));
@@ -71,6 +74,16 @@ export async function mount(container, params, memo) {
   }
   fill(plateLine, plateBadge(vehicle));
   const plate = vehicle.plateDisplay ?? vehicle.plateNumber;
+  const refusals = await whyNotBindable(vehicle);
+  if (refusals?.length) {
+    // No code for a vehicle that nobody could bind: it would be used up on the scan and then refused.
+    newButton.hidden = true;
+    intro.hidden = true;
+    fill(qrBox, h('div', { id: 'qr-not-bindable' },
+      h('h2', {}, t('qrNotBindableTitle')),
+      reasonList(refusals, { title: t('notBindable'), kind: 'info' })));
+    return undefined;
+  }
 
   let tickTimer = null;
   let pollTimer = null;
@@ -90,8 +103,30 @@ export async function mount(container, params, memo) {
     memo.issued = issued;
     memo.clock = makeClock(issued);
     memo.expiredFocused = false;
+    memo.usedBy = null;
+    // The server's time when the code was made: an application on this vehicle opened since used it.
+    memo.issuedAtMs = expiryOf(issued) - (issued.lifetimeSeconds ?? 180) * 1000;
     show(issued, memo.clock);
   });
+
+  /** The code was scanned: say by whom, stop the countdown and grey the code (it cannot be used again). */
+  const markUsed = (name) => {
+    if (!memo.issued || memo.usedBy != null) return;
+    memo.usedBy = name;
+    clearInterval(tickTimer);
+    showUsed();
+  };
+  const showUsed = () => {
+    const image = qrBox.querySelector('#qr-image');
+    image?.classList.add('expired');
+    image?.setAttribute('aria-label', t('qrUsed', { name: memo.usedBy }));
+    if (image) image.dataset.used = 'true';
+    qrBox.querySelector('#qr-countdown')?.remove();
+    qrBox.querySelector('#qr-countdown-label')?.remove();
+    fill(qrBox.querySelector('#qr-expired') ?? qrBox, h('div', { class: 'notice ok', role: 'status', id: 'qr-used' },
+      h('p', { class: 'notice-title' }, t('qrUsed', { name: memo.usedBy })),
+      h('p', {}, t('qrUsedNext'))));
+  };
 
   const show = (issued, clock) => {
     const { renderSvg } = qrExports();
@@ -119,11 +154,37 @@ export async function mount(container, params, memo) {
         memo.expiredFocused = true;
       }
     };
+    if (memo.usedBy != null) {
+      showUsed();
+      return;
+    }
     tick();
     tickTimer = setInterval(tick, 250);
   };
 
+  /** A QR application opened on this vehicle since the code was made: the scan that used it up. */
+  const pollApplications = async () => {
+    if (!memo.issued || memo.usedBy != null) return;
+    let waiting;
+    try {
+      waiting = (await get('/owner/applications', { quiet: true }))?.applications ?? [];
+    } catch {
+      return;
+    }
+    const scan = waiting.find((a) => String(a.vehicleId) === String(vehicleId) && a.method === 'qr'
+      && Date.parse(a.createdAt) >= memo.issuedAtMs - 1000);
+    if (scan) markUsed(scan.binderNameMasked ?? '');
+  };
+
+  const bindingSinceIssue = async () => {
+    const history = await get('/history', { quiet: true }).catch(() => null);
+    const made = (history?.asOwner ?? []).find((e) => e.plateDisplay === plate && e.method === 'qr'
+      && Date.parse(e.createdAt) >= memo.issuedAtMs - 1000);
+    if (made) markUsed(made.binderNameMasked ?? '');
+  };
+
   const poll = async () => {
+    await pollApplications();
     let list;
     try {
       list = (await get('/notifications', { quiet: true }))?.notifications ?? [];
@@ -138,6 +199,8 @@ export async function mount(container, params, memo) {
       if (seenNotifications.has(n.id)) continue;
       seenNotifications.add(n.id);
       if (n.kind === 'binding_created') {
+        // Scanned and bound between two looks at the applications: the owner's history says by whom.
+        if (memo.issued && memo.usedBy == null) await bindingSinceIssue();
         // Shown in place, next to the code, rather than as a toast that would cover it.
         alerts.prepend(h('div', { class: 'notice ok', role: 'alert', 'data-kind': n.kind }, pick(n.message)));
       }

@@ -2,10 +2,11 @@
 
 import { t, pick } from '../i18n.js';
 import { get, post, commit } from '../net.js';
-import { h, fill, pageHeading, section, loadingBlock, errorNotice, busy, cstDate, cstDateTime, toast } from '../ui.js';
+import { h, fill, pageHeading, section, loadingBlock, errorNotice, busy, cstDate, cstDateTime, toast, reasonList } from '../ui.js';
 import { app } from '../state.js';
 import { plateBadge } from '../widgets/plate-badge.js';
 import { plateTypeName, relationshipName } from '../widgets/names.js';
+import { whyNotBindable } from '../widgets/bindable.js';
 
 /** An inline "are you sure" step instead of a blocking dialog; resolves after the removal. */
 function removeControl({ label, confirmText, onConfirm }) {
@@ -49,7 +50,7 @@ export async function mount(container) {
       fill(bound);
       return;
     }
-    renderOwned(owned, vehicles?.vehicles ?? [], load);
+    await renderOwned(owned, vehicles?.vehicles ?? [], load);
     renderBound(bound, bindings?.bindings ?? [], load);
     // Applications are extra: the vehicles show even when these cannot be read.
     const [waiting, applied] = await Promise.all([
@@ -73,19 +74,23 @@ async function removeBinding(bindingId, reload) {
   document.querySelector('h1')?.focus();
 }
 
-function renderOwned(node, vehicles, reload) {
+async function renderOwned(node, vehicles, reload) {
   if (vehicles.length === 0) {
     fill(node, h('p', {}, t('ownedNone')));
     return;
   }
   const max = app.policy?.maxBindersPerVehicle ?? 3;
-  fill(node, h('ul', { class: 'list' }, vehicles.map((v) => {
+  // A QR code only for a vehicle someone could bind with it; otherwise the reason.
+  const refusals = await Promise.all(vehicles.map((v) => whyNotBindable(v)));
+  fill(node, h('ul', { class: 'list' }, vehicles.map((v, i) => {
     const plate = v.plateDisplay ?? v.plateNumber;
     const binders = v.binders ?? [];
+    const notBindable = refusals[i]?.length ? refusals[i] : null;
     return h('li', { 'data-vehicle-id': v.id, 'data-plate': v.plateNumber },
       h('div', { class: 'row' },
         h('div', { class: 'grow' }, plateBadge(v), h('div', { class: 'meta' }, plateTypeName(v.plateType))),
-        h('a', { class: 'button', href: `#/vehicles/${encodeURIComponent(v.id)}/qr`, 'data-action': 'show-qr', 'aria-label': t('showQrFor', { plate }) }, t('showQr'))),
+        notBindable ? null : h('a', { class: 'button', href: `#/vehicles/${encodeURIComponent(v.id)}/qr`, 'data-action': 'show-qr', 'aria-label': t('showQrFor', { plate }) }, t('showQr'))),
+      notBindable ? h('div', { 'data-not-bindable': '' }, reasonList(notBindable, { title: t('notBindable'), kind: 'info' })) : null,
       h('h3', { class: 'meta' }, `${t('binders')} · ${t('binderCount', { n: binders.length, max })}`),
       binders.length === 0
         ? h('p', { class: 'meta' }, t('bindersNone'))
@@ -94,7 +99,7 @@ function renderOwned(node, vehicles, reload) {
             h('span', { class: 'meta' }, t('boundSince', { date: cstDate(b.createdAt) }))),
           removeControl({
             label: t('removeBinderOf', { name: b.binderNameMasked ?? '', plate }),
-            confirmText: t('removeConfirm', { plate }),
+            confirmText: t('removeBinderConfirm', { name: b.binderNameMasked ?? '', plate }),
             onConfirm: () => removeBinding(b.bindingId, reload),
           })))));
   })));

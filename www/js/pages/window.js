@@ -4,13 +4,13 @@
 import { t, pick } from '../i18n.js';
 import { get, post } from '../net.js';
 import { core, currentRules, rulesFor, nowInstant } from '../core.js';
-import { h, fill, field, pageHeading, section, loadingBlock, errorNotice, reasonList, notice, busy, yuan, cstDateTime, uid } from '../ui.js';
+import { h, fill, field, pageHeading, section, loadingBlock, errorNotice, reasonList, notice, busy, yuan, cstDateTime, uid, pointsText } from '../ui.js';
 import { app, policyFor } from '../state.js';
 import { personFacts, vehicleFacts } from '../facts.js';
 import { validateAsYouType } from '../widgets/as-you-type.js';
 import { plateBadge } from '../widgets/plate-badge.js';
 import { routeBadge } from '../widgets/route-badge.js';
-import { plateTypeName, documentCodes, documentName } from '../widgets/names.js';
+import { plateTypeName, documentCodes, documentName, offenceLabel } from '../widgets/names.js';
 
 export async function mount(container, params, memo) {
   if (app.person?.role !== 'officer') {
@@ -102,7 +102,7 @@ export async function mount(container, params, memo) {
       h('dt', {}, t('fullName')), h('dd', {}, p.name),
       h('dt', {}, t('residentId')), h('dd', {}, p.residentIdMasked ?? ''),
       h('dt', {}, t('phone')), h('dd', {}, p.phoneMasked ?? ''),
-      h('dt', {}, t('licence')), h('dd', {}, p.licence ? `${p.licence.class} · ${t('pointsValue', { n: p.licence.points })}` : '—')));
+      h('dt', {}, t('licence')), h('dd', {}, p.licence ? `${p.licence.class} · ${pointsText(p.licence.points)}` : '—')));
   }
 
   function renderVehicle() {
@@ -195,8 +195,8 @@ export async function mount(container, params, memo) {
         }
       }));
       return h('li', { 'data-violation-id': x.id },
-        h('div', { class: 'row' }, h('div', { class: 'grow' }, h('strong', {}, x.description ?? x.code ?? ''),
-          h('div', { class: 'meta' }, cstDateTime(x.occurredAt), ' · ', t('pointsValue', { n: x.points }), ' · ', yuan(r.owedFen ?? x.fineFen))),
+        h('div', { class: 'row' }, h('div', { class: 'grow' }, offenceLabel(x),
+          h('div', { class: 'meta' }, cstDateTime(x.occurredAt), ' · ', pointsText(x.points), ' · ', yuan(r.owedFen ?? x.fineFen))),
         badge),
         r.reasons?.length ? h('ul', { class: 'reasons meta' }, r.reasons.map((reason) => h('li', { 'data-code': reason.code }, pick(reason.message)))) : null,
         r.route === 'online' || r.route === 'window' ? h('div', { class: 'actions' }, handle) : null,
