@@ -248,7 +248,13 @@ impl Rules {
         let mut settled = false;
         match v.state {
             ViolationState::Paid => settled = true,
-            ViolationState::Handled => refusals.push((Route::Online, Refusal::AlreadyHandled)),
+            ViolationState::Handled => refusals.push((
+                Route::Online,
+                Refusal::AwaitingPayment {
+                    due_date,
+                    late_fee_fen: late_fee.value(),
+                },
+            )),
             ViolationState::Unhandled => {}
         }
         if !own {

@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::message::Reason;
 use crate::policy::Policy;
 use crate::time::Timestamp;
-use convert::{arg, from_js, input_error, to_js};
+use convert::{arg, from_js, located_input_error, to_js};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -43,7 +43,7 @@ impl Rules {
             None => convert::stringify(&policy, "policy")?,
         };
         let policy = Policy::parse_with_base(&text, &Policy::default_policy())
-            .map_err(|e| input_error("policy", &e.path, &e.problem))?;
+            .map_err(|e| located_input_error("policy", &e.path, &e.problem, e.position))?;
         Ok(Rules {
             inner: crate::rules::Rules::new(policy),
         })
