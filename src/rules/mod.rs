@@ -149,14 +149,19 @@ impl Rules {
             && !call.binder.identity_verified
     }
 
-    /// May this user bind this vehicle, by this method, on this channel? Lists every failing rule.
-    pub fn check_binding(&self, call: &BindingCall) -> BindingAnswer {
-        let refusals = self.binding_refusals(call);
-        let next_steps = if call.stage == Stage::Precheck && self.needs_verification(call) {
+    /// The steps the person still has to take before the commit can pass.
+    pub fn binding_next_steps(&self, call: &BindingCall) -> Vec<NextStep> {
+        if call.stage == Stage::Precheck && self.needs_verification(call) {
             vec![NextStep::RealPersonVerification]
         } else {
             vec![]
-        };
+        }
+    }
+
+    /// May this user bind this vehicle, by this method, on this channel? Lists every failing rule.
+    pub fn check_binding(&self, call: &BindingCall) -> BindingAnswer {
+        let refusals = self.binding_refusals(call);
+        let next_steps = self.binding_next_steps(call);
         BindingAnswer {
             allowed: refusals.is_empty(),
             reasons: reasons(&refusals),
