@@ -273,7 +273,7 @@ impl Explain for Refusal {
             ),
             Self::AwaitingPayment { due_date: Some(day), late_fee_fen } => Message::new(
                 format!("该交通违法已处理,待缴纳罚款;已过{day}的缴款期限,加收滞纳金{}元", yuan(*late_fee_fen)),
-                format!("This violation has been decided and awaits payment; it was due by {day}, so a late fee of ¥{} is added", yuan(*late_fee_fen)),
+                format!("This violation has been decided and awaits payment; it was due by {day}, so a late fee of {} yuan is added", yuan(*late_fee_fen)),
             ),
             Self::AwaitingPayment { due_date: None, late_fee_fen: _ } => Message::new(
                 "该交通违法已处理,待缴纳罚款",

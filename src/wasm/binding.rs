@@ -11,39 +11,44 @@
 //! up, and the call is read as JSON as before, which accepts the same calls and names what is wrong.
 
 use crate::contract::{
-    BindingCall, BindingFacts, LicenceFacts, NextStep, PersonFacts, VehicleFacts,
+    BindingCall, BindingFacts, LicenceFacts, NextStep, PersonFacts, Stage, VehicleFacts,
 };
-use crate::domain::PlateNumber;
+use crate::domain::{
+    BindingMethod, Channel, Document, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,
+    PlateType, UseNature,
+};
 use crate::message::Reason;
 use crate::rules::{Refusal, Rules};
 use crate::time::Timestamp;
-use serde::de::value::{Error as ValueError, StrDeserializer};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
+// The JS side. `text`: a string as JSON would carry it, without the separator and without lone surrogates
+// (which JSON escapes and serde_json refuses, while the text crossing would replace them). `object`: a plain
+// object (a literal or from JSON.parse), no class whose getters or toJSON JSON would see differently.
+// `plain`: exactly `n` own fields, all known, so that JSON.stringify would write no others. `optional`: ""
+// when absent or null, "=value" when given; answers 1 when the field is there. `packBindings`: the parts of
+// one call (or of a list of calls) joined by U+0001, or undefined when not of the plain shape.
+// `inflateBindings`: per answer, allowed (0 or 1), the count of reasons and their indexes in `table`, then
+// the same for next steps; `columns[0]` is 1 when the table starts again, `fresh` the JSON of the values
+// added to it by this call ("" for none). Comments stay out of the JS itself: it ships in the package.
 #[wasm_bindgen(inline_js = r#"
 const SEP = "\u0001";
 const GIVE_UP = new Error("not of the plain shape");
-// A string as JSON would carry it: without the separator, and without lone surrogates (which JSON
-// escapes and serde_json refuses, while the text crossing would replace them).
 function text(v) {
   if (typeof v !== "string" || v.includes(SEP) || v.isWellFormed?.() === false) throw GIVE_UP;
   return v;
 }
-// An object with exactly `n` own fields, all of them known: JSON.stringify would write no others.
 function plain(o, n) {
   if (Object.keys(o).length !== n) throw GIVE_UP;
 }
-// A plain object (a literal or from JSON.parse): no class whose getters or toJSON JSON would see differently.
 function object(o) {
   if (typeof o !== "object" || o === null) throw GIVE_UP;
   const proto = Object.getPrototypeOf(o);
   if ((proto !== Object.prototype && proto !== null) || o.toJSON !== undefined) throw GIVE_UP;
   return o;
 }
-// An optional string: "" when absent or null, "=value" when given. Answers 1 when the field is there.
 function optional(out, v) {
   if (v === undefined) return out.push(""), 0;
   if (v === null) return out.push(""), 1;
@@ -105,7 +110,6 @@ function call(out, c) {
   out.push(text(c.now));
   plain(c, n);
 }
-// The parts of one call (or of a list of calls) joined by U+0001, or undefined when not of the plain shape.
 export function packBindings(value, batch) {
   const out = [];
   try {
@@ -119,9 +123,6 @@ export function packBindings(value, batch) {
 }
 
 const table = [];
-// Answers from numbers: per answer, allowed (0 or 1), the count of reasons and their indexes in `table`,
-// then the same for next steps. `columns[0]` is 1 when the table starts again; `fresh` is the JSON of the
-// values added to it by this call ("" for none).
 export function inflateBindings(columns, fresh, policyVersion, batch) {
   if (columns[0] === 1) table.length = 0;
   if (fresh !== "") {
@@ -157,11 +158,6 @@ extern "C" {
     ) -> JsValue;
 }
 
-/// A code (or an RFC 3339 instant) read as the JSON path reads the same string.
-fn code<T: DeserializeOwned>(text: &str) -> Option<T> {
-    T::deserialize(StrDeserializer::<ValueError>::new(text)).ok()
-}
-
 /// Reads the packed parts of one call; `None` when any part is not what the JSON path would accept.
 struct Parts<'a>(std::str::Split<'a, char>);
 
@@ -169,8 +165,9 @@ impl<'a> Parts<'a> {
     fn next(&mut self) -> Option<&'a str> {
         self.0.next()
     }
-    fn code<T: DeserializeOwned>(&mut self) -> Option<T> {
-        code(self.next()?)
+    /// A code, read by the same parser as the JSON path's (one per type, not one serde copy each).
+    fn code<T, E>(&mut self, parse: fn(&str) -> Result<T, E>) -> Option<T> {
+        parse(self.next()?).ok()
     }
     fn id(&mut self) -> Option<String> {
         self.next().filter(|s| !s.is_empty()).map(str::to_owned)
@@ -210,7 +207,7 @@ impl<'a> Parts<'a> {
         Some(out)
     }
     fn instant(&mut self) -> Option<Timestamp> {
-        self.code()
+        self.code(Timestamp::parse_rfc3339)
     }
 
     fn person(&mut self) -> Option<PersonFacts> {
@@ -219,8 +216,8 @@ impl<'a> Parts<'a> {
         let licence = match self.optional()? {
             None => None,
             Some(_) => Some(LicenceFacts {
-                class: self.code()?,
-                status: self.code()?,
+                class: self.code(LicenceClass::parse)?,
+                status: self.code(LicenceStatus::parse)?,
                 points: self.next()?.parse().ok()?,
             }),
         };
@@ -232,14 +229,14 @@ impl<'a> Parts<'a> {
     }
     fn vehicle(&mut self) -> Option<VehicleFacts> {
         let id = self.id()?;
-        let plate_type = self.code()?;
+        let plate_type = self.code(PlateType::parse)?;
         let plate_number = PlateNumber::parse(self.next()?, plate_type).ok()?;
         Some(VehicleFacts {
             id,
             plate_type,
             plate_number,
-            owner_kind: self.code()?,
-            use_nature: self.code()?,
+            owner_kind: self.code(OwnerKind::parse)?,
+            use_nature: self.code(UseNature::parse)?,
             owner_id: self.optional_id()?,
             city: self.optional()?.map(str::to_owned),
         })
@@ -262,13 +259,15 @@ impl<'a> Parts<'a> {
             binder_bindings: self.list(Self::binding)?,
             vehicle_bindings: self.list(Self::binding)?,
             applications: self.list(Self::instant)?,
-            method: self.code()?,
-            channel: self.code()?,
+            method: self.code(BindingMethod::parse)?,
+            channel: self.code(Channel::parse)?,
             stage: match self.optional()? {
-                None => Default::default(),
-                Some(stage) => code(stage)?,
+                None => Stage::default(),
+                Some("precheck") => Stage::Precheck,
+                Some("commit") => Stage::Commit,
+                Some(_) => return None,
             },
-            documents_checked: self.list(Self::code)?,
+            documents_checked: self.list(|p| p.code(Document::parse))?,
             now: self.instant()?,
         })
     }

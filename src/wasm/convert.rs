@@ -10,6 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+// errors.js: the error class, its own so that a caller can tell it from a bug of theirs with `instanceof`
+// (the package's entry exports it), and `nonFinitePath`, the path of the first NaN or infinity in a value
+// (JSON.stringify writes them as null, which would read as "no value" or as a wrong type).
 #[wasm_bindgen(module = "/src/wasm/errors.js")]
 extern "C" {
     #[wasm_bindgen(js_name = inputError)]

@@ -1,6 +1,4 @@
-// The error every export of the package throws for input that is not a valid call: its own class, so that
-// a caller can tell it from a bug of theirs with `instanceof`. The WebAssembly module creates it (through
-// `inputError`); the package's entry exports the class.
+// RencheInputError: see errors.d.ts and src/wasm/convert.rs.
 export class RencheInputError extends Error {
   constructor(message, field, code, line, column) {
     super(message);
@@ -18,8 +16,6 @@ export function inputError(message, field, code, line, column) {
   return new RencheInputError(message, field, code, line, column);
 }
 
-// JSON.stringify writes NaN and ±Infinity as null, which would read as "no value" (or as a wrong type).
-// Only called when the JSON text holds a null: the path of the first such number, or undefined.
 export function nonFinitePath(value) {
   const walk = (v, path) => {
     if (typeof v === "number") return Number.isFinite(v) ? undefined : path;

@@ -292,11 +292,6 @@ export interface DocumentEntry {
   en: string;
 }
 
-/** An input error thrown by any export: `field` is the JSON path of the bad field ("" for the whole value). */
-export interface RencheInputError extends Error {
-  field: string;
-}
-
 /** A licence's points at an instant in its scoring cycle (`scoringCycle()`). */
 export interface ScoringCycle {
   points: number;
