@@ -49,7 +49,11 @@ const fs = require("fs");
 const path = require("path");
 const [dir, target] = process.argv.slice(2);
 const write = (name, text) => fs.writeFileSync(path.join(dir, name), text);
-const client = fs.readFileSync("src/wasm/client.js", "utf8");
+// Comments cost the pages bytes; the declarations (.d.ts) keep the same documentation for editors.
+const client = fs.readFileSync("src/wasm/client.js", "utf8").replace(/^[ \t]*\/\/.*\n/gm, "");
+for (const file of ["renche_core.js", "renche_core_bg.js"].map((f) => path.join(dir, f)).filter(fs.existsSync)) {
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\n/gm, ""));
+}
 const clientTypes = fs.readFileSync("src/wasm/client.d.ts", "utf8");
 const header = "// renche: the rules (renche_core.js, WebAssembly) and the backend's Client (client.js).\n";
 // The class of the errors the module throws (src/wasm/errors.js), which wasm-bindgen copies under snippets/.
@@ -78,7 +82,7 @@ write("client.d.ts", clientTypes);
 write("errors.d.ts", fs.readFileSync("src/wasm/errors.d.ts", "utf8"));
 write("renche.d.ts", 'export * from "./renche_core.js";\n' +
   (target === "web" ? 'export { default } from "./renche_core.js";\n' : "") + 'export * from "./client.js";\n' +
-  'export { RencheInputError } from "./errors.js";\n');
+  'export * from "./errors.js";\n');
 
 // npm metadata wasm-pack does not take from Cargo.toml.
 const file = path.join(dir, "package.json");
