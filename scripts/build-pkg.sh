@@ -8,11 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm}"
-# The main module is optimised for size: renche at opt-level s, its dependencies at z. Its hot path (a large
-# routeViolations call) crosses the boundary as columns of numbers (src/wasm/packed.rs), which left enough
-# speed to spare for this; docs/benchmarks.md has the sizes and speeds of each level. Native builds and the
-# scanner module (decoding frames is its hot path) keep opt-level 3.
-for_size=(--config 'profile.release.opt-level="s"' --config 'profile.release.package."*".opt-level="z"')
+# The main module is optimised for size: renche and its dependencies at opt-level z. Its hot paths cross the
+# boundary without JSON (route answers as columns of numbers, src/wasm/packed.rs; binding calls as packed
+# fields, src/wasm/binding.rs), which left enough speed to spare for this; docs/benchmarks.md has the sizes
+# and speeds of each level. Native builds and the scanner module (decoding frames is its hot path) keep
+# opt-level 3.
+for_size=(--config 'profile.release.opt-level="z"' --config 'profile.release.package."*".opt-level="z"')
 wasm_opt_level="${WASM_OPT_LEVEL:--O3}"
 
 wasm_opt="${WASM_OPT:-$PWD/tests/node/node_modules/.bin/wasm-opt}"
@@ -48,9 +49,18 @@ const fs = require("fs");
 const path = require("path");
 const [dir, target] = process.argv.slice(2);
 const write = (name, text) => fs.writeFileSync(path.join(dir, name), text);
-const client = fs.readFileSync("src/wasm/client.js", "utf8");
+// Comments cost the pages bytes; the declarations (.d.ts) keep the same documentation for editors.
+const client = fs.readFileSync("src/wasm/client.js", "utf8").replace(/^[ \t]*\/\/.*\n/gm, "");
+for (const file of ["renche_core.js", "renche_core_bg.js"].map((f) => path.join(dir, f)).filter(fs.existsSync)) {
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\n/gm, ""));
+}
 const clientTypes = fs.readFileSync("src/wasm/client.d.ts", "utf8");
 const header = "// renche: the rules (renche_core.js, WebAssembly) and the backend's Client (client.js).\n";
+// The class of the errors the module throws (src/wasm/errors.js), which wasm-bindgen copies under snippets/.
+const snippets = path.join(dir, "snippets");
+const errorsJs = fs.readdirSync(snippets).map((d) => `./snippets/${d}/src/wasm/errors.js`)
+  .find((f) => fs.existsSync(path.join(dir, f)));
+if (!errorsJs) throw new Error("no snippets/*/src/wasm/errors.js");
 if (target === "nodejs") {
   // The same client as CommonJS; its only import is from the core.
   const importLine = 'import { Rules, relationships } from "./renche_core.js";';
@@ -60,15 +70,19 @@ if (target === "nodejs") {
   // Each name assigned on its own line, so that Node's ES-module import of CommonJS finds them.
   const names = Object.keys(require(path.resolve(dir, "renche_core.js"))).filter((n) => !n.startsWith("__"));
   write("renche.js", header + '"use strict";\nconst core = require("./renche_core.js");\n' +
-    names.map((n) => `exports.${n} = core.${n};\n`).join("") + 'exports.Client = require("./client.js").Client;\n');
+    names.map((n) => `exports.${n} = core.${n};\n`).join("") + 'exports.Client = require("./client.js").Client;\n' +
+    `exports.RencheInputError = require("${errorsJs}").RencheInputError;\n`);
 } else {
   write("client.js", client);
   const loader = target === "web" ? 'export { default } from "./renche_core.js";\n' : "";
-  write("renche.js", header + 'export * from "./renche_core.js";\n' + loader + 'export { Client } from "./client.js";\n');
+  write("renche.js", header + 'export * from "./renche_core.js";\n' + loader + 'export { Client } from "./client.js";\n' +
+    `export { RencheInputError } from "${errorsJs}";\n`);
 }
 write("client.d.ts", clientTypes);
+write("errors.d.ts", fs.readFileSync("src/wasm/errors.d.ts", "utf8"));
 write("renche.d.ts", 'export * from "./renche_core.js";\n' +
-  (target === "web" ? 'export { default } from "./renche_core.js";\n' : "") + 'export * from "./client.js";\n');
+  (target === "web" ? 'export { default } from "./renche_core.js";\n' : "") + 'export * from "./client.js";\n' +
+  'export * from "./errors.js";\n');
 
 // npm metadata wasm-pack does not take from Cargo.toml.
 const file = path.join(dir, "package.json");
@@ -100,6 +114,9 @@ for target in web nodejs bundler; do
   optimise "$out/scan/renche_scan_bg.wasm"
   rm -f "$out/scan/.gitignore" "$out/scan/package.json" "$out/scan/README.md"
 done
+
+# The one package, pkg/, with the three builds inside it, and its npm pack tarball.
+node scripts/one-package.mjs
 
 for out in pkg-web pkg-node pkg-bundler; do
   # Each file gzipped on its own, as a server sends them.

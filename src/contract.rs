@@ -7,7 +7,23 @@ use crate::domain::{
 };
 use crate::message::Reason;
 use crate::time::{CstDate, Timestamp};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// An id read from a call. No record has an empty id, so an empty one is a caller's mistake (a field left
+/// blank), refused rather than matched against nothing.
+fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    if id.is_empty() {
+        return Err(serde::de::Error::custom("an id cannot be empty"));
+    }
+    Ok(id)
+}
+
+fn optional_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Id(#[serde(deserialize_with = "id")] String);
+    Ok(Option::<Id>::deserialize(d)?.map(|Id(id)| id))
+}
 
 /// A driving licence as far as the rules need it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +39,7 @@ pub struct LicenceFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersonFacts {
+    #[serde(deserialize_with = "id")]
     pub id: String,
     /// Real-person verification (实人认证) passed for this application.
     #[serde(default)]
@@ -35,12 +52,13 @@ pub struct PersonFacts {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct VehicleFactsWire {
+    #[serde(deserialize_with = "id")]
     id: String,
     plate_type: PlateType,
     plate_number: String,
     owner_kind: OwnerKind,
     use_nature: UseNature,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_id")]
     owner_id: Option<String>,
     #[serde(default)]
     city: Option<String>,
@@ -82,16 +100,36 @@ impl TryFrom<VehicleFactsWire> for VehicleFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BindingFacts {
+    #[serde(deserialize_with = "id")]
     pub binder_id: String,
+    #[serde(deserialize_with = "id")]
     pub vehicle_id: String,
     pub created_at: Timestamp,
     #[serde(default)]
     pub removed_at: Option<Timestamp>,
 }
 
-/// A traffic violation record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ViolationFactsWire {
+    #[serde(deserialize_with = "id")]
+    id: String,
+    #[serde(deserialize_with = "id")]
+    vehicle_id: String,
+    occurred_at: Timestamp,
+    points: Points,
+    fine_fen: Fen,
+    source: ViolationSource,
+    state: ViolationState,
+    #[serde(default)]
+    decided_at: Option<Timestamp>,
+}
+
+/// A traffic violation record. An `unhandled` one with a `decidedAt` is refused when read: a decision
+/// date is what handling gives, so the two contradict each other and no due date or late fee would be
+/// right.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "ViolationFactsWire")]
 pub struct ViolationFacts {
     pub id: String,
     pub vehicle_id: String,
@@ -101,8 +139,30 @@ pub struct ViolationFacts {
     pub source: ViolationSource,
     pub state: ViolationState,
     /// When the penalty decision was made (handling); the late fee counts from it.
-    #[serde(default)]
     pub decided_at: Option<Timestamp>,
+}
+
+impl TryFrom<ViolationFactsWire> for ViolationFacts {
+    type Error = String;
+    fn try_from(w: ViolationFactsWire) -> Result<Self, String> {
+        if w.state == ViolationState::Unhandled && w.decided_at.is_some() {
+            return Err(
+                "decidedAt: an unhandled violation has no penalty decision yet; \
+                        its state is handled or paid, or decidedAt is left out"
+                    .to_owned(),
+            );
+        }
+        Ok(ViolationFacts {
+            id: w.id,
+            vehicle_id: w.vehicle_id,
+            occurred_at: w.occurred_at,
+            points: w.points,
+            fine_fen: w.fine_fen,
+            source: w.source,
+            state: w.state,
+            decided_at: w.decided_at,
+        })
+    }
 }
 
 /// Whether the answer is an instant check before the flow's steps are done, or the commit itself.
@@ -214,6 +274,7 @@ pub struct RouteAnswer {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UnbindCall {
+    #[serde(deserialize_with = "id")]
     pub actor_id: String,
     /// True for a window officer acting on the window channel.
     #[serde(default)]

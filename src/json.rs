@@ -8,6 +8,9 @@ pub struct DecodeError {
     /// JSON path of the culprit, e.g. `violations[1].points`; empty for the whole value.
     pub path: String,
     pub problem: String,
+    /// For text that is not JSON at all: the line and column (both from 1, the column in characters)
+    /// where reading stopped.
+    pub position: Option<(usize, usize)>,
 }
 
 /// Reads a contract value from JSON text: the value, or the path of the first bad field and the problem.
@@ -17,10 +20,14 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
 
 /// Where and why reading failed. Not generic, so that one copy serves every type read.
 fn describe(text: &str, e: &serde_json::Error) -> DecodeError {
-    let stop = path_at(text, byte_offset(text, e.line(), e.column()));
+    let offset = byte_offset(text, e.line(), e.column());
+    let stop = path_at(text, offset);
     let mut problem = without_position(&e.to_string());
+    let mut position = None;
     if e.is_syntax() || e.is_eof() {
-        problem = format!("not valid JSON: {problem}");
+        let (line, column) = (e.line(), char_column(text, offset));
+        problem = format!("not valid JSON at line {line}, column {column}: {problem}");
+        position = Some((line, column));
     }
     let missing = problem
         .strip_prefix("missing field `")
@@ -60,7 +67,18 @@ fn describe(text: &str, e: &serde_json::Error) -> DecodeError {
         (None, Some((field, rest))) => (join(field), rest.to_owned()),
         (None, None) => (path, problem),
     };
-    DecodeError { path, problem }
+    DecodeError {
+        path,
+        problem,
+        position,
+    }
+}
+
+/// The column, in characters from 1, of the character at or just before byte `offset`.
+fn char_column(text: &str, offset: usize) -> usize {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.rsplit_once('\n').map_or(before, |(_, line)| line);
+    line.chars().count().max(1)
 }
 
 /// The byte offset of serde_json's error position (1-based line; column = bytes read on that line).
@@ -293,12 +311,67 @@ mod tests {
     }
 
     #[test]
+    fn refuses_empty_ids_naming_the_field() {
+        let text = route_call(&violation("a", "3")).replace(r#""id":"u""#, r#""id":"""#);
+        let e = decode::<RouteCall>(&text).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.problem.as_str()),
+            ("person.id", "an id cannot be empty")
+        );
+        let text = route_call(&violation("a", "3")).replace(r#""id":"v""#, r#""id":"""#);
+        assert_eq!(decode::<RouteCall>(&text).unwrap_err().path, "vehicle.id");
+        let text = route_call(&violation("", "3"));
+        assert_eq!(
+            decode::<RouteCall>(&text).unwrap_err().path,
+            "violations[0].id"
+        );
+        let text = route_call(&violation("a", "3"))
+            .replace(r#""useNature":"A""#, r#""useNature":"A","ownerId":"""#);
+        assert_eq!(
+            decode::<RouteCall>(&text).unwrap_err().path,
+            "vehicle.ownerId"
+        );
+        let text = route_call(&violation("a", "3"))
+            .replace(r#""useNature":"A""#, r#""useNature":"A","ownerId":null"#);
+        assert!(
+            decode::<RouteCall>(&text).is_ok(),
+            "no owner on record is not an empty id"
+        );
+    }
+
+    #[test]
+    fn refuses_an_unhandled_violation_with_a_decision_date() {
+        let decided = violation("a", "3").replace(
+            r#""state":"unhandled""#,
+            r#""state":"unhandled","decidedAt":"2026-08-02T00:00:00Z""#,
+        );
+        let e = decode::<RouteCall>(&route_call(&decided)).unwrap_err();
+        assert_eq!(e.path, "violations[0].decidedAt", "{e:?}");
+        assert!(
+            e.problem
+                .starts_with("an unhandled violation has no penalty decision"),
+            "{e:?}"
+        );
+        let handled = decided.replace(r#""state":"unhandled""#, r#""state":"handled""#);
+        assert!(decode::<RouteCall>(&route_call(&handled)).is_ok());
+    }
+
+    #[test]
     fn says_when_the_text_is_not_json() {
         let e = decode::<BindingCall>(r#"{"binder":"#).unwrap_err();
-        assert!(e.problem.starts_with("not valid JSON: "), "{e:?}");
-        assert!(!e.problem.contains(" at line "), "{e:?}");
+        assert!(
+            e.problem
+                .starts_with("not valid JSON at line 1, column 10: "),
+            "{e:?}"
+        );
+        assert_eq!(e.position, Some((1, 10)));
+        // Text typed by hand: the line and the column in characters, not bytes.
+        let e = decode::<BindingCall>("{\n  \"binder\": {\"id\": \"人车\" x").unwrap_err();
+        assert_eq!(e.position, Some((2, 25)), "{e:?}");
+        assert!(e.problem.contains("line 2, column 25"), "{e:?}");
         let e = decode::<BindingCall>(r#"{"binder":{"id":7}}"#).unwrap_err();
         assert_eq!(e.path, "binder.id");
         assert!(!e.problem.starts_with("not valid JSON"), "{e:?}");
+        assert_eq!(e.position, None);
     }
 }

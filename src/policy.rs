@@ -126,6 +126,8 @@ pub struct PolicyError {
     /// JSON path of the bad field, e.g. `lateFee.dueDays`; empty for the whole document.
     pub path: String,
     pub problem: String,
+    /// Line and column (from 1) when the text is not JSON at all.
+    pub position: Option<(usize, usize)>,
 }
 
 impl fmt::Display for PolicyError {
@@ -158,6 +160,7 @@ fn err(path: &str, problem: impl Into<String>) -> PolicyError {
     PolicyError {
         path: path.to_owned(),
         problem: problem.into(),
+        position: None,
     }
 }
 
@@ -242,7 +245,10 @@ impl Policy {
     fn read(json: &str, base: Option<&Policy>) -> Result<Policy, PolicyError> {
         // Read as a patch of optional fields: one typed pass names the bad field (crate::json) and merges
         // without an intermediate JSON tree, which keeps the WebAssembly module small.
-        let patch: PolicyPatch = crate::json::decode(json).map_err(|e| err(&e.path, e.problem))?;
+        let patch: PolicyPatch = crate::json::decode(json).map_err(|e| PolicyError {
+            position: e.position,
+            ..err(&e.path, e.problem)
+        })?;
         let base = match patch.extends.as_deref() {
             None => None,
             Some("default") => {

@@ -504,6 +504,14 @@ fn late_fee_three_percent_a_day_after_fifteen_days_capped_at_the_fine() {
     let route = route_one(&r, &person("owner"), &v, None, &x, Channel::App);
     assert_eq!(route.owed_fen.value(), 20_000 + 20_000 * 3 * 15 / 100);
     assert_eq!(route.due_date.unwrap().to_string(), "2026-09-16");
+    // Decided and unpaid: payable online, said as such, with the due date and the late fee.
+    assert_eq!(route.route, Route::Online);
+    assert_eq!(codes(&route.reasons), ["VIOLATION_AWAITING_PAYMENT"]);
+    assert_eq!(
+        serde_json::to_value(&route.reasons[0].params).unwrap(),
+        serde_json::json!({"dueDate": "2026-09-16", "lateFeeFen": 9000})
+    );
+    assert!(route.reasons[0].message.zh.contains("2026-09-16"));
     x.state = ViolationState::Paid;
     assert_eq!(
         route_one(&r, &p, &v, None, &x, Channel::App)
@@ -571,7 +579,7 @@ fn every_refusal_has_a_stable_code_and_both_messages() {
             reason.code
         );
     }
-    assert_eq!(seen.len(), 29);
+    assert_eq!(seen.len(), 30);
 }
 
 #[test]

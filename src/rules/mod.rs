@@ -149,14 +149,19 @@ impl Rules {
             && !call.binder.identity_verified
     }
 
-    /// May this user bind this vehicle, by this method, on this channel? Lists every failing rule.
-    pub fn check_binding(&self, call: &BindingCall) -> BindingAnswer {
-        let refusals = self.binding_refusals(call);
-        let next_steps = if call.stage == Stage::Precheck && self.needs_verification(call) {
+    /// The steps the person still has to take before the commit can pass.
+    pub fn binding_next_steps(&self, call: &BindingCall) -> Vec<NextStep> {
+        if call.stage == Stage::Precheck && self.needs_verification(call) {
             vec![NextStep::RealPersonVerification]
         } else {
             vec![]
-        };
+        }
+    }
+
+    /// May this user bind this vehicle, by this method, on this channel? Lists every failing rule.
+    pub fn check_binding(&self, call: &BindingCall) -> BindingAnswer {
+        let refusals = self.binding_refusals(call);
+        let next_steps = self.binding_next_steps(call);
         BindingAnswer {
             allowed: refusals.is_empty(),
             reasons: reasons(&refusals),
@@ -248,7 +253,13 @@ impl Rules {
         let mut settled = false;
         match v.state {
             ViolationState::Paid => settled = true,
-            ViolationState::Handled => refusals.push((Route::Online, Refusal::AlreadyHandled)),
+            ViolationState::Handled => refusals.push((
+                Route::Online,
+                Refusal::AwaitingPayment {
+                    due_date,
+                    late_fee_fen: late_fee.value(),
+                },
+            )),
             ViolationState::Unhandled => {}
         }
         if !own {

@@ -52,7 +52,14 @@ pub enum Refusal {
     },
     RealPersonVerificationRequired,
     // Violations.
+    /// Paid: the API's refusal to handle it again.
     AlreadyHandled,
+    /// Decided and not yet paid: payable online, with its due date (unknown without `decidedAt`) and the
+    /// late fee owed today.
+    AwaitingPayment {
+        due_date: Option<CstDate>,
+        late_fee_fen: u64,
+    },
     VehicleNotBound,
     OccurredBeforeBinding {
         effective: CstDate,
@@ -118,6 +125,7 @@ impl Explain for Refusal {
             Self::WindowDocumentsNotChecked { .. } => "WINDOW_DOCUMENTS_NOT_CHECKED",
             Self::RealPersonVerificationRequired => "REAL_PERSON_VERIFICATION_REQUIRED",
             Self::AlreadyHandled => "VIOLATION_ALREADY_HANDLED",
+            Self::AwaitingPayment { .. } => "VIOLATION_AWAITING_PAYMENT",
             Self::VehicleNotBound => "VEHICLE_NOT_BOUND",
             Self::OccurredBeforeBinding { .. } => "OCCURRED_BEFORE_BINDING",
             Self::NotDeviceRecorded => "NOT_DEVICE_RECORDED",
@@ -189,6 +197,16 @@ impl Explain for Refusal {
                 params![current = *current, points = *points, ceiling = *ceiling]
             }
             Self::LicenceClassNotCovering { class } => params![class = class.code()],
+            Self::AwaitingPayment {
+                due_date,
+                late_fee_fen,
+            } => {
+                let mut p = params![lateFeeFen = *late_fee_fen as i64];
+                if let Some(day) = due_date {
+                    p.insert("dueDate", day.to_string().into());
+                }
+                p
+            }
             _ => params![],
         }
     }
@@ -249,6 +267,18 @@ impl Explain for Refusal {
                 "Complete real-person verification first",
             ),
             Self::AlreadyHandled => Message::new("该交通违法已处理", "This violation has already been handled"),
+            Self::AwaitingPayment { due_date: Some(day), late_fee_fen: 0 } => Message::new(
+                format!("该交通违法已处理,待缴纳罚款;{day}前缴纳不加收滞纳金"),
+                format!("This violation has been decided and awaits payment; pay by {day} to owe no late fee"),
+            ),
+            Self::AwaitingPayment { due_date: Some(day), late_fee_fen } => Message::new(
+                format!("该交通违法已处理,待缴纳罚款;已过{day}的缴款期限,加收滞纳金{}元", yuan(*late_fee_fen)),
+                format!("This violation has been decided and awaits payment; it was due by {day}, so a late fee of {} yuan is added", yuan(*late_fee_fen)),
+            ),
+            Self::AwaitingPayment { due_date: None, late_fee_fen: _ } => Message::new(
+                "该交通违法已处理,待缴纳罚款",
+                "This violation has been decided and awaits payment",
+            ),
             Self::VehicleNotBound => Message::new(
                 "该车辆不在您名下且未绑定,请到交通违法处理窗口处理(无需提前绑定)",
                 "This vehicle is neither yours nor bound to you; handle it at a traffic-violation window (no binding needed there)",
@@ -361,6 +391,10 @@ impl Refusal {
             },
             Self::RealPersonVerificationRequired,
             Self::AlreadyHandled,
+            Self::AwaitingPayment {
+                due_date: Some(day),
+                late_fee_fen: 600,
+            },
             Self::VehicleNotBound,
             Self::OccurredBeforeBinding { effective: day },
             Self::NotDeviceRecorded,

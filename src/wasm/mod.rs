@@ -6,6 +6,7 @@
 //! answers against them so that the two cannot drift apart. The package's `Client` (the backend's HTTP
 //! client) is JavaScript beside this module: `client.js`.
 
+mod binding;
 mod convert;
 mod packed;
 pub mod qr;
@@ -17,7 +18,7 @@ use crate::domain::{
 use crate::message::Reason;
 use crate::policy::Policy;
 use crate::time::Timestamp;
-use convert::{arg, from_js, input_error, to_js};
+use convert::{arg, from_js, located_input_error, to_js};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -28,6 +29,18 @@ const TYPES: &str = include_str!("types.d.ts");
 #[wasm_bindgen]
 pub struct Rules {
     inner: crate::rules::Rules,
+    /// The policy version as a JS string, made once: every binding answer carries it.
+    version: JsValue,
+}
+
+impl Rules {
+    fn new(policy: Policy) -> Rules {
+        let version = JsValue::from_str(&policy.version);
+        Rules {
+            inner: crate::rules::Rules::new(policy),
+            version,
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -43,18 +56,14 @@ impl Rules {
             None => convert::stringify(&policy, "policy")?,
         };
         let policy = Policy::parse_with_base(&text, &Policy::default_policy())
-            .map_err(|e| input_error("policy", &e.path, &e.problem))?;
-        Ok(Rules {
-            inner: crate::rules::Rules::new(policy),
-        })
+            .map_err(|e| located_input_error("policy", &e.path, &e.problem, e.position))?;
+        Ok(Rules::new(policy))
     }
 
     /// The built-in national default policy: the article's rules.
     #[wasm_bindgen(js_name = default)]
     pub fn default_rules() -> Rules {
-        Rules {
-            inner: crate::rules::Rules::new(Policy::default_policy()),
-        }
+        Rules::new(Policy::default_policy())
     }
 
     #[wasm_bindgen(getter, js_name = policyVersion)]
@@ -74,6 +83,9 @@ impl Rules {
         &self,
         #[wasm_bindgen(unchecked_param_type = "BindingCall")] call: JsValue,
     ) -> Result<JsValue, JsValue> {
+        if let Some(answer) = binding::check_packed(&self.inner, &call, &self.version, false) {
+            return Ok(answer);
+        }
         let call: BindingCall = from_js(&call, "checkBinding")?;
         to_js(&self.inner.check_binding(&call))
     }
@@ -84,6 +96,9 @@ impl Rules {
         &self,
         #[wasm_bindgen(unchecked_param_type = "BindingCall[]")] calls: JsValue,
     ) -> Result<JsValue, JsValue> {
+        if let Some(answers) = binding::check_packed(&self.inner, &calls, &self.version, true) {
+            return Ok(answers);
+        }
         let calls: Vec<BindingCall> = from_js(&calls, "checkBindingBatch")?;
         to_js(
             &calls

@@ -61,7 +61,10 @@ export interface RefusalParams {
   /** `missing` is a comma-separated list of DocumentKind codes. */
   WINDOW_DOCUMENTS_NOT_CHECKED: { missing: string };
   REAL_PERSON_VERIFICATION_REQUIRED: Record<string, never>;
+  /** Paid already: what the backend answers to a second payment. */
   VIOLATION_ALREADY_HANDLED: Record<string, never>;
+  /** Decided and unpaid (payable online); `dueDate` is absent when the call gave no `decidedAt`. */
+  VIOLATION_AWAITING_PAYMENT: { dueDate?: CstDateString; lateFeeFen: Fen };
   VEHICLE_NOT_BOUND: Record<string, never>;
   OCCURRED_BEFORE_BINDING: { effective: CstDateString };
   NOT_DEVICE_RECORDED: Record<string, never>;
@@ -287,11 +290,6 @@ export interface DocumentEntry {
   code: DocumentKind;
   zh: string;
   en: string;
-}
-
-/** An input error thrown by any export: `field` is the JSON path of the bad field ("" for the whole value). */
-export interface RencheInputError extends Error {
-  field: string;
 }
 
 /** A licence's points at an instant in its scoring cycle (`scoringCycle()`). */

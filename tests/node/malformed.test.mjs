@@ -40,6 +40,16 @@ const cases = [
   ["bad code in the middle of a list", () => rules.checkBinding({ ...okBinding, documentsChecked: ["id_card", "passport", "driving_licence"] }), "documentsChecked[1]"],
   ["missing field in the last member object", () => rules.checkBinding(last(okBinding, "binder", {})), "binder.id"],
   ["unknown field, last", () => rules.checkUnbind(last(unbindCall, "extra", 1)), "extra"],
+  // JSON writes these as null, which must not read as "no value".
+  ["NaN instant", () => rules.checkBinding({ ...okBinding, now: NaN }), "now"],
+  ["infinite points", () => rules.checkBinding({ ...okBinding, binder: { id: "u", licence: { class: "C1", status: "normal", points: Infinity } } }), "binder.licence.points"],
+  ["NaN decidedAt (optional)", () => rules.routeViolations({ ...okRoute, violations: [violation("a"), violation("b", { state: "handled", decidedAt: NaN })] }), "violations[1].decidedAt"],
+  ["NaN argument", () => rules.lateFee(NaN, 0, 0), "fineFen"],
+  ["-Infinity argument", () => rules.lateFee(100, 0, -Infinity), "now"],
+  ["empty binder id", () => rules.checkBinding({ ...okBinding, binder: { ...okBinding.binder, id: "" } }), "binder.id"],
+  ["empty vehicle id", () => rules.checkBinding({ ...okBinding, vehicle: car("") }), "vehicle.id"],
+  ["empty id of a binding", () => rules.checkBinding({ ...okBinding, binderBindings: [{ binderId: "", vehicleId: "v", createdAt: 0 }] }), "binderBindings[0].binderId"],
+  ["unhandled with a decision date", () => rules.routeViolations({ ...okRoute, violations: [violation("a", { decidedAt: "2026-08-02T00:00:00Z" })] }), "violations[0].decidedAt"],
   ["points, last member of a nested object", () => rules.checkBinding(last(okBinding, "binder", { id: "u", licence: { class: "C1", status: "normal", points: -1 } })), "binder.licence.points"],
 ];
 
@@ -53,6 +63,9 @@ for (const [name, call, field] of cases) {
   test(`throws naming the field: ${name}`, () => {
     assert.throws(call, (e) => {
       assert.ok(e instanceof Error, `an Error, got ${e}`);
+      assert.ok(e instanceof renche.RencheInputError, `a RencheInputError, got ${e?.constructor?.name}`);
+      assert.equal(e.name, "RencheInputError");
+      assert.match(e.code, /^(INVALID_JSON|MISSING_FIELD|UNKNOWN_FIELD|INVALID_VALUE)$/);
       assert.equal(e.field, field, e.message);
       if (field) assert.ok(e.message.includes(`\`${field}\``), e.message);
       assert.doesNotMatch(e.message, /unreachable|panicked|RuntimeError/);
@@ -60,6 +73,20 @@ for (const [name, call, field] of cases) {
     });
   });
 }
+
+test("input error codes: missing, unknown, bad value, and JSON text with its line and column", () => {
+  const code = (f) => { try { f(); } catch (e) { return [e.code, e.line, e.column]; } return "no error"; };
+  assert.deepEqual(code(() => rules.checkBinding({ ...okBinding, channel: undefined })), ["MISSING_FIELD", undefined, undefined]);
+  assert.deepEqual(code(() => rules.checkBinding({ ...okBinding, colour: 1 })), ["UNKNOWN_FIELD", undefined, undefined]);
+  assert.deepEqual(code(() => rules.checkBinding({ ...okBinding, now: NaN })), ["INVALID_VALUE", undefined, undefined]);
+  assert.deepEqual(code(() => renche.Rules.fromPolicy('{\n  "extends": "default",\n  "version": "人车" 1}')), ["INVALID_JSON", 3, 19]);
+  assert.throws(() => renche.Rules.fromPolicy("{"), /line 1, column 1/);
+});
+
+test("a null the caller meant is still no value, not a NaN", () => {
+  const owned = { ...okBinding, vehicle: { ...okBinding.vehicle, ownerId: null }, binder: { ...okBinding.binder, licence: null } };
+  assert.equal(rules.checkBinding(owned).allowed, rules.checkBinding(okBinding).allowed);
+});
 
 test("the module still works after every error", () => {
   assert.equal(rules.checkBinding(okBinding).allowed, true);

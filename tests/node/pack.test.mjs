@@ -34,3 +34,19 @@ for (const dir of ["pkg-node", "pkg-web", "pkg-bundler"]) {
     assert.ok(files.has("scan/renche_scan.js") && files.has("scan/renche_scan_bg.wasm"), "the scanner module is packed");
   });
 }
+
+test("pkg (the one package): every target of its exports map is packed, and nothing points nowhere", () => {
+  const cwd = fileURLToPath(new URL("pkg", root));
+  const [packed] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd, encoding: "utf8" }));
+  const files = new Set(packed.files.map((f) => f.path));
+  const pkg = JSON.parse(readFileSync(new URL("pkg/package.json", root), "utf8"));
+  const targets = (v) => (typeof v === "string" ? [v] : Object.values(v).flatMap(targets));
+  const all = [pkg.main, pkg.types, ...targets(pkg.exports)].map((t) => t.replace(/^\.\//, ""));
+  for (const t of all) assert.ok(files.has(t), `${t} is packed`);
+  for (const condition of ["node", "module", "browser", "default"]) {
+    assert.ok(pkg.exports["."][condition] && pkg.exports["./scan"][condition], condition);
+  }
+  assert.equal(pkg.name, "renche");
+  for (const field of ["repository", "homepage", "bugs"]) assert.equal(pkg[field], undefined, `${field} points nowhere`);
+  assert.ok(!JSON.stringify(pkg).includes("example.invalid"));
+});

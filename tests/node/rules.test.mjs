@@ -19,6 +19,32 @@ for (const [name, { call, code, params }] of Object.entries(bindingCases)) {
   });
 }
 
+test("binding answers are the same by the packed path and by JSON, one call or many", () => {
+  // An object whose prototype is not Object's is not of the plain shape: it takes the JSON path.
+  const viaJson = (value) => Object.assign(Object.create({ kind: "call" }), value);
+  const calls = [okBinding, ...Object.values(bindingCases).map((c) => c.call),
+    { ...okBinding, binder: { id: "u9" }, stage: "precheck" }, { ...okBinding, stage: "commit", binder: { id: "u9" } },
+    { ...okBinding, applications: ["2026-09-01T01:00:00Z"], documentsChecked: ["id_card"],
+      vehicle: { ...okBinding.vehicle, city: "441900", ownerId: null } }];
+  for (const call of calls) {
+    assert.deepEqual(rules.checkBinding(call), rules.checkBinding(viaJson(call)), JSON.stringify(call));
+  }
+  assert.deepEqual(rules.checkBindingBatch(calls), calls.map((c) => rules.checkBinding(viaJson(c))));
+  // Reasons are shared between answers, and frozen so that one answer cannot change another.
+  const [a, b] = rules.checkBindingBatch([bindingCases.fourthBinding.call, bindingCases.fourthBinding.call]);
+  assert.equal(a.reasons[0], b.reasons[0]);
+  assert.ok(Object.isFrozen(a.reasons[0]) && Object.isFrozen(a.reasons[0].message));
+  // Many distinct reasons (each limit a new message) start the shared table again without mixing them up.
+  for (let n = 0; n < 300; n++) {
+    const [limit, current] = [1 + (n % 90), 1 + (n % 90) + (n % 7)];
+    const limited = Rules.fromPolicy({ extends: "default", version: `p${n}`, maxBindingsPerUser: limit });
+    const bound = Array.from({ length: current }, (_, i) => ({ binderId: okBinding.binder.id, vehicleId: `x${i}`, createdAt: "2026-08-01T00:00:00Z" }));
+    const answer = limited.checkBinding({ ...okBinding, binderBindings: bound });
+    const [reason] = answer.reasons;
+    assert.deepEqual([reason.code, reason.params, answer.policyVersion], ["USER_BINDING_LIMIT_REACHED", { limit, current }, `p${n}`]);
+  }
+});
+
 test("a plain binding is allowed and answers are plain objects", () => {
   const answer = rules.checkBinding(okBinding);
   assert.deepEqual(answer, { allowed: true, reasons: [], nextSteps: [], policyVersion: rules.policyVersion });
@@ -99,7 +125,7 @@ test("late fee: 3% a day after 15 days, capped at the fine", () => {
 
 test("the reason catalogue has every refusal in both languages", () => {
   const catalogue = reasonCatalogue();
-  assert.equal(catalogue.length, 29);
+  assert.equal(catalogue.length, 30);
   assert.equal(new Set(catalogue.map((r) => r.code)).size, catalogue.length);
   for (const r of catalogue) {
     assert.match(r.code, /^[A-Z_]+$/);

@@ -188,7 +188,8 @@ fn decide(case: &HandleCase, route: &ViolationRoute, version: &str) -> Decision 
     let mut reasons: Vec<Reason> = route
         .reasons
         .iter()
-        .filter(|r| r.code != "VIOLATION_ALREADY_HANDLED")
+        // Decided and unpaid is what paying is for, not a refusal.
+        .filter(|r| r.code != "VIOLATION_AWAITING_PAYMENT")
         .cloned()
         .collect();
     let mut allowed = route.route == Route::Online;

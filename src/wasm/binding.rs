@@ -1,0 +1,400 @@
+//! Binding calls across the boundary without JSON on the common path.
+//!
+//! A binding call is small, so its price was the crossing, not the rules: `JSON.stringify`, encoding the
+//! text, `serde_json`, and on the way back writing, decoding and `JSON.parse`-ing the reasons with both
+//! messages (docs/benchmarks.md). Here a few lines of JS read the call's fields into one string of parts
+//! in a fixed order, and the answers come back as numbers indexing a table of reason objects the JS side
+//! keeps: each distinct reason crosses as JSON once, then is shared (frozen) by every answer that gives it.
+//!
+//! The packed path only takes calls of the plain shape, every value of its expected JS type. Anything
+//! else (a missing or unknown field, a number for a date, a bad code, an empty id) makes either side give
+//! up, and the call is read as JSON as before, which accepts the same calls and names what is wrong.
+
+use crate::contract::{
+    BindingCall, BindingFacts, LicenceFacts, NextStep, PersonFacts, Stage, VehicleFacts,
+};
+use crate::domain::{
+    BindingMethod, Channel, Document, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,
+    PlateType, UseNature,
+};
+use crate::message::Reason;
+use crate::rules::{Refusal, Rules};
+use crate::time::Timestamp;
+use serde::Serialize;
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+// The JS side. `text`: a string as JSON would carry it, without the separator and without lone surrogates
+// (which JSON escapes and serde_json refuses, while the text crossing would replace them). `object`: a plain
+// object (a literal or from JSON.parse), no class whose getters or toJSON JSON would see differently.
+// `plain`: exactly `n` own fields, all known, so that JSON.stringify would write no others. `optional`: ""
+// when absent or null, "=value" when given; answers 1 when the field is there. `packBindings`: the parts of
+// one call (or of a list of calls) joined by U+0001, or undefined when not of the plain shape.
+// `inflateBindings`: per answer, allowed (0 or 1), the count of reasons and their indexes in `table`, then
+// the same for next steps; `columns[0]` is 1 when the table starts again, `fresh` the JSON of the values
+// added to it by this call ("" for none). Comments stay out of the JS itself: it ships in the package.
+#[wasm_bindgen(inline_js = r#"
+const SEP = "\u0001";
+const GIVE_UP = new Error("not of the plain shape");
+function text(v) {
+  if (typeof v !== "string" || v.includes(SEP) || v.isWellFormed?.() === false) throw GIVE_UP;
+  return v;
+}
+function plain(o, n) {
+  if (Object.keys(o).length !== n) throw GIVE_UP;
+}
+function object(o) {
+  if (typeof o !== "object" || o === null) throw GIVE_UP;
+  const proto = Object.getPrototypeOf(o);
+  if ((proto !== Object.prototype && proto !== null) || o.toJSON !== undefined) throw GIVE_UP;
+  return o;
+}
+function optional(out, v) {
+  if (v === undefined) return out.push(""), 0;
+  if (v === null) return out.push(""), 1;
+  return out.push("=" + text(v)), 1;
+}
+function flag(out, v) {
+  if (v === undefined) return out.push(""), 0;
+  if (typeof v !== "boolean") throw GIVE_UP;
+  return out.push(v ? "1" : "0"), 1;
+}
+function list(out, v, each) {
+  if (v === undefined) return out.push("0"), 0;
+  if (!Array.isArray(v)) throw GIVE_UP;
+  out.push("" + v.length);
+  for (let i = 0; i < v.length; i++) each(out, v[i]);
+  return 1;
+}
+function person(out, p) {
+  object(p);
+  out.push(text(p.id));
+  let n = 1 + flag(out, p.identityVerified);
+  const l = p.licence;
+  if (l === undefined || l === null) {
+    out.push("");
+    if (l === null) n++;
+  } else {
+    object(l);
+    plain(l, 3);
+    const points = l.points;
+    if (typeof points !== "number" || !(points >= 0 && points <= 4294967295) || points % 1 !== 0) throw GIVE_UP;
+    out.push("=", text(l.class), text(l.status), "" + points);
+    n++;
+  }
+  plain(p, n);
+}
+function vehicle(out, v) {
+  object(v);
+  out.push(text(v.id), text(v.plateType), text(v.plateNumber), text(v.ownerKind), text(v.useNature));
+  plain(v, 5 + optional(out, v.ownerId) + optional(out, v.city));
+}
+function binding(out, b) {
+  object(b);
+  out.push(text(b.binderId), text(b.vehicleId), text(b.createdAt));
+  plain(b, 3 + optional(out, b.removedAt));
+}
+function string(out, t) {
+  out.push(text(t));
+}
+function call(out, c) {
+  object(c);
+  person(out, c.binder);
+  vehicle(out, c.vehicle);
+  let n = 5 + list(out, c.binderBindings, binding) + list(out, c.vehicleBindings, binding) +
+    list(out, c.applications, string);
+  out.push(text(c.method), text(c.channel));
+  if (c.stage === undefined) out.push("");
+  else out.push("=" + text(c.stage)), n++;
+  n += list(out, c.documentsChecked, string);
+  out.push(text(c.now));
+  plain(c, n);
+}
+export function packBindings(value, batch) {
+  const out = [];
+  try {
+    if (batch) list(out, value, call);
+    else call(out, value);
+  } catch (e) {
+    if (e === GIVE_UP) return undefined;
+    throw e;
+  }
+  return out.join(SEP);
+}
+
+const table = [];
+export function inflateBindings(columns, fresh, policyVersion, batch) {
+  if (columns[0] === 1) table.length = 0;
+  if (fresh !== "") {
+    for (const value of JSON.parse(fresh)) {
+      if (typeof value === "object") {
+        Object.freeze(value.params);
+        Object.freeze(value.message);
+      }
+      table.push(Object.freeze(value));
+    }
+  }
+  const answers = [];
+  for (let at = 1; at < columns.length;) {
+    const allowed = columns[at++] === 1;
+    const reasons = new Array(columns[at++]);
+    for (let j = 0; j < reasons.length; j++) reasons[j] = table[columns[at++]];
+    const nextSteps = new Array(columns[at++]);
+    for (let j = 0; j < nextSteps.length; j++) nextSteps[j] = table[columns[at++]];
+    answers.push({ allowed, reasons, nextSteps, policyVersion });
+  }
+  return batch ? answers : answers[0];
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = packBindings)]
+    fn pack_bindings(value: &JsValue, batch: bool) -> Option<String>;
+    #[wasm_bindgen(js_name = inflateBindings)]
+    fn inflate_bindings(
+        columns: &[u32],
+        fresh: &str,
+        policy_version: &JsValue,
+        batch: bool,
+    ) -> JsValue;
+}
+
+/// Reads the packed parts of one call; `None` when any part is not what the JSON path would accept.
+struct Parts<'a>(std::str::Split<'a, char>);
+
+impl<'a> Parts<'a> {
+    fn next(&mut self) -> Option<&'a str> {
+        self.0.next()
+    }
+    /// A code, read by the same parser as the JSON path's (one per type, not one serde copy each).
+    fn code<T, E>(&mut self, parse: fn(&str) -> Result<T, E>) -> Option<T> {
+        parse(self.next()?).ok()
+    }
+    fn id(&mut self) -> Option<String> {
+        self.next().filter(|s| !s.is_empty()).map(str::to_owned)
+    }
+    /// "" absent or null, "=value" given.
+    fn optional(&mut self) -> Option<Option<&'a str>> {
+        let part = self.next()?;
+        if part.is_empty() {
+            return Some(None);
+        }
+        Some(Some(part.strip_prefix('=')?))
+    }
+    fn optional_id(&mut self) -> Option<Option<String>> {
+        match self.optional()? {
+            None => Some(None),
+            Some("") => None,
+            Some(id) => Some(Some(id.to_owned())),
+        }
+    }
+    fn flag(&mut self) -> Option<bool> {
+        match self.next()? {
+            "" | "0" => Some(false),
+            "1" => Some(true),
+            _ => None,
+        }
+    }
+    fn count(&mut self) -> Option<usize> {
+        self.next()?.parse().ok()
+    }
+    fn list<T>(&mut self, mut each: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let n = self.count()?;
+        // Each element takes at least one part, so a count larger than the text is not trusted.
+        let mut out = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            out.push(each(self)?);
+        }
+        Some(out)
+    }
+    fn instant(&mut self) -> Option<Timestamp> {
+        self.code(Timestamp::parse_rfc3339)
+    }
+
+    fn person(&mut self) -> Option<PersonFacts> {
+        let id = self.id()?;
+        let identity_verified = self.flag()?;
+        let licence = match self.optional()? {
+            None => None,
+            Some(_) => Some(LicenceFacts {
+                class: self.code(LicenceClass::parse)?,
+                status: self.code(LicenceStatus::parse)?,
+                points: self.next()?.parse().ok()?,
+            }),
+        };
+        Some(PersonFacts {
+            id,
+            identity_verified,
+            licence,
+        })
+    }
+    fn vehicle(&mut self) -> Option<VehicleFacts> {
+        let id = self.id()?;
+        let plate_type = self.code(PlateType::parse)?;
+        let plate_number = PlateNumber::parse(self.next()?, plate_type).ok()?;
+        Some(VehicleFacts {
+            id,
+            plate_type,
+            plate_number,
+            owner_kind: self.code(OwnerKind::parse)?,
+            use_nature: self.code(UseNature::parse)?,
+            owner_id: self.optional_id()?,
+            city: self.optional()?.map(str::to_owned),
+        })
+    }
+    fn binding(&mut self) -> Option<BindingFacts> {
+        Some(BindingFacts {
+            binder_id: self.id()?,
+            vehicle_id: self.id()?,
+            created_at: self.instant()?,
+            removed_at: match self.optional()? {
+                None => None,
+                Some(t) => Some(Timestamp::parse_rfc3339(t).ok()?),
+            },
+        })
+    }
+    fn call(&mut self) -> Option<BindingCall> {
+        Some(BindingCall {
+            binder: self.person()?,
+            vehicle: self.vehicle()?,
+            binder_bindings: self.list(Self::binding)?,
+            vehicle_bindings: self.list(Self::binding)?,
+            applications: self.list(Self::instant)?,
+            method: self.code(BindingMethod::parse)?,
+            channel: self.code(Channel::parse)?,
+            stage: match self.optional()? {
+                None => Stage::default(),
+                Some("precheck") => Stage::Precheck,
+                Some("commit") => Stage::Commit,
+                Some(_) => return None,
+            },
+            documents_checked: self.list(|p| p.code(Document::parse))?,
+            now: self.instant()?,
+        })
+    }
+}
+
+/// The calls of a packed text, or `None` to read them as JSON instead.
+fn unpack(text: &str, batch: bool) -> Option<Vec<BindingCall>> {
+    let mut parts = Parts(text.split('\u{1}'));
+    let calls = if batch {
+        parts.list(Parts::call)?
+    } else {
+        vec![parts.call()?]
+    };
+    // Every part read: a string holding the separator would have been refused by the JS side.
+    parts.next().is_none().then_some(calls)
+}
+
+/// What the JS table holds, in the order it was sent.
+#[derive(Clone, PartialEq)]
+enum Shared {
+    Refusal(Refusal),
+    Step(NextStep),
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SharedJs {
+    Reason(Reason),
+    Step(NextStep),
+}
+
+/// Kept small: found by a linear search, and a page meets only a handful of distinct reasons.
+const TABLE_LIMIT: usize = 128;
+
+thread_local! {
+    /// The values the JS table holds, index for index.
+    static SENT: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The answers as columns, with the values new to the JS table.
+struct Columns<'a> {
+    sent: &'a mut Vec<Shared>,
+    columns: Vec<u32>,
+    fresh: Vec<SharedJs>,
+}
+
+impl Columns<'_> {
+    /// Writes the index of `value`, sending it when new; false when the table is full.
+    fn push(&mut self, value: Shared) -> bool {
+        let at = match self.sent.iter().position(|s| *s == value) {
+            Some(at) => at,
+            None if self.sent.len() == TABLE_LIMIT => return false,
+            None => {
+                self.fresh.push(match &value {
+                    Shared::Refusal(r) => SharedJs::Reason(Reason::of(r)),
+                    Shared::Step(s) => SharedJs::Step(*s),
+                });
+                self.sent.push(value);
+                self.sent.len() - 1
+            }
+        };
+        self.columns.push(at as u32);
+        true
+    }
+
+    fn write(&mut self, answers: &[(Vec<Refusal>, Vec<NextStep>)]) -> bool {
+        for (refusals, steps) in answers {
+            self.columns.push(u32::from(refusals.is_empty()));
+            self.columns.push(refusals.len() as u32);
+            for r in refusals {
+                if !self.push(Shared::Refusal(r.clone())) {
+                    return false;
+                }
+            }
+            self.columns.push(steps.len() as u32);
+            for s in steps {
+                if !self.push(Shared::Step(*s)) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Answers a call (or a list of calls) by the packed path: `None` when it does not apply, and the call
+/// is to be read as JSON.
+pub fn check_packed(
+    rules: &Rules,
+    value: &JsValue,
+    policy_version: &JsValue,
+    batch: bool,
+) -> Option<JsValue> {
+    let text = pack_bindings(value, batch)?;
+    let calls = unpack(&text, batch)?;
+    let answers: Vec<_> = calls
+        .iter()
+        .map(|c| (rules.binding_refusals(c), rules.binding_next_steps(c)))
+        .collect();
+    SENT.with(|sent| {
+        let mut sent = sent.borrow_mut();
+        let mut out = Columns {
+            sent: &mut sent,
+            columns: vec![0],
+            fresh: Vec::new(),
+        };
+        if !out.write(&answers) {
+            // The table is full: start it again, on both sides.
+            out.sent.clear();
+            out.columns = vec![1];
+            out.fresh.clear();
+            if !out.write(&answers) {
+                // More distinct reasons in one batch than the table holds.
+                out.sent.clear();
+                return None;
+            }
+        }
+        let fresh = if out.fresh.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&out.fresh).ok()?
+        };
+        Some(inflate_bindings(
+            &out.columns,
+            &fresh,
+            policy_version,
+            batch,
+        ))
+    })
+}
