@@ -201,6 +201,14 @@ impl From<StoreError> for ServerError {
                 err.internal = Some(detail);
                 err
             }
+            // A second or so covers a lost connection or a standby being promoted.
+            StoreError::Unavailable(detail) => {
+                let mut err = ServerError::of(ServerErrorCode::TemporarilyUnavailable {
+                    retry_after_seconds: 1,
+                });
+                err.internal = Some(detail);
+                err
+            }
             other => ServerError::internal(other.to_string()),
         }
     }
@@ -326,6 +334,12 @@ pub enum ServerErrorCode {
     },
     // 500
     Internal,
+    // 503
+    /// The database could not serve the request (a failover, a lost connection, a timeout); nothing was
+    /// changed, and the same request with the same Idempotency-Key may be sent again.
+    TemporarilyUnavailable {
+        retry_after_seconds: i64,
+    },
 }
 
 /// Who asked for too many SMS codes (`SMS_LIMIT_REACHED`).
@@ -486,6 +500,7 @@ impl ServerErrorCode {
             | C::SmsBudgetReached { .. }
             | C::VerificationDailyCapReached { .. } => ErrorKind::TooManyRequests,
             C::Internal => ErrorKind::Internal,
+            C::TemporarilyUnavailable { .. } => ErrorKind::Unavailable,
         }
     }
 
@@ -562,6 +577,7 @@ impl ServerErrorCode {
             C::SmsBudgetReached { retry_after_seconds: 30_000 },
             C::VerificationDailyCapReached { limit: 20 },
             C::Internal,
+            C::TemporarilyUnavailable { retry_after_seconds: 1 },
         ]
     }
 }
@@ -627,6 +643,7 @@ impl Explain for ServerErrorCode {
             C::SmsBudgetReached { .. } => "SMS_BUDGET_REACHED",
             C::VerificationDailyCapReached { .. } => "VERIFICATION_DAILY_CAP_REACHED",
             C::Internal => "INTERNAL",
+            C::TemporarilyUnavailable { .. } => "TEMPORARILY_UNAVAILABLE",
         }
     }
 
@@ -660,6 +677,9 @@ impl Explain for ServerErrorCode {
                 retryAfterSeconds = *retry_after_seconds
             ],
             C::SmsBudgetReached {
+                retry_after_seconds,
+            }
+            | C::TemporarilyUnavailable {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
             C::PhotoTooLarge { limit_kb } => params![limitKb = *limit_kb],
@@ -792,6 +812,7 @@ impl Explain for ServerErrorCode {
             }
             C::SmsBudgetReached { .. } => m("今日短信验证码已发送过多,请明天再试", "Too many text messages were sent today; please try again tomorrow"),
             C::Internal => m("服务器内部错误,请稍后再试", "Internal error; please try again later"),
+            C::TemporarilyUnavailable { .. } => m("系统繁忙,未作任何变更,请稍后重试", "The service is busy; nothing was changed, please try again in a moment"),
         }
     }
 }

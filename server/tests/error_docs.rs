@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 57;
+const VARIANTS: usize = 58;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -78,6 +78,7 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::VerificationResultMismatch => 54,
         C::VerificationResultStale => 55,
         C::VerificationDailyCapReached { .. } => 56,
+        C::TemporarilyUnavailable { .. } => 57,
     }
 }
 
