@@ -271,7 +271,7 @@ async fn count_round_trips(
         _ => "127.0.0.1".to_owned(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    let counter = RoundTripCounter::start(format!("{host}:{port}")).await;
+    let counter = RoundTripCounter::start(format!("{host}:{port}"));
     let url = format!(
         "postgres://{}@127.0.0.1:{}/{}",
         config.get_user().unwrap_or("postgres"),

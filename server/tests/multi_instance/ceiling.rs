@@ -83,13 +83,13 @@ pub fn postgres(url: &str, rows: i64, clients: usize, seconds: u64) -> (Rate, Ra
     admin.batch_execute(PG_SETUP).unwrap();
     admin
         .execute(
-            "INSERT INTO ceiling_people SELECT generate_series(1, $1)",
+            "INSERT INTO ceiling_people SELECT generate_series(1, $1::BIGINT)",
             &[&rows],
         )
         .unwrap();
     admin
         .execute(
-            "INSERT INTO ceiling_vehicles SELECT generate_series(1, $1)",
+            "INSERT INTO ceiling_vehicles SELECT generate_series(1, $1::BIGINT)",
             &[&rows],
         )
         .unwrap();
@@ -259,18 +259,28 @@ pub struct RoundTripCounter {
 }
 
 impl RoundTripCounter {
-    pub async fn start(upstream: String) -> RoundTripCounter {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// Runs on a thread and runtime of its own: the bench's runtime blocks a worker while an instance
+    /// starts, and a task spawned there would wait for it.
+    pub fn start(upstream: String) -> RoundTripCounter {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let trips = Arc::new(AtomicU64::new(0));
         let counted = trips.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let Ok(server) = TcpStream::connect(&upstream).await else {
-                    continue;
-                };
-                tokio::spawn(relay(client, server, counted.clone()));
-            }
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).unwrap();
+                while let Ok((client, _)) = listener.accept().await {
+                    let Ok(server) = TcpStream::connect(&upstream).await else {
+                        continue;
+                    };
+                    tokio::spawn(relay(client, server, counted.clone()));
+                }
+            });
         });
         RoundTripCounter { port, trips }
     }
@@ -281,8 +291,8 @@ impl RoundTripCounter {
 }
 
 async fn relay(client: TcpStream, server: TcpStream, trips: Arc<AtomicU64>) {
-    let (mut from_client, mut to_server) = client.into_split();
-    let (mut from_server, mut to_client) = server.into_split();
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
     // Set when the server has sent something since the client last started a round trip.
     let answered = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let heard = answered.clone();
