@@ -34,8 +34,9 @@ step "format" cargo fmt --all -- --check
 step "clippy (native)" cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (wasm32)" cargo clippy -p renche --target wasm32-unknown-unknown --all-targets -- -D warnings
 # Core scenarios and properties, backend API flows, the SQLite/PostgreSQL conformance suite, three
-# instances on PostgreSQL, and the reliability checks (histories, SIGKILL restarts, authorisation matrix,
-# bad-request catalogue).
+# instances on PostgreSQL, a synchronous standby promoted after SIGKILL of its primary (initdb'd in a
+# temporary folder, as the postgres OS user when run as root), and the reliability checks (histories,
+# SIGKILL restarts, authorisation matrix, bad-request catalogue).
 step "native tests" cargo test --workspace
 step "API against its OpenAPI document (schemathesis)" bash scripts/api-schema-test.sh
 step "build npm package (web, nodejs, bundler)" bash scripts/build-pkg.sh

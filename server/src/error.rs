@@ -201,6 +201,14 @@ impl From<StoreError> for ServerError {
                 err.internal = Some(detail);
                 err
             }
+            // A second or so covers a lost connection or a standby being promoted.
+            StoreError::Unavailable(detail) => {
+                let mut err = ServerError::of(ServerErrorCode::TemporarilyUnavailable {
+                    retry_after_seconds: 1,
+                });
+                err.internal = Some(detail);
+                err
+            }
             other => ServerError::internal(other.to_string()),
         }
     }
@@ -329,6 +337,11 @@ pub enum ServerErrorCode {
     // 503
     /// No SMS gateway is configured (outside development mode): no code can be sent, so none is promised.
     SmsUnavailable,
+    /// The database could not serve the request (a failover, a lost connection, a timeout); nothing was
+    /// changed, and the same request with the same Idempotency-Key may be sent again.
+    TemporarilyUnavailable {
+        retry_after_seconds: i64,
+    },
 }
 
 /// Who asked for too many SMS codes (`SMS_LIMIT_REACHED`).
@@ -492,6 +505,7 @@ impl ServerErrorCode {
             | C::VerificationDailyCapReached { .. } => ErrorKind::TooManyRequests,
             C::Internal => ErrorKind::Internal,
             C::SmsUnavailable => ErrorKind::Unavailable,
+            C::TemporarilyUnavailable { .. } => ErrorKind::Unavailable,
         }
     }
 
@@ -570,6 +584,7 @@ impl ServerErrorCode {
             C::VerificationDailyCapReached { limit: 20 },
             C::Internal,
             C::SmsUnavailable,
+            C::TemporarilyUnavailable { retry_after_seconds: 1 },
         ]
     }
 }
@@ -636,6 +651,7 @@ impl Explain for ServerErrorCode {
             C::VerificationDailyCapReached { .. } => "VERIFICATION_DAILY_CAP_REACHED",
             C::Internal => "INTERNAL",
             C::SmsUnavailable => "SMS_UNAVAILABLE",
+            C::TemporarilyUnavailable { .. } => "TEMPORARILY_UNAVAILABLE",
         }
     }
 
@@ -669,6 +685,9 @@ impl Explain for ServerErrorCode {
                 retryAfterSeconds = *retry_after_seconds
             ],
             C::SmsBudgetReached {
+                retry_after_seconds,
+            }
+            | C::TemporarilyUnavailable {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
             C::PhotoTooLarge { limit_kb } => params![limitKb = *limit_kb],
@@ -803,6 +822,7 @@ impl Explain for ServerErrorCode {
             C::SmsBudgetReached { .. } => m("今日短信验证码已发送过多,请明天再试", "Too many text messages were sent today; please try again tomorrow"),
             C::Internal => m("服务器内部错误,请稍后再试", "Internal error; please try again later"),
             C::SmsUnavailable => m("短信服务暂不可用,请稍后再试或到窗口办理", "Text messages cannot be sent at the moment; please try again later or visit a service window"),
+            C::TemporarilyUnavailable { .. } => m("系统繁忙,未作任何变更,请稍后重试", "The service is busy; nothing was changed, please try again in a moment"),
         }
     }
 }

@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 58;
+const VARIANTS: usize = 59;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -79,6 +79,7 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::VerificationResultStale => 55,
         C::VerificationDailyCapReached { .. } => 56,
         C::SmsUnavailable => 57,
+        C::TemporarilyUnavailable { .. } => 58,
     }
 }
 

@@ -25,9 +25,9 @@ pub fn status(kind: ErrorKind) -> StatusCode {
     }
 }
 
-/// The `Retry-After` of a 429 that knows its wait (`params.retryAfterSeconds`).
+/// The `Retry-After` of a 429 or 503 that knows its wait (`params.retryAfterSeconds`).
 fn retry_after(e: &ServerError) -> Option<HeaderValue> {
-    if e.kind != ErrorKind::TooManyRequests {
+    if !matches!(e.kind, ErrorKind::TooManyRequests | ErrorKind::Unavailable) {
         return None;
     }
     match e.params.as_ref()?.get("retryAfterSeconds")? {

@@ -2,7 +2,8 @@
 //! `Idempotency-Key` handling (IETF draft) of state changes.
 
 use crate::error::{
-    CsrfCheckFailed, IdempotencyKeyInvalid, ServerError, ServerErrorCode, ServerResult,
+    CsrfCheckFailed, ErrorKind, IdempotencyKeyInvalid, ServerError, ServerErrorCode,
+    ServerResult,
 };
 use crate::flows::sessions::{self, Session, SESSION_LIFETIME_MS};
 use crate::http::extract::{body_limit, Ctx};
@@ -361,7 +362,12 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     let fingerprint = fingerprint(req.method().as_str(), &target, &content_type, &bytes);
     *req.body_mut() = Body::from(bytes);
     let stale = Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS);
-    let (session, key, begin) = state
+    let unsure = (
+        token.clone(),
+        key.as_ref().ok().cloned(),
+        fingerprint.clone(),
+    );
+    let claimed = state
         .write(move |tx| {
             let session =
                 sessions::live(tx, &token, now)?.ok_or_else(ServerError::unauthenticated)?;
@@ -377,7 +383,16 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
             let begin = tx.idempotency_begin(&session.scope(), &key, &fingerprint, now, stale)?;
             Ok((session, key, begin))
         })
-        .await?;
+        .await;
+    let (session, key, begin) = match claimed {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            if let (ErrorKind::Unavailable, (token, Some(key), fingerprint)) = (e.kind, unsure) {
+                forget_unsure_claim(state, token, key, fingerprint, now).await;
+            }
+            return Err(e);
+        }
+    };
     let scope = session.scope();
     req.extensions_mut().insert(session);
     match begin {
@@ -457,6 +472,29 @@ async fn forget(state: &SharedState, pending: PendingKey) {
         .await
     {
         tracing::error!(error = %e, "could not release an idempotency key");
+    }
+}
+
+/// The database failed while the key was being claimed (a failover): the claim may have been committed
+/// without our hearing of it, and would then answer the client's retry with 409 for a minute. Release it
+/// once the database answers again, if it is still the claim this request made.
+async fn forget_unsure_claim(
+    state: &SharedState,
+    token: String,
+    key: String,
+    fingerprint: Vec<u8>,
+    claimed_at: Timestamp,
+) {
+    let forgotten = state
+        .write(move |tx| {
+            if let Some(session) = sessions::live(tx, &token, claimed_at)? {
+                tx.idempotency_forget_claim(&session.scope(), &key, &fingerprint, claimed_at)?;
+            }
+            Ok::<_, ServerError>(())
+        })
+        .await;
+    if let Err(e) = forgotten {
+        tracing::error!(error = %e, "could not release an unconfirmed idempotency key");
     }
 }
 

@@ -50,6 +50,10 @@ pub enum StoreError {
     },
     #[error("the store is shut down")]
     Closed,
+    /// The database cannot serve just now (connection refused or lost, a standby taking over, a statement
+    /// timeout, a deadlock): nothing of the job was kept, and the same request may simply be sent again.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -581,6 +585,15 @@ pub trait Tx {
     ) -> StoreResult<()>;
     /// Releases a key that is still running (a finished key keeps its answer).
     fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()>;
+    /// Releases the key only if it is still running as the claim made at `claimed_at` for `fingerprint`
+    /// left it: a claim whose commit the database never confirmed (a failover), not another request's.
+    fn idempotency_forget_claim(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        claimed_at: Timestamp,
+    ) -> StoreResult<()>;
     /// Drops finished keys created before `before` and expired sessions; returns how many rows went.
     fn purge_expired(&mut self, keys_before: Timestamp, now: Timestamp) -> StoreResult<u64>;
 

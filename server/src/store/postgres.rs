@@ -21,15 +21,14 @@
 //! may have talked to the outside world, so the store cannot run it again.
 
 mod copy;
+mod values;
 
 pub use copy::{copy_from_sqlite, migrate_data, CopyReport};
 
-use super::rows::Columns;
 use super::sql::{Advisory, Arg, Db, EachRow, SqlTx};
 use super::{BoxFuture, Job, Outcome, Store, StoreError, StoreResult};
-use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use ::postgres::{Client, NoTls, Row, Statement};
-use bytes::BytesMut;
+use ::postgres::types::ToSql;
+use ::postgres::{Client, NoTls, Statement};
 use renche::Timestamp;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -49,7 +48,6 @@ const LOCK_SERVER_KEY: i32 = LOCK_NAMESPACE + 2;
 const LOCK_SMS_COUNT: i32 = LOCK_NAMESPACE + 3;
 
 type Param<'a> = &'a (dyn ToSql + Sync);
-type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
 impl From<::postgres::Error> for StoreError {
     fn from(e: ::postgres::Error) -> Self {
@@ -60,16 +58,34 @@ impl From<::postgres::Error> for StoreError {
                     .map(|d| d.message().to_owned())
                     .unwrap_or_else(|| e.to_string()),
             ),
-            // Deadlocks and serialization failures stay internal errors (500): the idempotency guard then
-            // releases the key and the client's retry runs again.
+            _ if is_transient(&e) => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Database(e.to_string()),
         }
     }
 }
 
+/// Whether the same job could succeed if sent again: the connection failed or was refused (a standby
+/// not yet promoted is refused by `target_session_attrs=read-write`), the server is shutting down or
+/// cancelled the statement (a statement timeout), a lock timeout, a deadlock or serialization failure,
+/// or a transaction that reached a read-only standby. The client gets 503 with `Retry-After`; the idempotency guard
+/// releases the key, and a retry either replays the stored answer (the commit went through) or runs anew.
+fn is_transient(e: &::postgres::Error) -> bool {
+    use std::error::Error as _;
+    match e.code().map(|c| c.code()) {
+        Some(c) => {
+            ["08", "40", "53", "57"]
+                .iter()
+                .any(|class| c.starts_with(class))
+                || c == "25006"
+                || c == "55P03"
+        }
+        None => e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()),
+    }
+}
+
 impl From<r2d2::Error> for StoreError {
     fn from(e: r2d2::Error) -> Self {
-        StoreError::Database(format!("connection pool: {e}"))
+        StoreError::Unavailable(format!("connection pool: {e}"))
     }
 }
 
@@ -87,8 +103,9 @@ impl Conn {
     }
 }
 
-impl Drop for Conn {
-    fn drop(&mut self) {
+impl Conn {
+    /// Closes the client now; the pool then sees the connection as broken and drops it.
+    fn close(&mut self) {
         // Closing a sync client blocks on its own runtime, which panics inside another runtime (a store
         // dropped in async code): close it on a thread of its own there.
         if let Some(client) = self.client.take() {
@@ -98,6 +115,12 @@ impl Drop for Conn {
                     .spawn(move || drop(client));
             }
         }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -249,12 +272,26 @@ pub fn migrate(client: &mut Client, now: Timestamp) -> StoreResult<()> {
 }
 
 fn run_job(pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
-    let mut conn = pool.get()?;
-    conn.client()?.batch_execute(if write {
+    let begin = if write {
         "BEGIN ISOLATION LEVEL READ COMMITTED"
     } else {
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-    })?;
+    };
+    // An idle pooled connection whose server went away (a failover) is found out by its first round trip,
+    // before the job has done anything: drop it and take another, so that a whole pool of stale
+    // connections costs the requests nothing (a ping per job would cost a round trip instead).
+    let mut stale = 0;
+    let mut conn = loop {
+        let mut conn = pool.get()?;
+        match conn.client()?.batch_execute(begin) {
+            Ok(()) => break conn,
+            Err(e) if is_transient(&e) && stale <= pool.max_size() => {
+                conn.close();
+                stale += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let mut tx = SqlTx::new(PgDb {
         conn: &mut conn,
         write,
@@ -371,61 +408,4 @@ impl Db for PgDb<'_> {
         }
         Ok(())
     }
-}
-
-impl ToSql for Arg<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        // The inner values check their own types: an argument of the wrong kind is the driver's error.
-        match *self {
-            // Points and counts are INTEGER; nothing the flows store comes near its limits.
-            Arg::Int(v) if *ty == Type::INT4 => v
-                .map(|v| i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX }))
-                .to_sql_checked(ty, out),
-            Arg::Int(v) => v.to_sql_checked(ty, out),
-            Arg::Text(v) => v.to_sql_checked(ty, out),
-            Arg::Bytes(v) => v.to_sql_checked(ty, out),
-            Arg::Flag(v) => v.to_sql_checked(ty, out),
-        }
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-    to_sql_checked!();
-}
-
-impl Columns for Row {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        if is_int4(self, i) {
-            Ok(i64::from(self.try_get::<_, i32>(i)?))
-        } else {
-            Ok(self.try_get(i)?)
-        }
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.try_get(i)?)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        if is_int4(self, i) {
-            Ok(self.try_get::<_, Option<i32>>(i)?.map(i64::from))
-        } else {
-            Ok(self.try_get(i)?)
-        }
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        Ok(self.try_get(i)?)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.try_get(i)?)
-    }
-}
-
-/// Whether column `i` is an INTEGER (points, counts), which the driver reads only as i32.
-fn is_int4(r: &Row, i: usize) -> bool {
-    r.columns().get(i).is_some_and(|c| *c.type_() == Type::INT4)
 }

@@ -865,6 +865,20 @@ impl<D: Db> Tx for SqlTx<D> {
         )?;
         Ok(())
     }
+    fn idempotency_forget_claim(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        claimed_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND state = 'running' \
+             AND fingerprint = ?3 AND created_at = ?4",
+            args![scope, key, fingerprint, claimed_at],
+        )?;
+        Ok(())
+    }
     fn purge_expired(&mut self, keys_before: Timestamp, now: Timestamp) -> StoreResult<u64> {
         const DAY: i64 = 86_400_000;
         let now = now.millis();

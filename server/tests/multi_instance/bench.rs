@@ -4,8 +4,10 @@
 //! - bind: `RENCHE_BENCH_CLIENTS` window officers commit bindings of random people to random vehicles;
 //! - list: as many owners list their violations (`GET /api/v1/violations`).
 //!
-//! Prints one Markdown table row.
+//! Prints one Markdown table row, then the raw ceilings of the same transaction on the same database
+//! (`ceiling.rs`) with the ratio, and on PostgreSQL the round trips per commit counted on the wire.
 
+use crate::ceiling::{self, RoundTripCounter};
 use crate::harness::{new_key, Browser, Instance};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,7 +23,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -114,6 +116,12 @@ async fn scale() {
         officers.push(b);
     }
     let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
+    let is_postgres = database.starts_with("postgres");
+    let round_trips = if is_postgres {
+        Some(count_round_trips(&database, scratch.path(), &officers[0], vehicles, salt).await)
+    } else {
+        None
+    };
     let b2 = bases.clone();
     // What the refused or failed commits answered, to print.
     let others_all: Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>> =
@@ -188,11 +196,7 @@ async fn scale() {
     })
     .await;
 
-    let store = if database.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let store = if is_postgres { "PostgreSQL" } else { "SQLite" };
     eprintln!(
         "bind: {} ok, {} other {:?} in {:.1}s; list: {} ok, {} other in {:.1}s",
         bind.ok,
@@ -214,4 +218,99 @@ async fn scale() {
     );
     assert!(bind.ok > 0 && list.ok > 0);
     drop(instances);
+
+    // The ceilings, on the same database once the servers are gone.
+    let rows = i64::from(vehicles);
+    let renche = bind.rate();
+    let p99 = percentile(&bind.latencies, 0.99);
+    let line = if is_postgres {
+        let url = database.clone();
+        let (one_call, statements) =
+            std::thread::spawn(move || ceiling::postgres(&url, rows, clients as usize, seconds))
+                .join()
+                .unwrap();
+        format!(
+            "| PostgreSQL | {clients} | {renche:.0} | {p99:.1} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} | {:.2} | {:.1} |",
+            one_call.per_second,
+            one_call.p99,
+            statements.per_second,
+            statements.p99,
+            renche / one_call.per_second,
+            renche / statements.per_second,
+            round_trips.unwrap_or(0.0),
+        )
+    } else {
+        let path = renche_server::store::sqlite::path_of_url(&database);
+        let statements = std::thread::spawn(move || ceiling::sqlite(&path, rows, seconds))
+            .join()
+            .unwrap();
+        format!(
+            "| SQLite | {clients} | {renche:.0} | {p99:.1} | | | {:.0} | {:.1} | | {:.2} | in process |",
+            statements.per_second,
+            statements.p99,
+            renche / statements.per_second,
+        )
+    };
+    println!("| store | clients | renche commits/s | p99 ms | 1-call ceiling/s | p99 ms | 6-statement ceiling/s | p99 ms | ratio to 1-call | ratio to 6 statements | round trips per commit |");
+    println!("{line}");
+}
+
+/// Round trips per window commit, counted on the wire: one more instance whose database connections go
+/// through a `RoundTripCounter`, one officer committing one binding after another (after a few to prepare
+/// the statements on its connections).
+async fn count_round_trips(
+    database: &str,
+    scratch: &std::path::Path,
+    officer: &Browser,
+    vehicles: u32,
+    salt: u64,
+) -> f64 {
+    let config: postgres::Config = database.split('?').next().unwrap().parse().unwrap();
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let counter = RoundTripCounter::start(format!("{host}:{port}"));
+    let url = format!(
+        "postgres://{}@127.0.0.1:{}/{}",
+        config.get_user().unwrap_or("postgres"),
+        counter.port,
+        config.get_dbname().unwrap_or("postgres")
+    );
+    let instance = Instance::start(&url, scratch);
+    let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
+    let mut rng = StdRng::seed_from_u64(salt ^ 0x5eed);
+    let (warm_up, measured) = (20, 100);
+    let mut before = 0;
+    let mut commits = 0u64;
+    for n in 0..warm_up + measured {
+        if n == warm_up {
+            before = counter.trips();
+        }
+        let body = json!({ "personId": rng.gen_range(1..=vehicles).to_string(),
+                           "vehicleId": rng.gen_range(1..=vehicles).to_string(),
+                           "relationship": "friend", "documentsChecked": docs });
+        let a = officer
+            .send(
+                &instance.base,
+                Method::POST,
+                "/api/v1/window/bindings",
+                Some(&body),
+                Some(&new_key()),
+            )
+            .await
+            .unwrap();
+        assert!(
+            a.status.is_client_error() || a.status.is_success(),
+            "{:?}",
+            a.body
+        );
+        if n >= warm_up {
+            commits += 1;
+        }
+    }
+    let trips = counter.trips() - before;
+    drop(instance);
+    trips as f64 / commits as f64
 }

@@ -94,6 +94,7 @@ pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
     pub replayed: bool,
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -151,12 +152,18 @@ impl Browser {
         let resp = req.send().await?;
         let status = resp.status();
         let replayed = resp.headers().contains_key("idempotent-replayed");
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = resp.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Ok(Answer {
             status,
             body,
             replayed,
+            retry_after,
         })
     }
 

@@ -13,6 +13,8 @@
 )]
 
 mod bench;
+mod ceiling;
+mod failover;
 mod harness;
 #[path = "../conformance/support.rs"]
 #[allow(dead_code)]
@@ -49,10 +51,22 @@ struct Record {
     refused: usize,
     replays_checked: usize,
     cross_instance_retries: usize,
+    /// 503 answers, each with a `Retry-After`; and answers 500, which a fault must never give.
+    unavailable: usize,
+    internal_errors: usize,
+    /// When each acknowledgement (2xx) came, to find the longest time without one.
+    acknowledged_at: Vec<Instant>,
 }
 
-/// Sends one state change, retrying the same key on the next instance while an instance does not answer
-/// (or says the key is still in use by the killed one, briefly). `None`: never resolved.
+/// How long a client keeps trying one key: `attempts` sends, each after the previous failed.
+#[derive(Clone, Copy)]
+struct Patience {
+    attempts: usize,
+}
+
+/// Sends one state change, retrying the same key on the next instance while an instance does not answer,
+/// answers 503, or says the key is still in use (by a killed instance or a request being answered).
+/// `None`: never resolved.
 #[allow(clippy::too_many_arguments)]
 async fn send_once(
     b: &Browser,
@@ -63,9 +77,11 @@ async fn send_once(
     body: Option<&serde_json::Value>,
     key: &str,
     record: &Mutex<Record>,
+    patience: Patience,
 ) -> Option<(Answer, usize)> {
     let mut at = first;
-    for attempt in 0..12 {
+    let mut last = String::new();
+    for attempt in 0..patience.attempts {
         if attempt > 0 {
             // A different instance from the one that just failed.
             at = (at + 1) % bases.len();
@@ -76,64 +92,68 @@ async fn send_once(
             .await
         {
             Ok(a) if a.status == StatusCode::CONFLICT && a.code() == "IDEMPOTENCY_KEY_IN_USE" => {
+                last = format!("{} {}", a.status, a.code());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(a) if a.status == StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(
+                    a.retry_after.is_some(),
+                    "a 503 without Retry-After: {:?}",
+                    a.body
+                );
+                record.lock().unwrap().unavailable += 1;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Ok(a) if a.status.is_server_error() => {
+                record.lock().unwrap().internal_errors += 1;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            Ok(a) => return Some((a, at)),
-            Err(_) => {}
+            Ok(a) => {
+                if a.status.is_success() {
+                    record.lock().unwrap().acknowledged_at.push(Instant::now());
+                }
+                return Some((a, at));
+            }
+            Err(e) => last = e.to_string(),
         }
     }
+    eprintln!(
+        "{method} {path} with key {key}: no answer after {} tries, the last: {last}",
+        patience.attempts
+    );
     None
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
-    if skip_postgres() {
-        eprintln!("RENCHE_SKIP_POSTGRES=1: skipped");
-        return;
-    }
-    let started = Instant::now();
-    let db = TestDb::create();
-    let url = format!("{}?pool_size=8", db.url);
+/// People, officers and vehicles straight into the database (this also migrates it): (binders, vehicles).
+async fn seed(url: &str) -> (Vec<i64>, Vec<i64>) {
+    let store: Arc<dyn Store> = Arc::new(PgStore::open(url, T0).unwrap());
+    write(&store, |tx| {
+        let b = (0..BINDERS)
+            .map(|n| tx.insert_person(&new_person(n)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        for n in OFFICER_BASE..OFFICER_BASE + WORKERS {
+            let mut o = new_person(n);
+            o.role = Role::Officer;
+            let id = tx.insert_person(&o)?;
+            // Officers sign in with verified accounts (as the demo seeds them).
+            let account = tx.insert_account(o.phone.as_str(), T0)?;
+            tx.link_account(account, id, T0)?;
+        }
+        let v = (0..VEHICLES)
+            .map(|n| tx.insert_vehicle(&new_vehicle(n, None)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((b, v))
+    })
+    .await
+    .unwrap()
+}
 
-    // People, officers and vehicles straight into the database (this also migrates it).
-    let (binders, vehicles) = {
-        let store: Arc<dyn Store> = Arc::new(PgStore::open(&url, T0).unwrap());
-        let ids = write(&store, |tx| {
-            let b = (0..BINDERS)
-                .map(|n| tx.insert_person(&new_person(n)))
-                .collect::<StoreResult<Vec<_>>>()?;
-            for n in OFFICER_BASE..OFFICER_BASE + WORKERS {
-                let mut o = new_person(n);
-                o.role = Role::Officer;
-                let id = tx.insert_person(&o)?;
-                // Officers sign in with verified accounts (as the demo seeds them).
-                let account = tx.insert_account(o.phone.as_str(), T0)?;
-                tx.link_account(account, id, T0)?;
-            }
-            let v = (0..VEHICLES)
-                .map(|n| tx.insert_vehicle(&new_vehicle(n, None)))
-                .collect::<StoreResult<Vec<_>>>()?;
-            Ok((b, v))
-        })
-        .await
-        .unwrap();
-        ids
-    };
-
-    let scratch = tempfile::tempdir().unwrap();
-    let mut instances: Vec<Instance> = (0..3)
-        .map(|_| Instance::start(&url, scratch.path()))
-        .collect();
-    let bases: Arc<Vec<String>> = Arc::new(instances.iter().map(|i| i.base.clone()).collect());
-
-    // Each officer signs in: code asked of one instance, typed in at the next.
+/// Each officer signs in: code asked of one instance, typed in at the next.
+async fn sign_in_officers(bases: &[String]) -> Vec<Browser> {
     let mut browsers = Vec::new();
     for w in 0..WORKERS {
         let mut b = Browser::new();
-        let (ask, confirm) = (w as usize % 3, (w as usize + 1) % 3);
+        let (ask, confirm) = (w as usize % bases.len(), (w as usize + 1) % bases.len());
         b.sign_in(
             &bases[ask],
             &bases[confirm],
@@ -142,102 +162,123 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
         .await;
         browsers.push(b);
     }
+    browsers
+}
 
-    let record = Arc::new(Mutex::new(Record::default()));
-    let done_ops = Arc::new(AtomicUsize::new(0));
-    let killed = Arc::new(AtomicBool::new(false));
-    let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
-    let tasks: Vec<_> = browsers
-        .into_iter()
-        .enumerate()
-        .map(|(w, b)| {
-            let (bases, record, done_ops) = (bases.clone(), record.clone(), done_ops.clone());
-            let (binders, vehicles, docs) = (binders.clone(), vehicles.clone(), docs.clone());
-            tokio::spawn(async move {
-                let mut rng = StdRng::seed_from_u64(w as u64);
-                let mut mine: Vec<i64> = Vec::new();
-                for _ in 0..OPS_PER_WORKER {
-                    let first = rng.gen_range(0..bases.len());
-                    let key = new_key();
-                    if !mine.is_empty() && rng.gen_bool(0.3) {
-                        let id = mine.swap_remove(rng.gen_range(0..mine.len()));
-                        let path = format!("/api/v1/bindings/{id}");
-                        let got =
-                            send_once(&b, &bases, first, Method::DELETE, &path, None, &key, &record)
-                                .await;
-                        if let Some((a, _)) = got {
-                            if a.status.is_success() {
-                                record.lock().unwrap().removed.insert(id);
-                            }
-                        }
-                    } else {
-                        let person = binders[rng.gen_range(0..binders.len())];
-                        let vehicle = vehicles[rng.gen_range(0..vehicles.len())];
-                        let body = json!({ "personId": person.to_string(), "vehicleId": vehicle.to_string(),
-                                           "relationship": "friend", "documentsChecked": docs });
-                        let path = "/api/v1/window/bindings";
-                        match send_once(&b, &bases, first, Method::POST, path, Some(&body), &key, &record).await {
-                            Some((a, at)) if a.status == StatusCode::CREATED => {
-                                let id: i64 = a.body["binding"]["id"].as_str().unwrap().parse().unwrap();
-                                mine.push(id);
-                                record.lock().unwrap().created.insert(key.clone(), (id, person, vehicle));
-                                // Now and then the client "did not hear" and sends the same request again
-                                // to another instance: it must get the same binding back, not a second one.
-                                if rng.gen_bool(0.25) {
-                                    let other = (at + 1) % bases.len();
-                                    if let Some((again, _)) = send_once(
-                                        &b, &bases, other, Method::POST, path, Some(&body), &key, &record,
-                                    )
-                                    .await
-                                    {
-                                        assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
-                                        assert!(again.replayed, "a retry was run again: {:?}", again.body);
-                                        assert_eq!(again.body["binding"]["id"], a.body["binding"]["id"]);
-                                        record.lock().unwrap().replays_checked += 1;
-                                    }
+/// What every client does: `OPS_PER_WORKER` window bindings of random binders to random vehicles, and
+/// removals of its own bindings now and then, spread over the instances.
+struct Workload {
+    bases: Arc<Vec<String>>,
+    binders: Vec<i64>,
+    vehicles: Vec<i64>,
+    record: Arc<Mutex<Record>>,
+    done_ops: Arc<AtomicUsize>,
+    patience: Patience,
+}
+
+/// Three instances on `url`, and the officers signed in across them.
+async fn start_three(url: &str, scratch: &std::path::Path) -> (Vec<Instance>, Vec<Browser>) {
+    let instances: Vec<Instance> = (0..3).map(|_| Instance::start(url, scratch)).collect();
+    let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
+    let browsers = sign_in_officers(&bases).await;
+    (instances, browsers)
+}
+
+impl Workload {
+    fn new(
+        instances: &[Instance],
+        binders: Vec<i64>,
+        vehicles: Vec<i64>,
+        patience: Patience,
+    ) -> Self {
+        Workload {
+            bases: Arc::new(instances.iter().map(|i| i.base.clone()).collect()),
+            binders,
+            vehicles,
+            record: Arc::default(),
+            done_ops: Arc::default(),
+            patience,
+        }
+    }
+
+    fn spawn(&self, browsers: Vec<Browser>) -> Vec<tokio::task::JoinHandle<()>> {
+        browsers
+            .into_iter()
+            .enumerate()
+            .map(|(w, b)| {
+                let (bases, record, done_ops) =
+                    (self.bases.clone(), self.record.clone(), self.done_ops.clone());
+                let (binders, vehicles, patience) =
+                    (self.binders.clone(), self.vehicles.clone(), self.patience);
+                tokio::spawn(async move {
+                    let mut rng = StdRng::seed_from_u64(w as u64);
+                    let mut mine: Vec<i64> = Vec::new();
+                    let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
+                    for _ in 0..OPS_PER_WORKER {
+                        let first = rng.gen_range(0..bases.len());
+                        let key = new_key();
+                        if !mine.is_empty() && rng.gen_bool(0.3) {
+                            let id = mine.swap_remove(rng.gen_range(0..mine.len()));
+                            let path = format!("/api/v1/bindings/{id}");
+                            let got = send_once(
+                                &b, &bases, first, Method::DELETE, &path, None, &key, &record, patience,
+                            )
+                            .await;
+                            if let Some((a, _)) = got {
+                                if a.status.is_success() {
+                                    record.lock().unwrap().removed.insert(id);
                                 }
                             }
-                            Some((a, _)) => {
-                                assert!(
-                                    a.status == StatusCode::UNPROCESSABLE_ENTITY
-                                        || a.status == StatusCode::CONFLICT,
-                                    "unexpected answer {}: {:?}",
-                                    a.status,
-                                    a.body
-                                );
-                                record.lock().unwrap().refused += 1;
+                        } else {
+                            let person = binders[rng.gen_range(0..binders.len())];
+                            let vehicle = vehicles[rng.gen_range(0..vehicles.len())];
+                            let body = json!({ "personId": person.to_string(), "vehicleId": vehicle.to_string(),
+                                               "relationship": "friend", "documentsChecked": docs });
+                            let path = "/api/v1/window/bindings";
+                            let send = |at: usize| {
+                                send_once(&b, &bases, at, Method::POST, path, Some(&body), &key, &record, patience)
+                            };
+                            match send(first).await {
+                                Some((a, at)) if a.status == StatusCode::CREATED => {
+                                    let id: i64 = a.body["binding"]["id"].as_str().unwrap().parse().unwrap();
+                                    mine.push(id);
+                                    record.lock().unwrap().created.insert(key.clone(), (id, person, vehicle));
+                                    // Now and then the client "did not hear" and sends the same request again
+                                    // to another instance: it must get the same binding back, not a second one.
+                                    if rng.gen_bool(0.25) {
+                                        if let Some((again, _)) = send((at + 1) % bases.len()).await {
+                                            assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+                                            assert!(again.replayed, "a retry was run again: {:?}", again.body);
+                                            assert_eq!(again.body["binding"]["id"], a.body["binding"]["id"]);
+                                            record.lock().unwrap().replays_checked += 1;
+                                        }
+                                    }
+                                }
+                                Some((a, _)) => {
+                                    assert!(
+                                        a.status == StatusCode::UNPROCESSABLE_ENTITY
+                                            || a.status == StatusCode::CONFLICT,
+                                        "unexpected answer {}: {:?}",
+                                        a.status,
+                                        a.body
+                                    );
+                                    record.lock().unwrap().refused += 1;
+                                }
+                                None => record.lock().unwrap().unresolved_binds += 1,
                             }
-                            None => record.lock().unwrap().unresolved_binds += 1,
                         }
+                        done_ops.fetch_add(1, Ordering::Relaxed);
                     }
-                    done_ops.fetch_add(1, Ordering::Relaxed);
-                }
+                })
             })
-        })
-        .collect();
-
-    // Kill the third instance a third of the way through.
-    let total = (WORKERS as usize) * OPS_PER_WORKER;
-    while done_ops.load(Ordering::Relaxed) < total / 3 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+            .collect()
     }
-    instances[2].kill();
-    killed.store(true, Ordering::Relaxed);
-    let killed_at = done_ops.load(Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let elapsed = started.elapsed();
+}
 
-    // The survivors still answer.
-    for base in &bases[..2] {
-        let h = reqwest::get(format!("{base}/healthz")).await.unwrap();
-        assert_eq!(h.status(), StatusCode::OK);
-    }
-
-    // Hold the database to what the clients saw.
-    let record = Arc::try_unwrap(record).ok().unwrap().into_inner().unwrap();
-    let admin_db = db.url.clone();
+/// Holds the database at `url` to what the clients saw: no limit exceeded, every acknowledged binding and
+/// removal there, and every key took effect at most once.
+async fn check_database(url: &str, record: &Record) {
+    let admin_db = url.to_owned();
     let (over_binder, over_vehicle, rows, keys_done) = tokio::task::spawn_blocking(move || {
         let mut c = postgres::Client::connect(&admin_db, postgres::NoTls).unwrap();
         let over_binder: i64 = c
@@ -308,12 +349,54 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
         rows.len(),
         record.unresolved_binds
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
+    if skip_postgres() {
+        eprintln!("RENCHE_SKIP_POSTGRES=1: skipped");
+        return;
+    }
+    let started = Instant::now();
+    let db = TestDb::create();
+    let url = format!("{}?pool_size=8", db.url);
+    let (binders, vehicles) = seed(&url).await;
+
+    let scratch = tempfile::tempdir().unwrap();
+    let (mut instances, browsers) = start_three(&url, scratch.path()).await;
+    let workload = Workload::new(&instances, binders, vehicles, Patience { attempts: 12 });
+    let bases = workload.bases.clone();
+    let killed = Arc::new(AtomicBool::new(false));
+    let tasks = workload.spawn(browsers);
+
+    // Kill the third instance a third of the way through.
+    let total = (WORKERS as usize) * OPS_PER_WORKER;
+    while workload.done_ops.load(Ordering::Relaxed) < total / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    instances[2].kill();
+    killed.store(true, Ordering::Relaxed);
+    let killed_at = workload.done_ops.load(Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+
+    // The survivors still answer.
+    for base in &bases[..2] {
+        let h = reqwest::get(format!("{base}/healthz")).await.unwrap();
+        assert_eq!(h.status(), StatusCode::OK);
+    }
+
+    let record = std::mem::take(&mut *workload.record.lock().unwrap());
+    check_database(&db.url, &record).await;
     assert!(record.replays_checked > 0 && record.cross_instance_retries > 0);
     eprintln!(
         "3 instances, {WORKERS} clients, {total} operations in {:.1}s (instance 3 killed after {killed_at}): \
-         {created} bindings acknowledged, {} removals, {} refused, {} unresolved, {} replays on another \
+         {} bindings acknowledged, {} removals, {} refused, {} unresolved, {} replays on another \
          instance, {} cross-instance retries",
         elapsed.as_secs_f64(),
+        record.created.len(),
         record.removed.len(),
         record.refused,
         record.unresolved_binds,
@@ -322,6 +405,84 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
     );
     assert!(killed.load(Ordering::Relaxed));
     drop(instances);
+}
+
+/// A statement timeout in the middle of a commit (a row lock held elsewhere) answers 503 with
+/// `Retry-After`, not 500, and keeps nothing; the client's retry with the same key then runs and gets the
+/// one answer, which a further retry replays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_timeout_answers_503_and_the_retry_with_the_same_key_gets_one_answer() {
+    if skip_postgres() {
+        return;
+    }
+    let db = TestDb::create();
+    let url = format!(
+        "{}?pool_size=4&options=-c%20statement_timeout%3D300",
+        db.url
+    );
+    let (binders, vehicles) = seed(&url).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let instance = Instance::start(&url, scratch.path());
+    let mut officer = Browser::new();
+    let base = instance.base.clone();
+    officer
+        .sign_in(&base, &base, phone(OFFICER_BASE).as_str())
+        .await;
+
+    // Another session holds the binder's row while the commit wants it.
+    let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let (admin, binder) = (db.url.clone(), binders[0]);
+    let holder = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let mut tx = c.transaction().unwrap();
+        tx.execute("SELECT 1 FROM people WHERE id = $1 FOR UPDATE", &[&binder])
+            .unwrap();
+        locked.0.send(()).unwrap();
+        release.1.recv().unwrap();
+        tx.rollback().unwrap();
+    });
+    locked.1.recv().unwrap();
+    let body = json!({ "personId": binder.to_string(), "vehicleId": vehicles[0].to_string(),
+                       "relationship": "friend", "documentsChecked": ["driving_licence", "id_card", "vehicle_licence"] });
+    let key = new_key();
+    let bind = || {
+        officer.send(
+            &base,
+            Method::POST,
+            "/api/v1/window/bindings",
+            Some(&body),
+            Some(&key),
+        )
+    };
+    let timed_out = bind().await.unwrap();
+    assert_eq!(
+        timed_out.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        timed_out.body
+    );
+    assert_eq!(timed_out.code(), "TEMPORARILY_UNAVAILABLE");
+    assert_eq!(timed_out.retry_after.as_deref(), Some("1"));
+    release.0.send(()).unwrap();
+    holder.join().unwrap();
+
+    let first = bind().await.unwrap();
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert!(!first.replayed, "nothing was kept, so the retry runs");
+    let again = bind().await.unwrap();
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert!(again.replayed);
+    assert_eq!(again.body["binding"]["id"], first.body["binding"]["id"]);
+    let admin = db.url.clone();
+    let rows: i64 = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        c.query_one("SELECT COUNT(*) FROM bindings", &[])
+            .unwrap()
+            .get(0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows, 1, "one binding for one key");
 }
 
 /// The documented move from SQLite to PostgreSQL, end to end with the real binary: a SQLite deployment with
