@@ -5,8 +5,14 @@
 # wasm-pack's own wasm-opt download needs the internet and Debian's binaryen is too old, so Cargo.toml turns
 # wasm-pack's optimiser off and this script runs the wasm-opt of the npm `binaryen` package (a devDependency
 # of tests/node, installed here when missing) on each build. Without it the script still works, unoptimised.
+#
+# `--web` builds only pkg-web, the one the running system serves (scripts/start.sh). Where wasm-pack is not
+# installed (start.sh does not install it), cargo and wasm-bindgen build the modules directly: the same
+# two steps wasm-pack runs, without its package metadata, which pkg-web does not need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+targets=(web nodejs bundler)
+if [[ "${1:-}" == "--web" ]]; then targets=(web); fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm}"
 # The main module is optimised for size: renche and its dependencies at opt-level z. Its hot paths cross the
 # boundary without JSON (route answers as columns of numbers, src/wasm/packed.rs; binding calls as packed
@@ -25,6 +31,24 @@ if [[ ! -x "$wasm_opt" ]]; then
   wasm_opt=""
 fi
 
+# wasm_build TARGET OUT NAME CARGO-ARGS...: one WebAssembly module and its JS glue.
+wasm_build() {
+  local target=$1 out=$2 name=$3
+  shift 3
+  if command -v wasm-pack >/dev/null; then
+    wasm-pack build --release --target "$target" --out-dir "$out" --out-name "$name" -- "$@"
+    return
+  fi
+  cargo build --lib --release --target wasm32-unknown-unknown "$@"
+  wasm-bindgen --target "$target" --out-dir "$out" --out-name "$name" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/renche.wasm"
+  if [[ ! -f "$out/package.json" ]]; then
+    local version
+    version=$(awk -F'"' '/^version = / {print $2; exit}' Cargo.toml)
+    printf '{\n  "name": "renche",\n  "version": "%s",\n  "license": "MIT"\n}\n' "$version" >"$out/package.json"
+  fi
+}
+
 optimise() {
   if [[ -n "$wasm_opt" ]]; then
     # The features are the ones rustc's wasm32 target emits by default; wasm-opt must accept them.
@@ -33,7 +57,7 @@ optimise() {
   fi
 }
 
-for target in web nodejs bundler; do
+for target in "${targets[@]}"; do
   case "$target" in
     nodejs) out=pkg-node ;;
     *) out="pkg-$target" ;;
@@ -41,7 +65,7 @@ for target in web nodejs bundler; do
   # The main module, renche_core.js: everything but the QR scanner, which is the second module (scan/, built
   # below). The package's entry, renche.js, adds the Client (src/wasm/client.js) to its exports.
   rm -f "$out"/renche_core* "$out"/renche_bg* "$out"/renche.js "$out"/renche.d.ts "$out"/client.*
-  wasm-pack build --release --target "$target" --out-dir "$out" --out-name renche_core -- --no-default-features --features api \
+  wasm_build "$target" "$out" renche_core --no-default-features --features api \
     "${for_size[@]}"
   optimise "$out/renche_core_bg.wasm"
   node - "$out" "$target" <<'JS'
@@ -104,21 +128,25 @@ done
 
 # The QR scanner as its own module inside each package (scan/renche_scan.js), for the pages that read
 # camera frames. Built after the main modules so that cargo switches features once.
-for target in web nodejs bundler; do
+for target in "${targets[@]}"; do
   case "$target" in
     nodejs) out=pkg-node ;;
     *) out="pkg-$target" ;;
   esac
   rm -rf "$out/scan"
-  wasm-pack build --release --target "$target" --out-dir "$out/scan" --out-name renche_scan -- --no-default-features --features scan
+  wasm_build "$target" "$out/scan" renche_scan --no-default-features --features scan
   optimise "$out/scan/renche_scan_bg.wasm"
   rm -f "$out/scan/.gitignore" "$out/scan/package.json" "$out/scan/README.md"
 done
 
 # The one package, pkg/, with the three builds inside it, and its npm pack tarball.
-node scripts/one-package.mjs
+if [[ ${#targets[@]} -eq 3 ]]; then node scripts/one-package.mjs; fi
 
-for out in pkg-web pkg-node pkg-bundler; do
+for target in "${targets[@]}"; do
+  case "$target" in
+    nodejs) out=pkg-node ;;
+    *) out="pkg-$target" ;;
+  esac
   # Each file gzipped on its own, as a server sends them.
   wasm=$(gzip -9 -c "$out/renche_core_bg.wasm" | wc -c)
   js=0

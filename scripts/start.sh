@@ -9,7 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh --running
 bash scripts/build-web.sh
 mkdir -p data
-exec ./target/release/renche-server serve \
+exec ./target/start/renche-server serve \
   --listen "${RENCHE_LISTEN:-127.0.0.1:8080}" \
   --database "${RENCHE_DATABASE:-sqlite://data/renche.sqlite3}" \
   --policy-dir policies --www www --pkg pkg-web --dev --demo
