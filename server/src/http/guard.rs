@@ -2,8 +2,7 @@
 //! `Idempotency-Key` handling (IETF draft) of state changes.
 
 use crate::error::{
-    CsrfCheckFailed, ErrorKind, IdempotencyKeyInvalid, ServerError, ServerErrorCode,
-    ServerResult,
+    CsrfCheckFailed, ErrorKind, IdempotencyKeyInvalid, ServerError, ServerErrorCode, ServerResult,
 };
 use crate::flows::sessions::{self, Session, SESSION_LIFETIME_MS};
 use crate::http::extract::{body_limit, Ctx};
