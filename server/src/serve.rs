@@ -245,7 +245,8 @@ impl AsyncWrite for ActivityIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.wrote(Pin::new(&mut this.inner).poll_write(cx, buf))
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.wrote(poll)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_flush(cx)
@@ -259,7 +260,8 @@ impl AsyncWrite for ActivityIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        this.wrote(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs))
+        let poll = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.wrote(poll)
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
