@@ -3,6 +3,7 @@
 //! paths; the error codes come from `ServerErrorCode` and the rules' refusals themselves.
 
 use crate::error::ServerErrorCode;
+use crate::http::views::{PersonView, SessionView};
 use crate::http::{accounts, bindings, identity, policy, violations, window};
 use axum::response::IntoResponse;
 use renche::message::Explain;
@@ -84,9 +85,11 @@ enum Sends {
 }
 
 /// What a successful answer carries.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Answers {
     Json(u16),
+    /// 200 with the JSON view the handler answers, its schema from the view's type.
+    View(SchemaOf),
     /// A state change: 200, 201, 202 or 204 by what it did (docs/api.md), with its JSON view when it has one.
     Change,
     Image,
@@ -152,6 +155,10 @@ impl Op {
         self.sends = Sends::Json(Some(schema_of::<T>));
         self
     }
+    const fn view<T: JsonSchema>(mut self) -> Op {
+        self.answers = Answers::View(schema_of::<T>);
+        self
+    }
     const fn query<T: JsonSchema>(mut self) -> Op {
         self.query = Some(schema_of::<T>);
         self
@@ -164,12 +171,12 @@ const OPERATIONS: &[Op] = &[
     op("get", "/openapi.json", "meta", "This document").anyone(),
     op("get", "/policy", "policy", "The policy in force (a city's with ?city=); ETag and If-None-Match").anyone().query::<policy::PolicyQuery>(),
     op("get", "/policy/cities", "policy", "The cities with a policy of their own").anyone(),
-    op("get", "/session", "accounts", "The session (an anonymous one is made when there is none) and its CSRF token").anyone(),
+    op("get", "/session", "accounts", "The session (an anonymous one is made when there is none) and its CSRF token").anyone().view::<SessionView>(),
     op("post", "/auth/sms-code", "accounts", "Send a sign-in or registration code").body::<accounts::SmsCodeRequest>(),
     op("post", "/auth/register", "accounts", "Register a phone with its code").body::<accounts::PhoneCodeRequest>(),
     op("post", "/auth/sign-in", "accounts", "Sign in with a phone and its code").body::<accounts::PhoneCodeRequest>(),
     op("post", "/auth/sign-out", "accounts", "Sign out").no_body(),
-    op("get", "/me", "accounts", "The signed-in person"),
+    op("get", "/me", "accounts", "The signed-in person").view::<PersonView>(),
     op("get", "/me/next-step", "accounts", "What the account should do next"),
     op("get", "/notifications", "notifications", "The person's notices"),
     op("post", "/identity/verifications", "identity", "Start a real-person verification").body::<identity::StartBody>(),
@@ -189,7 +196,7 @@ const OPERATIONS: &[Op] = &[
     op("post", "/violations/{id}/handle", "violations", "Handle a violation (pay, take the points)").body::<violations::HandleRequest>(),
     op("get", "/window/violations", "window", "A person's violations at the window").query::<violations::WindowViolationsQuery>(),
     op("post", "/window/violations/{id}/handle", "window", "Handle a violation for a person at the window").body::<violations::WindowHandleRequest>(),
-    op("get", "/window/people", "window", "Find a person by resident ID").query::<window::PersonQuery>(),
+    op("get", "/window/people", "window", "Find a person by resident ID").query::<window::PersonQuery>().view::<PersonView>(),
     op("get", "/window/vehicles", "window", "Find a vehicle by plate").query::<window::VehicleQuery>(),
     op("post", "/window/bindings", "window", "Bind on a person's behalf").body::<window::WindowBindRequest>(),
     op("get", "/window/reviews", "window", "Applications waiting for manual review"),
@@ -304,7 +311,7 @@ fn security_schemes() -> Value {
     })
 }
 
-fn operation(o: &Op, generator: &mut SchemaGenerator) -> Value {
+fn operation(o: &Op, generator: &mut SchemaGenerator, views: &mut SchemaGenerator) -> Value {
     let change = o.method != "get";
     let mut parameters: Vec<Value> = Vec::new();
     if o.path.contains("{id}") {
@@ -331,6 +338,12 @@ fn operation(o: &Op, generator: &mut SchemaGenerator) -> Value {
             responses.insert(
                 status.to_string(),
                 json!({ "description": "OK", "content": { "application/json": { "schema": {} } } }),
+            );
+        }
+        Answers::View(view) => {
+            responses.insert(
+                "200".into(),
+                json!({ "description": "OK", "content": { "application/json": { "schema": view(views) } } }),
             );
         }
         Answers::Change => {
@@ -399,9 +412,8 @@ fn operation(o: &Op, generator: &mut SchemaGenerator) -> Value {
 }
 
 /// Draft 2020-12 schemas (the dialect of OpenAPI 3.1), named types under `components/schemas`.
-fn generator(inline: bool) -> SchemaGenerator {
-    SchemaSettings::draft2020_12()
-        .for_deserialize()
+fn generator(contract: SchemaSettings, inline: bool) -> SchemaGenerator {
+    contract
         .with(|s| {
             s.definitions_path = "/components/schemas/".into();
             s.meta_schema = None;
@@ -426,7 +438,10 @@ fn schema_required(schema: &Schema, generator: &SchemaGenerator) -> bool {
 
 /// One query parameter per field of the query type, with the field's schema.
 fn query_parameters(query: SchemaOf) -> Vec<Value> {
-    let schema = query(&mut generator(true));
+    let schema = query(&mut generator(
+        SchemaSettings::draft2020_12().for_deserialize(),
+        true,
+    ));
     let required: Vec<&str> = schema
         .get("required")
         .and_then(Value::as_array)
@@ -459,19 +474,22 @@ fn query_parameters(query: SchemaOf) -> Vec<Value> {
 
 /// The whole document.
 pub fn document() -> Value {
-    let mut generator = generator(false);
+    let mut bodies = generator(SchemaSettings::draft2020_12().for_deserialize(), false);
+    // Views are read as they are written: every field present, an optional one as null.
+    let mut views = generator(SchemaSettings::draft2020_12().for_serialize(), false);
     let mut paths: Map<String, Value> = Map::new();
     for o in OPERATIONS {
         if let Value::Object(methods) = paths
             .entry(format!("/api/v1{}", o.path))
             .or_insert_with(|| json!({}))
         {
-            methods.insert(o.method.to_owned(), operation(o, &mut generator));
+            methods.insert(o.method.to_owned(), operation(o, &mut bodies, &mut views));
         }
     }
     let mut components = schemas();
     if let Value::Object(named) = &mut components {
-        named.extend(generator.take_definitions(true));
+        named.extend(bodies.take_definitions(true));
+        named.extend(views.take_definitions(true));
     }
     json!({
         "openapi": "3.1.0",
@@ -568,6 +586,26 @@ mod tests {
             (&json!("city"), &json!(false), &json!("string")),
             "an optional query field is absent, never null"
         );
+    }
+
+    #[test]
+    fn the_session_and_person_answers_are_their_views() {
+        let doc = document();
+        let me = &doc["paths"]["/api/v1/me"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(me["$ref"], "#/components/schemas/PersonView");
+        let person = &doc["components"]["schemas"]["PersonView"];
+        for field in ["id", "name", "residentIdMasked", "licence"] {
+            assert!(
+                person["required"]
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!(field))),
+                "{field}: {person}"
+            );
+        }
+        let session = &doc["paths"]["/api/v1/session"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(session["$ref"], "#/components/schemas/SessionView");
     }
 
     #[test]
