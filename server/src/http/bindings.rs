@@ -143,7 +143,7 @@ pub(super) async fn get_application(
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct CommitRequest {
-    #[schemars(with = "Option<crate::http::openapi::Codes<Relationship>>")]
+    #[schemars(with = "Option<crate::http::schema::Codes<Relationship>>")]
     relationship: Option<Relationship>,
     policy_version: Option<String>,
     expected_allowed: Option<bool>,
@@ -293,7 +293,7 @@ fn unverified_answer(
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct ManualReviewRequest {
-    #[schemars(with = "Option<crate::http::openapi::Codes<Relationship>>")]
+    #[schemars(with = "Option<crate::http::schema::Codes<Relationship>>")]
     relationship: Option<Relationship>,
     note: Option<String>,
 }

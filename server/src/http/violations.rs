@@ -162,7 +162,7 @@ async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> Serve
 pub(super) struct HandleRequest {
     policy_version: Option<String>,
     expected_allowed: Option<bool>,
-    #[schemars(with = "Option<crate::http::openapi::FenAmount>")]
+    #[schemars(with = "Option<crate::http::schema::FenAmount>")]
     expected_owed_fen: Option<Fen>,
 }
 
@@ -188,14 +188,14 @@ pub(super) async fn handle_violation(
 pub(super) struct WindowHandleRequest {
     person_id: String,
     #[serde(default)]
-    #[schemars(with = "Vec<crate::http::openapi::Codes<Document>>")]
+    #[schemars(with = "Vec<crate::http::schema::Codes<Document>>")]
     documents_checked: Vec<Document>,
     #[serde(default)]
     policy_version: Option<String>,
     #[serde(default)]
     expected_allowed: Option<bool>,
     #[serde(default)]
-    #[schemars(with = "Option<crate::http::openapi::FenAmount>")]
+    #[schemars(with = "Option<crate::http::schema::FenAmount>")]
     expected_owed_fen: Option<Fen>,
 }
 

@@ -75,10 +75,10 @@ pub(super) struct WindowBindRequest {
     person_id: String,
     vehicle_id: String,
     #[serde(default)]
-    #[schemars(with = "Option<crate::http::openapi::Codes<Relationship>>")]
+    #[schemars(with = "Option<crate::http::schema::Codes<Relationship>>")]
     relationship: Option<Relationship>,
     #[serde(default)]
-    #[schemars(with = "Vec<crate::http::openapi::Codes<Document>>")]
+    #[schemars(with = "Vec<crate::http::schema::Codes<Document>>")]
     documents_checked: Vec<Document>,
     #[serde(default)]
     policy_version: Option<String>,
@@ -149,7 +149,7 @@ pub(super) async fn approve_review(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RejectRequest {
-    #[schemars(with = "crate::http::openapi::Codes<RejectReason>")]
+    #[schemars(with = "crate::http::schema::Codes<RejectReason>")]
     reason_code: RejectReason,
     #[serde(default)]
     reason: Option<String>,
