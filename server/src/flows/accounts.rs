@@ -12,7 +12,7 @@ use renche::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, schemars::JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountPurpose {
     Register,

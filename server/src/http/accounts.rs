@@ -43,7 +43,7 @@ pub(super) async fn get_session(
     Ok(resp)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct SmsCodeRequest {
     phone: String,
@@ -79,7 +79,7 @@ pub(super) async fn send_sms_code(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct PhoneCodeRequest {
     challenge_id: String,

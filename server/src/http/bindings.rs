@@ -30,7 +30,7 @@ use renche::qr::{QrPayload, QrPayloadError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RedeemRequest {
     qr_text: String,
@@ -50,7 +50,7 @@ pub(super) async fn redeem_qr(c: Change<RedeemRequest>) -> ServerResult<Response
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct SmsChallengeRequest {
     plate_type: String,
@@ -98,7 +98,7 @@ pub(super) async fn start_sms_challenge(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct ConfirmRequest {
     code: String,
@@ -140,9 +140,10 @@ pub(super) async fn get_application(
     Ok(Json(view))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct CommitRequest {
+    #[schemars(with = "Option<crate::http::schema::Codes<Relationship>>")]
     relationship: Option<Relationship>,
     policy_version: Option<String>,
     expected_allowed: Option<bool>,
@@ -289,9 +290,10 @@ fn unverified_answer(
     Ok(Answer::error(ServerError::of(code)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct ManualReviewRequest {
+    #[schemars(with = "Option<crate::http::schema::Codes<Relationship>>")]
     relationship: Option<Relationship>,
     note: Option<String>,
 }

@@ -253,7 +253,7 @@ impl<B: Send + 'static> Change<B> {
 }
 
 /// The body of a state change that says nothing but that it is wanted: `{}` or none.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 

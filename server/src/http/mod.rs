@@ -18,6 +18,7 @@ pub mod observe;
 pub mod openapi;
 pub mod policy;
 pub mod reviews;
+pub mod schema;
 pub mod vehicles;
 pub mod views;
 pub mod violations;

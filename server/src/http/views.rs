@@ -8,16 +8,17 @@ use renche::domain::{offence_name_en, BindingMethod, Relationship, ScoringCycle}
 use renche::{CstDate, Timestamp, ViolationRoute};
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenceView {
     pub class: &'static str,
     pub status: &'static str,
     pub points: u32,
+    #[schemars(with = "Option<String>")]
     pub cycle_start: Option<CstDate>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonView {
     pub id: String,
@@ -51,7 +52,7 @@ impl PersonView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub id: String,
@@ -70,7 +71,7 @@ impl AccountView {
 }
 
 /// What a session is: its CSRF token, its account and person, and what the holder should do next.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub csrf_token: String,

@@ -61,7 +61,7 @@ pub(super) async fn my_violations(asking: Asking) -> ServerResult<Json<Value>> {
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct WindowViolationsQuery {
     person_id: String,
@@ -157,11 +157,12 @@ async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> Serve
     recorded
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct HandleRequest {
     policy_version: Option<String>,
     expected_allowed: Option<bool>,
+    #[schemars(with = "Option<crate::http::schema::FenAmount>")]
     expected_owed_fen: Option<Fen>,
 }
 
@@ -182,17 +183,19 @@ pub(super) async fn handle_violation(
     handle(&c.state, &c.key, case).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct WindowHandleRequest {
     person_id: String,
     #[serde(default)]
+    #[schemars(with = "Vec<crate::http::schema::Codes<Document>>")]
     documents_checked: Vec<Document>,
     #[serde(default)]
     policy_version: Option<String>,
     #[serde(default)]
     expected_allowed: Option<bool>,
     #[serde(default)]
+    #[schemars(with = "Option<crate::http::schema::FenAmount>")]
     expected_owed_fen: Option<Fen>,
 }
 

@@ -21,7 +21,7 @@ use renche::domain::{mask_name, Document, Relationship};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct PersonQuery {
     resident_id: String,
@@ -38,7 +38,7 @@ pub(super) async fn find_person(
     Ok(Json(PersonView::of(&p, asking.who.now)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct VehicleQuery {
     plate_type: String,
@@ -69,14 +69,16 @@ pub(super) async fn find_vehicle(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct WindowBindRequest {
     person_id: String,
     vehicle_id: String,
     #[serde(default)]
+    #[schemars(with = "Option<crate::http::schema::Codes<Relationship>>")]
     relationship: Option<Relationship>,
     #[serde(default)]
+    #[schemars(with = "Vec<crate::http::schema::Codes<Document>>")]
     documents_checked: Vec<Document>,
     #[serde(default)]
     policy_version: Option<String>,
@@ -124,7 +126,7 @@ pub(super) async fn reviews(State(state): Ctx, me: SignedIn) -> ServerResult<Jso
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub(super) struct ApproveRequest {
     policy_version: Option<String>,
@@ -144,9 +146,10 @@ pub(super) async fn approve_review(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct RejectRequest {
+    #[schemars(with = "crate::http::schema::Codes<RejectReason>")]
     reason_code: RejectReason,
     #[serde(default)]
     reason: Option<String>,
