@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -74,6 +74,34 @@ impl LimitArgs {
             max_connections: self.max_connections.max(1),
         }
     }
+}
+
+/// Connections the kernel queues for the accept loop. tokio's own `bind` asks for 1,024, which a burst of
+/// a thousand connects fills: further SYNs are dropped and a health probe then waits for the client's
+/// one-second retransmission. Linux caps it at `net.core.somaxconn` (4,096 by default).
+const LISTEN_QUEUE: u32 = 4096;
+
+/// Binds `at` (an address or a host name with a port) with a listen queue of [`LISTEN_QUEUE`]; the first
+/// of its addresses that binds is kept.
+pub async fn listen(at: &str) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(at).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As std's bind does on Unix: a restarted server may bind while old connections linger in TIME_WAIT.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(LISTEN_QUEUE)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "the address names no host")
+    }))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets the connections finish the request

@@ -202,7 +202,7 @@ pub async fn build_wrapped(
             .await
             .map_err(|e| BuildError::Demo(e.to_string()))?;
     }
-    let listener = TcpListener::bind(&config.listen)
+    let listener = crate::serve::listen(&config.listen)
         .await
         .map_err(|e| BuildError::Listen(config.listen.clone(), e))?;
     let addr = listener
@@ -210,7 +210,7 @@ pub async fn build_wrapped(
         .map_err(|e| BuildError::Listen(config.listen.clone(), e))?;
     let metrics_listener = match &config.metrics_listen {
         Some(at) => Some(
-            TcpListener::bind(at)
+            crate::serve::listen(at)
                 .await
                 .map_err(|e| BuildError::Listen(at.clone(), e))?,
         ),

@@ -669,6 +669,7 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_request_gets_a_4xx_with_a_stable_code() {
+    let _machine = crate::common::shared_machine().await;
     let s = common::start(plan(2, 0, 1, 1), false).await;
     let me = s.pop.people[1].session.clone();
     let cases = catalogue();

@@ -18,6 +18,19 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
 }
 
+/// The tests in this binary run in parallel, each with its own server processes. A test that measures
+/// response times takes the machine alone (`exclusive`); the others share it (`shared`), so its figures
+/// are the server's and not the neighbours'.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+pub async fn shared_machine() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}
+
+pub async fn exclusive_machine() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
+
 pub fn repo_policies() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies")
 }

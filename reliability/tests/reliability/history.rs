@@ -65,6 +65,7 @@ fn ci_workload(seed: u64, operations: u64) -> Workload {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_history_keeps_limits_and_acknowledged_commits() {
+    let _machine = crate::common::shared_machine().await;
     let (_dir, db, mut procs, pop) = servers(2).await;
     let w = ci_workload(11, 1_500);
     let record = history::run(&pop, &w, &mut procs, &[], None).await.unwrap();
@@ -84,6 +85,7 @@ async fn concurrent_history_keeps_limits_and_acknowledged_commits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn history_survives_sigkill_restarts() {
+    let _machine = crate::common::shared_machine().await;
     let (_dir, db, mut procs, pop) = servers(2).await;
     let w = ci_workload(12, 1_200);
     let crash = CrashPlan {
@@ -152,6 +154,7 @@ impl Drop for PostgresDb {
 /// the instances, retries of a key sent to another instance, and instances killed and restarted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_on_postgres_keep_limits_and_exactly_once() {
+    let _machine = crate::common::shared_machine().await;
     let pg = PostgresDb::create();
     let (_dir, db, mut procs, pop) = servers_on(3, tempfile::tempdir().unwrap(), pg.url()).await;
     let w = ci_workload(13, 1_200);

@@ -490,6 +490,7 @@ fn rows() -> Vec<Row> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorisation_matrix() {
+    let _machine = crate::common::shared_machine().await;
     let s = common::start(plan(6, 1, 10, 1), false).await;
     let f = fixture(&s).await;
     let mut failures = Vec::new();
@@ -536,6 +537,7 @@ async fn authorisation_matrix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sms_codes_are_hashed_short_lived_single_use_and_bound_to_the_requester() {
+    let _machine = crate::common::shared_machine().await;
     let s = common::start(plan(14, 0, 3, 1), false).await;
     let owner = &s.pop.people[0];
     let binder = &s.pop.people[1].session;
@@ -662,6 +664,7 @@ async fn sms_codes_are_hashed_short_lived_single_use_and_bound_to_the_requester(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binding_challenges_have_a_daily_cap_per_plate() {
+    let _machine = crate::common::shared_machine().await;
     let s = common::start(plan(14, 0, 1, 1), false).await;
     let v = &s.pop.vehicles[0];
     let body = json!({ "plateType": "02", "plateNumber": v.plate_number, "engineSuffix": v.engine_suffix });
@@ -715,6 +718,7 @@ fn alter(text: &str, at: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_codes_altered_forged_reused_and_at_the_limit() {
+    let _machine = crate::common::shared_machine().await;
     let s = common::start(plan(8, 0, 3, 1), false).await;
     let owner = &s.pop.people[0].session;
     let p: Vec<Session> = s.pop.people[1..]
@@ -799,6 +803,7 @@ async fn qr_codes_altered_forged_reused_and_at_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_cookie_flags_renewal_sign_out_and_csrf() {
+    let _machine = crate::common::shared_machine().await;
     let s = common::start(plan(3, 0, 1, 1), false).await;
     let person = &s.pop.people[1];
     // The anonymous session's cookie.
@@ -939,6 +944,7 @@ async fn sessions_cookie_flags_renewal_sign_out_and_csrf() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sms_binding_start_does_not_enumerate_plates() {
+    let _machine = crate::common::shared_machine().await;
     // The throttles are opened up so that 2 × 200 challenges can be sent; they have their own test.
     let s = common::start(plan(3, 0, 1, 1), true).await;
     let binder = &s.pop.people[1].session;

@@ -47,7 +47,16 @@ async fn probe(http: &reqwest::Client, url: &str) -> Result<Duration, String> {
         .get(format!("{url}/healthz"))
         .send()
         .await
-        .map_err(|e| format!("{e}"))?;
+        .map_err(|e| {
+            // reqwest's own message ("error sending request") hides whether it was the connect or the wait.
+            let mut why = format!("after {:?}: {e}", started.elapsed());
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            why
+        })?;
     if !resp.status().is_success() {
         return Err(format!("status {}", resp.status()));
     }
@@ -56,6 +65,7 @@ async fn probe(http: &reqwest::Client, url: &str) -> Result<Duration, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_unfinished_request_heads_neither_stall_health_nor_stay_open() {
+    let _machine = crate::common::exclusive_machine().await;
     if let Some(limit) = open_file_limit() {
         assert!(
             limit > SLOW_CONNECTIONS as u64 + 200,
