@@ -2,7 +2,7 @@
 //! sign-in. An account becomes a person's only through real-person verification (`flows::identity`).
 
 use crate::error::{PhoneAlreadyRegistered, ServerError, ServerErrorCode, ServerResult, Verdict};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::sessions;
 use crate::flows::sms::{self, ChallengeTarget, CodeCheck, Delivery};
 use crate::store::{AccountRow, PersonRow, SmsChallengeRow, SmsCountKey, SmsPurpose, Tx};
@@ -10,7 +10,6 @@ use renche::domain::PhoneNumber;
 use renche::policy::SmsPolicy;
 use renche::Timestamp;
 use serde::Deserialize;
-use serde_json::json;
 
 #[derive(Deserialize, schemars::JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -120,14 +119,9 @@ pub fn open_by_phone(
         (AccountPurpose::SignIn, Some(a)) => (a.id, a.person_id, "account.signed_in"),
         (AccountPurpose::SignIn, None) => return sent_elsewhere(),
     };
-    audit(
-        tx,
-        now,
-        actor,
-        event,
-        format!("account:{account_id}"),
-        json!({}),
-    )?;
+    Audit::of(event, format!("account:{account_id}"))
+        .by(actor)
+        .write(tx, now)?;
     open_session(tx, account_id, &proof.session, now).map(Verdict::Done)
 }
 

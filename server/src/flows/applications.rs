@@ -2,7 +2,7 @@
 //! verification did not pass, and the officer's approval or rejection.
 
 use crate::error::{MissingField, ServerError, ServerErrorCode, ServerResult, Verdict};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::binding::{self, BindingCommit, Bound};
 use crate::flows::decision::ClientExpectation;
 use crate::flows::notices;
@@ -93,14 +93,10 @@ pub fn submit(
     a.relationship = Some(s.relationship);
     tx.update_application(&a)?;
     if s.verification != Verification::Passed {
-        audit(
-            tx,
-            now,
-            Some(s.binder),
-            "identity.verification",
-            format!("application:{}", a.id),
-            json!({ "outcome": s.verification.code() }),
-        )?;
+        Audit::of("identity.verification", format!("application:{}", a.id))
+            .by(s.binder)
+            .detail(json!({ "outcome": s.verification.code() }))
+            .write(tx, now)?;
         return Ok(Submitted::Unverified(Box::new(Unverified {
             verification: s.verification,
             application: a,
@@ -154,14 +150,12 @@ pub fn request_review(
     a.note = note;
     a.submitted_at = Some(now);
     tx.update_application(&a)?;
-    audit(
-        tx,
-        now,
-        Some(binder),
+    Audit::of(
         "binding_application.review_requested",
         format!("application:{}", a.id),
-        json!({}),
-    )?;
+    )
+    .by(binder)
+    .write(tx, now)?;
     Ok((a, v))
 }
 
@@ -224,14 +218,12 @@ pub fn approve(
         },
     )?;
     if matches!(decided, Verdict::Done(_)) {
-        audit(
-            tx,
-            now,
-            Some(officer),
+        Audit::of(
             "binding_application.approved",
             format!("application:{}", a.id),
-            json!({}),
-        )?;
+        )
+        .by(officer)
+        .write(tx, now)?;
     }
     Ok(decided)
 }
@@ -253,14 +245,13 @@ pub fn reject(
     a.review_reason = text;
     tx.update_application(&a)?;
     tx.set_review_reject_code(&a.id, reason.code())?;
-    audit(
-        tx,
-        now,
-        Some(officer),
+    Audit::of(
         "binding_application.rejected",
         format!("application:{}", a.id),
-        json!({ "reasonCode": reason.code(), "reason": a.review_reason }),
-    )?;
+    )
+    .by(officer)
+    .detail(json!({ "reasonCode": reason.code(), "reason": a.review_reason }))
+    .write(tx, now)?;
     let (zh, en) = match &a.review_reason {
         Some(t) => (
             format!("{}({t})", reason.name_zh()),
@@ -268,6 +259,15 @@ pub fn reject(
         ),
         None => (reason.name_zh().to_owned(), reason.name_en().to_owned()),
     };
-    notices::review_rejected(tx, now, a.binder_id, &v, &zh, &en)?;
+    notices::application_ended(
+        tx,
+        now,
+        a.binder_id,
+        &v,
+        notices::ApplicationEnd::Rejected {
+            reason_zh: &zh,
+            reason_en: &en,
+        },
+    )?;
     Ok((a, v))
 }

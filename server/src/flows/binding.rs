@@ -1,7 +1,7 @@
 //! Bindings: the precheck when an application opens, the authoritative commit, listing and removal.
 
 use crate::error::{ServerError, ServerResult, Verdict};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_call, binding_facts, vehicle_facts, BindingAsk};
 use crate::flows::notices;
@@ -72,15 +72,8 @@ pub fn commit(
     let subject = format!("vehicle:{}/binder:{}", c.vehicle_id, c.binder_id);
     if !decision.allowed {
         let codes: Vec<&str> = decision.reasons.iter().map(|r| r.code).collect();
-        audit(
-            tx,
-            now,
-            Some(c.actor_id),
-            "binding.refused",
-            subject,
-            json!({ "method": c.method, "channel": c.channel, "reasons": codes, "policyVersion": decision.policy_version,
-                    "application": c.application_id }),
-        )?;
+        Audit::of("binding.refused", subject).by(c.actor_id).detail(json!({ "method": c.method, "channel": c.channel, "reasons": codes, "policyVersion": decision.policy_version,
+                    "application": c.application_id })).write(tx, now)?;
         return Ok(Verdict::Refused(ServerError::refused(decision)));
     }
     let id = tx.insert_binding(&NewBinding {
@@ -100,17 +93,18 @@ pub fn commit(
             tx.update_application(&a)?;
         }
     }
-    audit(
+    Audit::of("binding.created", subject).by(c.actor_id).detail(json!({ "binding": id, "method": c.method, "channel": c.channel, "relationship": c.relationship,
+                "policyVersion": decision.policy_version, "application": c.application_id,
+                "documentsChecked": c.documents_checked })).write(tx, now)?;
+    notices::binding_changed(
         tx,
         now,
-        Some(c.actor_id),
-        "binding.created",
-        subject,
-        json!({ "binding": id, "method": c.method, "channel": c.channel, "relationship": c.relationship,
-                "policyVersion": decision.policy_version, "application": c.application_id,
-                "documentsChecked": c.documents_checked }),
+        &vehicle,
+        notices::BindingChange::Created {
+            binder: &binder,
+            method: c.method,
+        },
     )?;
-    notices::binding_created(tx, now, &binder, &vehicle, c.method)?;
     let binding = tx
         .binding(id)?
         .ok_or_else(|| ServerError::internal("binding vanished after insert"))?;
@@ -186,15 +180,16 @@ pub fn open_application(
     };
     tx.insert_application(&application)?;
     let answer = precheck(tx, policies, now, binder_id, &vehicle, method)?;
-    audit(
-        tx,
-        now,
-        Some(binder_id),
+    Audit::of(
         "binding_application.opened",
         format!("application:{}", application.id),
+    )
+    .by(binder_id)
+    .detail(
         json!({ "vehicle": vehicle.id, "method": method, "precheck": answer.allowed,
                 "reasons": answer.reasons.iter().map(|r| r.code).collect::<Vec<_>>() }),
-    )?;
+    )
+    .write(tx, now)?;
     let expires_at = crate::flows::consent::application_deadline(policies, &vehicle, now);
     Ok(Opened {
         application,
@@ -256,26 +251,28 @@ pub fn remove(
         &ClientExpectation::default(),
     );
     if !answer.allowed {
-        audit(
-            tx,
-            now,
-            Some(actor),
-            "binding.removal_refused",
-            format!("binding:{binding_id}"),
-            json!({ "reasons": decision.reasons.iter().map(|r| r.code).collect::<Vec<_>>() }),
-        )?;
+        Audit::of("binding.removal_refused", format!("binding:{binding_id}"))
+            .by(actor)
+            .detail(
+                json!({ "reasons": decision.reasons.iter().map(|r| r.code).collect::<Vec<_>>() }),
+            )
+            .write(tx, now)?;
         return Ok(Verdict::Refused(ServerError::refused(decision)));
     }
     tx.remove_binding(binding_id, now, actor, answer.role)?;
-    audit(
+    Audit::of("binding.removed", format!("binding:{binding_id}"))
+        .by(actor)
+        .detail(json!({ "role": answer.role, "channel": channel }))
+        .write(tx, now)?;
+    notices::binding_changed(
         tx,
         now,
-        Some(actor),
-        "binding.removed",
-        format!("binding:{binding_id}"),
-        json!({ "role": answer.role, "channel": channel }),
+        &v,
+        notices::BindingChange::Removed {
+            binding: &b,
+            role: answer.role,
+        },
     )?;
-    notices::binding_removed(tx, now, &b, &v, answer.role)?;
     let binding = tx.binding(binding_id).or_not_found()?;
     Ok(Verdict::Done(Bound { binding, decision }))
 }

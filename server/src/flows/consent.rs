@@ -2,7 +2,7 @@
 //! phone on the vehicle record. Either opens a binding application.
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::binding::{open_application, precheck, Opened};
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::sms::{self, Asker, ChallengeTarget, CodeCheck, Delivery, SmsAbout};
@@ -180,14 +180,10 @@ pub fn start_sms_challenge(
         };
         let (row, _) = sms::open_challenge(tx, target, now, sms_policy)?;
         let codes: Vec<&str> = answer.reasons.iter().map(|r| r.code).collect();
-        audit(
-            tx,
-            now,
-            Some(binder),
-            "sms_binding.refused",
-            format!("challenge:{}", row.id),
-            json!({ "reasons": codes, "policyVersion": answer.policy_version }),
-        )?;
+        Audit::of("sms_binding.refused", format!("challenge:{}", row.id))
+            .by(binder)
+            .detail(json!({ "reasons": codes, "policyVersion": answer.policy_version }))
+            .write(tx, now)?;
         return Ok(Verdict::Refused(ServerError::refused(Decision::new(
             false,
             answer.reasons,
@@ -220,14 +216,10 @@ pub fn start_sms_challenge(
     };
     let (row, delivery) = sms::open_challenge(tx, target, now, sms_policy)?;
     let delivery = delivery.map(|d| Delivery { about, ..d });
-    audit(
-        tx,
-        now,
-        Some(binder),
-        "sms_binding.challenge",
-        format!("challenge:{}", row.id),
-        json!({ "delivered": delivered }),
-    )?;
+    Audit::of("sms_binding.challenge", format!("challenge:{}", row.id))
+        .by(binder)
+        .detail(json!({ "delivered": delivered }))
+        .write(tx, now)?;
     Ok(Verdict::Done((row, delivery)))
 }
 

@@ -2,7 +2,7 @@
 //! and the applications opened on an owner's vehicles, which the owner may withdraw.
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::notices;
 use crate::flows::OrNotFound;
 use crate::store::{
@@ -130,14 +130,13 @@ pub fn withdraw(
     }
     a.status = ApplicationStatus::Withdrawn;
     tx.update_application(&a)?;
-    audit(
-        tx,
-        now,
-        Some(owner),
+    Audit::of(
         "binding_application.withdrawn",
         format!("application:{}", a.id),
-        json!({ "vehicle": v.id, "binder": a.binder_id }),
-    )?;
-    notices::application_withdrawn(tx, now, a.binder_id, &v)?;
+    )
+    .by(owner)
+    .detail(json!({ "vehicle": v.id, "binder": a.binder_id }))
+    .write(tx, now)?;
+    notices::application_ended(tx, now, a.binder_id, &v, notices::ApplicationEnd::Withdrawn)?;
     Ok((a, v))
 }

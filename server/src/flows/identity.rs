@@ -3,7 +3,7 @@
 //! the person of that resident ID, taking the person over from any other account.
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult, Verdict};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::OrNotFound;
 use crate::gateways::identity::{verify_result, ResultOutcome, TokenProblem};
 use crate::secrets::random_hex;
@@ -65,15 +65,16 @@ pub fn open(tx: &mut dyn Tx, nv: NewVerification, now: Timestamp) -> ServerResul
         finished_at: None,
     };
     tx.insert_verification(&row)?;
-    audit(
-        tx,
-        now,
-        account.person_id,
+    Audit::of(
         "identity.verification_started",
         format!("verification:{}", row.id),
+    )
+    .by(account.person_id)
+    .detail(
         json!({ "account": account.id, "purpose": row.purpose.code(),
                 "application": row.application_id }),
-    )?;
+    )
+    .write(tx, now)?;
     Ok(row)
 }
 
@@ -101,14 +102,11 @@ pub fn provider_unavailable(tx: &mut dyn Tx, id: &str, now: Timestamp) -> Server
             }
         }
     }
-    audit(
-        tx,
-        now,
-        None,
+    Audit::of(
         "identity.provider_unavailable",
         format!("verification:{id}"),
-        json!({}),
     )
+    .write(tx, now)
 }
 
 /// The account's own verification (else not found).
@@ -131,14 +129,10 @@ fn reject<T>(
     code: ServerErrorCode,
     now: Timestamp,
 ) -> ServerResult<Verdict<T>> {
-    audit(
-        tx,
-        now,
-        actor,
-        "identity.result_rejected",
-        format!("verification:{}", v.id),
-        json!({ "reason": reason, "account": v.account_id, "purpose": v.purpose.code() }),
-    )?;
+    Audit::of("identity.result_rejected", format!("verification:{}", v.id))
+        .by(actor)
+        .detail(json!({ "reason": reason, "account": v.account_id, "purpose": v.purpose.code() }))
+        .write(tx, now)?;
     tracing::warn!(verification = %v.id, reason, "identity provider result rejected");
     crate::metrics::count("renche_verifications_total", &[("outcome", reason)]);
     Ok(Verdict::Refused(ServerError::of(code)))
@@ -213,15 +207,13 @@ pub fn accept_result(
         ResultOutcome::NoFace => VerificationStatus::NoFace,
     };
     tx.set_verification_status(&v.id, status, now)?;
-    audit(
-        tx,
-        now,
-        actor,
-        "identity.verification",
-        format!("verification:{}", v.id),
-        json!({ "outcome": claims.outcome.code(), "purpose": v.purpose.code(),
+    Audit::of("identity.verification", format!("verification:{}", v.id))
+        .by(actor)
+        .detail(
+            json!({ "outcome": claims.outcome.code(), "purpose": v.purpose.code(),
                 "application": v.application_id, "resultId": claims.result_id }),
-    )?;
+        )
+        .write(tx, now)?;
     crate::metrics::count(
         "renche_verifications_total",
         &[("outcome", claims.outcome.code())],
@@ -288,14 +280,9 @@ fn link(
     let person_id = match tx.person_by_resident_id(&v.resident_id)? {
         Some(p) if p.name != v.name => {
             // The provider confirmed this name for this resident ID; our record says otherwise.
-            audit(
-                tx,
-                now,
-                None,
-                "identity.record_mismatch",
-                format!("person:{}", p.id),
-                json!({ "account": account.id, "verification": v.id }),
-            )?;
+            Audit::of("identity.record_mismatch", format!("person:{}", p.id))
+                .detail(json!({ "account": account.id, "verification": v.id }))
+                .write(tx, now)?;
             return Ok(Verdict::Refused(
                 ServerError::of(ServerErrorCode::IdentityMismatch).field("name"),
             ));
@@ -332,14 +319,10 @@ fn link(
                 ),
                 now,
             )?;
-            audit(
-                tx,
-                now,
-                Some(person_id),
-                "account.taken_over",
-                format!("person:{person_id}"),
-                json!({ "from": previous.id, "to": account.id, "verification": v.id }),
-            )?;
+            Audit::of("account.taken_over", format!("person:{person_id}"))
+                .by(person_id)
+                .detail(json!({ "from": previous.id, "to": account.id, "verification": v.id }))
+                .write(tx, now)?;
             notice = Some(TakeoverNotice {
                 phone: previous.phone.as_str().to_owned(),
                 text: format!(
@@ -352,14 +335,10 @@ fn link(
     tx.link_account(account.id, person_id, now)?;
     tx.mark_person_verified(person_id, account.phone.as_str(), now)?;
     tx.link_vehicles_to_owner(&v.resident_id, person_id)?;
-    audit(
-        tx,
-        now,
-        Some(person_id),
-        "account.verified",
-        format!("account:{}", account.id),
-        json!({ "person": person_id, "verification": v.id }),
-    )?;
+    Audit::of("account.verified", format!("account:{}", account.id))
+        .by(person_id)
+        .detail(json!({ "person": person_id, "verification": v.id }))
+        .write(tx, now)?;
     let account = tx
         .account(account.id)?
         .ok_or_else(|| ServerError::internal("account vanished"))?;

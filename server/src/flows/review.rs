@@ -4,7 +4,7 @@
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::applications::{own_application, require_awaiting};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::officer::require_officer;
 use crate::flows::OrNotFound;
 use crate::store::{
@@ -92,14 +92,13 @@ pub fn upload_photo(
         return Err(ServerError::of(ServerErrorCode::ManualReviewNotAvailable));
     }
     tx.put_review_photo(&a.id, content_type, image, now)?;
-    audit(
-        tx,
-        now,
-        Some(binder),
+    Audit::of(
         "binding_application.photo_uploaded",
         format!("application:{}", a.id),
-        json!({ "contentType": content_type, "bytes": image.len() }),
-    )?;
+    )
+    .by(binder)
+    .detail(json!({ "contentType": content_type, "bytes": image.len() }))
+    .write(tx, now)?;
     let photo = tx
         .review_photo(&a.id)?
         .ok_or_else(|| ServerError::internal("review photo vanished after insert"))?;
@@ -142,14 +141,10 @@ fn open_review(
         .application(application_id)?
         .filter(|a| a.status == ApplicationStatus::InReview)
         .ok_or_else(ServerError::not_found)?;
-    audit(
-        tx,
-        now,
-        Some(officer),
-        event,
-        format!("application:{}", application.id),
-        json!({ "binder": application.binder_id }),
-    )?;
+    Audit::of(event, format!("application:{}", application.id))
+        .by(officer)
+        .detail(json!({ "binder": application.binder_id }))
+        .write(tx, now)?;
     Ok(application)
 }
 

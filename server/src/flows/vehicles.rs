@@ -1,7 +1,7 @@
 //! The owner's side of a vehicle: who has bound it, and the QR code that lets someone bind it.
 
 use crate::error::{ServerError, ServerResult};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::secrets::{random_bytes, sha256};
@@ -77,14 +77,10 @@ pub fn issue_qr_code(
         .map_err(|e| ServerError::internal(format!("QR payload: {e:?}")))?;
     tx.replace_active_qr_codes(vehicle_id)?;
     tx.insert_qr_code(vehicle_id, owner, &sha256(&[&token]), now, expires_at)?;
-    audit(
-        tx,
-        now,
-        Some(owner),
-        "qr_code.issued",
-        format!("vehicle:{vehicle_id}"),
-        json!({ "expiresAt": expires_at }),
-    )?;
+    Audit::of("qr_code.issued", format!("vehicle:{vehicle_id}"))
+        .by(owner)
+        .detail(json!({ "expiresAt": expires_at }))
+        .write(tx, now)?;
     Ok(IssuedQrCode {
         qr_text: payload.encode(qr_key),
         expires_at,

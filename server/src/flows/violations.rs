@@ -2,7 +2,7 @@
 //! decision, the points and the payment.
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
-use crate::flows::audit::audit;
+use crate::flows::audit::Audit;
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_facts, person_facts, vehicle_facts, violation_facts};
 use crate::flows::OrNotFound;
@@ -254,15 +254,16 @@ pub fn audit_refusal(
     now: Timestamp,
 ) -> ServerResult<()> {
     let codes: Vec<&'static str> = decision.reasons.iter().map(|r| r.code).collect();
-    audit(
-        tx,
-        now,
-        Some(case.actor_id),
+    Audit::of(
         "violation.handling_refused",
         format!("violation:{}", case.violation_id),
+    )
+    .by(case.actor_id)
+    .detail(
         json!({ "person": case.person_id, "channel": case.channel, "reasons": codes,
                 "policyVersion": decision.policy_version }),
     )
+    .write(tx, now)
 }
 
 fn decision_number(city: &str, violation_id: i64, now: Timestamp) -> String {
@@ -312,16 +313,9 @@ pub fn record(
     v.paid_fen = Some(paid);
     v.payment_ref = Some(payment_ref.clone());
     tx.update_violation(&v)?;
-    audit(
-        tx,
-        now,
-        Some(case.actor_id),
-        "violation.handled",
-        format!("violation:{}", v.id),
-        json!({ "person": person.id, "channel": case.channel, "decisionNumber": v.decision_number, "paidFen": paid.value(),
+    Audit::of("violation.handled", format!("violation:{}", v.id)).by(case.actor_id).detail(json!({ "person": person.id, "channel": case.channel, "decisionNumber": v.decision_number, "paidFen": paid.value(),
                 "paymentRef": payment_ref, "points": v.points.value(), "policyVersion": version,
-                "documentsChecked": case.documents_checked }),
-    )?;
+                "documentsChecked": case.documents_checked })).write(tx, now)?;
     Ok(Handled {
         violation: v,
         route,
