@@ -418,6 +418,22 @@ fn licence_status_points_and_class() {
         route_one(&rules(), &p, &v, Some(&b), &x, Channel::App).route,
         Route::Online
     );
+    // Twelve points in the cycle stop self-service whatever the record's status says; at the window the
+    // officer still handles what is left with the driver present.
+    p.licence.as_mut().unwrap().points = 12;
+    let full = route_one(&rules(), &p, &v, Some(&b), &x, Channel::App);
+    assert_eq!(
+        codes(&full.reasons),
+        ["LICENCE_NOT_VALID", "POINTS_CEILING_REACHED"]
+    );
+    assert_eq!(full.reasons[0].params["status"], "full_points".into());
+    let at_window = route_one(&rules(), &p, &v, None, &x, Channel::Window);
+    assert!(
+        !codes(&at_window.reasons).contains(&"LICENCE_NOT_VALID"),
+        "{:?}",
+        codes(&at_window.reasons)
+    );
+    p.licence.as_mut().unwrap().points = 8;
     p.licence.as_mut().unwrap().status = LicenceStatus::Suspended;
     assert_eq!(
         codes(&route_one(&rules(), &p, &v, Some(&b), &x, Channel::App).reasons),

@@ -196,6 +196,41 @@ mod tests {
         assert!(LicenceClass::C1.covers_small_car());
         assert!(!LicenceClass::E.covers_small_car());
     }
+
+    #[test]
+    fn a_valid_licence_at_twelve_points_is_stopped() {
+        assert_eq!(LicenceStatus::Normal.with_points(11), LicenceStatus::Normal);
+        assert_eq!(
+            LicenceStatus::Normal.with_points(12),
+            LicenceStatus::FullPoints
+        );
+        assert_eq!(
+            LicenceStatus::Normal.with_points(15),
+            LicenceStatus::FullPoints
+        );
+        // A licence already stopped for another cause keeps that cause.
+        assert_eq!(
+            LicenceStatus::Revoked.with_points(15),
+            LicenceStatus::Revoked
+        );
+    }
+}
+
+/// Points in one scoring cycle at which the licence stops: it is suspended (暂扣) until the driver passes
+/// the full-points study and test, so no violation can be handled on it meanwhile.
+pub const FULL_POINTS: u32 = 12;
+
+impl LicenceStatus {
+    /// The status as it stands with `points` in the running cycle: a valid licence that has reached
+    /// [`FULL_POINTS`] is [`LicenceStatus::FullPoints`] whether or not the record says so yet (the record is
+    /// updated by the licensing office, the points by every handled violation).
+    pub fn with_points(self, points: u32) -> LicenceStatus {
+        if self == LicenceStatus::Normal && points >= FULL_POINTS {
+            LicenceStatus::FullPoints
+        } else {
+            self
+        }
+    }
 }
 
 /// A licence's points as of an instant, in its 12-month scoring cycle (记分周期): the cycle runs from its

@@ -197,6 +197,31 @@ impl PlateNumber {
         Ok(Self { normal, plate_type })
     }
 
+    /// A plate read without its type, as an officer types it off a licence: the plate under each civil type
+    /// whose format it fits (small car first, the order of [`PlateType::ALL`]). When it fits none, the
+    /// small-car reading's error says why, since that is the plate most people carry.
+    pub fn parse_untyped(input: &str) -> Result<Vec<Self>, PlateNumberError> {
+        let civil = [
+            PlateType::SmallCar,
+            PlateType::SmallNewEnergy,
+            PlateType::LargeCar,
+            PlateType::LargeNewEnergy,
+            PlateType::Trailer,
+            PlateType::CoachCar,
+        ];
+        let fitting: Vec<Self> = civil
+            .iter()
+            .filter_map(|&t| Self::parse(input, t).ok())
+            .collect();
+        if fitting.is_empty() {
+            // The lenient types (embassy, police …) take almost anything; only a civil format error helps.
+            return Err(Self::parse(input, PlateType::SmallCar)
+                .err()
+                .unwrap_or(PlateNumberError::Empty));
+        }
+        Ok(fitting)
+    }
+
     /// Normal form, as stored and compared: `粤S12345`.
     pub fn as_str(&self) -> &str {
         &self.normal
@@ -369,6 +394,31 @@ mod tests {
         assert_eq!(p.as_str(), "粤S12345");
         assert_eq!(p.display(), "粤S·12345");
         assert_eq!(p.masked(), "粤S·1**45");
+    }
+
+    #[test]
+    fn a_plate_without_its_type_reads_under_each_civil_type_it_fits() {
+        let types = |input: &str| -> Vec<PlateType> {
+            PlateNumber::parse_untyped(input)
+                .unwrap()
+                .iter()
+                .map(PlateNumber::plate_type)
+                .collect()
+        };
+        // Five serial characters fit a small and a large car; a new-energy plate only the new-energy types.
+        assert_eq!(
+            types("粤s·12345"),
+            vec![PlateType::SmallCar, PlateType::LargeCar]
+        );
+        assert_eq!(types("粤SD12345"), vec![PlateType::SmallNewEnergy]);
+        assert_eq!(types("粤S1234学"), vec![PlateType::CoachCar]);
+        let all = PlateNumber::parse_untyped("粤s 12345").unwrap();
+        assert!(all.iter().all(|p| p.as_str() == "粤S12345"));
+        assert!(matches!(
+            PlateNumber::parse_untyped("港S12345"),
+            Err(PlateNumberError::UnknownProvince { .. })
+        ));
+        assert_eq!(PlateNumber::parse_untyped(""), Err(PlateNumberError::Empty));
     }
 
     #[test]

@@ -326,9 +326,15 @@ impl Rules {
             match &person.licence {
                 None => refusals.push((Route::ViewOnly, Refusal::NoDrivingLicence)),
                 Some(l) => {
-                    if l.status != crate::domain::LicenceStatus::Normal {
-                        refusals
-                            .push((Route::Window, Refusal::LicenceNotValid { status: l.status }));
+                    // Self-service stops at 12 points in the cycle (the licence is suspended from
+                    // then); at the window the officer handles what remains with the driver present.
+                    let status = if channel == Channel::Window {
+                        l.status
+                    } else {
+                        l.status.with_points(l.points)
+                    };
+                    if status != crate::domain::LicenceStatus::Normal {
+                        refusals.push((Route::Window, Refusal::LicenceNotValid { status }));
                     }
                     if channel != Channel::Window
                         && l.points + u32::from(v.points.value()) >= p.points_ceiling

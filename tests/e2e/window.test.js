@@ -6,7 +6,7 @@ import {
   startServer, launchBrowser, openPage, signIn, go, latestCode, screenshot, publishScreenshot, axeSerious, unexpectedErrors, expectShown,
   failVerification, idPhotoJpeg, DESKTOP, PHONE,
 } from './helpers.js';
-import { DEMO } from './demo.js';
+import { DEMO, HOLDERS } from './demo.js';
 
 let server;
 let browser;
@@ -101,12 +101,16 @@ test('window console: find a person and a vehicle, check the originals, bind on 
   await page.fill('input[name="personResidentId"]', DEMO.windowPerson.residentId);
   await page.click('#find-person');
   await page.waitForSelector('#window-person [data-person-id]');
+  // The officer compares the originals with the data in full.
+  assert.equal(await page.textContent('#window-person [data-field="residentId"]'), DEMO.windowPerson.residentId);
 
+  // By the number alone, as read off the licence: the plate type is "any" until the officer picks one.
   const vehicle = DEMO.windowVehicle;
-  await page.selectOption('select[name="windowPlateType"]', vehicle.plateType);
-  await page.fill('input[name="windowPlateNumber"]', vehicle.plateNumber);
+  assert.equal(await page.inputValue('select[name="windowPlateType"]'), '');
+  await page.fill('input[name="windowPlateNumber"]', vehicle.plateNumber.toLowerCase());
   await page.click('#find-vehicle');
   await page.waitForSelector('#window-vehicle [data-vehicle-id]');
+  assert.equal(await page.textContent('#window-vehicle [data-field="ownerName"]'), HOLDERS[13900000001].name);
 
   // No originals ticked yet: the core says which are missing, before anything is sent.
   await page.waitForSelector('#window-actions [data-code="WINDOW_DOCUMENTS_NOT_CHECKED"]');
@@ -117,10 +121,44 @@ test('window console: find a person and a vehicle, check the originals, bind on 
   await page.waitForSelector('#window-violations [data-violation-id]');
   await page.locator('#window-violations [data-action="window-handle"]').first().click();
   await page.waitForSelector('#window-violations [data-decision-number]');
+  // The panel shows the points the handling added (3 before, 3 for this one).
+  await page.waitForSelector('#window-person [data-field="licence"]:text("6")');
+  assert.equal(await page.$('#full-points-warning'), null);
 
   await page.click('#window-bind');
   await page.waitForSelector('#window-bind-result .notice.ok');
   await screenshot(page, 'window-console');
+
+  // His own car's violations, handled at the window one by one, bring the cycle to 12 points: the panel
+  // says the licence is suspended and self-service stops.
+  const firstVehicle = await page.getAttribute('#window-vehicle [data-vehicle-id]', 'data-vehicle-id');
+  await page.fill('input[name="windowPlateNumber"]', DEMO.owner.vehicle.plateNumber);
+  await page.selectOption('select[name="windowPlateType"]', DEMO.owner.vehicle.plateType);
+  await page.click('#find-vehicle');
+  await page.waitForSelector(`#window-vehicle [data-vehicle-id]:not([data-vehicle-id="${firstVehicle}"])`);
+  const scored = '#window-violations li:not([data-points="0"]) [data-action="window-handle"]';
+  for (let i = 0; i < 6 && !(await page.$('#full-points-warning')); i += 1) {
+    await page.waitForSelector(scored);
+    const decided = await page.$$eval('#window-violations [data-decision-number]', (n) => n.length);
+    await page.locator(scored).first().click();
+    await page.waitForFunction((n) => document.querySelectorAll('#window-violations [data-decision-number]').length > n
+      || document.querySelector('#window-violations .notice.error'), decided).catch(async (e) => {
+      throw new Error(`${e.message}: ${await page.textContent('#window-violations')}`);
+    });
+    const refused = await page.$('#window-violations .notice.error');
+    assert.equal(refused, null, refused ? await refused.textContent() : '');
+    await page.waitForFunction(() => !document.querySelector('#window-violations [aria-busy="true"]'));
+  }
+  await page.waitForSelector('#full-points-warning');
+  assert.match(await page.textContent('#full-points-warning'), /满12分/);
+  await screenshot(page, 'window-full-points');
+
+  // The next person at the counter starts with an empty checklist: their originals are not checked yet.
+  await page.fill('input[name="personResidentId"]', HOLDERS[13900000004].residentId);
+  await page.click('#find-person');
+  await page.waitForSelector(`#window-person [data-field="residentId"]:text("${HOLDERS[13900000004].residentId}")`);
+  assert.deepEqual(await page.$$eval('#window-documents input:checked', (boxes) => boxes.length), 0);
+  await page.waitForSelector('#window-actions [data-code="WINDOW_DOCUMENTS_NOT_CHECKED"]');
   await page.setViewportSize(PHONE);
   await screenshot(page, 'window-console-phone');
   await page.setViewportSize(DESKTOP);

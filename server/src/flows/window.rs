@@ -1,32 +1,66 @@
 //! The window: an officer finds a person or a vehicle and binds for a person after checking the
 //! originals.
 
-use crate::error::{ServerResult, Verdict};
+use crate::error::{ServerError, ServerResult, Verdict};
+use crate::flows::audit::Audit;
 use crate::flows::binding::{self, BindingCommit, Bound};
 use crate::flows::decision::ClientExpectation;
 use crate::flows::officer::require_officer;
 use crate::flows::OrNotFound;
 use crate::policies::Policies;
 use crate::store::{PersonRow, Tx, VehicleRow};
-use renche::domain::{
-    BindingMethod, Channel, Document, PlateNumber, PlateType, Relationship, ResidentId,
-};
+use renche::domain::{BindingMethod, Channel, Document, PlateType, Relationship, ResidentId};
 use renche::Timestamp;
+use serde_json::json;
 
-pub fn find_person(tx: &mut dyn Tx, officer: i64, rid: &ResidentId) -> ServerResult<PersonRow> {
-    require_officer(tx, officer)?;
-    tx.person_by_resident_id(rid.as_str()).or_not_found()
-}
-
-pub fn find_vehicle(
+/// The person with this resident ID, shown in full to the officer comparing the originals; the look is
+/// audited, since the officer sees what the person's own pages mask.
+pub fn find_person(
     tx: &mut dyn Tx,
     officer: i64,
-    plate_type: PlateType,
-    plate: &PlateNumber,
-) -> ServerResult<VehicleRow> {
+    rid: &ResidentId,
+    now: Timestamp,
+) -> ServerResult<PersonRow> {
     require_officer(tx, officer)?;
-    tx.vehicle_by_plate(plate_type, plate.as_str())
-        .or_not_found()
+    let person = tx.person_by_resident_id(rid.as_str()).or_not_found()?;
+    Audit::of("window.person_viewed", format!("person:{}", person.id))
+        .by(officer)
+        .write(tx, now)?;
+    Ok(person)
+}
+
+/// How the officer names a vehicle: the number off the vehicle licence, with its plate type or without.
+pub struct PlateSearch {
+    pub plate_type: Option<PlateType>,
+    /// Normal form (`粤S12345`).
+    pub number: String,
+}
+
+/// The vehicles the officer's search names (one with a type; without, every type with that number),
+/// with their owners in full; the look is audited. None found is a 404.
+pub fn find_vehicles(
+    tx: &mut dyn Tx,
+    officer: i64,
+    search: &PlateSearch,
+    now: Timestamp,
+) -> ServerResult<Vec<VehicleRow>> {
+    require_officer(tx, officer)?;
+    let found = match search.plate_type {
+        Some(t) => tx
+            .vehicle_by_plate(t, &search.number)?
+            .into_iter()
+            .collect(),
+        None => tx.vehicles_by_plate_number(&search.number)?,
+    };
+    if found.is_empty() {
+        return Err(ServerError::not_found());
+    }
+    let ids: Vec<i64> = found.iter().map(|v| v.id).collect();
+    Audit::of("window.vehicles_viewed", format!("plate:{}", search.number))
+        .by(officer)
+        .detail(json!({ "vehicles": ids }))
+        .write(tx, now)?;
+    Ok(found)
 }
 
 /// A binding an officer makes at the window.

@@ -350,6 +350,16 @@ pub fn parse_plate(
     Ok((plate_type, plate))
 }
 
+/// A plate number from the request's `plateNumber` field, given without its type: its normal form.
+pub fn parse_untyped_plate(plate_number: &str) -> Result<String, ServerError> {
+    let readings = renche::domain::PlateNumber::parse_untyped(plate_number)
+        .map_err(|e| ServerError::invalid("plateNumber", &e))?;
+    readings
+        .first()
+        .map(|p| p.as_str().to_owned())
+        .ok_or_else(|| ServerError::internal("an untyped plate parsed to no reading"))
+}
+
 /// A resident ID number from the request's `residentId` field.
 pub fn parse_resident_id(input: &str) -> Result<renche::domain::ResidentId, ServerError> {
     renche::domain::ResidentId::parse(input).map_err(|e| ServerError::invalid("residentId", &e))

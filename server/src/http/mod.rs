@@ -68,7 +68,7 @@ pub fn api_router() -> Router<SharedState> {
         .route("/window/violations", get(violations::violations_for_person))
         .route("/window/violations/{id}/handle", post(violations::handle_for_person))
         .route("/window/people", get(window::find_person))
-        .route("/window/vehicles", get(window::find_vehicle))
+        .route("/window/vehicles", get(window::find_vehicles))
         .route("/window/bindings", post(window::bind_for_person))
         .route("/window/reviews", get(window::reviews))
         .route("/window/reviews/{id}/approve", post(window::approve_review))

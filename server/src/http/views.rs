@@ -14,6 +14,9 @@ pub struct LicenceView {
     pub class: &'static str,
     pub status: &'static str,
     pub points: u32,
+    /// The cycle's points have reached 12: the licence is suspended and self-service stops (the record's
+    /// `status` may not say so yet).
+    pub full_points: bool,
     #[schemars(with = "Option<String>")]
     pub cycle_start: Option<CstDate>,
 }
@@ -45,6 +48,7 @@ impl PersonView {
                     class: l.class.code(),
                     status: l.status.code(),
                     points: cycle.points,
+                    full_points: cycle.points >= renche::domain::licence::FULL_POINTS,
                     cycle_start: cycle.start.map(|s| s.cst_date()),
                 }
             }),
@@ -128,7 +132,7 @@ impl VerificationView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VehicleView {
     pub id: String,

@@ -5,9 +5,10 @@ use crate::error::{ServerError, ServerResult};
 use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
 use crate::flows::review::RejectReason;
-use crate::flows::window::{self, WindowBinding};
+use crate::flows::window::{self, PlateSearch, WindowBinding};
 use crate::http::extract::{
-    parse_id, parse_plate, parse_resident_id, ApiQuery as Query, Asking, Change, Ctx, PathToken,
+    parse_id, parse_plate, parse_resident_id, parse_untyped_plate, ApiQuery as Query, Asking,
+    Change, Ctx, PathToken,
 };
 use crate::http::guard::SignedIn;
 use crate::http::views::{
@@ -17,7 +18,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use renche::domain::{mask_name, Document, Relationship};
+use renche::domain::{Document, Relationship};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -27,46 +28,85 @@ pub(super) struct PersonQuery {
     resident_id: String,
 }
 
+/// A person as the officer at the window sees them: in full, to compare with the originals.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct OfficerPersonView {
+    #[serde(flatten)]
+    person: PersonView,
+    resident_id: String,
+    phone: String,
+}
+
 pub(super) async fn find_person(
     asking: Asking,
     Query(q): Query<PersonQuery>,
-) -> ServerResult<Json<PersonView>> {
+) -> ServerResult<Json<OfficerPersonView>> {
     let rid = parse_resident_id(&q.resident_id)?;
     let p = asking
-        .read(move |tx, _, who| window::find_person(tx, who.person, &rid))
+        .write(move |tx, _, who| window::find_person(tx, who.person, &rid, who.now))
         .await?;
-    Ok(Json(PersonView::of(&p, asking.who.now)))
+    Ok(Json(OfficerPersonView {
+        person: PersonView::of(&p, asking.who.now),
+        resident_id: p.resident_id.as_str().to_owned(),
+        phone: p.phone.as_str().to_owned(),
+    }))
 }
 
+/// The number off the vehicle licence; the plate type narrows it to one vehicle, and without it every
+/// type with that number is listed.
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct VehicleQuery {
-    plate_type: String,
     plate_number: String,
+    #[serde(default)]
+    plate_type: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct FoundVehicleView {
     #[serde(flatten)]
     vehicle: VehicleView,
-    owner_name_masked: String,
+    /// In full: the officer compares it with the vehicle licence.
+    owner_name: String,
     owner_registered: bool,
 }
 
-pub(super) async fn find_vehicle(
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct FoundVehiclesView {
+    vehicles: Vec<FoundVehicleView>,
+}
+
+pub(super) async fn find_vehicles(
     asking: Asking,
     Query(q): Query<VehicleQuery>,
-) -> ServerResult<Json<FoundVehicleView>> {
-    let (plate_type, plate) = parse_plate(&q.plate_type, &q.plate_number)?;
-    let v = asking
-        .read(move |tx, _, who| window::find_vehicle(tx, who.person, plate_type, &plate))
+) -> ServerResult<Json<FoundVehiclesView>> {
+    let search = match q.plate_type.as_deref() {
+        Some(plate_type) => {
+            let (plate_type, plate) = parse_plate(plate_type, &q.plate_number)?;
+            PlateSearch {
+                plate_type: Some(plate_type),
+                number: plate.as_str().to_owned(),
+            }
+        }
+        None => PlateSearch {
+            plate_type: None,
+            number: parse_untyped_plate(&q.plate_number)?,
+        },
+    };
+    let found = asking
+        .write(move |tx, _, who| window::find_vehicles(tx, who.person, &search, who.now))
         .await?;
-    Ok(Json(FoundVehicleView {
-        vehicle: VehicleView::of(&v),
-        owner_name_masked: mask_name(&v.owner_name),
-        owner_registered: v.owner_person_id.is_some(),
-    }))
+    let vehicles = found
+        .iter()
+        .map(|v| FoundVehicleView {
+            vehicle: VehicleView::of(v),
+            owner_name: v.owner_name.clone(),
+            owner_registered: v.owner_person_id.is_some(),
+        })
+        .collect();
+    Ok(Json(FoundVehiclesView { vehicles }))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

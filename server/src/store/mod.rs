@@ -464,6 +464,8 @@ pub trait Tx {
         plate_type: PlateType,
         plate_number: &str,
     ) -> StoreResult<Option<VehicleRow>>;
+    /// Every vehicle with this plate number (normal form), of any plate type, by type code.
+    fn vehicles_by_plate_number(&mut self, plate_number: &str) -> StoreResult<Vec<VehicleRow>>;
     fn vehicles_owned_by(&mut self, person_id: i64) -> StoreResult<Vec<VehicleRow>>;
     fn insert_vehicle(&mut self, vehicle: &NewVehicle) -> StoreResult<i64>;
     /// Gives the vehicles recorded with this owner resident ID to the person who just registered.

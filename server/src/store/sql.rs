@@ -322,6 +322,12 @@ impl<D: Db> Tx for SqlTx<D> {
             .into_iter()
             .next())
     }
+    fn vehicles_by_plate_number(&mut self, plate_number: &str) -> StoreResult<Vec<VehicleRow>> {
+        self.vehicles_where(
+            "plate_number = ?1 ORDER BY plate_type, id",
+            args![plate_number],
+        )
+    }
     fn vehicles_owned_by(&mut self, person_id: i64) -> StoreResult<Vec<VehicleRow>> {
         self.vehicles_where("owner_person_id = ?1 ORDER BY id", args![person_id])
     }

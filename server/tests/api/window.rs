@@ -29,11 +29,44 @@ async fn officer_binds_on_a_persons_behalf_after_checking_originals() {
         ))
         .await;
     assert_eq!(found.body["id"], person_id.as_str());
+    // The officer compares the originals: the person in full.
+    assert_eq!(found.body["residentId"], rid.as_str());
+    assert!(!found.body["phone"].as_str().unwrap().contains('*'));
     let found = officer
         .get("/api/v1/window/vehicles?plateType=02&plateNumber=%E7%B2%A4S88888")
         .await;
-    assert_eq!(found.body["id"], vehicle_id.as_str());
-    assert_eq!(found.body["ownerRegistered"], false);
+    assert_eq!(found.body["vehicles"][0]["id"], vehicle_id.as_str());
+    assert_eq!(found.body["vehicles"][0]["ownerRegistered"], false);
+    let owner = found.body["vehicles"][0]["ownerName"].as_str().unwrap();
+    assert!(!owner.is_empty() && !owner.contains('*'), "{owner}");
+    // By the number alone, as typed off the licence (lower case, a dot).
+    let by_number = officer
+        .get("/api/v1/window/vehicles?plateNumber=%E7%B2%A4s%C2%B788888")
+        .await;
+    assert_eq!(by_number.status, StatusCode::OK, "{:?}", by_number.body);
+    assert_eq!(by_number.body["vehicles"], found.body["vehicles"]);
+    let none = officer
+        .get("/api/v1/window/vehicles?plateNumber=%E7%B2%A4S00001")
+        .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    let bad = officer
+        .get("/api/v1/window/vehicles?plateNumber=S88888")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["error"]["field"], "plateNumber");
+    // Each look at full data is in the audit log, with the officer who looked.
+    let looked: i64 = app
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action IN ('window.person_viewed', 'window.vehicles_viewed') AND actor_id IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        looked, 3,
+        "one person and two vehicle searches that found something"
+    );
 
     let missing = officer
         .post("/api/v1/window/bindings", json!({ "personId": person_id, "vehicleId": vehicle_id, "documentsChecked": ["id_card"] }))

@@ -35,6 +35,9 @@ export async function mount(container, params, memo) {
       memo.residentId = idField.input.value;
       const parsed = checkId();
       if (!parsed?.ok) { idField.input.focus(); return; }
+      // Each person at the counter brings their own originals: the checklist starts empty for them.
+      memo.documents = [];
+      for (const box of docs.querySelectorAll('input[type="checkbox"]')) box.checked = false;
       try {
         memo.person = await get(`/window/people?residentId=${encodeURIComponent(parsed.normal)}`);
       } catch (err) {
@@ -49,12 +52,21 @@ export async function mount(container, params, memo) {
   });
 
   // Vehicle by plate type and number.
+  // Any type by default: the officer reads the number off the licence and the server lists each type
+  // registered with it.
   const types = core().plateTypes();
   const typeId = uid('wtype');
   const typeSelect = h('select', { id: typeId, name: 'windowPlateType' },
-    types.map((p) => h('option', { value: p.code, selected: (memo.plateType ?? '02') === p.code }, `${p.code} ${pick(p)}`)));
+    h('option', { value: '', selected: !memo.plateType }, t('plateTypeAny')),
+    types.map((p) => h('option', { value: p.code, selected: memo.plateType === p.code }, `${p.code} ${pick(p)}`)));
+  // Without a type, the plate is checked under the civil formats in turn (small car's error if none fits).
+  const parseSearchedPlate = (s) => {
+    if (typeSelect.value) return core().parsePlate(typeSelect.value, s);
+    const readings = ['02', '52', '01', '51', '15', '16'].map((code) => core().parsePlate(code, s));
+    return readings.find((r) => r.ok) ?? readings[0];
+  };
   const plateField = field({ label: t('plateNumber'), hint: t('plateNumberHint'), name: 'windowPlateNumber', maxlength: 12, value: memo.plateNumber ?? '' });
-  const checkPlate = validateAsYouType(plateField, (s) => core().parsePlate(typeSelect.value, s), { showNormal: (p) => p.display ?? p.normal });
+  const checkPlate = validateAsYouType(plateField, parseSearchedPlate, { showNormal: (p) => p.display ?? p.normal });
   typeSelect.addEventListener('change', () => { memo.plateType = typeSelect.value; checkPlate(); });
   const findVehicle = h('button', { type: 'submit', id: 'find-vehicle' }, t('find'));
   const vehicleForm = h('form', { novalidate: true, id: 'find-vehicle-form' },
@@ -66,20 +78,35 @@ export async function mount(container, params, memo) {
       memo.plateNumber = plateField.input.value;
       const parsed = checkPlate();
       if (!parsed?.ok) { plateField.input.focus(); return; }
+      const typeQuery = typeSelect.value ? `&plateType=${encodeURIComponent(typeSelect.value)}` : '';
+      let found;
       try {
-        memo.vehicle = await get(`/window/vehicles?plateType=${encodeURIComponent(typeSelect.value)}&plateNumber=${encodeURIComponent(parsed.normal)}`);
+        found = (await get(`/window/vehicles?plateNumber=${encodeURIComponent(parsed.normal)}${typeQuery}`))?.vehicles ?? [];
       } catch (err) {
         memo.vehicle = null;
         fill(vehicleBox, err.status === 404 ? notice(t('notFound'), 'warn') : errorNotice(err));
         renderActions();
         return;
       }
-      // The vehicle's city policy is the one the server decides with.
-      try { memo.vehicleRules = rulesFor(await policyFor(memo.vehicle.city)); } catch { memo.vehicleRules = null; }
-      renderVehicle();
+      if (found.length === 1) { await chooseVehicle(found[0]); return; }
+      // The same number under several plate types: the officer picks the one on the licence.
+      memo.vehicle = null;
       renderActions();
+      fill(vehicleBox, h('p', {}, t('windowPickVehicle')), h('ul', { class: 'list', id: 'window-vehicle-choices' }, found.map((v) => {
+        const pickIt = h('button', { type: 'button', 'data-action': 'pick-vehicle', 'data-plate-type': v.plateType }, plateBadge(v), ' ', plateTypeName(v.plateType));
+        pickIt.addEventListener('click', () => busy(pickIt, () => chooseVehicle(v)));
+        return h('li', {}, pickIt);
+      })));
     });
   });
+
+  async function chooseVehicle(v) {
+    memo.vehicle = v;
+    // The vehicle's city policy is the one the server decides with.
+    try { memo.vehicleRules = rulesFor(await policyFor(v.city)); } catch { memo.vehicleRules = null; }
+    renderVehicle();
+    renderActions();
+  }
 
   const vehicleRules = () => memo.vehicleRules ?? currentRules();
 
@@ -100,16 +127,28 @@ export async function mount(container, params, memo) {
     if (!p) { fill(personBox); return; }
     fill(personBox, h('dl', { class: 'facts', 'data-person-id': p.id },
       h('dt', {}, t('fullName')), h('dd', {}, p.name),
-      h('dt', {}, t('residentId')), h('dd', {}, p.residentIdMasked ?? ''),
-      h('dt', {}, t('phone')), h('dd', {}, p.phoneMasked ?? ''),
-      h('dt', {}, t('licence')), h('dd', {}, p.licence ? `${p.licence.class} · ${pointsText(p.licence.points)}` : '—')));
+      h('dt', {}, t('residentId')), h('dd', { 'data-field': 'residentId' }, p.residentId ?? p.residentIdMasked ?? ''),
+      h('dt', {}, t('phone')), h('dd', {}, p.phone ?? p.phoneMasked ?? ''),
+      h('dt', {}, t('licence')), h('dd', { 'data-field': 'licence' }, p.licence ? `${p.licence.class} · ${pointsText(p.licence.points)}` : '—')),
+      p.licence?.fullPoints ? h('div', { id: 'full-points-warning' }, notice(t('fullPointsWarning'), 'error')) : null);
+  }
+
+  /** The person again after a handling: the points it added, and whether the cycle is now full. */
+  async function refreshPerson() {
+    if (!memo.person?.residentId) return;
+    try {
+      memo.person = await get(`/window/people?residentId=${encodeURIComponent(memo.person.residentId)}`);
+      renderPerson();
+    } catch (err) {
+      console.warn(err);
+    }
   }
 
   function renderVehicle() {
     const v = memo.vehicle;
     if (!v) { fill(vehicleBox); return; }
     fill(vehicleBox, h('p', { 'data-vehicle-id': v.id }, plateBadge(v), ' ', h('span', { class: 'meta' }, plateTypeName(v.plateType))),
-      v.ownerNameMasked ? h('p', { class: 'meta' }, v.ownerNameMasked) : null);
+      v.ownerName ? h('p', { class: 'meta' }, `${t('ownerName')}: `, h('span', { 'data-field': 'ownerName' }, v.ownerName)) : null);
   }
 
   /** The core's instant answer for a window binding (documents, vehicle kind, own vehicle). */
@@ -190,11 +229,12 @@ export async function mount(container, params, memo) {
             h('p', {}, `${t('paid')}: ${yuan(answer.paidFen)}`)));
           handle.remove();
           badge.replaceWith(routeBadge('settled'));
+          await refreshPerson();
         } catch (err) {
           fill(out, errorNotice(err));
         }
       }));
-      return h('li', { 'data-violation-id': x.id },
+      return h('li', { 'data-violation-id': x.id, 'data-points': String(x.points ?? 0) },
         h('div', { class: 'row' }, h('div', { class: 'grow' }, offenceLabel(x),
           h('div', { class: 'meta' }, cstDateTime(x.occurredAt), ' · ', pointsText(x.points), ' · ', yuan(r.owedFen ?? x.fineFen))),
         badge),
