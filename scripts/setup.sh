@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping whatever is already there. Safe to run again.
 # `--running` installs only what building and running the system need (the start command): no fuzzing
-# toolchain, no browser for the tests.
+# toolchain, no browser for the tests. `--server` only what building the backend needs (the start command
+# when it serves the prebuilt browser package): cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for_tests=1
@@ -9,6 +10,12 @@ if [ "${1:-}" = "--running" ]; then for_tests=""; fi
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ "${1:-}" = "--server" ]; then
+  command -v cargo >/dev/null || { echo "cargo is needed (install Rust with rustup first)" >&2; exit 1; }
+  log "ready to build the server: $(cargo --version)"
+  exit 0
+fi
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is needed (install Rust with rustup first)" >&2

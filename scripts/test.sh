@@ -40,6 +40,7 @@ step "clippy (wasm32)" cargo clippy -p renche --target wasm32-unknown-unknown --
 step "native tests" cargo test --workspace
 step "API against its OpenAPI document (schemathesis)" bash scripts/api-schema-test.sh
 step "build npm package (web, nodejs, bundler)" bash scripts/build-pkg.sh
+step "prebuilt browser package matches its sources" bash scripts/prebuilt-check.sh
 step "wasm tests in Node" wasm-pack test --node
 step "wasm tests in Chromium" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver
 step "node tests (package, ESM, CommonJS, types, QR interop, Client)" bash -c 'cd tests/node && npm test'

@@ -1,0 +1,36 @@
+/* tslint:disable */
+/* eslint-disable */
+export const memory: WebAssembly.Memory;
+export const __wbg_rules_free: (a: number, b: number) => void;
+export const documents: () => [number, number, number];
+export const parseEngineSuffix: (a: number, b: number) => [number, number, number];
+export const parsePhone: (a: number, b: number) => [number, number, number];
+export const parsePlate: (a: number, b: number, c: number, d: number) => [number, number, number];
+export const parseResidentId: (a: number, b: number) => [number, number, number];
+export const plateTypes: () => [number, number, number];
+export const qrDecodePayload: (a: number, b: number) => [number, number, number];
+export const qrMatrix: (a: number, b: number) => [number, number, number];
+export const qrPaintRgba: (a: number, b: number, c: number) => [number, number, number];
+export const qrSecondsLeft: (a: number, b: number, c: number) => [number, number, number];
+export const qrSvg: (a: number, b: number) => [number, number, number, number];
+export const reasonCatalogue: () => [number, number, number];
+export const relationships: () => [number, number, number];
+export const rules_checkBinding: (a: number, b: any) => [number, number, number];
+export const rules_checkBindingBatch: (a: number, b: any) => [number, number, number];
+export const rules_checkUnbind: (a: number, b: any) => [number, number, number];
+export const rules_default: () => number;
+export const rules_fromPolicy: (a: any) => [number, number, number];
+export const rules_lateFee: (a: number, b: number, c: any, d: any) => [number, number, number];
+export const rules_policy: (a: number) => [number, number, number];
+export const rules_policyVersion: (a: number) => [number, number];
+export const rules_routeViolations: (a: number, b: any) => [number, number, number];
+export const rules_routeViolationsBatch: (a: number, b: any) => [number, number, number];
+export const scoringCycle: (a: number, b: any, c: any) => [number, number, number];
+export const __wbindgen_malloc: (a: number, b: number) => number;
+export const __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
+export const __wbindgen_free: (a: number, b: number, c: number) => void;
+export const __wbindgen_exn_store: (a: number) => void;
+export const __externref_table_alloc: () => number;
+export const __wbindgen_externrefs: WebAssembly.Table;
+export const __externref_table_dealloc: (a: number) => void;
+export const __wbindgen_start: () => void;
