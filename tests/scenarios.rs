@@ -363,11 +363,36 @@ fn article_faq_7_window_needs_no_binding_but_originals() {
         Channel::Window,
     );
     assert_eq!(
-        r.route,
-        Route::Online,
+        (r.route, r.reasons.len()),
+        (Route::Window, 0),
         "at the window it is handled there and then: {:?}",
         r.reasons
     );
+    assert_eq!(
+        r.documents,
+        [
+            Document::DrivingLicence,
+            Document::IdCard,
+            Document::VehicleLicence
+        ],
+        "the originals FAQ 7 names, for a vehicle the person neither owns nor has bound"
+    );
+    // No binding rule applies there: a binder's violation from before the binding, unscored, is handled too.
+    let (p, v, b) = bound_setup();
+    let early = violation("early", "v1", "2020-01-01T00:00:00Z", 0, 100);
+    let app = route_one(&rules(), &p, &v, Some(&b), &early, Channel::App);
+    assert_eq!(app.route, Route::Window);
+    assert!(!app.reasons.is_empty());
+    let here = route_one(&rules(), &p, &v, Some(&b), &early, Channel::Window);
+    assert_eq!((here.route, here.reasons.len()), (Route::Window, 0));
+    assert_eq!(here.documents, [Document::DrivingLicence, Document::IdCard]);
+    // The owner brings no vehicle licence either; an invalid licence still stops it, with its reason.
+    let mut owner = person("owner");
+    let own = route_one(&rules(), &owner, &v, None, &x, Channel::Window);
+    assert_eq!(own.documents, [Document::DrivingLicence, Document::IdCard]);
+    owner.licence.as_mut().unwrap().status = LicenceStatus::Revoked;
+    let stopped = route_one(&rules(), &owner, &v, None, &x, Channel::Window);
+    assert_eq!(codes(&stopped.reasons), ["LICENCE_NOT_VALID"]);
 }
 
 #[test]

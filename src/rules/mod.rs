@@ -267,7 +267,8 @@ impl Rules {
                 refusals.push((Route::NotTheirs, Refusal::NotDeviceRecorded));
             }
             match binding {
-                None if channel == Channel::Window => {}
+                // At the window the officer checks the originals instead: no binding rule applies.
+                _ if channel == Channel::Window => {}
                 None if channel == Channel::Kiosk && !p.kiosk_requires_binding => {}
                 None if channel == Channel::Kiosk => {
                     refusals.push((Route::Window, Refusal::KioskNeedsBinding))
@@ -370,15 +371,24 @@ impl Rules {
                 Route::Settled
             }
         } else {
-            refusals
+            let strongest = refusals
                 .iter()
                 .map(|(r, _)| *r)
                 .max()
-                .unwrap_or(Route::Online)
+                .unwrap_or(Route::Online);
+            // On the window channel what could be handled is handled there, at the counter.
+            if channel == Channel::Window && strongest == Route::Online {
+                Route::Window
+            } else {
+                strongest
+            }
         };
         let documents = if route == Route::Window {
             let mut d = vec![Document::DrivingLicence, Document::IdCard];
-            if !own {
+            // The vehicle licence shows the tie to a vehicle the person neither owns nor, at the window,
+            // has bound (FAQ 7); a binder elsewhere is sent with it too, since the window does not rely
+            // on the binding.
+            if !own && (channel != Channel::Window || binding.is_none()) {
                 d.push(Document::VehicleLicence);
             }
             d

@@ -258,6 +258,7 @@ const STRINGS = {
   fullPointsWarning: { zh: '本记分周期已累积记分满12分:驾驶证暂扣,不能再自助处理违法。请告知驾驶人参加满分学习和考试。', en: 'This licence has reached 12 points in its scoring cycle: it is suspended and no violation can be handled by self-service. Tell the driver about the full-points study and test.' },
   notFound: { zh: '未找到', en: 'Nothing found' },
   windowDocuments: { zh: '已核验原件', en: 'Originals checked' },
+  windowDocumentsNeeded: { zh: '需核验原件', en: 'Originals to check' },
   windowBind: { zh: '代为绑定', en: 'Bind on their behalf' },
   windowHandle: { zh: '窗口处理(无需绑定)', en: 'Handle at the window (no binding)' },
   windowQueue: { zh: '人工审核队列', en: 'Manual-review queue' },

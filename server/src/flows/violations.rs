@@ -192,13 +192,20 @@ fn decide(case: &HandleCase, route: &ViolationRoute, version: &str) -> Decision 
         .filter(|r| r.code != "VIOLATION_AWAITING_PAYMENT")
         .cloned()
         .collect();
-    let mut allowed = route.route == Route::Online;
+    // Elsewhere only the online route is handled; at the window its own route is, with nothing against
+    // it (an invalid licence still stops it) and the originals it lists checked.
+    let mut allowed = if case.channel == Channel::Window {
+        route.route == Route::Window && reasons.is_empty()
+    } else {
+        route.route == Route::Online
+    };
     if route.route == Route::Settled {
         allowed = false;
         reasons.push(Reason::of(&Refusal::AlreadyHandled));
     }
-    if case.channel == Channel::Window {
-        let missing: Vec<Document> = Document::ALL
+    if case.channel == Channel::Window && route.route == Route::Window {
+        let missing: Vec<Document> = route
+            .documents
             .iter()
             .copied()
             .filter(|d| !case.documents_checked.contains(d))

@@ -120,8 +120,13 @@ async fn officer_handles_a_violation_without_a_binding() {
     assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
     let v = &list.body["violations"][0];
     assert_eq!(
-        v["route"]["route"], "online",
-        "at the window no binding is needed"
+        v["route"]["route"], "window",
+        "at the window no binding is needed: it is handled there"
+    );
+    assert_eq!(v["route"]["reasons"], json!([]));
+    assert_eq!(
+        v["route"]["documents"],
+        json!(["driving_licence", "id_card", "vehicle_licence"])
     );
     let id = v["id"].as_str().unwrap();
     let missing = officer

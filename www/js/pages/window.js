@@ -217,7 +217,13 @@ export async function mount(container, params, memo) {
       const r = x.route ?? {};
       const out = h('div', { 'aria-live': 'polite' });
       const handle = h('button', { type: 'button', class: 'primary', 'data-action': 'window-handle' }, t('windowHandle'));
-      const badge = routeBadge(r.route, { atWindow: true });
+      // The window channel's route is "window"; a reason other than an unpaid decision (which paying
+      // settles) stops handling it here, an invalid licence for one.
+      const here = r.route === 'window' && !(r.reasons ?? []).some((reason) => reason.code !== 'VIOLATION_AWAITING_PAYMENT');
+      const badge = routeBadge(r.route, { here });
+      const needed = here && r.documents?.length
+        ? h('p', { class: 'meta', 'data-field': 'documents' }, `${t('windowDocumentsNeeded')}: `, r.documents.map(documentName).join('、'))
+        : null;
       handle.addEventListener('click', () => busy(handle, async () => {
         fill(out);
         try {
@@ -228,6 +234,7 @@ export async function mount(container, params, memo) {
             h('p', {}, `${t('decisionNumber')}: `, h('strong', { 'data-decision-number': answer.decisionNumber }, answer.decisionNumber)),
             h('p', {}, `${t('paid')}: ${yuan(answer.paidFen)}`)));
           handle.remove();
+          needed?.remove();
           badge.replaceWith(routeBadge('settled'));
           await refreshPerson();
         } catch (err) {
@@ -239,7 +246,8 @@ export async function mount(container, params, memo) {
           h('div', { class: 'meta' }, cstDateTime(x.occurredAt), ' · ', pointsText(x.points), ' · ', yuan(r.owedFen ?? x.fineFen))),
         badge),
         r.reasons?.length ? h('ul', { class: 'reasons meta' }, r.reasons.map((reason) => h('li', { 'data-code': reason.code }, pick(reason.message)))) : null,
-        r.route === 'online' || r.route === 'window' ? h('div', { class: 'actions' }, handle) : null,
+        here ? h('div', { class: 'actions' }, handle) : null,
+        needed,
         out);
     })));
   }

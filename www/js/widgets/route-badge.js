@@ -11,8 +11,11 @@ const ROUTE_LABELS = {
   not_theirs: 'routeNotTheirs',
 };
 
-/** The route as a badge; at the window, "online" means it can be handled on the spot. */
-export function routeBadge(route, { atWindow = false } = {}) {
-  const key = atWindow && route === 'online' ? 'routeHere' : (ROUTE_LABELS[route] ?? 'routeViewOnly');
-  return h('span', { class: `badge ${route}`, 'data-route': route }, t(key));
+/**
+ * The route as a badge. At the window (`here`: nothing stands against handling it at this counter) the
+ * window route reads "can be handled here".
+ */
+export function routeBadge(route, { here = false } = {}) {
+  const key = here ? 'routeHere' : (ROUTE_LABELS[route] ?? 'routeViewOnly');
+  return h('span', { class: `badge ${here ? 'online' : route}`, 'data-route': route }, t(key));
 }
