@@ -153,6 +153,13 @@ test('window console: find a person and a vehicle, check the originals, bind on 
   assert.match(await page.textContent('#full-points-warning'), /满12分/);
   await screenshot(page, 'window-full-points');
 
+  // FAQ 3 at the window: the person's bindings, now two (粤S12345 and the one just made), and removing one.
+  await page.waitForFunction(() => document.querySelectorAll('#window-person-bindings [data-binding-id]').length === 2);
+  assert.equal(await page.$$eval('#window-vehicle-bindings [data-binding-id]', (n) => n.length), 2, '李满额 and 张绑定 have bound 粤S12345');
+  await page.locator('#window-person-bindings [data-action="window-unbind"]').first().click();
+  await page.waitForFunction(() => document.querySelectorAll('#window-person-bindings [data-binding-id]').length === 1);
+  await screenshot(page, 'window-bindings');
+
   // The next person at the counter starts with an empty checklist: their originals are not checked yet.
   await page.fill('input[name="personResidentId"]', HOLDERS[13900000004].residentId);
   await page.click('#find-person');

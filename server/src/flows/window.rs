@@ -8,7 +8,7 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::officer::require_officer;
 use crate::flows::OrNotFound;
 use crate::policies::Policies;
-use crate::store::{PersonRow, Tx, VehicleRow};
+use crate::store::{BindingRow, BindingsOf, PersonRow, Tx, VehicleRow};
 use renche::domain::{BindingMethod, Channel, Document, PlateType, Relationship, ResidentId};
 use renche::Timestamp;
 use serde_json::json;
@@ -61,6 +61,48 @@ pub fn find_vehicles(
         .detail(json!({ "vehicles": ids }))
         .write(tx, now)?;
     Ok(found)
+}
+
+/// A binding as the window lists it: with the binder and the vehicle, so the officer can tell them apart.
+pub struct ListedBinding {
+    pub binding: BindingRow,
+    pub binder: PersonRow,
+    pub vehicle: VehicleRow,
+}
+
+/// The active bindings a person made, or those of a vehicle (FAQ 3: either side may have one removed at the
+/// window); the look is audited.
+pub fn bindings(
+    tx: &mut dyn Tx,
+    officer: i64,
+    of: BindingsOf,
+    now: Timestamp,
+) -> ServerResult<Vec<ListedBinding>> {
+    require_officer(tx, officer)?;
+    let (rows, subject) = match of {
+        BindingsOf::Binder(id) => {
+            tx.person(id).or_not_found()?;
+            (tx.active_bindings_of_binder(id)?, format!("person:{id}"))
+        }
+        BindingsOf::Vehicle(id) => {
+            tx.vehicle(id).or_not_found()?;
+            (tx.active_bindings_of_vehicle(id)?, format!("vehicle:{id}"))
+        }
+    };
+    let mut listed = Vec::with_capacity(rows.len());
+    for binding in rows {
+        let binder = tx.person(binding.binder_id).or_not_found()?;
+        let vehicle = tx.vehicle(binding.vehicle_id).or_not_found()?;
+        listed.push(ListedBinding {
+            binding,
+            binder,
+            vehicle,
+        });
+    }
+    Audit::of("window.bindings_viewed", subject)
+        .by(officer)
+        .write(tx, now)?;
+    Ok(listed)
 }
 
 /// A binding an officer makes at the window.

@@ -327,7 +327,7 @@ where
     }
 }
 
-fn bad_query(problem: &str) -> ServerError {
+pub fn bad_query(problem: &str) -> ServerError {
     ServerError::of(ServerErrorCode::InvalidQuery {
         problem: problem.to_owned(),
     })

@@ -69,7 +69,7 @@ pub fn api_router() -> Router<SharedState> {
         .route("/window/violations/{id}/handle", post(violations::handle_for_person))
         .route("/window/people", get(window::find_person))
         .route("/window/vehicles", get(window::find_vehicles))
-        .route("/window/bindings", post(window::bind_for_person))
+        .route("/window/bindings", post(window::bind_for_person).get(window::bindings))
         .route("/window/reviews", get(window::reviews))
         .route("/window/reviews/{id}/approve", post(window::approve_review))
         .route("/window/reviews/{id}/reject", post(window::reject_review))

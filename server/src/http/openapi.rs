@@ -151,6 +151,7 @@ const OPERATIONS: &[Op] = &[
     op("post", "/window/violations/{id}/handle", "window", "Handle a violation for a person at the window").body::<violations::WindowHandleRequest>(),
     op("get", "/window/people", "window", "Find a person by resident ID, shown in full (audited)").query::<window::PersonQuery>().view::<window::OfficerPersonView>(),
     op("get", "/window/vehicles", "window", "Find vehicles by plate number, with or without the plate type (audited)").query::<window::VehicleQuery>().view::<window::FoundVehiclesView>(),
+    op("get", "/window/bindings", "window", "The active bindings a person made or of a vehicle (audited)").query::<window::BindingsQuery>().view::<window::WindowBindingsView>(),
     op("post", "/window/bindings", "window", "Bind on a person's behalf").body::<window::WindowBindRequest>(),
     op("get", "/window/reviews", "window", "Applications waiting for manual review"),
     op("post", "/window/reviews/{id}/approve", "window", "Approve a review: commits the binding").body::<window::ApproveRequest>(),

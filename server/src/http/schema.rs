@@ -23,8 +23,26 @@ macro_rules! code_lists {
     )*};
 }
 use crate::flows::review::RejectReason;
-use renche::domain::{Document, Relationship};
-code_lists!(Relationship, Document, RejectReason);
+use renche::domain::{ActorRole, BindingMethod, Document, Relationship};
+code_lists!(
+    Relationship,
+    Document,
+    RejectReason,
+    BindingMethod,
+    ActorRole
+);
+
+/// An instant as the API answers it: RFC 3339 in UTC (`2026-09-01T02:00:00Z`).
+pub struct Instant;
+
+impl JsonSchema for Instant {
+    fn schema_name() -> Cow<'static, str> {
+        "Instant".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
 
 /// The JSON schema of a body field of a core type listed by its codes (the core does not depend on
 /// schemars: it stays small for WebAssembly).

@@ -177,16 +177,21 @@ impl MaskedVehicleView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BindingView {
     pub id: String,
     pub vehicle_id: String,
     pub binder_id: String,
+    #[schemars(with = "crate::http::schema::Codes<Relationship>")]
     pub relationship: Relationship,
+    #[schemars(with = "crate::http::schema::Codes<BindingMethod>")]
     pub method: BindingMethod,
+    #[schemars(with = "crate::http::schema::Instant")]
     pub created_at: Timestamp,
+    #[schemars(with = "Option<crate::http::schema::Instant>")]
     pub removed_at: Option<Timestamp>,
+    #[schemars(with = "Option<crate::http::schema::Codes<renche::domain::ActorRole>>")]
     pub removed_role: Option<renche::domain::ActorRole>,
 }
 

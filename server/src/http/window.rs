@@ -7,13 +7,15 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::review::RejectReason;
 use crate::flows::window::{self, PlateSearch, WindowBinding};
 use crate::http::extract::{
-    parse_id, parse_plate, parse_resident_id, parse_untyped_plate, ApiQuery as Query, Asking,
-    Change, Ctx, PathToken,
+    bad_query, parse_id, parse_plate, parse_resident_id, parse_untyped_plate, ApiQuery as Query,
+    Asking, Change, Ctx, PathToken,
 };
 use crate::http::guard::SignedIn;
 use crate::http::views::{
-    application_answer, bound_answer, list_of, ApplicationView, PersonView, VehicleView,
+    application_answer, bound_answer, list_of, ApplicationView, BindingView, PersonView,
+    VehicleView,
 };
+use crate::store::BindingsOf;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -107,6 +109,53 @@ pub(super) async fn find_vehicles(
         })
         .collect();
     Ok(Json(FoundVehiclesView { vehicles }))
+}
+
+/// Whose bindings: exactly one of a person and a vehicle.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct BindingsQuery {
+    #[serde(default)]
+    person_id: Option<String>,
+    #[serde(default)]
+    vehicle_id: Option<String>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct WindowBindingView {
+    #[serde(flatten)]
+    binding: BindingView,
+    binder_name: String,
+    vehicle: VehicleView,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct WindowBindingsView {
+    bindings: Vec<WindowBindingView>,
+}
+
+pub(super) async fn bindings(
+    asking: Asking,
+    Query(q): Query<BindingsQuery>,
+) -> ServerResult<Json<WindowBindingsView>> {
+    let of = match (q.person_id.as_deref(), q.vehicle_id.as_deref()) {
+        (Some(p), None) => BindingsOf::Binder(parse_id("personId", p)?),
+        (None, Some(v)) => BindingsOf::Vehicle(parse_id("vehicleId", v)?),
+        _ => return Err(bad_query("give exactly one of personId and vehicleId")),
+    };
+    let listed = asking
+        .write(move |tx, _, who| window::bindings(tx, who.person, of, who.now))
+        .await?;
+    let bindings = listed
+        .iter()
+        .map(|l| WindowBindingView {
+            binding: BindingView::of(&l.binding),
+            binder_name: l.binder.name.clone(),
+            vehicle: VehicleView::of(&l.vehicle),
+        })
+        .collect();
+    Ok(Json(WindowBindingsView { bindings }))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

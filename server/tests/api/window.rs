@@ -215,3 +215,76 @@ async fn daily_application_cap_holds() {
     let third = bind(&binder, "粤S67890", "678901", "13900000008").await;
     assert_eq!(third.status, StatusCode::CREATED, "{:?}", third.body);
 }
+
+/// FAQ 3: a binding can be removed at the window. The officer lists a person's bindings and a vehicle's,
+/// removes one, and both sides are told.
+#[tokio::test]
+async fn officer_lists_a_persons_and_a_vehicles_bindings_and_removes_one() {
+    let app = spawn_app().await;
+    let binder = app.signed_in(BINDER).await;
+    let binder_id = binder.me_id().await;
+    let officer = app.signed_in(OFFICER).await;
+    let car = app
+        .vehicle_id(PlateType::SmallCar, "粤S12345")
+        .await
+        .to_string();
+
+    // Not for a person, and exactly one of the two is asked for.
+    let r = binder
+        .get(&format!("/api/v1/window/bindings?personId={binder_id}"))
+        .await;
+    assert_eq!(r.code(), "NOT_AN_OFFICER");
+    let r = officer.get("/api/v1/window/bindings").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.code(), "INVALID_QUERY");
+
+    let mine = officer
+        .get(&format!("/api/v1/window/bindings?personId={binder_id}"))
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{:?}", mine.body);
+    let list = mine.body["bindings"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "张绑定 has one binding: {list:?}");
+    assert_eq!(list[0]["vehicle"]["plateNumber"], "粤S12345");
+    assert_eq!(list[0]["binderName"], "张绑定");
+    let binding_id = list[0]["id"].as_str().unwrap().to_owned();
+    let of_car = officer
+        .get(&format!("/api/v1/window/bindings?vehicleId={car}"))
+        .await;
+    let binders: Vec<&str> = of_car.body["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["binderName"].as_str().unwrap())
+        .collect();
+    assert_eq!(binders.len(), 2, "李满额 and 张绑定: {binders:?}");
+    assert!(binders.contains(&"张绑定"));
+    let missing = officer
+        .get("/api/v1/window/bindings?vehicleId=999999")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let removed = officer
+        .delete(&format!("/api/v1/bindings/{binding_id}"))
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
+    assert_eq!(removed.body["binding"]["removedRole"], "officer");
+    let after = officer
+        .get(&format!("/api/v1/window/bindings?personId={binder_id}"))
+        .await;
+    assert_eq!(after.body["bindings"], json!([]));
+    let inbox = binder.get("/api/v1/notifications").await;
+    assert!(
+        inbox.body.to_string().contains("binding_removed"),
+        "{:?}",
+        inbox.body
+    );
+    let looked: i64 = app
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'window.bindings_viewed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(looked, 3);
+}

@@ -2,7 +2,7 @@
 // bind on the person's behalf or handle a violation without binding, and work the manual-review queue.
 
 import { t, pick } from '../i18n.js';
-import { get, post } from '../net.js';
+import { get, post, del } from '../net.js';
 import { core, currentRules, rulesFor, nowInstant } from '../core.js';
 import { h, fill, field, pageHeading, section, loadingBlock, errorNotice, reasonList, notice, busy, yuan, cstDateTime, uid, pointsText } from '../ui.js';
 import { app, policyFor } from '../state.js';
@@ -22,6 +22,8 @@ export async function mount(container, params, memo) {
   const personBox = h('div', { id: 'window-person', 'aria-live': 'polite' });
   const vehicleBox = h('div', { id: 'window-vehicle', 'aria-live': 'polite' });
   const actionBox = h('div', { id: 'window-actions' });
+  const personBindingsBox = h('div', { id: 'window-person-bindings', 'aria-live': 'polite' });
+  const vehicleBindingsBox = h('div', { id: 'window-vehicle-bindings', 'aria-live': 'polite' });
   const queueBox = h('div', { id: 'window-queue' }, loadingBlock());
 
   // Person by resident ID, checked by the core as typed.
@@ -48,6 +50,7 @@ export async function mount(container, params, memo) {
       }
       renderPerson();
       renderActions();
+      await renderBindings();
     });
   });
 
@@ -106,6 +109,7 @@ export async function mount(container, params, memo) {
     try { memo.vehicleRules = rulesFor(await policyFor(v.city)); } catch { memo.vehicleRules = null; }
     renderVehicle();
     renderActions();
+    await renderBindings();
   }
 
   const vehicleRules = () => memo.vehicleRules ?? currentRules();
@@ -131,6 +135,48 @@ export async function mount(container, params, memo) {
       h('dt', {}, t('phone')), h('dd', {}, p.phone ?? p.phoneMasked ?? ''),
       h('dt', {}, t('licence')), h('dd', { 'data-field': 'licence' }, p.licence ? `${p.licence.class} · ${pointsText(p.licence.points)}` : '—')),
       p.licence?.fullPoints ? h('div', { id: 'full-points-warning' }, notice(t('fullPointsWarning'), 'error')) : null);
+  }
+
+  /**
+   * The active bindings of the person or the vehicle found, each with a window unbind (FAQ 3: either side
+   * may have a binding removed at a window). Removing one refreshes both lists.
+   */
+  async function renderBindings() {
+    const lists = [
+      [personBindingsBox, memo.person && `personId=${encodeURIComponent(memo.person.id)}`, t('windowPersonBindings')],
+      [vehicleBindingsBox, memo.vehicle && `vehicleId=${encodeURIComponent(memo.vehicle.id)}`, t('windowVehicleBindings')],
+    ];
+    await Promise.all(lists.map(async ([box, query, title]) => {
+      if (!query) { fill(box); return; }
+      let bindings;
+      try {
+        bindings = (await get(`/window/bindings?${query}`))?.bindings ?? [];
+      } catch (err) {
+        fill(box, errorNotice(err));
+        return;
+      }
+      fill(box, h('h3', {}, title), bindings.length === 0 ? h('p', { class: 'meta' }, t('windowNoBindings'))
+        : h('ul', { class: 'list' }, bindings.map((b) => {
+          const out = h('div', { 'aria-live': 'polite' });
+          const remove = h('button', { type: 'button', 'data-action': 'window-unbind' }, t('windowUnbind'));
+          remove.addEventListener('click', () => busy(remove, async () => {
+            fill(out);
+            try {
+              await del(`/bindings/${encodeURIComponent(b.id)}`, { idempotent: true });
+            } catch (err) {
+              fill(out, errorNotice(err));
+              return;
+            }
+            await renderBindings();
+          }));
+          return h('li', { 'data-binding-id': b.id },
+            h('div', { class: 'row' },
+              h('div', { class: 'grow' }, plateBadge(b.vehicle ?? {}), ' ', h('span', {}, b.binderName ?? ''),
+                h('div', { class: 'meta' }, cstDateTime(b.createdAt))),
+              remove),
+            out);
+        })));
+    }));
   }
 
   /** The person again after a handling: the points it added, and whether the cycle is now full. */
@@ -189,6 +235,7 @@ export async function mount(container, params, memo) {
         // Done: a second tap would only be refused as ALREADY_BOUND.
         setTimeout(() => { bindButton.disabled = true; }, 0);
         if (answer2?.decision?.agreed === false) result.append(notice(t('serverDiffers'), 'warn'));
+        await renderBindings();
       } catch (err) {
         fill(result, h('div', { id: 'server-answer', 'data-status': String(err.status) },
           answer?.allowed ? notice(t('serverDiffers'), 'warn') : null, errorNotice(err)));
@@ -276,8 +323,8 @@ export async function mount(container, params, memo) {
     pageHeading(t('windowTitle')),
     h('p', { class: 'lead' }, t('windowIntro')),
     h('div', { class: 'grid two' },
-      section(t('windowFindPerson'), personForm, personBox),
-      section(t('windowFindVehicle'), vehicleForm, vehicleBox)),
+      section(t('windowFindPerson'), personForm, personBox, personBindingsBox),
+      section(t('windowFindVehicle'), vehicleForm, vehicleBox, vehicleBindingsBox)),
     h('div', { class: 'card' }, docs, actionBox),
     section(t('windowQueue'), queueBox));
   renderPerson();
