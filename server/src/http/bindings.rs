@@ -318,7 +318,7 @@ pub(super) async fn request_manual_review(
     .await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct MyBindingView {
     #[serde(flatten)]

@@ -4,7 +4,7 @@
 
 use crate::error::ServerErrorCode;
 use crate::http::views::{PersonView, SessionView};
-use crate::http::{accounts, bindings, identity, policy, violations, window};
+use crate::http::{accounts, bindings, identity, policy, vehicles, violations, window};
 use axum::response::IntoResponse;
 use renche::message::Explain;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -43,6 +43,8 @@ enum Answers {
     Json(u16),
     /// 200 with the JSON view the handler answers, its schema from the view's type.
     View(SchemaOf),
+    /// 200 with a list answer, `{ "<name>": [view] }` (`list_of`), each item's schema from its type.
+    List(&'static str, SchemaOf),
     /// A state change: 200, 201, 202 or 204 by what it did (docs/api.md), with its JSON view when it has one.
     Change,
     Image,
@@ -112,6 +114,10 @@ impl Op {
         self.answers = Answers::View(schema_of::<T>);
         self
     }
+    const fn list<T: JsonSchema>(mut self, name: &'static str) -> Op {
+        self.answers = Answers::List(name, schema_of::<T>);
+        self
+    }
     const fn query<T: JsonSchema>(mut self) -> Op {
         self.query = Some(schema_of::<T>);
         self
@@ -135,9 +141,9 @@ const OPERATIONS: &[Op] = &[
     op("post", "/identity/verifications", "identity", "Start a real-person verification").body::<identity::StartBody>(),
     op("get", "/identity/verifications/{id}", "identity", "A verification's state"),
     op("post", "/identity/verifications/{id}/finish", "identity", "Hand in the provider's result").body::<identity::FinishBody>(),
-    op("get", "/vehicles", "vehicles", "The person's own vehicles"),
+    op("get", "/vehicles", "vehicles", "The person's own vehicles").list::<vehicles::OwnedVehicleView>("vehicles"),
     op("post", "/vehicles/{id}/qr-codes", "vehicles", "Make a binding QR code for an own vehicle").no_body(),
-    op("get", "/bindings", "bindings", "The person's bindings, both ways"),
+    op("get", "/bindings", "bindings", "The person's bindings, both ways").list::<bindings::MyBindingView>("bindings"),
     op("delete", "/bindings/{id}", "bindings", "Remove a binding (binder or owner)").no_body(),
     op("post", "/bindings/qr/redeem", "bindings", "Redeem an owner's QR code: opens an application").body::<bindings::RedeemRequest>(),
     op("post", "/bindings/sms/challenges", "bindings", "Ask the owner for a code by SMS").body::<bindings::SmsChallengeRequest>(),
@@ -150,8 +156,8 @@ const OPERATIONS: &[Op] = &[
     op("get", "/window/violations", "window", "A person's violations at the window").query::<violations::WindowViolationsQuery>(),
     op("post", "/window/violations/{id}/handle", "window", "Handle a violation for a person at the window").body::<violations::WindowHandleRequest>(),
     op("get", "/window/people", "window", "Find a person by resident ID, shown in full (audited)").query::<window::PersonQuery>().view::<window::OfficerPersonView>(),
-    op("get", "/window/vehicles", "window", "Find vehicles by plate number, with or without the plate type (audited)").query::<window::VehicleQuery>().view::<window::FoundVehiclesView>(),
-    op("get", "/window/bindings", "window", "The active bindings a person made or of a vehicle (audited)").query::<window::BindingsQuery>().view::<window::WindowBindingsView>(),
+    op("get", "/window/vehicles", "window", "Find vehicles by plate number, with or without the plate type (audited)").query::<window::VehicleQuery>().list::<window::FoundVehicleView>("vehicles"),
+    op("get", "/window/bindings", "window", "The active bindings a person made or of a vehicle (audited)").query::<window::BindingsQuery>().list::<window::WindowBindingView>("bindings"),
     op("post", "/window/bindings", "window", "Bind on a person's behalf").body::<window::WindowBindRequest>(),
     op("get", "/window/reviews", "window", "Applications waiting for manual review"),
     op("post", "/window/reviews/{id}/approve", "window", "Approve a review: commits the binding").body::<window::ApproveRequest>(),
@@ -298,6 +304,17 @@ fn operation(o: &Op, generator: &mut SchemaGenerator, views: &mut SchemaGenerato
             responses.insert(
                 "200".into(),
                 json!({ "description": "OK", "content": { "application/json": { "schema": view(views) } } }),
+            );
+        }
+        Answers::List(name, item) => {
+            let schema = json!({
+                "type": "object",
+                "required": [name],
+                "properties": { name: { "type": "array", "items": item(views) } },
+            });
+            responses.insert(
+                "200".into(),
+                json!({ "description": "OK", "content": { "application/json": { "schema": schema } } }),
             );
         }
         Answers::Change => {

@@ -16,17 +16,20 @@ use renche::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct BinderView {
     binding_id: String,
     binder_name_masked: String,
+    #[schemars(with = "crate::http::schema::Codes<Relationship>")]
     relationship: Relationship,
+    #[schemars(with = "crate::http::schema::Codes<BindingMethod>")]
     method: BindingMethod,
+    #[schemars(with = "crate::http::schema::Instant")]
     created_at: Timestamp,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct OwnedVehicleView {
     #[serde(flatten)]

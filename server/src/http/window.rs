@@ -61,7 +61,6 @@ pub(super) async fn find_person(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct VehicleQuery {
     plate_number: String,
-    #[serde(default)]
     plate_type: Option<String>,
 }
 
@@ -75,15 +74,10 @@ pub(super) struct FoundVehicleView {
     owner_registered: bool,
 }
 
-#[derive(Serialize, schemars::JsonSchema)]
-pub(super) struct FoundVehiclesView {
-    vehicles: Vec<FoundVehicleView>,
-}
-
 pub(super) async fn find_vehicles(
     asking: Asking,
     Query(q): Query<VehicleQuery>,
-) -> ServerResult<Json<FoundVehiclesView>> {
+) -> ServerResult<Json<Value>> {
     let search = match q.plate_type.as_deref() {
         Some(plate_type) => {
             let (plate_type, plate) = parse_plate(plate_type, &q.plate_number)?;
@@ -100,24 +94,21 @@ pub(super) async fn find_vehicles(
     let found = asking
         .write(move |tx, _, who| window::find_vehicles(tx, who.person, &search, who.now))
         .await?;
-    let vehicles = found
-        .iter()
-        .map(|v| FoundVehicleView {
+    Ok(list_of(
+        "vehicles",
+        found.iter().map(|v| FoundVehicleView {
             vehicle: VehicleView::of(v),
             owner_name: v.owner_name.clone(),
             owner_registered: v.owner_person_id.is_some(),
-        })
-        .collect();
-    Ok(Json(FoundVehiclesView { vehicles }))
+        }),
+    ))
 }
 
 /// Whose bindings: exactly one of a person and a vehicle.
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct BindingsQuery {
-    #[serde(default)]
     person_id: Option<String>,
-    #[serde(default)]
     vehicle_id: Option<String>,
 }
 
@@ -130,15 +121,10 @@ pub(super) struct WindowBindingView {
     vehicle: VehicleView,
 }
 
-#[derive(Serialize, schemars::JsonSchema)]
-pub(super) struct WindowBindingsView {
-    bindings: Vec<WindowBindingView>,
-}
-
 pub(super) async fn bindings(
     asking: Asking,
     Query(q): Query<BindingsQuery>,
-) -> ServerResult<Json<WindowBindingsView>> {
+) -> ServerResult<Json<Value>> {
     let of = match (q.person_id.as_deref(), q.vehicle_id.as_deref()) {
         (Some(p), None) => BindingsOf::Binder(parse_id("personId", p)?),
         (None, Some(v)) => BindingsOf::Vehicle(parse_id("vehicleId", v)?),
@@ -147,15 +133,14 @@ pub(super) async fn bindings(
     let listed = asking
         .write(move |tx, _, who| window::bindings(tx, who.person, of, who.now))
         .await?;
-    let bindings = listed
-        .iter()
-        .map(|l| WindowBindingView {
+    Ok(list_of(
+        "bindings",
+        listed.iter().map(|l| WindowBindingView {
             binding: BindingView::of(&l.binding),
             binder_name: l.binder.name.clone(),
             vehicle: VehicleView::of(&l.vehicle),
-        })
-        .collect();
-    Ok(Json(WindowBindingsView { bindings }))
+        }),
+    ))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
