@@ -311,6 +311,23 @@ impl<S: Send + Sync> FromRequestParts<S> for PathToken {
     }
 }
 
+/// A request from the window console: the officer asking (the flow checks the role again inside its
+/// transaction) and the query that names whom or what they look up.
+pub struct AtWindow<Q> {
+    pub asking: Asking,
+    pub query: Q,
+}
+
+impl<Q: DeserializeOwned + Send> FromRequestParts<SharedState> for AtWindow<Q> {
+    type Rejection = ServerError;
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ServerResult<Self> {
+        // Who asks first: without a session the answer is 401, whatever the query.
+        let asking = Asking::from_request_parts(parts, state).await?;
+        let ApiQuery(query) = ApiQuery::<Q>::from_request_parts(parts, state).await?;
+        Ok(AtWindow { asking, query })
+    }
+}
+
 /// Query parameters, refused in the API's error shape (422 naming the problem) rather than as plain text.
 pub struct ApiQuery<T>(pub T);
 

@@ -6,7 +6,7 @@ use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::officer::require_officer;
 use crate::flows::violations::{self, Checked, HandleCase, Routed};
 use crate::gateways::PaymentRequest;
-use crate::http::extract::{parse_id, ApiQuery as Query, Asking, Change, PathId};
+use crate::http::extract::{parse_id, Asking, AtWindow, Change, PathId};
 use crate::http::guard::AnswerKey;
 use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{VehicleView, ViolationView};
@@ -69,9 +69,9 @@ pub(super) struct WindowViolationsQuery {
 }
 
 pub(super) async fn violations_for_person(
-    asking: Asking,
-    Query(q): Query<WindowViolationsQuery>,
+    w: AtWindow<WindowViolationsQuery>,
 ) -> ServerResult<Json<Value>> {
+    let (asking, q) = (w.asking, w.query);
     let person_id = parse_id("personId", &q.person_id)?;
     let vehicle_id = parse_id("vehicleId", &q.vehicle_id)?;
     let routed = asking

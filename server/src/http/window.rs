@@ -7,8 +7,8 @@ use crate::flows::decision::ClientExpectation;
 use crate::flows::review::RejectReason;
 use crate::flows::window::{self, PlateSearch, WindowBinding};
 use crate::http::extract::{
-    bad_query, parse_id, parse_plate, parse_resident_id, parse_untyped_plate, ApiQuery as Query,
-    Asking, Change, Ctx, PathToken,
+    bad_query, parse_id, parse_plate, parse_resident_id, parse_untyped_plate, AtWindow, Change,
+    Ctx, PathToken,
 };
 use crate::http::guard::SignedIn;
 use crate::http::views::{
@@ -40,10 +40,8 @@ pub(super) struct OfficerPersonView {
     phone: String,
 }
 
-pub(super) async fn find_person(
-    asking: Asking,
-    Query(q): Query<PersonQuery>,
-) -> ServerResult<Json<OfficerPersonView>> {
+pub(super) async fn find_person(w: AtWindow<PersonQuery>) -> ServerResult<Json<OfficerPersonView>> {
+    let (asking, q) = (w.asking, w.query);
     let rid = parse_resident_id(&q.resident_id)?;
     let p = asking
         .write(move |tx, _, who| window::find_person(tx, who.person, &rid, who.now))
@@ -74,10 +72,8 @@ pub(super) struct FoundVehicleView {
     owner_registered: bool,
 }
 
-pub(super) async fn find_vehicles(
-    asking: Asking,
-    Query(q): Query<VehicleQuery>,
-) -> ServerResult<Json<Value>> {
+pub(super) async fn find_vehicles(w: AtWindow<VehicleQuery>) -> ServerResult<Json<Value>> {
+    let (asking, q) = (w.asking, w.query);
     let search = match q.plate_type.as_deref() {
         Some(plate_type) => {
             let (plate_type, plate) = parse_plate(plate_type, &q.plate_number)?;
@@ -121,10 +117,8 @@ pub(super) struct WindowBindingView {
     vehicle: VehicleView,
 }
 
-pub(super) async fn bindings(
-    asking: Asking,
-    Query(q): Query<BindingsQuery>,
-) -> ServerResult<Json<Value>> {
+pub(super) async fn bindings(w: AtWindow<BindingsQuery>) -> ServerResult<Json<Value>> {
+    let (asking, q) = (w.asking, w.query);
     let of = match (q.person_id.as_deref(), q.vehicle_id.as_deref()) {
         (Some(p), None) => BindingsOf::Binder(parse_id("personId", p)?),
         (None, Some(v)) => BindingsOf::Vehicle(parse_id("vehicleId", v)?),
