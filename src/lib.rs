@@ -21,6 +21,6 @@ pub mod wasm_scan;
 
 pub use contract::*;
 pub use message::{Explain, Message, Reason};
-pub use policy::{Policy, PolicyError};
+pub use policy::{Policy, PolicyError, PolicySchedule};
 pub use rules::{Refusal, Rules};
 pub use time::{CstDate, Timestamp};

@@ -4,6 +4,7 @@
 
 use crate::domain::{Channel, OwnerKind, PlateType, UseNature};
 use crate::message::{Explain, Message};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -87,6 +88,10 @@ pub struct SmsBudget {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Policy {
     pub version: String,
+    /// The instant this version takes over from the city's previous one (written with its offset,
+    /// China Standard Time in the documents); none for a city's first version, in force from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<Timestamp>,
     pub city: City,
     /// Whether binding non-owned vehicles is switched on in this city (FAQ 8).
     pub feature_enabled: bool,
@@ -175,6 +180,7 @@ impl Policy {
     pub fn article_rules() -> Policy {
         Policy {
             version: "default-1".into(),
+            effective_from: None,
             city: City {
                 code: "000000".into(),
                 name_zh: "全国默认".into(),
@@ -335,6 +341,90 @@ impl Policy {
     }
 }
 
+/// One city's policy versions, each deciding from its `effectiveFrom` until the next one's: the core picks
+/// the version in force at the instant it decides for, in the browser as on the server, so both switch at
+/// the same instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicySchedule {
+    /// In force from the start (no `effectiveFrom`).
+    first: Policy,
+    /// By instant.
+    later: Vec<Policy>,
+}
+
+impl PolicySchedule {
+    /// The versions of one city, in any order: exactly one without `effectiveFrom`, no two at the same
+    /// instant or with the same version string, all of the same city.
+    pub fn new(versions: Vec<Policy>) -> Result<PolicySchedule, PolicyError> {
+        if versions.is_empty() {
+            return Err(err("", "a city needs at least one policy version"));
+        }
+        let (mut first, mut later): (Vec<Policy>, Vec<Policy>) = versions
+            .into_iter()
+            .partition(|p| p.effective_from.is_none());
+        let first = match (first.pop(), first.pop()) {
+            (Some(p), None) => p,
+            (Some(a), Some(b)) => {
+                return Err(err(
+                    "effectiveFrom",
+                    format!("{} and {} both have no effectiveFrom", b.version, a.version),
+                ))
+            }
+            (None, _) => {
+                return Err(err(
+                    "effectiveFrom",
+                    "one version must have no effectiveFrom: something must decide before the first instant",
+                ))
+            }
+        };
+        later.sort_by_key(|p| p.effective_from.map(|t| t.millis()));
+        for pair in later.windows(2) {
+            if let [a, b] = pair {
+                if a.effective_from == b.effective_from {
+                    return Err(err(
+                        "effectiveFrom",
+                        format!(
+                            "{} and {} take effect at the same instant",
+                            a.version, b.version
+                        ),
+                    ));
+                }
+            }
+        }
+        let all: Vec<&Policy> = std::iter::once(&first).chain(&later).collect();
+        for (i, p) in all.iter().enumerate() {
+            if p.city.code != first.city.code {
+                return Err(err("city.code", format!("{} is another city's", p.version)));
+            }
+            if all.iter().skip(i + 1).any(|q| q.version == p.version) {
+                return Err(err("version", format!("{} is given twice", p.version)));
+            }
+        }
+        Ok(PolicySchedule { first, later })
+    }
+
+    /// The version that decides at `now`: the last whose instant has come.
+    pub fn in_force(&self, now: Timestamp) -> &Policy {
+        self.later
+            .iter()
+            .rev()
+            .find(|p| p.effective_from.is_some_and(|at| at <= now))
+            .unwrap_or(&self.first)
+    }
+
+    /// The version that takes over after `now`, if one is scheduled.
+    pub fn next_after(&self, now: Timestamp) -> Option<&Policy> {
+        self.later
+            .iter()
+            .find(|p| p.effective_from.is_some_and(|at| at > now))
+    }
+
+    /// Every version, the first and then by instant.
+    pub fn versions(&self) -> impl Iterator<Item = &Policy> {
+        std::iter::once(&self.first).chain(&self.later)
+    }
+}
+
 /// A field given in a policy document, or left out (`null` is a value, not "left out").
 fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
@@ -368,6 +458,8 @@ macro_rules! policy_patch {
             $($nfield:ident ($nname:literal): $npatch:ident,)*
         } document {
             $($efield:ident: $ety:ty,)*
+        } own {
+            $($ofield:ident: $oty:ty,)*
         }
     )*) => {$(
         #[derive(Deserialize)]
@@ -376,6 +468,7 @@ macro_rules! policy_patch {
             $(#[serde(default, deserialize_with = "present")] $field: Option<$ty>,)*
             $(#[serde(default, deserialize_with = "present")] $nfield: Option<$npatch>,)*
             $(#[serde(default)] $efield: Option<$ety>,)*
+            $(#[serde(default)] $ofield: Option<$oty>,)*
         }
 
         impl $patch {
@@ -393,6 +486,7 @@ macro_rules! policy_patch {
                         (None, Some(base)) => base.$nfield.clone(),
                         (None, None) => return Err(missing(at, $nname)),
                     },)*
+                    $($ofield: self.$ofield,)*
                 })
             }
         }
@@ -404,16 +498,16 @@ policy_patch! {
         code ("code"): String,
         name_zh ("nameZh"): String,
         name_en ("nameEn"): String,
-    } nested {} document {}
+    } nested {} document {} own {}
     CapsPatch for ApplicationCaps {
         per_day ("perDay"): Option<u32>,
         per_year ("perYear"): Option<u32>,
-    } nested {} document {}
+    } nested {} document {} own {}
     LateFeePatch for LateFee {
         due_days ("dueDays"): u32,
         daily_rate_basis_points ("dailyRateBasisPoints"): u32,
         cap_at_fine ("capAtFine"): bool,
-    } nested {} document {}
+    } nested {} document {} own {}
     SmsPatch for SmsPolicy {
         code_lifetime_seconds ("codeLifetimeSeconds"): u32,
         max_wrong_tries ("maxWrongTries"): u32,
@@ -425,16 +519,16 @@ policy_patch! {
         per_account ("perAccount"): WindowCapsPatch,
         per_address ("perAddress"): WindowCapsPatch,
         daily_budget ("dailyBudget"): BudgetPatch,
-    } document {}
+    } document {} own {}
     WindowCapsPatch for WindowCaps {
         per_hour ("perHour"): u32,
         per_day ("perDay"): u32,
-    } nested {} document {}
+    } nested {} document {} own {}
     BudgetPatch for SmsBudget {
         register ("register"): u32,
         sign_in ("signIn"): u32,
         binding ("binding"): u32,
-    } nested {} document {}
+    } nested {} document {} own {}
     PolicyPatch for Policy {
         version ("version"): String,
         feature_enabled ("featureEnabled"): bool,
@@ -461,6 +555,9 @@ policy_patch! {
     } document {
         // What the document extends; read by `Policy::read`, not a field of the policy.
         extends: String,
+    } own {
+        // The version's own instant, never merged from the base.
+        effective_from: Timestamp,
     }
 }
 
@@ -476,11 +573,97 @@ mod tests {
         assert_eq!(p, code);
     }
 
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn dongguan_switches_the_kiosk_rule_on_at_midnight_on_1_september_china_time() {
+        let base = Policy::default_policy();
+        let versions = [
+            include_str!("../policies/cities/441900.json"),
+            include_str!("../policies/cities/441900-2026-09-01.json"),
+        ]
+        .map(|text| Policy::parse_with_base(text, &base).unwrap());
+        assert_eq!(
+            versions[1].effective_from,
+            Some(at("2026-08-31T16:00:00Z")),
+            "the document's +08:00 instant, in UTC inside"
+        );
+        let schedule = PolicySchedule::new(versions.to_vec()).unwrap();
+        let before = schedule.in_force(at("2026-08-31T23:59:59+08:00"));
+        let after = schedule.in_force(at("2026-09-01T00:00:00+08:00"));
+        assert!(!before.kiosk_requires_binding);
+        assert!(after.kiosk_requires_binding);
+        assert_eq!(after.version, "441900-2026-09-01.1");
+        assert_eq!(
+            schedule
+                .next_after(at("2026-08-31T23:59:59+08:00"))
+                .map(|p| p.version.as_str()),
+            Some("441900-2026-09-01.1")
+        );
+        assert_eq!(schedule.next_after(at("2026-09-01T00:00:00+08:00")), None);
+        // Serialised for the browser with its instant, and read back the same.
+        let json = serde_json::to_string(after).unwrap();
+        assert!(
+            json.contains("\"effectiveFrom\":\"2026-08-31T16:00:00"),
+            "{json}"
+        );
+        assert_eq!(&Policy::parse(&json).unwrap(), after);
+    }
+
+    #[test]
+    fn a_schedule_refuses_versions_that_cannot_be_ordered() {
+        let base = Policy::default_policy();
+        let version = |v: &str, from: Option<&str>| {
+            let mut p = base.clone();
+            p.version = v.into();
+            p.effective_from = from.map(at);
+            p
+        };
+        let field = |vs: Vec<Policy>| PolicySchedule::new(vs).unwrap_err().path;
+        assert_eq!(field(vec![]), "");
+        assert_eq!(
+            field(vec![version("a", Some("2026-09-01T00:00:00Z"))]),
+            "effectiveFrom"
+        );
+        assert_eq!(
+            field(vec![version("a", None), version("b", None)]),
+            "effectiveFrom"
+        );
+        let t = Some("2026-09-01T00:00:00Z");
+        assert_eq!(
+            field(vec![version("a", None), version("b", t), version("c", t)]),
+            "effectiveFrom"
+        );
+        assert_eq!(field(vec![version("a", None), version("a", t)]), "version");
+        let mut other = version("b", t);
+        other.city.code = "110000".into();
+        assert_eq!(field(vec![version("a", None), other]), "city.code");
+        // A version does not inherit its base's instant.
+        let later = version("b", t);
+        let text = r#"{ "extends": "default", "version": "c" }"#;
+        assert_eq!(
+            Policy::parse_with_base(text, &later)
+                .unwrap()
+                .effective_from,
+            None
+        );
+        let bad = r#"{ "extends": "default", "version": "c", "effectiveFrom": "1 September" }"#;
+        assert_eq!(
+            Policy::parse_with_base(bad, &base).unwrap_err().path,
+            "effectiveFrom"
+        );
+    }
+
     #[test]
     fn shipped_city_files_load() {
         let base = Policy::default_policy();
-        let dg =
-            Policy::parse_with_base(include_str!("../policies/cities/441900.json"), &base).unwrap();
+        let dg = Policy::parse_with_base(
+            include_str!("../policies/cities/441900-2026-09-01.json"),
+            &base,
+        )
+        .unwrap();
         assert!(dg.kiosk_requires_binding);
         assert_eq!(dg.max_bindings_per_user, 3);
         let off =

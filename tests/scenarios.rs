@@ -484,15 +484,23 @@ fn licence_status_points_and_class() {
 #[test]
 fn dongguan_kiosk_requires_binding() {
     // 9月1日起,东莞司机在自助终端处理交通违法,需要事先进行人车绑定
-    let dg = Rules::new(
-        Policy::parse_with_base(
-            include_str!("../policies/cities/441900.json"),
-            &Policy::default_policy(),
-        )
-        .unwrap(),
-    );
-    let x = violation("x", "v1", "2026-09-10T00:00:00Z", 3, 200);
+    let base = Policy::default_policy();
+    let versions = [
+        include_str!("../policies/cities/441900.json"),
+        include_str!("../policies/cities/441900-2026-09-01.json"),
+    ]
+    .map(|text| Policy::parse_with_base(text, &base).unwrap());
+    let schedule = PolicySchedule::new(versions.to_vec()).unwrap();
+    let x = violation("x", "v1", "2026-08-20T00:00:00Z", 3, 200);
     let v = small_car("v1", "owner");
+    // A second before midnight on 31 August (China time) a kiosk still takes an unbound vehicle.
+    let eve = Rules::new(schedule.in_force(ts("2026-08-31T15:59:59Z")).clone());
+    assert_eq!(
+        route_one(&eve, &person("p1"), &v, None, &x, Channel::Kiosk).route,
+        Route::Online
+    );
+    let dg = Rules::new(schedule.in_force(ts("2026-08-31T16:00:00Z")).clone());
+    let x = violation("x", "v1", "2026-09-10T00:00:00Z", 3, 200);
     let r = route_one(&dg, &person("p1"), &v, None, &x, Channel::Kiosk);
     assert_eq!(
         (r.route, codes(&r.reasons)),

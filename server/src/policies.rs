@@ -1,7 +1,7 @@
 //! The policy documents the server decides with: `default.json` and `cities/<code>.json` from the policy
 //! directory, each city merged over the default.
 
-use renche::{Policy, Rules};
+use renche::{Policy, PolicySchedule, Rules, Timestamp};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,13 +28,50 @@ impl CityPolicy {
     }
 }
 
+/// One city's versions, each from its instant on (`renche::PolicySchedule` decides which is in force).
+struct CitySchedule {
+    schedule: PolicySchedule,
+    /// The first version (in force from the start) and the later ones, built for deciding.
+    first: CityPolicy,
+    later: Vec<CityPolicy>,
+}
+
+impl CitySchedule {
+    fn new(versions: Vec<Policy>) -> Result<CitySchedule, String> {
+        let schedule = PolicySchedule::new(versions).map_err(|e| e.to_string())?;
+        let mut built = schedule.versions().cloned().map(CityPolicy::new);
+        let first = built
+            .next()
+            .ok_or_else(|| "a city needs at least one policy version".to_owned())??;
+        let later = built.collect::<Result<_, _>>()?;
+        Ok(CitySchedule {
+            schedule,
+            first,
+            later,
+        })
+    }
+    fn at(&self, now: Timestamp) -> &CityPolicy {
+        self.find(&self.schedule.in_force(now).version)
+    }
+    fn next_after(&self, now: Timestamp) -> Option<&CityPolicy> {
+        Some(self.find(&self.schedule.next_after(now)?.version))
+    }
+    fn find(&self, version: &str) -> &CityPolicy {
+        self.later
+            .iter()
+            .find(|c| c.version() == version)
+            .unwrap_or(&self.first)
+    }
+}
+
 pub struct Policies {
     default: CityPolicy,
-    cities: BTreeMap<String, CityPolicy>,
+    cities: BTreeMap<String, CitySchedule>,
 }
 
 impl Policies {
-    /// Loads `dir/default.json` (or the built-in default when it is missing) and every `dir/cities/*.json`.
+    /// Loads `dir/default.json` (or the built-in default when it is missing) and every `dir/cities/*.json`:
+    /// a city may have several files, one per version, the later ones with their `effectiveFrom`.
     pub fn load(dir: &Path) -> Result<Policies, String> {
         let default_path = dir.join("default.json");
         let default = if default_path.exists() {
@@ -45,7 +82,7 @@ impl Policies {
             tracing::warn!(dir = %dir.display(), "no default.json in the policy directory; using the built-in default");
             Policy::default_policy()
         };
-        let mut cities = BTreeMap::new();
+        let mut versions: BTreeMap<String, Vec<Policy>> = BTreeMap::new();
         let cities_dir = dir.join("cities");
         if let Ok(entries) = std::fs::read_dir(&cities_dir) {
             let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -58,9 +95,17 @@ impl Policies {
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 let policy = Policy::parse_with_base(&text, &default)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
-                let code = policy.city.code.clone();
-                cities.insert(code, CityPolicy::new(policy)?);
+                versions
+                    .entry(policy.city.code.clone())
+                    .or_default()
+                    .push(policy);
             }
+        }
+        let mut cities = BTreeMap::new();
+        for (code, list) in versions {
+            let schedule = CitySchedule::new(list)
+                .map_err(|e| format!("{}: city {code}: {e}", cities_dir.display()))?;
+            cities.insert(code, schedule);
         }
         Ok(Policies {
             default: CityPolicy::new(default)?,
@@ -71,19 +116,24 @@ impl Policies {
     pub fn default_policy(&self) -> &CityPolicy {
         &self.default
     }
-    pub fn city(&self, code: &str) -> Option<&CityPolicy> {
-        self.cities.get(code)
+    /// The city's version in force at `now`, when the city has a policy of its own.
+    pub fn city(&self, code: &str, now: Timestamp) -> Option<&CityPolicy> {
+        self.cities.get(code).map(|c| c.at(now))
     }
-    /// The policy that decides for a vehicle registered in `city`.
-    pub fn for_city(&self, code: &str) -> &CityPolicy {
-        self.cities.get(code).unwrap_or(&self.default)
+    /// The city's version that takes over after `now`, if one is scheduled.
+    pub fn next_for_city(&self, code: &str, now: Timestamp) -> Option<&CityPolicy> {
+        self.cities.get(code)?.next_after(now)
     }
-    /// The policy for a plate as typed, before its record is looked up: the city that lists the plate's
-    /// prefix (`粤S`), else the default. It depends only on the plate, so it tells nothing about records.
-    pub fn for_plate(&self, plate: &str) -> &CityPolicy {
+    /// The policy that decides at `now` for a vehicle registered in `city`.
+    pub fn for_city(&self, code: &str, now: Timestamp) -> &CityPolicy {
+        self.city(code, now).unwrap_or(&self.default)
+    }
+    /// The policy at `now` for a plate as typed, before its record is looked up: the city that lists the
+    /// plate's prefix (`粤S`), else the default. It depends only on the plate, so it tells nothing about
+    /// records.
+    pub fn for_plate(&self, plate: &str, now: Timestamp) -> &CityPolicy {
         let prefix: String = plate.chars().take(2).collect();
-        self.cities
-            .values()
+        self.cities(now)
             .find(|c| c.rules.policy().plate_prefixes.contains(&prefix))
             .unwrap_or(&self.default)
     }
@@ -91,7 +141,8 @@ impl Policies {
     pub fn sms(&self) -> &renche::policy::SmsPolicy {
         &self.default.rules.policy().sms
     }
-    pub fn cities(&self) -> impl Iterator<Item = &CityPolicy> {
-        self.cities.values()
+    /// Each city's version in force at `now`.
+    pub fn cities(&self, now: Timestamp) -> impl Iterator<Item = &CityPolicy> {
+        self.cities.values().map(move |c| c.at(now))
     }
 }

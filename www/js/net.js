@@ -96,6 +96,21 @@ export async function api(method, path, body, { idempotent = false, quiet = fals
   return readAnswer(response);
 }
 
+/**
+ * A city's policy document and the instant its next version takes over (the server's
+ * `X-Policy-Next-Effective-From`), or null when none is scheduled.
+ */
+export async function getPolicy(path) {
+  let response;
+  try {
+    response = await fetch(`${API}${path}`, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  } catch (cause) {
+    throw new ApiError({ status: 0, code: 'NETWORK', friendly: t('errNetwork'), body: String(cause) });
+  }
+  const nextAt = Date.parse(response.headers.get('x-policy-next-effective-from') ?? '');
+  return { doc: await readAnswer(response), nextAt: Number.isNaN(nextAt) ? null : nextAt };
+}
+
 /** Reads a request that was started before the app loaded (js/boot.js), or makes it now. */
 export async function early(name, path) {
   const started = window.__rencheEarly?.[name];

@@ -2,7 +2,7 @@
 // a page starts. Pages import this file, never app.js: app.js listens here to redraw the chrome and route, so
 // that no page depends on the module that imports all the pages.
 
-import { get, setCsrfToken, resetClient } from './net.js';
+import { get, getPolicy, setCsrfToken, resetClient } from './net.js';
 
 /**
  * The signed-in account and, once it has passed real-person verification, the person it is linked to;
@@ -99,20 +99,23 @@ export async function refreshPerson() {
   return app.person;
 }
 
-/** The policy for a city (cached); the national default without a city. */
+/**
+ * The policy for a city (cached until its next version's instant, when the server switches too); the
+ * national default without a city.
+ */
 const policyCache = new Map();
 export async function policyFor(city) {
   const key = city ?? '';
-  if (!policyCache.has(key)) {
-    const doc = await get(`/policy${city ? `?city=${encodeURIComponent(city)}` : ''}`, { quiet: true });
-    policyCache.set(key, doc);
+  const cached = policyCache.get(key);
+  if (!cached || (cached.nextAt !== null && Date.now() >= cached.nextAt)) {
+    policyCache.set(key, await getPolicy(`/policy${city ? `?city=${encodeURIComponent(city)}` : ''}`));
   }
-  return policyCache.get(key);
+  return policyCache.get(key).doc;
 }
 
 /** Keeps a policy document already fetched (the national one at start-up). */
 export function rememberPolicy(city, doc) {
-  policyCache.set(city ?? '', doc);
+  policyCache.set(city ?? '', { doc, nextAt: null });
 }
 
 /** Forgets every cached policy: the server decides with a newer one. */

@@ -62,7 +62,10 @@ pub fn commit(
             now,
         },
     )?;
-    let answer = policies.for_city(&vehicle.city).rules.check_binding(&call);
+    let answer = policies
+        .for_city(&vehicle.city, now)
+        .rules
+        .check_binding(&call);
     let decision = Decision::new(
         answer.allowed,
         answer.reasons,
@@ -137,7 +140,10 @@ pub fn precheck(
             now,
         },
     )?;
-    Ok(policies.for_city(&vehicle.city).rules.check_binding(&call))
+    Ok(policies
+        .for_city(&vehicle.city, now)
+        .rules
+        .check_binding(&call))
 }
 
 /// An application just opened, awaiting verification, with the core's precheck.
@@ -235,7 +241,7 @@ pub fn remove(
     } else {
         Channel::Window
     };
-    let rules = &policies.for_city(&v.city).rules;
+    let rules = &policies.for_city(&v.city, now).rules;
     let answer = rules.check_unbind(&UnbindCall {
         actor_id: actor.to_string(),
         actor_is_officer: is_officer,

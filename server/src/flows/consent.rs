@@ -26,8 +26,9 @@ pub fn application_deadline(
     vehicle: &VehicleRow,
     opened_at: Timestamp,
 ) -> Timestamp {
+    // The lifetime in force when the owner agreed.
     let lifetime = policies
-        .for_city(&vehicle.city)
+        .for_city(&vehicle.city, opened_at)
         .rules
         .policy()
         .application_lifetime_seconds;
@@ -81,7 +82,7 @@ pub fn redeem_qr(
         return Err(ServerError::refused(Decision::new(
             false,
             vec![Reason::of(&Refusal::VehicleIsYourOwn)],
-            policies.for_city(&vehicle.city).version(),
+            policies.for_city(&vehicle.city, now).version(),
             &ClientExpectation::default(),
         )));
     }
@@ -99,8 +100,8 @@ pub struct NamedVehicle {
 /// A vehicle that passes every rule about the vehicle, with the plate as typed, in the city the plate's
 /// prefix names: asked about before the record is looked up, the core then answers only on what the
 /// binder and the request decide (the binder's own limits, the city switch, the plate type).
-fn stand_in(policies: &Policies, named: &NamedVehicle) -> ServerResult<VehicleRow> {
-    let policy = policies.for_plate(named.plate.as_str()).rules.policy();
+fn stand_in(policies: &Policies, named: &NamedVehicle, now: Timestamp) -> ServerResult<VehicleRow> {
+    let policy = policies.for_plate(named.plate.as_str(), now).rules.policy();
     Ok(VehicleRow {
         id: -1,
         plate_number: named.plate.clone(),
@@ -164,7 +165,7 @@ pub fn start_sms_challenge(
     // The precheck: on the vehicle itself once plate and suffix match, else on the stand-in.
     let asked = match &matched {
         Some(v) => v.clone(),
-        None => stand_in(policies, named)?,
+        None => stand_in(policies, named, now)?,
     };
     let answer = precheck(tx, policies, now, binder, &asked, BindingMethod::Sms)?;
     if !answer.allowed {

@@ -65,7 +65,7 @@ pub fn issue_qr_code(
         return Err(ServerError::not_found());
     }
     let lifetime = policies
-        .for_city(&vehicle.city)
+        .for_city(&vehicle.city, now)
         .rules
         .policy()
         .qr_code_lifetime_seconds;

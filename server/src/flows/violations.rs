@@ -32,7 +32,7 @@ pub fn routed(
     now: Timestamp,
 ) -> ServerResult<Routed> {
     let rows = tx.violations_of_vehicle(vehicle.id, LIST_LIMIT)?;
-    let policy = policies.for_city(&vehicle.city);
+    let policy = policies.for_city(&vehicle.city, now);
     let call = RouteCall {
         person: person_facts(person, now, false),
         vehicle: vehicle_facts(vehicle),
@@ -167,7 +167,7 @@ fn route_one(
     if case.channel != Channel::Window && !own && binding.is_none() {
         return Err(ServerError::not_found());
     }
-    let policy = policies.for_city(&vehicle.city);
+    let policy = policies.for_city(&vehicle.city, now);
     let route = policy.rules.route_violation(
         &person_facts(&person, now, false),
         &vehicle_facts(&vehicle),

@@ -23,7 +23,7 @@ async fn scrape(State(state): State<SharedState>) -> impl IntoResponse {
     policies.extend(
         state
             .policies
-            .cities()
+            .cities(state.now())
             .map(|c| (c.rules.policy().city.code.clone(), c.version().to_owned())),
     );
     (

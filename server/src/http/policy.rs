@@ -19,15 +19,34 @@ pub(super) async fn get_policy(
     Query(q): Query<PolicyQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
-    let policy = match q.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => state.policies.default_policy(),
+    let now = state.now();
+    let (policy, next) = match q.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => (state.policies.default_policy(), None),
         Some(code) if code == state.policies.default_policy().rules.policy().city.code => {
-            state.policies.default_policy()
+            (state.policies.default_policy(), None)
         }
-        Some(code) => state
-            .policies
-            .city(code)
-            .ok_or_else(ServerError::not_found)?,
+        Some(code) => (
+            state
+                .policies
+                .city(code, now)
+                .ok_or_else(ServerError::not_found)?,
+            state.policies.next_for_city(code, now),
+        ),
+    };
+    // The version that takes over next and when, so that a page can ask again at that instant and switch
+    // with the server.
+    let next_headers: Vec<(&'static str, HeaderValue)> = match next {
+        Some(n) => {
+            let at = n.rules.policy().effective_from.map(|t| t.to_string());
+            [
+                ("x-policy-next-version", Some(n.version().to_owned())),
+                ("x-policy-next-effective-from", at),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, HeaderValue::from_str(&value?).ok()?)))
+            .collect()
+        }
+        None => vec![],
     };
     let etag =
         HeaderValue::from_str(&policy.etag).map_err(|e| ServerError::internal(e.to_string()))?;
@@ -39,23 +58,28 @@ pub(super) async fn get_policy(
                 .any(|t| t.trim() == policy.etag || t.trim() == "*")
         });
     let cache = HeaderValue::from_static("no-cache");
-    if matches {
-        return Ok((
+    let mut response = if matches {
+        (
             StatusCode::NOT_MODIFIED,
             [(ETAG, etag), (CACHE_CONTROL, cache)],
         )
-            .into_response());
+            .into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [
+                (ETAG, etag),
+                (CACHE_CONTROL, cache),
+                (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            ],
+            policy.json.as_ref().clone(),
+        )
+            .into_response()
+    };
+    for (name, value) in next_headers {
+        response.headers_mut().insert(name, value);
     }
-    Ok((
-        StatusCode::OK,
-        [
-            (ETAG, etag),
-            (CACHE_CONTROL, cache),
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-        ],
-        policy.json.as_ref().clone(),
-    )
-        .into_response())
+    Ok(response)
 }
 
 #[derive(Serialize)]
@@ -66,19 +90,39 @@ pub struct CityView {
     name_en: String,
     version: String,
     feature_enabled: bool,
+    /// The version that takes over next, and from when.
+    next: Option<NextView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NextView {
+    version: String,
+    effective_from: Option<renche::Timestamp>,
+    feature_enabled: bool,
 }
 
 pub(super) async fn list_cities(State(state): Ctx) -> Json<Vec<CityView>> {
+    let now = state.now();
     let views = std::iter::once(state.policies.default_policy())
-        .chain(state.policies.cities())
+        .chain(state.policies.cities(now))
         .map(|c| {
             let p = c.rules.policy();
+            let next = state.policies.next_for_city(&p.city.code, now).map(|n| {
+                let np = n.rules.policy();
+                NextView {
+                    version: np.version.clone(),
+                    effective_from: np.effective_from,
+                    feature_enabled: np.feature_enabled,
+                }
+            });
             CityView {
                 code: p.city.code.clone(),
                 name_zh: p.city.name_zh.clone(),
                 name_en: p.city.name_en.clone(),
                 version: p.version.clone(),
                 feature_enabled: p.feature_enabled,
+                next,
             }
         })
         .collect();

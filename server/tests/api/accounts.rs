@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use renche::Timestamp;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -49,6 +50,55 @@ async fn health_and_policy_with_etag() {
         .await
         .unwrap();
     assert_eq!(pkg.status(), StatusCode::OK);
+}
+
+/// A city switched on at a future instant: the server decides with the version in force at its clock's
+/// now, says which version comes next and when, and switches at that instant without a restart.
+#[tokio::test]
+async fn a_scheduled_policy_version_takes_over_at_its_instant() {
+    let app = spawn_app().await;
+    let c = app.client().await;
+    let policy = c.get("/api/v1/policy?city=533300").await;
+    assert_eq!(policy.body["version"], "533300-2026-09-01.1");
+    assert_eq!(policy.body["featureEnabled"], false);
+    assert_eq!(
+        policy.headers["x-policy-next-version"],
+        "533300-2027-01-01.1"
+    );
+    assert_eq!(
+        policy.headers["x-policy-next-effective-from"], "2026-12-31T16:00:00.000Z",
+        "midnight on 1 January, China time"
+    );
+    let city = |body: &serde_json::Value| {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == "533300")
+            .cloned()
+            .unwrap()
+    };
+    let listed = city(&c.get("/api/v1/policy/cities").await.body);
+    assert_eq!(listed["next"]["version"], "533300-2027-01-01.1");
+    assert_eq!(listed["next"]["featureEnabled"], true);
+
+    // From START (2026-09-01T02:00:00Z) to one second before the instant, then to it.
+    let to_eve = Timestamp::parse_rfc3339("2026-12-31T15:59:59Z")
+        .unwrap()
+        .millis()
+        - Timestamp::parse_rfc3339(START).unwrap().millis();
+    app.advance(to_eve / 1000);
+    let eve = c.get("/api/v1/policy?city=533300").await;
+    assert_eq!(eve.body["version"], "533300-2026-09-01.1");
+    app.advance(1);
+    let on = c.get("/api/v1/policy?city=533300").await;
+    assert_eq!(on.body["version"], "533300-2027-01-01.1");
+    assert_eq!(on.body["featureEnabled"], true);
+    assert_eq!(on.body["effectiveFrom"], "2026-12-31T16:00:00.000Z");
+    assert!(on.headers.get("x-policy-next-version").is_none());
+    assert_ne!(on.headers["etag"], eve.headers["etag"]);
+    let listed = city(&c.get("/api/v1/policy/cities").await.body);
+    assert_eq!(listed["featureEnabled"], true);
+    assert!(listed["next"].is_null());
 }
 
 #[tokio::test]

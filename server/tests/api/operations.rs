@@ -52,7 +52,12 @@ async fn metrics_move_with_requests_and_are_not_on_the_public_listener() {
     assert!(series(&after, waits) > series(&before, waits));
     let latency = r#"renche_http_request_duration_seconds_count{route="/api/v1/me"}"#;
     assert!(series(&after, latency) >= series(&before, latency) + 2.0);
-    let version = app.state.policies.for_city("441900").version().to_owned();
+    let version = app
+        .state
+        .policies
+        .for_city("441900", app.state.now())
+        .version()
+        .to_owned();
     assert!(
         after.contains(&format!(
             "renche_policy_version_info{{city=\"441900\",version=\"{version}\"}} 1"
