@@ -278,7 +278,7 @@ pub async fn build_wrapped(
     let qr_key = server_key(&store, "qr-hmac", clock.now()).await?;
     let state = Arc::new(AppState {
         store,
-        policies,
+        published_policies: std::sync::RwLock::new(policies),
         clock,
         sms,
         identity,
@@ -293,6 +293,7 @@ pub async fn build_wrapped(
     });
     spawn_housekeeping(Arc::clone(&state));
     spawn_sms_notices(Arc::clone(&state));
+    spawn_policy_reload(Arc::clone(&state), config.policy_dir.clone());
     let mut router = router(Arc::clone(&state));
     if let Some(dev) = dev_identity {
         router = router.nest(
@@ -341,6 +342,46 @@ where
             work(Arc::clone(&state), now).await;
         }
     });
+}
+
+/// Publishing policy versions without a restart: on SIGHUP the policy directory is read again and, when
+/// every document in it is good, replaces the policies in force (the next request decides with them). A
+/// bad document is logged with its file and field, and the versions in force keep deciding. With several
+/// instances, each is sent the signal (`systemctl reload`, `kill -HUP`); each reads the same files.
+fn spawn_policy_reload(state: SharedState, dir: PathBuf) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                return tracing::warn!(error = %e, "no SIGHUP handler: policies load only at start")
+            }
+        };
+        while hangups.recv().await.is_some() {
+            match Policies::load(&dir) {
+                Ok(policies) => {
+                    let now = state.now();
+                    let versions: Vec<String> = policies
+                        .cities(now)
+                        .map(|c| c.version().to_owned())
+                        .collect();
+                    state.publish_policies(policies);
+                    tracing::info!(dir = %dir.display(), ?versions, "policies published");
+                    crate::metrics::count(
+                        "renche_policy_reloads_total",
+                        &[("outcome", "published")],
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(dir = %dir.display(), error = %e, "policy documents refused; the versions in force keep deciding");
+                    crate::metrics::count("renche_policy_reloads_total", &[("outcome", "refused")]);
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (state, dir);
 }
 
 /// Drops expired idempotency keys (kept 48 h, beyond the 24 h promised), sessions and counters, hourly.

@@ -20,7 +20,8 @@ pub struct DevServices {
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub policies: Arc<Policies>,
+    /// The policies in force, replaced whole when new versions are published (`publish_policies`).
+    pub published_policies: std::sync::RwLock<Arc<Policies>>,
     pub clock: Arc<dyn Clock>,
     pub sms: Arc<dyn SmsGateway>,
     /// The real-person verification provider.
@@ -47,6 +48,24 @@ pub type SharedState = Arc<AppState>;
 impl AppState {
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The policies as published now; a request keeps the ones it started with to its end.
+    pub fn policies(&self) -> Arc<Policies> {
+        let published = self
+            .published_policies
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(&published)
+    }
+
+    /// Replaces the policies in force: the next request decides with these.
+    pub fn publish_policies(&self, policies: Policies) {
+        let mut published = self
+            .published_policies
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *published = Arc::new(policies);
     }
 
     /// Runs `f` in one write transaction of the store; an `Err` rolls everything back.

@@ -67,7 +67,7 @@ pub(super) async fn send_sms_code(
         account: session.person_id,
         address,
     };
-    let for_job = state.policies.sms().clone();
+    let for_job = state.policies().sms().clone();
     write_answer_then_deliver(&state, &key, move |tx| {
         let (row, delivery) =
             accounts::send_code(tx, requester, &phone, body.purpose, &for_job, now)?;
@@ -134,7 +134,7 @@ async fn open_by_phone(
     status: StatusCode,
 ) -> ServerResult<Response> {
     let proof = phone_proof(session, body)?;
-    let (now, sms_policy) = (state.now(), state.policies.sms().clone());
+    let (now, sms_policy) = (state.now(), state.policies().sms().clone());
     let verdict = state
         .write(move |tx| accounts::open_by_phone(tx, proof, purpose, &sms_policy, now))
         .await?;

@@ -83,14 +83,14 @@ pub(super) async fn start_sms_challenge(
     let st = state.clone();
     write_answer_then_deliver(&state, &key, move |tx| match consent::start_sms_challenge(
         tx,
-        &st.policies,
+        &st.policies(),
         binder,
         &named,
         &asker,
         now,
     )? {
         Verdict::Done((row, delivery)) => {
-            let view = ChallengeView::of(&row, st.policies.sms());
+            let view = ChallengeView::of(&row, st.policies().sms());
             Ok((Answer::json(StatusCode::ACCEPTED, &view)?, delivery))
         }
         Verdict::Refused(e) => Ok((Answer::error(e), None)),
@@ -134,8 +134,8 @@ pub(super) async fn get_application(
         .await?;
     let mut view = ApplicationView::of(&a, &v);
     if a.status == ApplicationStatus::AwaitingVerification {
-        let policies = &asking.state.policies;
-        view.expires_at = Some(consent::application_deadline(policies, &v, a.created_at));
+        let policies = asking.state.policies();
+        view.expires_at = Some(consent::application_deadline(&policies, &v, a.created_at));
     }
     Ok(Json(view))
 }
@@ -224,7 +224,7 @@ pub(super) async fn commit_application(
         .await?;
     applications::require_awaiting(&a)?;
     // Before the provider is asked anything: consent that has run out is refused at once.
-    consent::require_in_time(&state.policies, &a, &v, now)?;
+    consent::require_in_time(&state.policies(), &a, &v, now)?;
     let relationship = applications::relationship_for(a.method, body.relationship)?;
     let account_id = who.account;
     let source = result_source(&state, account_id, body.verification_id, body.result).await?;
@@ -266,7 +266,7 @@ pub(super) async fn commit_application(
             verification,
             expectation,
         };
-        match applications::submit(tx, &st.policies, now, submission)? {
+        match applications::submit(tx, &st.policies(), now, submission)? {
             Submitted::Decided(decided) => bound_answer(StatusCode::CREATED, decided),
             Submitted::Unverified(u) => {
                 unverified_answer(u.verification, &u.application, &u.vehicle)
@@ -342,7 +342,7 @@ pub(super) async fn remove_binding(
     key: AnswerKey,
     PathId(binding_id): PathId,
 ) -> ServerResult<Response> {
-    let (policies, who) = (asking.state.policies.clone(), asking.who);
+    let (policies, who) = (asking.state.policies(), asking.who);
     write_answer(&asking.state, &key, move |tx| {
         let removed = binding::remove(tx, &policies, who.now, who.person, binding_id)?;
         bound_answer(StatusCode::OK, removed)

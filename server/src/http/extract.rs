@@ -204,13 +204,13 @@ pub struct Asking {
 impl Asking {
     /// Runs `flow` in one read snapshot.
     pub async fn read<T: Send + 'static>(&self, flow: impl AskedFlow<T>) -> ServerResult<T> {
-        let (policies, who) = (Arc::clone(&self.state.policies), self.who);
+        let (policies, who) = (self.state.policies(), self.who);
         self.state.read(move |tx| flow(tx, &policies, who)).await
     }
 
     /// Runs `flow` in one write transaction: a read whose looking is itself recorded (an officer's audit).
     pub async fn write<T: Send + 'static>(&self, flow: impl AskedFlow<T>) -> ServerResult<T> {
-        let (policies, who) = (Arc::clone(&self.state.policies), self.who);
+        let (policies, who) = (self.state.policies(), self.who);
         self.state.write(move |tx| flow(tx, &policies, who)).await
     }
 }
@@ -244,7 +244,7 @@ impl<B: Send + 'static> Change<B> {
         self,
         flow: impl FnOnce(&mut dyn Tx, &Policies, B, Who) -> ServerResult<Answer> + Send + 'static,
     ) -> ServerResult<Response> {
-        let (policies, who, body) = (Arc::clone(&self.state.policies), self.who, self.body);
+        let (policies, who, body) = (self.state.policies(), self.who, self.body);
         write_answer(&self.state, &self.key, move |tx| {
             flow(tx, &policies, body, who)
         })

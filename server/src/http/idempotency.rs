@@ -132,7 +132,7 @@ where
 {
     let (resp, delivery) = write_answer_with(state, key, f).await?;
     if let Some(delivery) = delivery {
-        sms::deliver(&state.sms, delivery, state.now(), state.policies.sms());
+        sms::deliver(&state.sms, delivery, state.now(), state.policies().sms());
     }
     Ok(resp)
 }

@@ -101,7 +101,7 @@ pub(super) async fn start(
                     let (a, v) = applications::own_application(tx, &app_id, person_id)?;
                     applications::require_awaiting(&a)?;
                     // No provider call (a paid one) for an application whose consent has run out.
-                    crate::flows::consent::require_in_time(&st.policies, &a, &v, now)?;
+                    crate::flows::consent::require_in_time(&st.policies(), &a, &v, now)?;
                     let p = tx
                         .person(person_id)?
                         .ok_or_else(ServerError::unauthenticated)?;

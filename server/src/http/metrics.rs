@@ -18,11 +18,11 @@ pub fn router(state: SharedState) -> Router {
 async fn scrape(State(state): State<SharedState>) -> impl IntoResponse {
     let mut policies = vec![(
         "default".to_owned(),
-        state.policies.default_policy().version().to_owned(),
+        state.policies().default_policy().version().to_owned(),
     )];
     policies.extend(
         state
-            .policies
+            .policies()
             .cities(state.now())
             .map(|c| (c.rules.policy().city.code.clone(), c.version().to_owned())),
     );

@@ -19,18 +19,17 @@ pub(super) async fn get_policy(
     Query(q): Query<PolicyQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
-    let now = state.now();
+    let (now, policies) = (state.now(), state.policies());
     let (policy, next) = match q.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => (state.policies.default_policy(), None),
-        Some(code) if code == state.policies.default_policy().rules.policy().city.code => {
-            (state.policies.default_policy(), None)
+        None => (policies.default_policy(), None),
+        Some(code) if code == policies.default_policy().rules.policy().city.code => {
+            (policies.default_policy(), None)
         }
         Some(code) => (
-            state
-                .policies
+            policies
                 .city(code, now)
                 .ok_or_else(ServerError::not_found)?,
-            state.policies.next_for_city(code, now),
+            policies.next_for_city(code, now),
         ),
     };
     // The version that takes over next and when, so that a page can ask again at that instant and switch
@@ -103,12 +102,12 @@ pub struct NextView {
 }
 
 pub(super) async fn list_cities(State(state): Ctx) -> Json<Vec<CityView>> {
-    let now = state.now();
-    let views = std::iter::once(state.policies.default_policy())
-        .chain(state.policies.cities(now))
+    let (now, policies) = (state.now(), state.policies());
+    let views = std::iter::once(policies.default_policy())
+        .chain(policies.cities(now))
         .map(|c| {
             let p = c.rules.policy();
-            let next = state.policies.next_for_city(&p.city.code, now).map(|n| {
+            let next = policies.next_for_city(&p.city.code, now).map(|n| {
                 let np = n.rules.policy();
                 NextView {
                     version: np.version.clone(),

@@ -55,7 +55,12 @@ pub(super) async fn my_violations(asking: Asking) -> ServerResult<Json<Value>> {
             }
         })
         .collect();
-    let version = asking.state.policies.default_policy().version().to_owned();
+    let version = asking
+        .state
+        .policies()
+        .default_policy()
+        .version()
+        .to_owned();
     Ok(Json(
         json!({ "policyVersion": version, "vehicles": groups }),
     ))
@@ -103,7 +108,7 @@ async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> Serve
     let st = state.clone();
     let (case, checked) = state
         .read(move |tx| {
-            let checked = violations::check(tx, &st.policies, &case, now)?;
+            let checked = violations::check(tx, &st.policies(), &case, now)?;
             Ok::<_, ServerError>((case, checked))
         })
         .await?;
@@ -135,7 +140,7 @@ async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> Serve
     let st = state.clone();
     let now = state.now();
     let recorded = write_answer(state, key, move |tx| {
-        let handled = violations::record(tx, &st.policies, &case, owed, payment_ref, now)?;
+        let handled = violations::record(tx, &st.policies(), &case, owed, payment_ref, now)?;
         let v = &handled.violation;
         Answer::json(
             StatusCode::OK,

@@ -54,7 +54,7 @@ async fn metrics_move_with_requests_and_are_not_on_the_public_listener() {
     assert!(series(&after, latency) >= series(&before, latency) + 2.0);
     let version = app
         .state
-        .policies
+        .policies()
         .for_city("441900", app.state.now())
         .version()
         .to_owned();

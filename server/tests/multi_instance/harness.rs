@@ -23,6 +23,16 @@ impl Instance {
     /// As `start`, with more `serve` flags.
     pub fn start_with(database: &str, scratch: &Path, extra: &[&str]) -> Instance {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        Self::start_with_policies(database, scratch, &root.join("policies"), extra)
+    }
+
+    /// As `start_with`, deciding with the policy documents in `policy_dir`.
+    pub fn start_with_policies(
+        database: &str,
+        scratch: &Path,
+        policy_dir: &Path,
+        extra: &[&str],
+    ) -> Instance {
         let mut child = Command::new(env!("CARGO_BIN_EXE_renche-server"))
             .args([
                 "serve",
@@ -36,7 +46,7 @@ impl Instance {
             // Each `Browser` names its own client address (the SMS caps count per address).
             .args(["--trusted-proxy", "127.0.0.1"])
             .arg("--policy-dir")
-            .arg(root.join("policies"))
+            .arg(policy_dir)
             .arg("--www")
             .arg(scratch)
             .arg("--pkg")
@@ -63,6 +73,15 @@ impl Instance {
             .recv_timeout(Duration::from_secs(60))
             .expect("the server printed its URL");
         Instance { base, child }
+    }
+
+    /// SIGHUP: the server reads its policy directory again.
+    pub fn hang_up(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
     }
 
     /// SIGKILL: no shutdown, no finishing of requests in flight.

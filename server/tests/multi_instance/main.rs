@@ -16,6 +16,7 @@ mod bench;
 mod ceiling;
 mod failover;
 mod harness;
+mod policy_publish;
 #[path = "../conformance/support.rs"]
 #[allow(dead_code)]
 mod support;
