@@ -237,6 +237,8 @@ pub enum ServerErrorCode {
     PaymentFailed {
         detail: String,
     },
+    /// A request signed as a kiosk whose signature does not hold (which check failed is a parameter).
+    KioskNotRecognised(KioskProblem),
     // 403
     NotAnOfficer,
     CsrfCheckFailed(CsrfCheckFailed),
@@ -435,6 +437,34 @@ pub enum IdempotencyKeyInvalid {
     Shape,
 }
 
+/// Which check of a kiosk's signed request failed (`KIOSK_NOT_RECOGNISED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KioskProblem {
+    /// One of the four kiosk headers is missing or malformed.
+    Incomplete,
+    /// No kiosk with that id is enrolled.
+    Unknown,
+    Disabled,
+    /// The signed time is more than a minute from the server's.
+    Stale,
+    /// This kiosk has signed a request with this nonce before.
+    Replayed,
+    BadSignature,
+}
+
+impl KioskProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            KioskProblem::Incomplete => "incomplete",
+            KioskProblem::Unknown => "unknown_kiosk",
+            KioskProblem::Disabled => "disabled",
+            KioskProblem::Stale => "stale",
+            KioskProblem::Replayed => "replayed",
+            KioskProblem::BadSignature => "bad_signature",
+        }
+    }
+}
+
 /// Which `CSRF_CHECK_FAILED`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CsrfCheckFailed {
@@ -452,7 +482,7 @@ impl ServerErrorCode {
             | C::BodyUnreadable
             | C::IdempotencyKeyMissing
             | C::IdempotencyKeyInvalid(_) => ErrorKind::BadRequest,
-            C::Unauthenticated => ErrorKind::Unauthenticated,
+            C::Unauthenticated | C::KioskNotRecognised(_) => ErrorKind::Unauthenticated,
             C::PaymentFailed { .. } => ErrorKind::PaymentFailed,
             C::NotAnOfficer | C::CsrfCheckFailed(_) | C::IdentityNotVerified => {
                 ErrorKind::Forbidden
@@ -521,6 +551,7 @@ impl ServerErrorCode {
             C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Shape),
             C::Unauthenticated,
             C::PaymentFailed { detail: "gateway timeout".into() },
+            C::KioskNotRecognised(KioskProblem::Replayed),
             C::NotAnOfficer,
             C::CsrfCheckFailed(CsrfCheckFailed::Token),
             C::CsrfCheckFailed(CsrfCheckFailed::Origin),
@@ -599,6 +630,7 @@ impl Explain for ServerErrorCode {
             C::IdempotencyKeyInvalid(_) => "IDEMPOTENCY_KEY_INVALID",
             C::Unauthenticated => "UNAUTHENTICATED",
             C::PaymentFailed { .. } => "PAYMENT_FAILED",
+            C::KioskNotRecognised(_) => "KIOSK_NOT_RECOGNISED",
             C::NotAnOfficer => "NOT_AN_OFFICER",
             C::IdentityNotVerified => "IDENTITY_NOT_VERIFIED",
             C::CsrfCheckFailed(_) => "CSRF_CHECK_FAILED",
@@ -691,6 +723,7 @@ impl Explain for ServerErrorCode {
                 retry_after_seconds,
             } => params![retryAfterSeconds = *retry_after_seconds],
             C::PhotoTooLarge { limit_kb } => params![limitKb = *limit_kb],
+            C::KioskNotRecognised(problem) => params![problem = problem.code()],
             _ => Params::new(),
         }
     }
@@ -710,6 +743,7 @@ impl Explain for ServerErrorCode {
             C::IdempotencyKeyInvalid(IdempotencyKeyInvalid::Shape) => m("Idempotency-Key 应为1到128个可见 ASCII 字符", "An Idempotency-Key is 1 to 128 visible ASCII characters"),
             C::Unauthenticated => m("请先登录", "Please sign in first"),
             C::PaymentFailed { .. } => m("缴款未成功,未作任何变更", "The payment did not go through; nothing was changed"),
+            C::KioskNotRecognised(_) => m("自助终端未通过校验,请联系工作人员", "This kiosk's request could not be verified; ask the staff"),
             C::NotAnOfficer => m("仅限窗口民警办理", "Only a window officer can do this"),
             C::IdentityNotVerified => m("请先完成实人认证,认证通过后才能查看和办理本人业务", "Complete real-person verification first; your records are shown only after it passes"),
             C::CsrfCheckFailed(which) => m(

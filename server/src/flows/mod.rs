@@ -12,6 +12,7 @@ pub mod decision;
 pub mod facts;
 pub mod history;
 pub mod identity;
+pub mod kiosks;
 pub mod notices;
 pub mod officer;
 pub mod review;

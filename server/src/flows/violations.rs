@@ -77,11 +77,13 @@ pub struct VehicleViolations {
     pub routed: Routed,
 }
 
-/// The violations of the person's own vehicles and of the vehicles they have bound, in the app.
+/// The violations of the person's own vehicles and of the vehicles they have bound, routed for the
+/// channel they ask by (the app, or an enrolled kiosk).
 pub fn of_person(
     tx: &mut dyn Tx,
     policies: &Policies,
     person_id: i64,
+    channel: Channel,
     now: Timestamp,
 ) -> ServerResult<Vec<VehicleViolations>> {
     let person = tx
@@ -89,7 +91,7 @@ pub fn of_person(
         .ok_or_else(ServerError::unauthenticated)?;
     let mut out = Vec::new();
     for v in tx.vehicles_owned_by(person_id)? {
-        let routed = routed(tx, policies, &person, &v, None, Channel::App, now)?;
+        let routed = routed(tx, policies, &person, &v, None, channel, now)?;
         out.push(VehicleViolations {
             vehicle: v,
             relation: Relation::Owner,
@@ -101,7 +103,7 @@ pub fn of_person(
         let Some(v) = tx.vehicle(b.vehicle_id)? else {
             continue;
         };
-        let routed = routed(tx, policies, &person, &v, Some(&b), Channel::App, now)?;
+        let routed = routed(tx, policies, &person, &v, Some(&b), channel, now)?;
         out.push(VehicleViolations {
             vehicle: v,
             relation: Relation::Binder,

@@ -10,7 +10,7 @@ use crate::flows::identity;
 use crate::flows::sms;
 use crate::gateways::ResultOutcome;
 use crate::http::extract::{
-    parse_plate, ApiJson, Asking, Change, ClientAddr, Ctx, PathId, PathToken,
+    parse_plate, ApiJson, Asking, Change, ClientAddr, Ctx, NotAtKiosk, PathId, PathToken,
 };
 use crate::http::guard::{AnswerKey, SignedIn};
 use crate::http::idempotency::{write_answer, write_answer_then_deliver, Answer};
@@ -36,7 +36,7 @@ pub(super) struct RedeemRequest {
     qr_text: String,
 }
 
-pub(super) async fn redeem_qr(c: Change<RedeemRequest>) -> ServerResult<Response> {
+pub(super) async fn redeem_qr(_: NotAtKiosk, c: Change<RedeemRequest>) -> ServerResult<Response> {
     let payload = match QrPayload::verify(c.body.qr_text.trim(), &c.state.qr_key, c.who.now) {
         Ok(p) => p,
         Err(QrPayloadError::Expired { .. }) => return Err(consent::qr_expired()),
@@ -59,6 +59,7 @@ pub(super) struct SmsChallengeRequest {
 }
 
 pub(super) async fn start_sms_challenge(
+    _: NotAtKiosk,
     State(state): Ctx,
     me: SignedIn,
     ClientAddr(address): ClientAddr,
@@ -105,6 +106,7 @@ pub(super) struct ConfirmRequest {
 }
 
 pub(super) async fn confirm_sms_challenge(
+    _: NotAtKiosk,
     PathToken(challenge_id): PathToken,
     c: Change<ConfirmRequest>,
 ) -> ServerResult<Response> {
@@ -207,6 +209,7 @@ async fn result_source(
 }
 
 pub(super) async fn commit_application(
+    _: NotAtKiosk,
     PathToken(id): PathToken,
     c: Change<CommitRequest>,
 ) -> ServerResult<Response> {

@@ -166,20 +166,28 @@ pub fn too_large() -> ServerError {
     ServerError::of(ServerErrorCode::PayloadTooLarge)
 }
 
-/// Who asks, and when: the signed-in person, their account, and the one instant the request is decided at.
+/// Who asks, and when: the signed-in person, their account, the one instant the request is decided at,
+/// and the channel it came by (the kiosk channel only for a request whose kiosk signature held).
 #[derive(Clone, Copy)]
 pub struct Who {
     pub person: i64,
     pub account: i64,
     pub now: renche::Timestamp,
+    pub channel: renche::domain::Channel,
 }
 
 impl Who {
-    fn of(me: &crate::http::guard::SignedIn, state: &crate::state::AppState) -> Who {
+    fn of(me: &crate::http::guard::SignedIn, state: &crate::state::AppState, parts: &Parts) -> Who {
+        let kiosk = parts.extensions.get::<crate::http::guard::KioskChannel>();
         Who {
             person: me.person_id,
             account: me.account_id,
             now: state.now(),
+            channel: if kiosk.is_some() {
+                renche::domain::Channel::Kiosk
+            } else {
+                renche::domain::Channel::App
+            },
         }
     }
 }
@@ -219,7 +227,7 @@ impl FromRequestParts<SharedState> for Asking {
     type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ServerResult<Self> {
         let me = crate::http::guard::SignedIn::from_request_parts(parts, state).await?;
-        let who = Who::of(&me, state);
+        let who = Who::of(&me, state, parts);
         Ok(Asking {
             state: Arc::clone(state),
             me,
@@ -264,10 +272,11 @@ impl<B: DeserializeOwned> FromRequest<SharedState> for Change<B> {
         let (mut parts, body) = req.into_parts();
         let me = crate::http::guard::SignedIn::from_request_parts(&mut parts, state).await?;
         let key = crate::http::guard::AnswerKey::of(&parts);
+        let who = Who::of(&me, state, &parts);
         let ApiJson(body) = ApiJson::from_request(Request::from_parts(parts, body), state).await?;
         Ok(Change {
             state: Arc::clone(state),
-            who: Who::of(&me, state),
+            who,
             me,
             key,
             body,
@@ -308,6 +317,39 @@ impl<S: Send + Sync> FromRequestParts<S> for PathToken {
             return Err(ServerError::not_found());
         }
         Ok(PathToken(raw))
+    }
+}
+
+/// Bindings are not made at kiosks unless the city's policy lists the kiosk among its binding channels: a
+/// binding request signed by a kiosk is refused with the core's reason, whatever it asks.
+pub struct NotAtKiosk;
+
+impl FromRequestParts<SharedState> for NotAtKiosk {
+    type Rejection = ServerError;
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ServerResult<Self> {
+        let Some(kiosk) = parts.extensions.get::<crate::http::guard::KioskChannel>() else {
+            return Ok(NotAtKiosk);
+        };
+        let policies = state.policies();
+        let policy = policies.for_city(&kiosk.city, state.now());
+        let kiosk_channel = renche::domain::Channel::Kiosk;
+        if policy
+            .rules
+            .policy()
+            .binding_channels
+            .contains(&kiosk_channel)
+        {
+            return Ok(NotAtKiosk);
+        }
+        let reason = renche::Reason::of(&renche::Refusal::BindingChannelNotSupported {
+            channel: kiosk_channel,
+        });
+        Err(ServerError::refused(crate::flows::decision::Decision::new(
+            false,
+            vec![reason],
+            policy.version(),
+            &crate::flows::decision::ClientExpectation::default(),
+        )))
     }
 }
 

@@ -318,9 +318,111 @@ impl<S: Send + Sync> FromRequestParts<S> for AnswerKey {
     }
 }
 
+/// A request whose kiosk signature holds (`flows::kiosks::verify`): decided on the kiosk channel, and
+/// audited with the device. Only the guard puts it in a request's extensions.
+#[derive(Clone, Debug)]
+pub struct KioskChannel {
+    pub kiosk_id: i64,
+    pub city: String,
+}
+
+/// The request's body, read within its deadline and size limit (and left in place for the handler).
+async fn take_body(req: &mut Request) -> Result<axum::body::Bytes, ServerError> {
+    let body = std::mem::take(req.body_mut());
+    let read = axum::body::to_bytes(body, body_limit(req.uri().path()));
+    let bytes = match req.extensions().get::<crate::serve::BodyDeadline>() {
+        Some(deadline) => tokio::time::timeout_at(deadline.0, read)
+            .await
+            .map_err(|_| ServerError::of(ServerErrorCode::BodyUnreadable))?,
+        None => read.await,
+    }
+    .map_err(|_| crate::http::extract::too_large())?;
+    *req.body_mut() = Body::from(bytes.clone());
+    Ok(bytes)
+}
+
+/// The full path and query as the client sent them (inside `/api/v1` the router sees them without the
+/// prefix).
+fn sent_target(req: &Request) -> String {
+    let uri = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|o| o.0.clone())
+        .unwrap_or_else(|| req.uri().clone());
+    uri.path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// When the request says it comes from a kiosk (`X-Kiosk-Id`), checks its signature: a request that
+/// holds is marked [`KioskChannel`]; one that does not is refused (401 `KIOSK_NOT_RECOGNISED`). A request
+/// without the headers is the app's.
+async fn check_kiosk(
+    state: &SharedState,
+    req: &mut Request,
+    now: Timestamp,
+) -> Result<(), ServerError> {
+    if req.headers().get("x-kiosk-id").is_none() {
+        return Ok(());
+    }
+    let (kiosk_id, timestamp_ms, nonce, signature) =
+        kiosk_headers(req.headers()).ok_or_else(|| {
+            ServerError::of(ServerErrorCode::KioskNotRecognised(
+                crate::error::KioskProblem::Incomplete,
+            ))
+        })?;
+    let body = take_body(req).await?;
+    let proof = crate::flows::kiosks::KioskProof {
+        kiosk_id,
+        timestamp_ms,
+        nonce,
+        signature,
+        method: req.method().as_str().to_owned(),
+        path_and_query: sent_target(req),
+        body: body.to_vec(),
+    };
+    let kiosk = state
+        .write(move |tx| crate::flows::kiosks::verify(tx, &proof, now))
+        .await?;
+    req.extensions_mut().insert(KioskChannel {
+        kiosk_id: kiosk.id,
+        city: kiosk.city,
+    });
+    Ok(())
+}
+
+/// The four kiosk headers, each given once and well formed: id, signed time (ms), nonce and signature.
+fn kiosk_headers(headers: &axum::http::HeaderMap) -> Option<(i64, i64, String, [u8; 64])> {
+    use base64::Engine as _;
+    let one = |name: &str| -> Option<String> {
+        let mut all = headers.get_all(name).iter();
+        match (all.next(), all.next()) {
+            (Some(v), None) => v.to_str().ok().map(str::to_owned),
+            _ => None,
+        }
+    };
+    let nonce = one("x-kiosk-nonce")?;
+    let nonce_ok = (16..=64).contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let signature: [u8; 64] = base64::engine::general_purpose::STANDARD
+        .decode(one("x-kiosk-signature")?)
+        .ok()?
+        .try_into()
+        .ok()?;
+    Some((
+        one("x-kiosk-id")?.parse().ok()?,
+        one("x-kiosk-timestamp")?.parse().ok()?,
+        nonce_ok.then_some(nonce)?,
+        signature,
+    ))
+}
+
 /// Loads the session and checks CSRF; for a state change, starts its idempotency key.
 async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ServerError> {
     let now = state.now();
+    check_kiosk(state, req, now).await?;
     if !is_state_change(req.method()) {
         if let Some(s) = load_session(state, req.headers(), now).await? {
             req.extensions_mut().insert(s);
@@ -334,32 +436,14 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     let origin_checked = origin_ok(state, req.headers());
     let key = idempotency_key(req.headers());
     // The fingerprint covers what the request asks: method, path and query, content type and body.
-    let body = std::mem::take(req.body_mut());
-    let read = axum::body::to_bytes(body, body_limit(req.uri().path()));
-    let bytes = match req.extensions().get::<crate::serve::BodyDeadline>() {
-        Some(deadline) => tokio::time::timeout_at(deadline.0, read)
-            .await
-            .map_err(|_| ServerError::of(ServerErrorCode::BodyUnreadable))?,
-        None => read.await,
-    }
-    .map_err(|_| crate::http::extract::too_large())?;
+    let bytes = take_body(req).await?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
         .map(|v| v.as_bytes().to_vec())
         .unwrap_or_default();
-    // The full path as the client sent it (inside `/api/v1` the router sees it without the prefix).
-    let uri = req
-        .extensions()
-        .get::<axum::extract::OriginalUri>()
-        .map(|o| o.0.clone())
-        .unwrap_or_else(|| req.uri().clone());
-    let target = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
+    let target = sent_target(req);
     let fingerprint = fingerprint(req.method().as_str(), &target, &content_type, &bytes);
-    *req.body_mut() = Body::from(bytes);
     let stale = Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS);
     let unsure = (
         token.clone(),

@@ -70,6 +70,8 @@ pub fn api_router() -> Router<SharedState> {
         .route("/window/people", get(window::find_person))
         .route("/window/vehicles", get(window::find_vehicles))
         .route("/window/bindings", post(window::bind_for_person).get(window::bindings))
+        .route("/window/kiosks", post(window::enrol_kiosk))
+        .route("/window/kiosks/{id}/disable", post(window::disable_kiosk))
         .route("/window/reviews", get(window::reviews))
         .route("/window/reviews/{id}/approve", post(window::approve_review))
         .route("/window/reviews/{id}/reject", post(window::reject_review))

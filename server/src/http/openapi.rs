@@ -159,6 +159,8 @@ const OPERATIONS: &[Op] = &[
     op("get", "/window/vehicles", "window", "Find vehicles by plate number, with or without the plate type (audited)").query::<window::VehicleQuery>().list::<window::FoundVehicleView>("vehicles"),
     op("get", "/window/bindings", "window", "The active bindings a person made or of a vehicle (audited)").query::<window::BindingsQuery>().list::<window::WindowBindingView>("bindings"),
     op("post", "/window/bindings", "window", "Bind on a person's behalf").body::<window::WindowBindRequest>(),
+    op("post", "/window/kiosks", "window", "Enrol a kiosk with the public key it signs its requests with").body::<window::EnrolKioskRequest>(),
+    op("post", "/window/kiosks/{id}/disable", "window", "Disable a kiosk at once").no_body(),
     op("get", "/window/reviews", "window", "Applications waiting for manual review"),
     op("post", "/window/reviews/{id}/approve", "window", "Approve a review: commits the binding").body::<window::ApproveRequest>(),
     op("post", "/window/reviews/{id}/reject", "window", "Reject a review with a reason").body::<window::RejectRequest>(),

@@ -40,7 +40,9 @@ pub(super) struct VehicleViolationsView {
 
 pub(super) async fn my_violations(asking: Asking) -> ServerResult<Json<Value>> {
     let groups = asking
-        .read(|tx, policies, who| violations::of_person(tx, policies, who.person, who.now))
+        .read(|tx, policies, who| {
+            violations::of_person(tx, policies, who.person, who.channel, who.now)
+        })
         .await?;
     let groups: Vec<VehicleViolationsView> = groups
         .into_iter()
@@ -179,7 +181,7 @@ pub(super) async fn handle_violation(
     let case = HandleCase {
         person_id: me,
         actor_id: me,
-        channel: Channel::App,
+        channel: c.who.channel,
         violation_id,
         documents_checked: vec![],
         expectation: ClientExpectation::new(c.body.policy_version, c.body.expected_allowed),

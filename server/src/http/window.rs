@@ -4,13 +4,15 @@
 use crate::error::{ServerError, ServerResult};
 use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
+use crate::flows::kiosks;
 use crate::flows::review::RejectReason;
 use crate::flows::window::{self, PlateSearch, WindowBinding};
 use crate::http::extract::{
     bad_query, parse_id, parse_plate, parse_resident_id, parse_untyped_plate, AtWindow, Change,
-    Ctx, PathToken,
+    Ctx, PathId, PathToken,
 };
 use crate::http::guard::SignedIn;
+use crate::http::idempotency::Answer;
 use crate::http::views::{
     application_answer, bound_answer, list_of, ApplicationView, BindingView, PersonView,
     VehicleView,
@@ -167,6 +169,79 @@ pub(super) async fn bind_for_person(c: Change<WindowBindRequest>) -> ServerResul
     c.commit(move |tx, policies, _, who| {
         let decided = window::bind_for_person(tx, policies, who.now, binding)?;
         bound_answer(StatusCode::CREATED, decided)
+    })
+    .await
+}
+
+/// A kiosk to enrol: where it stands, and the public half of the Ed25519 key it made and keeps.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct EnrolKioskRequest {
+    /// The six-digit code of the city whose policy decides at the kiosk.
+    city: String,
+    place: String,
+    /// 32 bytes, base64.
+    public_key: String,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct KioskView {
+    id: String,
+    city: String,
+    place: String,
+    #[schemars(with = "crate::http::schema::Instant")]
+    enrolled_at: renche::Timestamp,
+    #[schemars(with = "Option<crate::http::schema::Instant>")]
+    disabled_at: Option<renche::Timestamp>,
+}
+
+impl KioskView {
+    fn of(k: &crate::store::KioskRow) -> KioskView {
+        KioskView {
+            id: k.id.to_string(),
+            city: k.city.clone(),
+            place: k.place.clone(),
+            enrolled_at: k.enrolled_at,
+            disabled_at: k.disabled_at,
+        }
+    }
+}
+
+pub(super) async fn enrol_kiosk(c: Change<EnrolKioskRequest>) -> ServerResult<Response> {
+    use base64::Engine as _;
+    let city = c.body.city.trim().to_owned();
+    if city.len() != 6 || !city.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ServerError::invalid_value(
+            "city",
+            "a city code is six digits",
+        ));
+    }
+    let place = c.body.place.trim().to_owned();
+    if place.is_empty() || place.chars().count() > 100 {
+        return Err(ServerError::invalid_value("place", "1 to 100 characters"));
+    }
+    let key: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(c.body.public_key.trim())
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| {
+            ServerError::invalid_value("publicKey", "32 bytes of an Ed25519 public key, base64")
+        })?;
+    c.commit(move |tx, _, _, who| {
+        let kiosk = kiosks::enrol(tx, who.person, &city, &place, &key, who.now)?;
+        Answer::json(StatusCode::CREATED, &KioskView::of(&kiosk))
+    })
+    .await
+}
+
+pub(super) async fn disable_kiosk(
+    PathId(id): PathId,
+    c: Change<crate::http::extract::NoBody>,
+) -> ServerResult<Response> {
+    c.commit(move |tx, _, _, who| {
+        let kiosk = kiosks::disable(tx, who.person, id, who.now)?;
+        Answer::json(StatusCode::OK, &KioskView::of(&kiosk))
     })
     .await
 }

@@ -424,6 +424,18 @@ pub struct ReviewPhotoRow {
     pub reject_code: Option<String>,
 }
 
+/// An enrolled kiosk: where it stands and the public half of the key it signs its requests with.
+#[derive(Clone, Debug)]
+pub struct KioskRow {
+    pub id: i64,
+    pub city: String,
+    pub place: String,
+    pub public_key: Vec<u8>,
+    pub enrolled_by: i64,
+    pub enrolled_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+}
+
 #[derive(Clone, Debug)]
 pub struct AuditEntry {
     pub at: Timestamp,
@@ -660,6 +672,20 @@ pub trait Tx {
     fn review_photo_image(&mut self, application_id: &str) -> StoreResult<Option<Vec<u8>>>;
     fn set_review_reject_code(&mut self, application_id: &str, code: &str) -> StoreResult<()>;
     fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
+
+    // Kiosks.
+    fn insert_kiosk(
+        &mut self,
+        city: &str,
+        place: &str,
+        public_key: &[u8],
+        enrolled_by: i64,
+        at: Timestamp,
+    ) -> StoreResult<i64>;
+    fn kiosk(&mut self, id: i64) -> StoreResult<Option<KioskRow>>;
+    fn disable_kiosk(&mut self, id: i64, at: Timestamp) -> StoreResult<()>;
+    /// Records a signed request's nonce; false when this kiosk has used it before (a replay).
+    fn use_kiosk_nonce(&mut self, kiosk_id: i64, nonce: &str, at: Timestamp) -> StoreResult<bool>;
 
     // Server keys.
     fn server_key(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>>;

@@ -5,10 +5,10 @@
 //! parsers refuse is `Corrupt`, named by its column.
 
 use super::{
-    AccountRow, ApplicationRow, ApplicationStatus, BindingRow, LicenceRow, NotificationRow,
-    PersonRow, QrCodeRow, QrState, ReviewPhotoRow, Role, SessionRow, SmsChallengeRow, SmsNoticeRow,
-    SmsPurpose, StoreError, StoreResult, VehicleRow, Verification, VerificationPurpose,
-    VerificationRow, VerificationStatus, ViolationRow,
+    AccountRow, ApplicationRow, ApplicationStatus, BindingRow, KioskRow, LicenceRow,
+    NotificationRow, PersonRow, QrCodeRow, QrState, ReviewPhotoRow, Role, SessionRow,
+    SmsChallengeRow, SmsNoticeRow, SmsPurpose, StoreError, StoreResult, VehicleRow, Verification,
+    VerificationPurpose, VerificationRow, VerificationStatus, ViolationRow,
 };
 use renche::domain::{
     ActorRole, BindingMethod, EngineSuffix, Fen, LicenceClass, LicenceStatus, OwnerKind,
@@ -294,5 +294,17 @@ pub(super) fn review_photo(r: &dyn Columns) -> StoreResult<ReviewPhotoRow> {
         size: usize::try_from(r.int(1)?).unwrap_or(0),
         uploaded_at: ts(r.int(2)?),
         reject_code: r.opt_text(3)?,
+    })
+}
+
+pub(super) fn kiosk(r: &dyn Columns) -> StoreResult<KioskRow> {
+    Ok(KioskRow {
+        id: r.int(0)?,
+        city: r.text(1)?,
+        place: r.text(2)?,
+        public_key: r.bytes(3)?,
+        enrolled_by: r.int(4)?,
+        enrolled_at: ts(r.int(5)?),
+        disabled_at: ts_opt(r.opt_int(6)?),
     })
 }

@@ -11,10 +11,10 @@ use super::rows::{
     VEHICLE_COLUMNS, VERIFICATION_COLUMNS, VIOLATION_COLUMNS,
 };
 use super::{
-    AccountRow, ApplicationRow, AuditEntry, BindingRow, BindingsOf, IdempotencyBegin, NewBinding,
-    NewPerson, NewVehicle, NewViolation, NotificationRow, PersonRow, QrCodeRow, ReviewPhotoRow,
-    SessionRow, SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError, StoreResult, Tx,
-    VehicleRow, VerificationRow, VerificationStatus, ViolationRow,
+    AccountRow, ApplicationRow, AuditEntry, BindingRow, BindingsOf, IdempotencyBegin, KioskRow,
+    NewBinding, NewPerson, NewVehicle, NewViolation, NotificationRow, PersonRow, QrCodeRow,
+    ReviewPhotoRow, SessionRow, SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError,
+    StoreResult, Tx, VehicleRow, VerificationRow, VerificationStatus, ViolationRow,
 };
 use renche::domain::{ActorRole, Fen, PlateType};
 use renche::Timestamp;
@@ -889,7 +889,7 @@ impl<D: Db> Tx for SqlTx<D> {
         const DAY: i64 = 86_400_000;
         let now = now.millis();
         // One-time codes matter for their lifetime and the day's caps; QR codes for their three minutes.
-        let deletes: [(&str, i64); 5] = [
+        let deletes: [(&str, i64); 6] = [
             (
                 "DELETE FROM idempotency_keys WHERE created_at < ?1 AND state = 'done'",
                 keys_before.millis(),
@@ -904,6 +904,8 @@ impl<D: Db> Tx for SqlTx<D> {
                 now - 2 * DAY,
             ),
             ("DELETE FROM qr_codes WHERE expires_at < ?1", now - DAY),
+            // Far past any signature's window (a minute either way).
+            ("DELETE FROM kiosk_nonces WHERE seen_at < ?1", now - DAY),
         ];
         let mut gone = 0;
         for (sql, before) in deletes {
@@ -1088,6 +1090,43 @@ impl<D: Db> Tx for SqlTx<D> {
         Ok(())
     }
 
+    fn insert_kiosk(
+        &mut self,
+        city: &str,
+        place: &str,
+        public_key: &[u8],
+        enrolled_by: i64,
+        at: Timestamp,
+    ) -> StoreResult<i64> {
+        self.inserted_id(
+            "INSERT INTO kiosks (city, place, public_key, enrolled_by, enrolled_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            args![city, place, public_key, enrolled_by, at],
+        )
+    }
+    fn kiosk(&mut self, id: i64) -> StoreResult<Option<KioskRow>> {
+        self.first(
+            "SELECT id, city, place, public_key, enrolled_by, enrolled_at, disabled_at FROM kiosks \
+             WHERE id = ?1",
+            args![id],
+            rows::kiosk,
+        )
+    }
+    fn disable_kiosk(&mut self, id: i64, at: Timestamp) -> StoreResult<()> {
+        self.db.execute(
+            "UPDATE kiosks SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",
+            args![id, at],
+        )?;
+        Ok(())
+    }
+    fn use_kiosk_nonce(&mut self, kiosk_id: i64, nonce: &str, at: Timestamp) -> StoreResult<bool> {
+        let inserted = self.db.execute(
+            "INSERT INTO kiosk_nonces (kiosk_id, nonce, seen_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (kiosk_id, nonce) DO NOTHING",
+            args![kiosk_id, nonce, at],
+        )?;
+        Ok(inserted == 1)
+    }
     fn server_key(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         // Instances starting together must agree on one key: the second waits here for the first's insert.
         self.db.advisory_lock(Advisory::ServerKey, name)?;

@@ -14,6 +14,7 @@ mod crash;
 mod helpers;
 mod identity;
 mod import;
+mod kiosk;
 mod notices;
 mod operations;
 mod perf;

@@ -30,6 +30,8 @@ const TABLES: &[&str] = &[
     "rate_counters",
     "notifications",
     "server_keys",
+    "kiosks",
+    "kiosk_nonces",
     "sms_notices",
     "review_photos",
 ];
