@@ -73,8 +73,11 @@ const fs = require("fs");
 const path = require("path");
 const [dir, target] = process.argv.slice(2);
 const write = (name, text) => fs.writeFileSync(path.join(dir, name), text);
-// Comments cost the pages bytes; the declarations (.d.ts) keep the same documentation for editors.
-const client = fs.readFileSync("src/wasm/client.js", "utf8").replace(/^[ \t]*\/\/.*\n/gm, "");
+// Comments (line and JSDoc) cost the pages bytes; the declarations (.d.ts) keep the same documentation
+// for editors.
+const client = fs.readFileSync("src/wasm/client.js", "utf8")
+  .replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\n/gm, "")
+  .replace(/^[ \t]*\/\/.*\n/gm, "");
 for (const file of ["renche_core.js", "renche_core_bg.js"].map((f) => path.join(dir, f)).filter(fs.existsSync)) {
   fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\n/gm, ""));
 }

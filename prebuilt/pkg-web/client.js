@@ -2,14 +2,12 @@ import { Rules, relationships } from "./renche_core.js";
 
 const API = "/api/v1";
 
-/** An Error naming the field at fault, like the ones the rules throw (`error.field`). */
 function inputError(what, field, problem) {
   const error = new Error(field ? `${what}: field \`${field}\`: ${problem}` : `${what}: ${problem}`);
   error.field = field;
   return error;
 }
 
-/** Checks an options object: only the known members, each of its kind. `kinds` maps a name to a check. */
 function readOptions(what, value, kinds, required = []) {
   if (value === undefined || value === null) value = {};
   if (typeof value !== "object" || Array.isArray(value)) throw inputError(what, "", "options are an object");
@@ -31,7 +29,6 @@ const isString = (v) => (typeof v === "string" ? null : "must be a string");
 const isObject = (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? null : "must be an object");
 const isCount = (v) => (Number.isInteger(v) && v >= 0 ? null : "must be a whole number, 0 or more");
 
-/** The core's relationship codes, from its `relationships()` table, read on first use. */
 let relationshipCodes = null;
 function relationshipCheck() {
   relationshipCodes ??= relationships().map((r) => r.code);
@@ -40,7 +37,6 @@ function relationshipCheck() {
 }
 const isFen = (v) => (Number.isSafeInteger(v) && v >= 0 ? null : "must be a whole number of fen, 0 or more");
 
-/** Runs a local decision on `options.check`; its input errors name the field inside `check`. */
 function decideLocally(what, decide) {
   try {
     return decide();
@@ -55,12 +51,10 @@ function decideLocally(what, decide) {
 
 const changesState = (method) => !["GET", "HEAD", "OPTIONS"].includes(method);
 const member = (value, name) => (value !== null && typeof value === "object" ? value[name] : undefined);
-/** `body.error.code`, the server's error code. */
 const errorCode = (body) => member(member(body, "error"), "code");
 const present = (...candidates) => candidates.find((v) => v !== undefined && v !== null) ?? null;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A random UUID (version 4) from `crypto.getRandomValues`, which also works outside secure contexts. */
 function newKey() {
   const b = new Uint8Array(16);
   if (globalThis.crypto?.getRandomValues) {
@@ -74,7 +68,6 @@ function newKey() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** A copy of a `Rules` that the caller may free without breaking the client. */
 const copyOf = (rules) => Rules.fromPolicy(rules.policy());
 
 export class Client {
@@ -86,11 +79,6 @@ export class Client {
   #csrfToken = null;
   #cookies = new Map();
 
-  /**
-   * `new Client({ baseUrl, retries?, baseDelayMs?, timeoutMs? })`: retries after the first try (default 4),
-   * the first backoff (default 200 ms, doubling), and the time allowed for one try (default 15 s). Decides
-   * locally with the built-in default policy until `loadPolicy` or `useRules`.
-   */
   constructor(options) {
     const o = readOptions(
       "new Client",
@@ -110,31 +98,23 @@ export class Client {
     this.#rules = Rules.default();
   }
 
-  /** Decide locally with these rules from now on (the client keeps its own copy). */
   useRules(rules) {
     if (!(rules instanceof Rules)) throw inputError("useRules", "rules", "must be a Rules");
     this.#rules = copyOf(rules);
   }
 
-  /** Releases the client's copy of the rules now rather than when it is garbage-collected. */
   free() {
     this.#rules.free();
   }
 
-  /** A copy of the rules the client decides with. */
   rules() {
     return copyOf(this.#rules);
   }
 
-  /** The version of the policy the client decides with. */
   get policyVersion() {
     return this.#rules.policyVersion;
   }
 
-  /**
-   * Fetches the city's policy (`GET /api/v1/policy?city=…`, the national default without a city) and decides
-   * with it from now on. Resolves to its version.
-   */
   async loadPolicy(city) {
     const path = city === undefined || city === null ? `${API}/policy` : `${API}/policy?city=${encodeURIComponent(city)}`;
     const response = await this.#send("GET", path, null, null);
@@ -149,17 +129,10 @@ export class Client {
     return rules.policyVersion;
   }
 
-  /** `GET /api/v1/session`: starts a session if there is none and keeps its CSRF token. */
   async session() {
     return this.#send("GET", `${API}/session`, null, null);
   }
 
-  /**
-   * Any call of the API, e.g. `request("POST", "/api/v1/auth/sign-in", { challengeId, code, phone })`.
-   * State-changing calls carry the CSRF token (fetched first when the client has none) and an
-   * `Idempotency-Key` (the one given, or a new one reused by every retry). Resolves to the status and the JSON
-   * body whatever the status; rejects only when the server could not be reached after the retries.
-   */
   async request(method, path, body, options) {
     const o = readOptions("request", options, { idempotencyKey: isString });
     if (typeof method !== "string") throw inputError("request", "method", "must be a string");
@@ -174,11 +147,6 @@ export class Client {
     return this.#send(method, path, text, key);
   }
 
-  /**
-   * Commits a binding application (`POST /api/v1/binding-applications/{id}/commit`). With `check` (what the
-   * page knows of the binder, the vehicle and their bindings) the local rules decide first: a local refusal
-   * answers at once, without the network.
-   */
   async commitBinding(applicationId, options) {
     const o = readOptions("commitBinding", options, {
       relationship: relationshipCheck(),
@@ -201,13 +169,6 @@ export class Client {
     return this.#serverOutcome("POST", path, body, o.idempotencyKey, local, local ? local.allowed : null);
   }
 
-  /**
-   * Starts a real-person verification (`POST /api/v1/identity/verifications`): purpose `account` with the
-   * holder's `name` and `residentId` (links the account to its person once), or `application` with the
-   * `applicationId` to commit after it. Resolves to the answer; on 201 its body is the verification, whose
-   * `providerUrl` is where the person goes next. The provider sends them back to `returnPath` with
-   * `verificationId` and `result` (read them with `Client.verificationReturn`).
-   */
   async startVerification(options) {
     const o = readOptions(
       "startVerification",
@@ -235,12 +196,6 @@ export class Client {
     return this.#send("POST", `${API}/identity/verifications`, JSON.stringify(body), o.idempotencyKey ?? newKey());
   }
 
-  /**
-   * Finishes an `account` verification with the provider's signed `result`
-   * (`POST /api/v1/identity/verifications/{id}/finish`). Resolves to the answer: on 200 the new session
-   * (`person` linked, `nextStep: null`); a failed, replayed, stale or forged result is refused with its code.
-   * An `application` verification is not finished here: give its `verificationId` and `result` to `commitBinding`.
-   */
   async finishVerification(verificationId, options) {
     if (typeof verificationId !== "string" || verificationId === "") throw inputError("finishVerification", "verificationId", "must be a non-empty string");
     const o = readOptions("finishVerification", options, { result: isString, idempotencyKey: isString });
@@ -249,10 +204,6 @@ export class Client {
     return this.#send("POST", path, JSON.stringify(body), o.idempotencyKey ?? newKey());
   }
 
-  /**
-   * The `verificationId` and `result` the provider added to the return address, from its query or from the
-   * query after its fragment's path (`/#/verify?verificationId=…&result=…`); `null` for each one missing.
-   */
   static verificationReturn(url) {
     if (typeof url !== "string") throw inputError("verificationReturn", "url", "must be a string");
     const found = { verificationId: null, result: null };
@@ -269,11 +220,6 @@ export class Client {
     return found;
   }
 
-  /**
-   * Handles and pays a violation (`POST /api/v1/violations/{id}/handle`). With `check` (a route call holding
-   * this violation) the local rules decide first: a violation they do not route online answers at once,
-   * without the network.
-   */
   async handleViolation(violationId, options) {
     const o = readOptions("handleViolation", options, {
       check: isObject,
@@ -295,7 +241,6 @@ export class Client {
     return this.#serverOutcome("POST", path, body, o.idempotencyKey, local, local ? true : null);
   }
 
-  /** Removes a binding (`DELETE /api/v1/bindings/{id}`). With `check` the local rules decide first. */
   async removeBinding(bindingId, options) {
     const o = readOptions("removeBinding", options, { check: isObject, idempotencyKey: isString });
     const local = o.check ? decideLocally("removeBinding", () => this.#rules.checkUnbind(o.check)) : null;
@@ -304,7 +249,6 @@ export class Client {
     return this.#serverOutcome("DELETE", path, null, o.idempotencyKey, local, local ? local.allowed : null);
   }
 
-  /** Sends a commit and reads the server's decision out of its answer, success or refusal. */
   async #serverOutcome(method, path, body, key, local, expectedAllowed) {
     const response = await this.#send(method, path, body === null ? null : JSON.stringify(body), key ?? newKey());
     const error = member(response.body, "error");
@@ -336,10 +280,6 @@ export class Client {
     return new Error(`${what}: the server answered ${response.status} ${errorCode(response.body) ?? "HTTP_ERROR"}`);
   }
 
-  /**
-   * One request with retries: network failures, 5xx and "same key still in flight" are tried again after
-   * 1, 2, 4 … × the base delay (with jitter), with the same idempotency key.
-   */
   async #send(method, path, body, key) {
     const isDev = path.startsWith(`${API}/dev/`);
     if (changesState(method) && !isDev && this.#csrfToken === null) {
@@ -384,7 +324,6 @@ export class Client {
     return Math.min(exp, 10_000) * (0.5 + Math.random() / 2);
   }
 
-  /** One `fetch`: the status, the JSON body (`null` when empty or not JSON) and whether it was a replay. */
   async #fetchOnce(method, url, body, key) {
     const headers = { Accept: "application/json" };
     if (body !== null) headers["Content-Type"] = "application/json";
