@@ -12,5 +12,8 @@ bash scripts/build-pkg.sh --web
 rm -rf prebuilt/pkg-web
 mkdir -p prebuilt
 cp -r pkg-web prebuilt/pkg-web
+# wasm-pack copies the repository's README into the package; the served package does not need it, and a
+# README edit must not make the prebuilt package stale.
+rm -f prebuilt/pkg-web/README.md
 bash scripts/web-sources.sh > prebuilt/pkg-web.sources
 echo "prebuild-web: prebuilt/pkg-web from sources $(cat prebuilt/pkg-web.sources)"
