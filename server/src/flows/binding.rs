@@ -75,8 +75,13 @@ pub fn commit(
     let subject = format!("vehicle:{}/binder:{}", c.vehicle_id, c.binder_id);
     if !decision.allowed {
         let codes: Vec<&str> = decision.reasons.iter().map(|r| r.code).collect();
-        Audit::of("binding.refused", subject).by(c.actor_id).detail(json!({ "method": c.method, "channel": c.channel, "reasons": codes, "policyVersion": decision.policy_version,
-                    "application": c.application_id })).write(tx, now)?;
+        Audit::of("binding.refused", subject)
+            .by(c.actor_id)
+            .detail(json!({
+                "method": c.method, "channel": c.channel, "reasons": codes,
+                "policyVersion": decision.policy_version, "application": c.application_id,
+            }))
+            .write(tx, now)?;
         return Ok(Verdict::Refused(ServerError::refused(decision)));
     }
     let id = tx.insert_binding(&NewBinding {
@@ -96,9 +101,14 @@ pub fn commit(
             tx.update_application(&a)?;
         }
     }
-    Audit::of("binding.created", subject).by(c.actor_id).detail(json!({ "binding": id, "method": c.method, "channel": c.channel, "relationship": c.relationship,
-                "policyVersion": decision.policy_version, "application": c.application_id,
-                "documentsChecked": c.documents_checked })).write(tx, now)?;
+    Audit::of("binding.created", subject)
+        .by(c.actor_id)
+        .detail(json!({
+            "binding": id, "method": c.method, "channel": c.channel, "relationship": c.relationship,
+            "policyVersion": decision.policy_version, "application": c.application_id,
+            "documentsChecked": c.documents_checked,
+        }))
+        .write(tx, now)?;
     notices::binding_changed(
         tx,
         now,

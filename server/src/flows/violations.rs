@@ -322,9 +322,14 @@ pub fn record(
     v.paid_fen = Some(paid);
     v.payment_ref = Some(payment_ref.clone());
     tx.update_violation(&v)?;
-    Audit::of("violation.handled", format!("violation:{}", v.id)).by(case.actor_id).detail(json!({ "person": person.id, "channel": case.channel, "decisionNumber": v.decision_number, "paidFen": paid.value(),
-                "paymentRef": payment_ref, "points": v.points.value(), "policyVersion": version,
-                "documentsChecked": case.documents_checked })).write(tx, now)?;
+    Audit::of("violation.handled", format!("violation:{}", v.id))
+        .by(case.actor_id)
+        .detail(json!({
+            "person": person.id, "channel": case.channel, "decisionNumber": v.decision_number,
+            "paidFen": paid.value(), "paymentRef": payment_ref, "points": v.points.value(),
+            "policyVersion": version, "documentsChecked": case.documents_checked,
+        }))
+        .write(tx, now)?;
     Ok(Handled {
         violation: v,
         route,
