@@ -344,30 +344,43 @@ impl Policy {
 /// One city's policy versions, each deciding from its `effectiveFrom` until the next one's: the core picks
 /// the version in force at the instant it decides for, in the browser as on the server, so both switch at
 /// the same instant.
+///
+/// Each version is a `Policy` or anything built from one (`T: AsRef<Policy>`, such as the server's rules
+/// for it), so that a caller keeps one copy of each version.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicySchedule {
+pub struct PolicySchedule<T = Policy> {
     /// In force from the start (no `effectiveFrom`).
-    first: Policy,
+    first: T,
     /// By instant.
-    later: Vec<Policy>,
+    later: Vec<T>,
 }
 
-impl PolicySchedule {
+impl AsRef<Policy> for Policy {
+    fn as_ref(&self) -> &Policy {
+        self
+    }
+}
+
+impl<T: AsRef<Policy>> PolicySchedule<T> {
     /// The versions of one city, in any order: exactly one without `effectiveFrom`, no two at the same
     /// instant or with the same version string, all of the same city.
-    pub fn new(versions: Vec<Policy>) -> Result<PolicySchedule, PolicyError> {
+    pub fn new(versions: Vec<T>) -> Result<PolicySchedule<T>, PolicyError> {
         if versions.is_empty() {
             return Err(err("", "a city needs at least one policy version"));
         }
-        let (mut first, mut later): (Vec<Policy>, Vec<Policy>) = versions
+        let (mut first, mut later): (Vec<T>, Vec<T>) = versions
             .into_iter()
-            .partition(|p| p.effective_from.is_none());
+            .partition(|p| p.as_ref().effective_from.is_none());
         let first = match (first.pop(), first.pop()) {
             (Some(p), None) => p,
             (Some(a), Some(b)) => {
                 return Err(err(
                     "effectiveFrom",
-                    format!("{} and {} both have no effectiveFrom", b.version, a.version),
+                    format!(
+                        "{} and {} both have no effectiveFrom",
+                        b.as_ref().version,
+                        a.as_ref().version
+                    ),
                 ))
             }
             (None, _) => {
@@ -377,9 +390,10 @@ impl PolicySchedule {
                 ))
             }
         };
-        later.sort_by_key(|p| p.effective_from.map(|t| t.millis()));
+        later.sort_by_key(|p| p.as_ref().effective_from.map(|t| t.millis()));
         for pair in later.windows(2) {
             if let [a, b] = pair {
+                let (a, b) = (a.as_ref(), b.as_ref());
                 if a.effective_from == b.effective_from {
                     return Err(err(
                         "effectiveFrom",
@@ -391,9 +405,12 @@ impl PolicySchedule {
                 }
             }
         }
-        let all: Vec<&Policy> = std::iter::once(&first).chain(&later).collect();
+        let all: Vec<&Policy> = std::iter::once(&first)
+            .chain(&later)
+            .map(AsRef::as_ref)
+            .collect();
         for (i, p) in all.iter().enumerate() {
-            if p.city.code != first.city.code {
+            if p.city.code != first.as_ref().city.code {
                 return Err(err("city.code", format!("{} is another city's", p.version)));
             }
             if all.iter().skip(i + 1).any(|q| q.version == p.version) {
@@ -404,23 +421,23 @@ impl PolicySchedule {
     }
 
     /// The version that decides at `now`: the last whose instant has come.
-    pub fn in_force(&self, now: Timestamp) -> &Policy {
+    pub fn in_force(&self, now: Timestamp) -> &T {
         self.later
             .iter()
             .rev()
-            .find(|p| p.effective_from.is_some_and(|at| at <= now))
+            .find(|p| p.as_ref().effective_from.is_some_and(|at| at <= now))
             .unwrap_or(&self.first)
     }
 
     /// The version that takes over after `now`, if one is scheduled.
-    pub fn next_after(&self, now: Timestamp) -> Option<&Policy> {
+    pub fn next_after(&self, now: Timestamp) -> Option<&T> {
         self.later
             .iter()
-            .find(|p| p.effective_from.is_some_and(|at| at > now))
+            .find(|p| p.as_ref().effective_from.is_some_and(|at| at > now))
     }
 
     /// Every version, the first and then by instant.
-    pub fn versions(&self) -> impl Iterator<Item = &Policy> {
+    pub fn versions(&self) -> impl Iterator<Item = &T> {
         std::iter::once(&self.first).chain(&self.later)
     }
 }

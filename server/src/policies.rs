@@ -28,45 +28,16 @@ impl CityPolicy {
     }
 }
 
-/// One city's versions, each from its instant on (`renche::PolicySchedule` decides which is in force).
-struct CitySchedule {
-    schedule: PolicySchedule,
-    /// The first version (in force from the start) and the later ones, built for deciding.
-    first: CityPolicy,
-    later: Vec<CityPolicy>,
-}
-
-impl CitySchedule {
-    fn new(versions: Vec<Policy>) -> Result<CitySchedule, String> {
-        let schedule = PolicySchedule::new(versions).map_err(|e| e.to_string())?;
-        let mut built = schedule.versions().cloned().map(CityPolicy::new);
-        let first = built
-            .next()
-            .ok_or_else(|| "a city needs at least one policy version".to_owned())??;
-        let later = built.collect::<Result<_, _>>()?;
-        Ok(CitySchedule {
-            schedule,
-            first,
-            later,
-        })
-    }
-    fn at(&self, now: Timestamp) -> &CityPolicy {
-        self.find(&self.schedule.in_force(now).version)
-    }
-    fn next_after(&self, now: Timestamp) -> Option<&CityPolicy> {
-        Some(self.find(&self.schedule.next_after(now)?.version))
-    }
-    fn find(&self, version: &str) -> &CityPolicy {
-        self.later
-            .iter()
-            .find(|c| c.version() == version)
-            .unwrap_or(&self.first)
+impl AsRef<Policy> for CityPolicy {
+    fn as_ref(&self) -> &Policy {
+        self.rules.policy()
     }
 }
 
 pub struct Policies {
     default: CityPolicy,
-    cities: BTreeMap<String, CitySchedule>,
+    /// Each city's versions, from its instant on (`renche::PolicySchedule` decides which is in force).
+    cities: BTreeMap<String, PolicySchedule<CityPolicy>>,
 }
 
 impl Policies {
@@ -103,7 +74,11 @@ impl Policies {
         }
         let mut cities = BTreeMap::new();
         for (code, list) in versions {
-            let schedule = CitySchedule::new(list)
+            let built = list
+                .into_iter()
+                .map(CityPolicy::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            let schedule = PolicySchedule::new(built)
                 .map_err(|e| format!("{}: city {code}: {e}", cities_dir.display()))?;
             cities.insert(code, schedule);
         }
@@ -118,7 +93,7 @@ impl Policies {
     }
     /// The city's version in force at `now`, when the city has a policy of its own.
     pub fn city(&self, code: &str, now: Timestamp) -> Option<&CityPolicy> {
-        self.cities.get(code).map(|c| c.at(now))
+        self.cities.get(code).map(|c| c.in_force(now))
     }
     /// The city's version that takes over after `now`, if one is scheduled.
     pub fn next_for_city(&self, code: &str, now: Timestamp) -> Option<&CityPolicy> {
@@ -143,6 +118,6 @@ impl Policies {
     }
     /// Each city's version in force at `now`.
     pub fn cities(&self, now: Timestamp) -> impl Iterator<Item = &CityPolicy> {
-        self.cities.values().map(move |c| c.at(now))
+        self.cities.values().map(move |c| c.in_force(now))
     }
 }
