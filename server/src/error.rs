@@ -241,6 +241,8 @@ pub enum ServerErrorCode {
     KioskNotRecognised(KioskProblem),
     // 403
     NotAnOfficer,
+    /// A kiosk's ID-card and face sign-in that names no one on record, or whose face check did not match.
+    KioskSignInRefused(KioskSignInProblem),
     CsrfCheckFailed(CsrfCheckFailed),
     /// An account not (or no longer) linked to a person by a passed verification.
     IdentityNotVerified,
@@ -442,6 +444,8 @@ pub enum IdempotencyKeyInvalid {
 pub enum KioskProblem {
     /// One of the four kiosk headers is missing or malformed.
     Incomplete,
+    /// A kiosk-only endpoint asked without a kiosk's signature.
+    Unsigned,
     /// No kiosk with that id is enrolled.
     Unknown,
     Disabled,
@@ -452,10 +456,29 @@ pub enum KioskProblem {
     BadSignature,
 }
 
+/// Why a kiosk's sign-in was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KioskSignInProblem {
+    /// No person on record has the card's ID number and name.
+    CardNotOnRecord,
+    /// The kiosk's face check did not match the card's photo well enough.
+    FaceNotMatched,
+}
+
+impl KioskSignInProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            KioskSignInProblem::CardNotOnRecord => "card_not_on_record",
+            KioskSignInProblem::FaceNotMatched => "face_not_matched",
+        }
+    }
+}
+
 impl KioskProblem {
     pub fn code(self) -> &'static str {
         match self {
             KioskProblem::Incomplete => "incomplete",
+            KioskProblem::Unsigned => "unsigned",
             KioskProblem::Unknown => "unknown_kiosk",
             KioskProblem::Disabled => "disabled",
             KioskProblem::Stale => "stale",
@@ -484,9 +507,10 @@ impl ServerErrorCode {
             | C::IdempotencyKeyInvalid(_) => ErrorKind::BadRequest,
             C::Unauthenticated | C::KioskNotRecognised(_) => ErrorKind::Unauthenticated,
             C::PaymentFailed { .. } => ErrorKind::PaymentFailed,
-            C::NotAnOfficer | C::CsrfCheckFailed(_) | C::IdentityNotVerified => {
-                ErrorKind::Forbidden
-            }
+            C::NotAnOfficer
+            | C::CsrfCheckFailed(_)
+            | C::IdentityNotVerified
+            | C::KioskSignInRefused(_) => ErrorKind::Forbidden,
             C::NotFound(_) => ErrorKind::NotFound,
             C::Conflict
             | C::Refused
@@ -553,6 +577,8 @@ impl ServerErrorCode {
             C::PaymentFailed { detail: "gateway timeout".into() },
             C::KioskNotRecognised(KioskProblem::Replayed),
             C::NotAnOfficer,
+            C::KioskSignInRefused(KioskSignInProblem::CardNotOnRecord),
+            C::KioskSignInRefused(KioskSignInProblem::FaceNotMatched),
             C::CsrfCheckFailed(CsrfCheckFailed::Token),
             C::CsrfCheckFailed(CsrfCheckFailed::Origin),
             C::CsrfCheckFailed(CsrfCheckFailed::Repeated),
@@ -632,6 +658,7 @@ impl Explain for ServerErrorCode {
             C::PaymentFailed { .. } => "PAYMENT_FAILED",
             C::KioskNotRecognised(_) => "KIOSK_NOT_RECOGNISED",
             C::NotAnOfficer => "NOT_AN_OFFICER",
+            C::KioskSignInRefused(_) => "KIOSK_SIGN_IN_REFUSED",
             C::IdentityNotVerified => "IDENTITY_NOT_VERIFIED",
             C::CsrfCheckFailed(_) => "CSRF_CHECK_FAILED",
             C::NotFound(_) => "NOT_FOUND",
@@ -724,6 +751,7 @@ impl Explain for ServerErrorCode {
             } => params![retryAfterSeconds = *retry_after_seconds],
             C::PhotoTooLarge { limit_kb } => params![limitKb = *limit_kb],
             C::KioskNotRecognised(problem) => params![problem = problem.code()],
+            C::KioskSignInRefused(problem) => params![problem = problem.code()],
             _ => Params::new(),
         }
     }
@@ -745,6 +773,8 @@ impl Explain for ServerErrorCode {
             C::PaymentFailed { .. } => m("缴款未成功,未作任何变更", "The payment did not go through; nothing was changed"),
             C::KioskNotRecognised(_) => m("自助终端未通过校验,请联系工作人员", "This kiosk's request could not be verified; ask the staff"),
             C::NotAnOfficer => m("仅限窗口民警办理", "Only a window officer can do this"),
+            C::KioskSignInRefused(KioskSignInProblem::CardNotOnRecord) => m("未查到该身份证的驾驶人信息,请到窗口办理", "No driver is on record for this ID card; please go to a window"),
+            C::KioskSignInRefused(KioskSignInProblem::FaceNotMatched) => m("人脸比对未通过,请正对摄像头重试,或到窗口办理", "The face check did not match the ID card; face the camera and try again, or go to a window"),
             C::IdentityNotVerified => m("请先完成实人认证,认证通过后才能查看和办理本人业务", "Complete real-person verification first; your records are shown only after it passes"),
             C::CsrfCheckFailed(which) => m(
                 "请求来源校验失败,请刷新页面后重试",

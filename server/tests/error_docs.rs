@@ -17,7 +17,7 @@ const MARKER: &str = "\n## Server errors\n";
 
 /// Variants in declaration order. The match has no wildcard, so a new variant does not compile until it
 /// gets a slot here, and `VARIANTS` then has to grow for its example to be accepted.
-const VARIANTS: usize = 60;
+const VARIANTS: usize = 61;
 fn slot(c: &ServerErrorCode) -> usize {
     use ServerErrorCode as C;
     match c {
@@ -81,6 +81,7 @@ fn slot(c: &ServerErrorCode) -> usize {
         C::VerificationDailyCapReached { .. } => 57,
         C::SmsUnavailable => 58,
         C::TemporarilyUnavailable { .. } => 59,
+        C::KioskSignInRefused(_) => 60,
     }
 }
 

@@ -3,12 +3,18 @@
 //! body's hash) and the server decides on the kiosk channel only for requests whose signature holds.
 //! Nothing a client merely says (a header, a field, a query) makes a request a kiosk's.
 
-use crate::error::{KioskProblem, ServerError, ServerErrorCode, ServerResult};
+use crate::error::{KioskProblem, KioskSignInProblem, ServerError, ServerErrorCode, ServerResult};
 use crate::flows::audit::Audit;
+use crate::flows::consent::NamedVehicle;
 use crate::flows::officer::require_officer;
+use crate::flows::sessions;
+use crate::flows::violations::{routed, Routed};
 use crate::flows::OrNotFound;
-use crate::store::{KioskRow, Tx};
+use crate::policies::Policies;
+use crate::secrets::constant_time_eq;
+use crate::store::{KioskRow, PersonRow, Tx, VehicleRow};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use renche::domain::{Channel, ResidentId};
 use renche::Timestamp;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -113,4 +119,141 @@ pub fn verify(tx: &mut dyn Tx, proof: &KioskProof, now: Timestamp) -> ServerResu
         .detail(json!({ "method": proof.method, "path": proof.path_and_query, "city": kiosk.city, "place": kiosk.place }))
         .write(tx, now)?;
     Ok(kiosk)
+}
+
+/// The lowest face-check score (0 to 1, the kiosk's comparison of the live face with the card's chip photo)
+/// the server accepts; the kiosk's own "matched" is not taken on trust, its score is.
+pub const FACE_MATCH_MIN_SCORE: f64 = 0.80;
+
+/// What the kiosk's ID-card reader read off the card's chip.
+pub struct CardRead {
+    pub resident_id: ResidentId,
+    pub name: String,
+}
+
+/// What the kiosk's face check found: the live face against the card's photo.
+pub struct FaceCheck {
+    pub score: f64,
+    pub live: bool,
+}
+
+/// A kiosk session: the person signed in, its token and CSRF token.
+pub struct KioskSignIn {
+    pub person: PersonRow,
+    pub token: String,
+    pub csrf_token: String,
+}
+
+fn sign_in_refused(problem: KioskSignInProblem) -> ServerError {
+    ServerError::of(ServerErrorCode::KioskSignInRefused(problem))
+}
+
+/// Signs a person in at a kiosk from its card reader and face check. Only a kiosk's signed request comes
+/// here; the session opened is honoured only on that kiosk's requests. Refusals are audited too, so that
+/// repeated tries with other people's cards show up.
+pub fn sign_in(
+    tx: &mut dyn Tx,
+    kiosk: i64,
+    card: &CardRead,
+    face: &FaceCheck,
+    now: Timestamp,
+) -> ServerResult<Result<KioskSignIn, ServerError>> {
+    let person = tx
+        .person_by_resident_id(card.resident_id.as_str())?
+        .filter(|p| p.name == card.name);
+    let refusal = match &person {
+        None => Some(KioskSignInProblem::CardNotOnRecord),
+        // The handler refuses a score that is not a number from 0 to 1, so `<` is total here.
+        Some(_) if !face.live || face.score < FACE_MATCH_MIN_SCORE => {
+            Some(KioskSignInProblem::FaceNotMatched)
+        }
+        Some(_) => None,
+    };
+    let subject = format!("kiosk:{kiosk}");
+    match (person, refusal) {
+        (Some(person), None) => {
+            let (token, csrf_token) = sessions::open_at_kiosk(tx, person.id, kiosk, now)?;
+            Audit::of("kiosk.signed_in", subject)
+                .by(person.id)
+                .detail(json!({ "faceScore": face.score }))
+                .write(tx, now)?;
+            Ok(Ok(KioskSignIn {
+                person,
+                token,
+                csrf_token,
+            }))
+        }
+        (person, refusal) => {
+            let problem = refusal.unwrap_or(KioskSignInProblem::CardNotOnRecord);
+            let mut audit = Audit::of("kiosk.sign_in_refused", subject)
+                .detail(json!({ "problem": problem.code(), "faceScore": face.score }));
+            if let Some(p) = &person {
+                audit = audit.by(p.id);
+            }
+            audit.write(tx, now)?;
+            Ok(Err(sign_in_refused(problem)))
+        }
+    }
+}
+
+/// A vehicle looked up at a kiosk by its plate and engine-number suffix (what the vehicle licence shows),
+/// with its violations routed for the person on the kiosk channel.
+pub struct LookedUp {
+    pub vehicle: VehicleRow,
+    pub own: bool,
+    pub binding_id: Option<i64>,
+    pub routed: Routed,
+}
+
+/// Looks a vehicle up at a kiosk: its violations as the core routes them for this person here. Whether an
+/// unbound vehicle that is not theirs may be handled is the city's kiosk rule (Dongguan: not from
+/// 2026-09-01). A wrong suffix and an unknown plate get the same answer.
+pub fn look_up_vehicle(
+    tx: &mut dyn Tx,
+    policies: &Policies,
+    person_id: i64,
+    kiosk: i64,
+    named: &NamedVehicle,
+    now: Timestamp,
+) -> ServerResult<LookedUp> {
+    let person = tx
+        .person(person_id)?
+        .ok_or_else(ServerError::unauthenticated)?;
+    let vehicle = tx
+        .vehicle_by_plate(named.plate_type, named.plate.as_str())?
+        .filter(|v| {
+            constant_time_eq(
+                v.engine_suffix.as_str().as_bytes(),
+                named.engine_suffix.as_str().as_bytes(),
+            )
+        });
+    Audit::of("kiosk.vehicle_looked_up", format!("kiosk:{kiosk}"))
+        .by(person_id)
+        .detail(json!({
+            "plateType": named.plate_type.code(),
+            "plate": named.plate.as_str(),
+            "found": vehicle.is_some(),
+        }))
+        .write(tx, now)?;
+    let vehicle = vehicle.ok_or_else(ServerError::not_found)?;
+    let own = vehicle.owner_person_id == Some(person_id);
+    let binding = tx
+        .active_bindings_of_binder(person_id)?
+        .into_iter()
+        .find(|b| b.vehicle_id == vehicle.id);
+    let routed = routed(
+        tx,
+        policies,
+        &person,
+        &vehicle,
+        binding.as_ref(),
+        Channel::Kiosk,
+        now,
+    )?;
+    Ok(LookedUp {
+        vehicle,
+        own,
+        binding_id: binding.map(|b| b.id),
+        routed,
+    })
 }

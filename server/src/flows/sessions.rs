@@ -18,9 +18,19 @@ pub struct Session {
     /// The person the account is linked to by a passed verification.
     pub person_id: Option<i64>,
     pub csrf_token: String,
+    /// Set for a session opened at a kiosk: it is honoured only on requests that kiosk signs.
+    pub kiosk_id: Option<i64>,
 }
 
 impl Session {
+    /// Whether this session may be used on a request signed by `kiosk` (or by no kiosk): a kiosk's session
+    /// only on that kiosk's signed requests, so that a cookie taken off the device is worth nothing; a
+    /// person's app session on no kiosk, since a kiosk signs people in with their ID card. A session with
+    /// nobody in it yet carries no authority and fits anywhere (the kiosk's sign-in starts from one).
+    pub fn fits(&self, kiosk: Option<i64>) -> bool {
+        self.kiosk_id == kiosk || (self.account_id.is_none() && self.person_id.is_none())
+    }
+
     /// Whose idempotency keys and SMS counters these are: the person, the account before it is verified,
     /// or the anonymous session before sign-in.
     pub fn scope(&self) -> String {
@@ -49,6 +59,30 @@ pub fn open(
     Ok((token, csrf))
 }
 
+/// Kiosk sessions last 15 minutes at most; the kiosk's page signs out well before, after inactivity.
+pub const KIOSK_SESSION_LIFETIME_MS: i64 = 15 * 60_000;
+
+/// A new session at a kiosk for the person its card reader and face check named; returns (token, CSRF).
+pub fn open_at_kiosk(
+    tx: &mut dyn Tx,
+    person_id: i64,
+    kiosk_id: i64,
+    now: Timestamp,
+) -> ServerResult<(String, String)> {
+    let token = random_hex(32);
+    let csrf = random_hex(32);
+    let expires = Timestamp::from_millis(now.millis() + KIOSK_SESSION_LIFETIME_MS);
+    tx.insert_kiosk_session(
+        &token_hash(&token),
+        person_id,
+        kiosk_id,
+        &csrf,
+        now,
+        expires,
+    )?;
+    Ok((token, csrf))
+}
+
 /// The session of this token, unless there is none or it has expired.
 pub fn live(tx: &mut dyn Tx, token: &str, now: Timestamp) -> StoreResult<Option<Session>> {
     let hash = token_hash(token);
@@ -58,5 +92,6 @@ pub fn live(tx: &mut dyn Tx, token: &str, now: Timestamp) -> StoreResult<Option<
         account_id: s.account_id,
         person_id: s.person_id,
         csrf_token: s.csrf_token,
+        kiosk_id: s.kiosk_id,
     }))
 }

@@ -7,8 +7,9 @@ use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_facts, person_facts, vehicle_facts, violation_facts};
 use crate::flows::OrNotFound;
 use crate::policies::Policies;
+use crate::secrets::constant_time_eq;
 use crate::store::{BindingRow, PersonRow, Tx, VehicleRow, ViolationRow};
-use renche::domain::{Channel, Document, Fen, ScoringCycle, ViolationState};
+use renche::domain::{Channel, Document, EngineSuffix, Fen, ScoringCycle, ViolationState};
 use renche::{Reason, Refusal, Route, RouteCall, Timestamp, ViolationRoute};
 use serde_json::json;
 
@@ -148,6 +149,10 @@ pub struct HandleCase {
     pub documents_checked: Vec<Document>,
     pub expectation: ClientExpectation,
     pub expected_owed: Option<Fen>,
+    /// At a kiosk, the engine-number suffix of a vehicle that is neither the person's nor bound: what the
+    /// kiosk's lookup asked for, so that only someone with the vehicle licence in hand reaches its
+    /// violations (the city's kiosk rule then decides).
+    pub vehicle_proof: Option<EngineSuffix>,
 }
 
 /// The route of one violation for the case, from the facts in the database; not found when it is not
@@ -166,7 +171,14 @@ fn route_one(
         .active_bindings_of_binder(person.id)?
         .into_iter()
         .find(|b| b.vehicle_id == vehicle.id);
-    if case.channel != Channel::Window && !own && binding.is_none() {
+    let proven = case.channel == Channel::Kiosk
+        && case.vehicle_proof.as_ref().is_some_and(|suffix| {
+            constant_time_eq(
+                suffix.as_str().as_bytes(),
+                vehicle.engine_suffix.as_str().as_bytes(),
+            )
+        });
+    if case.channel != Channel::Window && !own && binding.is_none() && !proven {
         return Err(ServerError::not_found());
     }
     let policy = policies.for_city(&vehicle.city, now);

@@ -25,8 +25,13 @@ pub(super) async fn get_session(
     let now = state.now();
     if let Some(s) = session {
         let account_id = s.account_id;
+        // A kiosk's session has its person and no account.
+        let kiosk_person = s.kiosk_id.and(s.person_id);
         let (account, person) = state
-            .read(move |tx| accounts::parties(tx, account_id))
+            .read(move |tx| match kiosk_person {
+                Some(id) => Ok((None, tx.person(id)?)),
+                None => accounts::parties(tx, account_id),
+            })
             .await?;
         return Ok(Json(SessionView::of(
             s.csrf_token,
@@ -164,8 +169,12 @@ pub(super) async fn sign_in(
     open_by_phone(state, session, body, AccountPurpose::SignIn, StatusCode::OK).await
 }
 
-pub(super) async fn sign_out(State(state): Ctx, me: Account) -> ServerResult<Response> {
-    let hash = me.session.token_hash.clone();
+pub(super) async fn sign_out(State(state): Ctx, Caller(session): Caller) -> ServerResult<Response> {
+    // Any session with someone in it, an account's or a kiosk's.
+    let session = session
+        .filter(|s| s.account_id.is_some() || s.person_id.is_some())
+        .ok_or_else(ServerError::unauthenticated)?;
+    let hash = session.token_hash.clone();
     state
         .write(move |tx| Ok::<_, ServerError>(tx.delete_session(&hash)?))
         .await?;

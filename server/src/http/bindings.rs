@@ -229,7 +229,7 @@ pub(super) async fn commit_application(
     // Before the provider is asked anything: consent that has run out is refused at once.
     consent::require_in_time(&state.policies(), &a, &v, now)?;
     let relationship = applications::relationship_for(a.method, body.relationship)?;
-    let account_id = who.account;
+    let account_id = who.account.ok_or_else(ServerError::unauthenticated)?;
     let source = result_source(&state, account_id, body.verification_id, body.result).await?;
     let provider_key = state.identity.public_key();
     let expectation = ClientExpectation::new(body.policy_version, body.expected_allowed);

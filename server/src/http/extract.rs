@@ -171,7 +171,8 @@ pub fn too_large() -> ServerError {
 #[derive(Clone, Copy)]
 pub struct Who {
     pub person: i64,
-    pub account: i64,
+    /// None for a kiosk's session, which belongs to a person and no account.
+    pub account: Option<i64>,
     pub now: renche::Timestamp,
     pub channel: renche::domain::Channel,
 }

@@ -37,26 +37,31 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 /// A signed-in, verified person: a session whose account is linked to a person by a passed real-person
-/// verification. No account → 401; an account not linked → 403 `IDENTITY_NOT_VERIFIED`.
+/// verification, or a kiosk's session for the person its card reader and face check named (no account).
+/// No session → 401; an account not linked → 403 `IDENTITY_NOT_VERIFIED`.
 pub struct SignedIn {
     pub person_id: i64,
-    pub account_id: i64,
+    /// None for a kiosk's session.
+    pub account_id: Option<i64>,
     pub session: Session,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = ServerError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Account {
-            account_id,
-            person_id,
-            session,
-        } = account_of(parts)?;
-        let person_id =
-            person_id.ok_or_else(|| ServerError::of(ServerErrorCode::IdentityNotVerified))?;
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(ServerError::unauthenticated)?;
+        let person_id = match (session.person_id, session.account_id) {
+            (Some(p), _) => p,
+            (None, Some(_)) => return Err(ServerError::of(ServerErrorCode::IdentityNotVerified)),
+            (None, None) => return Err(ServerError::unauthenticated()),
+        };
         Ok(SignedIn {
             person_id,
-            account_id,
+            account_id: session.account_id,
             session,
         })
     }
@@ -423,9 +428,12 @@ fn kiosk_headers(headers: &axum::http::HeaderMap) -> Option<(i64, i64, String, [
 async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, ServerError> {
     let now = state.now();
     check_kiosk(state, req, now).await?;
+    let kiosk = req.extensions().get::<KioskChannel>().map(|k| k.kiosk_id);
     if !is_state_change(req.method()) {
         if let Some(s) = load_session(state, req.headers(), now).await? {
-            req.extensions_mut().insert(s);
+            if s.fits(kiosk) {
+                req.extensions_mut().insert(s);
+            }
         }
         return Ok(Guarded::Pass);
     }
@@ -452,8 +460,9 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     );
     let claimed = state
         .write(move |tx| {
-            let session =
-                sessions::live(tx, &token, now)?.ok_or_else(ServerError::unauthenticated)?;
+            let session = sessions::live(tx, &token, now)?
+                .filter(|s| s.fits(kiosk))
+                .ok_or_else(ServerError::unauthenticated)?;
             if sent_csrf.is_empty()
                 || !constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
             {

@@ -12,6 +12,7 @@ pub mod headers;
 pub mod history;
 pub mod idempotency;
 pub mod identity;
+pub mod kiosk;
 pub mod metrics;
 pub mod notices;
 pub mod observe;
@@ -70,6 +71,8 @@ pub fn api_router() -> Router<SharedState> {
         .route("/window/people", get(window::find_person))
         .route("/window/vehicles", get(window::find_vehicles))
         .route("/window/bindings", post(window::bind_for_person).get(window::bindings))
+        .route("/kiosk/sign-in", post(kiosk::sign_in))
+        .route("/kiosk/vehicle-lookup", post(kiosk::look_up_vehicle))
         .route("/window/kiosks", post(window::enrol_kiosk))
         .route("/window/kiosks/{id}/disable", post(window::disable_kiosk))
         .route("/window/reviews", get(window::reviews))

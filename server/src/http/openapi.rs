@@ -4,7 +4,7 @@
 
 use crate::error::ServerErrorCode;
 use crate::http::views::{PersonView, SessionView};
-use crate::http::{accounts, bindings, identity, policy, vehicles, violations, window};
+use crate::http::{accounts, bindings, identity, kiosk, policy, vehicles, violations, window};
 use axum::response::IntoResponse;
 use renche::message::Explain;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -159,6 +159,8 @@ const OPERATIONS: &[Op] = &[
     op("get", "/window/vehicles", "window", "Find vehicles by plate number, with or without the plate type (audited)").query::<window::VehicleQuery>().list::<window::FoundVehicleView>("vehicles"),
     op("get", "/window/bindings", "window", "The active bindings a person made or of a vehicle (audited)").query::<window::BindingsQuery>().list::<window::WindowBindingView>("bindings"),
     op("post", "/window/bindings", "window", "Bind on a person's behalf").body::<window::WindowBindRequest>(),
+    op("post", "/kiosk/sign-in", "kiosk", "At a kiosk (signed): sign a person in with the ID card read and the face check").body::<kiosk::KioskSignInRequest>().view::<SessionView>(),
+    op("post", "/kiosk/vehicle-lookup", "kiosk", "At a kiosk (signed): a vehicle's violations by plate and engine-number suffix (audited)").body::<kiosk::VehicleLookupRequest>(),
     op("post", "/window/kiosks", "window", "Enrol a kiosk with the public key it signs its requests with").body::<window::EnrolKioskRequest>(),
     op("post", "/window/kiosks/{id}/disable", "window", "Disable a kiosk at once").no_body(),
     op("get", "/window/reviews", "window", "Applications waiting for manual review"),

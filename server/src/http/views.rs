@@ -93,7 +93,9 @@ impl SessionView {
         now: Timestamp,
     ) -> SessionView {
         let next_step = match (account, person) {
-            (None, _) => Some("sign_in"),
+            // A kiosk's session: a person the kiosk signed in, with no account.
+            (None, Some(_)) => None,
+            (None, None) => Some("sign_in"),
             (Some(_), None) => Some("verify_identity"),
             (Some(_), Some(_)) => None,
         };

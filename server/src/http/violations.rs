@@ -15,7 +15,7 @@ use crate::state::SharedState;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use renche::domain::{Channel, Document, Fen};
+use renche::domain::{Channel, Document, EngineSuffix, Fen};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -171,6 +171,8 @@ pub(super) struct HandleRequest {
     expected_allowed: Option<bool>,
     #[schemars(with = "Option<crate::http::schema::FenAmount>")]
     expected_owed_fen: Option<Fen>,
+    /// At a kiosk, for a vehicle that is neither yours nor bound: its engine-number suffix, as looked up.
+    engine_suffix: Option<String>,
 }
 
 pub(super) async fn handle_violation(
@@ -178,6 +180,13 @@ pub(super) async fn handle_violation(
     c: Change<HandleRequest>,
 ) -> ServerResult<Response> {
     let me = c.who.person;
+    let vehicle_proof = c
+        .body
+        .engine_suffix
+        .as_deref()
+        .map(EngineSuffix::parse)
+        .transpose()
+        .map_err(|e| ServerError::invalid("engineSuffix", &e))?;
     let case = HandleCase {
         person_id: me,
         actor_id: me,
@@ -186,6 +195,7 @@ pub(super) async fn handle_violation(
         documents_checked: vec![],
         expectation: ClientExpectation::new(c.body.policy_version, c.body.expected_allowed),
         expected_owed: c.body.expected_owed_fen,
+        vehicle_proof,
     };
     handle(&c.state, &c.key, case).await
 }
@@ -223,6 +233,7 @@ pub(super) async fn handle_for_person(
         documents_checked: c.body.documents_checked,
         expectation: ClientExpectation::new(c.body.policy_version, c.body.expected_allowed),
         expected_owed: c.body.expected_owed_fen,
+        vehicle_proof: None,
     };
     handle(&c.state, &c.key, case).await
 }

@@ -382,6 +382,8 @@ pub struct SessionRow {
     pub person_id: Option<i64>,
     pub csrf_token: String,
     pub expires_at: Timestamp,
+    /// The kiosk a kiosk session was opened at (its person is then the session's own, with no account).
+    pub kiosk_id: Option<i64>,
 }
 
 /// The state of an idempotency key when a request arrives.
@@ -543,6 +545,16 @@ pub trait Tx {
         &mut self,
         token_hash: &[u8],
         account_id: Option<i64>,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// A session opened at a kiosk for the person its card reader and face check named.
+    fn insert_kiosk_session(
+        &mut self,
+        token_hash: &[u8],
+        person_id: i64,
+        kiosk_id: i64,
         csrf_token: &str,
         now: Timestamp,
         expires_at: Timestamp,

@@ -36,7 +36,7 @@ use std::time::Duration;
 /// The versioned migrations, applied in order once each (same numbering as the SQLite ones).
 const MIGRATIONS: &[(&str, &str)] = super::migrations!(
     "postgres": "0001_initial", "0002_accounts", "0004_notices_history_review",
-    "0005_vehicles_by_plate_number", "0006_kiosks"
+    "0005_vehicles_by_plate_number", "0006_kiosks", "0007_kiosk_sessions"
 );
 
 /// Connections per instance unless the URL says `pool_size=N`.

@@ -39,7 +39,8 @@ pub(super) const VIOLATION_COLUMNS: &str = "id, vehicle_id, occurred_at, code, d
 pub(super) const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method, relationship, status, verification, note, binding_id, created_at, submitted_at, reviewed_by, reviewed_at, review_reason";
 pub(super) const SMS_COLUMNS: &str = "id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, expires_at, wrong_tries, consumed_at";
 pub(super) const QR_CODE_COLUMNS: &str = "id, vehicle_id, issued_at, expires_at, state, used_by";
-pub(super) const SESSION_COLUMNS: &str = "s.account_id, a.person_id, s.csrf_token, s.expires_at";
+pub(super) const SESSION_COLUMNS: &str =
+    "s.account_id, COALESCE(a.person_id, s.person_id), s.csrf_token, s.expires_at, s.kiosk_id";
 pub(super) const ACCOUNT_COLUMNS: &str = "id, phone, person_id, created_at, verified_at";
 pub(super) const VERIFICATION_COLUMNS: &str = "id, account_id, purpose, resident_id, name, application_id, provider_session, provider_url, status, created_at, finished_at";
 pub(super) const NOTIFICATION_COLUMNS: &str =
@@ -238,6 +239,7 @@ pub(super) fn session(r: &dyn Columns) -> StoreResult<SessionRow> {
         person_id: r.opt_int(1)?,
         csrf_token: r.text(2)?,
         expires_at: ts(r.int(3)?),
+        kiosk_id: r.opt_int(4)?,
     })
 }
 

@@ -658,6 +658,22 @@ impl<D: Db> Tx for SqlTx<D> {
         )?;
         Ok(())
     }
+    fn insert_kiosk_session(
+        &mut self,
+        token_hash: &[u8],
+        person_id: i64,
+        kiosk_id: i64,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute(
+            "INSERT INTO sessions (token_hash, person_id, kiosk_id, csrf_token, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            args![token_hash, person_id, kiosk_id, csrf_token, now, expires_at],
+        )?;
+        Ok(())
+    }
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 /// The versioned migrations, applied in order once each.
 const MIGRATIONS: &[(&str, &str)] = super::migrations!(
     "sqlite": "0001_initial", "0002_accounts", "0004_notices_history_review",
-    "0005_vehicles_by_plate_number", "0006_kiosks"
+    "0005_vehicles_by_plate_number", "0006_kiosks", "0007_kiosk_sessions"
 );
 
 const READERS: usize = 4;

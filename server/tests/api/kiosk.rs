@@ -65,16 +65,63 @@ fn millis(app: &TestApp) -> i64 {
     renche_server::clock::Clock::now(app.clock.as_ref()).millis()
 }
 
+/// 张绑定's card, as the kiosk's reader reads it.
+fn binder_card() -> Value {
+    let id = renche_server::demo::resident_id("44190019900303003").unwrap();
+    json!({ "residentId": id.as_str(), "name": "张绑定" })
+}
+
+/// Signs a person in at the kiosk with a card and a face score; on success the client takes the new
+/// session's CSRF token (its cookie jar takes the cookie).
+async fn kiosk_sign_in(
+    c: &mut Client,
+    kiosk: &Kiosk,
+    s: Signing<'_>,
+    card: Value,
+    score: f64,
+) -> (StatusCode, Value) {
+    let body = json!({ "card": card, "face": { "score": score, "live": true } });
+    let (status, body) = kiosk_send(
+        c,
+        kiosk,
+        s,
+        Method::POST,
+        "/api/v1/kiosk/sign-in",
+        Some(body),
+    )
+    .await;
+    if status == StatusCode::OK {
+        c.csrf = body["csrfToken"].as_str().unwrap().to_owned();
+    }
+    (status, body)
+}
+
+/// Enrols a kiosk in Dongguan with this key.
+async fn enrol(officer: &Client, key: &SigningKey) -> Kiosk {
+    let public_key = B64.encode(key.verifying_key().to_bytes());
+    let enrolled = officer
+        .post(
+            "/api/v1/window/kiosks",
+            json!({ "city": "441900", "place": "东莞市车管所自助区 2 号机", "publicKey": public_key }),
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
+    Kiosk {
+        id: enrolled.body["id"].as_str().unwrap().to_owned(),
+    }
+}
+
 #[tokio::test]
 async fn only_a_signed_request_from_an_enabled_kiosk_is_decided_as_one() {
     let app = spawn_app().await;
     let officer = app.signed_in(OFFICER).await;
-    let driver = app.signed_in(BINDER).await;
+    let app_user = app.signed_in(BINDER).await;
+    let mut driver = app.client().await;
     let key = SigningKey::from_bytes(&[7u8; 32]);
     let public_key = B64.encode(key.verifying_key().to_bytes());
 
     // Enrolling is an officer's; a person cannot, and a key must be a key.
-    let r = driver
+    let r = app_user
         .post(
             "/api/v1/window/kiosks",
             json!({ "city": "441900", "place": "东莞市车管所自助区 1 号机", "publicKey": public_key }),
@@ -105,6 +152,15 @@ async fn only_a_signed_request_from_an_enabled_kiosk_is_decided_as_one() {
         at: now,
         key: &key,
     };
+    // The person signs in with the kiosk's card reader and face check.
+    let signing_in = Signing {
+        nonce: "nonce-000000000000000a",
+        ..good
+    };
+    let (status, body) = kiosk_sign_in(&mut driver, &kiosk, signing_in, binder_card(), 0.93).await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    assert_eq!(body["person"]["name"], "张绑定", "{body:?}");
+    assert!(body["nextStep"].is_null());
 
     // A signed read is the kiosk's: decided on the kiosk channel and audited with the device.
     let (status, body) = kiosk_send(
@@ -208,7 +264,7 @@ async fn only_a_signed_request_from_an_enabled_kiosk_is_decided_as_one() {
         "BINDING_CHANNEL_NOT_SUPPORTED"
     );
     // Claims in a query or a field are nothing: without a signature it is the app, which may go on.
-    let r = driver
+    let r = app_user
         .post(
             "/api/v1/bindings/qr/redeem?channel=kiosk",
             json!({ "qrText": "whatever", "relationship": "friend" }),
@@ -253,5 +309,340 @@ async fn only_a_signed_request_from_an_enabled_kiosk_is_decided_as_one() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(audited, 2);
+    // The sign-in, the read and the refused binding.
+    assert_eq!(audited, 3);
+}
+
+#[tokio::test]
+async fn a_kiosk_session_is_honoured_only_on_that_kiosks_signed_requests() {
+    let app = spawn_app().await;
+    let key = SigningKey::from_bytes(&[11u8; 32]);
+    let officer = app.signed_in(OFFICER).await;
+    let kiosk = enrol(&officer, &key).await;
+    let other_key = SigningKey::from_bytes(&[12u8; 32]);
+    let other = enrol(&officer, &other_key).await;
+    let now = millis(&app);
+    let mut driver = app.client().await;
+    let s = |nonce| Signing {
+        nonce,
+        at: now,
+        key: &key,
+    };
+
+    // Not at a kiosk: the sign-in is refused outright.
+    let r = driver
+        .post(
+            "/api/v1/kiosk/sign-in",
+            json!({ "card": binder_card(), "face": { "score": 0.99, "live": true } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"]["params"]["problem"], "unsigned");
+    // A card no one on record holds; a face that does not match; a photo held up (not live).
+    let stranger = json!({ "residentId": renche_server::demo::resident_id("44190019700707007").unwrap().as_str(), "name": "路人甲" });
+    let (status, body) = kiosk_sign_in(
+        &mut driver,
+        &kiosk,
+        s("nonce-sign-in-00000001"),
+        stranger,
+        0.99,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["params"]["problem"], "card_not_on_record");
+    let (_, body) = kiosk_sign_in(
+        &mut driver,
+        &kiosk,
+        s("nonce-sign-in-00000002"),
+        binder_card(),
+        0.42,
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "KIOSK_SIGN_IN_REFUSED");
+    assert_eq!(body["error"]["params"]["problem"], "face_not_matched");
+    let body = json!({ "card": binder_card(), "face": { "score": 0.99, "live": false } });
+    let (_, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-sign-in-00000003"),
+        Method::POST,
+        "/api/v1/kiosk/sign-in",
+        Some(body),
+    )
+    .await;
+    assert_eq!(body["error"]["params"]["problem"], "face_not_matched");
+    let body = json!({ "card": binder_card(), "face": { "score": f64::MAX, "live": true } });
+    let (status, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-sign-in-00000004"),
+        Method::POST,
+        "/api/v1/kiosk/sign-in",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "face.score");
+    let (status, _) = kiosk_sign_in(
+        &mut driver,
+        &kiosk,
+        s("nonce-sign-in-00000005"),
+        binder_card(),
+        0.9,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Signed by this kiosk: the person's. Unsigned, or signed by another kiosk: nobody's.
+    let (status, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-read-0000000001"),
+        Method::GET,
+        "/api/v1/me",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    assert_eq!(
+        driver.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let elsewhere = Signing {
+        nonce: "nonce-read-0000000002",
+        at: now,
+        key: &other_key,
+    };
+    let (status, _) = kiosk_send(&driver, &other, elsewhere, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // An app session carried to a kiosk is not the kiosk's sign-in either.
+    let app_user = app.signed_in(BINDER).await;
+    let (status, _) = kiosk_send(
+        &app_user,
+        &kiosk,
+        s("nonce-read-0000000003"),
+        Method::GET,
+        "/api/v1/me",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Signing out ends the kiosk session.
+    let (status, _) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-signout-0000001"),
+        Method::POST,
+        "/api/v1/auth/sign-out",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-read-0000000004"),
+        Method::GET,
+        "/api/v1/me",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.audit_entries("kiosk.sign_in_refused").len(), 3);
+}
+
+/// The article's rule at the kiosk: until 2026-08-31T23:59:59+08:00 a driver may handle an unbound
+/// vehicle's camera violation at a Dongguan kiosk; from 2026-09-01T00:00:00+08:00 only with a binding. The
+/// development clock moves; the server is not restarted.
+#[tokio::test]
+async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
+    let app = spawn_app().await;
+    let key = SigningKey::from_bytes(&[13u8; 32]);
+    let officer = app.signed_in(OFFICER).await;
+    let kiosk = enrol(&officer, &key).await;
+    // From the tests' start (2026-09-01T02:00:00Z) back to one second before midnight China time.
+    let before = renche::Timestamp::parse_rfc3339("2026-08-31T23:59:59+08:00").unwrap();
+    app.advance((before.millis() - millis(&app)) / 1000);
+    assert_eq!(millis(&app), before.millis());
+    let mut driver = app.client().await;
+    let mut nonce = 0;
+    let mut next = |at: i64| {
+        nonce += 1;
+        (format!("nonce-instant-{nonce:08}"), at)
+    };
+    let (n, at) = next(millis(&app));
+    let (status, _) = kiosk_sign_in(
+        &mut driver,
+        &kiosk,
+        Signing {
+            nonce: &n,
+            at,
+            key: &key,
+        },
+        binder_card(),
+        0.9,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // 粤S88888 is 黄车主's; 张绑定 has not bound it. The engine-number suffix is off its vehicle licence.
+    let lookup = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" });
+    let (n, at) = next(millis(&app));
+    let (status, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        Signing {
+            nonce: &n,
+            at,
+            key: &key,
+        },
+        Method::POST,
+        "/api/v1/kiosk/vehicle-lookup",
+        Some(lookup.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    assert_eq!(body["relation"], "none");
+    let first = &body["violations"][0];
+    assert_eq!(first["route"]["route"], "online", "{first:?}");
+    assert_eq!(body["policyVersion"], "441900-2025-01-01.1", "{body:?}");
+
+    // One second later: midnight, 1 September, China Standard Time.
+    app.advance(1);
+    let (n, at) = next(millis(&app));
+    let (status, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        Signing {
+            nonce: &n,
+            at,
+            key: &key,
+        },
+        Method::POST,
+        "/api/v1/kiosk/vehicle-lookup",
+        Some(lookup.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    let first = &body["violations"][0];
+    assert_eq!(first["route"]["route"], "window", "{first:?}");
+    let codes: Vec<&str> = first["route"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    assert_eq!(codes, vec!["KIOSK_NEEDS_BINDING"], "{first:?}");
+    assert_ne!(body["policyVersion"], "441900-2025-01-01.1");
+    // Handling it now is refused with the same reason, even with the suffix in hand.
+    let id = first["id"].as_str().unwrap().to_owned();
+    let (n, at) = next(millis(&app));
+    let (status, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        Signing {
+            nonce: &n,
+            at,
+            key: &key,
+        },
+        Method::POST,
+        &format!("/api/v1/violations/{id}/handle"),
+        Some(json!({ "engineSuffix": "888888" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body:?}");
+    assert_eq!(body["error"]["reasons"][0]["code"], "KIOSK_NEEDS_BINDING");
+    // A wrong suffix is the same answer as an unknown plate: nothing found.
+    let wrong = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "000000" });
+    let (n, at) = next(millis(&app));
+    let (status, _) = kiosk_send(
+        &driver,
+        &kiosk,
+        Signing {
+            nonce: &n,
+            at,
+            key: &key,
+        },
+        Method::POST,
+        "/api/v1/kiosk/vehicle-lookup",
+        Some(wrong),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The app, at the same instant, does not reach a vehicle that is not the person's.
+    let app_user = app.signed_in(BINDER).await;
+    let r = app_user
+        .post(
+            &format!("/api/v1/violations/{id}/handle"),
+            json!({ "engineSuffix": "888888" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// Before the rule, the kiosk handles the unbound vehicle's violation: the points go on the driver's
+/// licence, and the audit says it was this kiosk.
+#[tokio::test]
+async fn before_the_rule_a_kiosk_handles_an_unbound_vehicles_violation_with_its_suffix() {
+    let app = spawn_app().await;
+    let key = SigningKey::from_bytes(&[14u8; 32]);
+    let officer = app.signed_in(OFFICER).await;
+    let kiosk = enrol(&officer, &key).await;
+    let before = renche::Timestamp::parse_rfc3339("2026-08-31T20:00:00+08:00").unwrap();
+    app.advance((before.millis() - millis(&app)) / 1000);
+    let mut driver = app.client().await;
+    let at = millis(&app);
+    let s = |nonce| Signing {
+        nonce,
+        at,
+        key: &key,
+    };
+    let (status, _) = kiosk_sign_in(
+        &mut driver,
+        &kiosk,
+        s("nonce-handle-00000001"),
+        binder_card(),
+        0.9,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let lookup = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" });
+    let (_, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-handle-00000002"),
+        Method::POST,
+        "/api/v1/kiosk/vehicle-lookup",
+        Some(lookup),
+    )
+    .await;
+    let id = body["violations"][0]["id"].as_str().unwrap().to_owned();
+    // Without the suffix the violation is not reachable, as in the app.
+    let (status, _) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-handle-00000003"),
+        Method::POST,
+        &format!("/api/v1/violations/{id}/handle"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        s("nonce-handle-00000004"),
+        Method::POST,
+        &format!("/api/v1/violations/{id}/handle"),
+        Some(json!({ "engineSuffix": "888888" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    assert!(body["decisionNumber"].is_string(), "{body:?}");
+    let handled = app.audit_entries("violation.handled");
+    assert!(
+        handled
+            .iter()
+            .any(|(_, detail)| detail.contains("\"channel\":\"kiosk\"")),
+        "{handled:?}"
+    );
 }
