@@ -54,6 +54,10 @@ struct ServeArgs {
     /// Development mode: dev endpoints, SMS outbox, dev verifier and dev payment, movable clock.
     #[arg(long, env = "RENCHE_DEV")]
     dev: bool,
+    /// Development only: a clock that stands at this instant (RFC 3339, e.g. 2026-08-31T23:59:59+08:00)
+    /// until `POST /api/v1/dev/clock` moves it, to try a policy's switch-over at an exact instant.
+    #[arg(long, env = "RENCHE_DEV_CLOCK_AT", requires = "dev", value_parser = parse_instant)]
+    dev_clock_at: Option<renche::Timestamp>,
     /// Seed demo data (Dongguan) when the database is empty.
     #[arg(long, env = "RENCHE_DEMO")]
     demo: bool,
@@ -162,6 +166,10 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+fn parse_instant(s: &str) -> Result<renche::Timestamp, String> {
+    renche::Timestamp::parse_rfc3339(s).map_err(|e| e.to_string())
+}
+
 async fn serve(args: ServeArgs) -> ExitCode {
     let config = Config {
         listen: args.listen,
@@ -171,7 +179,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         demo: args.demo,
         www: args.www,
         pkg: args.pkg,
-        clock: None,
+        clock: args.dev_clock_at.map(|at| {
+            std::sync::Arc::new(renche_server::clock::ManualClock::starting_at(at))
+                as std::sync::Arc<dyn renche_server::clock::Clock>
+        }),
         trusted_proxies: args.trusted_proxies,
         identity_provider: args.identity_provider_url.map(|url| {
             renche_server::startup::IdentityProviderConfig {

@@ -1,4 +1,4 @@
-// The window console (officer) and the kiosk channel.
+// The window console (officer); the kiosk channel is in kiosk.test.js.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -171,25 +171,4 @@ test('window console: find a person and a vehicle, check the originals, bind on 
   await page.setViewportSize(DESKTOP);
   assert.deepEqual(await axeSerious(page), []);
   assert.deepEqual(unexpectedErrors(errors), []);
-});
-
-test('kiosk: large targets, no camera option, signed out after inactivity', async () => {
-  const kiosk = await openPage(browser, server.url, { hash: '#/signin', query: '?channel=kiosk&idle=3' });
-  const { page, errors } = kiosk;
-  assert.equal(await page.evaluate(() => document.body.classList.contains('kiosk')), true);
-  const height = await page.$eval('#send-code', (b) => b.getBoundingClientRect().height);
-  assert.ok(height >= 60, `kiosk button height ${height}`);
-  await signIn(page, server.url, DEMO.kioskUser.phone);
-  await page.click('[data-nav="bind"]');
-  await page.waitForSelector('#choose-sms');
-  assert.equal(await page.$('#choose-scan'), null);
-  // Before the sign-out the note becomes an alert, which screen readers read out.
-  await page.waitForSelector('#idle-note[role="alert"]', { timeout: 5000 });
-  assert.match(await page.textContent('#idle-note'), /秒后将自动退出/);
-  assert.deepEqual(await axeSerious(page), []);
-  // No input for three seconds: back to sign-in, with a note saying why.
-  await page.waitForSelector('#idle-signed-out', { timeout: 10_000 });
-  await page.waitForSelector('#signin-form');
-  assert.deepEqual(unexpectedErrors(errors), []);
-  await kiosk.context.close();
 });

@@ -8,6 +8,7 @@ import { h, fill, notice, toast } from './ui.js';
 import { app, onSignedIn, onPersonChange, rememberPolicy, forgetPolicies, policyFor, applySession, signedOut } from './state.js';
 import { navigate, homePath, parseHash, route, followHash, onKioskPath } from './router.js';
 import { mountDevPanel, refreshDevPanel } from './dev-panel.js';
+import { signApiRequests } from './kiosk-device.js';
 
 function renderChrome() {
   document.title = `${t('appName')} · ${t('appTagline')}`;
@@ -57,6 +58,7 @@ const IDLE_WARNING_SECONDS = 15;
 
 function enterKiosk() {
   app.channel = 'kiosk';
+  signApiRequests();
   try { sessionStorage.setItem('renche.channel', 'kiosk'); } catch { /* not fatal */ }
   document.body.classList.add('kiosk');
   renderChrome();

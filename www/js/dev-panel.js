@@ -7,6 +7,7 @@ import { t } from './i18n.js';
 import { get, post } from './net.js';
 import { h, fill, cstDateTime, toast } from './ui.js';
 import { app } from './state.js';
+import { devices } from './kiosk-device.js';
 
 let panel = null;
 let outboxList = null;
@@ -53,8 +54,31 @@ function render() {
         h('button', { type: 'button', id: 'dev-pay-succeed', onclick: setPayment('succeed', 'devPaymentSucceed') }, t('devPaymentSucceed')),
         h('button', { type: 'button', id: 'dev-pay-fail', class: 'danger', onclick: setPayment('fail', 'devPaymentFail') }, t('devPaymentFail'))),
       paymentStatus,
-    ] : null));
+    ] : null,
+    app.channel === 'kiosk' ? kioskDevices() : null));
   loadOutbox();
+}
+
+/** The kiosk's development card reader and face check: a tester places a card and sets the face result. */
+function kioskDevices() {
+  const id = h('input', { name: 'devCardId', id: 'dev-card-id', autocomplete: 'off', inputmode: 'numeric', maxlength: 18 });
+  const name = h('input', { name: 'devCardName', id: 'dev-card-name', autocomplete: 'off', maxlength: 20 });
+  const faceStatus = h('p', { class: 'meta', id: 'dev-face-status', role: 'status' });
+  const setFace = (score, key) => () => {
+    devices.faceCheck.set({ score, live: true });
+    faceStatus.textContent = t('devFaceSet', { outcome: t(key) });
+  };
+  return [
+    h('h2', {}, t('devKiosk')),
+    h('label', { for: 'dev-card-id' }, t('devCardId')), id,
+    h('label', { for: 'dev-card-name' }, t('devCardName')), name,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', id: 'dev-place-card', onclick: () => devices.cardReader.place({ residentId: id.value.trim(), name: name.value.trim() }) }, t('devPlaceCard'))),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', id: 'dev-face-match', onclick: setFace(0.95, 'devFaceMatch') }, t('devFaceMatch')),
+      h('button', { type: 'button', id: 'dev-face-mismatch', class: 'danger', onclick: setFace(0.31, 'devFaceMismatch') }, t('devFaceMismatch'))),
+    faceStatus,
+  ];
 }
 
 async function loadOutbox() {

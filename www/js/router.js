@@ -15,10 +15,15 @@ import * as historyPage from './pages/history.js';
 import * as reviewPhoto from './pages/review-photo.js';
 import * as windowReview from './pages/window-review.js';
 import * as verify from './pages/verify.js';
+import * as kioskPages from './pages/kiosk.js';
+import { kioskId } from './kiosk-device.js';
 import { verifyFirst } from './widgets/verify-first.js';
 
 const ROUTES = [
-  { pattern: /^\/signin$/, page: signIn, anonymous: true, nav: null },
+  // At a kiosk, sign-in is the ID card and the face check.
+  { pattern: /^\/signin$/, page: signIn, kioskPage: { mount: kioskPages.mountSignIn }, anonymous: true, nav: null },
+  { pattern: /^\/kiosk\/setup$/, page: { mount: kioskPages.mountSetup }, anonymous: true, any: true, nav: null },
+  { pattern: /^\/kiosk\/lookup$/, page: { mount: kioskPages.mountLookup }, kioskOnly: true, nav: 'lookup' },
   { pattern: /^\/register$/, page: signIn, anonymous: true, params: { register: true }, nav: null },
   { pattern: /^\/verify$/, page: verify, nav: null },
   { pattern: /^\/verify\/done$/, page: verify, params: { done: true }, nav: null },
@@ -55,9 +60,11 @@ export function navigate(path) {
 }
 
 export function homePath() {
+  if (app.channel === 'kiosk' && !kioskId()) return '/kiosk/setup';
   if (!app.account) return '/signin';
+  if (app.channel === 'kiosk') return '/violations';
   if (needsVerification()) return '/verify';
-  return app.person.role === 'officer' && app.channel !== 'kiosk' ? '/window' : '/vehicles';
+  return app.person.role === 'officer' ? '/window' : '/vehicles';
 }
 
 export function parseHash() {
@@ -93,11 +100,20 @@ export async function route({ keepMemo = false } = {}) {
     return;
   }
   const { r, m } = match;
+  // A kiosk that is not enrolled yet can only be set up; the app has no kiosk pages.
+  if (app.channel === 'kiosk' && !kioskId() && path !== '/kiosk/setup') {
+    navigate('/kiosk/setup');
+    return;
+  }
+  if (r.kioskOnly && app.channel !== 'kiosk') {
+    navigate(homePath());
+    return;
+  }
   if (!r.anonymous && !app.account) {
     navigate('/signin');
     return;
   }
-  if (r.anonymous && app.account) {
+  if (r.anonymous && !r.any && app.account) {
     navigate(homePath());
     return;
   }
@@ -114,7 +130,8 @@ export async function route({ keepMemo = false } = {}) {
   fill(main, container);
   const token = ++routeToken;
   try {
-    const cleanup = (await r.page.mount(container, params, routeMemo)) ?? null;
+    const page = app.channel === 'kiosk' && r.kioskPage ? r.kioskPage : r.page;
+    const cleanup = (await page.mount(container, params, routeMemo)) ?? null;
     // Another navigation happened while this page was loading: it is already gone, so stop its timers.
     if (token !== routeToken) { cleanup?.(); return; }
     unmountCurrent = cleanup;
@@ -161,12 +178,15 @@ function renderNav(active) {
     nav.replaceChildren();
     return;
   }
-  const items = [
-    ['vehicles', '/vehicles', t('navVehicles')],
-    ['bind', '/bind', t('navBind')],
-    ['violations', '/violations', t('navViolations')],
-    ['inbox', '/inbox', t('navInbox')],
-  ];
+  // A kiosk handles violations; binding, QR codes and the inbox are the app's.
+  const items = app.channel === 'kiosk'
+    ? [['violations', '/violations', t('navViolations')], ['lookup', '/kiosk/lookup', t('navKioskLookup')]]
+    : [
+      ['vehicles', '/vehicles', t('navVehicles')],
+      ['bind', '/bind', t('navBind')],
+      ['violations', '/violations', t('navViolations')],
+      ['inbox', '/inbox', t('navInbox')],
+    ];
   if (app.person?.role === 'officer' && app.channel !== 'kiosk') items.push(['window', '/window', t('navWindow')]);
   nav.hidden = false;
   nav.replaceChildren(...items.map(([key, href, label]) =>

@@ -56,7 +56,8 @@ export function onPersonChange(fn) {
 
 /** Takes the server's SessionView (`{csrfToken, account, person, nextStep}`) as what the page knows. */
 export function applySession(session) {
-  app.account = session?.account ?? null;
+  // A kiosk's session is a person the kiosk signed in by ID card, with no account of the app's.
+  app.account = session?.account ?? (session?.person ? { kioskSession: true } : null);
   app.person = session?.person ?? null;
   // An account the server links to no person has to verify, whatever an older answer said.
   app.nextStep = session?.nextStep ?? (app.account && !app.person ? 'verify_identity' : null);

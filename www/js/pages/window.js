@@ -326,10 +326,37 @@ export async function mount(container, params, memo) {
       section(t('windowFindPerson'), personForm, personBox, personBindingsBox),
       section(t('windowFindVehicle'), vehicleForm, vehicleBox, vehicleBindingsBox)),
     h('div', { class: 'card' }, docs, actionBox),
-    section(t('windowQueue'), queueBox));
+    section(t('windowQueue'), queueBox),
+    kioskEnrolment());
   renderPerson();
   renderVehicle();
   renderActions();
   await renderQueue();
   return undefined;
+}
+
+/** Enrolling a kiosk: the public key its setup page shows, its city and place; the number goes back to it. */
+function kioskEnrolment() {
+  const city = field({ label: t('kioskEnrolCity'), name: 'kioskCity', inputmode: 'numeric', maxlength: 6, value: app.person?.city ?? '441900' });
+  const place = field({ label: t('kioskEnrolPlace'), name: 'kioskPlace', maxlength: 100 });
+  const key = field({ label: t('kioskEnrolKey'), name: 'kioskPublicKey', maxlength: 64, attrs: { autocomplete: 'off', spellcheck: 'false' } });
+  const result = h('div', { id: 'kiosk-enrol-result', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', class: 'primary', id: 'kiosk-enrol' }, t('kioskEnrolButton'));
+  const form = h('form', { id: 'kiosk-enrol-form', novalidate: true }, city.wrap, place.wrap, key.wrap, result, h('div', { class: 'actions' }, button));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(button, async () => {
+      fill(result);
+      try {
+        const kiosk = await post('/window/kiosks',
+          { city: city.input.value.trim(), place: place.input.value.trim(), publicKey: key.input.value.trim() }, { idempotent: true });
+        fill(result, notice(t('kioskEnrolled', { id: kiosk.id }), 'ok'), h('p', { class: 'code', id: 'kiosk-enrolled-id' }, kiosk.id));
+      } catch (err) {
+        fill(result, errorNotice(err));
+        const target = { city, place, publicKey: key }[err?.body?.error?.field];
+        target?.input.focus();
+      }
+    });
+  });
+  return h('details', { class: 'card', id: 'kiosk-enrolment' }, h('summary', {}, t('kioskEnrolTitle')), form);
 }
