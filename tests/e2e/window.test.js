@@ -96,6 +96,9 @@ test('window console: find a person and a vehicle, check the originals, bind on 
   const { page, errors } = officer;
   await go(page, '#/window');
   await page.waitForSelector('#find-person-form');
+  // Which rules decide in each city, and which take over next and when.
+  await page.waitForSelector('#window-policy [data-city="441900"]');
+  assert.match(await page.textContent('#window-policy [data-city="533300"]'), /2027年1月1日/);
   assert.deepEqual(await axeSerious(page), []);
 
   await page.fill('input[name="personResidentId"]', DEMO.windowPerson.residentId);

@@ -127,6 +127,8 @@ const STRINGS = {
   devPanelIntro: { zh: '仅开发模式可见:短信发件箱、模拟支付。', en: 'Development mode only: the SMS outbox and the payment simulator.' },
   devOutbox: { zh: '短信发件箱', en: 'SMS outbox' },
   devPolicyVersion: { zh: '当前规则版本:{version}', en: 'Policy version in use: {version}' },
+  policyInForce: { zh: '{city}现行规则:{version}', en: '{city} rules in force: {version}' },
+  policyNext: { zh: ';{at} 起施行 {version}', en: '; {version} from {at}' },
   devOutboxEmpty: { zh: '暂无短信', en: 'No messages yet' },
   devRefresh: { zh: '刷新', en: 'Refresh' },
   devUseCode: { zh: '填入', en: 'Use' },
