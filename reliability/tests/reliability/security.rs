@@ -469,6 +469,42 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            name: "POST /window/kiosks",
+            expect: [401, 403, 403, 403, 201],
+            build: |_, _| {
+                post(
+                    "/api/v1/window/kiosks".into(),
+                    json!({ "city": "441900", "place": "自助区 1 号机", "publicKey": "gI5ZiRZwP5jfIHuZTDJ3vqglbsAtq+N/r0mvxav42q0=" }),
+                )
+            },
+        },
+        Row {
+            name: "POST /window/kiosks/{id}/disable",
+            expect: [401, 403, 403, 403, 200],
+            build: |_, _| post("/api/v1/window/kiosks/1/disable".into(), json!({})),
+        },
+        // Kiosk endpoints answer only a kiosk's signed request; a session, however privileged, is not one.
+        Row {
+            name: "POST /kiosk/sign-in (unsigned)",
+            expect: [401, 401, 401, 401, 401],
+            build: |_, _| {
+                post(
+                    "/api/v1/kiosk/sign-in".into(),
+                    json!({ "card": { "residentId": "441900199003030030", "name": "张绑定" }, "face": { "score": 0.99, "live": true } }),
+                )
+            },
+        },
+        Row {
+            name: "POST /kiosk/vehicle-lookup (unsigned)",
+            expect: [401, 401, 401, 401, 401],
+            build: |_, _| {
+                post(
+                    "/api/v1/kiosk/vehicle-lookup".into(),
+                    json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" }),
+                )
+            },
+        },
+        Row {
             name: "DELETE /bindings/{id}",
             expect: [401, 200, 404, 200, 200],
             build: |f, r| {

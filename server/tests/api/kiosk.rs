@@ -427,6 +427,19 @@ async fn a_kiosk_session_is_honoured_only_on_that_kiosks_signed_requests() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The same signed request sent eight times at once is taken once.
+    let same = s("nonce-race-0000000001");
+    let sends = (0..8).map(|_| kiosk_send(&driver, &kiosk, same, Method::GET, "/api/v1/me", None));
+    let statuses: Vec<StatusCode> = futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
     // Signing out ends the kiosk session.
     let (status, _) = kiosk_send(
         &driver,
