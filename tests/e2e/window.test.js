@@ -163,6 +163,13 @@ test('window console: find a person and a vehicle, check the originals, bind on 
   await page.waitForFunction(() => document.querySelectorAll('#window-person-bindings [data-binding-id]').length === 1);
   await screenshot(page, 'window-bindings');
 
+  // 李满额 has bound this car already: the console's instant check reads the bindings, before anything is sent.
+  await page.fill('input[name="personResidentId"]', HOLDERS[13900000002].residentId);
+  await page.click('#find-person');
+  await page.waitForSelector('#window-actions [data-code="ALREADY_BOUND"]').catch(async (e) => {
+    throw new Error(`${e.message}: ${await page.innerHTML('#window-actions')}`);
+  });
+
   // The next person at the counter starts with an empty checklist: their originals are not checked yet.
   await page.fill('input[name="personResidentId"]', HOLDERS[13900000004].residentId);
   await page.click('#find-person');

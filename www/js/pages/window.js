@@ -50,7 +50,9 @@ export async function mount(container, params, memo) {
       }
       renderPerson();
       renderActions();
+      // Again once the bindings are in: the instant check counts them.
       await renderBindings();
+      renderActions();
     });
   });
 
@@ -110,6 +112,7 @@ export async function mount(container, params, memo) {
     renderVehicle();
     renderActions();
     await renderBindings();
+    renderActions();
   }
 
   const vehicleRules = () => memo.vehicleRules ?? currentRules();
@@ -143,10 +146,11 @@ export async function mount(container, params, memo) {
    */
   async function renderBindings() {
     const lists = [
-      [personBindingsBox, memo.person && `personId=${encodeURIComponent(memo.person.id)}`, t('windowPersonBindings')],
-      [vehicleBindingsBox, memo.vehicle && `vehicleId=${encodeURIComponent(memo.vehicle.id)}`, t('windowVehicleBindings')],
+      [personBindingsBox, memo.person && `personId=${encodeURIComponent(memo.person.id)}`, t('windowPersonBindings'), 'personBindings'],
+      [vehicleBindingsBox, memo.vehicle && `vehicleId=${encodeURIComponent(memo.vehicle.id)}`, t('windowVehicleBindings'), 'vehicleBindings'],
     ];
-    await Promise.all(lists.map(async ([box, query, title]) => {
+    await Promise.all(lists.map(async ([box, query, title, kept]) => {
+      memo[kept] = null;
       if (!query) { fill(box); return; }
       let bindings;
       try {
@@ -155,6 +159,8 @@ export async function mount(container, params, memo) {
         fill(box, errorNotice(err));
         return;
       }
+      // The core's instant check counts them, as the server will (limits of 3 each way).
+      memo[kept] = bindings.map((b) => ({ binderId: String(b.binderId), vehicleId: String(b.vehicleId), createdAt: b.createdAt, removedAt: b.removedAt ?? null }));
       fill(box, h('h3', {}, title), bindings.length === 0 ? h('p', { class: 'meta' }, t('windowNoBindings'))
         : h('ul', { class: 'list' }, bindings.map((b) => {
           const out = h('div', { 'aria-live': 'polite' });
@@ -168,6 +174,7 @@ export async function mount(container, params, memo) {
               return;
             }
             await renderBindings();
+            renderActions();
           }));
           return h('li', { 'data-binding-id': b.id },
             h('div', { class: 'row' },
@@ -205,8 +212,8 @@ export async function mount(container, params, memo) {
       return vehicleRules().checkBinding({
         binder: { ...personFacts(p), identityVerified: true },
         vehicle: vehicleFacts(v, v.ownerId != null ? String(v.ownerId) : null),
-        binderBindings: [],
-        vehicleBindings: [],
+        binderBindings: memo.personBindings ?? [],
+        vehicleBindings: memo.vehicleBindings ?? [],
         method: 'window',
         channel: 'window',
         stage: 'precheck',
