@@ -205,9 +205,14 @@ pub struct LookedUp {
     pub routed: Routed,
 }
 
+/// Lookups that found nothing a person may make in an hour: the suffix is a short secret, not to be guessed.
+pub const MAX_FAILED_LOOKUPS_PER_HOUR: u32 = 5;
+const HOUR_MS: i64 = 3_600_000;
+
 /// Looks a vehicle up at a kiosk: its violations as the core routes them for this person here. Whether an
 /// unbound vehicle that is not theirs may be handled is the city's kiosk rule (Dongguan: not from
-/// 2026-09-01). A wrong suffix and an unknown plate get the same answer.
+/// 2026-09-01). A wrong suffix and an unknown plate get the same answer, and count against the person's
+/// hourly allowance of failed lookups. The inner error is a refusal to commit with its audit entry.
 pub fn look_up_vehicle(
     tx: &mut dyn Tx,
     policies: &Policies,
@@ -215,10 +220,15 @@ pub fn look_up_vehicle(
     kiosk: i64,
     named: &NamedVehicle,
     now: Timestamp,
-) -> ServerResult<LookedUp> {
+) -> ServerResult<Result<LookedUp, ServerError>> {
     let person = tx
         .person(person_id)?
         .ok_or_else(ServerError::unauthenticated)?;
+    let window = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(HOUR_MS));
+    let fail_key = format!("kiosk-lookup-fail:p:{person_id}");
+    if tx.counter(&fail_key, window)? >= MAX_FAILED_LOOKUPS_PER_HOUR {
+        return Ok(Err(ServerError::of(ServerErrorCode::TooManyFailures)));
+    }
     let vehicle = tx
         .vehicle_by_plate(named.plate_type, named.plate.as_str())?
         .filter(|v| {
@@ -227,15 +237,15 @@ pub fn look_up_vehicle(
                 named.engine_suffix.as_str().as_bytes(),
             )
         });
-    Audit::of("kiosk.vehicle_looked_up", format!("kiosk:{kiosk}"))
-        .by(person_id)
-        .detail(json!({
-            "plateType": named.plate_type.code(),
-            "plate": named.plate.as_str(),
-            "found": vehicle.is_some(),
-        }))
-        .write(tx, now)?;
-    let vehicle = vehicle.ok_or_else(ServerError::not_found)?;
+    let plate = json!({ "plateType": named.plate_type.code(), "plate": named.plate.as_str() });
+    let Some(vehicle) = vehicle else {
+        Audit::of("kiosk.vehicle_looked_up", format!("kiosk:{kiosk}"))
+            .by(person_id)
+            .detail(json!({ "vehicle": plate, "found": false }))
+            .write(tx, now)?;
+        tx.bump_counter(&fail_key, window)?;
+        return Ok(Err(ServerError::not_found()));
+    };
     let own = vehicle.owner_person_id == Some(person_id);
     let binding = tx
         .active_bindings_of_binder(person_id)?
@@ -250,10 +260,20 @@ pub fn look_up_vehicle(
         Channel::Kiosk,
         now,
     )?;
-    Ok(LookedUp {
+    // With the version that routed it, as every decision is recorded.
+    Audit::of("kiosk.vehicle_looked_up", format!("kiosk:{kiosk}"))
+        .by(person_id)
+        .detail(json!({
+            "vehicle": plate,
+            "found": true,
+            "vehicleId": vehicle.id,
+            "policyVersion": routed.policy_version,
+        }))
+        .write(tx, now)?;
+    Ok(Ok(LookedUp {
         vehicle,
         own,
         binding_id: binding.map(|b| b.id),
         routed,
-    })
+    }))
 }

@@ -142,8 +142,17 @@ pub(super) async fn look_up_vehicle(
             .map_err(|e| ServerError::invalid("engineSuffix", &e))?,
     };
     c.commit(move |tx, policies, _, who| {
-        let found =
-            kiosks::look_up_vehicle(tx, policies, who.person, kiosk.kiosk_id, &named, who.now)?;
+        let found = match kiosks::look_up_vehicle(
+            tx,
+            policies,
+            who.person,
+            kiosk.kiosk_id,
+            &named,
+            who.now,
+        )? {
+            Ok(found) => found,
+            Err(refused) => return Ok(Answer::error(refused)),
+        };
         let relation = match (found.own, found.binding_id) {
             (true, _) => "owner",
             (false, Some(_)) => "binder",

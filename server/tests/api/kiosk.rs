@@ -546,6 +546,16 @@ async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
         .collect();
     assert_eq!(codes, vec!["KIOSK_NEEDS_BINDING"], "{first:?}");
     assert_ne!(body["policyVersion"], "441900-2025-01-01.1");
+    // Each lookup is audited with the version that routed it.
+    let looked_up = app.audit_entries("kiosk.vehicle_looked_up");
+    assert!(
+        looked_up[0].1.contains("441900-2025-01-01.1"),
+        "{looked_up:?}"
+    );
+    assert!(
+        looked_up[1].1.contains("441900-2026-09-01.1"),
+        "{looked_up:?}"
+    );
     // Handling it now is refused with the same reason, even with the suffix in hand.
     let id = first["id"].as_str().unwrap().to_owned();
     let (n, at) = next(millis(&app));
@@ -581,6 +591,41 @@ async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Guessing the suffix: after five misses in an hour, even the right one is refused for the hour.
+    for guess in ["000001", "000002", "000003", "000004"] {
+        let wrong = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": guess });
+        let (n, at) = next(millis(&app));
+        let (status, _) = kiosk_send(
+            &driver,
+            &kiosk,
+            Signing {
+                nonce: &n,
+                at,
+                key: &key,
+            },
+            Method::POST,
+            "/api/v1/kiosk/vehicle-lookup",
+            Some(wrong),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (n, at) = next(millis(&app));
+    let (status, body) = kiosk_send(
+        &driver,
+        &kiosk,
+        Signing {
+            nonce: &n,
+            at,
+            key: &key,
+        },
+        Method::POST,
+        "/api/v1/kiosk/vehicle-lookup",
+        Some(lookup.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body:?}");
+    assert_eq!(body["error"]["code"], "TOO_MANY_FAILURES");
     // The app, at the same instant, does not reach a vehicle that is not the person's.
     let app_user = app.signed_in(BINDER).await;
     let r = app_user
