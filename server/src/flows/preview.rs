@@ -207,3 +207,42 @@ fn route(r: renche::Route) -> &'static str {
         renche::Route::Settled => "settled",
     }
 }
+
+/// An officer's preview, in one read snapshot (a long scan holds no writer).
+pub fn for_officer(
+    tx: &mut dyn Tx,
+    policies: &Policies,
+    officer: i64,
+    draft: Rules,
+    at: Timestamp,
+) -> ServerResult<PreviewSummary> {
+    crate::flows::officer::require_officer(tx, officer)?;
+    preview(tx, policies, draft, at)
+}
+
+/// Records that an officer previewed a draft, with what it found (the counts, not the rows).
+pub fn audit(
+    tx: &mut dyn Tx,
+    officer: i64,
+    summary: &PreviewSummary,
+    now: Timestamp,
+) -> ServerResult<()> {
+    let cities: Vec<serde_json::Value> = summary
+        .cities
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "city": c.city, "currentVersion": c.current_version,
+                "bindingsNoLongerAllowed": c.bindings_no_longer_allowed,
+                "routesChanged": c.routes_changed,
+            })
+        })
+        .collect();
+    crate::flows::audit::Audit::of(
+        "window.policy_previewed",
+        format!("policy:{}", summary.draft_version),
+    )
+    .by(officer)
+    .detail(serde_json::json!({ "at": summary.at, "cities": cities }))
+    .write(tx, now)
+}

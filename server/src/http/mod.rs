@@ -72,6 +72,7 @@ pub fn api_router() -> Router<SharedState> {
         .route("/window/bindings", post(window::bind_for_person).get(window::bindings))
         .route("/window/kiosks", post(window::enrol_kiosk))
         .route("/window/kiosks/{id}/disable", post(window::disable_kiosk))
+        .route("/window/policy-preview", post(window::policy_preview))
         .route("/window/reviews", get(window::reviews))
         .route("/window/reviews/{id}/approve", post(window::approve_review))
         .route("/window/reviews/{id}/reject", post(window::reject_review))
