@@ -1,4 +1,5 @@
-//! `renche-server serve` runs the backend; `renche-server import` loads people, vehicles or violations.
+//! `renche-server serve` runs the backend; `renche-server import` loads people, vehicles or violations;
+//! `renche-server policy-preview` shows what a draft policy would change.
 
 use clap::{Parser, Subcommand};
 use renche_server::{build, Config};
@@ -24,6 +25,57 @@ enum Command {
     Import(ImportArgs),
     /// Copy a SQLite database into a new PostgreSQL database (stop the servers first).
     MigrateData(MigrateDataArgs),
+    /// Evaluate a draft city policy against today's data: what would change from the version in force.
+    PolicyPreview(PolicyPreviewArgs),
+}
+
+#[derive(clap::Args)]
+struct PolicyPreviewArgs {
+    /// Database URL: sqlite://PATH or postgres://…
+    #[arg(
+        long,
+        env = "RENCHE_DATABASE",
+        default_value = "sqlite://data/renche.sqlite3"
+    )]
+    database: String,
+    /// Directory with default.json and cities/*.json: the versions in force.
+    #[arg(long, env = "RENCHE_POLICY_DIR", default_value = "policies")]
+    policy_dir: PathBuf,
+    /// The draft policy document (a city file, usually `"extends": "default"`).
+    #[arg(long)]
+    draft: PathBuf,
+    /// The instant to compare at (RFC 3339, e.g. 2026-08-31T12:00:00+08:00); now by default.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print the summary as JSON (the shape of POST /api/v1/window/policy-preview).
+    #[arg(long)]
+    json: bool,
+}
+
+async fn policy_preview(args: PolicyPreviewArgs) -> Result<String, String> {
+    use renche_server::flows::preview;
+    let at = match &args.at {
+        Some(text) => renche::Timestamp::parse_rfc3339(text).map_err(|e| format!("--at: {e}"))?,
+        None => renche_server::clock::Clock::now(&renche_server::clock::SystemClock),
+    };
+    let policies = renche_server::policies::Policies::load(&args.policy_dir)?;
+    let text = std::fs::read_to_string(&args.draft)
+        .map_err(|e| format!("{}: {e}", args.draft.display()))?;
+    let draft = preview::parse_draft(&text, &policies)
+        .map_err(|e| format!("{}: the draft is refused: {e}", args.draft.display()))?;
+    let store =
+        renche_server::startup::open_store(&args.database, at).map_err(|e| e.to_string())?;
+    let policies = std::sync::Arc::new(policies);
+    let summary = renche_server::store::read(store.as_ref(), move |tx| {
+        preview::preview(tx, &policies, draft, at)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    if args.json {
+        serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+    } else {
+        Ok(preview::render(&summary))
+    }
 }
 
 #[derive(clap::Args)]
@@ -123,18 +175,26 @@ struct ImportArgs {
 }
 
 /// Log lines with fields (`RUST_LOG` filters them); one JSON object per line with `RENCHE_LOG_FORMAT=json`.
-fn init_tracing() {
+/// A command whose output is its report logs to stderr, so that `--json` output stays JSON.
+fn init_tracing(to_stderr: bool) {
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let (writer, terminal) = if to_stderr {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        (BoxMakeWriter::new(std::io::stderr), terminal)
+    } else {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        (BoxMakeWriter::new(std::io::stdout), terminal)
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(true);
+        .with_target(true)
+        .with_writer(writer);
     if std::env::var("RENCHE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         builder.json().init();
     } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .init();
+        builder.with_ansi(terminal).init();
     }
 }
 
@@ -220,8 +280,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::PolicyPreview(_)));
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::MigrateData(args) => {
@@ -237,6 +297,16 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::PolicyPreview(args) => match policy_preview(args).await {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("policy-preview: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Import(args) => {
             match renche_server::import::run(&args.database, args.kind, &args.file).await {
                 Ok(report) => {

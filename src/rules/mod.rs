@@ -1,5 +1,6 @@
 //! The decisions: pure functions of (policy, facts, now).
 
+pub mod preview;
 mod refusal;
 
 pub use refusal::Refusal;
@@ -14,6 +15,17 @@ use crate::domain::{
 use crate::message::Reason;
 use crate::policy::{BindingEffectiveFrom, Policy};
 use crate::time::{CstDate, Timestamp};
+
+/// One violation's route for one person, with the rules behind it, not yet formatted.
+struct Decided {
+    route: Route,
+    refusals: Vec<(Route, Refusal)>,
+    late_fee: Fen,
+    owed: Fen,
+    due_date: Option<CstDate>,
+    own: bool,
+    bound: bool,
+}
 
 /// A parsed policy, ready to answer many calls.
 #[derive(Clone, Debug)]
@@ -224,8 +236,9 @@ impl Rules {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn route_with(
+    /// The route of one violation and every rule behind it, before anything is formatted: what both the
+    /// answers and the preview of a draft (`preview`) compare.
+    fn decide(
         &self,
         person: &PersonFacts,
         vehicle: &VehicleFacts,
@@ -233,8 +246,7 @@ impl Rules {
         v: &ViolationFacts,
         channel: Channel,
         now: Timestamp,
-        explain: &mut dyn FnMut(&Refusal) -> Reason,
-    ) -> ViolationRoute {
+    ) -> Decided {
         let p = &self.policy;
         let own = vehicle.owner_id.as_deref() == Some(person.id.as_str());
         let binding = binding.filter(|b| {
@@ -383,12 +395,43 @@ impl Rules {
                 strongest
             }
         };
+        Decided {
+            route,
+            refusals,
+            late_fee,
+            owed,
+            due_date,
+            own,
+            bound: binding.is_some(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn route_with(
+        &self,
+        person: &PersonFacts,
+        vehicle: &VehicleFacts,
+        binding: Option<&BindingFacts>,
+        v: &ViolationFacts,
+        channel: Channel,
+        now: Timestamp,
+        explain: &mut dyn FnMut(&Refusal) -> Reason,
+    ) -> ViolationRoute {
+        let Decided {
+            route,
+            refusals,
+            late_fee,
+            owed,
+            due_date,
+            own,
+            bound,
+        } = self.decide(person, vehicle, binding, v, channel, now);
         let documents = if route == Route::Window {
             let mut d = vec![Document::DrivingLicence, Document::IdCard];
             // The vehicle licence shows the tie to a vehicle the person neither owns nor, at the window,
             // has bound (FAQ 7); a binder elsewhere is sent with it too, since the window does not rely
             // on the binding.
-            if !own && (channel != Channel::Window || binding.is_none()) {
+            if !own && (channel != Channel::Window || !bound) {
                 d.push(Document::VehicleLicence);
             }
             d

@@ -2,7 +2,8 @@
 //!
 //! Person `i` (id `i`, phone 137xxxxxxxx) owns vehicle `i` (粤 plates, small car, non-commercial, Dongguan)
 //! which has `--violations-per-vehicle` camera violations in the last year. `--officers` window officers
-//! follow the people (phones 139xxxxxxxx). Everything is registered and verified, so a benchmark can sign
+//! follow the people (phones 139xxxxxxxx). With `--bound-percent`, that share of the vehicles is also bound
+//! by the next vehicle's owner (a friend, by QR code, 30 days ago); none by default. Everything is registered and verified, so a benchmark can sign
 //! anyone in. PostgreSQL is filled with `COPY`; SQLite with prepared statements in one transaction.
 
 use clap::Parser;
@@ -29,6 +30,9 @@ struct Args {
     violations_per_vehicle: u32,
     #[arg(long, default_value_t = 64)]
     officers: u32,
+    /// Percentage of the vehicles (0 to 100) bound by another owner, for benchmarks that need bindings.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    bound_percent: u8,
 }
 
 /// Authority letters of the plates (no I, no O).
@@ -144,6 +148,18 @@ fn violations(args: &Args, now: i64) -> impl Iterator<Item = Violation> + '_ {
     })
 }
 
+/// (binder, vehicle) of each generated binding: vehicle `v`, when chosen, is bound by the owner of `v + 1`
+/// (the last by the first), so that nobody binds more than one vehicle.
+fn bindings(args: &Args) -> impl Iterator<Item = (i64, i64)> + '_ {
+    let n = args.vehicles;
+    (1..=n)
+        .filter(move |v| mix(u64::from(*v) ^ 0xb1d) % 100 < u64::from(args.bound_percent))
+        .filter(move |_| n > 1)
+        .map(move |v| (i64::from(v % n + 1), i64::from(v)))
+}
+
+const BINDING_AGE_MS: i64 = 30 * 86_400_000;
+
 fn fail(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -222,6 +238,20 @@ fn fill_sqlite(args: &Args, now: Timestamp) -> Result<(), String> {
             w.execute(rusqlite::params![id, v, at, code, d, place, p, f])
                 .map_err(fail)?;
         }
+        let mut b = tx
+            .prepare(
+                "INSERT INTO bindings (binder_id, vehicle_id, relationship, method, created_at) \
+                 VALUES (?1, ?2, 'friend', 'qr', ?3)",
+            )
+            .map_err(fail)?;
+        for (binder, vehicle) in bindings(args) {
+            b.execute(rusqlite::params![
+                binder,
+                vehicle,
+                now.millis() - BINDING_AGE_MS
+            ])
+            .map_err(fail)?;
+        }
     }
     tx.execute_batch(VERIFIED_ACCOUNTS).map_err(fail)?;
     tx.commit().map_err(fail)?;
@@ -290,6 +320,13 @@ fn fill_postgres(args: &Args, now: Timestamp) -> Result<(), String> {
             format!("{id}\t{v}\t{at}\t{code}\t{d}\t{place}\t{p}\t{f}\tdevice\tunhandled\t{at}\n")
         }),
     )?;
+    let bound_at = t - BINDING_AGE_MS;
+    copy_rows(
+        client,
+        "COPY bindings (binder_id, vehicle_id, relationship, method, created_at) FROM STDIN",
+        bindings(args)
+            .map(|(binder, vehicle)| format!("{binder}\t{vehicle}\tfriend\tqr\t{bound_at}\n")),
+    )?;
     client.batch_execute(VERIFIED_ACCOUNTS).map_err(fail)?;
     // New rows made by the server continue after the generated ids.
     client
@@ -315,11 +352,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => {
             println!(
-                "{} people, {} officers, {} vehicles, {} violations in {:.1}s",
+                "{} people, {} officers, {} vehicles, {} violations, {} bindings in {:.1}s",
                 args.vehicles,
                 args.officers,
                 args.vehicles,
                 u64::from(args.vehicles) * u64::from(args.violations_per_vehicle),
+                bindings(&args).count(),
                 started.elapsed().as_secs_f64()
             );
             ExitCode::SUCCESS

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod kiosks;
 pub mod notices;
 pub mod officer;
+pub mod preview;
 pub mod review;
 pub mod sessions;
 pub mod sms;

@@ -75,6 +75,7 @@ pub fn api_router() -> Router<SharedState> {
         .route("/kiosk/vehicle-lookup", post(kiosk::look_up_vehicle))
         .route("/window/kiosks", post(window::enrol_kiosk))
         .route("/window/kiosks/{id}/disable", post(window::disable_kiosk))
+        .route("/window/policy-preview", post(window::policy_preview))
         .route("/window/reviews", get(window::reviews))
         .route("/window/reviews/{id}/approve", post(window::approve_review))
         .route("/window/reviews/{id}/reject", post(window::reject_review))

@@ -5,6 +5,7 @@ use crate::error::{ServerError, ServerResult};
 use crate::flows::applications;
 use crate::flows::decision::ClientExpectation;
 use crate::flows::kiosks;
+use crate::flows::preview;
 use crate::flows::review::RejectReason;
 use crate::flows::window::{self, PlateSearch, WindowBinding};
 use crate::http::extract::{
@@ -12,7 +13,7 @@ use crate::http::extract::{
     Ctx, PathId, PathToken,
 };
 use crate::http::guard::SignedIn;
-use crate::http::idempotency::Answer;
+use crate::http::idempotency::{write_answer, Answer};
 use crate::http::views::{
     application_answer, bound_answer, list_of, ApplicationView, BindingView, PersonView,
     VehicleView,
@@ -323,6 +324,40 @@ pub(super) async fn reject_review(
     c.commit(move |tx, _, body, who| {
         let (a, v) = applications::reject(tx, who.now, who.person, &id, body.reason_code, text)?;
         application_answer(StatusCode::OK, &a, &v)
+    })
+    .await
+}
+
+/// A draft policy to preview against today's data.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct PolicyPreviewRequest {
+    /// The draft policy document as a city file holds it (usually `"extends": "default"`).
+    draft: Value,
+    /// The instant to compare at (RFC 3339); the server's clock by default.
+    #[serde(default)]
+    at: Option<String>,
+}
+
+/// What a draft would change against today's bindings and open violations. The scan runs in a read
+/// snapshot; only the audit entry and the stored answer are written.
+pub(super) async fn policy_preview(c: Change<PolicyPreviewRequest>) -> ServerResult<Response> {
+    let policies = c.state.policies();
+    let draft = preview::parse_draft(&c.body.draft.to_string(), &policies)
+        .map_err(|e| preview::draft_error("draft", &e))?;
+    let at = match c.body.at.as_deref() {
+        Some(text) => renche::Timestamp::parse_rfc3339(text)
+            .map_err(|e| ServerError::invalid_value("at", &e.to_string()))?,
+        None => c.who.now,
+    };
+    let (officer, now) = (c.who.person, c.who.now);
+    let summary = c
+        .state
+        .read(move |tx| preview::for_officer(tx, &policies, officer, draft, at))
+        .await?;
+    write_answer(&c.state, &c.key, move |tx| {
+        preview::audit(tx, officer, &summary, now)?;
+        Answer::json(StatusCode::OK, &summary)
     })
     .await
 }

@@ -447,6 +447,25 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
+/// One vehicle's open violations (unhandled, or handled and unpaid) with the vehicle and its registered
+/// owner, as the policy preview reads them.
+#[derive(Clone, Debug)]
+pub struct OpenViolations {
+    pub vehicle: VehicleRow,
+    /// `None` when the owner is not a platform user (a unit, or someone not registered).
+    pub owner: Option<PersonRow>,
+    /// Newest first.
+    pub violations: Vec<ViolationRow>,
+}
+
+/// An active binding with the vehicle and the person who made it.
+#[derive(Clone, Debug)]
+pub struct ActiveBinding {
+    pub binding: BindingRow,
+    pub vehicle: VehicleRow,
+    pub binder: PersonRow,
+}
+
 /// One unit of database work. Every method acts inside the job's transaction.
 pub trait Tx {
     // People.
@@ -698,6 +717,19 @@ pub trait Tx {
     fn disable_kiosk(&mut self, id: i64, at: Timestamp) -> StoreResult<()>;
     /// Records a signed request's nonce; false when this kiosk has used it before (a replay).
     fn use_kiosk_nonce(&mut self, kiosk_id: i64, nonce: &str, at: Timestamp) -> StoreResult<bool>;
+
+    // Policy preview.
+    /// Every active binding with its vehicle and binder, by vehicle, in every city (a binder's limit counts
+    /// the bindings of every city).
+    fn active_bindings_with_parties(&mut self) -> StoreResult<Vec<ActiveBinding>>;
+    /// Every open violation of the vehicles of `city` (every city when `None`), handed to `each` one
+    /// vehicle at a time in vehicle order: what is held is one vehicle's violations, however many the
+    /// database has.
+    fn each_vehicle_with_open_violations(
+        &mut self,
+        city: Option<&str>,
+        each: &mut dyn FnMut(OpenViolations) -> StoreResult<()>,
+    ) -> StoreResult<()>;
 
     // Server keys.
     fn server_key(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>>;

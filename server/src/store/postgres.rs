@@ -27,6 +27,7 @@ pub use copy::{copy_from_sqlite, migrate_data, CopyReport};
 
 use super::sql::{Advisory, Arg, Db, EachRow, SqlTx};
 use super::{BoxFuture, Job, Outcome, Store, StoreError, StoreResult};
+use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, NoTls, Statement};
 use renche::Timestamp;
@@ -403,10 +404,25 @@ impl Db for PgDb<'_> {
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
         let s = self.statement(sql)?;
         let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
-        let r = self.conn.client()?.query(&s, &params);
-        for row in &self.check(r)? {
-            each(row)?;
+        // Rows are handed on as they arrive rather than collected first: a scan of a million violations
+        // (the policy preview) holds one row at a time.
+        let client = self.conn.client()?;
+        let mut rows = match client.query_raw(&s, params.iter().copied()) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.failed = true;
+                return Err(e.into());
+            }
+        };
+        loop {
+            match rows.next() {
+                Ok(Some(row)) => each(&row)?,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e.into());
+                }
+            }
         }
-        Ok(())
     }
 }

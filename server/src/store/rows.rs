@@ -46,6 +46,47 @@ pub(super) const VERIFICATION_COLUMNS: &str = "id, account_id, purpose, resident
 pub(super) const NOTIFICATION_COLUMNS: &str =
     "id, kind, message_zh, message_en, created_at, read_at";
 
+/// `a, b` → `t.a, t.b`: a column list for a join, where names repeat across tables.
+pub(super) fn qualified(columns: &str, table: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{table}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The columns from `offset` on, for the parsers of a joined row's later tables.
+pub(super) struct Shifted<'a>(pub &'a dyn Columns, pub usize);
+
+impl Columns for Shifted<'_> {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        self.0.int(self.1 + i)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        self.0.opt_int(self.1 + i)
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        self.0.text(self.1 + i)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        self.0.opt_text(self.1 + i)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        self.0.flag(self.1 + i)
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        self.0.bytes(self.1 + i)
+    }
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
+        self.0.opt_bytes(self.1 + i)
+    }
+}
+
+/// How many columns a list names.
+pub(super) fn width(columns: &str) -> usize {
+    columns.split(", ").count()
+}
+
 fn corrupt(column: &'static str, problem: impl ToString) -> StoreError {
     StoreError::Corrupt {
         column,

@@ -16,6 +16,7 @@ use super::{
     ReviewPhotoRow, SessionRow, SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError,
     StoreResult, Tx, VehicleRow, VerificationRow, VerificationStatus, ViolationRow,
 };
+use super::{ActiveBinding, OpenViolations};
 use renche::domain::{ActorRole, Fen, PlateType};
 use renche::Timestamp;
 
@@ -1143,6 +1144,79 @@ impl<D: Db> Tx for SqlTx<D> {
         )?;
         Ok(inserted == 1)
     }
+    fn active_bindings_with_parties(&mut self) -> StoreResult<Vec<ActiveBinding>> {
+        let sql = format!(
+            "SELECT {}, {}, {} FROM bindings b JOIN vehicles h ON h.id = b.vehicle_id \
+             JOIN people p ON p.id = b.binder_id WHERE b.removed_at IS NULL ORDER BY b.vehicle_id, b.id",
+            rows::qualified(BINDING_COLUMNS, "b"),
+            rows::qualified(VEHICLE_COLUMNS, "h"),
+            rows::qualified(PERSON_COLUMNS, "p"),
+        );
+        let (b, h) = (rows::width(BINDING_COLUMNS), rows::width(VEHICLE_COLUMNS));
+        let mut out = Vec::new();
+        self.db.query(&sql, &[], &mut |r| {
+            out.push(ActiveBinding {
+                binding: rows::binding(r)?,
+                vehicle: rows::vehicle(&rows::Shifted(r, b))?,
+                binder: rows::person(&rows::Shifted(r, b + h))?,
+            });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    fn each_vehicle_with_open_violations(
+        &mut self,
+        city: Option<&str>,
+        each: &mut dyn FnMut(OpenViolations) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        // In the order of `violations_by_vehicle`, so that neither database sorts a million rows.
+        let sql = format!(
+            "SELECT {}, {}, {} FROM violations v JOIN vehicles h ON h.id = v.vehicle_id \
+             LEFT JOIN people p ON p.id = h.owner_person_id WHERE v.state <> 'paid'{} \
+             ORDER BY v.vehicle_id, v.occurred_at DESC",
+            rows::qualified(VIOLATION_COLUMNS, "v"),
+            rows::qualified(VEHICLE_COLUMNS, "h"),
+            rows::qualified(PERSON_COLUMNS, "p"),
+            if city.is_some() {
+                " AND h.city = ?1"
+            } else {
+                ""
+            },
+        );
+        let args: &[Arg<'_>] = match city {
+            Some(c) => &[Arg::Text(Some(c))],
+            None => &[],
+        };
+        let (v, h) = (rows::width(VIOLATION_COLUMNS), rows::width(VEHICLE_COLUMNS));
+        let mut group: Option<OpenViolations> = None;
+        self.db.query(&sql, args, &mut |r| {
+            let violation = rows::violation(r)?;
+            match &mut group {
+                Some(g) if g.vehicle.id == violation.vehicle_id => g.violations.push(violation),
+                _ => {
+                    // A new vehicle: its row and owner are parsed once, not per violation.
+                    let owner = match r.opt_int(v + h)? {
+                        Some(_) => Some(rows::person(&rows::Shifted(r, v + h))?),
+                        None => None,
+                    };
+                    let next = OpenViolations {
+                        vehicle: rows::vehicle(&rows::Shifted(r, v))?,
+                        owner,
+                        violations: vec![violation],
+                    };
+                    if let Some(done) = group.replace(next) {
+                        each(done)?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(done) = group {
+            each(done)?;
+        }
+        Ok(())
+    }
+
     fn server_key(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         // Instances starting together must agree on one key: the second waits here for the first's insert.
         self.db.advisory_lock(Advisory::ServerKey, name)?;

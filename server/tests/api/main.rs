@@ -18,6 +18,7 @@ mod kiosk;
 mod notices;
 mod operations;
 mod perf;
+mod preview;
 mod sms_economy;
 mod violations;
 mod window;

@@ -1231,3 +1231,103 @@ pub async fn review_photos(store: Arc<dyn Store>) {
     .await;
     assert!(bad.is_err());
 }
+
+fn violation_of(vehicle: i64, minutes: i64, state: &str) -> NewViolation {
+    let decided = state != "unhandled";
+    NewViolation {
+        vehicle_id: vehicle,
+        occurred_at: at(minutes),
+        code: "1344".into(),
+        description: "违反禁令标志指示".into(),
+        place: "东莞市南城区".into(),
+        points: Points::new(3).unwrap(),
+        fine_fen: Fen::new(20_000).unwrap(),
+        source: ViolationSource::parse("device").unwrap(),
+        state: ViolationState::parse(state).unwrap(),
+        decision_number: decided.then(|| format!("441900-{minutes}")),
+        decided_at: decided.then(|| at(minutes + 1)),
+        created_at: at(minutes),
+    }
+}
+
+/// The policy preview's two reads: the active bindings with their parties, and the open violations
+/// streamed vehicle by vehicle with the vehicle and its owner.
+pub async fn policy_preview_reads(store: Arc<dyn Store>) {
+    let (owner, binder, owned, unowned, elsewhere) = write(&store, |tx| {
+        let owner = tx.insert_person(&new_person(1))?;
+        let binder = tx.insert_person(&new_person(2))?;
+        let owned = tx.insert_vehicle(&new_vehicle(1, Some(owner)))?;
+        let unowned = tx.insert_vehicle(&new_vehicle(2, None))?;
+        let mut v = new_vehicle(3, None);
+        v.city = "533300".into();
+        let elsewhere = tx.insert_vehicle(&v)?;
+        for (vehicle, minutes, state) in [
+            (owned, 10, "unhandled"),
+            (owned, 30, "handled"),
+            (owned, 20, "paid"),
+            (unowned, 5, "unhandled"),
+            (elsewhere, 7, "unhandled"),
+            (owned, 40, "unhandled"),
+        ] {
+            tx.insert_violation(&violation_of(vehicle, minutes, state))?;
+        }
+        tx.insert_binding(&binding(binder, owned, 1))?;
+        let gone = tx.insert_binding(&binding(binder, unowned, 2))?;
+        tx.remove_binding(gone, at(3), binder, ActorRole::Binder)?;
+        Ok((owner, binder, owned, unowned, elsewhere))
+    })
+    .await
+    .unwrap();
+    type Group = (i64, Option<i64>, Vec<i64>);
+    let (all, dongguan, bindings, stopped, after_stop) = read(&store, |tx| {
+        let groups = |city: Option<&str>, tx: &mut dyn Tx| -> StoreResult<Vec<Group>> {
+            let mut out: Vec<Group> = Vec::new();
+            tx.each_vehicle_with_open_violations(city, &mut |g| {
+                let minutes = g
+                    .violations
+                    .iter()
+                    .map(|v| (v.occurred_at.millis() - T0.millis()) / 60_000)
+                    .collect();
+                out.push((g.vehicle.id, g.owner.map(|o| o.id), minutes));
+                Ok(())
+            })?;
+            Ok(out)
+        };
+        let all = groups(None, tx)?;
+        let dongguan = groups(Some("441900"), tx)?;
+        let bindings = tx.active_bindings_with_parties()?;
+        // A consumer that gives up half-way ends the scan with its error, and the transaction goes on.
+        let stopped = tx.each_vehicle_with_open_violations(None, &mut |_| {
+            Err(StoreError::Database("enough".into()))
+        });
+        let after_stop = tx.count_people()?;
+        Ok((all, dongguan, bindings, stopped, after_stop))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        all,
+        vec![
+            // Paid is settled whatever the policy: left out. Newest first within a vehicle.
+            (owned, Some(owner), vec![40, 30, 10]),
+            (unowned, None, vec![5]),
+            (elsewhere, None, vec![7]),
+        ]
+    );
+    assert_eq!(dongguan, all[..2].to_vec());
+    assert_eq!(bindings.len(), 1);
+    let b = &bindings[0];
+    assert_eq!(
+        (
+            b.binding.binder_id,
+            b.binding.vehicle_id,
+            b.vehicle.id,
+            b.binder.id
+        ),
+        (binder, owned, owned, binder)
+    );
+    assert_eq!(b.binder.name, "测试2");
+    assert_eq!(b.vehicle.city, "441900");
+    assert!(matches!(stopped, Err(StoreError::Database(m)) if m == "enough"));
+    assert_eq!(after_stop, 2);
+}

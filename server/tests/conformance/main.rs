@@ -63,6 +63,7 @@ conformance!(
     server_key_is_made_once,
     rollback_and_snapshot,
     commits_and_removals_interleave,
+    policy_preview_reads,
 );
 
 /// The whole server on each store: built from its database URL, demo data seeded, answering.
