@@ -111,6 +111,9 @@ test('kiosk: enrolled by an officer, ID-card sign-in, and the 1 September rule a
     throw new Error(`${e.message}: at ${await page.evaluate(() => `${location.hash} ${document.documentElement.dataset.route}`)}: ${(await page.textContent('#main')).slice(0, 300)}`);
   });
   assert.equal(await page.$('[data-nav="bind"]'), null, 'no binding at a kiosk');
+  // The bound car's violations, read through signed requests and routed for the kiosk.
+  await page.waitForSelector('#main [data-violation-id]');
+  await screenshot(page, 'kiosk-violations');
 
   // 23:59:59 on 31 August, China time: an unbound vehicle's camera violation can be handled here.
   await page.click('[data-nav="lookup"]');

@@ -236,6 +236,7 @@ const STRINGS = {
   routeOnline: { zh: '可网上处理', en: 'Handle online' },
   routeWindow: { zh: '到窗口处理', en: 'At a window' },
   routeHere: { zh: '可当场处理', en: 'Can be handled here' },
+  routeKiosk: { zh: '可在本机办理', en: 'Can be handled at this kiosk' },
   routeViewOnly: { zh: '仅可查询', en: 'View only' },
   routeSettled: { zh: '已处理', en: 'Settled' },
   routeNotTheirs: { zh: '无权查看', en: 'Not yours' },

@@ -118,8 +118,7 @@ function lookedUpRow(x, local, version, suffix) {
   const row = h('li', { 'data-violation-id': x.id, 'data-route': r.route, 'data-local-route': local?.route ?? '' },
     h('div', { class: 'row' },
       h('div', { class: 'grow' }, offenceLabel(x), h('div', { class: 'meta' }, cstDateTime(x.occurredAt))),
-      // Online here means at this kiosk.
-      routeBadge(r.route, { here: r.route === 'online' })),
+      routeBadge(r.route)),
     h('p', { class: 'meta' }, pointsText(x.points), ' · ', yuan(x.fineFen)),
     open && r.reasons?.length ? h('ul', { class: 'reasons' }, r.reasons.map((reason) => h('li', { 'data-code': reason.code }, pick(reason.message)))) : null,
     local && local.route !== r.route ? notice(t('serverDiffers'), 'warn') : null);

@@ -2,6 +2,7 @@
 
 import { t } from '../i18n.js';
 import { h } from '../ui.js';
+import { app } from '../state.js';
 
 const ROUTE_LABELS = {
   online: 'routeOnline',
@@ -16,6 +17,8 @@ const ROUTE_LABELS = {
  * window route reads "can be handled here".
  */
 export function routeBadge(route, { here = false } = {}) {
-  const key = here ? 'routeHere' : (ROUTE_LABELS[route] ?? 'routeViewOnly');
+  // At a kiosk, "online" is this machine.
+  const atKiosk = app.channel === 'kiosk' && route === 'online';
+  const key = here ? 'routeHere' : atKiosk ? 'routeKiosk' : (ROUTE_LABELS[route] ?? 'routeViewOnly');
   return h('span', { class: `badge ${here ? 'online' : route}`, 'data-route': route }, t(key));
 }
