@@ -326,12 +326,12 @@ export async function mount(container, params, memo) {
     })));
   }
 
-  // Officers see which rules decide today in each city and which take over next, and when (China time).
+  // Officers see where binding is available today and when each city's next rules take over (China time).
   const policyLine = h('ul', { class: 'meta', id: 'window-policy' });
   get('/policy/cities', { quiet: true }).then((cities) => {
     fill(policyLine, (cities ?? []).filter((c) => c.code !== '000000').map((c) => h('li', { 'data-city': c.code },
-      t('policyInForce', { city: pick({ zh: c.nameZh, en: c.nameEn }), version: c.version }),
-      c.next?.effectiveFrom ? t('policyNext', { version: c.next.version, at: cstDateTime(c.next.effectiveFrom) }) : '')));
+      t(c.featureEnabled ? 'policyCityOpen' : 'policyCityClosed', { city: pick({ zh: c.nameZh, en: c.nameEn }) }),
+      c.next?.effectiveFrom ? t('policyNext', { at: cstDateTime(c.next.effectiveFrom) }) : '')));
   }, () => {});
   fill(container,
     pageHeading(t('windowTitle')),
