@@ -60,12 +60,16 @@ impl Timestamp {
         if b.len() < 20 || !s.is_ascii() {
             return Err(TimestampError::Malformed);
         }
+        // Two or four digits: read here rather than by `str::parse`, which binding checks felt.
         let num = |from: usize, to: usize| -> Result<i64, TimestampError> {
-            let part = s.get(from..to).ok_or(TimestampError::Malformed)?;
-            if !part.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(TimestampError::Malformed);
-            }
-            part.parse::<i64>().map_err(|_| TimestampError::Malformed)
+            let part = b.get(from..to).ok_or(TimestampError::Malformed)?;
+            part.iter().try_fold(0i64, |n, &c| {
+                if c.is_ascii_digit() {
+                    Ok(n * 10 + i64::from(c - b'0'))
+                } else {
+                    Err(TimestampError::Malformed)
+                }
+            })
         };
         let sep = |i: usize, expect: &[u8]| -> Result<(), TimestampError> {
             match b.get(i) {

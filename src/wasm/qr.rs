@@ -1,11 +1,11 @@
-//! Vehicle QR codes for the browser: draw the owner's code, show what a scanned code says and how long it
-//! has left. Reading camera frames is `wasm/scan.rs`. Making and verifying codes needs the server's key and
+//! Vehicle QR codes for the browser: draw the owner's code (into a canvas, or as SVG or pixels for workers
+//! and Node), show what a scanned code says and how long it has left. Reading camera frames is `wasm/scan.rs`. Making and verifying codes needs the server's key and
 //! stays there.
 //!
 //! What fails throws a JS `Error` whose message starts with the stable code and which carries `code` and
 //! `reason` (`{code, params, message: {zh, en}}`) properties.
 
-use crate::message::{Explain, Reason};
+use crate::message::{Explain, Message, Reason};
 use crate::qr::{QrMatrix, QrPayload};
 use crate::time::Timestamp;
 // JSON text like every other answer: one serializer in the module instead of two.
@@ -24,7 +24,8 @@ const QR_TYPES: &str = r#"
 export type QrErrorCode =
   | "QR_NOT_VEHICLE_CODE" | "QR_UNKNOWN_VERSION" | "QR_MALFORMED" | "QR_BAD_SIGNATURE" | "QR_EXPIRED"
   | "QR_PLATE_NOT_ENCODABLE" | "QR_EXPIRY_OUT_OF_RANGE" | "QR_TEXT_TOO_LONG" | "QR_SCALE_OUT_OF_RANGE"
-  | "QR_IMAGE_BAD_DIMENSIONS" | "QR_IMAGE_TOO_LARGE" | "QR_NO_SYMBOL" | "QR_DECODE_FAILED";
+  | "QR_IMAGE_BAD_DIMENSIONS" | "QR_IMAGE_TOO_LARGE" | "QR_NO_SYMBOL" | "QR_DECODE_FAILED"
+  | "QR_CANVAS_UNAVAILABLE";
 export interface QrError {
   code: QrErrorCode;
   params: { [name: string]: string | number };
@@ -40,6 +41,15 @@ export interface QrModules {
   size: number;
   version: number;
   modules: Uint8Array;
+}
+/**
+ * What `qrPaintCanvas` paints into: an `HTMLCanvasElement`, described by its shape so that the package's
+ * types need no DOM library.
+ */
+export interface QrCanvas {
+  width: number;
+  height: number;
+  getContext(contextId: "2d"): object | null;
 }
 /** Opaque black-on-white pixels with the 4-module quiet zone, ready for `new ImageData(data, width, height)`. */
 export interface QrImage {
@@ -99,21 +109,75 @@ pub fn qr_matrix(text: &str) -> Result<JsValue, JsValue> {
     ]))
 }
 
-/// The QR code of `text` as RGBA pixels, `scale` pixels per module, quiet zone included.
-#[wasm_bindgen(js_name = qrPaintRgba, unchecked_return_type = "QrImage")]
-pub fn qr_paint_rgba(text: &str, scale: u32) -> Result<JsValue, JsValue> {
+/// The side in pixels (at most `MAX_PAINT_SIDE`, so it fits a u32) and the RGBA pixels of the code of
+/// `text`: one copy for `qrPaintRgba` and `qrPaintCanvas`.
+#[inline(never)]
+fn rgba(text: &str, scale: u32) -> Result<(u32, Vec<u8>), JsValue> {
     let m = matrix(text)?;
     let scale = scale as usize;
     let side = m.painted_side(scale).map_err(|e| js_error(&e))?;
     let pixels = m.paint_rgba(scale).map_err(|e| js_error(&e))?;
+    Ok((side as u32, pixels))
+}
+
+/// The QR code of `text` as RGBA pixels, `scale` pixels per module, quiet zone included.
+#[wasm_bindgen(js_name = qrPaintRgba, unchecked_return_type = "QrImage")]
+pub fn qr_paint_rgba(text: &str, scale: u32) -> Result<JsValue, JsValue> {
+    let (side, pixels) = rgba(text, scale)?;
     Ok(object(&[
-        ("width", JsValue::from(side as u32)),
-        ("height", JsValue::from(side as u32)),
+        ("width", JsValue::from(side)),
+        ("height", JsValue::from(side)),
         (
             "data",
             js_sys::Uint8ClampedArray::from(pixels.as_slice()).into(),
         ),
     ]))
+}
+
+/// `qrPaintCanvas` got something that is not a canvas, or a canvas that already has another kind of
+/// context (WebGL) and so cannot give a 2D one.
+struct CanvasUnavailable;
+
+impl Explain for CanvasUnavailable {
+    fn code(&self) -> &'static str {
+        "QR_CANVAS_UNAVAILABLE"
+    }
+    fn message(&self) -> Message {
+        Message::new(
+            "无法在该画布上绘制:需要一个可提供 2D 上下文的 <canvas> 元素",
+            "Cannot paint on this canvas: it must be a <canvas> element that gives a 2D context",
+        )
+    }
+}
+
+/// Paints the QR code of `text` into `canvas`, `scale` pixels per module, quiet zone included: the canvas
+/// is resized to the code's side, so size it on the page with CSS (`image-rendering: pixelated` keeps the
+/// modules sharp). Throws like the other QR functions, before touching the canvas.
+#[wasm_bindgen(js_name = qrPaintCanvas)]
+pub fn qr_paint_canvas(
+    #[wasm_bindgen(unchecked_param_type = "QrCanvas")] canvas: &JsValue,
+    text: &str,
+    scale: u32,
+) -> Result<(), JsValue> {
+    let (side, pixels) = rgba(text, scale)?;
+    let unavailable = || js_error(&CanvasUnavailable);
+    let canvas = canvas
+        .dyn_ref::<web_sys::HtmlCanvasElement>()
+        .ok_or_else(unavailable)?;
+    let context = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .ok_or_else(unavailable)?
+        .unchecked_into::<web_sys::CanvasRenderingContext2d>();
+    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(pixels.as_slice()),
+        side,
+        side,
+    )?;
+    canvas.set_width(side);
+    canvas.set_height(side);
+    context.put_image_data(&image, 0.0, 0.0)
 }
 
 #[derive(Serialize)]

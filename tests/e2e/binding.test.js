@@ -38,7 +38,7 @@ test('scan binding: the owner shows the code, the binder reads a picture of it, 
   await publishScreenshot(await screenshot(ownerPage, 'my-vehicles'));
   assert.deepEqual(await axeSerious(ownerPage), []);
   await ownerPage.click(`#owned-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"] [data-action="show-qr"]`);
-  await ownerPage.waitForSelector('#qr-image svg');
+  await ownerPage.waitForSelector('canvas#qr-image');
   // The countdown starts at three minutes, from the code's own expiry.
   const countdown = await ownerPage.textContent('#qr-countdown');
   assert.match(countdown, /^(3:00|2:5\d)$/);
@@ -195,7 +195,7 @@ test('scan binding with the camera: frames are decoded live in wasm', async () =
   const { nev } = DEMO.owner;
   await go(ownerPage, '#/vehicles');
   await ownerPage.click(`#owned-vehicles li[data-plate="${nev.plateNumber}"] [data-action="show-qr"]`);
-  await ownerPage.waitForSelector('#qr-image svg');
+  await ownerPage.waitForSelector('canvas#qr-image');
   const png = await qrPicture(ownerPage);
   const rgba = await ownerPage.evaluate(async (base64) => {
     // An image element, not fetch: the page's content-security policy lets it connect to its own origin only.

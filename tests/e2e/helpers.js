@@ -352,7 +352,7 @@ export async function go(page, hash) {
 
 /** A picture of the owner's code as it is on screen, once no passing message (toast) covers any of it. */
 export async function qrPicture(page) {
-  await page.waitForSelector('#qr-image svg');
+  await page.waitForSelector('canvas#qr-image');
   await page.waitForSelector('#toasts:empty', { state: 'attached' });
   return page.locator('#qr-image').screenshot();
 }

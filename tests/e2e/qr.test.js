@@ -36,7 +36,7 @@ test('a code past its three minutes is refused by the server, with its reason sh
   await signIn(binder.page, server.url, DEMO.binder.phone);
   await go(owner.page, '#/vehicles');
   await owner.page.click(`#owned-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"] [data-action="show-qr"]`);
-  await owner.page.waitForSelector('#qr-image svg');
+  await owner.page.waitForSelector('canvas#qr-image');
   const png = await qrPicture(owner.page);
 
   // The server's clock moves past the code's lifetime.
@@ -63,7 +63,7 @@ test('countdown from the code’s expiry, greyed on expiry, replaced by a new co
   await go(page, '#/vehicles');
   await page.waitForSelector('#owned-vehicles [data-vehicle-id]');
   await page.click(`#owned-vehicles li[data-plate="${DEMO.owner.vehicle.plateNumber}"] [data-action="show-qr"]`);
-  await page.waitForSelector('#qr-image svg');
+  await page.waitForSelector('canvas#qr-image');
   const start = seconds(await page.textContent('#qr-countdown'));
   assert.ok(start >= 175 && start <= 180, `countdown starts at ${start} s`);
 

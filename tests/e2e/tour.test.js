@@ -150,7 +150,7 @@ test('an owner: vehicles with their binders, a QR code, a vehicle that cannot be
   // Only vehicles that can be bound offer a code; the taxi says why not.
   assert.equal(await owner.page.$(`#owned-vehicles li[data-vehicle-id="${taxi}"] [data-action="show-qr"]`), null);
   assert.match(await owner.page.textContent(`#owned-vehicles li[data-vehicle-id="${taxi}"] [data-not-bindable]`), /出租|营运|使用性质/);
-  await visit(owner, `#/vehicles/${car}/qr`, 'owner-qr', shown('#qr-image svg'));
+  await visit(owner, `#/vehicles/${car}/qr`, 'owner-qr', shown('canvas#qr-image'));
   await visit(owner, `#/vehicles/${taxi}/qr`, 'owner-qr-not-bindable', shown('#qr-not-bindable'));
   await visit(owner, '#/violations', 'owner-violations', shown('li[data-violation-id]'));
   await visit(owner, '#/inbox', 'owner-inbox', shown('#main h1'));

@@ -10,7 +10,7 @@ const root = new URL("../../", import.meta.url);
 
 /** The relative imports of a JS file (import/export … from "./x", require("./x")). */
 function importsOf(text) {
-  return [...text.matchAll(/(?:from\s+|require\(|import\()\s*["'](\.\/[^"']+)["']/g)].map((m) => m[1].slice(2));
+  return [...text.matchAll(/(?:from\s*|require\(|import\()\s*["'](\.\/[^"']+)["']/g)].map((m) => m[1].slice(2));
 }
 
 for (const dir of ["pkg-node", "pkg-web", "pkg-bundler"]) {

@@ -132,6 +132,30 @@ test("codes we draw scan with jsQR", () => {
   }
 });
 
+test("qrPaintCanvas throws the QR functions' typed errors, never a panic", () => {
+  const code = (f) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof Error);
+      assert.equal(e.reason.code, e.code);
+      assert.ok(e.message.startsWith(`${e.code}: `), e.message);
+      return e.code;
+    }
+    assert.fail("did not throw");
+  };
+  // Bad input is reported before the canvas is looked at.
+  assert.equal(code(() => renche.qrPaintCanvas({}, "x".repeat(4000), 4)), "QR_TEXT_TOO_LONG");
+  assert.equal(code(() => renche.qrPaintCanvas({}, "HELLO", 0)), "QR_SCALE_OUT_OF_RANGE");
+  assert.equal(code(() => renche.qrPaintCanvas({}, "HELLO", 5000)), "QR_SCALE_OUT_OF_RANGE");
+  // Node has no HTMLCanvasElement: anything passed is not a canvas.
+  assert.equal(code(() => renche.qrPaintCanvas({ width: 1, height: 1, getContext: () => null }, "HELLO", 4)),
+    "QR_CANVAS_UNAVAILABLE");
+  assert.equal(code(() => renche.qrPaintCanvas(null, "HELLO", 4)), "QR_CANVAS_UNAVAILABLE");
+  // The module still works after each of them.
+  assert.equal(renche.qrPaintRgba("HELLO", 1).width, 29);
+});
+
 test("for one-mode texts we draw the same symbol as npm qrcode, in a smaller SVG", () => {
   let compared = 0;
   for (const text of texts) {

@@ -66,6 +66,8 @@ export function qrExports() {
   const m = core();
   return {
     renderSvg: m.qrSvg,
+    // Paints into a <canvas> through the canvas's 2D context (web-sys in the core).
+    paintCanvas: m.qrPaintCanvas,
     // Present once loadScanner() has finished.
     scanRgba: scanner?.qrScanRgba,
     decodePayload: m.qrDecodePayload,

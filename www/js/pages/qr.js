@@ -1,4 +1,4 @@
-// The owner's vehicle QR code: drawn by the core, counted down from the code's own expiry, greyed when it
+// The owner's vehicle QR code: painted by the core into a canvas, counted down from the code's own expiry, greyed when it
 // runs out, replaced on request. A code is used up by one scan: once someone has scanned it, the page says
 // who (masked) and stops counting. A vehicle nobody could bind gets no code, only the reason.
 
@@ -10,6 +10,9 @@ import { plateBadge } from '../widgets/plate-badge.js';
 import { whyNotBindable } from '../widgets/bindable.js';
 
 const POLL_MS = 2000;
+/** Canvas pixels per module at a device pixel ratio of 1: a vehicle code (41 modules with its quiet zone)
+ * comes out at 328 pixels, a little more than the box shows, so that scaling down keeps it sharp. */
+const PIXELS_PER_MODULE = 8;
 
 /** The expiry written inside the code (epoch ms), read by the core; the server's field as a fallback. */
 function expiryOf(issued) {
@@ -129,12 +132,19 @@ export async function mount(container, params, memo) {
   };
 
   const show = (issued, clock) => {
-    const { renderSvg } = qrExports();
-    const image = h('div', {
+    const { paintCanvas } = qrExports();
+    // A canvas has no text of its own: role="img" and the label say what it shows.
+    const image = h('canvas', {
       class: 'qr-image', id: 'qr-image', role: 'img', 'aria-label': t('qrImageLabel', { plate }),
       'data-expires-at': new Date(expiryOf(issued)).toISOString(),
-      html: renderSvg(issued.qrText),
     });
+    const scale = Math.min(32, Math.ceil(PIXELS_PER_MODULE * (window.devicePixelRatio || 1)));
+    try {
+      paintCanvas(image, issued.qrText, scale);
+    } catch (err) {
+      fill(qrBox, errorNotice(err));
+      return;
+    }
     const time = h('div', { class: 'countdown', id: 'qr-countdown', role: 'timer', 'aria-live': 'off' });
     const timeLabel = h('p', { class: 'meta', id: 'qr-countdown-label' }, t('qrExpiresIn'));
     const expiredNote = h('div', { id: 'qr-expired', 'aria-live': 'assertive' });
