@@ -5,7 +5,8 @@
 export type QrErrorCode =
 | "QR_NOT_VEHICLE_CODE" | "QR_UNKNOWN_VERSION" | "QR_MALFORMED" | "QR_BAD_SIGNATURE" | "QR_EXPIRED"
 | "QR_PLATE_NOT_ENCODABLE" | "QR_EXPIRY_OUT_OF_RANGE" | "QR_TEXT_TOO_LONG" | "QR_SCALE_OUT_OF_RANGE"
-| "QR_IMAGE_BAD_DIMENSIONS" | "QR_IMAGE_TOO_LARGE" | "QR_NO_SYMBOL" | "QR_DECODE_FAILED";
+| "QR_IMAGE_BAD_DIMENSIONS" | "QR_IMAGE_TOO_LARGE" | "QR_NO_SYMBOL" | "QR_DECODE_FAILED"
+| "QR_CANVAS_UNAVAILABLE";
 export interface QrError {
     code: QrErrorCode;
     params: { [name: string]: string | number };
@@ -21,6 +22,15 @@ export interface QrModules {
     size: number;
     version: number;
     modules: Uint8Array;
+}
+/**
+ * What `qrPaintCanvas` paints into: an `HTMLCanvasElement`, described by its shape so that the package's
+ * types need no DOM library.
+ */
+export interface QrCanvas {
+    width: number;
+    height: number;
+    getContext(contextId: "2d"): object | null;
 }
 /** Opaque black-on-white pixels with the 4-module quiet zone, ready for `new ImageData(data, width, height)`. */
 export interface QrImage {
@@ -433,6 +443,13 @@ export function qrDecodePayload(text: string): QrPayloadInfo;
 export function qrMatrix(text: string): QrModules;
 
 /**
+ * Paints the QR code of `text` into `canvas`, `scale` pixels per module, quiet zone included: the canvas
+ * is resized to the code's side, so size it on the page with CSS (`image-rendering: pixelated` keeps the
+ * modules sharp). Throws like the other QR functions, before touching the canvas.
+ */
+export function qrPaintCanvas(canvas: QrCanvas, text: string, scale: number): void;
+
+/**
  * The QR code of `text` as RGBA pixels, `scale` pixels per module, quiet zone included.
  */
 export function qrPaintRgba(text: string, scale: number): QrImage;
@@ -476,6 +493,7 @@ export interface InitOutput {
     readonly plateTypes: () => [number, number, number];
     readonly qrDecodePayload: (a: number, b: number) => [number, number, number];
     readonly qrMatrix: (a: number, b: number) => [number, number, number];
+    readonly qrPaintCanvas: (a: any, b: number, c: number, d: number) => [number, number];
     readonly qrPaintRgba: (a: number, b: number, c: number) => [number, number, number];
     readonly qrSecondsLeft: (a: number, b: number, c: number) => [number, number, number];
     readonly qrSvg: (a: number, b: number) => [number, number, number, number];
@@ -495,9 +513,9 @@ export interface InitOutput {
     readonly __wbindgen_malloc: (a: number, b: number) => number;
     readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_free: (a: number, b: number, c: number) => void;
-    readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;
+    readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_dealloc: (a: number) => void;
     readonly __wbindgen_start: () => void;
 }

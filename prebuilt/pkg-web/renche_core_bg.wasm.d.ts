@@ -10,6 +10,7 @@ export const parseResidentId: (a: number, b: number) => [number, number, number]
 export const plateTypes: () => [number, number, number];
 export const qrDecodePayload: (a: number, b: number) => [number, number, number];
 export const qrMatrix: (a: number, b: number) => [number, number, number];
+export const qrPaintCanvas: (a: any, b: number, c: number, d: number) => [number, number];
 export const qrPaintRgba: (a: number, b: number, c: number) => [number, number, number];
 export const qrSecondsLeft: (a: number, b: number, c: number) => [number, number, number];
 export const qrSvg: (a: number, b: number) => [number, number, number, number];
@@ -29,8 +30,8 @@ export const scoringCycle: (a: number, b: any, c: any) => [number, number, numbe
 export const __wbindgen_malloc: (a: number, b: number) => number;
 export const __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
 export const __wbindgen_free: (a: number, b: number, c: number) => void;
-export const __wbindgen_exn_store: (a: number) => void;
 export const __externref_table_alloc: () => number;
 export const __wbindgen_externrefs: WebAssembly.Table;
+export const __wbindgen_exn_store: (a: number) => void;
 export const __externref_table_dealloc: (a: number) => void;
 export const __wbindgen_start: () => void;
