@@ -5,7 +5,7 @@ use crate::flows::accounts::{self, AccountPurpose, PhoneProof, SignedIn as Opene
 use crate::flows::sessions::Session;
 use crate::flows::{sessions, sms};
 use crate::http::extract::{parse_phone, ApiJson, ClientAddr, Ctx};
-use crate::http::guard::{clear_cookie, session_cookie, Account, AnswerKey, Caller, SignedIn};
+use crate::http::guard::{clear_cookie, session_answer, Account, AnswerKey, Caller, SignedIn};
 use crate::http::idempotency::{write_answer_then_deliver, Answer};
 use crate::http::views::{AccountView, ChallengeView, PersonView, SessionView};
 use crate::state::SharedState;
@@ -42,10 +42,13 @@ pub(super) async fn get_session(
         .into_response());
     }
     let (token, csrf) = state.write(move |tx| sessions::open(tx, None, now)).await?;
-    let mut resp = Json(SessionView::of(csrf, None, None, now)).into_response();
-    resp.headers_mut()
-        .insert(SET_COOKIE, session_cookie(&token, state.secure_cookies));
-    Ok(resp)
+    let view = SessionView::of(csrf, None, None, now);
+    Ok(session_answer(
+        StatusCode::OK,
+        view,
+        &token,
+        state.secure_cookies,
+    ))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -113,21 +116,18 @@ fn signed_in_response(
         Verdict::Done(opened) => opened,
         Verdict::Refused(e) => return Err(e),
     };
-    let mut resp = (
-        status,
-        Json(SessionView::of(
-            opened.csrf_token,
-            Some(&opened.account),
-            opened.person.as_ref(),
-            now,
-        )),
-    )
-        .into_response();
-    resp.headers_mut().insert(
-        SET_COOKIE,
-        session_cookie(&opened.token, state.secure_cookies),
+    let view = SessionView::of(
+        opened.csrf_token,
+        Some(&opened.account),
+        opened.person.as_ref(),
+        now,
     );
-    Ok(resp)
+    Ok(session_answer(
+        status,
+        view,
+        &opened.token,
+        state.secure_cookies,
+    ))
 }
 
 /// Checks the code in `body` in one write job and answers with the new session.

@@ -135,6 +135,21 @@ pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("renche_session=; Path=/"))
 }
 
+/// A new session: its view, with its cookie.
+pub fn session_answer(
+    status: StatusCode,
+    view: crate::http::views::SessionView,
+    token: &str,
+    secure: bool,
+) -> Response {
+    let mut resp = (status, axum::Json(view)).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        session_cookie(token, secure),
+    );
+    resp
+}
+
 pub fn clear_cookie(secure: bool) -> HeaderValue {
     if secure {
         HeaderValue::from_static(

@@ -5,16 +5,14 @@ use crate::error::{KioskProblem, ServerError, ServerErrorCode, ServerResult};
 use crate::flows::consent::NamedVehicle;
 use crate::flows::kiosks::{self, CardRead, FaceCheck};
 use crate::http::extract::{parse_plate, ApiJson, Change};
-use crate::http::guard::{session_cookie, KioskChannel};
+use crate::http::guard::{session_answer, KioskChannel};
 use crate::http::idempotency::Answer;
 use crate::http::views::{SessionView, VehicleView, ViolationView};
 use crate::state::SharedState;
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use renche::domain::{EngineSuffix, ResidentId};
 use serde::{Deserialize, Serialize};
 
@@ -92,21 +90,13 @@ pub(super) async fn sign_in(
     let opened = state
         .write(move |tx| kiosks::sign_in(tx, kiosk_id, &card, &face, now))
         .await??;
-    let mut resp = (
+    let view = SessionView::of(opened.csrf_token, None, Some(&opened.person), now);
+    Ok(session_answer(
         StatusCode::OK,
-        Json(SessionView::of(
-            opened.csrf_token,
-            None,
-            Some(&opened.person),
-            now,
-        )),
-    )
-        .into_response();
-    resp.headers_mut().insert(
-        SET_COOKIE,
-        session_cookie(&opened.token, state.secure_cookies),
-    );
-    Ok(resp)
+        view,
+        &opened.token,
+        state.secure_cookies,
+    ))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

@@ -464,6 +464,69 @@ async fn a_kiosk_session_is_honoured_only_on_that_kiosks_signed_requests() {
     assert_eq!(app.audit_entries("kiosk.sign_in_refused").len(), 3);
 }
 
+/// A kiosk's session in a test: each request signed now, by the app's clock, with a fresh nonce.
+struct AtKiosk<'a> {
+    app: &'a TestApp,
+    client: Client,
+    kiosk: Kiosk,
+    key: &'a SigningKey,
+    sent: std::cell::Cell<u32>,
+}
+
+impl<'a> AtKiosk<'a> {
+    /// Enrols a kiosk with `key` and signs 张绑定 in at it.
+    async fn signed_in(app: &'a TestApp, key: &'a SigningKey) -> AtKiosk<'a> {
+        let officer = app.signed_in(OFFICER).await;
+        let kiosk = enrol(&officer, key).await;
+        let mut client = app.client().await;
+        let at = millis(app);
+        let s = Signing {
+            nonce: "nonce-session-sign-in",
+            at,
+            key,
+        };
+        let (status, body) = kiosk_sign_in(&mut client, &kiosk, s, binder_card(), 0.9).await;
+        assert_eq!(status, StatusCode::OK, "{body:?}");
+        AtKiosk {
+            app,
+            client,
+            kiosk,
+            key,
+            sent: std::cell::Cell::new(0),
+        }
+    }
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.sent.set(self.sent.get() + 1);
+        let nonce = format!("nonce-request-{:08}", self.sent.get());
+        let s = Signing {
+            nonce: &nonce,
+            at: millis(self.app),
+            key: self.key,
+        };
+        kiosk_send(&self.client, &self.kiosk, s, method, path, body).await
+    }
+    async fn look_up(&self, suffix: &str) -> (StatusCode, Value) {
+        let body = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": suffix });
+        self.send(Method::POST, "/api/v1/kiosk/vehicle-lookup", Some(body))
+            .await
+    }
+    async fn handle(&self, id: &str, body: Value) -> (StatusCode, Value) {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/violations/{id}/handle"),
+            Some(body),
+        )
+        .await
+    }
+}
+
+/// Moves the test's clock to `instant` (RFC 3339).
+fn move_clock_to(app: &TestApp, instant: &str) {
+    let to = renche::Timestamp::parse_rfc3339(instant).unwrap();
+    app.advance((to.millis() - millis(app)) / 1000);
+    assert_eq!(millis(app), to.millis());
+}
+
 /// The article's rule at the kiosk: until 2026-08-31T23:59:59+08:00 a driver may handle an unbound
 /// vehicle's camera violation at a Dongguan kiosk; from 2026-09-01T00:00:00+08:00 only with a binding. The
 /// development clock moves; the server is not restarted.
@@ -471,48 +534,11 @@ async fn a_kiosk_session_is_honoured_only_on_that_kiosks_signed_requests() {
 async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
     let app = spawn_app().await;
     let key = SigningKey::from_bytes(&[13u8; 32]);
-    let officer = app.signed_in(OFFICER).await;
-    let kiosk = enrol(&officer, &key).await;
     // From the tests' start (2026-09-01T02:00:00Z) back to one second before midnight China time.
-    let before = renche::Timestamp::parse_rfc3339("2026-08-31T23:59:59+08:00").unwrap();
-    app.advance((before.millis() - millis(&app)) / 1000);
-    assert_eq!(millis(&app), before.millis());
-    let mut driver = app.client().await;
-    let mut nonce = 0;
-    let mut next = |at: i64| {
-        nonce += 1;
-        (format!("nonce-instant-{nonce:08}"), at)
-    };
-    let (n, at) = next(millis(&app));
-    let (status, _) = kiosk_sign_in(
-        &mut driver,
-        &kiosk,
-        Signing {
-            nonce: &n,
-            at,
-            key: &key,
-        },
-        binder_card(),
-        0.9,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    move_clock_to(&app, "2026-08-31T23:59:59+08:00");
+    let at = AtKiosk::signed_in(&app, &key).await;
     // 粤S88888 is 黄车主's; 张绑定 has not bound it. The engine-number suffix is off its vehicle licence.
-    let lookup = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" });
-    let (n, at) = next(millis(&app));
-    let (status, body) = kiosk_send(
-        &driver,
-        &kiosk,
-        Signing {
-            nonce: &n,
-            at,
-            key: &key,
-        },
-        Method::POST,
-        "/api/v1/kiosk/vehicle-lookup",
-        Some(lookup.clone()),
-    )
-    .await;
+    let (status, body) = at.look_up("888888").await;
     assert_eq!(status, StatusCode::OK, "{body:?}");
     assert_eq!(body["relation"], "none");
     let first = &body["violations"][0];
@@ -521,20 +547,7 @@ async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
 
     // One second later: midnight, 1 September, China Standard Time.
     app.advance(1);
-    let (n, at) = next(millis(&app));
-    let (status, body) = kiosk_send(
-        &driver,
-        &kiosk,
-        Signing {
-            nonce: &n,
-            at,
-            key: &key,
-        },
-        Method::POST,
-        "/api/v1/kiosk/vehicle-lookup",
-        Some(lookup.clone()),
-    )
-    .await;
+    let (status, body) = at.look_up("888888").await;
     assert_eq!(status, StatusCode::OK, "{body:?}");
     let first = &body["violations"][0];
     assert_eq!(first["route"]["route"], "window", "{first:?}");
@@ -545,7 +558,7 @@ async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
         .filter_map(|r| r["code"].as_str())
         .collect();
     assert_eq!(codes, vec!["KIOSK_NEEDS_BINDING"], "{first:?}");
-    assert_ne!(body["policyVersion"], "441900-2025-01-01.1");
+    assert_eq!(body["policyVersion"], "441900-2026-09-01.1");
     // Each lookup is audited with the version that routed it.
     let looked_up = app.audit_entries("kiosk.vehicle_looked_up");
     assert!(
@@ -558,72 +571,16 @@ async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
     );
     // Handling it now is refused with the same reason, even with the suffix in hand.
     let id = first["id"].as_str().unwrap().to_owned();
-    let (n, at) = next(millis(&app));
-    let (status, body) = kiosk_send(
-        &driver,
-        &kiosk,
-        Signing {
-            nonce: &n,
-            at,
-            key: &key,
-        },
-        Method::POST,
-        &format!("/api/v1/violations/{id}/handle"),
-        Some(json!({ "engineSuffix": "888888" })),
-    )
-    .await;
+    let (status, body) = at.handle(&id, json!({ "engineSuffix": "888888" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body:?}");
     assert_eq!(body["error"]["reasons"][0]["code"], "KIOSK_NEEDS_BINDING");
     // A wrong suffix is the same answer as an unknown plate: nothing found.
-    let wrong = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "000000" });
-    let (n, at) = next(millis(&app));
-    let (status, _) = kiosk_send(
-        &driver,
-        &kiosk,
-        Signing {
-            nonce: &n,
-            at,
-            key: &key,
-        },
-        Method::POST,
-        "/api/v1/kiosk/vehicle-lookup",
-        Some(wrong),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(at.look_up("000000").await.0, StatusCode::NOT_FOUND);
     // Guessing the suffix: after five misses in an hour, even the right one is refused for the hour.
     for guess in ["000001", "000002", "000003", "000004"] {
-        let wrong = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": guess });
-        let (n, at) = next(millis(&app));
-        let (status, _) = kiosk_send(
-            &driver,
-            &kiosk,
-            Signing {
-                nonce: &n,
-                at,
-                key: &key,
-            },
-            Method::POST,
-            "/api/v1/kiosk/vehicle-lookup",
-            Some(wrong),
-        )
-        .await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(at.look_up(guess).await.0, StatusCode::NOT_FOUND);
     }
-    let (n, at) = next(millis(&app));
-    let (status, body) = kiosk_send(
-        &driver,
-        &kiosk,
-        Signing {
-            nonce: &n,
-            at,
-            key: &key,
-        },
-        Method::POST,
-        "/api/v1/kiosk/vehicle-lookup",
-        Some(lookup.clone()),
-    )
-    .await;
+    let (status, body) = at.look_up("888888").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body:?}");
     assert_eq!(body["error"]["code"], "TOO_MANY_FAILURES");
     // The app, at the same instant, does not reach a vehicle that is not the person's.
@@ -643,57 +600,13 @@ async fn dongguan_kiosks_need_a_binding_from_midnight_on_1_september() {
 async fn before_the_rule_a_kiosk_handles_an_unbound_vehicles_violation_with_its_suffix() {
     let app = spawn_app().await;
     let key = SigningKey::from_bytes(&[14u8; 32]);
-    let officer = app.signed_in(OFFICER).await;
-    let kiosk = enrol(&officer, &key).await;
-    let before = renche::Timestamp::parse_rfc3339("2026-08-31T20:00:00+08:00").unwrap();
-    app.advance((before.millis() - millis(&app)) / 1000);
-    let mut driver = app.client().await;
-    let at = millis(&app);
-    let s = |nonce| Signing {
-        nonce,
-        at,
-        key: &key,
-    };
-    let (status, _) = kiosk_sign_in(
-        &mut driver,
-        &kiosk,
-        s("nonce-handle-00000001"),
-        binder_card(),
-        0.9,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let lookup = json!({ "plateType": "02", "plateNumber": "粤S88888", "engineSuffix": "888888" });
-    let (_, body) = kiosk_send(
-        &driver,
-        &kiosk,
-        s("nonce-handle-00000002"),
-        Method::POST,
-        "/api/v1/kiosk/vehicle-lookup",
-        Some(lookup),
-    )
-    .await;
+    move_clock_to(&app, "2026-08-31T20:00:00+08:00");
+    let at = AtKiosk::signed_in(&app, &key).await;
+    let (_, body) = at.look_up("888888").await;
     let id = body["violations"][0]["id"].as_str().unwrap().to_owned();
     // Without the suffix the violation is not reachable, as in the app.
-    let (status, _) = kiosk_send(
-        &driver,
-        &kiosk,
-        s("nonce-handle-00000003"),
-        Method::POST,
-        &format!("/api/v1/violations/{id}/handle"),
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = kiosk_send(
-        &driver,
-        &kiosk,
-        s("nonce-handle-00000004"),
-        Method::POST,
-        &format!("/api/v1/violations/{id}/handle"),
-        Some(json!({ "engineSuffix": "888888" })),
-    )
-    .await;
+    assert_eq!(at.handle(&id, json!({})).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = at.handle(&id, json!({ "engineSuffix": "888888" })).await;
     assert_eq!(status, StatusCode::OK, "{body:?}");
     assert!(body["decisionNumber"].is_string(), "{body:?}");
     let handled = app.audit_entries("violation.handled");
