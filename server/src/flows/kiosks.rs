@@ -205,9 +205,36 @@ pub struct LookedUp {
     pub routed: Routed,
 }
 
-/// Lookups that found nothing a person may make in an hour: the suffix is a short secret, not to be guessed.
+/// Wrong engine-number suffixes (lookups that found nothing, handlings whose suffix did not match) a person
+/// may give in an hour: the suffix is a short secret, not to be guessed.
 pub const MAX_FAILED_LOOKUPS_PER_HOUR: u32 = 5;
 const HOUR_MS: i64 = 3_600_000;
+
+fn failed_proofs(person_id: i64, now: Timestamp) -> (String, Timestamp) {
+    let window = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(HOUR_MS));
+    (format!("kiosk-lookup-fail:p:{person_id}"), window)
+}
+
+/// Whether the person has given as many wrong suffixes this hour as they may.
+pub fn vehicle_proofs_exhausted(
+    tx: &mut dyn Tx,
+    person_id: i64,
+    now: Timestamp,
+) -> ServerResult<bool> {
+    let (key, window) = failed_proofs(person_id, now);
+    Ok(tx.counter(&key, window)? >= MAX_FAILED_LOOKUPS_PER_HOUR)
+}
+
+/// Counts a wrong suffix against the person's hour.
+pub fn record_failed_vehicle_proof(
+    tx: &mut dyn Tx,
+    person_id: i64,
+    now: Timestamp,
+) -> ServerResult<()> {
+    let (key, window) = failed_proofs(person_id, now);
+    tx.bump_counter(&key, window)?;
+    Ok(())
+}
 
 /// Looks a vehicle up at a kiosk: its violations as the core routes them for this person here. Whether an
 /// unbound vehicle that is not theirs may be handled is the city's kiosk rule (Dongguan: not from
@@ -224,9 +251,7 @@ pub fn look_up_vehicle(
     let person = tx
         .person(person_id)?
         .ok_or_else(ServerError::unauthenticated)?;
-    let window = Timestamp::from_millis(now.millis() - now.millis().rem_euclid(HOUR_MS));
-    let fail_key = format!("kiosk-lookup-fail:p:{person_id}");
-    if tx.counter(&fail_key, window)? >= MAX_FAILED_LOOKUPS_PER_HOUR {
+    if vehicle_proofs_exhausted(tx, person_id, now)? {
         return Ok(Err(ServerError::of(ServerErrorCode::TooManyFailures)));
     }
     let vehicle = tx
@@ -243,7 +268,7 @@ pub fn look_up_vehicle(
             .by(person_id)
             .detail(json!({ "vehicle": plate, "found": false }))
             .write(tx, now)?;
-        tx.bump_counter(&fail_key, window)?;
+        record_failed_vehicle_proof(tx, person_id, now)?;
         return Ok(Err(ServerError::not_found()));
     };
     let own = vehicle.owner_person_id == Some(person_id);

@@ -171,6 +171,12 @@ fn route_one(
         .active_bindings_of_binder(person.id)?
         .into_iter()
         .find(|b| b.vehicle_id == vehicle.id);
+    // A suffix given at a kiosk for a vehicle neither theirs nor bound counts as a lookup's does.
+    let proof_given =
+        case.channel == Channel::Kiosk && case.vehicle_proof.is_some() && !own && binding.is_none();
+    if proof_given && crate::flows::kiosks::vehicle_proofs_exhausted(tx, person.id, now)? {
+        return Err(ServerError::of(ServerErrorCode::TooManyFailures));
+    }
     let proven = case.channel == Channel::Kiosk
         && case.vehicle_proof.as_ref().is_some_and(|suffix| {
             constant_time_eq(

@@ -108,12 +108,26 @@ pub(super) struct HandledView {
 async fn handle(state: &SharedState, key: &AnswerKey, case: HandleCase) -> ServerResult<Response> {
     let now = state.now();
     let st = state.clone();
-    let (case, checked) = state
+    let (person, suffix_given) = (
+        case.person_id,
+        case.channel == Channel::Kiosk && case.vehicle_proof.is_some(),
+    );
+    let checked = state
         .read(move |tx| {
             let checked = violations::check(tx, &st.policies(), &case, now)?;
             Ok::<_, ServerError>((case, checked))
         })
-        .await?;
+        .await;
+    let (case, checked) = match checked {
+        // A suffix that reached nothing at a kiosk counts against the person's hour, as a lookup's does.
+        Err(e) if suffix_given && e.kind == crate::error::ErrorKind::NotFound => {
+            state
+                .write(move |tx| crate::flows::kiosks::record_failed_vehicle_proof(tx, person, now))
+                .await?;
+            return Err(e);
+        }
+        other => other?,
+    };
     let owed = match checked {
         Checked::Payable(owed) => owed,
         Checked::Refused(decision) => {

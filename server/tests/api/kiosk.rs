@@ -609,6 +609,15 @@ async fn before_the_rule_a_kiosk_handles_an_unbound_vehicles_violation_with_its_
     let (status, body) = at.handle(&id, json!({ "engineSuffix": "888888" })).await;
     assert_eq!(status, StatusCode::OK, "{body:?}");
     assert!(body["decisionNumber"].is_string(), "{body:?}");
+    // Guessing the suffix through handling counts as through lookups: five misses, then nothing for the hour.
+    for guess in ["000001", "000002", "000003", "000004", "000005"] {
+        let (status, _) = at.handle(&id, json!({ "engineSuffix": guess })).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, body) = at.look_up("888888").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body:?}");
+    let (status, _) = at.handle(&id, json!({ "engineSuffix": "888888" })).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let handled = app.audit_entries("violation.handled");
     assert!(
         handled
