@@ -366,3 +366,32 @@ export async function expectShown(page, selector, { region = '#main', timeout = 
     throw new Error(`${selector} did not appear; ${region} shows: ${String(shown).slice(0, 400)}`);
   }
 }
+
+/** Words of the people who build the service, which its citizens never need to read. */
+export const DEVELOPER_WORDS = [
+  /服务器/, /规则版本/, /预检/, /裁定/, /接口/, /版本号/, /页面预检/,
+  /\bserver\b/i, /\bpolicy version\b/i, /\bpre-?check\b/i, /\bAPI\b/, /\bHTTP\b/, /\bJSON\b/,
+  /\bnull\b/, /\bundefined\b/, /\bNaN\b/, /\bwasm\b/i, /WebAssembly/, /idempoten/i, /\[object /,
+  // A string key or an error code shown as text, an unfilled placeholder, a policy version.
+  /\b[A-Z]{2,}(?:_[A-Z0-9]+)+\b/, /\{\w+\}/, /\b\d{6}-\d{4}-\d{2}-\d{2}\.\d+\b/,
+  // English grammar the page must get right.
+  /\b1 (?:pts|points)\b/,
+];
+
+/** The text a citizen reads: header, navigation, the page, passing messages; not the development panel. */
+export async function shownText(page) {
+  return page.evaluate(() => ['header', '#mainnav', '#main', '#toasts']
+    .map((sel) => document.querySelector(sel))
+    .filter(Boolean)
+    .map((el) => {
+      const labels = [...el.querySelectorAll('[aria-label]')].map((n) => n.getAttribute('aria-label'));
+      return `${el.innerText}\n${labels.join('\n')}`;
+    })
+    .join('\n'));
+}
+
+/** The developer words in what a citizen reads on the page now, each with the text it matched. */
+export async function developerWords(page) {
+  const text = await shownText(page);
+  return DEVELOPER_WORDS.filter((w) => w.test(text)).map((w) => `${w} in “${text.match(w)[0]}”`);
+}

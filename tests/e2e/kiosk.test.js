@@ -5,7 +5,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, latestCode, screenshot, axeSerious, unexpectedErrors, DESKTOP } from './helpers.js';
+import {
+  startServer, launchBrowser, openPage, latestCode, screenshot, axeSerious, unexpectedErrors, developerWords, DESKTOP,
+} from './helpers.js';
 import { DEMO, HOLDERS } from './demo.js';
 
 const START = '2026-08-31T23:59:00+08:00';
@@ -138,6 +140,18 @@ test('kiosk: enrolled by an officer, ID-card sign-in, and the 1 September rule a
   assert.match(await page.textContent('#kiosk-violations'), /事先进行人车绑定/);
   await screenshot(page, 'kiosk-lookup-after');
   assert.deepEqual(await axeSerious(page), []);
+  // In plain words, in both languages: no version, code or server talk reaches the driver.
+  assert.deepEqual(await developerWords(page), []);
+  await page.click('#lang-toggle');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await page.waitForSelector('#kiosk-lookup-form');
+  assert.deepEqual(await developerWords(page), []);
+  await lookUp(page);
+  assert.deepEqual(await developerWords(page), []);
+  assert.match(await page.textContent('#kiosk-violations'), /binding/i);
+  await screenshot(page, 'kiosk-lookup-after-en');
+  await page.click('#lang-toggle');
+  await page.waitForFunction(() => document.documentElement.lang !== 'en');
 
   // Inactivity: a warning read out first, then the sign-out, back to the card reader with a note.
   await page.evaluate(() => localStorage.setItem('renche.kioskIdleSeconds', '4'));

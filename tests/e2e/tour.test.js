@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, openPage, signIn, go, screenshot, publishScreenshot, axeIssues, unexpectedErrors,
-  PHONE, DESKTOP,
+  shownText, DEVELOPER_WORDS, PHONE, DESKTOP,
 } from './helpers.js';
 import { DEMO } from './demo.js';
 
@@ -25,31 +25,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** Words of the people who build the service, which its citizens never need to read. */
-export const DEVELOPER_WORDS = [
-  /服务器/, /规则版本/, /预检/, /裁定/, /接口/, /版本号/, /页面预检/,
-  /\bserver\b/i, /\bpolicy version\b/i, /\bpre-?check\b/i, /\bAPI\b/, /\bHTTP\b/, /\bJSON\b/,
-  /\bnull\b/, /\bundefined\b/, /\bNaN\b/, /\bwasm\b/i, /WebAssembly/, /idempoten/i, /\[object /,
-  // A string key or an error code shown as text, an unfilled placeholder, a policy version.
-  /\b[A-Z]{2,}(?:_[A-Z0-9]+)+\b/, /\{\w+\}/, /\b\d{6}-\d{4}-\d{2}-\d{2}\.\d+\b/,
-  // English grammar the page must get right.
-  /\b1 (?:pts|points)\b/,
-];
-
 /** The one date format of each language: 2026年11月28日 and 28 Nov 2026. */
 const OTHER_DATE_FORMATS = [/\b\d{4}-\d{2}-\d{2}\b/, /\b\d{1,2}\/\d{1,2}\/\d{4}\b/, /\b\d{4}\/\d{1,2}\/\d{1,2}\b/];
-
-/** The text a citizen reads: header, navigation, the page, passing messages; not the development panel. */
-async function shownText(page) {
-  return page.evaluate(() => ['header', '#mainnav', '#main', '#toasts']
-    .map((sel) => document.querySelector(sel))
-    .filter(Boolean)
-    .map((el) => {
-      const labels = [...el.querySelectorAll('[aria-label]')].map((n) => n.getAttribute('aria-label'));
-      return `${el.innerText}\n${labels.join('\n')}`;
-    })
-    .join('\n'));
-}
 
 async function setLang(page, lang) {
   const now = await page.evaluate(() => document.documentElement.lang);

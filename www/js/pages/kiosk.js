@@ -151,7 +151,7 @@ export function mountLookup(container, params, memo) {
   const submit = h('button', { type: 'submit', class: 'primary', id: 'kiosk-lookup-submit' }, t('kioskLookupButton'));
   const result = h('div', { id: 'kiosk-lookup-result', 'aria-live': 'polite' });
   const form = h('form', { id: 'kiosk-lookup-form', novalidate: true },
-    h('label', { for: 'kiosk-plate-type' }, t('plateTypeLabel')), typeSelect,
+    h('div', { class: 'field' }, h('label', { for: 'kiosk-plate-type' }, t('plateTypeLabel')), typeSelect),
     plate.wrap, suffix.wrap, h('div', { class: 'actions' }, submit));
   const show = async () => {
     const body = { plateType: typeSelect.value, plateNumber: plate.input.value.trim(), engineSuffix: suffix.input.value.trim() };
