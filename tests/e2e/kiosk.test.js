@@ -161,6 +161,16 @@ test('kiosk: enrolled by an officer, ID-card sign-in, and the 1 September rule a
   assert.match(await page.textContent('#idle-note'), /秒后将自动退出/);
   await page.waitForSelector('#idle-signed-out', { timeout: 10_000 });
   await page.waitForSelector('#kiosk-signin');
+
+  // The officer disables the kiosk from the console: its next request, a sign-in, is refused at once.
+  await officer.page.waitForSelector(`#kiosk-list [data-kiosk-id="${kioskNumber}"][data-disabled="false"]`);
+  await officer.page.click(`#kiosk-list [data-kiosk-id="${kioskNumber}"] [data-action="kiosk-disable"]`);
+  await officer.page.waitForSelector(`#kiosk-list [data-kiosk-id="${kioskNumber}"][data-disabled="true"]`);
+  await page.fill('#dev-card-id', holder.residentId);
+  await page.fill('#dev-card-name', holder.name);
+  await page.click('#dev-place-card');
+  await page.waitForSelector('#kiosk-signin .notice.error');
+  assert.match(await page.textContent('#kiosk-signin'), /自助终端未通过校验/);
   assert.deepEqual(unexpectedErrors(errors), []);
   assert.deepEqual(unexpectedErrors(officer.errors), []);
   await kiosk.context.close();

@@ -479,6 +479,11 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            name: "GET /window/kiosks",
+            expect: [401, 403, 403, 403, 200],
+            build: |_, _| get("/api/v1/window/kiosks".into()),
+        },
+        Row {
             name: "POST /window/kiosks/{id}/disable",
             expect: [401, 403, 403, 403, 200],
             build: |_, _| post("/api/v1/window/kiosks/1/disable".into(), json!({})),

@@ -72,6 +72,12 @@ pub fn enrol(
     tx.kiosk(id).or_not_found()
 }
 
+/// The enrolled kiosks, for the officers who run them.
+pub fn list(tx: &mut dyn Tx, officer: i64) -> ServerResult<Vec<KioskRow>> {
+    require_officer(tx, officer)?;
+    Ok(tx.kiosks()?)
+}
+
 /// Disables a kiosk at once: its next request, however well signed, is refused.
 pub fn disable(tx: &mut dyn Tx, officer: i64, id: i64, now: Timestamp) -> ServerResult<KioskRow> {
     require_officer(tx, officer)?;

@@ -73,7 +73,7 @@ pub fn api_router() -> Router<SharedState> {
         .route("/window/bindings", post(window::bind_for_person).get(window::bindings))
         .route("/kiosk/sign-in", post(kiosk::sign_in))
         .route("/kiosk/vehicle-lookup", post(kiosk::look_up_vehicle))
-        .route("/window/kiosks", post(window::enrol_kiosk))
+        .route("/window/kiosks", post(window::enrol_kiosk).get(window::kiosks))
         .route("/window/kiosks/{id}/disable", post(window::disable_kiosk))
         .route("/window/policy-preview", post(window::policy_preview))
         .route("/window/reviews", get(window::reviews))

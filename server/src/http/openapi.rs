@@ -162,6 +162,7 @@ const OPERATIONS: &[Op] = &[
     op("post", "/kiosk/sign-in", "kiosk", "At a kiosk (signed): sign a person in with the ID card read and the face check").body::<kiosk::KioskSignInRequest>().view::<SessionView>(),
     op("post", "/kiosk/vehicle-lookup", "kiosk", "At a kiosk (signed): a vehicle's violations by plate and engine-number suffix (audited)").body::<kiosk::VehicleLookupRequest>(),
     op("post", "/window/kiosks", "window", "Enrol a kiosk with the public key it signs its requests with").body::<window::EnrolKioskRequest>(),
+    op("get", "/window/kiosks", "window", "The enrolled kiosks, enabled or not").list::<window::KioskView>("kiosks"),
     op("post", "/window/kiosks/{id}/disable", "window", "Disable a kiosk at once").no_body(),
     op("post", "/window/policy-preview", "window", "What a draft city policy would change against today's bindings and open violations (audited)").body::<window::PolicyPreviewRequest>().answers(Answers::Json(200)),
     op("get", "/window/reviews", "window", "Applications waiting for manual review"),

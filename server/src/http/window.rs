@@ -236,6 +236,11 @@ pub(super) async fn enrol_kiosk(c: Change<EnrolKioskRequest>) -> ServerResult<Re
     .await
 }
 
+pub(super) async fn kiosks(State(state): Ctx, me: SignedIn) -> ServerResult<Json<Value>> {
+    let rows = me.read(&state, kiosks::list).await?;
+    Ok(list_of("kiosks", rows.iter().map(KioskView::of)))
+}
+
 pub(super) async fn disable_kiosk(
     PathId(id): PathId,
     c: Change<crate::http::extract::NoBody>,

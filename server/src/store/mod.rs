@@ -714,6 +714,8 @@ pub trait Tx {
         at: Timestamp,
     ) -> StoreResult<i64>;
     fn kiosk(&mut self, id: i64) -> StoreResult<Option<KioskRow>>;
+    /// Every enrolled kiosk, enabled or not, in the order they were enrolled.
+    fn kiosks(&mut self) -> StoreResult<Vec<KioskRow>>;
     fn disable_kiosk(&mut self, id: i64, at: Timestamp) -> StoreResult<()>;
     /// Records a signed request's nonce; false when this kiosk has used it before (a replay).
     fn use_kiosk_nonce(&mut self, kiosk_id: i64, nonce: &str, at: Timestamp) -> StoreResult<bool>;

@@ -1129,6 +1129,14 @@ impl<D: Db> Tx for SqlTx<D> {
             rows::kiosk,
         )
     }
+    fn kiosks(&mut self) -> StoreResult<Vec<KioskRow>> {
+        self.all(
+            "SELECT id, city, place, public_key, enrolled_by, enrolled_at, disabled_at FROM kiosks \
+             ORDER BY id",
+            args![],
+            rows::kiosk,
+        )
+    }
     fn disable_kiosk(&mut self, id: i64, at: Timestamp) -> StoreResult<()> {
         self.db.execute(
             "UPDATE kiosks SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",

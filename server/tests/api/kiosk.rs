@@ -276,6 +276,14 @@ async fn only_a_signed_request_from_an_enabled_kiosk_is_decided_as_one() {
         r.body
     );
 
+    // The officers' list has it, enabled; a person cannot read the list.
+    let listed = officer.get("/api/v1/window/kiosks").await;
+    assert_eq!(listed.body["kiosks"][0]["id"], kiosk.id.as_str());
+    assert!(listed.body["kiosks"][0]["disabledAt"].is_null());
+    assert_eq!(
+        app_user.get("/api/v1/window/kiosks").await.code(),
+        "NOT_AN_OFFICER"
+    );
     // Disabled at once: the next request, however well signed, is refused.
     let disabled = officer
         .post(
@@ -299,6 +307,8 @@ async fn only_a_signed_request_from_an_enabled_kiosk_is_decided_as_one() {
     )
     .await;
     assert_eq!(body["error"]["params"]["problem"], "disabled");
+    let listed = officer.get("/api/v1/window/kiosks").await;
+    assert!(listed.body["kiosks"][0]["disabledAt"].is_string());
 
     // Every request the kiosk signed is in the audit log with the device: the read and the refused binding.
     let db = app.db();

@@ -366,6 +366,7 @@ function kioskEnrolment() {
         const kiosk = await post('/window/kiosks',
           { city: city.input.value.trim(), place: place.input.value.trim(), publicKey: key.input.value.trim() }, { idempotent: true });
         fill(result, notice(t('kioskEnrolled', { id: kiosk.id }), 'ok'), h('p', { class: 'code', id: 'kiosk-enrolled-id' }, kiosk.id));
+        form.dispatchEvent(new Event('kiosk-enrolled'));
       } catch (err) {
         fill(result, errorNotice(err));
         const target = { city, place, publicKey: key }[err?.body?.error?.field];
@@ -373,5 +374,36 @@ function kioskEnrolment() {
       }
     });
   });
-  return h('details', { class: 'card', id: 'kiosk-enrolment' }, h('summary', {}, t('kioskEnrolTitle')), form);
+  const list = h('div', { id: 'kiosk-list', 'aria-live': 'polite' });
+  const renderList = async () => {
+    let kiosks;
+    try {
+      kiosks = (await get('/window/kiosks'))?.kiosks ?? [];
+    } catch (err) {
+      fill(list, errorNotice(err));
+      return;
+    }
+    fill(list, kiosks.length === 0 ? null : h('ul', { class: 'list' }, kiosks.map((k) => {
+      const out = h('div', { 'aria-live': 'polite' });
+      const disable = k.disabledAt ? null : h('button', { type: 'button', class: 'danger', 'data-action': 'kiosk-disable' }, t('kioskDisable'));
+      disable?.addEventListener('click', () => busy(disable, async () => {
+        try {
+          await post(`/window/kiosks/${encodeURIComponent(k.id)}/disable`, {}, { idempotent: true });
+          await renderList();
+        } catch (err) {
+          fill(out, errorNotice(err));
+        }
+      }));
+      return h('li', { 'data-kiosk-id': k.id, 'data-disabled': String(Boolean(k.disabledAt)) },
+        h('div', { class: 'row' },
+          h('div', { class: 'grow' }, h('strong', {}, t('kioskNumbered', { id: k.id })), ' ', k.place,
+            h('div', { class: 'meta' }, k.disabledAt ? t('kioskDisabledAt', { at: cstDateTime(k.disabledAt) }) : t('kioskEnrolledAt', { at: cstDateTime(k.enrolledAt) }))),
+          disable),
+        out);
+    })));
+  };
+  form.addEventListener('kiosk-enrolled', renderList);
+  const details = h('details', { class: 'card', id: 'kiosk-enrolment' }, h('summary', {}, t('kioskEnrolTitle')), form, list);
+  details.addEventListener('toggle', () => { if (details.open) renderList(); });
+  return details;
 }
