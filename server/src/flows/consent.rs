@@ -97,6 +97,15 @@ pub struct NamedVehicle {
     pub engine_suffix: EngineSuffix,
 }
 
+/// Whether `suffix` is the vehicle's engine-number suffix, compared in constant time: the suffix is the
+/// secret that proves the vehicle licence is in hand.
+pub fn suffix_matches(vehicle: &VehicleRow, suffix: &EngineSuffix) -> bool {
+    constant_time_eq(
+        vehicle.engine_suffix.as_str().as_bytes(),
+        suffix.as_str().as_bytes(),
+    )
+}
+
 /// A vehicle that passes every rule about the vehicle, with the plate as typed, in the city the plate's
 /// prefix names: asked about before the record is looked up, the core then answers only on what the
 /// binder and the request decide (the binder's own limits, the city switch, the plate type).
@@ -156,12 +165,7 @@ pub fn start_sms_challenge(
         .person(binder)?
         .ok_or_else(ServerError::unauthenticated)?;
     let found = tx.vehicle_by_plate(named.plate_type, named.plate.as_str())?;
-    let matched = found.filter(|v| {
-        constant_time_eq(
-            v.engine_suffix.as_str().as_bytes(),
-            named.engine_suffix.as_str().as_bytes(),
-        )
-    });
+    let matched = found.filter(|v| suffix_matches(v, &named.engine_suffix));
     // The precheck: on the vehicle itself once plate and suffix match, else on the stand-in.
     let asked = match &matched {
         Some(v) => v.clone(),

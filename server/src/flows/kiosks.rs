@@ -5,13 +5,12 @@
 
 use crate::error::{KioskProblem, KioskSignInProblem, ServerError, ServerErrorCode, ServerResult};
 use crate::flows::audit::Audit;
-use crate::flows::consent::NamedVehicle;
+use crate::flows::consent::{suffix_matches, NamedVehicle};
 use crate::flows::officer::require_officer;
 use crate::flows::sessions;
-use crate::flows::violations::{routed, Routed};
+use crate::flows::violations::{active_binding, routed, Routed};
 use crate::flows::OrNotFound;
 use crate::policies::Policies;
-use crate::secrets::constant_time_eq;
 use crate::store::{KioskRow, PersonRow, Tx, VehicleRow};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use renche::domain::{Channel, ResidentId};
@@ -164,42 +163,37 @@ pub fn sign_in(
     face: &FaceCheck,
     now: Timestamp,
 ) -> ServerResult<Result<KioskSignIn, ServerError>> {
-    let person = tx
-        .person_by_resident_id(card.resident_id.as_str())?
-        .filter(|p| p.name == card.name);
-    let refusal = match &person {
-        None => Some(KioskSignInProblem::CardNotOnRecord),
-        // The handler refuses a score that is not a number from 0 to 1, so `<` is total here.
-        Some(_) if !face.live || face.score < FACE_MATCH_MIN_SCORE => {
-            Some(KioskSignInProblem::FaceNotMatched)
-        }
-        Some(_) => None,
-    };
     let subject = format!("kiosk:{kiosk}");
-    match (person, refusal) {
-        (Some(person), None) => {
-            let (token, csrf_token) = sessions::open_at_kiosk(tx, person.id, kiosk, now)?;
-            Audit::of("kiosk.signed_in", subject)
-                .by(person.id)
-                .detail(json!({ "faceScore": face.score }))
-                .write(tx, now)?;
-            Ok(Ok(KioskSignIn {
-                person,
-                token,
-                csrf_token,
-            }))
-        }
-        (person, refusal) => {
-            let problem = refusal.unwrap_or(KioskSignInProblem::CardNotOnRecord);
-            let mut audit = Audit::of("kiosk.sign_in_refused", subject)
+    let refuse =
+        |tx: &mut dyn Tx, by: Option<i64>, problem: KioskSignInProblem| -> ServerResult<_> {
+            let mut audit = Audit::of("kiosk.sign_in_refused", subject.clone())
                 .detail(json!({ "problem": problem.code(), "faceScore": face.score }));
-            if let Some(p) = &person {
-                audit = audit.by(p.id);
+            if let Some(person) = by {
+                audit = audit.by(person);
             }
             audit.write(tx, now)?;
             Ok(Err(sign_in_refused(problem)))
-        }
+        };
+    let person = tx
+        .person_by_resident_id(card.resident_id.as_str())?
+        .filter(|p| p.name == card.name);
+    let Some(person) = person else {
+        return refuse(tx, None, KioskSignInProblem::CardNotOnRecord);
+    };
+    // The handler refuses a score that is not a number from 0 to 1, so `<` is total here.
+    if !face.live || face.score < FACE_MATCH_MIN_SCORE {
+        return refuse(tx, Some(person.id), KioskSignInProblem::FaceNotMatched);
     }
+    let (token, csrf_token) = sessions::open_at_kiosk(tx, person.id, kiosk, now)?;
+    Audit::of("kiosk.signed_in", subject)
+        .by(person.id)
+        .detail(json!({ "faceScore": face.score }))
+        .write(tx, now)?;
+    Ok(Ok(KioskSignIn {
+        person,
+        token,
+        csrf_token,
+    }))
 }
 
 /// A vehicle looked up at a kiosk by its plate and engine-number suffix (what the vehicle licence shows),
@@ -262,12 +256,7 @@ pub fn look_up_vehicle(
     }
     let vehicle = tx
         .vehicle_by_plate(named.plate_type, named.plate.as_str())?
-        .filter(|v| {
-            constant_time_eq(
-                v.engine_suffix.as_str().as_bytes(),
-                named.engine_suffix.as_str().as_bytes(),
-            )
-        });
+        .filter(|v| suffix_matches(v, &named.engine_suffix));
     let plate = json!({ "plateType": named.plate_type.code(), "plate": named.plate.as_str() });
     let Some(vehicle) = vehicle else {
         Audit::of("kiosk.vehicle_looked_up", format!("kiosk:{kiosk}"))
@@ -278,10 +267,7 @@ pub fn look_up_vehicle(
         return Ok(Err(ServerError::not_found()));
     };
     let own = vehicle.owner_person_id == Some(person_id);
-    let binding = tx
-        .active_bindings_of_binder(person_id)?
-        .into_iter()
-        .find(|b| b.vehicle_id == vehicle.id);
+    let binding = active_binding(tx, person_id, vehicle.id)?;
     let routed = routed(
         tx,
         policies,

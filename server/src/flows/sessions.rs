@@ -46,14 +46,18 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     sha256(&[b"session:", token.as_bytes()])
 }
 
+/// A session token and its CSRF token, both random.
+fn new_tokens() -> (String, String) {
+    (random_hex(32), random_hex(32))
+}
+
 /// A new session row; returns (token, CSRF token). The token itself is never stored.
 pub fn open(
     tx: &mut dyn Tx,
     account_id: Option<i64>,
     now: Timestamp,
 ) -> ServerResult<(String, String)> {
-    let token = random_hex(32);
-    let csrf = random_hex(32);
+    let (token, csrf) = new_tokens();
     let expires = Timestamp::from_millis(now.millis() + SESSION_LIFETIME_MS);
     tx.insert_session(&token_hash(&token), account_id, &csrf, now, expires)?;
     Ok((token, csrf))
@@ -69,8 +73,7 @@ pub fn open_at_kiosk(
     kiosk_id: i64,
     now: Timestamp,
 ) -> ServerResult<(String, String)> {
-    let token = random_hex(32);
-    let csrf = random_hex(32);
+    let (token, csrf) = new_tokens();
     let expires = Timestamp::from_millis(now.millis() + KIOSK_SESSION_LIFETIME_MS);
     tx.insert_kiosk_session(
         &token_hash(&token),

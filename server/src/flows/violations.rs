@@ -3,11 +3,11 @@
 
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::audit::Audit;
+use crate::flows::consent::suffix_matches;
 use crate::flows::decision::{ClientExpectation, Decision};
 use crate::flows::facts::{binding_facts, person_facts, vehicle_facts, violation_facts};
 use crate::flows::OrNotFound;
 use crate::policies::Policies;
-use crate::secrets::constant_time_eq;
 use crate::store::{BindingRow, PersonRow, Tx, VehicleRow, ViolationRow};
 use renche::domain::{Channel, Document, EngineSuffix, Fen, ScoringCycle, ViolationState};
 use renche::{Reason, Refusal, Route, RouteCall, Timestamp, ViolationRoute};
@@ -115,6 +115,18 @@ pub fn of_person(
     Ok(out)
 }
 
+/// The person's active binding of the vehicle, if they have bound it.
+pub fn active_binding(
+    tx: &mut dyn Tx,
+    person_id: i64,
+    vehicle_id: i64,
+) -> ServerResult<Option<BindingRow>> {
+    Ok(tx
+        .active_bindings_of_binder(person_id)?
+        .into_iter()
+        .find(|b| b.vehicle_id == vehicle_id))
+}
+
 /// A vehicle's violations as an officer at the window sees them for a person.
 pub fn at_window(
     tx: &mut dyn Tx,
@@ -125,10 +137,7 @@ pub fn at_window(
 ) -> ServerResult<Routed> {
     let person = tx.person(person_id).or_not_found()?;
     let vehicle = tx.vehicle(vehicle_id).or_not_found()?;
-    let binding = tx
-        .active_bindings_of_binder(person_id)?
-        .into_iter()
-        .find(|b| b.vehicle_id == vehicle_id);
+    let binding = active_binding(tx, person_id, vehicle_id)?;
     routed(
         tx,
         policies,
@@ -167,24 +176,19 @@ fn route_one(
     let vehicle = tx.vehicle(v.vehicle_id).or_not_found()?;
     let person = tx.person(case.person_id).or_not_found()?;
     let own = vehicle.owner_person_id == Some(person.id);
-    let binding = tx
-        .active_bindings_of_binder(person.id)?
-        .into_iter()
-        .find(|b| b.vehicle_id == vehicle.id);
-    // A suffix given at a kiosk for a vehicle neither theirs nor bound counts as a lookup's does.
-    let proof_given =
-        case.channel == Channel::Kiosk && case.vehicle_proof.is_some() && !own && binding.is_none();
-    if proof_given && crate::flows::kiosks::vehicle_proofs_exhausted(tx, person.id, now)? {
+    let binding = active_binding(tx, person.id, vehicle.id)?;
+    let unrelated = !own && binding.is_none();
+    // At a kiosk, a vehicle neither theirs nor bound is reached by its engine-number suffix, as the kiosk's
+    // lookup reaches it; the suffixes given count against the same hourly allowance.
+    let proof = case
+        .vehicle_proof
+        .as_ref()
+        .filter(|_| case.channel == Channel::Kiosk && unrelated);
+    if proof.is_some() && crate::flows::kiosks::vehicle_proofs_exhausted(tx, person.id, now)? {
         return Err(ServerError::of(ServerErrorCode::TooManyFailures));
     }
-    let proven = case.channel == Channel::Kiosk
-        && case.vehicle_proof.as_ref().is_some_and(|suffix| {
-            constant_time_eq(
-                suffix.as_str().as_bytes(),
-                vehicle.engine_suffix.as_str().as_bytes(),
-            )
-        });
-    if case.channel != Channel::Window && !own && binding.is_none() && !proven {
+    let proven = proof.is_some_and(|suffix| suffix_matches(&vehicle, suffix));
+    if case.channel != Channel::Window && unrelated && !proven {
         return Err(ServerError::not_found());
     }
     let policy = policies.for_city(&vehicle.city, now);
