@@ -276,8 +276,8 @@ fn copy_rows(
 
 fn fill_postgres(args: &Args, now: Timestamp) -> Result<(), String> {
     let store = PgStore::open(&args.database, now).map_err(fail)?;
-    let mut conn = store.pool().get().map_err(fail)?;
-    let client = conn.client().map_err(fail)?;
+    let mut client = store.bulk_client().map_err(fail)?;
+    let client = &mut client;
     let existing: i64 = client
         .query_one("SELECT COUNT(*) FROM people", &[])
         .and_then(|r| r.try_get(0))

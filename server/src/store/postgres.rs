@@ -1,8 +1,13 @@
 //! The PostgreSQL store, for running several server instances against one database.
 //!
-//! Jobs run on tokio's blocking threads with the synchronous `postgres` client, taken from a small r2d2
-//! pool: `Tx` is synchronous and a job is one closure, so a blocking connection per job is the plainest fit
-//! (an async client would have to be driven from inside the same blocking call anyway).
+//! Jobs run on tokio's blocking threads (`Tx` is synchronous and a job is one closure) over the async
+//! `tokio-postgres` client, taken from a `deadpool-postgres` pool: the job's thread waits on the driver's
+//! futures. The async client is there for what the synchronous `postgres` crate cannot do, pipelining:
+//! statements whose answers the flow does not read wait and travel with the next statement it does read,
+//! or with `COMMIT` (see `PgDb`), so a commit costs a few round trips instead of one per statement.
+//! deadpool rather than a pool of our own: it drops connections found closed when they come back, and
+//! caches each connection's prepared statements. Bulk tools (`COPY`) use the synchronous client on a
+//! connection of their own (`PgStore::bulk_client`).
 //!
 //! Unlike the SQLite store, write jobs run concurrently. Each is one READ COMMITTED transaction; what the
 //! single SQLite writer gave for free is rebuilt with row locks (taken by the shared statements in `sql`
@@ -25,14 +30,18 @@ mod values;
 
 pub use copy::{copy_from_sqlite, migrate_data, CopyReport};
 
-use super::sql::{Advisory, Arg, Db, EachRow, SqlTx};
+use super::sql::{Advisory, Arg, Db, EachRow, OwnedArg, SqlTx};
 use super::{BoxFuture, Job, Outcome, Store, StoreError, StoreResult};
-use ::postgres::fallible_iterator::FallibleIterator;
-use ::postgres::types::ToSql;
-use ::postgres::{Client, NoTls, Statement};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures_util::StreamExt;
 use renche::Timestamp;
-use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, RowStream, Statement};
 
 /// The versioned migrations, applied in order once each (same numbering as the SQLite ones).
 const MIGRATIONS: &[(&str, &str)] = super::migrations!(
@@ -51,8 +60,8 @@ const LOCK_SMS_COUNT: i32 = LOCK_NAMESPACE + 3;
 
 type Param<'a> = &'a (dyn ToSql + Sync);
 
-impl From<::postgres::Error> for StoreError {
-    fn from(e: ::postgres::Error) -> Self {
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
             // Integrity constraints (class 23), as the SQLite store reports its constraint failures.
             Some(code) if code.code().starts_with("23") => StoreError::Unique(
@@ -71,8 +80,7 @@ impl From<::postgres::Error> for StoreError {
 /// cancelled the statement (a statement timeout), a lock timeout, a deadlock or serialization failure,
 /// or a transaction that reached a read-only standby. The client gets 503 with `Retry-After`; the idempotency guard
 /// releases the key, and a retry either replays the stored answer (the commit went through) or runs anew.
-fn is_transient(e: &::postgres::Error) -> bool {
-    use std::error::Error as _;
+fn is_transient(e: &tokio_postgres::Error) -> bool {
     match e.code().map(|c| c.code()) {
         Some(c) => {
             ["08", "40", "53", "57"]
@@ -81,85 +89,29 @@ fn is_transient(e: &::postgres::Error) -> bool {
                 || c == "25006"
                 || c == "55P03"
         }
-        None => e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()),
+        None => connection_lost(e),
     }
 }
 
-impl From<r2d2::Error> for StoreError {
-    fn from(e: r2d2::Error) -> Self {
-        StoreError::Unavailable(format!("connection pool: {e}"))
-    }
+/// The connection itself failed (closed, reset, refused), as opposed to a statement on it.
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    e.code().is_none() && (e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()))
 }
 
-/// One pooled connection with its prepared statements (prepared once per connection, not per query).
-pub struct Conn {
-    /// Always `Some` until dropped (an `Option` so that `Drop` can move it to another thread).
-    client: Option<Client>,
-    statements: HashMap<String, Statement>,
-}
-
-impl Conn {
-    /// The driver's client, for bulk work outside the `Tx` methods.
-    pub fn client(&mut self) -> StoreResult<&mut Client> {
-        self.client.as_mut().ok_or(StoreError::Closed)
-    }
-}
-
-impl Conn {
-    /// Closes the client now; the pool then sees the connection as broken and drops it.
-    fn close(&mut self) {
-        // Closing a sync client blocks on its own runtime, which panics inside another runtime (a store
-        // dropped in async code): close it on a thread of its own there.
-        if let Some(client) = self.client.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                let _ = std::thread::Builder::new()
-                    .name("pg-close".into())
-                    .spawn(move || drop(client));
-            }
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => StoreError::from(e),
+            e => StoreError::Unavailable(format!("connection pool: {e}")),
         }
     }
 }
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-pub struct Manager {
-    config: ::postgres::Config,
-}
-
-impl r2d2::ManageConnection for Manager {
-    type Connection = Conn;
-    type Error = ::postgres::Error;
-
-    fn connect(&self) -> Result<Conn, ::postgres::Error> {
-        Ok(Conn {
-            client: Some(self.config.connect(NoTls)?),
-            statements: HashMap::new(),
-        })
-    }
-    fn is_valid(&self, conn: &mut Conn) -> Result<(), ::postgres::Error> {
-        match conn.client.as_mut() {
-            Some(c) => c.simple_query("").map(|_| ()),
-            None => Ok(()),
-        }
-    }
-    fn has_broken(&self, conn: &mut Conn) -> bool {
-        match conn.client.as_ref() {
-            Some(c) => c.is_closed(),
-            None => true,
-        }
-    }
-}
-
-pub type Pool = r2d2::Pool<Manager>;
 
 /// A database URL split into the driver's part and ours (`pool_size`).
 #[derive(Clone, Debug)]
 pub struct PgUrl {
-    pub config: ::postgres::Config,
+    pub config: tokio_postgres::Config,
     pub pool_size: u32,
 }
 
@@ -188,7 +140,7 @@ pub fn parse_url(url: &str) -> StoreResult<PgUrl> {
     } else {
         format!("{base}?{}", rest.join("&"))
     };
-    let mut config: ::postgres::Config = driver_url
+    let mut config: tokio_postgres::Config = driver_url
         .parse()
         .map_err(|e| StoreError::Database(format!("database URL: {e}")))?;
     if config.get_application_name().is_none() {
@@ -200,45 +152,64 @@ pub fn parse_url(url: &str) -> StoreResult<PgUrl> {
 
 pub struct PgStore {
     pool: Pool,
+    config: tokio_postgres::Config,
 }
 
 impl PgStore {
     /// Connects, creates the pool and applies the migrations not yet applied. Blocks; safe to call from
-    /// async code (the work runs on its own thread, as the sync driver may not run inside a runtime).
+    /// async code (the migration runs on its own thread, as the synchronous client may not run inside a
+    /// runtime). The pool opens its connections as jobs need them.
     pub fn open(url: &str, now: Timestamp) -> StoreResult<PgStore> {
         let url = parse_url(url)?;
+        let store = PgStore {
+            pool: Pool::builder(Manager::from_config(
+                url.config.clone(),
+                NoTls,
+                // A closed connection (its server went away) is dropped when it comes back to the pool;
+                // a ping per job would cost a round trip.
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            ))
+            .max_size(url.pool_size as usize)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| StoreError::Database(format!("connection pool: {e}")))?,
+            config: url.config,
+        };
+        // The synchronous client is made, used and dropped on a thread of its own.
         std::thread::scope(|s| {
-            s.spawn(|| Self::open_blocking(url, now))
+            s.spawn(|| migrate(&mut store.connect_bulk()?, now))
                 .join()
-                .unwrap_or_else(|_| Err(StoreError::Database("opening the store panicked".into())))
+                .unwrap_or_else(|_| Err(StoreError::Database("migrating panicked".into())))
+        })?;
+        Ok(store)
+    }
+
+    /// A connection of its own (not pooled), on the synchronous client, for bulk work (`COPY`) in tools.
+    /// It must be used and dropped off the async runtime's worker threads (on `spawn_blocking`, or in a
+    /// program without a runtime).
+    pub fn bulk_client(&self) -> StoreResult<::postgres::Client> {
+        std::thread::scope(|s| {
+            s.spawn(|| self.connect_bulk())
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Database("connecting panicked".into())))
         })
     }
 
-    fn open_blocking(url: PgUrl, now: Timestamp) -> StoreResult<PgStore> {
-        let pool = r2d2::Pool::builder()
-            .max_size(url.pool_size)
-            // Open connections as load needs them: several instances share max_connections.
-            .min_idle(Some(1))
-            // A broken connection is noticed by `has_broken`; a ping per job would cost a round trip.
-            .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(30))
-            .idle_timeout(Some(Duration::from_secs(300)))
-            .build(Manager { config: url.config })
-            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
-        let mut conn = pool.get()?;
-        migrate(conn.client()?, now)?;
-        Ok(PgStore { pool })
-    }
-
-    /// The pool, for tools that copy data in bulk.
-    pub fn pool(&self) -> &Pool {
-        &self.pool
+    fn connect_bulk(&self) -> StoreResult<::postgres::Client> {
+        ::postgres::Config::from(self.config.clone())
+            .connect(NoTls)
+            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))
     }
 
     fn run(&self, job: Job, write: bool) -> BoxFuture<'_, StoreResult<()>> {
         let pool = self.pool.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || run_job(&pool, job, write))
+            let runtime = Handle::current();
+            tokio::task::spawn_blocking(move || run_job(&runtime, &pool, job, write))
                 .await
                 .map_err(|e| StoreError::Database(format!("job thread: {e}")))?
         })
@@ -247,7 +218,7 @@ impl PgStore {
 
 /// Applies the migrations in one transaction under an advisory lock, so that instances starting together
 /// on an empty database do not race.
-pub fn migrate(client: &mut Client, now: Timestamp) -> StoreResult<()> {
+pub fn migrate(client: &mut ::postgres::Client, now: Timestamp) -> StoreResult<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_MIGRATIONS])?;
     tx.batch_execute(
@@ -273,62 +244,67 @@ pub fn migrate(client: &mut Client, now: Timestamp) -> StoreResult<()> {
     Ok(())
 }
 
-fn run_job(pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
+/// How long a job waits for a connection while the database refuses them (a standby being promoted).
+const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
+
+/// A pooled connection; while new ones are refused (no primary yet during a failover), tries again for
+/// up to `CONNECT_PATIENCE` rather than failing every job of those seconds, so that the jobs which
+/// release idempotency keys after a failure still run.
+fn connection(runtime: &Handle, pool: &Pool) -> StoreResult<Object> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match runtime.block_on(pool.get()) {
+            Ok(conn) => return Ok(conn),
+            Err(deadpool_postgres::PoolError::Backend(e))
+                if is_transient(&e) && started.elapsed() < CONNECT_PATIENCE =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Err(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Create))
+                if started.elapsed() < CONNECT_PATIENCE => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Runs one job on a pooled connection, in one transaction whose `BEGIN` travels with its first statement
+/// and whose `COMMIT` carries the statements nobody reads (see `PgDb`).
+fn run_job(runtime: &Handle, pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
     let begin = if write {
         "BEGIN ISOLATION LEVEL READ COMMITTED"
     } else {
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     };
-    // An idle pooled connection whose server went away (a failover) is found out by its first round trip,
-    // before the job has done anything: drop it and take another, so that a whole pool of stale
-    // connections costs the requests nothing (a ping per job would cost a round trip instead).
-    let mut stale = 0;
-    let mut conn = loop {
-        let mut conn = pool.get()?;
-        match conn.client()?.batch_execute(begin) {
-            Ok(()) => break conn,
-            Err(e) if is_transient(&e) && stale <= pool.max_size() => {
-                conn.close();
-                stale += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let conn = connection(runtime, pool)?;
     let mut tx = SqlTx::new(PgDb {
-        conn: &mut conn,
+        runtime,
+        pool,
+        conn: Some(conn),
         write,
         failed: false,
+        sent_begin: false,
+        queued: vec![Queued::simple(begin)],
     });
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
-    let failed = tx.db.failed;
+    let db = &mut tx.db;
     match outcome {
         // PostgreSQL turns COMMIT of a transaction that saw an error into a silent ROLLBACK: refuse to
         // report such a job as committed.
-        Ok(Outcome::Commit) if failed => {
-            if let Ok(c) = conn.client() {
-                let _ = c.batch_execute("ROLLBACK");
-            }
+        Ok(Outcome::Commit) if db.failed => {
+            db.roll_back();
             Err(StoreError::Database(
                 "a statement failed inside the transaction; nothing was kept".into(),
             ))
         }
-        Ok(Outcome::Commit) => {
-            if let Err(e) = conn.client()?.batch_execute("COMMIT") {
-                if let Ok(c) = conn.client() {
-                    let _ = c.batch_execute("ROLLBACK");
-                }
-                return Err(e.into());
-            }
-            Ok(())
-        }
+        Ok(Outcome::Commit) => db.commit(),
         Ok(Outcome::Rollback) => {
-            conn.client()?.batch_execute("ROLLBACK")?;
+            db.roll_back();
             Ok(())
         }
         Err(_) => {
-            if let Ok(c) = conn.client() {
-                let _ = c.batch_execute("ROLLBACK");
-            }
+            db.roll_back();
             Err(StoreError::Database("a job panicked".into()))
         }
     }
@@ -346,32 +322,230 @@ impl Store for PgStore {
     }
 }
 
+/// A statement waiting to be sent with the next one whose answer the flow reads.
+struct Queued {
+    /// `BEGIN …`, sent as a simple query; otherwise the shared statement's text.
+    simple: bool,
+    sql: String,
+    args: Vec<OwnedArg>,
+}
+
+impl Queued {
+    fn simple(sql: &str) -> Queued {
+        Queued {
+            simple: true,
+            sql: sql.to_owned(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// What ends a flight: the statement whose answer the flow is waiting for.
+enum Last<'a> {
+    Query(&'a str, &'a [Arg<'a>]),
+    Execute(&'a str, &'a [Arg<'a>]),
+    /// `COMMIT` or `ROLLBACK`.
+    Simple(&'static str),
+}
+
+enum Landed {
+    Rows(RowStream),
+    Count(u64),
+    Done,
+}
+
 /// A pooled connection inside a job's transaction, for `SqlTx`.
-struct PgDb<'c> {
-    conn: &'c mut Conn,
+///
+/// Statements travel in flights: one write to the socket and one wait for the answers. A statement whose
+/// answer nobody reads (`BEGIN`, a row or advisory lock, an audit entry, a notification, the stored
+/// answer) waits in `queued` and is pipelined ahead of the next statement the flow does read, or ahead of
+/// `COMMIT`. The database runs them in order as always; the flow just stops waiting for each. A
+/// failure among them is the flight's failure, so the job sees it at its next read or its commit, and
+/// nothing of it is kept.
+struct PgDb<'p> {
+    runtime: &'p Handle,
+    pool: &'p Pool,
+    /// Always `Some`, except while a lost connection is being replaced.
+    conn: Option<Object>,
     /// A write job: reads lock the rows the flow may change.
     write: bool,
     /// A statement failed, so PostgreSQL has aborted the transaction.
     failed: bool,
+    /// `BEGIN` has reached the database (the first flight was sent), so the job has a transaction to end.
+    sent_begin: bool,
+    queued: Vec<Queued>,
 }
 
 impl PgDb<'_> {
-    /// The prepared statement of `sql`, cached by its text as `sql` writes it.
-    fn statement(&mut self, sql: &str) -> StoreResult<Statement> {
-        if let Some(s) = self.conn.statements.get(sql) {
-            return Ok(s.clone());
+    /// Sends the queued statements and `last` in one flight. A connection found lost on the job's first
+    /// flight (an idle pooled connection whose server went away: a failover) is replaced and the flight
+    /// sent again: nothing of the job has reached the database, so the job never knows.
+    fn fly(&mut self, last: Last<'_>) -> StoreResult<Landed> {
+        let mut replaced = 0;
+        loop {
+            let conn = self.conn.as_ref().ok_or(StoreError::Closed)?;
+            let result = self.runtime.block_on(flight(conn, &self.queued, &last));
+            match result {
+                Ok(landed) => {
+                    self.queued.clear();
+                    self.sent_begin = true;
+                    return Ok(landed);
+                }
+                Err(e)
+                    if !self.sent_begin
+                        && connection_lost(&e)
+                        && replaced <= self.pool.status().max_size =>
+                {
+                    replaced += 1;
+                    if let Some(lost) = self.conn.take() {
+                        // Not back into the pool: it is closed.
+                        drop(Object::take(lost));
+                    }
+                    self.conn = Some(connection(self.runtime, self.pool)?);
+                }
+                Err(e) => {
+                    self.queued.clear();
+                    self.sent_begin = true;
+                    self.failed = true;
+                    return Err(e.into());
+                }
+            }
         }
-        let prepared = self.conn.client()?.prepare(&dollar_placeholders(sql));
-        let s = self.check(prepared)?;
-        self.conn.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
     }
-    fn check<T>(&mut self, r: Result<T, ::postgres::Error>) -> StoreResult<T> {
-        if r.is_err() {
-            self.failed = true;
+
+    fn commit(&mut self) -> StoreResult<()> {
+        if !self.sent_begin && self.queued.len() == 1 {
+            // The job touched nothing: there is no transaction to end.
+            return Ok(());
         }
-        Ok(r?)
+        match self.fly(Last::Simple("COMMIT")) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.roll_back();
+                Err(e)
+            }
+        }
     }
+
+    /// Ends the transaction without keeping anything; a connection that cannot say ROLLBACK leaves the pool.
+    fn roll_back(&mut self) {
+        self.queued.clear();
+        if !self.sent_begin {
+            return;
+        }
+        let Some(conn) = self.conn.as_ref() else {
+            return;
+        };
+        if self
+            .runtime
+            .block_on(conn.batch_execute("ROLLBACK"))
+            .is_err()
+        {
+            if let Some(conn) = self.conn.take() {
+                drop(Object::take(conn));
+            }
+        }
+    }
+
+    fn queue(&mut self, sql: &str, args: &[Arg<'_>]) {
+        self.queued.push(Queued {
+            simple: false,
+            sql: sql.to_owned(),
+            args: args.iter().map(OwnedArg::from).collect(),
+        });
+    }
+}
+
+/// A statement issued and not yet answered.
+type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + 'a>>;
+
+/// One flight on `conn`: the statements are prepared where not yet (once per connection), then every
+/// queued one and `last` are issued before any answer is awaited, so the driver pipelines them.
+async fn flight(
+    conn: &Object,
+    queued: &[Queued],
+    last: &Last<'_>,
+) -> Result<Landed, tokio_postgres::Error> {
+    let mut prepared: Vec<Option<Statement>> = Vec::with_capacity(queued.len());
+    for q in queued {
+        prepared.push(if q.simple {
+            None
+        } else {
+            Some(conn.prepare_cached(&dollar_placeholders(&q.sql)).await?)
+        });
+    }
+    let last_statement = match last {
+        Last::Query(sql, _) | Last::Execute(sql, _) => {
+            Some(conn.prepare_cached(&dollar_placeholders(sql)).await?)
+        }
+        Last::Simple(_) => None,
+    };
+    let queued_args: Vec<Vec<Arg<'_>>> = queued
+        .iter()
+        .map(|q| q.args.iter().map(OwnedArg::as_arg).collect())
+        .collect();
+    let client: &tokio_postgres::Client = conn;
+    let mut ahead: Vec<Pending<'_, ()>> = Vec::with_capacity(queued.len());
+    for ((q, statement), args) in queued.iter().zip(&prepared).zip(&queued_args) {
+        ahead.push(match statement {
+            None => Box::pin(client.batch_execute(&q.sql)),
+            Some(s) => Box::pin(async move {
+                let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
+                client.execute(s, &params).await.map(|_| ())
+            }),
+        });
+    }
+    let last_future: Pending<'_, Landed> = match (last, &last_statement) {
+        (Last::Query(_, args), Some(s)) => Box::pin(async move {
+            let params = args.iter().map(|a| a as Param<'_>);
+            client.query_raw(s, params).await.map(Landed::Rows)
+        }),
+        (Last::Execute(_, args), Some(s)) => Box::pin(async move {
+            let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
+            client.execute(s, &params).await.map(Landed::Count)
+        }),
+        (Last::Simple(sql), _) => {
+            Box::pin(async move { client.batch_execute(sql).await.map(|()| Landed::Done) })
+        }
+        _ => unreachable!("a prepared statement for every statement with text"),
+    };
+    in_order(ahead, last_future).await
+}
+
+/// Awaits `ahead` and then `last`, having started each in that order before waiting on any: the driver
+/// sends a request when its future is first polled, so this puts them on the wire in order, together.
+/// The first failure is the answer, once all have answered.
+async fn in_order<'a, T>(
+    mut ahead: Vec<Pending<'a, ()>>,
+    mut last: Pending<'a, T>,
+) -> Result<T, tokio_postgres::Error> {
+    let mut ahead_done: Vec<Option<Result<(), tokio_postgres::Error>>> =
+        ahead.iter().map(|_| None).collect();
+    let mut last_done: Option<Result<T, tokio_postgres::Error>> = None;
+    std::future::poll_fn(|cx| {
+        for (f, done) in ahead.iter_mut().zip(ahead_done.iter_mut()) {
+            if done.is_none() {
+                if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                    *done = Some(r);
+                }
+            }
+        }
+        if last_done.is_none() {
+            if let Poll::Ready(r) = last.as_mut().poll(cx) {
+                last_done = Some(r);
+            }
+        }
+        if last_done.is_some() && ahead_done.iter().all(Option::is_some) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    for r in ahead_done.into_iter().flatten() {
+        r?;
+    }
+    last_done.unwrap_or_else(|| unreachable!("polled to completion"))
 }
 
 /// `?1` → `$1`: the shared statements are written with SQLite's placeholders (none holds a `?` otherwise).
@@ -389,36 +563,36 @@ impl Db for PgDb<'_> {
                 Advisory::ServerKey => LOCK_SERVER_KEY,
                 Advisory::SmsCount => LOCK_SMS_COUNT,
             };
-            let s = self.statement("SELECT pg_advisory_xact_lock($1, hashtext($2))")?;
-            let r = self.conn.client()?.execute(&s, &[&class, &key]);
-            self.check(r)?;
+            // Taken in order before whatever the job sends next.
+            self.queue(
+                "SELECT pg_advisory_xact_lock(?1, hashtext(?2))",
+                &[Arg::Int(Some(i64::from(class))), Arg::Text(Some(key))],
+            );
         }
         Ok(())
     }
     fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        let s = self.statement(sql)?;
-        let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
-        let r = self.conn.client()?.execute(&s, &params);
-        self.check(r)
+        match self.fly(Last::Execute(sql, args))? {
+            Landed::Count(n) => Ok(n),
+            _ => unreachable!("an execute lands a count"),
+        }
+    }
+    fn execute_unread(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<()> {
+        self.queue(sql, args);
+        Ok(())
     }
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
-        let s = self.statement(sql)?;
-        let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
+        let Landed::Rows(rows) = self.fly(Last::Query(sql, args))? else {
+            unreachable!("a query lands rows")
+        };
         // Rows are handed on as they arrive rather than collected first: a scan of a million violations
         // (the policy preview) holds one row at a time.
-        let client = self.conn.client()?;
-        let mut rows = match client.query_raw(&s, params.iter().copied()) {
-            Ok(rows) => rows,
-            Err(e) => {
-                self.failed = true;
-                return Err(e.into());
-            }
-        };
+        let mut rows = Box::pin(rows);
         loop {
-            match rows.next() {
-                Ok(Some(row)) => each(&row)?,
-                Ok(None) => return Ok(()),
-                Err(e) => {
+            match self.runtime.block_on(rows.next()) {
+                Some(Ok(row)) => each(&row)?,
+                None => return Ok(()),
+                Some(Err(e)) => {
                     self.failed = true;
                     return Err(e.into());
                 }

@@ -97,6 +97,37 @@ impl From<bool> for Arg<'_> {
     }
 }
 
+/// An `Arg` that owns its value, for a statement kept to be sent later.
+#[derive(Clone, Debug)]
+pub(super) enum OwnedArg {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
+    Flag(bool),
+}
+
+impl From<&Arg<'_>> for OwnedArg {
+    fn from(a: &Arg<'_>) -> Self {
+        match *a {
+            Arg::Int(v) => OwnedArg::Int(v),
+            Arg::Text(v) => OwnedArg::Text(v.map(str::to_owned)),
+            Arg::Bytes(v) => OwnedArg::Bytes(v.map(<[u8]>::to_vec)),
+            Arg::Flag(v) => OwnedArg::Flag(v),
+        }
+    }
+}
+
+impl OwnedArg {
+    pub(super) fn as_arg(&self) -> Arg<'_> {
+        match self {
+            OwnedArg::Int(v) => Arg::Int(*v),
+            OwnedArg::Text(v) => Arg::Text(v.as_deref()),
+            OwnedArg::Bytes(v) => Arg::Bytes(v.as_deref()),
+            OwnedArg::Flag(v) => Arg::Flag(*v),
+        }
+    }
+}
+
 /// The arguments of one statement, `?1` first.
 macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$(Arg::from($a)),*] };
@@ -122,6 +153,10 @@ pub(super) trait Db {
     fn advisory_lock(&mut self, lock: Advisory, key: &str) -> StoreResult<()>;
     /// Runs a statement that returns no rows; the number of rows it changed.
     fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64>;
+    /// Runs a statement whose answer nobody reads (an insert into a log, a lock). It may be sent with the
+    /// job's next statement or its commit, so its failure may surface there instead: never use it for a
+    /// statement whose failure the flow handles (a unique constraint it expects to hit).
+    fn execute_unread(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<()>;
     /// Runs a query and hands each row to `each`, in order.
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()>;
 }
@@ -366,11 +401,12 @@ impl<D: Db> Tx for SqlTx<D> {
         if self.db.row_locks() {
             // Always the person first, then the vehicle: two commits can never wait on each other in a
             // circle.
-            self.db.execute(
+            // Neither answer is read: both travel with the job's next statement, in this order.
+            self.db.execute_unread(
                 "SELECT 1 FROM people WHERE id = ?1 FOR NO KEY UPDATE",
                 args![binder_id],
             )?;
-            self.db.execute(
+            self.db.execute_unread(
                 "SELECT 1 FROM vehicles WHERE id = ?1 FOR NO KEY UPDATE",
                 args![vehicle_id],
             )?;
@@ -874,7 +910,7 @@ impl<D: Db> Tx for SqlTx<D> {
         body: &[u8],
         now: Timestamp,
     ) -> StoreResult<()> {
-        self.db.execute(
+        self.db.execute_unread(
             "UPDATE idempotency_keys SET state = 'done', status = ?3, body = ?4, finished_at = ?5 \
              WHERE scope = ?1 AND key = ?2",
             args![scope, key, u32::from(status), body, now],
@@ -957,7 +993,7 @@ impl<D: Db> Tx for SqlTx<D> {
         en: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
-        self.db.execute(
+        self.db.execute_unread(
             "INSERT INTO notifications (person_id, kind, message_zh, message_en, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             args![person_id, kind, zh, en, at],
         )?;
@@ -999,7 +1035,7 @@ impl<D: Db> Tx for SqlTx<D> {
         Ok(count_u32(n))
     }
     fn queue_sms_notice(&mut self, phone: &str, text: &str, at: Timestamp) -> StoreResult<()> {
-        self.db.execute(
+        self.db.execute_unread(
             "INSERT INTO sms_notices (phone, text, created_at) VALUES (?1, ?2, ?3)",
             args![phone, text, at],
         )?;
@@ -1100,7 +1136,7 @@ impl<D: Db> Tx for SqlTx<D> {
     }
     fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()> {
         let detail = e.detail.to_string();
-        self.db.execute(
+        self.db.execute_unread(
             "INSERT INTO audit_log (at, actor_id, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
             args![e.at, e.actor_id, e.action, &e.subject, &detail],
         )?;

@@ -286,6 +286,10 @@ impl Db for Lite<'_> {
             .execute(params_from_iter(args))?;
         Ok(n as u64)
     }
+    fn execute_unread(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<()> {
+        // In process, nothing to gain by waiting: run it now.
+        self.execute(sql, args).map(|_| ())
+    }
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
         let mut stmt = self.0.prepare_cached(sql)?;
         let mut rows = stmt.query(params_from_iter(args))?;

@@ -113,14 +113,11 @@ async fn migrate_data_copies_every_table() {
 
     let target = PgStore::open(&db.url, T0).unwrap();
     let report = {
-        let pool = target.pool().clone();
+        let mut client = target.bulk_client().unwrap();
         let path = path.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().unwrap();
-            copy_from_sqlite(&path, conn.client().unwrap()).unwrap()
-        })
-        .await
-        .unwrap()
+        tokio::task::spawn_blocking(move || copy_from_sqlite(&path, &mut client).unwrap())
+            .await
+            .unwrap()
     };
     let count = |name: &str| {
         report
@@ -175,12 +172,9 @@ async fn migrate_data_copies_every_table() {
         .unwrap();
     assert!(next > *people.iter().max().unwrap());
     // A second copy into a database that has rows is refused.
-    let pool = PgStore::open(&db.url, T0).unwrap().pool().clone();
-    let again = tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().unwrap();
-        copy_from_sqlite(&path, conn.client().unwrap())
-    })
-    .await
-    .unwrap();
+    let mut client = PgStore::open(&db.url, T0).unwrap().bulk_client().unwrap();
+    let again = tokio::task::spawn_blocking(move || copy_from_sqlite(&path, &mut client))
+        .await
+        .unwrap();
     assert!(again.is_err());
 }

@@ -70,8 +70,8 @@ pub fn migrate_data(from: &str, to: &str, now: Timestamp) -> StoreResult<CopyRep
     let target = PgStore::open(to, now)?;
     std::thread::scope(|s| {
         s.spawn(|| {
-            let mut conn = target.pool.get()?;
-            copy_from_sqlite(&source, conn.client()?)
+            let mut client = target.bulk_client()?;
+            copy_from_sqlite(&source, &mut client)
         })
         .join()
         .unwrap_or_else(|_| Err(StoreError::Database("the copy panicked".into())))
