@@ -324,7 +324,7 @@ impl Store for PgStore {
 
 /// A statement waiting to be sent with the next one whose answer the flow reads.
 struct Queued {
-    /// `BEGIN …`, sent as a simple query; otherwise the shared statement's text.
+    /// `BEGIN …`, sent as a simple query; otherwise a shared statement, already in `$1` form.
     simple: bool,
     sql: String,
     args: Vec<OwnedArg>,
@@ -450,7 +450,7 @@ impl PgDb<'_> {
     fn queue(&mut self, sql: &str, args: &[Arg<'_>]) {
         self.queued.push(Queued {
             simple: false,
-            sql: sql.to_owned(),
+            sql: dollar_placeholders(sql),
             args: args.iter().map(OwnedArg::from).collect(),
         });
     }
@@ -471,7 +471,7 @@ async fn flight(
         prepared.push(if q.simple {
             None
         } else {
-            Some(conn.prepare_cached(&dollar_placeholders(&q.sql)).await?)
+            Some(conn.prepare_cached(&q.sql).await?)
         });
     }
     let last_statement = match last {
