@@ -118,6 +118,7 @@ pub fn submit(
             documents_checked: vec![],
             application_id: Some(a.id.clone()),
             actor_id: s.binder,
+            actor_must_be_officer: false,
             expectation: s.expectation,
         },
     )?;
@@ -214,6 +215,7 @@ pub fn approve(
             documents_checked: vec![],
             application_id: Some(a.id.clone()),
             actor_id: officer,
+            actor_must_be_officer: false,
             expectation,
         },
     )?;

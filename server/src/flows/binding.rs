@@ -3,7 +3,7 @@
 use crate::error::{ServerError, ServerResult, Verdict};
 use crate::flows::audit::Audit;
 use crate::flows::decision::{ClientExpectation, Decision};
-use crate::flows::facts::{binding_call, binding_facts, vehicle_facts, BindingAsk};
+use crate::flows::facts::{binding_call, binding_facts, vehicle_facts, BindingAsk, BindingsNow};
 use crate::flows::notices;
 use crate::flows::OrNotFound;
 use crate::policies::Policies;
@@ -34,22 +34,39 @@ pub struct BindingCommit {
     pub application_id: Option<String>,
     /// Who makes the commit: the binder, or the officer at the window or in review.
     pub actor_id: i64,
+    /// The actor must be an officer (the window): checked in the commit's own read.
+    pub actor_must_be_officer: bool,
     pub expectation: ClientExpectation,
 }
 
 /// Loads the facts, asks the core at the commit stage and writes the binding, in the caller's
 /// transaction. A refusal is kept with its audit entry.
+///
+/// The facts come in one read after the locks (`Tx::load_for_binding`), and everything written after the
+/// decision is left unread, so on PostgreSQL the commit costs two round trips: the read, and the writes
+/// with `COMMIT`.
 pub fn commit(
     tx: &mut dyn Tx,
     policies: &Policies,
     now: Timestamp,
     c: BindingCommit,
 ) -> ServerResult<Verdict<Bound>> {
-    tx.lock_for_binding(c.binder_id, c.vehicle_id)?;
-    let binder = tx.person(c.binder_id).or_not_found()?;
-    let vehicle = tx.vehicle(c.vehicle_id).or_not_found()?;
+    let actor = (c.actor_id != c.binder_id).then_some(c.actor_id);
+    let facts = tx.load_for_binding(c.binder_id, c.vehicle_id, actor)?;
+    if c.actor_must_be_officer {
+        let officer = if actor.is_some() {
+            facts.actor.as_ref()
+        } else {
+            facts.binder.as_ref()
+        }
+        .ok_or_else(ServerError::unauthenticated)?;
+        if officer.role != Role::Officer {
+            return Err(ServerError::not_an_officer());
+        }
+    }
+    let binder = facts.binder.ok_or_else(ServerError::not_found)?;
+    let vehicle = facts.vehicle.ok_or_else(ServerError::not_found)?;
     let call = binding_call(
-        tx,
         BindingAsk {
             binder: &binder,
             vehicle: &vehicle,
@@ -61,7 +78,12 @@ pub fn commit(
             application_id: c.application_id.as_deref(),
             now,
         },
-    )?;
+        BindingsNow {
+            of_binder: &facts.binder_bindings,
+            of_vehicle: &facts.vehicle_bindings,
+            submitted_applications: facts.submitted_applications,
+        },
+    );
     let answer = policies
         .for_city(&vehicle.city, now)
         .rules
@@ -84,22 +106,20 @@ pub fn commit(
             .write(tx, now)?;
         return Ok(Verdict::Refused(ServerError::refused(decision)));
     }
-    let id = tx.insert_binding(&NewBinding {
-        binder_id: c.binder_id,
-        vehicle_id: c.vehicle_id,
-        relationship: c.relationship,
-        method: c.method,
-        application_id: c.application_id.clone(),
-        created_at: now,
-    })?;
+    let id = facts.next_binding_id;
+    let binding = tx.insert_reserved_binding(
+        id,
+        &NewBinding {
+            binder_id: c.binder_id,
+            vehicle_id: c.vehicle_id,
+            relationship: c.relationship,
+            method: c.method,
+            application_id: c.application_id.clone(),
+            created_at: now,
+        },
+    )?;
     if let Some(app_id) = &c.application_id {
-        if let Some(mut a) = tx.application(app_id)? {
-            a.status = ApplicationStatus::Committed;
-            a.binding_id = Some(id);
-            a.relationship = Some(c.relationship);
-            a.submitted_at = Some(now);
-            tx.update_application(&a)?;
-        }
+        tx.mark_application_committed(app_id, id, c.relationship, now)?;
     }
     Audit::of("binding.created", subject)
         .by(c.actor_id)
@@ -118,9 +138,6 @@ pub fn commit(
             method: c.method,
         },
     )?;
-    let binding = tx
-        .binding(id)?
-        .ok_or_else(|| ServerError::internal("binding vanished after insert"))?;
     Ok(Verdict::Done(Bound { binding, decision }))
 }
 
@@ -137,7 +154,6 @@ pub fn precheck(
         .person(binder_id)?
         .ok_or_else(ServerError::unauthenticated)?;
     let call = binding_call(
-        tx,
         BindingAsk {
             binder: &binder,
             vehicle,
@@ -149,7 +165,12 @@ pub fn precheck(
             application_id: None,
             now,
         },
-    )?;
+        BindingsNow {
+            of_binder: &tx.active_bindings_of_binder(binder_id)?,
+            of_vehicle: &tx.active_bindings_of_vehicle(vehicle.id)?,
+            submitted_applications: tx.submitted_applications(binder_id)?,
+        },
+    );
     Ok(policies
         .for_city(&vehicle.city, now)
         .rules

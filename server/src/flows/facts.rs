@@ -1,7 +1,7 @@
 //! Rows from the store turned into the facts the rules core decides on, and the one builder of a
 //! binding call (the precheck before verification and the commit both ask the core with it).
 
-use crate::store::{BindingRow, PersonRow, StoreResult, Tx, VehicleRow, ViolationRow};
+use crate::store::{BindingRow, PersonRow, VehicleRow, ViolationRow};
 use renche::domain::{BindingMethod, Channel, Document, ScoringCycle};
 use renche::{
     BindingCall, BindingFacts, LicenceFacts, PersonFacts, Stage, Timestamp, VehicleFacts,
@@ -73,35 +73,33 @@ pub struct BindingAsk<'a> {
     pub now: Timestamp,
 }
 
-/// Loads the binder's and the vehicle's active bindings and the binder's earlier applications, and puts
-/// them with `ask` into the core's binding call.
-pub fn binding_call(tx: &mut dyn Tx, ask: BindingAsk<'_>) -> StoreResult<BindingCall> {
-    let binder_bindings: Vec<BindingFacts> = tx
-        .active_bindings_of_binder(ask.binder.id)?
-        .iter()
-        .map(binding_facts)
-        .collect();
-    let vehicle_bindings: Vec<BindingFacts> = tx
-        .active_bindings_of_vehicle(ask.vehicle.id)?
-        .iter()
-        .map(binding_facts)
-        .collect();
-    let applications: Vec<Timestamp> = tx
-        .submitted_applications(ask.binder.id)?
+/// The bindings and applications the caps count, as the store has them now.
+pub struct BindingsNow<'a> {
+    pub of_binder: &'a [BindingRow],
+    pub of_vehicle: &'a [BindingRow],
+    /// The binder's submitted applications with their ids (`Tx::submitted_applications`).
+    pub submitted_applications: Vec<(String, Timestamp)>,
+}
+
+/// Puts `ask` and the bindings and applications the caps count into the core's binding call; the
+/// application being committed is not one of the earlier ones.
+pub fn binding_call(ask: BindingAsk<'_>, now_bound: BindingsNow<'_>) -> BindingCall {
+    let applications: Vec<Timestamp> = now_bound
+        .submitted_applications
         .into_iter()
         .filter(|(id, _)| ask.application_id != Some(id.as_str()))
         .map(|(_, at)| at)
         .collect();
-    Ok(BindingCall {
+    BindingCall {
         binder: person_facts(ask.binder, ask.now, ask.identity_verified),
         vehicle: vehicle_facts(ask.vehicle),
-        binder_bindings,
-        vehicle_bindings,
+        binder_bindings: now_bound.of_binder.iter().map(binding_facts).collect(),
+        vehicle_bindings: now_bound.of_vehicle.iter().map(binding_facts).collect(),
         applications,
         method: ask.method,
         channel: ask.channel,
         stage: ask.stage,
         documents_checked: ask.documents_checked,
         now: ask.now,
-    })
+    }
 }

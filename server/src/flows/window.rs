@@ -122,9 +122,7 @@ pub fn bind_for_person(
     now: Timestamp,
     w: WindowBinding,
 ) -> ServerResult<Verdict<Bound>> {
-    require_officer(tx, w.officer)?;
-    tx.person(w.person_id).or_not_found()?;
-    tx.vehicle(w.vehicle_id).or_not_found()?;
+    // The officer, the person and the vehicle are checked in the commit's one read.
     binding::commit(
         tx,
         policies,
@@ -139,6 +137,7 @@ pub fn bind_for_person(
             documents_checked: w.documents_checked,
             application_id: None,
             actor_id: w.officer,
+            actor_must_be_officer: true,
             expectation: w.expectation,
         },
     )

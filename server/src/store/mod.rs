@@ -181,6 +181,21 @@ pub struct BindingRow {
     pub removed_role: Option<ActorRole>,
 }
 
+/// What a binding commit decides on, read in one go after the binding locks (`Tx::load_for_binding`).
+#[derive(Clone, Debug)]
+pub struct BindingFactsRows {
+    /// The person acting, when not the binder (an officer at the window or in review).
+    pub actor: Option<PersonRow>,
+    pub binder: Option<PersonRow>,
+    pub vehicle: Option<VehicleRow>,
+    pub binder_bindings: Vec<BindingRow>,
+    pub vehicle_bindings: Vec<BindingRow>,
+    /// The binder's submitted applications, newest first (`Tx::submitted_applications`).
+    pub submitted_applications: Vec<(String, Timestamp)>,
+    /// The id the binding will have if it is made (`Tx::insert_reserved_binding`); unused ids are gaps.
+    pub next_binding_id: i64,
+}
+
 #[derive(Clone, Debug)]
 pub struct NewBinding {
     pub binder_id: i64,
@@ -512,6 +527,18 @@ pub trait Tx {
     fn active_bindings_of_binder(&mut self, binder_id: i64) -> StoreResult<Vec<BindingRow>>;
     fn active_bindings_of_vehicle(&mut self, vehicle_id: i64) -> StoreResult<Vec<BindingRow>>;
     fn insert_binding(&mut self, binding: &NewBinding) -> StoreResult<i64>;
+    /// Takes the binding locks (`lock_for_binding`), then reads everything a commit decides on and
+    /// reserves the new binding's id: on PostgreSQL one round trip, the locks included.
+    fn load_for_binding(
+        &mut self,
+        binder_id: i64,
+        vehicle_id: i64,
+        actor_id: Option<i64>,
+    ) -> StoreResult<BindingFactsRows>;
+    /// Inserts a binding under the id `load_for_binding` reserved; its failure (there is none to expect
+    /// under the locks) may surface at the next statement or the commit.
+    fn insert_reserved_binding(&mut self, id: i64, binding: &NewBinding)
+        -> StoreResult<BindingRow>;
     fn remove_binding(
         &mut self,
         id: i64,
@@ -524,6 +551,14 @@ pub trait Tx {
     fn insert_application(&mut self, application: &ApplicationRow) -> StoreResult<()>;
     fn application(&mut self, id: &str) -> StoreResult<Option<ApplicationRow>>;
     fn update_application(&mut self, application: &ApplicationRow) -> StoreResult<()>;
+    /// The application was committed as this binding (a no-op for an id that does not exist).
+    fn mark_application_committed(
+        &mut self,
+        id: &str,
+        binding_id: i64,
+        relationship: Relationship,
+        at: Timestamp,
+    ) -> StoreResult<()>;
     fn applications_in_review(&mut self) -> StoreResult<Vec<ApplicationRow>>;
     /// When this person filed binding applications (for the caps), with each application's id.
     fn submitted_applications(&mut self, binder_id: i64) -> StoreResult<Vec<(String, Timestamp)>>;
@@ -612,6 +647,8 @@ pub trait Tx {
     ) -> StoreResult<bool>;
 
     // Idempotency keys.
+    /// Claims the key or finds how it stands. A successful claim is committed at once (on PostgreSQL in
+    /// the claim's own round trip), so it is the last thing a job does.
     fn idempotency_begin(
         &mut self,
         scope: &str,

@@ -30,7 +30,7 @@ mod values;
 
 pub use copy::{copy_from_sqlite, migrate_data, CopyReport};
 
-use super::sql::{Advisory, Arg, Db, EachRow, OwnedArg, SqlTx};
+use super::sql::{Advisory, Arg, Db, EachBatchRow, EachRow, OwnedArg, SqlTx};
 use super::{BoxFuture, Job, Outcome, Store, StoreError, StoreResult};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures_util::StreamExt;
@@ -41,7 +41,7 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, RowStream, Statement};
+use tokio_postgres::{NoTls, Row, RowStream, Statement};
 
 /// The versioned migrations, applied in order once each (same numbering as the SQLite ones).
 const MIGRATIONS: &[(&str, &str)] = super::migrations!(
@@ -269,14 +269,18 @@ fn connection(runtime: &Handle, pool: &Pool) -> StoreResult<Object> {
     }
 }
 
-/// Runs one job on a pooled connection, in one transaction whose `BEGIN` travels with its first statement
-/// and whose `COMMIT` carries the statements nobody reads (see `PgDb`).
-fn run_job(runtime: &Handle, pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
-    let begin = if write {
+fn begin_sql(write: bool) -> &'static str {
+    if write {
         "BEGIN ISOLATION LEVEL READ COMMITTED"
     } else {
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-    };
+    }
+}
+
+/// Runs one job on a pooled connection, in one transaction whose `BEGIN` travels with its first statement
+/// and whose `COMMIT` carries the statements nobody reads (see `PgDb`).
+fn run_job(runtime: &Handle, pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
+    let begin = begin_sql(write);
     let conn = connection(runtime, pool)?;
     let mut tx = SqlTx::new(PgDb {
         runtime,
@@ -343,13 +347,24 @@ impl Queued {
 /// What ends a flight: the statement whose answer the flow is waiting for.
 enum Last<'a> {
     Query(&'a str, &'a [Arg<'a>]),
+    /// Several queries, each answer kept whole.
+    Batch(&'a [(&'a str, &'a [Arg<'a>])]),
     Execute(&'a str, &'a [Arg<'a>]),
+    /// A statement, then `COMMIT`.
+    ExecuteCommit(&'a str, &'a [Arg<'a>]),
     /// `COMMIT` or `ROLLBACK`.
     Simple(&'static str),
 }
 
+impl Last<'_> {
+    fn ends_transaction(&self) -> bool {
+        matches!(self, Last::ExecuteCommit(..) | Last::Simple(_))
+    }
+}
+
 enum Landed {
     Rows(RowStream),
+    Batch(Vec<Vec<Row>>),
     Count(u64),
     Done,
 }
@@ -391,8 +406,11 @@ impl PgDb<'_> {
                     self.sent_begin = true;
                     return Ok(landed);
                 }
+                // Not a flight that commits: its statements may have run and been kept before the
+                // connection went.
                 Err(e)
                     if !self.sent_begin
+                        && !last.ends_transaction()
                         && connection_lost(&e)
                         && replaced <= self.pool.status().max_size =>
                 {
@@ -447,6 +465,10 @@ impl PgDb<'_> {
         }
     }
 
+    fn begin_sql(&self) -> &'static str {
+        begin_sql(self.write)
+    }
+
     fn queue(&mut self, sql: &str, args: &[Arg<'_>]) {
         self.queued.push(Queued {
             simple: false,
@@ -475,11 +497,18 @@ async fn flight(
         });
     }
     let last_statement = match last {
-        Last::Query(sql, _) | Last::Execute(sql, _) => {
+        Last::Query(sql, _) | Last::Execute(sql, _) | Last::ExecuteCommit(sql, _) => {
             Some(conn.prepare_cached(&dollar_placeholders(sql)).await?)
         }
-        Last::Simple(_) => None,
+        Last::Batch(_) | Last::Simple(_) => None,
     };
+    let mut batch: Vec<(Statement, Vec<Param<'_>>)> = Vec::new();
+    if let Last::Batch(queries) = last {
+        for (sql, args) in queries.iter() {
+            let statement = conn.prepare_cached(&dollar_placeholders(sql)).await?;
+            batch.push((statement, args.iter().map(|a| a as Param<'_>).collect()));
+        }
+    }
     let queued_args: Vec<Vec<Arg<'_>>> = queued
         .iter()
         .map(|q| q.args.iter().map(OwnedArg::as_arg).collect())
@@ -503,6 +532,28 @@ async fn flight(
         (Last::Execute(_, args), Some(s)) => Box::pin(async move {
             let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
             client.execute(s, &params).await.map(Landed::Count)
+        }),
+        (Last::ExecuteCommit(_, args), Some(s)) => Box::pin(async move {
+            let params: Vec<Param<'_>> = args.iter().map(|a| a as Param<'_>).collect();
+            // `join` polls the statement first, so it is on the wire before COMMIT.
+            let (count, committed) = futures_util::future::join(
+                client.execute(s, &params),
+                client.batch_execute("COMMIT"),
+            )
+            .await;
+            let count = count?;
+            committed.map(|()| Landed::Count(count))
+        }),
+        (Last::Batch(_), None) => Box::pin(async {
+            // `join_all` polls its futures in order, so the queries go on the wire in order.
+            let answers = futures_util::future::join_all(
+                batch.iter().map(|(s, params)| client.query(s, params)),
+            )
+            .await;
+            answers
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map(Landed::Batch)
         }),
         (Last::Simple(sql), _) => {
             Box::pin(async move { client.batch_execute(sql).await.map(|()| Landed::Done) })
@@ -580,6 +631,35 @@ impl Db for PgDb<'_> {
     fn execute_unread(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<()> {
         self.queue(sql, args);
         Ok(())
+    }
+    fn execute_and_commit(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let landed = self.fly(Last::ExecuteCommit(sql, args));
+        // Committed, or rolled back by the failure: either way the next statement begins anew.
+        self.failed = false;
+        self.sent_begin = false;
+        self.queued = vec![Queued::simple(self.begin_sql())];
+        match landed? {
+            Landed::Count(n) => Ok(n),
+            _ => unreachable!("an execute lands a count"),
+        }
+    }
+    fn query_batch(
+        &mut self,
+        queries: &[(&str, &[Arg<'_>])],
+        each: EachBatchRow<'_>,
+    ) -> StoreResult<()> {
+        let Landed::Batch(answers) = self.fly(Last::Batch(queries))? else {
+            unreachable!("a batch lands its answers")
+        };
+        for (i, rows) in answers.iter().enumerate() {
+            for row in rows {
+                each(i, row)?;
+            }
+        }
+        Ok(())
+    }
+    fn next_id_sql(&self, table: &'static str) -> String {
+        format!("SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")
     }
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
         let Landed::Rows(rows) = self.fly(Last::Query(sql, args))? else {

@@ -16,8 +16,8 @@ use super::{
     ReviewPhotoRow, SessionRow, SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError,
     StoreResult, Tx, VehicleRow, VerificationRow, VerificationStatus, ViolationRow,
 };
-use super::{ActiveBinding, OpenViolations};
-use renche::domain::{ActorRole, Fen, PlateType};
+use super::{ActiveBinding, ApplicationStatus, BindingFactsRows, OpenViolations};
+use renche::domain::{ActorRole, Fen, PlateType, Relationship};
 use renche::Timestamp;
 
 /// A statement argument, as the schema's column types take it.
@@ -159,7 +159,35 @@ pub(super) trait Db {
     fn execute_unread(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<()>;
     /// Runs a query and hands each row to `each`, in order.
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()>;
+    /// Runs the queries in order and hands each row to `each` with its query's place in `queries`; where
+    /// the database is a network away, all of them in one round trip.
+    fn query_batch(
+        &mut self,
+        queries: &[(&str, &[Arg<'_>])],
+        each: EachBatchRow<'_>,
+    ) -> StoreResult<()> {
+        for (i, (sql, args)) in queries.iter().enumerate() {
+            self.query(sql, args, &mut |r| each(i, r))?;
+        }
+        Ok(())
+    }
+    /// Runs a statement and commits the transaction with it (on PostgreSQL in the same round trip); what
+    /// the job does after it runs in a new transaction. SQLite's writer commits at the job's end: there
+    /// the job stays one transaction, which only matters if it fails after this statement.
+    fn execute_and_commit(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        self.execute(sql, args)
+    }
+    /// A query whose one row holds the next id of `table`'s sequence.
+    fn next_id_sql(&self, table: &'static str) -> String;
 }
+
+/// What a batch of queries hands each of its rows to, with the query's place in the batch.
+pub(super) type EachBatchRow<'a> = &'a mut dyn FnMut(usize, &dyn Columns) -> StoreResult<()>;
+
+/// A binder's submitted applications, newest first, as many as any cap looks back on.
+const SUBMITTED_APPLICATIONS: &str =
+    "SELECT id, submitted_at FROM binding_applications WHERE binder_id = ?1 AND submitted_at IS NOT NULL \
+     ORDER BY submitted_at DESC LIMIT 400";
 
 /// The `Tx` of both stores, over one connection.
 pub(super) struct SqlTx<D> {
@@ -444,6 +472,88 @@ impl<D: Db> Tx for SqlTx<D> {
             ],
         )
     }
+    fn load_for_binding(
+        &mut self,
+        binder_id: i64,
+        vehicle_id: i64,
+        actor_id: Option<i64>,
+    ) -> StoreResult<BindingFactsRows> {
+        self.lock_for_binding(binder_id, vehicle_id)?;
+        // After the locks: person reads are plain (`person_lock`), the vehicle is locked already.
+        let person = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = ?1");
+        let vehicle = format!("SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE id = ?1");
+        let of_binder = format!(
+            "SELECT {BINDING_COLUMNS} FROM bindings WHERE binder_id = ?1 AND removed_at IS NULL ORDER BY id"
+        );
+        let of_vehicle = format!(
+            "SELECT {BINDING_COLUMNS} FROM bindings WHERE vehicle_id = ?1 AND removed_at IS NULL ORDER BY id"
+        );
+        let next_id = self.db.next_id_sql("bindings");
+        let actor = actor_id.unwrap_or(binder_id);
+        let queries: [(&str, &[Arg<'_>]); 7] = [
+            (&person, args![actor]),
+            (&person, args![binder_id]),
+            (&vehicle, args![vehicle_id]),
+            (&of_binder, args![binder_id]),
+            (&of_vehicle, args![vehicle_id]),
+            (SUBMITTED_APPLICATIONS, args![binder_id]),
+            (&next_id, &[]),
+        ];
+        let mut facts = BindingFactsRows {
+            actor: None,
+            binder: None,
+            vehicle: None,
+            binder_bindings: Vec::new(),
+            vehicle_bindings: Vec::new(),
+            submitted_applications: Vec::new(),
+            next_binding_id: 0,
+        };
+        self.db.query_batch(&queries, &mut |i, r| {
+            match i {
+                0 if actor_id.is_some() => facts.actor = Some(rows::person(r)?),
+                0 => {}
+                1 => facts.binder = Some(rows::person(r)?),
+                2 => facts.vehicle = Some(rows::vehicle(r)?),
+                3 => facts.binder_bindings.push(rows::binding(r)?),
+                4 => facts.vehicle_bindings.push(rows::binding(r)?),
+                5 => facts
+                    .submitted_applications
+                    .push(rows::submitted_application(r)?),
+                _ => facts.next_binding_id = r.int(0)?,
+            }
+            Ok(())
+        })?;
+        if facts.next_binding_id == 0 {
+            return Err(StoreError::Database("no binding id reserved".into()));
+        }
+        Ok(facts)
+    }
+    fn insert_reserved_binding(&mut self, id: i64, b: &NewBinding) -> StoreResult<BindingRow> {
+        self.db.execute_unread(
+            "INSERT INTO bindings (id, binder_id, vehicle_id, relationship, method, application_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            args![
+                id,
+                b.binder_id,
+                b.vehicle_id,
+                b.relationship.code(),
+                b.method.code(),
+                &b.application_id,
+                b.created_at,
+            ],
+        )?;
+        Ok(BindingRow {
+            id,
+            binder_id: b.binder_id,
+            vehicle_id: b.vehicle_id,
+            relationship: b.relationship,
+            method: b.method,
+            created_at: b.created_at,
+            removed_at: None,
+            removed_by: None,
+            removed_role: None,
+        })
+    }
     fn remove_binding(
         &mut self,
         id: i64,
@@ -491,7 +601,7 @@ impl<D: Db> Tx for SqlTx<D> {
         self.first(&sql, args![id], rows::application)
     }
     fn update_application(&mut self, a: &ApplicationRow) -> StoreResult<()> {
-        self.db.execute(
+        self.db.execute_unread(
             "UPDATE binding_applications SET relationship = ?2, status = ?3, verification = ?4, note = ?5, \
              binding_id = ?6, submitted_at = ?7, reviewed_by = ?8, reviewed_at = ?9, review_reason = ?10 WHERE id = ?1",
             args![
@@ -509,6 +619,25 @@ impl<D: Db> Tx for SqlTx<D> {
         )?;
         Ok(())
     }
+    fn mark_application_committed(
+        &mut self,
+        id: &str,
+        binding_id: i64,
+        relationship: Relationship,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.db.execute_unread(
+            "UPDATE binding_applications SET status = ?2, binding_id = ?3, relationship = ?4, submitted_at = ?5 \
+             WHERE id = ?1",
+            args![
+                id,
+                ApplicationStatus::Committed.code(),
+                binding_id,
+                relationship.code(),
+                at
+            ],
+        )
+    }
     fn applications_in_review(&mut self) -> StoreResult<Vec<ApplicationRow>> {
         let sql = format!(
             "SELECT {APPLICATION_COLUMNS} FROM binding_applications WHERE status = 'in_review' \
@@ -518,8 +647,7 @@ impl<D: Db> Tx for SqlTx<D> {
     }
     fn submitted_applications(&mut self, binder_id: i64) -> StoreResult<Vec<(String, Timestamp)>> {
         self.all(
-            "SELECT id, submitted_at FROM binding_applications WHERE binder_id = ?1 AND submitted_at IS NOT NULL \
-             ORDER BY submitted_at DESC LIMIT 400",
+            SUBMITTED_APPLICATIONS,
             args![binder_id],
             rows::submitted_application,
         )
@@ -852,7 +980,8 @@ impl<D: Db> Tx for SqlTx<D> {
     ) -> StoreResult<IdempotencyBegin> {
         // Claim the key; where another job holds it in an open transaction (PostgreSQL) this waits for that
         // one to end, then finds its row. Either way the row is ours to inspect under a lock.
-        let claimed = self.db.execute(
+        // A claim is the job's last statement when it succeeds, so it commits in the same round trip.
+        let claimed = self.db.execute_and_commit(
             &format!("{INSERT_IDEMPOTENCY_KEY} ON CONFLICT (scope, key) DO NOTHING"),
             args![scope, key, fingerprint, now],
         )?;

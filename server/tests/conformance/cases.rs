@@ -171,6 +171,7 @@ async fn try_bind(
             documents_checked: vec![],
             application_id: None,
             actor_id: binder,
+            actor_must_be_officer: false,
             expectation: ClientExpectation::default(),
         };
         match commit_binding(tx, &policies, at(1), commit) {
@@ -922,6 +923,7 @@ pub async fn commits_and_removals_interleave(store: Arc<dyn Store>) {
                                 documents_checked: renche::domain::Document::ALL.to_vec(),
                                 application_id: None,
                                 actor_id: officer,
+                                actor_must_be_officer: false,
                                 expectation: ClientExpectation::default(),
                             };
                             commit_binding(tx, &pol2, at(1), commit)
