@@ -68,6 +68,10 @@ fn family(name: &str) -> Family {
             "Time a store transaction waited for a connection, by kind",
             "histogram",
         ),
+        "renche_store_round_trips_total" => (
+            "Round trips to the database (PostgreSQL), each one write of statements and one wait for their answers, by kind of transaction",
+            "counter",
+        ),
         "renche_connections_total" => ("Connections accepted", "counter"),
         _ => ("", "counter"),
     };

@@ -4,7 +4,7 @@
 
 use crate::error::ServerResult;
 use crate::secrets::{random_hex, sha256};
-use crate::store::{StoreResult, Tx};
+use crate::store::{SessionRow, StoreResult, Tx};
 use renche::Timestamp;
 
 /// Sessions last 12 hours.
@@ -90,11 +90,39 @@ pub fn open_at_kiosk(
 pub fn live(tx: &mut dyn Tx, token: &str, now: Timestamp) -> StoreResult<Option<Session>> {
     let hash = token_hash(token);
     let row = tx.session(&hash)?;
-    Ok(row.filter(|s| s.expires_at > now).map(|s| Session {
+    Ok(live_from(hash, row, now))
+}
+
+fn live_from(hash: Vec<u8>, row: Option<SessionRow>, now: Timestamp) -> Option<Session> {
+    row.filter(|s| s.expires_at > now).map(|s| Session {
         token_hash: hash,
         account_id: s.account_id,
         person_id: s.person_id,
         csrf_token: s.csrf_token,
         kiosk_id: s.kiosk_id,
-    }))
+    })
+}
+
+/// `live`, with `key` claimed under the session's scope when the session is live (`Tx::session_with_claim`,
+/// the job's last step): the session, and whether the claim is made under its scope. A claim made under
+/// another scope (the account was linked between the two statements) is released, and reported as not made.
+pub fn live_with_claim(
+    tx: &mut dyn Tx,
+    token: &str,
+    key: &str,
+    fingerprint: &[u8],
+    now: Timestamp,
+) -> StoreResult<(Option<Session>, bool)> {
+    let hash = token_hash(token);
+    let (row, claimed) = tx.session_with_claim(&hash, key, fingerprint, now)?;
+    let session = live_from(hash, row, now);
+    let ours = match (&session, claimed) {
+        (Some(s), Some(scope)) if scope == s.scope() => true,
+        (_, Some(scope)) => {
+            tx.idempotency_forget_claim(&scope, key, fingerprint, now)?;
+            false
+        }
+        (_, None) => false,
+    };
+    Ok((session, ours))
 }

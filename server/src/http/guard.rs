@@ -473,14 +473,44 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
         key.as_ref().ok().cloned(),
         fingerprint.clone(),
     );
+    let csrf_ok = move |session: &Session| {
+        !sent_csrf.is_empty()
+            && constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
+    };
     let claimed = state
         .write(move |tx| {
+            // With a usable key and origin, the session is read and the key claimed in one step (one
+            // round trip on PostgreSQL); a check that then fails releases the claim, and is committed
+            // so that the release is kept.
+            if let (Ok(key), true) = (&key, origin_checked) {
+                let (session, ours) =
+                    sessions::live_with_claim(tx, &token, key, &fingerprint, now)?;
+                let refusal = match &session {
+                    Some(s) if !s.fits(kiosk) => Some(ServerError::unauthenticated()),
+                    Some(s) if !csrf_ok(s) => Some(csrf_failed(CsrfCheckFailed::Token)),
+                    Some(_) => None,
+                    None => Some(ServerError::unauthenticated()),
+                };
+                let session = match (session, refusal) {
+                    (Some(s), None) => s,
+                    (session, refusal) => {
+                        if let (Some(s), true) = (&session, ours) {
+                            tx.idempotency_forget_claim(&s.scope(), key, &fingerprint, now)?;
+                        }
+                        return Ok(Err(refusal.unwrap_or_else(ServerError::unauthenticated)));
+                    }
+                };
+                let begin = if ours {
+                    IdempotencyBegin::Started
+                } else {
+                    tx.idempotency_begin(&session.scope(), key, &fingerprint, now, stale)?
+                };
+                return Ok(Ok((session, key.clone(), begin)));
+            }
             let session = sessions::live(tx, &token, now)?
                 .filter(|s| s.fits(kiosk))
                 .ok_or_else(ServerError::unauthenticated)?;
-            if sent_csrf.is_empty()
-                || !constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
-            {
+            if !csrf_ok(&session) {
                 return Err(csrf_failed(CsrfCheckFailed::Token));
             }
             if !origin_checked {
@@ -488,9 +518,10 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
             }
             let key = key?;
             let begin = tx.idempotency_begin(&session.scope(), &key, &fingerprint, now, stale)?;
-            Ok((session, key, begin))
+            Ok(Ok((session, key, begin)))
         })
-        .await;
+        .await
+        .and_then(|refused_or_claimed| refused_or_claimed);
     let (session, key, begin) = match claimed {
         Ok(claimed) => claimed,
         Err(e) => {

@@ -614,6 +614,16 @@ pub trait Tx {
         expires_at: Timestamp,
     ) -> StoreResult<()>;
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>>;
+    /// The session of this token and, when it is live at `now`, `key` claimed under the session's scope
+    /// (`flows::sessions::Session::scope`, which the statement computes too): the scope claimed, or None
+    /// when the key exists already. On PostgreSQL one round trip, committed with it; the job's last step.
+    fn session_with_claim(
+        &mut self,
+        token_hash: &[u8],
+        key: &str,
+        fingerprint: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<(Option<SessionRow>, Option<String>)>;
     fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
     fn delete_sessions_of_account(&mut self, account_id: i64) -> StoreResult<()>;
 

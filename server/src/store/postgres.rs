@@ -347,8 +347,8 @@ impl Queued {
 /// What ends a flight: the statement whose answer the flow is waiting for.
 enum Last<'a> {
     Query(&'a str, &'a [Arg<'a>]),
-    /// Several queries, each answer kept whole.
-    Batch(&'a [(&'a str, &'a [Arg<'a>])]),
+    /// Several queries, each answer kept whole, and `COMMIT` after them when `.1` says so.
+    Batch(&'a [(&'a str, &'a [Arg<'a>])], bool),
     Execute(&'a str, &'a [Arg<'a>]),
     /// A statement, then `COMMIT`.
     ExecuteCommit(&'a str, &'a [Arg<'a>]),
@@ -358,7 +358,10 @@ enum Last<'a> {
 
 impl Last<'_> {
     fn ends_transaction(&self) -> bool {
-        matches!(self, Last::ExecuteCommit(..) | Last::Simple(_))
+        matches!(
+            self,
+            Last::ExecuteCommit(..) | Last::Batch(_, true) | Last::Simple(_)
+        )
     }
 }
 
@@ -398,20 +401,26 @@ impl PgDb<'_> {
     fn fly(&mut self, last: Last<'_>) -> StoreResult<Landed> {
         let mut replaced = 0;
         loop {
+            let kind = if self.write { "write" } else { "read" };
+            crate::metrics::count("renche_store_round_trips_total", &[("kind", kind)]);
             let conn = self.conn.as_ref().ok_or(StoreError::Closed)?;
-            let result = self.runtime.block_on(flight(conn, &self.queued, &last));
+            let result = if conn.is_closed() {
+                Err(Failed::Unsent(None))
+            } else {
+                self.runtime.block_on(flight(conn, &self.queued, &last))
+            };
             match result {
                 Ok(landed) => {
                     self.queued.clear();
                     self.sent_begin = true;
                     return Ok(landed);
                 }
-                // Not a flight that commits: its statements may have run and been kept before the
-                // connection went.
-                Err(e)
+                // Nothing of the job has reached the database, or (a flight that does not commit) what
+                // did is not kept.
+                Err(failed)
                     if !self.sent_begin
-                        && !last.ends_transaction()
-                        && connection_lost(&e)
+                        && failed.connection_lost()
+                        && (!failed.was_sent() || !last.ends_transaction())
                         && replaced <= self.pool.status().max_size =>
                 {
                     replaced += 1;
@@ -421,11 +430,11 @@ impl PgDb<'_> {
                     }
                     self.conn = Some(connection(self.runtime, self.pool)?);
                 }
-                Err(e) => {
+                Err(failed) => {
                     self.queued.clear();
                     self.sent_begin = true;
                     self.failed = true;
-                    return Err(e.into());
+                    return Err(failed.into());
                 }
             }
         }
@@ -465,8 +474,12 @@ impl PgDb<'_> {
         }
     }
 
-    fn begin_sql(&self) -> &'static str {
-        begin_sql(self.write)
+    /// After a flight that ended the transaction (committed, or rolled back by a failure): the job's next
+    /// statement begins a new one.
+    fn restart(&mut self) {
+        self.failed = false;
+        self.sent_begin = false;
+        self.queued = vec![Queued::simple(begin_sql(self.write))];
     }
 
     fn queue(&mut self, sql: &str, args: &[Arg<'_>]) {
@@ -478,34 +491,63 @@ impl PgDb<'_> {
     }
 }
 
+/// How a flight failed: before anything was sent (preparing, or a connection found closed), or after.
+enum Failed {
+    Unsent(Option<tokio_postgres::Error>),
+    Sent(tokio_postgres::Error),
+}
+
+impl Failed {
+    fn was_sent(&self) -> bool {
+        matches!(self, Failed::Sent(_))
+    }
+    fn connection_lost(&self) -> bool {
+        match self {
+            Failed::Unsent(None) => true,
+            Failed::Unsent(Some(e)) | Failed::Sent(e) => connection_lost(e),
+        }
+    }
+}
+
+impl From<Failed> for StoreError {
+    fn from(f: Failed) -> Self {
+        match f {
+            Failed::Unsent(Some(e)) | Failed::Sent(e) => e.into(),
+            Failed::Unsent(None) => StoreError::Unavailable("the connection was closed".into()),
+        }
+    }
+}
+
 /// A statement issued and not yet answered.
 type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + 'a>>;
 
 /// One flight on `conn`: the statements are prepared where not yet (once per connection), then every
 /// queued one and `last` are issued before any answer is awaited, so the driver pipelines them.
-async fn flight(
-    conn: &Object,
-    queued: &[Queued],
-    last: &Last<'_>,
-) -> Result<Landed, tokio_postgres::Error> {
+async fn flight(conn: &Object, queued: &[Queued], last: &Last<'_>) -> Result<Landed, Failed> {
+    let unsent = |e| Failed::Unsent(Some(e));
     let mut prepared: Vec<Option<Statement>> = Vec::with_capacity(queued.len());
     for q in queued {
         prepared.push(if q.simple {
             None
         } else {
-            Some(conn.prepare_cached(&q.sql).await?)
+            Some(conn.prepare_cached(&q.sql).await.map_err(unsent)?)
         });
     }
     let last_statement = match last {
-        Last::Query(sql, _) | Last::Execute(sql, _) | Last::ExecuteCommit(sql, _) => {
-            Some(conn.prepare_cached(&dollar_placeholders(sql)).await?)
-        }
-        Last::Batch(_) | Last::Simple(_) => None,
+        Last::Query(sql, _) | Last::Execute(sql, _) | Last::ExecuteCommit(sql, _) => Some(
+            conn.prepare_cached(&dollar_placeholders(sql))
+                .await
+                .map_err(unsent)?,
+        ),
+        Last::Batch(..) | Last::Simple(_) => None,
     };
     let mut batch: Vec<(Statement, Vec<Param<'_>>)> = Vec::new();
-    if let Last::Batch(queries) = last {
+    if let Last::Batch(queries, _) = last {
         for (sql, args) in queries.iter() {
-            let statement = conn.prepare_cached(&dollar_placeholders(sql)).await?;
+            let statement = conn
+                .prepare_cached(&dollar_placeholders(sql))
+                .await
+                .map_err(unsent)?;
             batch.push((statement, args.iter().map(|a| a as Param<'_>).collect()));
         }
     }
@@ -544,23 +586,32 @@ async fn flight(
             let count = count?;
             committed.map(|()| Landed::Count(count))
         }),
-        (Last::Batch(_), None) => Box::pin(async {
-            // `join_all` polls its futures in order, so the queries go on the wire in order.
-            let answers = futures_util::future::join_all(
-                batch.iter().map(|(s, params)| client.query(s, params)),
+        (Last::Batch(_, commit), None) => Box::pin(async move {
+            // `join_all` polls its futures in order, so the queries go on the wire in order, and
+            // `join` puts COMMIT after them.
+            let commit = async move {
+                if *commit {
+                    client.batch_execute("COMMIT").await
+                } else {
+                    Ok(())
+                }
+            };
+            let (answers, committed) = futures_util::future::join(
+                futures_util::future::join_all(
+                    batch.iter().map(|(s, params)| client.query(s, params)),
+                ),
+                commit,
             )
             .await;
-            answers
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .map(Landed::Batch)
+            let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
+            committed.map(|()| Landed::Batch(answers))
         }),
         (Last::Simple(sql), _) => {
             Box::pin(async move { client.batch_execute(sql).await.map(|()| Landed::Done) })
         }
         _ => unreachable!("a prepared statement for every statement with text"),
     };
-    in_order(ahead, last_future).await
+    in_order(ahead, last_future).await.map_err(Failed::Sent)
 }
 
 /// Awaits `ahead` and then `last`, having started each in that order before waiting on any: the driver
@@ -634,10 +685,7 @@ impl Db for PgDb<'_> {
     }
     fn execute_and_commit(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         let landed = self.fly(Last::ExecuteCommit(sql, args));
-        // Committed, or rolled back by the failure: either way the next statement begins anew.
-        self.failed = false;
-        self.sent_begin = false;
-        self.queued = vec![Queued::simple(self.begin_sql())];
+        self.restart();
         match landed? {
             Landed::Count(n) => Ok(n),
             _ => unreachable!("an execute lands a count"),
@@ -648,7 +696,24 @@ impl Db for PgDb<'_> {
         queries: &[(&str, &[Arg<'_>])],
         each: EachBatchRow<'_>,
     ) -> StoreResult<()> {
-        let Landed::Batch(answers) = self.fly(Last::Batch(queries))? else {
+        let Landed::Batch(answers) = self.fly(Last::Batch(queries, false))? else {
+            unreachable!("a batch lands its answers")
+        };
+        for (i, rows) in answers.iter().enumerate() {
+            for row in rows {
+                each(i, row)?;
+            }
+        }
+        Ok(())
+    }
+    fn query_batch_and_commit(
+        &mut self,
+        queries: &[(&str, &[Arg<'_>])],
+        each: EachBatchRow<'_>,
+    ) -> StoreResult<()> {
+        let landed = self.fly(Last::Batch(queries, true));
+        self.restart();
+        let Landed::Batch(answers) = landed? else {
             unreachable!("a batch lands its answers")
         };
         for (i, rows) in answers.iter().enumerate() {

@@ -177,6 +177,14 @@ pub(super) trait Db {
     fn execute_and_commit(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         self.execute(sql, args)
     }
+    /// `query_batch`, then commits (on PostgreSQL in the same round trip), as `execute_and_commit` does.
+    fn query_batch_and_commit(
+        &mut self,
+        queries: &[(&str, &[Arg<'_>])],
+        each: EachBatchRow<'_>,
+    ) -> StoreResult<()> {
+        self.query_batch(queries, each)
+    }
     /// A query whose one row holds the next id of `table`'s sequence.
     fn next_id_sql(&self, table: &'static str) -> String;
 }
@@ -845,6 +853,46 @@ impl<D: Db> Tx for SqlTx<D> {
              WHERE s.token_hash = ?1"
         );
         self.first(&sql, args![token_hash], rows::session)
+    }
+    fn session_with_claim(
+        &mut self,
+        token_hash: &[u8],
+        key: &str,
+        fingerprint: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<(Option<SessionRow>, Option<String>)> {
+        let session = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = ?1"
+        );
+        // `Session::scope` in SQL: the person, else the account, else the anonymous session (?5).
+        let claim = "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) \
+             SELECT CASE WHEN COALESCE(a.person_id, s.person_id) IS NOT NULL \
+                         THEN 'p:' || COALESCE(a.person_id, s.person_id) \
+                         WHEN s.account_id IS NOT NULL THEN 'a:' || s.account_id ELSE ?5 END, \
+                    ?2, ?3, 'running', ?4 \
+             FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?4 \
+             ON CONFLICT (scope, key) DO NOTHING RETURNING scope";
+        let anonymous = format!("s:{}", hex::encode(token_hash));
+        let (mut row, mut claimed) = (None, None);
+        self.db.query_batch_and_commit(
+            &[
+                (&session, args![token_hash]),
+                (
+                    claim,
+                    args![token_hash, key, fingerprint, now, anonymous.as_str()],
+                ),
+            ],
+            &mut |i, r| {
+                match i {
+                    0 => row = Some(rows::session(r)?),
+                    _ => claimed = Some(r.text(0)?),
+                }
+                Ok(())
+            },
+        )?;
+        Ok((row, claimed))
     }
     fn delete_sessions_of_account(&mut self, account_id: i64) -> StoreResult<()> {
         self.db.execute(

@@ -722,6 +722,72 @@ pub async fn idempotency_keys(store: Arc<dyn Store>) {
     assert_eq!(started, 1);
 }
 
+/// The guard's one-step session read and key claim claims under the scope the session has (the person,
+/// else the account, else the anonymous session), commits the claim, and claims nothing for an expired
+/// session or a key already taken.
+pub async fn session_claims_use_the_session_scope(store: Arc<dyn Store>) {
+    use renche_server::flows::sessions::{live_with_claim, token_hash};
+    let (people, _) = seed(&store, 1, 0).await;
+    let p = people[0];
+    let unlinked = write(&store, move |tx| {
+        let linked = tx.insert_account(phone(1).as_str(), at(0))?;
+        tx.link_account(linked, p, at(0))?;
+        let unlinked = tx.insert_account(phone(2).as_str(), at(0))?;
+        tx.insert_session(&token_hash("t-person"), Some(linked), "c", at(0), at(60))?;
+        tx.insert_session(&token_hash("t-account"), Some(unlinked), "c", at(0), at(60))?;
+        tx.insert_session(&token_hash("t-anonymous"), None, "c", at(0), at(60))?;
+        tx.insert_session(&token_hash("t-expired"), None, "c", at(0), at(5))?;
+        Ok(unlinked)
+    })
+    .await
+    .unwrap();
+    let expected = [
+        ("t-person", format!("p:{p}")),
+        ("t-account", format!("a:{unlinked}")),
+        (
+            "t-anonymous",
+            format!("s:{}", hex::encode(token_hash("t-anonymous"))),
+        ),
+    ];
+    for (token, scope) in expected {
+        let claim = |fp: &'static [u8]| {
+            let s = Arc::clone(&store);
+            async move {
+                write(&s, move |tx| live_with_claim(tx, token, "k", fp, at(10)))
+                    .await
+                    .unwrap()
+            }
+        };
+        let (session, ours) = claim(b"F").await;
+        assert_eq!(session.unwrap().scope(), scope);
+        assert!(ours, "{token}: claimed under its own scope");
+        let (session, ours) = claim(b"F").await;
+        assert!(session.is_some() && !ours, "{token}: a key is claimed once");
+        let found = write(&store, move |tx| {
+            tx.idempotency_begin(&scope, "k", b"F", at(11), at(0))
+        })
+        .await
+        .unwrap();
+        assert!(
+            matches!(found, IdempotencyBegin::InFlight),
+            "{token}: {found:?}"
+        );
+    }
+    let (session, ours) = write(&store, |tx| {
+        live_with_claim(tx, "t-expired", "k", b"F", at(10))
+    })
+    .await
+    .unwrap();
+    assert!(session.is_none() && !ours);
+    let scope = format!("s:{}", hex::encode(token_hash("t-expired")));
+    let fresh = write(&store, move |tx| {
+        tx.idempotency_begin(&scope, "k", b"F", at(11), at(0))
+    })
+    .await
+    .unwrap();
+    assert!(matches!(fresh, IdempotencyBegin::Started), "{fresh:?}");
+}
+
 /// A key's answer written in the work's transaction lives and dies with that work; releasing the key
 /// afterwards leaves a finished answer alone.
 pub async fn idempotency_answer_commits_with_the_work(store: Arc<dyn Store>) {

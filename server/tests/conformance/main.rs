@@ -54,6 +54,7 @@ conformance!(
     applications,
     sessions_and_purge,
     idempotency_keys,
+    session_claims_use_the_session_scope,
     idempotency_answer_commits_with_the_work,
     rate_counters,
     notifications_and_audit,

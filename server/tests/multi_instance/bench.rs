@@ -229,15 +229,17 @@ async fn scale() {
             std::thread::spawn(move || ceiling::postgres(&url, rows, clients as usize, seconds))
                 .join()
                 .unwrap();
+        let trips = round_trips.expect("counted on PostgreSQL");
         format!(
-            "| PostgreSQL | {clients} | {renche:.0} | {p99:.1} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} | {:.2} | {:.1} |",
+            "| PostgreSQL | {clients} | {renche:.0} | {p99:.1} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} | {:.2} | {:.2} ({:.1} on the wire) |",
             one_call.per_second,
             one_call.p99,
             statements.per_second,
             statements.p99,
             renche / one_call.per_second,
             renche / statements.per_second,
-            round_trips.unwrap_or(0.0),
+            trips.store,
+            trips.wire,
         )
     } else {
         let path = renche_server::store::sqlite::path_of_url(&database);
@@ -255,16 +257,16 @@ async fn scale() {
     println!("{line}");
 }
 
-/// Round trips per window commit, counted on the wire: one more instance whose database connections go
-/// through a `RoundTripCounter`, one officer committing one binding after another (after a few to prepare
-/// the statements on its connections).
+/// Round trips per window commit, counted by the store and on the wire: one more instance whose database
+/// connections go through a `RoundTripCounter`, one officer committing one binding after another (after a
+/// few to prepare the statements on its connections).
 async fn count_round_trips(
     database: &str,
     scratch: &std::path::Path,
     officer: &Browser,
     vehicles: u32,
     salt: u64,
-) -> f64 {
+) -> RoundTrips {
     let config: postgres::Config = database.split('?').next().unwrap().parse().unwrap();
     let host = match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),
@@ -278,15 +280,34 @@ async fn count_round_trips(
         counter.port,
         config.get_dbname().unwrap_or("postgres")
     );
-    let instance = Instance::start(&url, scratch);
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_at = format!("127.0.0.1:{metrics_port}");
+    let instance = Instance::start_with(&url, scratch, &["--metrics-listen", &metrics_at]);
+    let store_trips = || async {
+        let text = reqwest::get(format!("http://{metrics_at}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("renche_store_round_trips_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
     let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
     let mut rng = StdRng::seed_from_u64(salt ^ 0x5eed);
     let (warm_up, measured) = (20, 100);
-    let mut before = 0;
+    let (mut before, mut store_before) = (0, 0);
     let mut commits = 0u64;
     for n in 0..warm_up + measured {
         if n == warm_up {
             before = counter.trips();
+            store_before = store_trips().await;
         }
         let body = json!({ "personId": rng.gen_range(1..=vehicles).to_string(),
                            "vehicleId": rng.gen_range(1..=vehicles).to_string(),
@@ -311,6 +332,18 @@ async fn count_round_trips(
         }
     }
     let trips = counter.trips() - before;
+    let flights = store_trips().await - store_before;
     drop(instance);
-    trips as f64 / commits as f64
+    RoundTrips {
+        store: flights as f64 / commits as f64,
+        wire: trips as f64 / commits as f64,
+    }
+}
+
+/// Round trips per commit as the store counts them (its flights, `renche_store_round_trips_total`) and as
+/// the wire shows them (bursts after an answer: a flight whose statements leave the driver in more than one
+/// write, with the database answering in between, counts more than once).
+struct RoundTrips {
+    store: f64,
+    wire: f64,
 }
