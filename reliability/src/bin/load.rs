@@ -183,6 +183,7 @@ async fn raw_commit(
                 documents_checked: vec![],
                 application_id: Some(a.application.clone()),
                 actor_id: a.binder,
+                actor_must_be_officer: false,
                 expectation: ClientExpectation::default(),
             },
         )

@@ -192,7 +192,8 @@ pub struct BindingFactsRows {
     pub vehicle_bindings: Vec<BindingRow>,
     /// The binder's submitted applications, newest first (`Tx::submitted_applications`).
     pub submitted_applications: Vec<(String, Timestamp)>,
-    /// The id the binding will have if it is made (`Tx::insert_reserved_binding`); unused ids are gaps.
+    /// The id the binding will have if it is made (`Tx::insert_reserved_binding`), read with the vehicle;
+    /// unused ids are gaps.
     pub next_binding_id: i64,
 }
 

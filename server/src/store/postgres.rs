@@ -4,7 +4,9 @@
 //! `tokio-postgres` client, taken from a `deadpool-postgres` pool: the job's thread waits on the driver's
 //! futures. The async client is there for what the synchronous `postgres` crate cannot do, pipelining:
 //! statements whose answers the flow does not read wait and travel with the next statement it does read,
-//! or with `COMMIT` (see `PgDb`), so a commit costs a few round trips instead of one per statement.
+//! or with `COMMIT`; reads a flow needs together go together (`Db::query_batch`), and a last statement can
+//! carry its `COMMIT` (`Db::execute_and_commit`). See `PgDb`. A binding commit over HTTP is three round
+//! trips: the guard's session read with the key claim, the commit's locks and reads, its writes with `COMMIT`.
 //! deadpool rather than a pool of our own: it drops connections found closed when they come back, and
 //! caches each connection's prepared statements. Bulk tools (`COPY`) use the synchronous client on a
 //! connection of their own (`PgStore::bulk_client`).
@@ -69,9 +71,17 @@ impl From<tokio_postgres::Error> for StoreError {
                     .map(|d| d.message().to_owned())
                     .unwrap_or_else(|| e.to_string()),
             ),
-            _ if is_transient(&e) => StoreError::Unavailable(e.to_string()),
-            _ => StoreError::Database(e.to_string()),
+            _ if is_transient(&e) => StoreError::Unavailable(described(&e)),
+            _ => StoreError::Database(described(&e)),
         }
+    }
+}
+
+/// The database's own message and SQLSTATE where it sent one (the driver's `Display` says only "db error").
+fn described(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => e.to_string(),
     }
 }
 
@@ -724,7 +734,7 @@ impl Db for PgDb<'_> {
         Ok(())
     }
     fn next_id_sql(&self, table: &'static str) -> String {
-        format!("SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")
+        format!("nextval(pg_get_serial_sequence('{table}', 'id'))")
     }
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
         let Landed::Rows(rows) = self.fly(Last::Query(sql, args))? else {

@@ -185,7 +185,7 @@ pub(super) trait Db {
     ) -> StoreResult<()> {
         self.query_batch(queries, each)
     }
-    /// A query whose one row holds the next id of `table`'s sequence.
+    /// An expression (for a select list) whose value is the next id of `table`'s sequence.
     fn next_id_sql(&self, table: &'static str) -> String;
 }
 
@@ -486,27 +486,36 @@ impl<D: Db> Tx for SqlTx<D> {
         vehicle_id: i64,
         actor_id: Option<i64>,
     ) -> StoreResult<BindingFactsRows> {
-        self.lock_for_binding(binder_id, vehicle_id)?;
-        // After the locks: person reads are plain (`person_lock`), the vehicle is locked already.
-        let person = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = ?1");
-        let vehicle = format!("SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE id = ?1");
-        let of_binder = format!(
-            "SELECT {BINDING_COLUMNS} FROM bindings WHERE binder_id = ?1 AND removed_at IS NULL ORDER BY id"
+        // `lock_for_binding`'s two locks, taken by the reads of the two rows (the person first), with the
+        // new binding's id in the vehicle's row; then the rest, where person reads are plain (`person_lock`).
+        let lock = self.lock();
+        let binder = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = ?1{lock}");
+        let next_id_column = VEHICLE_COLUMNS.split(',').count();
+        let vehicle = format!(
+            "SELECT {VEHICLE_COLUMNS}, {} FROM vehicles WHERE id = ?1{lock}",
+            self.db.next_id_sql("bindings")
         );
-        let of_vehicle = format!(
-            "SELECT {BINDING_COLUMNS} FROM bindings WHERE vehicle_id = ?1 AND removed_at IS NULL ORDER BY id"
+        let actor = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = ?1");
+        // Both sides' active bindings, each row marked with its side (a UNION of two index searches: SQLite
+        // plans an OR of the two as a scan of every active binding).
+        let side_column = BINDING_COLUMNS.split(',').count();
+        let bindings = format!(
+            "SELECT {BINDING_COLUMNS}, 0 FROM bindings WHERE binder_id = ?1 AND removed_at IS NULL \
+             UNION ALL SELECT {BINDING_COLUMNS}, 1 FROM bindings WHERE vehicle_id = ?2 AND removed_at IS NULL \
+             ORDER BY 1"
         );
-        let next_id = self.db.next_id_sql("bindings");
-        let actor = actor_id.unwrap_or(binder_id);
-        let queries: [(&str, &[Arg<'_>]); 7] = [
-            (&person, args![actor]),
-            (&person, args![binder_id]),
-            (&vehicle, args![vehicle_id]),
-            (&of_binder, args![binder_id]),
-            (&of_vehicle, args![vehicle_id]),
-            (SUBMITTED_APPLICATIONS, args![binder_id]),
-            (&next_id, &[]),
+        let (binder_arg, vehicle_arg) = ([Arg::from(binder_id)], [Arg::from(vehicle_id)]);
+        let both = [Arg::from(binder_id), Arg::from(vehicle_id)];
+        let actor_arg = [Arg::from(actor_id)];
+        let mut queries: Vec<(&str, &[Arg<'_>])> = vec![
+            (&binder, &binder_arg),
+            (&vehicle, &vehicle_arg),
+            (&bindings, &both),
+            (SUBMITTED_APPLICATIONS, &binder_arg),
         ];
+        if actor_id.is_some() {
+            queries.push((&actor, &actor_arg));
+        }
         let mut facts = BindingFactsRows {
             actor: None,
             binder: None,
@@ -518,22 +527,21 @@ impl<D: Db> Tx for SqlTx<D> {
         };
         self.db.query_batch(&queries, &mut |i, r| {
             match i {
-                0 if actor_id.is_some() => facts.actor = Some(rows::person(r)?),
-                0 => {}
-                1 => facts.binder = Some(rows::person(r)?),
-                2 => facts.vehicle = Some(rows::vehicle(r)?),
-                3 => facts.binder_bindings.push(rows::binding(r)?),
-                4 => facts.vehicle_bindings.push(rows::binding(r)?),
-                5 => facts
+                0 => facts.binder = Some(rows::person(r)?),
+                1 => {
+                    facts.vehicle = Some(rows::vehicle(r)?);
+                    facts.next_binding_id = r.int(next_id_column)?;
+                }
+                2 if r.int(side_column)? == 0 => facts.binder_bindings.push(rows::binding(r)?),
+                2 => facts.vehicle_bindings.push(rows::binding(r)?),
+                3 => facts
                     .submitted_applications
                     .push(rows::submitted_application(r)?),
-                _ => facts.next_binding_id = r.int(0)?,
+                _ => facts.actor = Some(rows::person(r)?),
             }
             Ok(())
         })?;
-        if facts.next_binding_id == 0 {
-            return Err(StoreError::Database("no binding id reserved".into()));
-        }
+        self.binding_locked = true;
         Ok(facts)
     }
     fn insert_reserved_binding(&mut self, id: i64, b: &NewBinding) -> StoreResult<BindingRow> {

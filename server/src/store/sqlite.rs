@@ -292,7 +292,7 @@ impl Db for Lite<'_> {
     }
     fn next_id_sql(&self, table: &'static str) -> String {
         // The one writer holds the database: nobody can take the id between this read and the insert.
-        format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")
+        format!("(SELECT COALESCE(MAX(id), 0) + 1 FROM {table})")
     }
     fn query(&mut self, sql: &str, args: &[Arg<'_>], each: EachRow<'_>) -> StoreResult<()> {
         let mut stmt = self.0.prepare_cached(sql)?;
