@@ -733,6 +733,10 @@ impl Db for PgDb<'_> {
         }
         Ok(())
     }
+    fn commit_without_waiting(&mut self) {
+        self.queued
+            .push(Queued::simple("SET LOCAL synchronous_commit TO OFF"));
+    }
     fn next_id_sql(&self, table: &'static str) -> String {
         format!("nextval(pg_get_serial_sequence('{table}', 'id'))")
     }

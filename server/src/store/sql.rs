@@ -185,6 +185,10 @@ pub(super) trait Db {
     ) -> StoreResult<()> {
         self.query_batch(queries, each)
     }
+    /// This transaction's commit need not wait for the disk (nor a synchronous standby): for a write that
+    /// only matters once a later, waited-for commit exists (an idempotency claim: the work that settles it
+    /// commits after it, and its wait covers every earlier commit). Where commits always wait, nothing.
+    fn commit_without_waiting(&mut self) {}
     /// An expression (for a select list) whose value is the next id of `table`'s sequence.
     fn next_id_sql(&self, table: &'static str) -> String;
 }
@@ -883,6 +887,9 @@ impl<D: Db> Tx for SqlTx<D> {
              WHERE s.token_hash = ?1 AND s.expires_at > ?4 \
              ON CONFLICT (scope, key) DO NOTHING RETURNING scope";
         let anonymous = format!("s:{}", hex::encode(token_hash));
+        // Lost in a crash, a claim is only a key not yet claimed: the retry claims it and runs, since the
+        // work it guards commits later and waits for the disk, which covers the claim's commit too.
+        self.db.commit_without_waiting();
         let (mut row, mut claimed) = (None, None);
         self.db.query_batch_and_commit(
             &[
