@@ -473,9 +473,18 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
         key.as_ref().ok().cloned(),
         fingerprint.clone(),
     );
-    let csrf_ok = move |session: &Session| {
-        !sent_csrf.is_empty()
-            && constant_time_eq(sent_csrf.as_bytes(), session.csrf_token.as_bytes())
+    // The session's own checks, in the order a client needs them: a session (for this kiosk or none), then
+    // its CSRF token.
+    let checked = move |session: Option<Session>| match session {
+        Some(s) if !s.fits(kiosk) => Err(ServerError::unauthenticated()),
+        Some(s)
+            if sent_csrf.is_empty()
+                || !constant_time_eq(sent_csrf.as_bytes(), s.csrf_token.as_bytes()) =>
+        {
+            Err(csrf_failed(CsrfCheckFailed::Token))
+        }
+        Some(s) => Ok(s),
+        None => Err(ServerError::unauthenticated()),
     };
     let claimed = state
         .write(move |tx| {
@@ -485,19 +494,14 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
             if let (Ok(key), true) = (&key, origin_checked) {
                 let (session, ours) =
                     sessions::live_with_claim(tx, &token, key, &fingerprint, now)?;
-                let refusal = match &session {
-                    Some(s) if !s.fits(kiosk) => Some(ServerError::unauthenticated()),
-                    Some(s) if !csrf_ok(s) => Some(csrf_failed(CsrfCheckFailed::Token)),
-                    Some(_) => None,
-                    None => Some(ServerError::unauthenticated()),
-                };
-                let session = match (session, refusal) {
-                    (Some(s), None) => s,
-                    (session, refusal) => {
-                        if let (Some(s), true) = (&session, ours) {
-                            tx.idempotency_forget_claim(&s.scope(), key, &fingerprint, now)?;
+                let scope = session.as_ref().map(Session::scope);
+                let session = match checked(session) {
+                    Ok(s) => s,
+                    Err(refusal) => {
+                        if let (Some(scope), true) = (scope, ours) {
+                            tx.idempotency_forget_claim(&scope, key, &fingerprint, now)?;
                         }
-                        return Ok(Err(refusal.unwrap_or_else(ServerError::unauthenticated)));
+                        return Ok(Err(refusal));
                     }
                 };
                 let begin = if ours {
@@ -507,12 +511,7 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
                 };
                 return Ok(Ok((session, key.clone(), begin)));
             }
-            let session = sessions::live(tx, &token, now)?
-                .filter(|s| s.fits(kiosk))
-                .ok_or_else(ServerError::unauthenticated)?;
-            if !csrf_ok(&session) {
-                return Err(csrf_failed(CsrfCheckFailed::Token));
-            }
+            let session = checked(sessions::live(tx, &token, now)?)?;
             if !origin_checked {
                 return Err(csrf_failed(CsrfCheckFailed::Origin));
             }

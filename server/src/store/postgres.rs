@@ -492,6 +492,28 @@ impl PgDb<'_> {
         self.queued = vec![Queued::simple(begin_sql(self.write))];
     }
 
+    /// `queries` in one flight, with `COMMIT` after them when `commit` says so; each row handed to `each`.
+    fn batch(
+        &mut self,
+        queries: &[(&str, &[Arg<'_>])],
+        commit: bool,
+        each: EachBatchRow<'_>,
+    ) -> StoreResult<()> {
+        let landed = self.fly(Last::Batch(queries, commit));
+        if commit {
+            self.restart();
+        }
+        let Landed::Batch(answers) = landed? else {
+            unreachable!("a batch lands its answers")
+        };
+        for (i, rows) in answers.iter().enumerate() {
+            for row in rows {
+                each(i, row)?;
+            }
+        }
+        Ok(())
+    }
+
     fn queue(&mut self, sql: &str, args: &[Arg<'_>]) {
         self.queued.push(Queued {
             simple: false,
@@ -706,32 +728,14 @@ impl Db for PgDb<'_> {
         queries: &[(&str, &[Arg<'_>])],
         each: EachBatchRow<'_>,
     ) -> StoreResult<()> {
-        let Landed::Batch(answers) = self.fly(Last::Batch(queries, false))? else {
-            unreachable!("a batch lands its answers")
-        };
-        for (i, rows) in answers.iter().enumerate() {
-            for row in rows {
-                each(i, row)?;
-            }
-        }
-        Ok(())
+        self.batch(queries, false, each)
     }
     fn query_batch_and_commit(
         &mut self,
         queries: &[(&str, &[Arg<'_>])],
         each: EachBatchRow<'_>,
     ) -> StoreResult<()> {
-        let landed = self.fly(Last::Batch(queries, true));
-        self.restart();
-        let Landed::Batch(answers) = landed? else {
-            unreachable!("a batch lands its answers")
-        };
-        for (i, rows) in answers.iter().enumerate() {
-            for row in rows {
-                each(i, row)?;
-            }
-        }
-        Ok(())
+        self.batch(queries, true, each)
     }
     fn commit_without_waiting(&mut self) {
         self.queued

@@ -196,6 +196,28 @@ pub(super) trait Db {
 /// What a batch of queries hands each of its rows to, with the query's place in the batch.
 pub(super) type EachBatchRow<'a> = &'a mut dyn FnMut(usize, &dyn Columns) -> StoreResult<()>;
 
+/// A session with its account, as `s` and `a`: the account's linked person is the session's.
+const SESSION_WITH_ACCOUNT: &str = "sessions s LEFT JOIN accounts a ON a.id = s.account_id";
+
+fn session_by_token() -> String {
+    format!("SELECT {SESSION_COLUMNS} FROM {SESSION_WITH_ACCOUNT} WHERE s.token_hash = ?1")
+}
+
+/// The columns a new binding is written with, in `new_binding_args`' order.
+const NEW_BINDING_COLUMNS: &str =
+    "binder_id, vehicle_id, relationship, method, application_id, created_at";
+
+fn new_binding_args(b: &NewBinding) -> [Arg<'_>; 6] {
+    [
+        Arg::from(b.binder_id),
+        Arg::from(b.vehicle_id),
+        Arg::from(b.relationship.code()),
+        Arg::from(b.method.code()),
+        Arg::from(&b.application_id),
+        Arg::from(b.created_at),
+    ]
+}
+
 /// A binder's submitted applications, newest first, as many as any cap looks back on.
 const SUBMITTED_APPLICATIONS: &str =
     "SELECT id, submitted_at FROM binding_applications WHERE binder_id = ?1 AND submitted_at IS NOT NULL \
@@ -471,18 +493,8 @@ impl<D: Db> Tx for SqlTx<D> {
         )
     }
     fn insert_binding(&mut self, b: &NewBinding) -> StoreResult<i64> {
-        self.inserted_id(
-            "INSERT INTO bindings (binder_id, vehicle_id, relationship, method, application_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-            args![
-                b.binder_id,
-                b.vehicle_id,
-                b.relationship.code(),
-                b.method.code(),
-                &b.application_id,
-                b.created_at,
-            ],
-        )
+        let sql = format!("INSERT INTO bindings ({NEW_BINDING_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id");
+        self.inserted_id(&sql, &new_binding_args(b))
     }
     fn load_for_binding(
         &mut self,
@@ -549,19 +561,12 @@ impl<D: Db> Tx for SqlTx<D> {
         Ok(facts)
     }
     fn insert_reserved_binding(&mut self, id: i64, b: &NewBinding) -> StoreResult<BindingRow> {
-        self.db.execute_unread(
-            "INSERT INTO bindings (id, binder_id, vehicle_id, relationship, method, application_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            args![
-                id,
-                b.binder_id,
-                b.vehicle_id,
-                b.relationship.code(),
-                b.method.code(),
-                &b.application_id,
-                b.created_at,
-            ],
-        )?;
+        let sql = format!(
+            "INSERT INTO bindings ({NEW_BINDING_COLUMNS}, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        );
+        let [a1, a2, a3, a4, a5, a6] = new_binding_args(b);
+        self.db
+            .execute_unread(&sql, &[a1, a2, a3, a4, a5, a6, Arg::from(id)])?;
         Ok(BindingRow {
             id,
             binder_id: b.binder_id,
@@ -860,11 +865,7 @@ impl<D: Db> Tx for SqlTx<D> {
         Ok(())
     }
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = ?1"
-        );
-        self.first(&sql, args![token_hash], rows::session)
+        self.first(&session_by_token(), args![token_hash], rows::session)
     }
     fn session_with_claim(
         &mut self,
@@ -873,19 +874,17 @@ impl<D: Db> Tx for SqlTx<D> {
         fingerprint: &[u8],
         now: Timestamp,
     ) -> StoreResult<(Option<SessionRow>, Option<String>)> {
-        let session = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = ?1"
-        );
+        let session = session_by_token();
         // `Session::scope` in SQL: the person, else the account, else the anonymous session (?5).
-        let claim = "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) \
+        let claim = format!(
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) \
              SELECT CASE WHEN COALESCE(a.person_id, s.person_id) IS NOT NULL \
                          THEN 'p:' || COALESCE(a.person_id, s.person_id) \
                          WHEN s.account_id IS NOT NULL THEN 'a:' || s.account_id ELSE ?5 END, \
                     ?2, ?3, 'running', ?4 \
-             FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = ?1 AND s.expires_at > ?4 \
-             ON CONFLICT (scope, key) DO NOTHING RETURNING scope";
+             FROM {SESSION_WITH_ACCOUNT} WHERE s.token_hash = ?1 AND s.expires_at > ?4 \
+             ON CONFLICT (scope, key) DO NOTHING RETURNING scope"
+        );
         let anonymous = format!("s:{}", hex::encode(token_hash));
         // Lost in a crash, a claim is only a key not yet claimed: the retry claims it and runs, since the
         // work it guards commits later and waits for the disk, which covers the claim's commit too.
@@ -895,7 +894,7 @@ impl<D: Db> Tx for SqlTx<D> {
             &[
                 (&session, args![token_hash]),
                 (
-                    claim,
+                    &claim,
                     args![token_hash, key, fingerprint, now, anonymous.as_str()],
                 ),
             ],
