@@ -71,22 +71,24 @@ impl Timestamp {
                 }
             })
         };
-        let sep = |i: usize, expect: &[u8]| -> Result<(), TimestampError> {
+        let sep = |i: usize, expect: u8| -> Result<(), TimestampError> {
             match b.get(i) {
-                Some(c) if expect.contains(c) => Ok(()),
+                Some(&c) if c == expect => Ok(()),
                 _ => Err(TimestampError::Malformed),
             }
         };
         let year = num(0, 4)?;
-        sep(4, b"-")?;
+        sep(4, b'-')?;
         let month = num(5, 7)?;
-        sep(7, b"-")?;
+        sep(7, b'-')?;
         let day = num(8, 10)?;
-        sep(10, b"Tt ")?;
+        if !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+            return Err(TimestampError::Malformed);
+        }
         let hour = num(11, 13)?;
-        sep(13, b":")?;
+        sep(13, b':')?;
         let minute = num(14, 16)?;
-        sep(16, b":")?;
+        sep(16, b':')?;
         let second = num(17, 19)?;
         let mut i = 19;
         let mut millis = 0i64;
@@ -114,7 +116,7 @@ impl Timestamp {
             Some(c @ (b'+' | b'-')) if i + 6 == b.len() => {
                 let sign = if *c == b'+' { 1 } else { -1 };
                 let oh = num(i + 1, i + 3)?;
-                sep(i + 3, b":")?;
+                sep(i + 3, b':')?;
                 let om = num(i + 4, i + 6)?;
                 if oh > 23 || om > 59 {
                     return Err(TimestampError::OutOfRange);

@@ -18,7 +18,7 @@ use support::*;
 const SERIAL: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
 fn province() -> impl Strategy<Value = char> {
-    let provinces: Vec<char> = PROVINCES.chars().collect();
+    let provinces: Vec<char> = PROVINCES.to_vec();
     proptest::sample::select(provinces)
 }
 

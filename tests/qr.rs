@@ -37,7 +37,7 @@ fn masked_plate() -> impl Strategy<Value = String> {
         ],
     )
         .prop_map(|(p, a, (serial, t))| {
-            let province = PROVINCES.chars().nth(p).unwrap();
+            let province = PROVINCES[p];
             PlateNumber::parse(&format!("{province}{a}{serial}"), t)
                 .unwrap()
                 .masked()

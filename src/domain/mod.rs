@@ -83,3 +83,14 @@ code_enum! {
         VehicleLicence = "vehicle_licence", "机动车行驶证原件", "Vehicle licence (original)";
     }
 }
+
+/// A code as typed, without surrounding white space. Codes start and end with a letter or digit, so a code
+/// that already does is taken as it is: `str::trim` decodes characters from both ends, which binding checks
+/// felt, for the same answer. Public because `code_enum!` is used by the server too.
+pub fn trimmed_code(code: &str) -> &str {
+    let b = code.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() => code,
+        _ => code.trim(),
+    }
+}

@@ -7,7 +7,11 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// The 31 province abbreviations that open a civil plate.
-pub const PROVINCES: &str = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新";
+/// An array rather than a string: testing a character against it decodes nothing.
+pub const PROVINCES: [char; 31] = [
+    '京', '津', '冀', '晋', '蒙', '辽', '吉', '黑', '沪', '苏', '浙', '皖', '闽', '赣', '鲁', '豫',
+    '鄂', '湘', '粤', '桂', '琼', '渝', '川', '贵', '云', '藏', '陕', '甘', '青', '宁', '新',
+];
 
 /// Serial letters of a small NEV plate: pure electric, then not pure electric.
 const NEV_ELECTRIC: &str = "DABCE";
@@ -53,21 +57,33 @@ pub enum PlateNumberError {
 
 /// Folds what people type into the normal form: full-width to ASCII, upper case, no spaces or dots.
 pub fn normalise(input: &str) -> String {
-    input
-        .chars()
-        .filter_map(|c| {
-            let c = match c {
-                // Full-width ASCII block (Ａ, １ …) to ASCII.
-                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0)?,
-                other => other,
-            };
-            match c {
-                ' ' | '\t' | '\u{3000}' | '\u{00A0}' | '·' | '・' | '•' | '.' | '-'
-                | '\u{2027}' => None,
-                c => Some(c.to_ascii_uppercase()),
-            }
-        })
-        .collect()
+    // Most plates arrive in normal form (from a record, not a keyboard): copied as they are, without
+    // building the string a character at a time.
+    if input.chars().all(|c| fold(c) == Some(c)) {
+        return input.to_owned();
+    }
+    input.chars().filter_map(fold).collect()
+}
+
+/// One character in normal form, or `None` for one that is dropped.
+fn fold(c: char) -> Option<char> {
+    let c = match c {
+        // Full-width ASCII block (Ａ, １ …) to ASCII.
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0)?,
+        other => other,
+    };
+    match c {
+        ' ' | '\t' | '\u{3000}' | '\u{00A0}' | '·' | '・' | '•' | '.' | '-' | '\u{2027}' => {
+            None
+        }
+        c => Some(c.to_ascii_uppercase()),
+    }
+}
+
+/// Whether `c` is one of the characters of `set`. A character loop: `str::contains` with a multi-byte
+/// character starts a substring search, which costs more than the few characters of these sets.
+fn one_of(set: &str, c: char) -> bool {
+    set.chars().any(|s| s == c)
 }
 
 fn is_serial_char(c: char) -> bool {
@@ -77,7 +93,17 @@ fn is_serial_char(c: char) -> bool {
 impl PlateNumber {
     pub fn parse(input: &str, plate_type: PlateType) -> Result<Self, PlateNumberError> {
         let normal = normalise(input);
-        let chars: Vec<char> = normal.chars().collect();
+        // A valid plate is at most 10 characters (the lenient types), so a buffer of 11 holds every one
+        // that can pass, and `len` counts the rest; no allocation for the characters.
+        let mut buf = ['\0'; 11];
+        let mut len = 0;
+        for c in normal.chars() {
+            if let Some(slot) = buf.get_mut(len) {
+                *slot = c;
+            }
+            len += 1;
+        }
+        let chars = buf.get(..len).unwrap_or(&buf);
         let Some(&first) = chars.first() else {
             return Err(PlateNumberError::Empty);
         };
@@ -93,7 +119,7 @@ impl PlateNumber {
         if lenient {
             // Plate types outside the civil formats (embassy, military, temporary …) are kept as typed,
             // within sane bounds: they never reach the online rules.
-            if chars.len() > 10
+            if len > 10
                 || !chars
                     .iter()
                     .all(|c| c.is_ascii_alphanumeric() || !c.is_ascii())
@@ -102,7 +128,7 @@ impl PlateNumber {
             }
             return Ok(Self { normal, plate_type });
         }
-        if !PROVINCES.contains(first) {
+        if !PROVINCES.contains(&first) {
             return Err(PlateNumberError::UnknownProvince {
                 found: first.to_string(),
             });
@@ -124,11 +150,11 @@ impl PlateNumber {
             }
         }
         let expected = expected_len(plate_type);
-        if chars.len() != expected {
+        if len != expected {
             return Err(PlateNumberError::WrongLength {
                 plate_type,
                 expected,
-                found: chars.len(),
+                found: len,
             });
         }
         let serial = chars.get(2..).unwrap_or_default();
@@ -136,7 +162,7 @@ impl PlateNumber {
             PlateType::SmallNewEnergy => {
                 let mut it = serial.iter().enumerate();
                 if let Some((_, &e)) = it.next() {
-                    if !NEV_ELECTRIC.contains(e) && !NEV_HYBRID.contains(e) {
+                    if !one_of(NEV_ELECTRIC, e) && !one_of(NEV_HYBRID, e) {
                         return Err(PlateNumberError::InvalidEnergyLetter {
                             found: e.to_string(),
                         });
@@ -159,7 +185,7 @@ impl PlateNumber {
             PlateType::LargeNewEnergy => {
                 for (i, &c) in serial.iter().enumerate() {
                     let ok = if i == 5 {
-                        NEV_ELECTRIC.contains(c) || NEV_HYBRID.contains(c)
+                        one_of(NEV_ELECTRIC, c) || one_of(NEV_HYBRID, c)
                     } else {
                         c.is_ascii_digit()
                     };
@@ -233,7 +259,7 @@ impl PlateNumber {
     pub fn display(&self) -> String {
         let mut it = self.normal.chars();
         match (it.next(), it.next()) {
-            (Some(p), Some(a)) if PROVINCES.contains(p) => format!("{p}{a}·{}", it.as_str()),
+            (Some(p), Some(a)) if PROVINCES.contains(&p) => format!("{p}{a}·{}", it.as_str()),
             _ => self.normal.clone(),
         }
     }

@@ -24,7 +24,7 @@ macro_rules! plate_types {
                 match self { $(PlateType::$variant => $en),* }
             }
             pub fn parse(code: &str) -> Result<Self, PlateTypeError> {
-                match code.trim() {
+                match crate::domain::trimmed_code(code) {
                     $($code => Ok(PlateType::$variant),)*
                     other => Err(PlateTypeError { found: other.chars().take(16).collect() }),
                 }

@@ -85,7 +85,7 @@ macro_rules! code_enum {
             pub const fn name_zh(self) -> &'static str { match self { $($name::$variant => $zh),* } }
             pub const fn name_en(self) -> &'static str { match self { $($name::$variant => $en),* } }
             pub fn parse(code: &str) -> Result<Self, String> {
-                match code.trim() {
+                match $crate::domain::trimmed_code(code) {
                     $($code => Ok($name::$variant),)*
                     other => Err(format!(concat!("“{}” is not a valid ", $err), other.chars().take(16).collect::<String>())),
                 }

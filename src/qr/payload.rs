@@ -269,7 +269,7 @@ fn encode_plate(masked: &str, out: &mut String) -> bool {
     else {
         return false;
     };
-    let Some(index) = PROVINCES.chars().position(|p| p == province) else {
+    let Some(index) = PROVINCES.iter().position(|&p| p == province) else {
         return false;
     };
     if !authority.is_ascii_uppercase() {
@@ -302,9 +302,7 @@ fn decode_plate(field: &str) -> Option<String> {
     if !d0.is_ascii_digit() || !d1.is_ascii_digit() || !authority.is_ascii_uppercase() {
         return None;
     }
-    let province = PROVINCES
-        .chars()
-        .nth(usize::from((d0 - b'0') * 10 + (d1 - b'0')))?;
+    let province = *PROVINCES.get(usize::from((d0 - b'0') * 10 + (d1 - b'0')))?;
     let serial = b.get(3..)?;
     if serial.is_empty() || serial.len() > MAX_SERIAL {
         return None;

@@ -25,8 +25,8 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 // The JS side. `text`: a string as JSON would carry it, without the separator. (Lone surrogates, which JSON
-// escapes and serde_json refuses, come across replaced by U+FFFD; `unpack` gives up on any U+FFFD, which is
-// cheaper there than a check of each string here.) `object`: a plain object (a literal or from JSON.parse),
+// escapes and serde_json refuses, come across replaced by U+FFFD; the Rust side gives up on it, `free_text`,
+// which is cheaper there than a check of each string here.) `object`: a plain object (a literal or from JSON.parse),
 // no class whose getters or toJSON JSON would see differently.
 // `plain`: exactly `n` fields, all known, so that JSON.stringify would write no others (counted with
 // for-in, which allocates nothing; a prototype with enumerable fields would only make the count differ and
@@ -187,28 +187,34 @@ extern "C" {
 struct Parts<'a>(Option<&'a str>);
 
 impl<'a> Parts<'a> {
-    /// The next part. A byte loop rather than `str::split`: parts are a few bytes long, and split's
-    /// search (memchr) costs more to start than it saves on them.
+    /// The next part. A plain byte loop rather than `str::split` or an iterator: parts are a few bytes
+    /// long, split's search (memchr) costs more to start than it saves on them, and the module is built
+    /// for size, which leaves iterator adapters as calls.
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.0?;
-        match rest.bytes().position(|b| b == 1) {
-            // U+0001 is one byte, so both sides of it are on character boundaries.
-            Some(at) => {
-                self.0 = rest.get(at + 1..);
-                rest.get(..at)
-            }
-            None => {
-                self.0 = None;
-                Some(rest)
-            }
+        let bytes = rest.as_bytes();
+        let mut at = 0;
+        while bytes.get(at).is_some_and(|&b| b != 1) {
+            at += 1;
         }
+        if at == bytes.len() {
+            self.0 = None;
+            return Some(rest);
+        }
+        // U+0001 is one byte, so both sides of it are on character boundaries.
+        let (part, tail) = rest.split_at_checked(at)?;
+        self.0 = tail.get(1..);
+        Some(part)
     }
     /// A code, read by the same parser as the JSON path's (one per type, not one serde copy each).
     fn code<T, E>(&mut self, parse: fn(&str) -> Result<T, E>) -> Option<T> {
         parse(self.next()?).ok()
     }
     fn id(&mut self) -> Option<String> {
-        self.next().filter(|s| !s.is_empty()).map(str::to_owned)
+        self.next()
+            .filter(|s| !s.is_empty())
+            .and_then(free_text)
+            .map(str::to_owned)
     }
     /// "" absent or null, "=value" given.
     fn optional(&mut self) -> Option<Option<&'a str>> {
@@ -222,7 +228,7 @@ impl<'a> Parts<'a> {
         match self.optional()? {
             None => Some(None),
             Some("") => None,
-            Some(id) => Some(Some(id.to_owned())),
+            Some(id) => Some(Some(free_text(id)?.to_owned())),
         }
     }
     fn flag(&mut self) -> Option<bool> {
@@ -245,7 +251,21 @@ impl<'a> Parts<'a> {
         Some(out)
     }
     fn instant(&mut self) -> Option<Timestamp> {
-        self.code(Timestamp::parse_rfc3339)
+        // Most instants are written `2026-09-01T07:00:00Z`, 20 bytes: when the separator (or the end)
+        // comes right after them, they are read in place instead of being scanned for it first.
+        const COMMON: usize = "2026-09-01T07:00:00Z".len();
+        let rest = self.0?;
+        match rest.as_bytes().get(COMMON) {
+            Some(1) => {
+                self.0 = rest.get(COMMON + 1..);
+                Timestamp::parse_rfc3339(rest.get(..COMMON)?).ok()
+            }
+            None if rest.len() == COMMON => {
+                self.0 = None;
+                Timestamp::parse_rfc3339(rest).ok()
+            }
+            _ => self.code(Timestamp::parse_rfc3339),
+        }
     }
 
     fn person(&mut self) -> Option<PersonFacts> {
@@ -268,7 +288,8 @@ impl<'a> Parts<'a> {
     fn vehicle(&mut self) -> Option<VehicleFacts> {
         let id = self.id()?;
         let plate_type = self.code(PlateType::parse)?;
-        let plate_number = PlateNumber::parse(self.next()?, plate_type).ok()?;
+        // The lenient plate types keep any non-ASCII character, U+FFFD among them.
+        let plate_number = PlateNumber::parse(free_text(self.next()?)?, plate_type).ok()?;
         Some(VehicleFacts {
             id,
             plate_type,
@@ -276,7 +297,10 @@ impl<'a> Parts<'a> {
             owner_kind: self.code(OwnerKind::parse)?,
             use_nature: self.code(UseNature::parse)?,
             owner_id: self.optional_id()?,
-            city: self.optional()?.map(str::to_owned),
+            city: match self.optional()? {
+                None => None,
+                Some(city) => Some(free_text(city)?.to_owned()),
+            },
         })
     }
     fn binding(&mut self) -> Option<BindingFacts> {
@@ -311,13 +335,20 @@ impl<'a> Parts<'a> {
     }
 }
 
+/// A part kept as text (an id, a city, a plate), or `None` when it may hold U+FFFD. A lone surrogate in a JS string
+/// crosses as U+FFFD; the JSON path refuses it, naming the field, and accepts a real U+FFFD. Every other
+/// part is read by a grammar (codes, counts, instants) that refuses U+FFFD itself, so only these and the
+/// plate are looked at. A byte test: U+FFFD is EF BF BD, and a part with any EF byte (rare in ids) takes
+/// the JSON path too, which is only slower.
+fn free_text(part: &str) -> Option<&str> {
+    (!part.as_bytes().contains(&0xEF)).then_some(part)
+}
+
+/// A refusal's reasons and the next steps, for one call.
+type Answer = (Vec<Refusal>, Vec<NextStep>);
+
 /// The calls of a packed text, or `None` to read them as JSON instead.
 fn unpack(text: &str, batch: bool) -> Option<Vec<BindingCall>> {
-    // A lone surrogate in a JS string crosses as U+FFFD. The JSON path refuses it, naming the field; a
-    // real U+FFFD goes that way too, and is accepted there.
-    if text.contains('\u{FFFD}') {
-        return None;
-    }
     let mut parts = Parts(Some(text));
     let calls = if batch {
         parts.list(Parts::call)?
@@ -376,7 +407,7 @@ impl Columns<'_> {
         true
     }
 
-    fn write(&mut self, answers: &[(Vec<Refusal>, Vec<NextStep>)]) -> bool {
+    fn write(&mut self, answers: &[Answer]) -> bool {
         for (refusals, steps) in answers {
             self.columns.push(u32::from(refusals.is_empty()));
             self.columns.push(refusals.len() as u32);
@@ -405,8 +436,9 @@ pub fn check_packed(
     batch: bool,
 ) -> Option<JsValue> {
     let text = pack_bindings(value, batch)?;
+    // All calls read first, then all decided: measured faster than deciding each as it is read.
     let calls = unpack(&text, batch)?;
-    let answers: Vec<_> = calls
+    let answers: Vec<Answer> = calls
         .iter()
         .map(|c| (rules.binding_refusals(c), rules.binding_next_steps(c)))
         .collect();

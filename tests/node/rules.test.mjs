@@ -30,6 +30,27 @@ test("binding answers are the same by the packed path and by JSON, one call or m
     assert.deepEqual(rules.checkBinding(call), rules.checkBinding(viaJson(call)), JSON.stringify(call));
   }
   assert.deepEqual(rules.checkBindingBatch(calls), calls.map((c) => rules.checkBinding(viaJson(c))));
+  // A lone surrogate crosses as U+FFFD: refused naming its field by both paths, where a real U+FFFD (and
+  // a full-width character, whose UTF-8 starts with the same byte) is taken by both. The embassy plate
+  // type keeps any non-ASCII character, so its plate is a free text too.
+  const outcome = (call) => {
+    try {
+      return rules.checkBinding(call);
+    } catch (e) {
+      return { threw: e.message, field: e.field };
+    }
+  };
+  for (const odd of ["\ud800", "\udc00x", "\ufffd", "Ａ"]) {
+    const embassy = { ...okBinding.vehicle, plateType: "03", plateNumber: `使${odd}1234` };
+    for (const call of [{ ...okBinding, binder: { ...okBinding.binder, id: `u${odd}` } },
+      { ...okBinding, vehicle: { ...okBinding.vehicle, id: odd, ownerId: `o${odd}`, city: odd } },
+      { ...okBinding, vehicle: embassy },
+      { ...okBinding, binderBindings: [{ binderId: odd, vehicleId: "veh-2", createdAt: "2026-08-01T00:00:00Z" }] }]) {
+      const packed = outcome(call);
+      assert.deepEqual(packed, outcome(viaJson(call)), JSON.stringify(call));
+      assert.equal("threw" in packed, /[\ud800-\udfff]/.test(odd), JSON.stringify(call));
+    }
+  }
   // Reasons are shared between answers, and frozen so that one answer cannot change another.
   const [a, b] = rules.checkBindingBatch([bindingCases.fourthBinding.call, bindingCases.fourthBinding.call]);
   assert.equal(a.reasons[0], b.reasons[0]);
