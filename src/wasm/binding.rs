@@ -24,38 +24,76 @@ use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-// The JS side. `text`: a string as JSON would carry it, without the separator. (Lone surrogates, which JSON
-// escapes and serde_json refuses, come across replaced by U+FFFD; the Rust side gives up on it, `free_text`,
-// which is cheaper there than a check of each string here.) `object`: a plain object (a literal or from JSON.parse),
-// no class whose getters or toJSON JSON would see differently.
+// The JS side writes the parts straight into bytes, as UTF-8, each after a U+0001 byte: no strings are
+// built, so nothing is left for the collector and nothing is encoded again when the bytes cross (one copy
+// into the module's memory). `text`: a string as JSON would carry it; a lone surrogate (which JSON escapes
+// and serde_json refuses) or the separator inside it gives up, so the bytes are always valid UTF-8 and
+// split where the JS side meant. `raw`: the same without the separator before it. `object`: a plain
+// object (a literal or from JSON.parse), no class whose getters or toJSON JSON would see differently.
 // `plain`: exactly `n` fields, all known, so that JSON.stringify would write no others (counted with
 // for-in, which allocates nothing; a prototype with enumerable fields would only make the count differ and
-// the call go the JSON way). `Parts`: the parts joined by U+0001 as they come, by string concatenation
-// (flattened once when the text crosses), a third faster than an array joined at the end. `optional`: ""
-// when absent or null, "=value" when given; answers 1 when the field is there. `packBindings`: the parts of
-// one call (or of a list of calls) joined by U+0001, or undefined when not of the plain shape.
+// the call go the JSON way). `optional`: "" when absent or null, "=value" when given; answers 1 when the
+// field is there. `packBindings`: the parts of one call (or of a list of calls) without the first
+// separator, or undefined when not of the plain shape. One buffer serves every call; a getter that calls
+// back in while it is being written gets undefined (the JSON path) rather than a share of it.
 // `inflateBindings`: per answer, allowed (0 or 1), the count of reasons and their indexes in `table`, then
 // the same for next steps; `columns[0]` is 1 when the table starts again, `fresh` the JSON of the values
 // added to it by this call ("" for none). Comments stay out of the JS itself: it ships in the package.
 #[wasm_bindgen(inline_js = r#"
-const SEP = "\u0001";
 const GIVE_UP = new Error("not of the plain shape");
+const SMALL = 1 << 16;
+let buf = new Uint8Array(SMALL);
+let at = 0;
+let busy = false;
+function room(n) {
+  if (at + n <= buf.length) return;
+  const bigger = new Uint8Array(Math.max(2 * buf.length, at + n));
+  bigger.set(buf.subarray(0, at));
+  buf = bigger;
+}
+function sep() {
+  room(1);
+  buf[at++] = 1;
+}
+function raw(v) {
+  if (typeof v !== "string") throw GIVE_UP;
+  const n = v.length;
+  room(3 * n);
+  const b = buf;
+  let i = at;
+  for (let k = 0; k < n; k++) {
+    const c = v.charCodeAt(k);
+    if (c < 0x80) {
+      if (c === 1) throw GIVE_UP;
+      b[i++] = c;
+    } else if (c < 0x800) {
+      b[i++] = 0xc0 | (c >> 6);
+      b[i++] = 0x80 | (c & 63);
+    } else if (c < 0xd800 || c >= 0xe000) {
+      b[i++] = 0xe0 | (c >> 12);
+      b[i++] = 0x80 | ((c >> 6) & 63);
+      b[i++] = 0x80 | (c & 63);
+    } else {
+      const d = v.charCodeAt(k + 1);
+      if (c >= 0xdc00 || !(d >= 0xdc00 && d < 0xe000)) throw GIVE_UP;
+      k++;
+      const u = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+      b[i++] = 0xf0 | (u >> 18);
+      b[i++] = 0x80 | ((u >> 12) & 63);
+      b[i++] = 0x80 | ((u >> 6) & 63);
+      b[i++] = 0x80 | (u & 63);
+    }
+  }
+  at = i;
+}
 function text(v) {
-  if (typeof v !== "string" || v.includes(SEP)) throw GIVE_UP;
-  return v;
+  sep();
+  raw(v);
 }
 function plain(o, n) {
   let k = 0;
   for (const _ in o) k++;
   if (k !== n) throw GIVE_UP;
-}
-class Parts {
-  constructor() {
-    this.text = "";
-  }
-  push(v) {
-    this.text += SEP + v;
-  }
 }
 function object(o) {
   if (typeof o !== "object" || o === null) throw GIVE_UP;
@@ -63,87 +101,94 @@ function object(o) {
   if ((proto !== Object.prototype && proto !== null) || o.toJSON !== undefined) throw GIVE_UP;
   return o;
 }
-function optional(out, v) {
-  if (v === undefined) return out.push(""), 0;
-  if (v === null) return out.push(""), 1;
-  return out.push("=" + text(v)), 1;
-}
-function flag(out, v) {
-  if (v === undefined) return out.push(""), 0;
-  if (typeof v !== "boolean") throw GIVE_UP;
-  return out.push(v ? "1" : "0"), 1;
-}
-function list(out, v, each) {
-  if (v === undefined) return out.push("0"), 0;
-  if (!Array.isArray(v)) throw GIVE_UP;
-  out.push("" + v.length);
-  for (let i = 0; i < v.length; i++) each(out, v[i]);
+function optional(v) {
+  sep();
+  if (v === undefined) return 0;
+  if (v === null) return 1;
+  room(1);
+  buf[at++] = 61;
+  raw(v);
   return 1;
 }
-function person(out, p) {
+function flag(v) {
+  if (v === undefined) return sep(), 0;
+  if (typeof v !== "boolean") throw GIVE_UP;
+  return text(v ? "1" : "0"), 1;
+}
+function list(v, each) {
+  if (v === undefined) return text("0"), 0;
+  if (!Array.isArray(v)) throw GIVE_UP;
+  text("" + v.length);
+  for (let i = 0; i < v.length; i++) each(v[i]);
+  return 1;
+}
+function person(p) {
   object(p);
-  out.push(text(p.id));
-  let n = 1 + flag(out, p.identityVerified);
+  text(p.id);
+  let n = 1 + flag(p.identityVerified);
   const l = p.licence;
   if (l === undefined || l === null) {
-    out.push("");
+    sep();
     if (l === null) n++;
   } else {
     object(l);
     plain(l, 3);
     const points = l.points;
     if (typeof points !== "number" || !(points >= 0 && points <= 4294967295) || points % 1 !== 0) throw GIVE_UP;
-    out.push("=");
-    out.push(text(l.class));
-    out.push(text(l.status));
-    out.push("" + points);
+    text("=");
+    text(l.class);
+    text(l.status);
+    text("" + points);
     n++;
   }
   plain(p, n);
 }
-function vehicle(out, v) {
+function vehicle(v) {
   object(v);
-  out.push(text(v.id));
-  out.push(text(v.plateType));
-  out.push(text(v.plateNumber));
-  out.push(text(v.ownerKind));
-  out.push(text(v.useNature));
-  plain(v, 5 + optional(out, v.ownerId) + optional(out, v.city));
+  text(v.id);
+  text(v.plateType);
+  text(v.plateNumber);
+  text(v.ownerKind);
+  text(v.useNature);
+  plain(v, 5 + optional(v.ownerId) + optional(v.city));
 }
-function binding(out, b) {
+function binding(b) {
   object(b);
-  out.push(text(b.binderId));
-  out.push(text(b.vehicleId));
-  out.push(text(b.createdAt));
-  plain(b, 3 + optional(out, b.removedAt));
+  text(b.binderId);
+  text(b.vehicleId);
+  text(b.createdAt);
+  plain(b, 3 + optional(b.removedAt));
 }
-function string(out, t) {
-  out.push(text(t));
-}
-function call(out, c) {
+function call(c) {
   object(c);
-  person(out, c.binder);
-  vehicle(out, c.vehicle);
-  let n = 5 + list(out, c.binderBindings, binding) + list(out, c.vehicleBindings, binding) +
-    list(out, c.applications, string);
-  out.push(text(c.method));
-  out.push(text(c.channel));
-  if (c.stage === undefined) out.push("");
-  else out.push("=" + text(c.stage)), n++;
-  n += list(out, c.documentsChecked, string);
-  out.push(text(c.now));
+  person(c.binder);
+  vehicle(c.vehicle);
+  let n = 5 + list(c.binderBindings, binding) + list(c.vehicleBindings, binding) +
+    list(c.applications, text);
+  text(c.method);
+  text(c.channel);
+  if (c.stage === undefined) sep();
+  else if (typeof c.stage !== "string") throw GIVE_UP;
+  else text("=" + c.stage), n++;
+  n += list(c.documentsChecked, text);
+  text(c.now);
   plain(c, n);
 }
 export function packBindings(value, batch) {
-  const out = new Parts();
+  if (busy) return undefined;
+  busy = true;
+  at = 0;
   try {
-    if (batch) list(out, value, call);
-    else call(out, value);
+    if (batch) list(value, call);
+    else call(value);
+    return buf.subarray(1, at);
   } catch (e) {
     if (e === GIVE_UP) return undefined;
     throw e;
+  } finally {
+    busy = false;
+    if (buf.length > 16 * SMALL) buf = new Uint8Array(SMALL);
   }
-  return out.text.slice(1);
 }
 
 const table = [];
@@ -172,7 +217,7 @@ export function inflateBindings(columns, fresh, policyVersion, batch) {
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = packBindings)]
-    fn pack_bindings(value: &JsValue, batch: bool) -> Option<String>;
+    fn pack_bindings(value: &JsValue, batch: bool) -> Option<Vec<u8>>;
     #[wasm_bindgen(js_name = inflateBindings)]
     fn inflate_bindings(
         columns: &[u32],
@@ -211,10 +256,7 @@ impl<'a> Parts<'a> {
         parse(self.next()?).ok()
     }
     fn id(&mut self) -> Option<String> {
-        self.next()
-            .filter(|s| !s.is_empty())
-            .and_then(free_text)
-            .map(str::to_owned)
+        self.next().filter(|s| !s.is_empty()).map(str::to_owned)
     }
     /// "" absent or null, "=value" given.
     fn optional(&mut self) -> Option<Option<&'a str>> {
@@ -228,7 +270,7 @@ impl<'a> Parts<'a> {
         match self.optional()? {
             None => Some(None),
             Some("") => None,
-            Some(id) => Some(Some(free_text(id)?.to_owned())),
+            Some(id) => Some(Some(id.to_owned())),
         }
     }
     fn flag(&mut self) -> Option<bool> {
@@ -288,8 +330,7 @@ impl<'a> Parts<'a> {
     fn vehicle(&mut self) -> Option<VehicleFacts> {
         let id = self.id()?;
         let plate_type = self.code(PlateType::parse)?;
-        // The lenient plate types keep any non-ASCII character, U+FFFD among them.
-        let plate_number = PlateNumber::parse(free_text(self.next()?)?, plate_type).ok()?;
+        let plate_number = PlateNumber::parse(self.next()?, plate_type).ok()?;
         Some(VehicleFacts {
             id,
             plate_type,
@@ -297,10 +338,7 @@ impl<'a> Parts<'a> {
             owner_kind: self.code(OwnerKind::parse)?,
             use_nature: self.code(UseNature::parse)?,
             owner_id: self.optional_id()?,
-            city: match self.optional()? {
-                None => None,
-                Some(city) => Some(free_text(city)?.to_owned()),
-            },
+            city: self.optional()?.map(str::to_owned),
         })
     }
     fn binding(&mut self) -> Option<BindingFacts> {
@@ -333,15 +371,6 @@ impl<'a> Parts<'a> {
             now: self.instant()?,
         })
     }
-}
-
-/// A part kept as text (an id, a city, a plate), or `None` when it may hold U+FFFD. A lone surrogate in a JS string
-/// crosses as U+FFFD; the JSON path refuses it, naming the field, and accepts a real U+FFFD. Every other
-/// part is read by a grammar (codes, counts, instants) that refuses U+FFFD itself, so only these and the
-/// plate are looked at. A byte test: U+FFFD is EF BF BD, and a part with any EF byte (rare in ids) takes
-/// the JSON path too, which is only slower.
-fn free_text(part: &str) -> Option<&str> {
-    (!part.as_bytes().contains(&0xEF)).then_some(part)
 }
 
 /// A refusal's reasons and the next steps, for one call.
@@ -435,9 +464,11 @@ pub fn check_packed(
     policy_version: &JsValue,
     batch: bool,
 ) -> Option<JsValue> {
-    let text = pack_bindings(value, batch)?;
+    let bytes = pack_bindings(value, batch)?;
+    // Valid UTF-8 as the JS side writes it; checked all the same, in one pass.
+    let text = std::str::from_utf8(&bytes).ok()?;
     // All calls read first, then all decided: measured faster than deciding each as it is read.
-    let calls = unpack(&text, batch)?;
+    let calls = unpack(text, batch)?;
     let answers: Vec<Answer> = calls
         .iter()
         .map(|c| (rules.binding_refusals(c), rules.binding_next_steps(c)))

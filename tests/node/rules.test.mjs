@@ -30,9 +30,17 @@ test("binding answers are the same by the packed path and by JSON, one call or m
     assert.deepEqual(rules.checkBinding(call), rules.checkBinding(viaJson(call)), JSON.stringify(call));
   }
   assert.deepEqual(rules.checkBindingBatch(calls), calls.map((c) => rules.checkBinding(viaJson(c))));
-  // A lone surrogate crosses as U+FFFD: refused naming its field by both paths, where a real U+FFFD (and
-  // a full-width character, whose UTF-8 starts with the same byte) is taken by both. The embassy plate
-  // type keeps any non-ASCII character, so its plate is a free text too.
+  // A getter that checks another binding while the first is being packed gets its own answer, and
+  // leaves the first one whole.
+  let inner;
+  const reentrant = { ...okBinding, binder: { ...okBinding.binder, get id() {
+    inner = rules.checkBindingBatch([bindingCases.fourthBinding.call]);
+    return okBinding.binder.id;
+  } } };
+  assert.deepEqual(rules.checkBinding(reentrant), rules.checkBinding(okBinding));
+  assert.deepEqual(inner, [rules.checkBinding(bindingCases.fourthBinding.call)]);
+  // A lone surrogate is refused naming its field by both paths, where a real U+FFFD and a full-width
+  // character are taken by both. The embassy plate type keeps any non-ASCII character.
   const outcome = (call) => {
     try {
       return rules.checkBinding(call);
