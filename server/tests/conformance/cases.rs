@@ -788,6 +788,46 @@ pub async fn session_claims_use_the_session_scope(store: Arc<dyn Store>) {
     assert!(matches!(fresh, IdempotencyBegin::Started), "{fresh:?}");
 }
 
+/// Sixteen requests of one session with one new key at once, each through the guard's one-step session
+/// read and claim: every one sees the session, exactly one claims the key, and the claim is left in flight
+/// for its request (the others get the in-flight answer from the key, not a second run).
+pub async fn session_claims_race(store: Arc<dyn Store>) {
+    use renche_server::flows::sessions::live_with_claim;
+    use renche_server::flows::sessions::token_hash;
+    let (people, _) = seed(&store, 1, 0).await;
+    let p = people[0];
+    write(&store, move |tx| {
+        let account = tx.insert_account(phone(1).as_str(), at(0))?;
+        tx.link_account(account, p, at(0))?;
+        tx.insert_session(&token_hash("t-race"), Some(account), "c", at(0), at(60))
+    })
+    .await
+    .unwrap();
+    let claims = join_all((0..16).map(|_| {
+        let s = Arc::clone(&store);
+        tokio::spawn(async move {
+            write(&s, |tx| live_with_claim(tx, "t-race", "race", b"R", at(10)))
+                .await
+                .unwrap()
+        })
+    }))
+    .await;
+    let claims: Vec<_> = claims.into_iter().map(Result::unwrap).collect();
+    assert!(
+        claims.iter().all(|(session, _)| session.is_some()),
+        "every request sees its session"
+    );
+    let won = claims.iter().filter(|(_, ours)| *ours).count();
+    assert_eq!(won, 1, "exactly one request claims the key");
+    let scope = format!("p:{p}");
+    let after = write(&store, move |tx| {
+        tx.idempotency_begin(&scope, "race", b"R", at(11), at(0))
+    })
+    .await
+    .unwrap();
+    assert!(matches!(after, IdempotencyBegin::InFlight), "{after:?}");
+}
+
 /// A key's answer written in the work's transaction lives and dies with that work; releasing the key
 /// afterwards leaves a finished answer alone.
 pub async fn idempotency_answer_commits_with_the_work(store: Arc<dyn Store>) {

@@ -55,6 +55,7 @@ conformance!(
     sessions_and_purge,
     idempotency_keys,
     session_claims_use_the_session_scope,
+    session_claims_race,
     idempotency_answer_commits_with_the_work,
     rate_counters,
     notifications_and_audit,
