@@ -111,18 +111,18 @@ pub struct BindingFacts {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ViolationFactsWire {
+pub(crate) struct ViolationFactsWire {
     #[serde(deserialize_with = "id")]
-    id: String,
+    pub(crate) id: String,
     #[serde(deserialize_with = "id")]
-    vehicle_id: String,
-    occurred_at: Timestamp,
-    points: Points,
-    fine_fen: Fen,
-    source: ViolationSource,
-    state: ViolationState,
+    pub(crate) vehicle_id: String,
+    pub(crate) occurred_at: Timestamp,
+    pub(crate) points: Points,
+    pub(crate) fine_fen: Fen,
+    pub(crate) source: ViolationSource,
+    pub(crate) state: ViolationState,
     #[serde(default)]
-    decided_at: Option<Timestamp>,
+    pub(crate) decided_at: Option<Timestamp>,
 }
 
 /// A traffic violation record. An `unhandled` one with a `decidedAt` is refused when read: a decision

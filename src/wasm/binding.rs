@@ -11,11 +11,12 @@
 //! up, and the call is read as JSON as before, which accepts the same calls and names what is wrong.
 
 use crate::contract::{
-    BindingCall, BindingFacts, LicenceFacts, NextStep, PersonFacts, Stage, VehicleFacts,
+    BindingCall, BindingFacts, LicenceFacts, NextStep, PersonFacts, RouteCall, Stage, VehicleFacts,
+    ViolationFacts, ViolationFactsWire,
 };
 use crate::domain::{
-    BindingMethod, Channel, Document, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,
-    PlateType, UseNature,
+    BindingMethod, Channel, Document, Fen, LicenceClass, LicenceStatus, OwnerKind, PlateNumber,
+    PlateType, Points, UseNature, ViolationSource, ViolationState,
 };
 use crate::message::Reason;
 use crate::rules::{Refusal, Rules};
@@ -33,8 +34,8 @@ use wasm_bindgen::prelude::*;
 // `plain`: exactly `n` fields, all known, so that JSON.stringify would write no others (counted with
 // for-in, which allocates nothing; a prototype with enumerable fields would only make the count differ and
 // the call go the JSON way). `optional`: "" when absent or null, "=value" when given; answers 1 when the
-// field is there. `packBindings`: the parts of one call (or of a list of calls) without the first
-// separator, or undefined when not of the plain shape. One buffer serves every call; a getter that calls
+// field is there. `packBindings`, `packRoutes`: the parts of one call (or of a list of calls) without the
+// first separator, or undefined when not of the plain shape. One buffer serves every call; a getter that calls
 // back in while it is being written gets undefined (the JSON path) rather than a share of it.
 // `inflateBindings`: per answer, allowed (0 or 1), the count of reasons and their indexes in `table`, then
 // the same for next steps; `columns[0]` is 1 when the table starts again, `fresh` the JSON of the values
@@ -174,13 +175,54 @@ function call(c) {
   text(c.now);
   plain(c, n);
 }
+function whole(v) {
+  if (typeof v !== "number" || !(v >= 0 && v <= 4294967295) || v % 1 !== 0) throw GIVE_UP;
+  text("" + v);
+}
+function violation(v) {
+  object(v);
+  text(v.id);
+  text(v.vehicleId);
+  text(v.occurredAt);
+  whole(v.points);
+  whole(v.fineFen);
+  text(v.source);
+  text(v.state);
+  plain(v, 7 + optional(v.decidedAt));
+}
+function route(c) {
+  object(c);
+  person(c.person);
+  vehicle(c.vehicle);
+  let n = 5;
+  const b = c.binding;
+  if (b === undefined || b === null) {
+    sep();
+    if (b === null) n++;
+  } else {
+    text("=");
+    binding(b);
+    n++;
+  }
+  if (c.violations === undefined) throw GIVE_UP;
+  list(c.violations, violation);
+  text(c.channel);
+  text(c.now);
+  plain(c, n);
+}
 export function packBindings(value, batch) {
+  return pack(value, batch, call);
+}
+export function packRoutes(value, batch) {
+  return pack(value, batch, route);
+}
+function pack(value, batch, each) {
   if (busy) return undefined;
   busy = true;
   at = 0;
   try {
-    if (batch) list(value, call);
-    else call(value);
+    if (batch) list(value, each);
+    else each(value);
     return buf.subarray(1, at);
   } catch (e) {
     if (e === GIVE_UP) return undefined;
@@ -218,6 +260,8 @@ export function inflateBindings(columns, fresh, policyVersion, batch) {
 extern "C" {
     #[wasm_bindgen(js_name = packBindings)]
     fn pack_bindings(value: &JsValue, batch: bool) -> Option<Vec<u8>>;
+    #[wasm_bindgen(js_name = packRoutes)]
+    fn pack_routes(value: &JsValue, batch: bool) -> Option<Vec<u8>>;
     #[wasm_bindgen(js_name = inflateBindings)]
     fn inflate_bindings(
         columns: &[u32],
@@ -352,6 +396,37 @@ impl<'a> Parts<'a> {
             },
         })
     }
+    fn violation(&mut self) -> Option<ViolationFacts> {
+        let wire = ViolationFactsWire {
+            id: self.id()?,
+            vehicle_id: self.id()?,
+            occurred_at: self.instant()?,
+            points: Points::new(self.next()?.parse::<u32>().ok()?.into()).ok()?,
+            fine_fen: Fen::new(self.next()?.parse().ok()?)?,
+            source: self.code(ViolationSource::parse)?,
+            state: self.code(ViolationState::parse)?,
+            decided_at: match self.optional()? {
+                None => None,
+                Some(t) => Some(Timestamp::parse_rfc3339(t).ok()?),
+            },
+        };
+        // The JSON path's own check (an unhandled violation with a decision date is refused there).
+        ViolationFacts::try_from(wire).ok()
+    }
+    fn route(&mut self) -> Option<RouteCall> {
+        Some(RouteCall {
+            person: self.person()?,
+            vehicle: self.vehicle()?,
+            binding: match self.optional()? {
+                None => None,
+                Some("") => Some(self.binding()?),
+                Some(_) => return None,
+            },
+            violations: self.list(Self::violation)?,
+            channel: self.code(Channel::parse)?,
+            now: self.instant()?,
+        })
+    }
     fn call(&mut self) -> Option<BindingCall> {
         Some(BindingCall {
             binder: self.person()?,
@@ -376,16 +451,27 @@ impl<'a> Parts<'a> {
 /// A refusal's reasons and the next steps, for one call.
 type Answer = (Vec<Refusal>, Vec<NextStep>);
 
-/// The calls of a packed text, or `None` to read them as JSON instead.
-fn unpack(text: &str, batch: bool) -> Option<Vec<BindingCall>> {
-    let mut parts = Parts(Some(text));
+/// The calls of a packed text, each read by `each`, or `None` to read them as JSON instead.
+fn unpack<'a, T>(
+    bytes: &'a [u8],
+    batch: bool,
+    mut each: impl FnMut(&mut Parts<'a>) -> Option<T>,
+) -> Option<Vec<T>> {
+    // Valid UTF-8 as the JS side writes it; checked all the same, in one pass.
+    let mut parts = Parts(Some(std::str::from_utf8(bytes).ok()?));
     let calls = if batch {
-        parts.list(Parts::call)?
+        parts.list(&mut each)?
     } else {
-        vec![parts.call()?]
+        vec![each(&mut parts)?]
     };
     // Every part read: a string holding the separator would have been refused by the JS side.
     parts.next().is_none().then_some(calls)
+}
+
+/// Route calls by the packed path (the violation lists as packed fields instead of JSON text): `None`
+/// when it does not apply, and the call is to be read as JSON.
+pub fn routes_packed(value: &JsValue, batch: bool) -> Option<Vec<RouteCall>> {
+    unpack(&pack_routes(value, batch)?, batch, Parts::route)
 }
 
 /// What the JS table holds, in the order it was sent.
@@ -464,11 +550,8 @@ pub fn check_packed(
     policy_version: &JsValue,
     batch: bool,
 ) -> Option<JsValue> {
-    let bytes = pack_bindings(value, batch)?;
-    // Valid UTF-8 as the JS side writes it; checked all the same, in one pass.
-    let text = std::str::from_utf8(&bytes).ok()?;
     // All calls read first, then all decided: measured faster than deciding each as it is read.
-    let calls = unpack(text, batch)?;
+    let calls = unpack(&pack_bindings(value, batch)?, batch, Parts::call)?;
     let answers: Vec<Answer> = calls
         .iter()
         .map(|c| (rules.binding_refusals(c), rules.binding_next_steps(c)))

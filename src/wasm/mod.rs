@@ -115,7 +115,10 @@ impl Rules {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteCall")] call: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let parsed: RouteCall = from_js(&call, "routeViolations")?;
+        let parsed: RouteCall = match binding::routes_packed(&call, false) {
+            Some(mut calls) if calls.len() == 1 => calls.swap_remove(0),
+            _ => from_js(&call, "routeViolations")?,
+        };
         let calls = js_sys::Array::of1(&call);
         Ok(packed::routes_to_js(&[self.inner.route_violations(&parsed)], &calls)?.get(0))
     }
@@ -126,7 +129,10 @@ impl Rules {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteCall[]")] calls: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let parsed: Vec<RouteCall> = from_js(&calls, "routeViolationsBatch")?;
+        let parsed: Vec<RouteCall> = match binding::routes_packed(&calls, true) {
+            Some(parsed) => parsed,
+            None => from_js(&calls, "routeViolationsBatch")?,
+        };
         let answers: Vec<_> = parsed
             .iter()
             .map(|c| self.inner.route_violations(c))

@@ -74,6 +74,44 @@ test("binding answers are the same by the packed path and by JSON, one call or m
   }
 });
 
+test("route answers are the same by the packed path and by JSON, one call or many", () => {
+  const viaJson = (value) => Object.assign(Object.create({ kind: "call" }), value);
+  const outcome = (f) => {
+    try {
+      return f();
+    } catch (e) {
+      return { threw: e.message, field: e.field, code: e.code };
+    }
+  };
+  const mixed = Array.from({ length: 40 }, (_, i) => violation(`v${i}`, {
+    occurredAt: i % 10 === 0 ? "2026-07-15T03:00:00Z" : "2026-08-20T03:00:00.250+08:00",
+    points: [3, 6, 1, 0, 12, 9][i % 6], fineFen: i % 7 === 0 ? 50_000 : 20_000 + i, source: i % 5 === 0 ? "on_site" : "device",
+    ...(i % 4 === 1 ? { state: "handled", decidedAt: "2026-06-01T00:00:00Z" } : i % 4 === 2 ? { state: "paid" } : {}),
+  }));
+  const calls = [okRoute, ...Object.values(routeCases).map((c) => c.call), routeCall(mixed),
+    routeCall(mixed, { binding: undefined, person: { id: "user-2", licence: null } }),
+    routeCall(mixed, { vehicle: { ...okRoute.vehicle, ownerId: "user-1" }, channel: "window" }),
+    routeCall([], { binding: { ...okRoute.binding, removedAt: "2026-08-25T00:00:00Z" } })];
+  for (const call of calls) {
+    assert.deepEqual(rules.routeViolations(call), rules.routeViolations(viaJson(call)), JSON.stringify(call).slice(0, 200));
+  }
+  assert.deepEqual(rules.routeViolationsBatch(calls), calls.map((c) => rules.routeViolations(viaJson(c))));
+  // What the JSON path refuses, naming the field, is refused the same way whichever path a call starts on.
+  const bad = [
+    routeCall([violation("v1", { decidedAt: "2026-08-21T00:00:00Z" })]),
+    routeCall([violation("v1", { points: 2 })]), routeCall([violation("v1", { points: NaN })]),
+    routeCall([violation("v1", { fineFen: 1.5 })]), routeCall([violation("v1", { fineFen: 2e9 })]),
+    routeCall([violation("v1", { id: "" })]), routeCall([violation("v1", { state: "lost" })]),
+    routeCall([violation("v1", { occurredAt: "2026-02-30T00:00:00Z" })]), routeCall([violation("v1", { id: "a\ud800" })]),
+    routeCall([violation("v1")], { violations: undefined }), routeCall([violation("v1", { extra: 1 })]),
+  ];
+  for (const call of bad) {
+    const packed = outcome(() => rules.routeViolations(call));
+    assert.ok("threw" in packed, JSON.stringify(call).slice(0, 200));
+    assert.deepEqual(packed, outcome(() => rules.routeViolations(viaJson(call))), JSON.stringify(call).slice(0, 200));
+  }
+});
+
 test("a plain binding is allowed and answers are plain objects", () => {
   const answer = rules.checkBinding(okBinding);
   assert.deepEqual(answer, { allowed: true, reasons: [], nextSteps: [], policyVersion: rules.policyVersion });
