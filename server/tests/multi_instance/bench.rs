@@ -168,12 +168,19 @@ async fn scale() {
     })
     .await;
 
-    // Owners picked at random, each listing their own vehicle's violations.
+    // Owners picked at random, each listing their own vehicle's violations. Distinct ones: a second
+    // sign-in by the same phone within a minute is refused (SMS_RESEND_TOO_SOON), and 64 draws with
+    // repeats from 10,000 owners repeat one about one run in five.
+    assert!(
+        vehicles >= clients,
+        "one owner per client: RENCHE_BENCH_VEHICLES must be at least RENCHE_BENCH_CLIENTS"
+    );
+    let picked = rand::seq::index::sample(&mut rng, vehicles as usize, clients as usize);
     let mut owners = Vec::new();
-    for k in 0..clients {
-        let base = &bases[k as usize % bases.len()];
+    for (k, index) in picked.iter().enumerate() {
+        let base = &bases[k % bases.len()];
         let mut b = Browser::new();
-        let person = rng.gen_range(1..=vehicles);
+        let person = index + 1;
         b.sign_in(base, base, &format!("137{person:08}")).await;
         owners.push(b);
     }
