@@ -34,7 +34,8 @@ use wasm_bindgen::prelude::*;
 // `plain`: exactly `n` fields, all known, so that JSON.stringify would write no others (counted with
 // for-in, which allocates nothing; a prototype with enumerable fields would only make the count differ and
 // the call go the JSON way). `optional`: "" when absent or null, "=value" when given; answers 1 when the
-// field is there. `packBindings`, `packRoutes`: the parts of one call (or of a list of calls) without the
+// field is there. `nested`: an optional object, "" when absent or null, else "=" and its parts; answers as
+// `optional`. `packBindings`, `packRoutes`: the parts of one call (or of a list of calls) without the
 // first separator, or undefined when not of the plain shape. One buffer serves every call; a getter that calls
 // back in while it is being written gets undefined (the JSON path) rather than a share of it.
 // `inflateBindings`: per answer, allowed (0 or 1), the count of reasons and their indexes in `table`, then
@@ -123,26 +124,28 @@ function list(v, each) {
   for (let i = 0; i < v.length; i++) each(v[i]);
   return 1;
 }
+function nested(v, each) {
+  if (v === undefined || v === null) return sep(), v === null ? 1 : 0;
+  text("=");
+  each(v);
+  return 1;
+}
+function whole(v) {
+  if (typeof v !== "number" || !(v >= 0 && v <= 4294967295) || v % 1 !== 0) throw GIVE_UP;
+  text("" + v);
+}
+function licence(l) {
+  object(l);
+  plain(l, 3);
+  text(l.class);
+  text(l.status);
+  whole(l.points);
+}
 function person(p) {
   object(p);
   text(p.id);
-  let n = 1 + flag(p.identityVerified);
-  const l = p.licence;
-  if (l === undefined || l === null) {
-    sep();
-    if (l === null) n++;
-  } else {
-    object(l);
-    plain(l, 3);
-    const points = l.points;
-    if (typeof points !== "number" || !(points >= 0 && points <= 4294967295) || points % 1 !== 0) throw GIVE_UP;
-    text("=");
-    text(l.class);
-    text(l.status);
-    text("" + points);
-    n++;
-  }
-  plain(p, n);
+  const n = 1 + flag(p.identityVerified);
+  plain(p, n + nested(p.licence, licence));
 }
 function vehicle(v) {
   object(v);
@@ -175,10 +178,6 @@ function call(c) {
   text(c.now);
   plain(c, n);
 }
-function whole(v) {
-  if (typeof v !== "number" || !(v >= 0 && v <= 4294967295) || v % 1 !== 0) throw GIVE_UP;
-  text("" + v);
-}
 function violation(v) {
   object(v);
   text(v.id);
@@ -194,16 +193,7 @@ function route(c) {
   object(c);
   person(c.person);
   vehicle(c.vehicle);
-  let n = 5;
-  const b = c.binding;
-  if (b === undefined || b === null) {
-    sep();
-    if (b === null) n++;
-  } else {
-    text("=");
-    binding(b);
-    n++;
-  }
+  const n = 5 + nested(c.binding, binding);
   if (c.violations === undefined) throw GIVE_UP;
   list(c.violations, violation);
   text(c.channel);
@@ -336,6 +326,20 @@ impl<'a> Parts<'a> {
         }
         Some(out)
     }
+    fn optional_instant(&mut self) -> Option<Option<Timestamp>> {
+        match self.optional()? {
+            None => Some(None),
+            Some(t) => Some(Some(Timestamp::parse_rfc3339(t).ok()?)),
+        }
+    }
+    /// An optional object: "" absent or null, else "=" and its parts, read by `each`.
+    fn nested<T>(&mut self, each: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        match self.optional()? {
+            None => Some(None),
+            Some("") => Some(Some(each(self)?)),
+            Some(_) => None,
+        }
+    }
     fn instant(&mut self) -> Option<Timestamp> {
         // Most instants are written `2026-09-01T07:00:00Z`, 20 bytes: when the separator (or the end)
         // comes right after them, they are read in place instead of being scanned for it first.
@@ -357,14 +361,13 @@ impl<'a> Parts<'a> {
     fn person(&mut self) -> Option<PersonFacts> {
         let id = self.id()?;
         let identity_verified = self.flag()?;
-        let licence = match self.optional()? {
-            None => None,
-            Some(_) => Some(LicenceFacts {
-                class: self.code(LicenceClass::parse)?,
-                status: self.code(LicenceStatus::parse)?,
-                points: self.next()?.parse().ok()?,
-            }),
-        };
+        let licence = self.nested(|p| {
+            Some(LicenceFacts {
+                class: p.code(LicenceClass::parse)?,
+                status: p.code(LicenceStatus::parse)?,
+                points: p.next()?.parse().ok()?,
+            })
+        })?;
         Some(PersonFacts {
             id,
             identity_verified,
@@ -390,10 +393,7 @@ impl<'a> Parts<'a> {
             binder_id: self.id()?,
             vehicle_id: self.id()?,
             created_at: self.instant()?,
-            removed_at: match self.optional()? {
-                None => None,
-                Some(t) => Some(Timestamp::parse_rfc3339(t).ok()?),
-            },
+            removed_at: self.optional_instant()?,
         })
     }
     fn violation(&mut self) -> Option<ViolationFacts> {
@@ -405,10 +405,7 @@ impl<'a> Parts<'a> {
             fine_fen: Fen::new(self.next()?.parse().ok()?)?,
             source: self.code(ViolationSource::parse)?,
             state: self.code(ViolationState::parse)?,
-            decided_at: match self.optional()? {
-                None => None,
-                Some(t) => Some(Timestamp::parse_rfc3339(t).ok()?),
-            },
+            decided_at: self.optional_instant()?,
         };
         // The JSON path's own check (an unhandled violation with a decision date is refused there).
         ViolationFacts::try_from(wire).ok()
@@ -417,11 +414,7 @@ impl<'a> Parts<'a> {
         Some(RouteCall {
             person: self.person()?,
             vehicle: self.vehicle()?,
-            binding: match self.optional()? {
-                None => None,
-                Some("") => Some(self.binding()?),
-                Some(_) => return None,
-            },
+            binding: self.nested(Self::binding)?,
             violations: self.list(Self::violation)?,
             channel: self.code(Channel::parse)?,
             now: self.instant()?,
