@@ -72,6 +72,10 @@ fn family(name: &str) -> Family {
             "Round trips to the database (PostgreSQL), each one write of statements and one wait for their answers, by kind of transaction",
             "counter",
         ),
+        "renche_store_statements_total" => (
+            "Statements sent to the database (PostgreSQL), BEGIN and COMMIT included, by kind of transaction",
+            "counter",
+        ),
         "renche_connections_total" => ("Connections accepted", "counter"),
         _ => ("", "counter"),
     };
@@ -86,13 +90,18 @@ fn with_registry(f: impl FnOnce(&mut Registry)) {
 
 /// Adds one to the counter `name` with these labels.
 pub fn count(name: &'static str, labels: &[(&'static str, &str)]) {
+    add(name, labels, 1);
+}
+
+/// Adds `n` to the counter `name` with these labels.
+pub fn add(name: &'static str, labels: &[(&'static str, &str)], n: u64) {
     let labels: Labels = labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
     with_registry(|r| {
         *r.counters
             .entry(name)
             .or_default()
             .entry(labels)
-            .or_default() += 1;
+            .or_default() += n;
     });
 }
 

@@ -7,6 +7,9 @@
 //! or with `COMMIT`; reads a flow needs together go together (`Db::query_batch`), and a last statement can
 //! carry its `COMMIT` (`Db::execute_and_commit`). See `PgDb`. A binding commit over HTTP is three round
 //! trips: the guard's session read with the key claim, the commit's locks and reads, its writes with `COMMIT`.
+//! It is also nine statements: the claim and the session read are one statement, sent without `BEGIN`
+//! (a job of one statement commits on its own); then `BEGIN` and five reads; then the unread writes as
+//! one statement (`merge`) and `COMMIT`.
 //! deadpool rather than a pool of our own: it drops connections found closed when they come back, and
 //! caches each connection's prepared statements. Bulk tools (`COPY`) use the synchronous client on a
 //! connection of their own (`PgStore::bulk_client`).
@@ -28,6 +31,7 @@
 //! may have talked to the outside world, so the store cannot run it again.
 
 mod copy;
+mod merge;
 mod values;
 
 pub use copy::{copy_from_sqlite, migrate_data, CopyReport};
@@ -357,8 +361,8 @@ impl Queued {
 /// What ends a flight: the statement whose answer the flow is waiting for.
 enum Last<'a> {
     Query(&'a str, &'a [Arg<'a>]),
-    /// Several queries, each answer kept whole, and `COMMIT` after them when `.1` says so.
-    Batch(&'a [(&'a str, &'a [Arg<'a>])], bool),
+    /// Several queries, each answer kept whole, ending the transaction as `.1` says.
+    Batch(&'a [(&'a str, &'a [Arg<'a>])], BatchEnd),
     Execute(&'a str, &'a [Arg<'a>]),
     /// A statement, then `COMMIT`.
     ExecuteCommit(&'a str, &'a [Arg<'a>]),
@@ -366,11 +370,33 @@ enum Last<'a> {
     Simple(&'static str),
 }
 
+/// How a batch ends its transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BatchEnd {
+    /// It does not: the job goes on in the same transaction.
+    Open,
+    /// With `COMMIT` after the queries.
+    Commit,
+    /// A job of one statement and nothing before it, sent without `BEGIN` or `COMMIT`: the database
+    /// commits the statement on its own (autocommit).
+    Alone,
+}
+
 impl Last<'_> {
+    /// How many statements it sends, `COMMIT` included.
+    fn statements(&self) -> usize {
+        match self {
+            Last::Query(..) | Last::Execute(..) | Last::Simple(_) => 1,
+            Last::ExecuteCommit(..) => 2,
+            Last::Batch(queries, end) => queries.len() + usize::from(*end == BatchEnd::Commit),
+        }
+    }
     fn ends_transaction(&self) -> bool {
         matches!(
             self,
-            Last::ExecuteCommit(..) | Last::Batch(_, true) | Last::Simple(_)
+            Last::ExecuteCommit(..)
+                | Last::Batch(_, BatchEnd::Commit | BatchEnd::Alone)
+                | Last::Simple(_)
         )
     }
 }
@@ -410,9 +436,15 @@ impl PgDb<'_> {
     /// sent again: nothing of the job has reached the database, so the job never knows.
     fn fly(&mut self, last: Last<'_>) -> StoreResult<Landed> {
         let mut replaced = 0;
+        self.merge_queued();
         loop {
             let kind = if self.write { "write" } else { "read" };
             crate::metrics::count("renche_store_round_trips_total", &[("kind", kind)]);
+            crate::metrics::add(
+                "renche_store_statements_total",
+                &[("kind", kind)],
+                (self.queued.len() + last.statements()) as u64,
+            );
             let conn = self.conn.as_ref().ok_or(StoreError::Closed)?;
             let result = if conn.is_closed() {
                 Err(Failed::Unsent(None))
@@ -499,7 +531,16 @@ impl PgDb<'_> {
         commit: bool,
         each: EachBatchRow<'_>,
     ) -> StoreResult<()> {
-        let landed = self.fly(Last::Batch(queries, commit));
+        let end = if !commit {
+            BatchEnd::Open
+        } else if queries.len() == 1 && !self.sent_begin && self.queued.len() == 1 {
+            // Only `BEGIN` is queued: the job is this one statement.
+            self.queued.clear();
+            BatchEnd::Alone
+        } else {
+            BatchEnd::Commit
+        };
+        let landed = self.fly(Last::Batch(queries, end));
         if commit {
             self.restart();
         }
@@ -512,6 +553,41 @@ impl PgDb<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The queued writes as few statements as `merge` allows (a commit's unread writes: one).
+    fn merge_queued(&mut self) {
+        if self.queued.iter().filter(|q| !q.simple).count() < 2 {
+            return;
+        }
+        let statements = std::mem::take(&mut self.queued)
+            .into_iter()
+            .map(|q| {
+                if q.simple {
+                    Err(q.sql)
+                } else {
+                    Ok(merge::Statement {
+                        sql: q.sql,
+                        args: q.args,
+                    })
+                }
+            })
+            .collect();
+        self.queued = merge::merged(statements)
+            .into_iter()
+            .map(|(statement, _)| match statement {
+                Ok(s) => Queued {
+                    simple: false,
+                    sql: s.sql,
+                    args: s.args,
+                },
+                Err(sql) => Queued {
+                    simple: true,
+                    sql,
+                    args: Vec::new(),
+                },
+            })
+            .collect();
     }
 
     fn queue(&mut self, sql: &str, args: &[Arg<'_>]) {
@@ -618,11 +694,11 @@ async fn flight(conn: &Object, queued: &[Queued], last: &Last<'_>) -> Result<Lan
             let count = count?;
             committed.map(|()| Landed::Count(count))
         }),
-        (Last::Batch(_, commit), None) => Box::pin(async move {
+        (Last::Batch(_, end), None) => Box::pin(async move {
             // `join_all` polls its futures in order, so the queries go on the wire in order, and
             // `join` puts COMMIT after them.
             let commit = async move {
-                if *commit {
+                if *end == BatchEnd::Commit {
                     client.batch_execute("COMMIT").await
                 } else {
                     Ok(())
@@ -740,6 +816,9 @@ impl Db for PgDb<'_> {
     fn commit_without_waiting(&mut self) {
         self.queued
             .push(Queued::simple("SET LOCAL synchronous_commit TO OFF"));
+    }
+    fn writes_in_with(&self) -> bool {
+        true
     }
     fn next_id_sql(&self, table: &'static str) -> String {
         format!("nextval(pg_get_serial_sequence('{table}', 'id'))")

@@ -39,6 +39,21 @@ pub(super) const VIOLATION_COLUMNS: &str = "id, vehicle_id, occurred_at, code, d
 pub(super) const APPLICATION_COLUMNS: &str = "id, binder_id, vehicle_id, method, relationship, status, verification, note, binding_id, created_at, submitted_at, reviewed_by, reviewed_at, review_reason";
 pub(super) const SMS_COLUMNS: &str = "id, purpose, requester, phone, plate_key, vehicle_id, salt, code_hash, delivered, created_at, expires_at, wrong_tries, consumed_at";
 pub(super) const QR_CODE_COLUMNS: &str = "id, vehicle_id, issued_at, expires_at, state, used_by";
+/// How many columns a column list names (its commas outside parentheses, plus one).
+pub(super) fn column_count(columns: &str) -> usize {
+    let mut depth = 0i32;
+    let mut count = 1;
+    for c in columns.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => count += 1,
+            _ => {}
+        }
+    }
+    count
+}
+
 pub(super) const SESSION_COLUMNS: &str =
     "s.account_id, COALESCE(a.person_id, s.person_id), s.csrf_token, s.expires_at, s.kiosk_id";
 pub(super) const ACCOUNT_COLUMNS: &str = "id, phone, person_id, created_at, verified_at";
@@ -350,4 +365,14 @@ pub(super) fn kiosk(r: &dyn Columns) -> StoreResult<KioskRow> {
         enrolled_at: ts(r.int(5)?),
         disabled_at: ts_opt(r.opt_int(6)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_column_list_is_counted_by_its_commas_outside_parentheses() {
+        assert_eq!(super::column_count(super::SESSION_COLUMNS), 5);
+        assert_eq!(super::column_count("id"), 1);
+        assert_eq!(super::column_count("a, f(b, c), d"), 3);
+    }
 }

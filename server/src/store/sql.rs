@@ -189,6 +189,11 @@ pub(super) trait Db {
     /// only matters once a later, waited-for commit exists (an idempotency claim: the work that settles it
     /// commits after it, and its wait covers every earlier commit). Where commits always wait, nothing.
     fn commit_without_waiting(&mut self) {}
+    /// Whether a statement's `WITH` may hold an `INSERT … RETURNING` (PostgreSQL), so that one statement
+    /// can write and read what two would on SQLite.
+    fn writes_in_with(&self) -> bool {
+        false
+    }
     /// An expression (for a select list) whose value is the next id of `table`'s sequence.
     fn next_id_sql(&self, table: &'static str) -> String;
 }
@@ -874,7 +879,6 @@ impl<D: Db> Tx for SqlTx<D> {
         fingerprint: &[u8],
         now: Timestamp,
     ) -> StoreResult<(Option<SessionRow>, Option<String>)> {
-        let session = session_by_token();
         // `Session::scope` in SQL: the person, else the account, else the anonymous session (?5).
         let claim = format!(
             "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) \
@@ -886,18 +890,32 @@ impl<D: Db> Tx for SqlTx<D> {
              ON CONFLICT (scope, key) DO NOTHING RETURNING scope"
         );
         let anonymous = format!("s:{}", hex::encode(token_hash));
-        // Lost in a crash, a claim is only a key not yet claimed: the retry claims it and runs, since the
-        // work it guards commits later and waits for the disk, which covers the claim's commit too.
-        self.db.commit_without_waiting();
+        let args = args![token_hash, key, fingerprint, now, anonymous.as_str()];
         let (mut row, mut claimed) = (None, None);
+        if self.db.writes_in_with() {
+            // One statement: the claim as a CTE, the session as the query, and the claim's commit not
+            // waiting for the disk (`set_config(…, true)` lasts until this statement's own commit).
+            // Lost in a crash, a claim is only a key not yet claimed: the retry claims it and runs, since
+            // the work it guards commits later and waits for the disk, which covers the claim's commit too.
+            let claimed_column = rows::column_count(SESSION_COLUMNS);
+            let sql = format!(
+                "WITH claim AS ({claim}) \
+                 SELECT {SESSION_COLUMNS}, (SELECT scope FROM claim), \
+                        set_config('synchronous_commit', 'off', true) \
+                 FROM {SESSION_WITH_ACCOUNT} WHERE s.token_hash = ?1"
+            );
+            self.db
+                .query_batch_and_commit(&[(&sql, args)], &mut |_, r| {
+                    row = Some(rows::session(r)?);
+                    claimed = r.opt_text(claimed_column)?;
+                    Ok(())
+                })?;
+            return Ok((row, claimed));
+        }
+        // As above, in two statements.
+        self.db.commit_without_waiting();
         self.db.query_batch_and_commit(
-            &[
-                (&session, args![token_hash]),
-                (
-                    &claim,
-                    args![token_hash, key, fingerprint, now, anonymous.as_str()],
-                ),
-            ],
+            &[(&session_by_token(), args![token_hash]), (&claim, args)],
             &mut |i, r| {
                 match i {
                     0 => row = Some(rows::session(r)?),
