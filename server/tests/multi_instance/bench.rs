@@ -241,13 +241,16 @@ async fn scale() {
     let p99 = percentile(&bind.latencies, 0.99);
     let line = if is_postgres {
         let url = database.clone();
-        let (one_call, statements) =
-            std::thread::spawn(move || ceiling::postgres(&url, rows, clients as usize, seconds))
-                .join()
-                .unwrap();
+        let (one_call, statements, whole_commit) = std::thread::spawn(move || {
+            let (one_call, statements) = ceiling::postgres(&url, rows, clients as usize, seconds);
+            let whole_commit = ceiling::postgres_commit(&url, rows, clients as usize, seconds);
+            (one_call, statements, whole_commit)
+        })
+        .join()
+        .unwrap();
         let trips = round_trips.expect("counted on PostgreSQL");
         format!(
-            "| PostgreSQL | {clients} | {renche:.0} | {decided:.0} | {p99:.1} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} ({:.1} on the wire) |",
+            "| PostgreSQL | {clients} | {renche:.0} | {decided:.0} | {p99:.1} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} ({:.1} on the wire) | {:.1} | {:.0} | {:.1} | {:.2} / {:.2} |",
             one_call.per_second,
             one_call.p99,
             statements.per_second,
@@ -258,6 +261,11 @@ async fn scale() {
             decided / statements.per_second,
             trips.store,
             trips.wire,
+            trips.statements,
+            whole_commit.per_second,
+            whole_commit.p99,
+            renche / whole_commit.per_second,
+            decided / whole_commit.per_second,
         )
     } else {
         let path = renche_server::store::sqlite::path_of_url(&database);
@@ -265,14 +273,14 @@ async fn scale() {
             .join()
             .unwrap();
         format!(
-            "| SQLite | {clients} | {renche:.0} | {decided:.0} | {p99:.1} | | | {:.0} | {:.1} | | {:.2} / {:.2} | in process |",
+            "| SQLite | {clients} | {renche:.0} | {decided:.0} | {p99:.1} | | | {:.0} | {:.1} | | {:.2} / {:.2} | in process | in process | | | |",
             statements.per_second,
             statements.p99,
             renche / statements.per_second,
             decided / statements.per_second,
         )
     };
-    println!("| store | clients | renche bindings/s | renche decisions/s (bound + refused) | p99 ms | 1-call ceiling/s | p99 ms | 6-statement ceiling/s | p99 ms | ratio to 1-call (bindings / decisions) | ratio to 6 statements (bindings / decisions) | round trips per commit |");
+    println!("| store | clients | renche bindings/s | renche decisions/s (bound + refused) | p99 ms | 1-call ceiling/s | p99 ms | 6-statement ceiling/s | p99 ms | ratio to 1-call (bindings / decisions) | ratio to 6 statements (bindings / decisions) | round trips per commit | statements per commit | renche's commit as 1 call/s | p99 ms | ratio to it (bindings / decisions) |");
     println!("{line}");
 }
 
@@ -306,27 +314,33 @@ async fn count_round_trips(
         .port();
     let metrics_at = format!("127.0.0.1:{metrics_port}");
     let instance = Instance::start_with(&url, scratch, &["--metrics-listen", &metrics_at]);
-    let store_trips = || async {
+    let store_counts = || async {
         let text = reqwest::get(format!("http://{metrics_at}/metrics"))
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        text.lines()
-            .filter(|l| l.starts_with("renche_store_round_trips_total"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum::<u64>()
+        let total = |name: &str| {
+            text.lines()
+                .filter(|l| l.starts_with(name))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                .sum::<u64>()
+        };
+        (
+            total("renche_store_round_trips_total"),
+            total("renche_store_statements_total"),
+        )
     };
     let docs = json!(["driving_licence", "id_card", "vehicle_licence"]);
     let mut rng = StdRng::seed_from_u64(salt ^ 0x5eed);
     let (warm_up, measured) = (20, 100);
-    let (mut before, mut store_before) = (0, 0);
+    let (mut before, mut store_before) = (0, (0, 0));
     let mut commits = 0u64;
     for n in 0..warm_up + measured {
         if n == warm_up {
             before = counter.trips();
-            store_before = store_trips().await;
+            store_before = store_counts().await;
         }
         let body = json!({ "personId": rng.gen_range(1..=vehicles).to_string(),
                            "vehicleId": rng.gen_range(1..=vehicles).to_string(),
@@ -351,11 +365,12 @@ async fn count_round_trips(
         }
     }
     let trips = counter.trips() - before;
-    let flights = store_trips().await - store_before;
+    let (flights, statements) = store_counts().await;
     drop(instance);
     RoundTrips {
-        store: flights as f64 / commits as f64,
+        store: (flights - store_before.0) as f64 / commits as f64,
         wire: trips as f64 / commits as f64,
+        statements: (statements - store_before.1) as f64 / commits as f64,
     }
 }
 
@@ -365,4 +380,6 @@ async fn count_round_trips(
 struct RoundTrips {
     store: f64,
     wire: f64,
+    /// Statements sent per commit, `BEGIN` and `COMMIT` included (`renche_store_statements_total`).
+    statements: f64,
 }

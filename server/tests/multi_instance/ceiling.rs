@@ -3,7 +3,8 @@
 //! database, without HTTP or the server, from as many client threads as the bench has clients.
 //!
 //! PostgreSQL is measured twice: as one server-side function call (one round trip per commit) and as six
-//! statements between BEGIN and COMMIT (eight round trips). SQLite gets the same six statements on one
+//! statements between BEGIN and COMMIT (eight round trips). A third PostgreSQL ceiling is renche's own
+//! commit, every statement of it, as one function call (`postgres_commit`). SQLite gets the same six statements on one
 //! connection, which is what its single writer thread can do at best. The scratch tables live in the
 //! bench's database and are dropped afterwards.
 //!
@@ -115,6 +116,102 @@ pub fn postgres(url: &str, rows: i64, clients: usize, seconds: u64) -> (Rate, Ra
     });
     admin.batch_execute(PG_TEARDOWN).unwrap();
     (one_call, statements)
+}
+
+/// Renche's own window commit as one function call: the guard's key claim with the session read, the
+/// person's and vehicle's locks with the new binding's id, both sides' active bindings, the binder's
+/// applications, the officer, then the binding, audit entry, two notifications and the stored answer. The
+/// rows it writes go to copies of renche's tables, filled with what the bench left in them; people,
+/// vehicles, sessions and applications are renche's own. The claim commits with the rest here (renche
+/// commits it first, without waiting for the disk), and the binding is not decided by the rules: every
+/// call writes one (`ON CONFLICT DO NOTHING` for a pair already bound).
+const PG_COMMIT_SETUP: &str = "
+DROP TABLE IF EXISTS ceiling_c_bindings, ceiling_c_audit, ceiling_c_notifications, ceiling_c_keys;
+CREATE TABLE ceiling_c_bindings (LIKE bindings INCLUDING ALL);
+ALTER TABLE ceiling_c_bindings ADD FOREIGN KEY (binder_id) REFERENCES people (id),
+    ADD FOREIGN KEY (vehicle_id) REFERENCES vehicles (id), ADD FOREIGN KEY (removed_by) REFERENCES people (id);
+INSERT INTO ceiling_c_bindings SELECT * FROM bindings;
+SELECT setval(pg_get_serial_sequence('ceiling_c_bindings', 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM bindings));
+CREATE TABLE ceiling_c_audit (LIKE audit_log INCLUDING ALL);
+INSERT INTO ceiling_c_audit (at, actor_id, action, subject, detail)
+    SELECT at, actor_id, action, subject, detail FROM audit_log;
+CREATE TABLE ceiling_c_notifications (LIKE notifications INCLUDING ALL);
+ALTER TABLE ceiling_c_notifications ADD FOREIGN KEY (person_id) REFERENCES people (id);
+INSERT INTO ceiling_c_notifications (person_id, kind, message_zh, message_en, created_at, read_at)
+    SELECT person_id, kind, message_zh, message_en, created_at, read_at FROM notifications;
+CREATE TABLE ceiling_c_keys (LIKE idempotency_keys INCLUDING ALL);
+INSERT INTO ceiling_c_keys SELECT * FROM idempotency_keys;
+CREATE OR REPLACE FUNCTION ceiling_commit(tok BYTEA, k TEXT, p BIGINT, v BIGINT, officer BIGINT, now BIGINT)
+RETURNS BIGINT LANGUAGE plpgsql AS $$
+DECLARE claimed TEXT; bid BIGINT; binder people%ROWTYPE; car vehicles%ROWTYPE; n BIGINT;
+BEGIN
+  INSERT INTO ceiling_c_keys (scope, key, fingerprint, state, created_at)
+    SELECT CASE WHEN COALESCE(a.person_id, s.person_id) IS NOT NULL THEN 'p:' || COALESCE(a.person_id, s.person_id)
+                WHEN s.account_id IS NOT NULL THEN 'a:' || s.account_id ELSE 's:' || encode(tok, 'hex') END,
+           k, sha256(convert_to(k, 'UTF8')), 'running', now
+    FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = tok AND s.expires_at > now
+    ON CONFLICT (scope, key) DO NOTHING RETURNING scope INTO claimed;
+  PERFORM s.account_id, COALESCE(a.person_id, s.person_id), s.csrf_token, s.expires_at, s.kiosk_id
+    FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = tok;
+  SELECT * INTO binder FROM people WHERE id = p FOR NO KEY UPDATE;
+  SELECT * INTO car FROM vehicles WHERE id = v FOR NO KEY UPDATE;
+  bid := nextval(pg_get_serial_sequence('ceiling_c_bindings', 'id'));
+  SELECT count(*) INTO n FROM (
+    SELECT id FROM ceiling_c_bindings WHERE binder_id = p AND removed_at IS NULL
+    UNION ALL SELECT id FROM ceiling_c_bindings WHERE vehicle_id = v AND removed_at IS NULL) b;
+  PERFORM id, submitted_at FROM binding_applications WHERE binder_id = p AND submitted_at IS NOT NULL
+    ORDER BY submitted_at DESC LIMIT 400;
+  PERFORM * FROM people WHERE id = officer;
+  INSERT INTO ceiling_c_bindings (binder_id, vehicle_id, relationship, method, application_id, created_at, id)
+    VALUES (p, v, 'friend', 'window', NULL, now, bid) ON CONFLICT DO NOTHING;
+  INSERT INTO ceiling_c_audit (at, actor_id, action, subject, detail)
+    VALUES (now, officer, 'binding.created', 'vehicle:' || v || '/binder:' || p,
+            json_build_object('binding', bid, 'method', 'window', 'channel', 'window', 'relationship', 'friend',
+              'policyVersion', '441900-2026-09-01.1', 'application', NULL,
+              'documentsChecked', json_build_array('driving_licence', 'id_card', 'vehicle_licence'))::text);
+  INSERT INTO ceiling_c_notifications (person_id, kind, message_zh, message_en, created_at)
+    VALUES (p, 'binding_created', '您已绑定机动车' || car.plate_number || '(方式:窗口办理)。',
+            'You have bound vehicle ' || car.plate_number || ' (at a window).', now);
+  INSERT INTO ceiling_c_notifications (person_id, kind, message_zh, message_en, created_at)
+    VALUES (COALESCE(car.owner_person_id, officer), 'binding_created',
+            '车*****已绑定您的机动车' || car.plate_number || '。', 'Someone has bound your vehicle ' || car.plate_number || '.', now);
+  UPDATE ceiling_c_keys SET state = 'done', status = 200,
+         body = convert_to(json_build_object('binding', bid, 'binder', p, 'vehicle', v)::text, 'UTF8'), finished_at = now
+    WHERE scope = claimed AND key = k;
+  RETURN bid;
+END $$;
+";
+
+const PG_COMMIT_TEARDOWN: &str = "
+DROP FUNCTION IF EXISTS ceiling_commit(BYTEA, TEXT, BIGINT, BIGINT, BIGINT, BIGINT);
+DROP TABLE IF EXISTS ceiling_c_bindings, ceiling_c_audit, ceiling_c_notifications, ceiling_c_keys;
+";
+
+/// Renche's whole window commit as one call (`PG_COMMIT_SETUP`), by an officer whose session is live in
+/// the bench's database, from `clients` connections for `seconds`.
+pub fn postgres_commit(url: &str, rows: i64, clients: usize, seconds: u64) -> Rate {
+    let url = url.split('?').next().unwrap_or(url).to_owned();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let officer = admin
+        .query_one(
+            "SELECT s.token_hash, a.person_id FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             JOIN people p ON p.id = a.person_id WHERE p.role = 'officer' AND s.expires_at > $1 LIMIT 1",
+            &[&now()],
+        )
+        .unwrap();
+    let (token, officer_id): (Vec<u8>, i64) = (officer.get(0), officer.get(1));
+    admin.batch_execute(PG_COMMIT_SETUP).unwrap();
+    admin.batch_execute("ANALYZE").unwrap();
+    let calls = AtomicU64::new(0);
+    let rate = pg_loop(&url, rows, clients, seconds, |c, p, v| {
+        let s = c.prepared("SELECT ceiling_commit($1, $2, $3, $4, $5, $6)");
+        let key = format!("ceiling-{}", calls.fetch_add(1, Ordering::Relaxed));
+        c.client
+            .query_one(&s, &[&token, &key, &p, &v, &officer_id, &now()])
+            .unwrap();
+    });
+    admin.batch_execute(PG_COMMIT_TEARDOWN).unwrap();
+    rate
 }
 
 /// A connection with its statements prepared once.
