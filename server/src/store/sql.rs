@@ -268,6 +268,16 @@ impl<D: Db> SqlTx<D> {
 
     /// ` FOR NO KEY UPDATE` where rows are locked, nothing elsewhere. NO KEY UPDATE, not UPDATE: inserting
     /// rows that reference these (bindings, notifications) takes KEY SHARE locks, which it does not block.
+    /// The reads of a binding's two sides by id, `?1`, locking both rows where jobs run at once, in the one
+    /// order every job takes them: the person, then the vehicle, so that two commits can never wait on
+    /// each other in a circle.
+    fn binding_side_reads(&self, person_columns: &str, vehicle_columns: &str) -> [String; 2] {
+        let lock = self.lock();
+        [
+            format!("SELECT {person_columns} FROM people WHERE id = ?1{lock}"),
+            format!("SELECT {vehicle_columns} FROM vehicles WHERE id = ?1{lock}"),
+        ]
+    }
     fn lock(&self) -> &'static str {
         if self.db.row_locks() {
             " FOR NO KEY UPDATE"
@@ -466,17 +476,10 @@ impl<D: Db> Tx for SqlTx<D> {
 
     fn lock_for_binding(&mut self, binder_id: i64, vehicle_id: i64) -> StoreResult<()> {
         if self.db.row_locks() {
-            // Always the person first, then the vehicle: two commits can never wait on each other in a
-            // circle.
             // Neither answer is read: both travel with the job's next statement, in this order.
-            self.db.execute_unread(
-                "SELECT 1 FROM people WHERE id = ?1 FOR NO KEY UPDATE",
-                args![binder_id],
-            )?;
-            self.db.execute_unread(
-                "SELECT 1 FROM vehicles WHERE id = ?1 FOR NO KEY UPDATE",
-                args![vehicle_id],
-            )?;
+            let [person, vehicle] = self.binding_side_reads("1", "1");
+            self.db.execute_unread(&person, args![binder_id])?;
+            self.db.execute_unread(&vehicle, args![vehicle_id])?;
         }
         self.binding_locked = true;
         Ok(())
@@ -509,13 +512,9 @@ impl<D: Db> Tx for SqlTx<D> {
     ) -> StoreResult<BindingFactsRows> {
         // `lock_for_binding`'s two locks, taken by the reads of the two rows (the person first), with the
         // new binding's id in the vehicle's row; then the rest, where person reads are plain (`person_lock`).
-        let lock = self.lock();
-        let binder = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = ?1{lock}");
         let next_id_column = VEHICLE_COLUMNS.split(',').count();
-        let vehicle = format!(
-            "SELECT {VEHICLE_COLUMNS}, {} FROM vehicles WHERE id = ?1{lock}",
-            self.db.next_id_sql("bindings")
-        );
+        let vehicle_columns = format!("{VEHICLE_COLUMNS}, {}", self.db.next_id_sql("bindings"));
+        let [binder, vehicle] = self.binding_side_reads(PERSON_COLUMNS, &vehicle_columns);
         let actor = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = ?1");
         // Both sides' active bindings, each row marked with its side (a UNION of two index searches: SQLite
         // plans an OR of the two as a scan of every active binding).
