@@ -268,6 +268,13 @@ impl<D: Db> SqlTx<D> {
 
     /// ` FOR NO KEY UPDATE` where rows are locked, nothing elsewhere. NO KEY UPDATE, not UPDATE: inserting
     /// rows that reference these (bindings, notifications) takes KEY SHARE locks, which it does not block.
+    fn lock(&self) -> &'static str {
+        if self.db.row_locks() {
+            " FOR NO KEY UPDATE"
+        } else {
+            ""
+        }
+    }
     /// The reads of a binding's two sides by id, `?1`, locking both rows where jobs run at once, in the one
     /// order every job takes them: the person, then the vehicle, so that two commits can never wait on
     /// each other in a circle.
@@ -277,13 +284,6 @@ impl<D: Db> SqlTx<D> {
             format!("SELECT {person_columns} FROM people WHERE id = ?1{lock}"),
             format!("SELECT {vehicle_columns} FROM vehicles WHERE id = ?1{lock}"),
         ]
-    }
-    fn lock(&self) -> &'static str {
-        if self.db.row_locks() {
-            " FOR NO KEY UPDATE"
-        } else {
-            ""
-        }
     }
     /// People are locked before vehicles, always: after `lock_for_binding` has locked a vehicle, reading
     /// another person (an officer, an owner) must not wait for that person's row, or a commit holding it and
