@@ -813,10 +813,6 @@ impl Db for PgDb<'_> {
     ) -> StoreResult<()> {
         self.batch(queries, true, each)
     }
-    fn commit_without_waiting(&mut self) {
-        self.queued
-            .push(Queued::simple("SET LOCAL synchronous_commit TO OFF"));
-    }
     fn writes_in_with(&self) -> bool {
         true
     }

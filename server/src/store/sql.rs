@@ -185,10 +185,6 @@ pub(super) trait Db {
     ) -> StoreResult<()> {
         self.query_batch(queries, each)
     }
-    /// This transaction's commit need not wait for the disk (nor a synchronous standby): for a write that
-    /// only matters once a later, waited-for commit exists (an idempotency claim: the work that settles it
-    /// commits after it, and its wait covers every earlier commit). Where commits always wait, nothing.
-    fn commit_without_waiting(&mut self) {}
     /// Whether a statement's `WITH` may hold an `INSERT … RETURNING` (PostgreSQL), so that one statement
     /// can write and read what two would on SQLite.
     fn writes_in_with(&self) -> bool {
@@ -892,15 +888,13 @@ impl<D: Db> Tx for SqlTx<D> {
         let args = args![token_hash, key, fingerprint, now, anonymous.as_str()];
         let (mut row, mut claimed) = (None, None);
         if self.db.writes_in_with() {
-            // One statement: the claim as a CTE, the session as the query, and the claim's commit not
-            // waiting for the disk (`set_config(…, true)` lasts until this statement's own commit).
-            // Lost in a crash, a claim is only a key not yet claimed: the retry claims it and runs, since
-            // the work it guards commits later and waits for the disk, which covers the claim's commit too.
+            // One statement: the claim as a CTE, the session as the query. Its commit waits for the disk
+            // and a synchronous standby like any other: after a failover the work may commit on the
+            // promoted standby, which must hold the claim that the work's stored answer settles.
             let claimed_column = rows::column_count(SESSION_COLUMNS);
             let sql = format!(
                 "WITH claim AS ({claim}) \
-                 SELECT {SESSION_COLUMNS}, (SELECT scope FROM claim), \
-                        set_config('synchronous_commit', 'off', true) \
+                 SELECT {SESSION_COLUMNS}, (SELECT scope FROM claim) \
                  FROM {SESSION_WITH_ACCOUNT} WHERE s.token_hash = ?1"
             );
             self.db
@@ -912,7 +906,6 @@ impl<D: Db> Tx for SqlTx<D> {
             return Ok((row, claimed));
         }
         // As above, in two statements.
-        self.db.commit_without_waiting();
         self.db.query_batch_and_commit(
             &[(&session_by_token(), args![token_hash]), (&claim, args)],
             &mut |i, r| {

@@ -123,7 +123,7 @@ pub fn postgres(url: &str, rows: i64, clients: usize, seconds: u64) -> (Rate, Ra
 /// applications, the officer, then the binding, audit entry, two notifications and the stored answer. The
 /// rows it writes go to copies of renche's tables, filled with what the bench left in them; people,
 /// vehicles, sessions and applications are renche's own. The claim commits with the rest here (renche
-/// commits it first, without waiting for the disk), and the binding is not decided by the rules: every
+/// commits it first, in a transaction of its own), and the binding is not decided by the rules: every
 /// call writes one (`ON CONFLICT DO NOTHING` for a pair already bound).
 const PG_COMMIT_SETUP: &str = "
 DROP TABLE IF EXISTS ceiling_c_bindings, ceiling_c_audit, ceiling_c_notifications, ceiling_c_keys;
