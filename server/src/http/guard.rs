@@ -301,14 +301,19 @@ enum Guarded {
 pub struct PendingKey {
     pub(crate) scope: String,
     pub(crate) key: String,
+    /// What the claim was made with, so that a late release removes this claim and no other.
+    fingerprint: Vec<u8>,
+    claimed_at: Timestamp,
     settled: Arc<AtomicBool>,
 }
 
 impl PendingKey {
-    fn new(scope: String, key: String) -> PendingKey {
+    fn new(scope: String, key: String, fingerprint: Vec<u8>, claimed_at: Timestamp) -> PendingKey {
         PendingKey {
             scope,
             key,
+            fingerprint,
+            claimed_at,
             settled: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -525,7 +530,14 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
         Ok(claimed) => claimed,
         Err(e) => {
             if let (ErrorKind::Unavailable, (token, Some(key), fingerprint)) = (e.kind, unsure) {
-                forget_unsure_claim(state, token, key, fingerprint, now).await;
+                // The claim may have been committed without our hearing of it.
+                let claim = Claim {
+                    owner: ClaimOwner::Token(token),
+                    key,
+                    fingerprint,
+                    claimed_at: now,
+                };
+                release_claim(state, claim).await;
             }
             return Err(e);
         }
@@ -533,7 +545,9 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     let scope = session.scope();
     req.extensions_mut().insert(session);
     match begin {
-        IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey::new(scope, key))),
+        IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey::new(
+            scope, key, unsure.2, now,
+        ))),
         IdempotencyBegin::InFlight => Err(ServerError::of(ServerErrorCode::IdempotencyKeyInUse)),
         IdempotencyBegin::Mismatch => Err(ServerError::of(ServerErrorCode::IdempotencyKeyReused)),
         IdempotencyBegin::Replay { status, body } => Ok(Guarded::Replay { status, body }),
@@ -603,36 +617,99 @@ async fn run_idempotent(
 }
 
 async fn forget(state: &SharedState, pending: PendingKey) {
-    let PendingKey { scope, key, .. } = pending;
-    if let Err(e) = state
-        .write(move |tx| tx.idempotency_forget(&scope, &key))
-        .await
-    {
-        tracing::error!(error = %e, "could not release an idempotency key");
-    }
+    let PendingKey {
+        scope,
+        key,
+        fingerprint,
+        claimed_at,
+        ..
+    } = pending;
+    let claim = Claim {
+        owner: ClaimOwner::Scope(scope),
+        key,
+        fingerprint,
+        claimed_at,
+    };
+    release_claim(state, claim).await;
 }
 
-/// The database failed while the key was being claimed (a failover): the claim may have been committed
-/// without our hearing of it, and would then answer the client's retry with 409 for a minute. Release it
-/// once the database answers again, if it is still the claim this request made.
-async fn forget_unsure_claim(
-    state: &SharedState,
-    token: String,
+/// Whose claim it is: a known scope, or the session a token names (when the claim's outcome was not heard).
+#[derive(Clone)]
+enum ClaimOwner {
+    Scope(String),
+    Token(String),
+}
+
+/// One request's claim on its idempotency key, as it was made.
+#[derive(Clone)]
+struct Claim {
+    owner: ClaimOwner,
     key: String,
     fingerprint: Vec<u8>,
     claimed_at: Timestamp,
-) {
-    let forgotten = state
-        .write(move |tx| {
-            if let Some(session) = sessions::live(tx, &token, claimed_at)? {
-                tx.idempotency_forget_claim(&session.scope(), &key, &fingerprint, claimed_at)?;
-            }
-            Ok::<_, ServerError>(())
-        })
-        .await;
-    if let Err(e) = forgotten {
-        tracing::error!(error = %e, "could not release an unconfirmed idempotency key");
+}
+
+impl Claim {
+    async fn release_once(&self, state: &SharedState) -> ServerResult<()> {
+        let Claim {
+            owner,
+            key,
+            fingerprint,
+            claimed_at,
+        } = self.clone();
+        state
+            .write(move |tx| {
+                let scope = match owner {
+                    ClaimOwner::Scope(scope) => Some(scope),
+                    ClaimOwner::Token(token) => {
+                        sessions::live(tx, &token, claimed_at)?.map(|s| s.scope())
+                    }
+                };
+                if let Some(scope) = scope {
+                    tx.idempotency_forget_claim(&scope, &key, &fingerprint, claimed_at)?;
+                }
+                Ok::<_, ServerError>(())
+            })
+            .await
     }
+}
+
+/// Releases a claim whose request ended in a fault of ours, so that the client's retry runs. While the
+/// database does not answer (a failover), the release is asked again in the background until it does, or
+/// until the claim is stale and a retry may take it over anyway: a claim left behind would answer every
+/// retry with 409 for a minute.
+async fn release_claim(state: &SharedState, claim: Claim) {
+    let unavailable = match claim.release_once(state).await {
+        Ok(()) => return,
+        Err(e) if matches!(e.kind, ErrorKind::Unavailable) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "could not release an idempotency key");
+            return;
+        }
+    };
+    tracing::warn!(error = %unavailable, "an idempotency key's release waits for the database");
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            tokio::time::sleep(pause).await;
+            if started.elapsed().as_millis() >= IDEMPOTENCY_STALE_MS as u128 {
+                tracing::error!("an idempotency key was left claimed until it went stale");
+                return;
+            }
+            match claim.release_once(&state).await {
+                Ok(()) => return,
+                Err(e) if matches!(e.kind, ErrorKind::Unavailable) => {
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not release an idempotency key");
+                    return;
+                }
+            }
+        }
+    });
 }
 
 fn replay(status: u16, body: Vec<u8>) -> Response {

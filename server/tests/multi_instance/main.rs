@@ -409,10 +409,11 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
 }
 
 /// A statement timeout in the middle of a commit (a row lock held elsewhere) answers 503 with
-/// `Retry-After`, not 500, and keeps nothing; the client's retry with the same key then runs and gets the
-/// one answer, which a further retry replays.
+/// `Retry-After`, not 500, and keeps nothing, even when the key's release times out as well (it is asked
+/// again once the database answers); the client's retry with the same key then runs and gets the one
+/// answer, which a further retry replays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_statement_timeout_answers_503_and_the_retry_with_the_same_key_gets_one_answer() {
+async fn a_timed_out_commit_and_release_answer_503_and_the_retry_gets_one_answer() {
     if skip_postgres() {
         return;
     }
@@ -430,22 +431,36 @@ async fn a_statement_timeout_answers_503_and_the_retry_with_the_same_key_gets_on
         .sign_in(&base, &base, phone(OFFICER_BASE).as_str())
         .await;
 
-    // Another session holds the binder's row while the commit wants it.
+    // Another session holds the binder's row while the commit wants it, and then the key's row as soon as
+    // the claim is committed, so that the release after the 503 times out too: the server must ask again
+    // once the database answers, or the key would answer 409 for a minute.
+    let key = new_key();
     let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
-    let (admin, binder) = (db.url.clone(), binders[0]);
+    let (key_held, key_held_rx) = std::sync::mpsc::channel();
+    let (admin, binder, held_key) = (db.url.clone(), binders[0], key.clone());
     let holder = std::thread::spawn(move || {
         let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
         let mut tx = c.transaction().unwrap();
         tx.execute("SELECT 1 FROM people WHERE id = $1 FOR UPDATE", &[&binder])
             .unwrap();
         locked.0.send(()).unwrap();
+        let claim =
+            "SELECT 1 FROM idempotency_keys WHERE key = $1 AND state = 'running' FOR UPDATE";
+        let started = Instant::now();
+        while tx.query(claim, &[&held_key]).unwrap().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the key was never claimed"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        key_held.send(()).unwrap();
         release.1.recv().unwrap();
         tx.rollback().unwrap();
     });
     locked.1.recv().unwrap();
     let body = json!({ "personId": binder.to_string(), "vehicleId": vehicles[0].to_string(),
                        "relationship": "friend", "documentsChecked": ["driving_licence", "id_card", "vehicle_licence"] });
-    let key = new_key();
     let bind = || {
         officer.send(
             &base,
@@ -464,10 +479,21 @@ async fn a_statement_timeout_answers_503_and_the_retry_with_the_same_key_gets_on
     );
     assert_eq!(timed_out.code(), "TEMPORARILY_UNAVAILABLE");
     assert_eq!(timed_out.retry_after.as_deref(), Some("1"));
+    key_held_rx.recv().unwrap();
     release.0.send(()).unwrap();
     holder.join().unwrap();
 
-    let first = bind().await.unwrap();
+    // Released in the background once the database answers: within seconds, far less than the minute
+    // after which a claim is stale.
+    let started = Instant::now();
+    let first = loop {
+        let answer = bind().await.unwrap();
+        if answer.code() != "IDEMPOTENCY_KEY_IN_USE" || started.elapsed() > Duration::from_secs(10)
+        {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
     assert!(!first.replayed, "nothing was kept, so the retry runs");
     let again = bind().await.unwrap();
