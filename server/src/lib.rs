@@ -14,6 +14,7 @@ pub mod import;
 pub mod metrics;
 pub mod netaddr;
 pub mod policies;
+pub mod replica;
 pub mod secrets;
 pub mod serve;
 pub mod startup;

@@ -154,6 +154,14 @@ struct ServeArgs {
     /// listener; without it no metrics are served.
     #[arg(long, env = "RENCHE_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// A hot standby of the PostgreSQL database (postgres://…) that serves violation lists while it is
+    /// within --replica-max-lag-ms of the primary; a person's own changes are read from the primary.
+    #[arg(long, env = "RENCHE_REPLICA_DATABASE")]
+    replica_database: Option<String>,
+    /// How stale a read from the standby may be, in milliseconds (at most 5000).
+    #[arg(long, env = "RENCHE_REPLICA_MAX_LAG_MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..=5000))]
+    replica_max_lag_ms: u64,
     #[command(flatten)]
     limits: renche_server::serve::LimitArgs,
 }
@@ -254,6 +262,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
         public_url: args.public_url,
         limits: args.limits.limits(),
         metrics_listen: args.metrics_listen,
+        replica: args
+            .replica_database
+            .map(|url| renche_server::startup::ReplicaConfig {
+                url,
+                max_lag: std::time::Duration::from_millis(args.replica_max_lag_ms),
+            }),
     };
     let dev = config.dev;
     let app = match build(config).await {

@@ -77,6 +77,10 @@ fn family(name: &str) -> Family {
             "counter",
         ),
         "renche_connections_total" => ("Connections accepted", "counter"),
+        "renche_replica_reads_total" => (
+            "Reads that may be served by the standby, by where they were served (standby or primary)",
+            "counter",
+        ),
         _ => ("", "counter"),
     };
     Family { help, kind }

@@ -44,6 +44,15 @@ pub struct Config {
     pub limits: crate::serve::ConnectionLimits,
     /// Where `/metrics` is served, apart from the public listener; none: not served.
     pub metrics_listen: Option<String>,
+    /// A hot standby that serves reads which may lag (PostgreSQL only).
+    pub replica: Option<ReplicaConfig>,
+}
+
+/// A hot standby's URL and how stale a read from it may be.
+#[derive(Clone, Debug)]
+pub struct ReplicaConfig {
+    pub url: String,
+    pub max_lag: Duration,
 }
 
 /// Where the identity provider (or the adapter in front of it) is, the key its results are signed with, and
@@ -73,6 +82,7 @@ impl Default for Config {
             public_url: None,
             limits: crate::serve::ConnectionLimits::default(),
             metrics_listen: None,
+            replica: None,
         }
     }
 }
@@ -91,6 +101,8 @@ pub enum BuildError {
     Demo(String),
     #[error("identity provider: {0}")]
     IdentityProvider(String),
+    #[error("replica database: {0}")]
+    Replica(String),
 }
 
 pub struct App {
@@ -177,6 +189,29 @@ pub fn open_store(database: &str, now: Timestamp) -> Result<Arc<dyn Store>, Buil
     } else {
         Err(BuildError::DatabaseUrl(database.to_owned()))
     }
+}
+
+/// The standby to read from, followed against the primary `store`: PostgreSQL on both sides.
+fn open_replica(
+    store: &Arc<dyn Store>,
+    config: &ReplicaConfig,
+) -> Result<Arc<crate::replica::Replica>, BuildError> {
+    let is_postgres =
+        config.url.starts_with("postgres://") || config.url.starts_with("postgresql://");
+    if !is_postgres || store.backend() != "postgres" {
+        return Err(BuildError::Replica(
+            "a replica is a PostgreSQL hot standby of a PostgreSQL database (postgres://…)".into(),
+        ));
+    }
+    let standby: Arc<dyn Store> =
+        Arc::new(crate::store::postgres::PgStore::open_replica(&config.url)?);
+    let replica = crate::replica::Replica::new(standby, config.max_lag);
+    replica.spawn_tracker(Arc::clone(store));
+    tracing::info!(
+        max_lag_ms = replica.max_lag().as_millis() as u64,
+        "violation lists may be read from the standby"
+    );
+    Ok(replica)
 }
 
 /// Opens the store (migrating it), loads the policies, seeds demo data when asked, and binds the listener.
@@ -276,8 +311,13 @@ pub async fn build_wrapped(
         _ => !config.dev && !addr.ip().is_loopback(),
     };
     let qr_key = server_key(&store, "qr-hmac", clock.now()).await?;
+    let replica = match &config.replica {
+        Some(r) => Some(open_replica(&store, r)?),
+        None => None,
+    };
     let state = Arc::new(AppState {
         store,
+        replica,
         published_policies: std::sync::RwLock::new(policies),
         clock,
         sms,

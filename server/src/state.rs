@@ -20,6 +20,8 @@ pub struct DevServices {
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// A hot standby for reads that may lag a little (`read_may_lag`).
+    pub replica: Option<Arc<crate::replica::Replica>>,
     /// The policies in force, replaced whole when new versions are published (`publish_policies`).
     pub published_policies: std::sync::RwLock<Arc<Policies>>,
     pub clock: Arc<dyn Clock>,
@@ -71,6 +73,25 @@ impl AppState {
     /// Runs `f` in one write transaction of the store; an `Err` rolls everything back.
     pub async fn write<T: Send + 'static, E: TxError>(&self, f: impl TxFn<T, E>) -> Result<T, E> {
         crate::store::write(self.store.as_ref(), f).await
+    }
+
+    /// Runs `f` in one read snapshot of the standby while it is within its bound and the caller has made
+    /// no change of late (`wrote_recently`), otherwise of the store.
+    pub async fn read_may_lag<T: Send + 'static, E: TxError>(
+        &self,
+        wrote_recently: bool,
+        f: impl TxFn<T, E>,
+    ) -> Result<T, E> {
+        let Some(replica) = &self.replica else {
+            return self.read(f).await;
+        };
+        if !wrote_recently && replica.usable() {
+            crate::metrics::count("renche_replica_reads_total", &[("served_by", "standby")]);
+            crate::store::read(replica.store().as_ref(), f).await
+        } else {
+            crate::metrics::count("renche_replica_reads_total", &[("served_by", "primary")]);
+            self.read(f).await
+        }
     }
 
     /// Runs `f` in one read snapshot of the store.

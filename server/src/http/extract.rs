@@ -208,6 +208,8 @@ pub struct Asking {
     pub state: SharedState,
     pub me: crate::http::guard::SignedIn,
     pub who: Who,
+    /// The browser made a change of late (the recent-write cookie): its reads see the primary.
+    pub wrote_recently: bool,
 }
 
 impl Asking {
@@ -215,6 +217,17 @@ impl Asking {
     pub async fn read<T: Send + 'static>(&self, flow: impl AskedFlow<T>) -> ServerResult<T> {
         let (policies, who) = (self.state.policies(), self.who);
         self.state.read(move |tx| flow(tx, &policies, who)).await
+    }
+
+    /// Runs `flow` in one read snapshot that may come from the standby (`AppState::read_may_lag`).
+    pub async fn read_may_lag<T: Send + 'static>(
+        &self,
+        flow: impl AskedFlow<T>,
+    ) -> ServerResult<T> {
+        let (policies, who) = (self.state.policies(), self.who);
+        self.state
+            .read_may_lag(self.wrote_recently, move |tx| flow(tx, &policies, who))
+            .await
     }
 
     /// Runs `flow` in one write transaction: a read whose looking is itself recorded (an officer's audit).
@@ -233,6 +246,7 @@ impl FromRequestParts<SharedState> for Asking {
             state: Arc::clone(state),
             me,
             who,
+            wrote_recently: crate::replica::wrote_recently(&parts.headers),
         })
     }
 }

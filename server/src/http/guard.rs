@@ -276,12 +276,31 @@ pub async fn guard(State(state): Ctx, req: Request, next: Next) -> Response {
 }
 
 async fn guard_in_task(state: SharedState, mut req: Request, next: Next) -> Response {
-    match guarded(&state, &mut req).await {
-        Ok(Guarded::Pass) => next.run(req).await,
+    let mut resp = match guarded(&state, &mut req).await {
+        Ok(Guarded::Pass) => return next.run(req).await,
         Ok(Guarded::Idempotent(pending)) => run_idempotent(&state, req, next, pending).await,
         Ok(Guarded::Replay { status, body }) => replay(status, body),
         Err(e) => e.into_response(),
+    };
+    if state.replica.is_some() && resp.status().is_success() {
+        // This browser's next reads see its change: they go to the primary while the cookie lives.
+        resp.headers_mut().append(
+            axum::http::header::SET_COOKIE,
+            recent_write_cookie(state.secure_cookies),
+        );
     }
+    resp
+}
+
+/// `Set-Cookie` for the mark of a recent change (`crate::replica`); it carries nothing but its age.
+fn recent_write_cookie(secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}=1; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        crate::replica::RECENT_WRITE_COOKIE,
+        crate::replica::RECENT_WRITE_SECS
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("renche_wrote=1; Path=/; Max-Age=10"))
 }
 
 enum Guarded {

@@ -40,7 +40,7 @@ pub(super) struct VehicleViolationsView {
 
 pub(super) async fn my_violations(asking: Asking) -> ServerResult<Json<Value>> {
     let groups = asking
-        .read(|tx, policies, who| {
+        .read_may_lag(|tx, policies, who| {
             violations::of_person(tx, policies, who.person, who.channel, who.now)
         })
         .await?;
@@ -82,7 +82,7 @@ pub(super) async fn violations_for_person(
     let person_id = parse_id("personId", &q.person_id)?;
     let vehicle_id = parse_id("vehicleId", &q.vehicle_id)?;
     let routed = asking
-        .read(move |tx, policies, who| {
+        .read_may_lag(move |tx, policies, who| {
             require_officer(tx, who.person)?;
             violations::at_window(tx, policies, person_id, vehicle_id, who.now)
         })

@@ -76,6 +76,12 @@ pub trait Store: Send + Sync + 'static {
     fn read(&self, job: Job) -> BoxFuture<'_, StoreResult<()>>;
     /// `sqlite` or `postgres`, for logs and health checks.
     fn backend(&self) -> &'static str;
+    /// Where the database's write-ahead log stands, in bytes: on a primary, at or past every commit it has
+    /// acknowledged; on a standby, what it has replayed. `None` where there is no such log to compare
+    /// (SQLite), so a replica is never trusted.
+    fn wal_position(&self) -> BoxFuture<'_, StoreResult<Option<u64>>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// A registered or imported person.

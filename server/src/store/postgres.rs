@@ -174,8 +174,25 @@ impl PgStore {
     /// async code (the migration runs on its own thread, as the synchronous client may not run inside a
     /// runtime). The pool opens its connections as jobs need them.
     pub fn open(url: &str, now: Timestamp) -> StoreResult<PgStore> {
+        let store = PgStore::pooled(url)?;
+        // The synchronous client is made, used and dropped on a thread of its own.
+        std::thread::scope(|s| {
+            s.spawn(|| migrate(&mut store.connect_bulk()?, now))
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Database("migrating panicked".into())))
+        })?;
+        Ok(store)
+    }
+
+    /// A hot standby to read from: the pool only, no migrations (the standby has the primary's schema, and
+    /// refuses writes). Connects when the first job needs it.
+    pub fn open_replica(url: &str) -> StoreResult<PgStore> {
+        PgStore::pooled(url)
+    }
+
+    fn pooled(url: &str) -> StoreResult<PgStore> {
         let url = parse_url(url)?;
-        let store = PgStore {
+        Ok(PgStore {
             pool: Pool::builder(Manager::from_config(
                 url.config.clone(),
                 NoTls,
@@ -192,14 +209,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Database(format!("connection pool: {e}")))?,
             config: url.config,
-        };
-        // The synchronous client is made, used and dropped on a thread of its own.
-        std::thread::scope(|s| {
-            s.spawn(|| migrate(&mut store.connect_bulk()?, now))
-                .join()
-                .unwrap_or_else(|_| Err(StoreError::Database("migrating panicked".into())))
-        })?;
-        Ok(store)
+        })
     }
 
     /// A connection of its own (not pooled), on the synchronous client, for bulk work (`COPY`) in tools.
@@ -337,6 +347,22 @@ impl Store for PgStore {
     }
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+    fn wal_position(&self) -> BoxFuture<'_, StoreResult<Option<u64>>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            // On a standby, what it has replayed (and so shows); on a primary, the end of what it has
+            // written, at or past every commit it has acknowledged.
+            let row = client
+                .query_one(
+                    "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
+                     ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint",
+                    &[],
+                )
+                .await?;
+            let position: Option<i64> = row.try_get(0)?;
+            Ok(position.and_then(|p| u64::try_from(p).ok()))
+        })
     }
 }
 

@@ -33,6 +33,18 @@ fn bin_dir() -> Option<PathBuf> {
         .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
 }
 
+/// The server binaries, or `None` (and a line saying so) when PostgreSQL tests are skipped.
+pub(super) fn server_binaries() -> Option<PathBuf> {
+    if skip_postgres() {
+        eprintln!("RENCHE_SKIP_POSTGRES=1: skipped");
+        return None;
+    }
+    Some(bin_dir().expect(
+        "PostgreSQL's server binaries (initdb, pg_ctl; bash scripts/setup.sh installs them), \
+         or RENCHE_SKIP_POSTGRES=1",
+    ))
+}
+
 /// The uid and gid the clusters run as: ours, or the `postgres` user's when we are root.
 fn cluster_user() -> Option<(u32, u32)> {
     let me = std::fs::metadata("/proc/self").ok()?;
@@ -49,7 +61,7 @@ fn cluster_user() -> Option<(u32, u32)> {
     Some((id("-u"), id("-g")))
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,12 +70,12 @@ fn free_port() -> u16 {
 }
 
 /// Two clusters in one temporary folder, both stopped (immediately) when dropped.
-struct Pair {
+pub(super) struct Pair {
     bin: PathBuf,
     as_postgres: bool,
     root: tempfile::TempDir,
-    primary_port: u16,
-    standby_port: u16,
+    pub(super) primary_port: u16,
+    pub(super) standby_port: u16,
 }
 
 impl Pair {
@@ -121,7 +133,7 @@ impl Pair {
     }
 
     /// Makes and starts both; returns once the standby is the primary's synchronous standby.
-    fn start_both(bin: PathBuf) -> Pair {
+    pub(super) fn start_both(bin: PathBuf) -> Pair {
         let root = tempfile::tempdir().unwrap();
         let user = cluster_user();
         if let Some((uid, gid)) = user {
@@ -214,7 +226,7 @@ impl Pair {
         pair
     }
 
-    fn url_of(&self, port: u16, db: &str) -> String {
+    pub(super) fn url_of(&self, port: u16, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{port}/{db}")
     }
 
@@ -268,14 +280,9 @@ impl Drop for Pair {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_promoted_standby_takes_over_without_losing_an_acknowledged_binding() {
-    if skip_postgres() {
-        eprintln!("RENCHE_SKIP_POSTGRES=1: skipped");
+    let Some(bin) = server_binaries() else {
         return;
-    }
-    let bin = bin_dir().expect(
-        "PostgreSQL's server binaries (initdb, pg_ctl; bash scripts/setup.sh installs them), \
-         or RENCHE_SKIP_POSTGRES=1",
-    );
+    };
     let started = Instant::now();
     let pair = tokio::task::spawn_blocking(move || Pair::start_both(bin))
         .await

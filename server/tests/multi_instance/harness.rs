@@ -128,6 +128,7 @@ pub struct Browser {
     pub http: reqwest::Client,
     pub csrf: String,
     address: String,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 static ADDRESSES: AtomicU64 = AtomicU64::new(1);
@@ -135,10 +136,12 @@ static ADDRESSES: AtomicU64 = AtomicU64::new(1);
 impl Browser {
     pub fn new() -> Browser {
         let n = ADDRESSES.fetch_add(1, Ordering::Relaxed);
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
+            jar: jar.clone(),
             address: format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255),
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar)
                 .timeout(Duration::from_secs(30))
                 .pool_max_idle_per_host(4)
                 .build()
@@ -184,6 +187,44 @@ impl Browser {
             replayed,
             retry_after,
         })
+    }
+
+    /// A GET with this browser's session cookie and no other (as the same person on another device,
+    /// which has made no change of late): the JSON answer.
+    pub async fn get_with_session_only(&self, base: &str, path: &str) -> Answer {
+        use reqwest::cookie::CookieStore;
+        let all = self
+            .jar
+            .cookies(&base.parse().unwrap())
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let session: Vec<&str> = all
+            .split("; ")
+            .filter(|c| c.starts_with("renche_session="))
+            .collect();
+        assert_eq!(session.len(), 1, "signed in: {all}");
+        let resp = reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .header("Cookie", session[0])
+            .header("X-Forwarded-For", &self.address)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        Answer {
+            status,
+            body: resp.json().await.unwrap_or(Value::Null),
+            replayed: false,
+            retry_after: None,
+        }
+    }
+
+    /// Whether the browser holds the recent-write cookie now.
+    pub fn holds_recent_write_mark(&self, base: &str) -> bool {
+        use reqwest::cookie::CookieStore;
+        self.jar
+            .cookies(&base.parse().unwrap())
+            .is_some_and(|v| v.to_str().unwrap().contains("renche_wrote=1"))
     }
 
     /// Signs in by SMS code: the code is asked of `ask`, read from `ask`'s outbox, and typed in at

@@ -17,6 +17,7 @@ mod ceiling;
 mod failover;
 mod harness;
 mod policy_publish;
+mod replica;
 #[path = "../conformance/support.rs"]
 #[allow(dead_code)]
 mod support;

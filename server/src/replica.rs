@@ -1,0 +1,145 @@
+//! Reads from a hot standby (PostgreSQL streaming replication), within a bound on how stale they may be.
+//!
+//! A tracker asks the primary where its log ends, then the standby what it has replayed. Once the standby
+//! has replayed past a position the primary gave at instant `t`, it shows every commit acknowledged before
+//! `t`. The standby serves reads only while that `t` is at most `max_lag` old; otherwise (it lags, it is
+//! unreachable, the primary is gone) reads go to the primary. The measure is this process's own monotonic
+//! clock, so clock skew between machines does not enter it.
+//!
+//! A person's own recent changes are seen at once: a state change's answer sets a short-lived cookie, and
+//! while the browser sends it that person's reads go to the primary (`RECENT_WRITE_SECS`, well past
+//! `max_lag`, so the standby has the change by the time the cookie is gone).
+
+use crate::store::Store;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The cookie a state change's answer sets, read back to send that person's reads to the primary.
+pub const RECENT_WRITE_COOKIE: &str = "renche_wrote";
+/// How long the cookie lives. Far past any lag the standby is trusted with.
+pub const RECENT_WRITE_SECS: u64 = 10;
+/// The most `--replica-max-lag-ms` may be: below the cookie's life, or a change could be missed.
+pub const MAX_LAG_LIMIT: Duration = Duration::from_secs(5);
+/// Samples of the primary's position kept while the standby has not reached them.
+const PENDING_SAMPLES: usize = 256;
+
+pub struct Replica {
+    store: Arc<dyn Store>,
+    max_lag: Duration,
+    /// The latest instant whose primary position the standby has replayed.
+    fresh_as_of: Mutex<Option<Instant>>,
+}
+
+impl Replica {
+    pub fn new(store: Arc<dyn Store>, max_lag: Duration) -> Arc<Replica> {
+        Arc::new(Replica {
+            store,
+            max_lag: max_lag.min(MAX_LAG_LIMIT),
+            fresh_as_of: Mutex::new(None),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn max_lag(&self) -> Duration {
+        self.max_lag
+    }
+
+    /// How far behind the standby may be now, at most; `None` until it has caught up once.
+    pub fn lag(&self) -> Option<Duration> {
+        let fresh = *self
+            .fresh_as_of
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        fresh.map(|t| t.elapsed())
+    }
+
+    /// Whether a read may go to the standby now.
+    pub fn usable(&self) -> bool {
+        self.lag().is_some_and(|lag| lag <= self.max_lag)
+    }
+
+    fn reached(&self, at: Instant) {
+        let mut fresh = self
+            .fresh_as_of
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if fresh.is_none_or(|f| f < at) {
+            *fresh = Some(at);
+        }
+    }
+
+    /// Follows the standby against `primary` until the process ends, a sample every fifth of the bound
+    /// (at least every 20 ms, at most every 200 ms).
+    pub fn spawn_tracker(self: &Arc<Self>, primary: Arc<dyn Store>) {
+        let replica = Arc::clone(self);
+        let every =
+            (replica.max_lag / 5).clamp(Duration::from_millis(20), Duration::from_millis(200));
+        tokio::spawn(async move {
+            let mut pending: VecDeque<(Instant, u64)> = VecDeque::new();
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // Taken before asking: every commit acknowledged before this instant is at or before
+                // the position the primary gives.
+                let asked = Instant::now();
+                if let Ok(Some(position)) = primary.wal_position().await {
+                    if pending.len() == PENDING_SAMPLES {
+                        pending.pop_front();
+                    }
+                    pending.push_back((asked, position));
+                }
+                let Ok(Some(replayed)) = replica.store.wal_position().await else {
+                    continue;
+                };
+                while let Some(&(at, position)) = pending.front() {
+                    if position > replayed {
+                        break;
+                    }
+                    replica.reached(at);
+                    pending.pop_front();
+                }
+            }
+        });
+    }
+}
+
+/// Whether the request carries the recent-write cookie.
+pub fn wrote_recently(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| {
+            pair.trim()
+                .split_once('=')
+                .is_some_and(|(name, _)| name == RECENT_WRITE_COOKIE)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn the_cookie_is_found_among_others_and_not_by_a_prefix() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_static("renche_session=abc; renche_wrote=1"),
+        );
+        assert!(wrote_recently(&h));
+        h.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_static("renche_session=abc; renche_wrote_not=1"),
+        );
+        assert!(!wrote_recently(&h));
+        assert!(!wrote_recently(&HeaderMap::new()));
+    }
+}
