@@ -80,6 +80,7 @@ impl Replica {
             (replica.max_lag / 5).clamp(Duration::from_millis(20), Duration::from_millis(200));
         tokio::spawn(async move {
             let mut pending: VecDeque<(Instant, u64)> = VecDeque::new();
+            let mut reachable = true;
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -93,9 +94,25 @@ impl Replica {
                     }
                     pending.push_back((asked, position));
                 }
-                let Ok(Some(replayed)) = replica.store.wal_position().await else {
-                    continue;
+                let replayed = match replica.store.wal_position().await {
+                    Ok(Some(replayed)) => replayed,
+                    failed => {
+                        // Said once per outage, not at every sample.
+                        if reachable {
+                            let why = match failed {
+                                Err(e) => e.to_string(),
+                                Ok(_) => "it reports no replay position".to_owned(),
+                            };
+                            tracing::warn!(%why, "the standby cannot be followed: violation lists read from the primary");
+                            reachable = false;
+                        }
+                        continue;
+                    }
                 };
+                if !reachable {
+                    tracing::info!("the standby answers again");
+                    reachable = true;
+                }
                 while let Some(&(at, position)) = pending.front() {
                     if position > replayed {
                         break;
