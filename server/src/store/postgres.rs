@@ -167,6 +167,7 @@ pub fn parse_url(url: &str) -> StoreResult<PgUrl> {
 pub struct PgStore {
     pool: Pool,
     config: tokio_postgres::Config,
+    connect_patience: Duration,
 }
 
 impl PgStore {
@@ -174,7 +175,7 @@ impl PgStore {
     /// async code (the migration runs on its own thread, as the synchronous client may not run inside a
     /// runtime). The pool opens its connections as jobs need them.
     pub fn open(url: &str, now: Timestamp) -> StoreResult<PgStore> {
-        let store = PgStore::pooled(url)?;
+        let store = PgStore::pooled(url, CONNECT_PATIENCE)?;
         // The synchronous client is made, used and dropped on a thread of its own.
         std::thread::scope(|s| {
             s.spawn(|| migrate(&mut store.connect_bulk()?, now))
@@ -187,10 +188,10 @@ impl PgStore {
     /// A hot standby to read from: the pool only, no migrations (the standby has the primary's schema, and
     /// refuses writes). Connects when the first job needs it.
     pub fn open_replica(url: &str) -> StoreResult<PgStore> {
-        PgStore::pooled(url)
+        PgStore::pooled(url, REPLICA_CONNECT_PATIENCE)
     }
 
-    fn pooled(url: &str) -> StoreResult<PgStore> {
+    fn pooled(url: &str, connect_patience: Duration) -> StoreResult<PgStore> {
         let url = parse_url(url)?;
         Ok(PgStore {
             pool: Pool::builder(Manager::from_config(
@@ -209,6 +210,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Database(format!("connection pool: {e}")))?,
             config: url.config,
+            connect_patience,
         })
     }
 
@@ -230,10 +232,10 @@ impl PgStore {
     }
 
     fn run(&self, job: Job, write: bool) -> BoxFuture<'_, StoreResult<()>> {
-        let pool = self.pool.clone();
+        let (pool, patience) = (self.pool.clone(), self.connect_patience);
         Box::pin(async move {
             let runtime = Handle::current();
-            tokio::task::spawn_blocking(move || run_job(&runtime, &pool, job, write))
+            tokio::task::spawn_blocking(move || run_job(&runtime, &pool, patience, job, write))
                 .await
                 .map_err(|e| StoreError::Database(format!("job thread: {e}")))?
         })
@@ -270,24 +272,27 @@ pub fn migrate(client: &mut ::postgres::Client, now: Timestamp) -> StoreResult<(
 
 /// How long a job waits for a connection while the database refuses them (a standby being promoted).
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
+/// The same for a standby that serves reads which could go to the primary instead: a list should not
+/// hang on a standby that went away while the tracker still trusted it.
+const REPLICA_CONNECT_PATIENCE: Duration = Duration::from_secs(2);
 
 /// A pooled connection; while new ones are refused (no primary yet during a failover), tries again for
-/// up to `CONNECT_PATIENCE` rather than failing every job of those seconds, so that the jobs which
-/// release idempotency keys after a failure still run.
-fn connection(runtime: &Handle, pool: &Pool) -> StoreResult<Object> {
+/// up to `patience` (`CONNECT_PATIENCE` on a primary) rather than failing every job of those seconds, so
+/// that the jobs which release idempotency keys after a failure still run.
+fn connection(runtime: &Handle, pool: &Pool, patience: Duration) -> StoreResult<Object> {
     let started = std::time::Instant::now();
     let mut pause = Duration::from_millis(50);
     loop {
         match runtime.block_on(pool.get()) {
             Ok(conn) => return Ok(conn),
             Err(deadpool_postgres::PoolError::Backend(e))
-                if is_transient(&e) && started.elapsed() < CONNECT_PATIENCE =>
+                if is_transient(&e) && started.elapsed() < patience =>
             {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(1));
             }
             Err(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Create))
-                if started.elapsed() < CONNECT_PATIENCE => {}
+                if started.elapsed() < patience => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -303,12 +308,19 @@ fn begin_sql(write: bool) -> &'static str {
 
 /// Runs one job on a pooled connection, in one transaction whose `BEGIN` travels with its first statement
 /// and whose `COMMIT` carries the statements nobody reads (see `PgDb`).
-fn run_job(runtime: &Handle, pool: &Pool, job: Job, write: bool) -> StoreResult<()> {
+fn run_job(
+    runtime: &Handle,
+    pool: &Pool,
+    patience: Duration,
+    job: Job,
+    write: bool,
+) -> StoreResult<()> {
     let begin = begin_sql(write);
-    let conn = connection(runtime, pool)?;
+    let conn = connection(runtime, pool, patience)?;
     let mut tx = SqlTx::new(PgDb {
         runtime,
         pool,
+        patience,
         conn: Some(conn),
         write,
         failed: false,
@@ -445,6 +457,8 @@ enum Landed {
 struct PgDb<'p> {
     runtime: &'p Handle,
     pool: &'p Pool,
+    /// How long a new connection is waited for (`connection`).
+    patience: Duration,
     /// Always `Some`, except while a lost connection is being replaced.
     conn: Option<Object>,
     /// A write job: reads lock the rows the flow may change.
@@ -496,7 +510,7 @@ impl PgDb<'_> {
                         // Not back into the pool: it is closed.
                         drop(Object::take(lost));
                     }
-                    self.conn = Some(connection(self.runtime, self.pool)?);
+                    self.conn = Some(connection(self.runtime, self.pool, self.patience)?);
                 }
                 Err(failed) => {
                     self.queued.clear();

@@ -259,6 +259,14 @@ impl Pair {
         );
     }
 
+    /// Stops the standby at once, as a crash would.
+    pub(super) fn stop_standby(&self) {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.dir("standby"), "-m", "immediate", "stop"],
+        );
+    }
+
     fn promote_standby(&self) {
         self.run(
             "pg_ctl",

@@ -211,11 +211,16 @@ impl Browser {
             .await
             .unwrap();
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Answer {
             status,
             body: resp.json().await.unwrap_or(Value::Null),
             replayed: false,
-            retry_after: None,
+            retry_after,
         }
     }
 

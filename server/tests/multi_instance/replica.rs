@@ -243,6 +243,40 @@ async fn violation_lists_come_from_the_standby_within_its_bound_and_a_new_bindin
     // Replaying again, the standby serves once more, binding included.
     on_standby(&pair, "SELECT pg_wal_replay_resume()");
     standby_serves(&binder, &base, &metrics, std::slice::from_ref(&plate)).await;
+
+    // The standby goes away: a list sent to it meanwhile fails as a retryable 503 within seconds, and once
+    // the tracker stops trusting it the lists come from the primary.
+    let pair = tokio::task::spawn_blocking(move || {
+        pair.stop_standby();
+        pair
+    })
+    .await
+    .unwrap();
+    let stopped = Instant::now();
+    let first = binder
+        .get_with_session_only(&base, "/api/v1/violations")
+        .await;
+    match first.status {
+        StatusCode::OK => assert_eq!(plates(&first), vec![plate.clone()]),
+        StatusCode::SERVICE_UNAVAILABLE => assert_eq!(first.retry_after.as_deref(), Some("1")),
+        other => panic!("a list while the standby is gone: {other} {:?}", first.body),
+    }
+    eprintln!(
+        "replica: the first list after the standby stopped answered {} in {:?}",
+        first.status,
+        stopped.elapsed()
+    );
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "the list hung on a dead standby: {:?}",
+        stopped.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(MAX_LAG_MS + 500).saturating_sub(stopped.elapsed()))
+        .await;
+    let after = binder
+        .get_with_session_only(&base, "/api/v1/violations")
+        .await;
+    assert_eq!(plates(&after), vec![plate.clone()], "from the primary");
     drop(instance);
     drop(pair);
 }
