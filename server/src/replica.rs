@@ -15,9 +15,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The cookie a state change's answer sets, read back to send that person's reads to the primary.
-pub const RECENT_WRITE_COOKIE: &str = "renche_wrote";
-/// How long the cookie lives. Far past any lag the standby is trusted with.
+/// How long the recent-write cookie (`http::guard`) lives. Far past any lag the standby is trusted with.
 pub const RECENT_WRITE_SECS: u64 = 10;
 /// The most `--replica-max-lag-ms` may be: below the cookie's life, or a change could be missed.
 pub const MAX_LAG_LIMIT: Duration = Duration::from_secs(5);
@@ -122,41 +120,5 @@ impl Replica {
                 }
             }
         });
-    }
-}
-
-/// Whether the request carries the recent-write cookie.
-pub fn wrote_recently(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|pair| {
-            pair.trim()
-                .split_once('=')
-                .is_some_and(|(name, _)| name == RECENT_WRITE_COOKIE)
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::{HeaderMap, HeaderValue};
-
-    #[test]
-    fn the_cookie_is_found_among_others_and_not_by_a_prefix() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            axum::http::header::COOKIE,
-            HeaderValue::from_static("renche_session=abc; renche_wrote=1"),
-        );
-        assert!(wrote_recently(&h));
-        h.insert(
-            axum::http::header::COOKIE,
-            HeaderValue::from_static("renche_session=abc; renche_wrote_not=1"),
-        );
-        assert!(!wrote_recently(&h));
-        assert!(!wrote_recently(&HeaderMap::new()));
     }
 }

@@ -246,7 +246,9 @@ impl FromRequestParts<SharedState> for Asking {
             state: Arc::clone(state),
             me,
             who,
-            wrote_recently: crate::replica::wrote_recently(&parts.headers),
+            // Only looked for where it matters.
+            wrote_recently: state.replica.is_some()
+                && crate::http::guard::wrote_recently(&parts.headers),
         })
     }
 }

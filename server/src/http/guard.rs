@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub const SESSION_COOKIE: &str = "renche_session";
+/// Set by a state change's answer while a standby serves reads: that browser's reads go to the primary.
+const RECENT_WRITE_COOKIE: &str = "renche_wrote";
 /// A key still "running" after this long belongs to a request that died; a retry may take it over.
 const IDEMPOTENCY_STALE_MS: i64 = 60_000;
 /// Stored answers larger than this are not kept (ours are far smaller).
@@ -111,28 +113,47 @@ impl<S: Send + Sync> FromRequestParts<S> for Account {
     }
 }
 
+/// The values of the cookies called `name`, in the order the request sends them.
+fn cookie_values<'h>(
+    headers: &'h axum::http::HeaderMap,
+    name: &'h str,
+) -> impl Iterator<Item = &'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|text| text.split(';'))
+        .filter_map(move |pair| match pair.trim().split_once('=') {
+            Some((k, v)) if k == name => Some(v),
+            _ => None,
+        })
+}
+
 pub fn session_token_from(parts_headers: &axum::http::HeaderMap) -> Option<String> {
-    for value in parts_headers.get_all(COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            if let Some((k, v)) = pair.trim().split_once('=') {
-                if k == SESSION_COOKIE && !v.is_empty() && v.len() <= 128 {
-                    return Some(v.to_owned());
-                }
-            }
-        }
-    }
-    None
+    cookie_values(parts_headers, SESSION_COOKIE)
+        .find(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_owned)
+}
+
+/// Whether the request carries the recent-write cookie (`crate::replica`).
+pub fn wrote_recently(headers: &axum::http::HeaderMap) -> bool {
+    cookie_values(headers, RECENT_WRITE_COOKIE).next().is_some()
+}
+
+/// `Set-Cookie` for one of ours: never readable by scripts, never sent from another site.
+fn cookie_header(name: &str, value: &str, max_age_secs: u64, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}"
+    ))
+    .ok()
 }
 
 /// `Set-Cookie` for a new session token.
 pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let max_age = SESSION_LIFETIME_MS / 1000;
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("renche_session=; Path=/"))
+    let max_age = (SESSION_LIFETIME_MS / 1000) as u64;
+    cookie_header(SESSION_COOKIE, token, max_age, secure)
+        .unwrap_or_else(|| HeaderValue::from_static("renche_session=; Path=/"))
 }
 
 /// A new session: its view, with its cookie.
@@ -294,13 +315,13 @@ async fn guard_in_task(state: SharedState, mut req: Request, next: Next) -> Resp
 
 /// `Set-Cookie` for the mark of a recent change (`crate::replica`); it carries nothing but its age.
 fn recent_write_cookie(secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{}=1; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-        crate::replica::RECENT_WRITE_COOKIE,
-        crate::replica::RECENT_WRITE_SECS
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("renche_wrote=1; Path=/; Max-Age=10"))
+    cookie_header(
+        RECENT_WRITE_COOKIE,
+        "1",
+        crate::replica::RECENT_WRITE_SECS,
+        secure,
+    )
+    .unwrap_or_else(|| HeaderValue::from_static("renche_wrote=1; Path=/; Max-Age=10"))
 }
 
 enum Guarded {
@@ -741,4 +762,27 @@ fn replay(status: u16, body: Vec<u8>) -> Response {
     resp.headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn the_recent_write_cookie_is_found_among_others_and_not_by_a_prefix() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static("renche_session=abc; renche_wrote=1"),
+        );
+        assert!(wrote_recently(&h));
+        assert_eq!(session_token_from(&h).as_deref(), Some("abc"));
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static("renche_session=abc; renche_wrote_not=1"),
+        );
+        assert!(!wrote_recently(&h));
+        assert!(!wrote_recently(&HeaderMap::new()));
+    }
 }
