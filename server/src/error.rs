@@ -209,6 +209,11 @@ impl From<StoreError> for ServerError {
                 err.internal = Some(detail);
                 err
             }
+            StoreError::KeyTaken => {
+                let mut err = ServerError::of(ServerErrorCode::IdempotencyKeyInUse);
+                err.internal = Some(StoreError::KeyTaken.to_string());
+                err
+            }
             other => ServerError::internal(other.to_string()),
         }
     }

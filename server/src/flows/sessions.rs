@@ -4,7 +4,7 @@
 
 use crate::error::ServerResult;
 use crate::secrets::{random_hex, sha256};
-use crate::store::{SessionRow, StoreResult, Tx};
+use crate::store::{SessionRow, StoreResult, StoredKey, Tx};
 use renche::Timestamp;
 
 /// Sessions last 12 hours.
@@ -101,6 +101,20 @@ fn live_from(hash: Vec<u8>, row: Option<SessionRow>, now: Timestamp) -> Option<S
         csrf_token: s.csrf_token,
         kiosk_id: s.kiosk_id,
     })
+}
+
+/// `live`, with `key` as stored under the session's scope (`Tx::session_with_key`).
+pub fn live_with_key(
+    tx: &mut dyn Tx,
+    token: &str,
+    key: &str,
+    now: Timestamp,
+) -> StoreResult<(Option<Session>, Option<StoredKey>)> {
+    let hash = token_hash(token);
+    let (row, key) = tx.session_with_key(&hash, key)?;
+    let session = live_from(hash, row, now);
+    let key = key.filter(|_| session.is_some());
+    Ok((session, key))
 }
 
 /// `live`, with `key` claimed under the session's scope when the session is live (`Tx::session_with_claim`,

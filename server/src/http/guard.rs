@@ -341,19 +341,31 @@ enum Guarded {
 pub struct PendingKey {
     pub(crate) scope: String,
     pub(crate) key: String,
-    /// What the claim was made with, so that a late release removes this claim and no other.
-    fingerprint: Vec<u8>,
+    /// What the request asks (`fingerprint`): stored with the key, and so that a late release removes this
+    /// claim and no other.
+    pub(crate) fingerprint: Vec<u8>,
     claimed_at: Timestamp,
+    /// The key's row was committed as running before the handler ran. When not, the key is stored only
+    /// with the answer, in the transaction of the work (`KEYED_IN_COMMIT` routes): there is nothing to
+    /// release after a fault, and a second request with the key waits on the first's commit.
+    pub(crate) claimed: bool,
     settled: Arc<AtomicBool>,
 }
 
 impl PendingKey {
-    fn new(scope: String, key: String, fingerprint: Vec<u8>, claimed_at: Timestamp) -> PendingKey {
+    fn new(
+        scope: String,
+        key: String,
+        fingerprint: Vec<u8>,
+        claimed_at: Timestamp,
+        claimed: bool,
+    ) -> PendingKey {
         PendingKey {
             scope,
             key,
             fingerprint,
             claimed_at,
+            claimed,
             settled: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -497,8 +509,9 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
         }
         return Ok(Guarded::Pass);
     }
-    // A state change reads its session and claims its key in one write job: one hop to the store
-    // instead of two. The checks are made in the order a client needs them: session, CSRF, origin, key.
+    // A state change reads its session and claims its key in one write job (one hop to the store instead
+    // of two), or on a `KEYED_IN_COMMIT` route reads them and leaves the key to the handler's commit. The
+    // checks are made in the order a client needs them: session, CSRF, origin, key.
     let token = session_token_from(req.headers()).ok_or_else(ServerError::unauthenticated)?;
     let sent_csrf = csrf_token(req.headers())?;
     let origin_checked = origin_ok(state, req.headers());
@@ -512,25 +525,53 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
         .unwrap_or_default();
     let target = sent_target(req);
     let fingerprint = fingerprint(req.method().as_str(), &target, &content_type, &bytes);
-    let stale = Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS);
+    let keyed_in_commit = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|m| crate::http::keyed_in_commit(req.method(), m.as_str()));
+    let stale = stale_before(now);
+    let checked = move |session: Option<Session>| session_checked(session, kiosk, &sent_csrf);
+    if let (Ok(key), true, true) = (&key, origin_checked, keyed_in_commit) {
+        // The key is stored with the handler's commit: here the session is only read, with the key as it
+        // stands (one statement, no transaction), and a key already there is answered from that.
+        let key = key.clone();
+        let wanted = key.clone();
+        let (session, stored) = state
+            .read(move |tx| {
+                Ok::<_, ServerError>(sessions::live_with_key(tx, &token, &wanted, now)?)
+            })
+            .await?;
+        let session = checked(session)?;
+        let scope = session.scope();
+        req.extensions_mut().insert(session);
+        return match stored.map(|k| k.standing(&fingerprint, stale)) {
+            None => Ok(Guarded::Idempotent(PendingKey::new(
+                scope,
+                key,
+                fingerprint,
+                now,
+                false,
+            ))),
+            // A claim whose request died: taken over as on any other route.
+            Some(IdempotencyBegin::Started) => {
+                let (within, wanted, fp) = (scope.clone(), key.clone(), fingerprint.clone());
+                let begin = state
+                    .write(move |tx| {
+                        Ok::<_, ServerError>(
+                            tx.idempotency_begin(&within, &wanted, &fp, now, stale)?,
+                        )
+                    })
+                    .await?;
+                answer_begin(begin, scope, key, fingerprint, now)
+            }
+            Some(begin) => answer_begin(begin, scope, key, fingerprint, now),
+        };
+    }
     let unsure = (
         token.clone(),
         key.as_ref().ok().cloned(),
         fingerprint.clone(),
     );
-    // The session's own checks, in the order a client needs them: a session (for this kiosk or none), then
-    // its CSRF token.
-    let checked = move |session: Option<Session>| match session {
-        Some(s) if !s.fits(kiosk) => Err(ServerError::unauthenticated()),
-        Some(s)
-            if sent_csrf.is_empty()
-                || !constant_time_eq(sent_csrf.as_bytes(), s.csrf_token.as_bytes()) =>
-        {
-            Err(csrf_failed(CsrfCheckFailed::Token))
-        }
-        Some(s) => Ok(s),
-        None => Err(ServerError::unauthenticated()),
-    };
     let claimed = state
         .write(move |tx| {
             // With a usable key and origin, the session is read and the key claimed in one step (one
@@ -584,9 +625,49 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
     };
     let scope = session.scope();
     req.extensions_mut().insert(session);
+    answer_begin(begin, scope, key, unsure.2, now)
+}
+
+/// Before this instant a key still running belongs to a request that died.
+pub(crate) fn stale_before(now: Timestamp) -> Timestamp {
+    Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS)
+}
+
+/// The session's own checks, in the order a client needs them: a session (for this kiosk or none), then
+/// its CSRF token.
+fn session_checked(
+    session: Option<Session>,
+    kiosk: Option<i64>,
+    sent_csrf: &str,
+) -> Result<Session, ServerError> {
+    match session {
+        Some(s) if !s.fits(kiosk) => Err(ServerError::unauthenticated()),
+        Some(s)
+            if sent_csrf.is_empty()
+                || !constant_time_eq(sent_csrf.as_bytes(), s.csrf_token.as_bytes()) =>
+        {
+            Err(csrf_failed(CsrfCheckFailed::Token))
+        }
+        Some(s) => Ok(s),
+        None => Err(ServerError::unauthenticated()),
+    }
+}
+
+/// What the guard does with a key as it stands once claimed (or found).
+fn answer_begin(
+    begin: IdempotencyBegin,
+    scope: String,
+    key: String,
+    fingerprint: Vec<u8>,
+    now: Timestamp,
+) -> Result<Guarded, ServerError> {
     match begin {
         IdempotencyBegin::Started => Ok(Guarded::Idempotent(PendingKey::new(
-            scope, key, unsure.2, now,
+            scope,
+            key,
+            fingerprint,
+            now,
+            true,
         ))),
         IdempotencyBegin::InFlight => Err(ServerError::of(ServerErrorCode::IdempotencyKeyInUse)),
         IdempotencyBegin::Mismatch => Err(ServerError::of(ServerErrorCode::IdempotencyKeyReused)),
@@ -645,18 +726,33 @@ async fn run_idempotent(
         let now = state.now();
         let body = bytes.to_vec();
         let code = status.as_u16();
-        let PendingKey { scope, key, .. } = pending;
-        if let Err(e) = state
-            .write(move |tx| tx.idempotency_finish(&scope, &key, code, &body, now))
-            .await
-        {
-            tracing::error!(error = %e, "could not store an idempotent response");
+        let PendingKey {
+            scope,
+            key,
+            fingerprint,
+            claimed,
+            ..
+        } = pending;
+        let stored = state
+            .write(move |tx| match claimed {
+                true => tx.idempotency_finish(&scope, &key, code, &body, now),
+                false => tx.idempotency_store_answer(&scope, &key, &fingerprint, code, &body, now),
+            })
+            .await;
+        match stored {
+            // Another request with the key answered first; its answer is the one kept.
+            Ok(()) | Err(crate::store::StoreError::KeyTaken) => {}
+            Err(e) => tracing::error!(error = %e, "could not store an idempotent response"),
         }
     }
     Response::from_parts(parts, Body::from(bytes))
 }
 
 async fn forget(state: &SharedState, pending: PendingKey) {
+    if !pending.claimed {
+        // Nothing was stored that a retry could meet.
+        return;
+    }
     let PendingKey {
         scope,
         key,
@@ -752,7 +848,7 @@ async fn release_claim(state: &SharedState, claim: Claim) {
     });
 }
 
-fn replay(status: u16, body: Vec<u8>) -> Response {
+pub(crate) fn replay(status: u16, body: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut resp = (status, body).into_response();
     if status != StatusCode::NO_CONTENT {

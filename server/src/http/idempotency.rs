@@ -1,11 +1,11 @@
 //! Answers stored under the request's idempotency key in the same transaction as the work they report.
 
-use crate::error::{ServerError, ServerResult};
+use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::sms::{self, Delivery};
 use crate::http::error::status;
-use crate::http::guard::{AnswerKey, PendingKey, RESPONSE_LIMIT};
+use crate::http::guard::{replay, stale_before, AnswerKey, PendingKey, RESPONSE_LIMIT};
 use crate::state::AppState;
-use crate::store::Tx;
+use crate::store::{IdempotencyBegin, Tx};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -60,35 +60,60 @@ fn settle_key(
     answer: &Answer,
     now: Timestamp,
 ) -> ServerResult<()> {
-    if answer.status.is_server_error() {
-        tx.idempotency_forget(&key.scope, &key.key)?;
-    } else if answer.body.len() > RESPONSE_LIMIT {
-        return Err(ServerError::internal("answer too large to store"));
-    } else {
-        tx.idempotency_finish(
+    let status = answer.status.as_u16();
+    match (answer.status.is_server_error(), key.claimed) {
+        // Not claimed: nothing stored, so nothing to release.
+        (true, false) => {}
+        (true, true) => tx.idempotency_forget(&key.scope, &key.key)?,
+        _ if answer.body.len() > RESPONSE_LIMIT => {
+            return Err(ServerError::internal("answer too large to store"))
+        }
+        (false, true) => tx.idempotency_finish(&key.scope, &key.key, status, &answer.body, now)?,
+        (false, false) => tx.idempotency_store_answer(
             &key.scope,
             &key.key,
-            answer.status.as_u16(),
+            &key.fingerprint,
+            status,
             &answer.body,
             now,
-        )?;
+        )?,
     }
     Ok(())
 }
 
-/// `write_answer` for a handler that also needs something out of the transaction once it has committed.
+/// The answer to a request whose key another request stored first, while this one's work waited on it
+/// (a second copy of the same request, sent before the first was answered): the first's answer, as any
+/// later retry gets it; nothing of this one was kept.
+async fn answer_of_the_first(state: &AppState, key: &PendingKey) -> ServerResult<Response> {
+    let (scope, wanted) = (key.scope.clone(), key.key.clone());
+    let stored = state
+        .read(move |tx| Ok::<_, ServerError>(tx.idempotency_key(&scope, &wanted)?))
+        .await?;
+    let standing = stored.map(|k| k.standing(&key.fingerprint, stale_before(state.now())));
+    match standing {
+        Some(IdempotencyBegin::Replay { status, body }) => Ok(replay(status, body)),
+        Some(IdempotencyBegin::Mismatch) => {
+            Err(ServerError::of(ServerErrorCode::IdempotencyKeyReused))
+        }
+        // Released again since, or claimed by a takeover: the client's retry will tell.
+        _ => Err(ServerError::of(ServerErrorCode::IdempotencyKeyInUse)),
+    }
+}
+
+/// `write_answer` for a handler that also needs something out of the transaction once it has committed:
+/// None instead when the answer is another request's, with the same key, that committed first.
 async fn write_answer_with<T, F>(
     state: &AppState,
     key: &AnswerKey,
     f: F,
-) -> ServerResult<(Response, T)>
+) -> ServerResult<(Response, Option<T>)>
 where
     F: FnOnce(&mut dyn Tx) -> ServerResult<(Answer, T)> + Send + 'static,
     T: Send + 'static,
 {
     let pending = key.0.clone();
     let now = state.now();
-    let (answer, extra) = state
+    let written = state
         .write(move |tx| {
             let (answer, extra) = f(tx)?;
             if let Some(k) = &pending {
@@ -96,11 +121,25 @@ where
             }
             Ok::<_, ServerError>((answer, extra))
         })
-        .await?;
+        .await;
+    let (answer, extra) = match (written, &key.0) {
+        (Ok(written), _) => written,
+        (Err(e), Some(k)) if !k.claimed && e.code == taken_code() => {
+            k.mark_settled();
+            return answer_of_the_first(state, k).await.map(|resp| (resp, None));
+        }
+        (Err(e), _) => return Err(e),
+    };
     if let Some(k) = &key.0 {
         k.mark_settled();
     }
-    Ok((answer.into_response(), extra))
+    Ok((answer.into_response(), Some(extra)))
+}
+
+/// The code a job's error has when the key it stored was taken (`StoreError::KeyTaken`).
+fn taken_code() -> &'static str {
+    use renche::message::Explain as _;
+    ServerErrorCode::IdempotencyKeyInUse.code()
 }
 
 /// Runs `f` in one write transaction and stores the answer it makes under the request's idempotency key
@@ -117,7 +156,7 @@ where
 {
     write_answer_with(state, key, move |tx| f(tx).map(|a| (a, ())))
         .await
-        .map(|(resp, ())| resp)
+        .map(|(resp, _)| resp)
 }
 
 /// `write_answer` for a handler whose transaction leaves an SMS code to send: the code goes to the gateway
@@ -131,7 +170,7 @@ where
     F: FnOnce(&mut dyn Tx) -> ServerResult<(Answer, Option<Delivery>)> + Send + 'static,
 {
     let (resp, delivery) = write_answer_with(state, key, f).await?;
-    if let Some(delivery) = delivery {
+    if let Some(Some(delivery)) = delivery {
         sms::deliver(&state.sms, delivery, state.now(), state.policies().sms());
     }
     Ok(resp)

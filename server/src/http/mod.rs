@@ -92,6 +92,33 @@ pub fn api_router() -> Router<SharedState> {
         .fallback(api_not_found)
 }
 
+/// The state changes (all `POST`, paths as in `api_router`) whose handler takes `Change` and does all its
+/// work in its one `Change::commit`, with nothing before it but parsing: their idempotency key is stored
+/// with that commit instead of being claimed in a transaction of its own ahead of it (see `guard`).
+/// Handlers that talk to a provider, deliver an SMS, or set a cookie are not here.
+const KEYED_IN_COMMIT: &[&str] = &[
+    "/bindings/qr/redeem",
+    "/bindings/sms/challenges/{id}/confirm",
+    "/binding-applications/{id}/manual-review",
+    "/owner/applications/{id}/withdraw",
+    "/kiosk/vehicle-lookup",
+    "/vehicles/{id}/qr-codes",
+    "/window/bindings",
+    "/window/kiosks",
+    "/window/kiosks/{id}/disable",
+    "/window/reviews/{id}/approve",
+    "/window/reviews/{id}/reject",
+    "/notifications/read",
+    "/notifications/{id}/read",
+];
+
+/// Whether a request to the route `matched` (as axum's `MatchedPath` gives it, under `/api/v1`) with
+/// `method` has its idempotency key stored with its commit (`KEYED_IN_COMMIT`).
+pub fn keyed_in_commit(method: &axum::http::Method, matched: &str) -> bool {
+    let route = matched.strip_prefix("/api/v1").unwrap_or(matched);
+    method == axum::http::Method::POST && KEYED_IN_COMMIT.contains(&route)
+}
+
 async fn api_not_found() -> ServerError {
     ServerError::not_found()
 }
@@ -109,5 +136,34 @@ pub async fn health(State(state): Ctx) -> impl IntoResponse {
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable" })),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_keyed_in_commit_is_a_post_route_of_the_table() {
+        let table = include_str!("mod.rs");
+        for route in KEYED_IN_COMMIT {
+            let line = table
+                .lines()
+                .find(|l| l.contains(&format!(".route(\"{route}\",")))
+                .unwrap_or_else(|| panic!("{route} is not in api_router"));
+            assert!(line.contains("post("), "{route} takes no POST: {line}");
+        }
+        assert!(keyed_in_commit(
+            &axum::http::Method::POST,
+            "/api/v1/window/bindings"
+        ));
+        assert!(!keyed_in_commit(
+            &axum::http::Method::GET,
+            "/api/v1/window/bindings"
+        ));
+        assert!(!keyed_in_commit(
+            &axum::http::Method::POST,
+            "/api/v1/auth/sign-in"
+        ));
     }
 }

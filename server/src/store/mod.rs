@@ -54,6 +54,10 @@ pub enum StoreError {
     /// timeout, a deadlock): nothing of the job was kept, and the same request may simply be sent again.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The idempotency key being stored with a job's work was stored by another request first (that
+    /// request's transaction committed while this one waited on the key): nothing of this job was kept.
+    #[error("the idempotency key was taken by another request")]
+    KeyTaken,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -408,6 +412,36 @@ pub struct SessionRow {
     pub kiosk_id: Option<i64>,
 }
 
+/// An idempotency key as stored.
+#[derive(Clone, Debug)]
+pub struct StoredKey {
+    pub fingerprint: Vec<u8>,
+    /// Claimed by a request that has not stored its answer yet.
+    pub running: bool,
+    pub status: Option<u16>,
+    pub body: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+impl StoredKey {
+    /// How a request with `fingerprint` stands against this key: `Started` when the key is running but
+    /// stale (its request died), so that the request may take it over.
+    pub fn standing(self, fingerprint: &[u8], stale_before: Timestamp) -> IdempotencyBegin {
+        if self.fingerprint != fingerprint {
+            IdempotencyBegin::Mismatch
+        } else if self.running && self.created_at < stale_before {
+            IdempotencyBegin::Started
+        } else if self.running {
+            IdempotencyBegin::InFlight
+        } else {
+            IdempotencyBegin::Replay {
+                status: self.status.unwrap_or(200),
+                body: self.body,
+            }
+        }
+    }
+}
+
 /// The state of an idempotency key when a request arrives.
 #[derive(Clone, Debug)]
 pub enum IdempotencyBegin {
@@ -631,6 +665,14 @@ pub trait Tx {
         fingerprint: &[u8],
         now: Timestamp,
     ) -> StoreResult<(Option<SessionRow>, Option<String>)>;
+    /// The session of this token, and `key` as stored under the session's scope (computed by the statement
+    /// as `Session::scope` computes it). On PostgreSQL one statement, without a transaction: the job's only
+    /// step.
+    fn session_with_key(
+        &mut self,
+        token_hash: &[u8],
+        key: &str,
+    ) -> StoreResult<(Option<SessionRow>, Option<StoredKey>)>;
     fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
     fn delete_sessions_of_account(&mut self, account_id: i64) -> StoreResult<()>;
 
@@ -682,6 +724,21 @@ pub trait Tx {
         body: &[u8],
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Stores a key that was never claimed, finished with its answer: in the transaction of the work it
+    /// answers, whose commit it makes wait for another request storing the same key. Fails with
+    /// `StoreError::KeyTaken` when the key is there already (on PostgreSQL at the job's next read or its
+    /// commit), and then nothing of the job is kept.
+    fn idempotency_store_answer(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        status: u16,
+        body: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The key as stored, if it is.
+    fn idempotency_key(&mut self, scope: &str, key: &str) -> StoreResult<Option<StoredKey>>;
     /// Releases a key that is still running (a finished key keeps its answer).
     fn idempotency_forget(&mut self, scope: &str, key: &str) -> StoreResult<()>;
     /// Releases the key only if it is still running as the claim made at `claimed_at` for `fingerprint`

@@ -6,10 +6,10 @@
 //! statements whose answers the flow does not read wait and travel with the next statement it does read,
 //! or with `COMMIT`; reads a flow needs together go together (`Db::query_batch`), and a last statement can
 //! carry its `COMMIT` (`Db::execute_and_commit`). See `PgDb`. A binding commit over HTTP is three round
-//! trips: the guard's session read with the key claim, the commit's locks and reads, its writes with `COMMIT`.
-//! It is also nine statements: the claim and the session read are one statement, sent without `BEGIN`
-//! (a job of one statement commits on its own); then `BEGIN` and five reads; then the unread writes as
-//! one statement (`merge`) and `COMMIT`.
+//! trips and one transaction: the guard's session read with the key as it stands (one statement, sent
+//! without `BEGIN`), the commit's locks and reads, its writes with `COMMIT`; the key is stored with the
+//! writes (`Tx::idempotency_store_answer`). It is also nine statements: the session read; `BEGIN` and
+//! five reads; the unread writes as one statement (`merge`) and `COMMIT`.
 //! deadpool rather than a pool of our own: it drops connections found closed when they come back, and
 //! caches each connection's prepared statements. Bulk tools (`COPY`) use the synchronous client on a
 //! connection of their own (`PgStore::bulk_client`).
@@ -69,6 +69,14 @@ type Param<'a> = &'a (dyn ToSql + Sync);
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
+            // `Tx::idempotency_store_answer` met a key stored by a request that committed first.
+            Some(code)
+                if *code == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                    && e.as_db_error().and_then(|d| d.constraint())
+                        == Some("idempotency_keys_pkey") =>
+            {
+                StoreError::KeyTaken
+            }
             // Integrity constraints (class 23), as the SQLite store reports its constraint failures.
             Some(code) if code.code().starts_with("23") => StoreError::Unique(
                 e.as_db_error()
@@ -852,6 +860,9 @@ impl Db for PgDb<'_> {
         each: EachBatchRow<'_>,
     ) -> StoreResult<()> {
         self.batch(queries, true, each)
+    }
+    fn pipelines(&self) -> bool {
+        true
     }
     fn writes_in_with(&self) -> bool {
         true

@@ -14,7 +14,7 @@ use super::{
     AccountRow, ApplicationRow, AuditEntry, BindingRow, BindingsOf, IdempotencyBegin, KioskRow,
     NewBinding, NewPerson, NewVehicle, NewViolation, NotificationRow, PersonRow, QrCodeRow,
     ReviewPhotoRow, SessionRow, SmsChallengeRow, SmsCountKey, SmsNoticeRow, StoreError,
-    StoreResult, Tx, VehicleRow, VerificationRow, VerificationStatus, ViolationRow,
+    StoreResult, StoredKey, Tx, VehicleRow, VerificationRow, VerificationStatus, ViolationRow,
 };
 use super::{ActiveBinding, ApplicationStatus, BindingFactsRows, OpenViolations};
 use renche::domain::{ActorRole, Fen, PlateType, Relationship};
@@ -185,6 +185,11 @@ pub(super) trait Db {
     ) -> StoreResult<()> {
         self.query_batch(queries, each)
     }
+    /// Whether unread writes wait to travel with the job's next read or its commit (PostgreSQL), so that
+    /// their failures are reported there.
+    fn pipelines(&self) -> bool {
+        false
+    }
     /// Whether a statement's `WITH` may hold an `INSERT … RETURNING` (PostgreSQL), so that one statement
     /// can write and read what two would on SQLite.
     fn writes_in_with(&self) -> bool {
@@ -199,6 +204,32 @@ pub(super) type EachBatchRow<'a> = &'a mut dyn FnMut(usize, &dyn Columns) -> Sto
 
 /// A session with its account, as `s` and `a`: the account's linked person is the session's.
 const SESSION_WITH_ACCOUNT: &str = "sessions s LEFT JOIN accounts a ON a.id = s.account_id";
+
+/// `Session::scope` in SQL over `SESSION_WITH_ACCOUNT`: the person, else the account, else the anonymous
+/// session (`anonymous`, a parameter holding `s:` and the token's hash in hex).
+fn session_scope(anonymous: &str) -> String {
+    format!(
+        "CASE WHEN COALESCE(a.person_id, s.person_id) IS NOT NULL \
+              THEN 'p:' || COALESCE(a.person_id, s.person_id) \
+              WHEN s.account_id IS NOT NULL THEN 'a:' || s.account_id ELSE {anonymous} END"
+    )
+}
+
+const STORED_KEY_COLUMNS: &str = "k.fingerprint, k.state, k.status, k.body, k.created_at";
+
+/// `STORED_KEY_COLUMNS` from column `at` on; None where they are null (no key joined).
+fn stored_key(r: &dyn Columns, at: usize) -> StoreResult<Option<StoredKey>> {
+    let Some(fingerprint) = r.opt_bytes(at)? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredKey {
+        fingerprint,
+        running: r.text(at + 1)? == "running",
+        status: r.opt_int(at + 2)?.and_then(|s| u16::try_from(s).ok()),
+        body: r.opt_bytes(at + 3)?.unwrap_or_default(),
+        created_at: Timestamp::from_millis(r.int(at + 4)?),
+    }))
+}
 
 fn session_by_token() -> String {
     format!("SELECT {SESSION_COLUMNS} FROM {SESSION_WITH_ACCOUNT} WHERE s.token_hash = ?1")
@@ -874,15 +905,12 @@ impl<D: Db> Tx for SqlTx<D> {
         fingerprint: &[u8],
         now: Timestamp,
     ) -> StoreResult<(Option<SessionRow>, Option<String>)> {
-        // `Session::scope` in SQL: the person, else the account, else the anonymous session (?5).
         let claim = format!(
             "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at) \
-             SELECT CASE WHEN COALESCE(a.person_id, s.person_id) IS NOT NULL \
-                         THEN 'p:' || COALESCE(a.person_id, s.person_id) \
-                         WHEN s.account_id IS NOT NULL THEN 'a:' || s.account_id ELSE ?5 END, \
-                    ?2, ?3, 'running', ?4 \
+             SELECT {}, ?2, ?3, 'running', ?4 \
              FROM {SESSION_WITH_ACCOUNT} WHERE s.token_hash = ?1 AND s.expires_at > ?4 \
-             ON CONFLICT (scope, key) DO NOTHING RETURNING scope"
+             ON CONFLICT (scope, key) DO NOTHING RETURNING scope",
+            session_scope("?5")
         );
         let anonymous = format!("s:{}", hex::encode(token_hash));
         let args = args![token_hash, key, fingerprint, now, anonymous.as_str()];
@@ -917,6 +945,31 @@ impl<D: Db> Tx for SqlTx<D> {
             },
         )?;
         Ok((row, claimed))
+    }
+    fn session_with_key(
+        &mut self,
+        token_hash: &[u8],
+        key: &str,
+    ) -> StoreResult<(Option<SessionRow>, Option<StoredKey>)> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS}, {STORED_KEY_COLUMNS} FROM {SESSION_WITH_ACCOUNT} \
+             LEFT JOIN idempotency_keys k ON k.scope = {} AND k.key = ?2 \
+             WHERE s.token_hash = ?1",
+            session_scope("?3")
+        );
+        let anonymous = format!("s:{}", hex::encode(token_hash));
+        let key_at = rows::column_count(SESSION_COLUMNS);
+        let (mut session, mut stored) = (None, None);
+        // The job's one statement: on PostgreSQL sent alone, without `BEGIN` or `COMMIT`.
+        self.db.query_batch_and_commit(
+            &[(&sql, args![token_hash, key, anonymous.as_str()])],
+            &mut |_, r| {
+                session = Some(rows::session(r)?);
+                stored = stored_key(r, key_at)?;
+                Ok(())
+            },
+        )?;
+        Ok((session, stored))
     }
     fn delete_sessions_of_account(&mut self, account_id: i64) -> StoreResult<()> {
         self.db.execute(
@@ -1066,42 +1119,60 @@ impl<D: Db> Tx for SqlTx<D> {
             ""
         };
         let sql = format!(
-            "SELECT fingerprint, state, status, body, created_at FROM idempotency_keys \
-             WHERE scope = ?1 AND key = ?2{lock}"
+            "SELECT {STORED_KEY_COLUMNS} FROM idempotency_keys k \
+             WHERE k.scope = ?1 AND k.key = ?2{lock}"
         );
-        let found = self.first(&sql, args![scope, key], |r| {
-            Ok((
-                r.bytes(0)?,
-                r.text(1)?,
-                r.opt_int(2)?,
-                r.opt_bytes(3)?,
-                r.int(4)?,
-            ))
-        })?;
-        let Some((stored, state, status, body, created)) = found else {
+        let found = self.first(&sql, args![scope, key], |r| stored_key(r, 0))?;
+        let Some(stored) = found.flatten() else {
             // Purged between the two statements: claim it again.
             self.db
                 .execute(INSERT_IDEMPOTENCY_KEY, args![scope, key, fingerprint, now])?;
             return Ok(IdempotencyBegin::Started);
         };
-        if stored != fingerprint {
-            return Ok(IdempotencyBegin::Mismatch);
+        let standing = stored.standing(fingerprint, stale_before);
+        if let IdempotencyBegin::Started = standing {
+            // The first attempt died without finishing (a crash): let this one run.
+            self.db.execute(
+                "UPDATE idempotency_keys SET created_at = ?3 WHERE scope = ?1 AND key = ?2",
+                args![scope, key, now],
+            )?;
         }
-        if state == "running" {
-            if created < stale_before.millis() {
-                // The first attempt died without finishing (a crash): let this one run.
-                self.db.execute(
-                    "UPDATE idempotency_keys SET created_at = ?3 WHERE scope = ?1 AND key = ?2",
-                    args![scope, key, now],
-                )?;
-                return Ok(IdempotencyBegin::Started);
-            }
-            return Ok(IdempotencyBegin::InFlight);
+        Ok(standing)
+    }
+    fn idempotency_store_answer(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+        status: u16,
+        body: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        // A plain insert: where another open transaction has inserted the key, this waits for it to end,
+        // and fails if it committed.
+        let sql = "INSERT INTO idempotency_keys \
+                   (scope, key, fingerprint, state, status, body, created_at, finished_at) \
+                   VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6, ?6)";
+        let args = args![scope, key, fingerprint, u32::from(status), body, now];
+        if self.db.pipelines() {
+            // Travels with the commit; a conflict is reported as `KeyTaken` by the store.
+            return self.db.execute_unread(sql, args);
         }
-        Ok(IdempotencyBegin::Replay {
-            status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
-            body: body.unwrap_or_default(),
-        })
+        let stored = self
+            .db
+            .execute(&format!("{sql} ON CONFLICT (scope, key) DO NOTHING"), args)?;
+        if stored == 0 {
+            return Err(StoreError::KeyTaken);
+        }
+        Ok(())
+    }
+    fn idempotency_key(&mut self, scope: &str, key: &str) -> StoreResult<Option<StoredKey>> {
+        let sql = format!(
+            "SELECT {STORED_KEY_COLUMNS} FROM idempotency_keys k WHERE k.scope = ?1 AND k.key = ?2"
+        );
+        Ok(self
+            .first(&sql, args![scope, key], |r| stored_key(r, 0))?
+            .flatten())
     }
     fn idempotency_finish(
         &mut self,

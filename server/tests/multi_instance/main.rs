@@ -409,20 +409,31 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
     drop(instances);
 }
 
-/// A statement timeout in the middle of a commit (a row lock held elsewhere) answers 503 with
-/// `Retry-After`, not 500, and keeps nothing, even when the key's release times out as well (it is asked
-/// again once the database answers); the client's retry with the same key then runs and gets the one
-/// answer, which a further retry replays.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timed_out_commit_and_release_answer_503_and_the_retry_gets_one_answer() {
-    if skip_postgres() {
-        return;
-    }
+/// One instance on a fresh database whose statements time out after 300 ms, its officer signed in.
+async fn impatient_instance() -> (
+    TestDb,
+    Vec<i64>,
+    Vec<i64>,
+    Instance,
+    Browser,
+    tempfile::TempDir,
+) {
+    instance_on_fresh_db("&options=-c%20statement_timeout%3D300").await
+}
+
+/// One instance on a fresh database (`url_options` added to its URL), its officer signed in.
+async fn instance_on_fresh_db(
+    url_options: &str,
+) -> (
+    TestDb,
+    Vec<i64>,
+    Vec<i64>,
+    Instance,
+    Browser,
+    tempfile::TempDir,
+) {
     let db = TestDb::create();
-    let url = format!(
-        "{}?pool_size=4&options=-c%20statement_timeout%3D300",
-        db.url
-    );
+    let url = format!("{}?pool_size=4{url_options}", db.url);
     let (binders, vehicles) = seed(&url).await;
     let scratch = tempfile::tempdir().unwrap();
     let instance = Instance::start(&url, scratch.path());
@@ -431,13 +442,29 @@ async fn a_timed_out_commit_and_release_answer_503_and_the_retry_gets_one_answer
     officer
         .sign_in(&base, &base, phone(OFFICER_BASE).as_str())
         .await;
+    (db, binders, vehicles, instance, officer, scratch)
+}
 
-    // Another session holds the binder's row while the commit wants it, and then the key's row as soon as
-    // the claim is committed, so that the release after the 503 times out too: the server must ask again
-    // once the database answers, or the key would answer 409 for a minute.
+fn count_rows(url: &str, sql: &'static str) -> i64 {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    c.query_one(sql, &[]).unwrap().get(0)
+}
+
+/// A statement timeout in the middle of a window commit (a row lock held elsewhere) answers 503 with
+/// `Retry-After`, not 500, and keeps nothing: its key is stored only with its work, so while the commit
+/// waits no claim of it is there, and the client's retry with the same key runs at once and gets the one
+/// answer, which a further retry replays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_commit_keeps_no_key_and_the_retry_gets_one_answer() {
+    if skip_postgres() {
+        return;
+    }
+    let (db, binders, vehicles, instance, officer, _scratch) = impatient_instance().await;
+    let base = instance.base.clone();
+    // Another session holds the binder's row while the commit wants it, and looks for the key while the
+    // commit waits on that row.
     let key = new_key();
     let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
-    let (key_held, key_held_rx) = std::sync::mpsc::channel();
     let (admin, binder, held_key) = (db.url.clone(), binders[0], key.clone());
     let holder = std::thread::spawn(move || {
         let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
@@ -445,19 +472,30 @@ async fn a_timed_out_commit_and_release_answer_503_and_the_retry_gets_one_answer
         tx.execute("SELECT 1 FROM people WHERE id = $1 FOR UPDATE", &[&binder])
             .unwrap();
         locked.0.send(()).unwrap();
-        let claim =
-            "SELECT 1 FROM idempotency_keys WHERE key = $1 AND state = 'running' FOR UPDATE";
+        let mut watcher = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
         let started = Instant::now();
-        while tx.query(claim, &[&held_key]).unwrap().is_empty() {
+        while watcher
+            .query_one("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", &[])
+            .unwrap()
+            .get::<_, i64>(0)
+            == 0
+        {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
-                "the key was never claimed"
+                "the commit never waited"
             );
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(1));
         }
-        key_held.send(()).unwrap();
+        let keys: i64 = watcher
+            .query_one(
+                "SELECT COUNT(*) FROM idempotency_keys WHERE key = $1",
+                &[&held_key],
+            )
+            .unwrap()
+            .get(0);
         release.1.recv().unwrap();
         tx.rollback().unwrap();
+        keys
     });
     locked.1.recv().unwrap();
     let body = json!({ "personId": binder.to_string(), "vehicleId": vehicles[0].to_string(),
@@ -480,6 +518,179 @@ async fn a_timed_out_commit_and_release_answer_503_and_the_retry_gets_one_answer
     );
     assert_eq!(timed_out.code(), "TEMPORARILY_UNAVAILABLE");
     assert_eq!(timed_out.retry_after.as_deref(), Some("1"));
+    release.0.send(()).unwrap();
+    let keys_while_waiting = holder.join().unwrap();
+    assert_eq!(
+        keys_while_waiting, 0,
+        "no claim of the key is committed ahead of the work"
+    );
+
+    let first = bind().await.unwrap();
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert!(!first.replayed, "nothing was kept, so the retry runs");
+    let again = bind().await.unwrap();
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert!(again.replayed);
+    assert_eq!(again.body["binding"]["id"], first.body["binding"]["id"]);
+    let admin = db.url.clone();
+    let rows =
+        tokio::task::spawn_blocking(move || count_rows(&admin, "SELECT COUNT(*) FROM bindings"))
+            .await
+            .unwrap();
+    assert_eq!(rows, 1, "one binding for one key");
+}
+
+/// Two copies of one window binding (same key, same body) sent before either is answered, both waiting
+/// on a row another session holds: the first to commit stores the key with its work; the second, whose
+/// work then meets the key, keeps nothing and answers with the first's answer, marked replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_copies_of_one_request_in_flight_get_one_answer() {
+    if skip_postgres() {
+        return;
+    }
+    let (db, binders, vehicles, instance, officer, _scratch) = instance_on_fresh_db("").await;
+    let base = instance.base.clone();
+    let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let (admin, binder) = (db.url.clone(), binders[0]);
+    let holder = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let mut tx = c.transaction().unwrap();
+        tx.execute("SELECT 1 FROM people WHERE id = $1 FOR UPDATE", &[&binder])
+            .unwrap();
+        locked.0.send(()).unwrap();
+        let mut watcher = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let started = Instant::now();
+        // Both copies are past the guard and waiting on the row.
+        while watcher
+            .query_one("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", &[])
+            .unwrap()
+            .get::<_, i64>(0)
+            < 2
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the copies never waited"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        release.1.recv().unwrap();
+        tx.rollback().unwrap();
+    });
+    locked.1.recv().unwrap();
+    let key = new_key();
+    let body = json!({ "personId": binder.to_string(), "vehicleId": vehicles[0].to_string(),
+                       "relationship": "friend", "documentsChecked": ["driving_licence", "id_card", "vehicle_licence"] });
+    let bind = || {
+        officer.send(
+            &base,
+            Method::POST,
+            "/api/v1/window/bindings",
+            Some(&body),
+            Some(&key),
+        )
+    };
+    let both = futures_util::future::join(bind(), async {
+        // Let the holder see both waiting before it lets go.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = release.0.send(());
+        bind().await
+    });
+    let (a, b) = both.await;
+    holder.join().unwrap();
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::CREATED, StatusCode::CREATED),
+        "{:?} {:?}",
+        a.body,
+        b.body
+    );
+    assert_eq!(a.body["binding"]["id"], b.body["binding"]["id"]);
+    assert_eq!(
+        usize::from(a.replayed) + usize::from(b.replayed),
+        1,
+        "one answer made, one replayed"
+    );
+    let admin = db.url.clone();
+    let (rows, refusals) = tokio::task::spawn_blocking(move || {
+        (
+            count_rows(&admin, "SELECT COUNT(*) FROM bindings"),
+            count_rows(
+                &admin,
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'binding.refused'",
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (rows, refusals),
+        (1, 0),
+        "one binding, and the second copy's refusal was not kept"
+    );
+}
+
+/// On a route whose key is claimed ahead of its work (a policy preview: a scan, then its audit entry), a
+/// statement timeout in the commit answers 503, and when the key's release times out as well it is asked
+/// again once the database answers: the client's retry then runs within seconds (not after the minute a
+/// claim takes to go stale) and gets the one answer, which a further retry replays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_commit_and_release_answer_503_and_the_retry_gets_one_answer() {
+    if skip_postgres() {
+        return;
+    }
+    let (db, _, _, instance, officer, _scratch) = impatient_instance().await;
+    let base = instance.base.clone();
+    // Another session keeps audit entries from being written, and then holds the key's row as soon as
+    // the claim is committed, so that the release after the 503 times out too.
+    let key = new_key();
+    let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let (key_held, key_held_rx) = std::sync::mpsc::channel();
+    let (admin, held_key) = (db.url.clone(), key.clone());
+    let holder = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let mut tx = c.transaction().unwrap();
+        tx.batch_execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            .unwrap();
+        locked.0.send(()).unwrap();
+        let claim =
+            "SELECT 1 FROM idempotency_keys WHERE key = $1 AND state = 'running' FOR UPDATE";
+        let started = Instant::now();
+        while tx.query(claim, &[&held_key]).unwrap().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the key was never claimed"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        key_held.send(()).unwrap();
+        release.1.recv().unwrap();
+        tx.rollback().unwrap();
+    });
+    locked.1.recv().unwrap();
+    let draft: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../policies/cities/441900-2026-09-01.json"
+    ))
+    .unwrap();
+    let body = json!({ "draft": draft });
+    let preview = || {
+        officer.send(
+            &base,
+            Method::POST,
+            "/api/v1/window/policy-preview",
+            Some(&body),
+            Some(&key),
+        )
+    };
+    let timed_out = preview().await.unwrap();
+    assert_eq!(
+        timed_out.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        timed_out.body
+    );
+    assert_eq!(timed_out.code(), "TEMPORARILY_UNAVAILABLE");
+    assert_eq!(timed_out.retry_after.as_deref(), Some("1"));
     key_held_rx.recv().unwrap();
     release.0.send(()).unwrap();
     holder.join().unwrap();
@@ -488,29 +699,29 @@ async fn a_timed_out_commit_and_release_answer_503_and_the_retry_gets_one_answer
     // after which a claim is stale.
     let started = Instant::now();
     let first = loop {
-        let answer = bind().await.unwrap();
+        let answer = preview().await.unwrap();
         if answer.code() != "IDEMPOTENCY_KEY_IN_USE" || started.elapsed() > Duration::from_secs(10)
         {
             break answer;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
     assert!(!first.replayed, "nothing was kept, so the retry runs");
-    let again = bind().await.unwrap();
-    assert_eq!(again.status, StatusCode::CREATED);
+    let again = preview().await.unwrap();
+    assert_eq!(again.status, StatusCode::OK);
     assert!(again.replayed);
-    assert_eq!(again.body["binding"]["id"], first.body["binding"]["id"]);
+    assert_eq!(again.body, first.body);
     let admin = db.url.clone();
-    let rows: i64 = tokio::task::spawn_blocking(move || {
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        c.query_one("SELECT COUNT(*) FROM bindings", &[])
-            .unwrap()
-            .get(0)
+    let audited = tokio::task::spawn_blocking(move || {
+        count_rows(
+            &admin,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'window.policy_previewed'",
+        )
     })
     .await
     .unwrap();
-    assert_eq!(rows, 1, "one binding for one key");
+    assert_eq!(audited, 1, "one audited preview for one key");
 }
 
 /// The documented move from SQLite to PostgreSQL, end to end with the real binary: a SQLite deployment with
