@@ -1,8 +1,8 @@
 //! The PostgreSQL store, for running several server instances against one database.
 //!
 //! Jobs run on tokio's blocking threads (`Tx` is synchronous and a job is one closure) over the async
-//! `tokio-postgres` client, taken from a `deadpool-postgres` pool: the job's thread waits on the driver's
-//! futures. The async client is there for what the synchronous `postgres` crate cannot do, pipelining:
+//! `tokio-postgres` client, each connection driven by the job's thread itself on a runtime of its own
+//! (`pool`). The async client is there for what the synchronous `postgres` crate cannot do, pipelining:
 //! statements whose answers the flow does not read wait and travel with the next statement it does read,
 //! or with `COMMIT`; reads a flow needs together go together (`Db::query_batch`), and a last statement can
 //! carry its `COMMIT` (`Db::execute_and_commit`). See `PgDb`. A binding commit over HTTP is three round
@@ -10,9 +10,7 @@
 //! without `BEGIN`), the commit's locks and reads, its writes with `COMMIT`; the key is stored with the
 //! writes (`Tx::idempotency_store_answer`). It is also nine statements: the session read; `BEGIN` and
 //! five reads; the unread writes as one statement (`merge`) and `COMMIT`.
-//! deadpool rather than a pool of our own: it drops connections found closed when they come back, and
-//! caches each connection's prepared statements. Bulk tools (`COPY`) use the synchronous client on a
-//! connection of their own (`PgStore::bulk_client`).
+//! Bulk tools (`COPY`) use the synchronous client on a connection of their own (`PgStore::bulk_client`).
 //!
 //! Unlike the SQLite store, write jobs run concurrently. Each is one READ COMMITTED transaction; what the
 //! single SQLite writer gave for free is rebuilt with row locks (taken by the shared statements in `sql`
@@ -32,20 +30,21 @@
 
 mod copy;
 mod merge;
+mod pool;
 mod values;
 
 pub use copy::{copy_from_sqlite, migrate_data, CopyReport};
 
 use super::sql::{Advisory, Arg, Db, EachBatchRow, EachRow, OwnedArg, SqlTx};
 use super::{BoxFuture, Job, Outcome, Store, StoreError, StoreResult};
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures_util::StreamExt;
+use pool::{Conn, ConnPool};
 use renche::Timestamp;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row, RowStream, Statement};
 
@@ -121,15 +120,6 @@ fn connection_lost(e: &tokio_postgres::Error) -> bool {
     e.code().is_none() && (e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()))
 }
 
-impl From<deadpool_postgres::PoolError> for StoreError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        match e {
-            deadpool_postgres::PoolError::Backend(e) => StoreError::from(e),
-            e => StoreError::Unavailable(format!("connection pool: {e}")),
-        }
-    }
-}
-
 /// A database URL split into the driver's part and ours (`pool_size`).
 #[derive(Clone, Debug)]
 pub struct PgUrl {
@@ -173,7 +163,7 @@ pub fn parse_url(url: &str) -> StoreResult<PgUrl> {
 }
 
 pub struct PgStore {
-    pool: Pool,
+    pool: Arc<ConnPool>,
     config: tokio_postgres::Config,
     connect_patience: Duration,
 }
@@ -202,21 +192,9 @@ impl PgStore {
     fn pooled(url: &str, connect_patience: Duration) -> StoreResult<PgStore> {
         let url = parse_url(url)?;
         Ok(PgStore {
-            pool: Pool::builder(Manager::from_config(
-                url.config.clone(),
-                NoTls,
-                // A closed connection (its server went away) is dropped when it comes back to the pool;
-                // a ping per job would cost a round trip.
-                ManagerConfig {
-                    recycling_method: RecyclingMethod::Fast,
-                },
-            ))
-            .max_size(url.pool_size as usize)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(30)))
-            .create_timeout(Some(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| StoreError::Database(format!("connection pool: {e}")))?,
+            // A closed connection (its server went away) is dropped when it comes back to the pool; a
+            // ping per job would cost a round trip.
+            pool: Arc::new(ConnPool::new(url.config.clone(), url.pool_size as usize)),
             config: url.config,
             connect_patience,
         })
@@ -240,12 +218,16 @@ impl PgStore {
     }
 
     fn run(&self, job: Job, write: bool) -> BoxFuture<'_, StoreResult<()>> {
-        let (pool, patience) = (self.pool.clone(), self.connect_patience);
+        let (pool, patience) = (Arc::clone(&self.pool), self.connect_patience);
         Box::pin(async move {
-            let runtime = Handle::current();
-            tokio::task::spawn_blocking(move || run_job(&runtime, &pool, patience, job, write))
-                .await
-                .map_err(|e| StoreError::Database(format!("job thread: {e}")))?
+            // A job waiting for a connection waits here, without a thread.
+            let permit = pool.permit().await?;
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                run_job(&pool, patience, job, write)
+            })
+            .await
+            .map_err(|e| StoreError::Database(format!("job thread: {e}")))?
         })
     }
 }
@@ -284,28 +266,6 @@ const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 /// hang on a standby that went away while the tracker still trusted it.
 const REPLICA_CONNECT_PATIENCE: Duration = Duration::from_secs(2);
 
-/// A pooled connection; while new ones are refused (no primary yet during a failover), tries again for
-/// up to `patience` (`CONNECT_PATIENCE` on a primary) rather than failing every job of those seconds, so
-/// that the jobs which release idempotency keys after a failure still run.
-fn connection(runtime: &Handle, pool: &Pool, patience: Duration) -> StoreResult<Object> {
-    let started = std::time::Instant::now();
-    let mut pause = Duration::from_millis(50);
-    loop {
-        match runtime.block_on(pool.get()) {
-            Ok(conn) => return Ok(conn),
-            Err(deadpool_postgres::PoolError::Backend(e))
-                if is_transient(&e) && started.elapsed() < patience =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-            Err(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Create))
-                if started.elapsed() < patience => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 fn begin_sql(write: bool) -> &'static str {
     if write {
         "BEGIN ISOLATION LEVEL READ COMMITTED"
@@ -316,17 +276,10 @@ fn begin_sql(write: bool) -> &'static str {
 
 /// Runs one job on a pooled connection, in one transaction whose `BEGIN` travels with its first statement
 /// and whose `COMMIT` carries the statements nobody reads (see `PgDb`).
-fn run_job(
-    runtime: &Handle,
-    pool: &Pool,
-    patience: Duration,
-    job: Job,
-    write: bool,
-) -> StoreResult<()> {
+fn run_job(pool: &ConnPool, patience: Duration, job: Job, write: bool) -> StoreResult<()> {
     let begin = begin_sql(write);
-    let conn = connection(runtime, pool, patience)?;
+    let conn = pool.connection(patience)?;
     let mut tx = SqlTx::new(PgDb {
-        runtime,
         pool,
         patience,
         conn: Some(conn),
@@ -369,19 +322,26 @@ impl Store for PgStore {
         "postgres"
     }
     fn wal_position(&self) -> BoxFuture<'_, StoreResult<Option<u64>>> {
+        let (pool, patience) = (Arc::clone(&self.pool), self.connect_patience);
         Box::pin(async move {
-            let client = self.pool.get().await?;
-            // On a standby, what it has replayed (and so shows); on a primary, the end of what it has
-            // written, at or past every commit it has acknowledged.
-            let row = client
-                .query_one(
+            let permit = pool.permit().await?;
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let mut conn = pool.connection(patience)?;
+                let (client, mut runner) = conn.parts();
+                // On a standby, what it has replayed (and so shows); on a primary, the end of what it
+                // has written, at or past every commit it has acknowledged.
+                let row = runner.run(client.query_one(
                     "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
                      ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint",
                     &[],
-                )
-                .await?;
-            let position: Option<i64> = row.try_get(0)?;
-            Ok(position.and_then(|p| u64::try_from(p).ok()))
+                ))?;
+                pool.give_back(conn);
+                let position: Option<i64> = row.try_get(0)?;
+                Ok(position.and_then(|p| u64::try_from(p).ok()))
+            })
+            .await
+            .map_err(|e| StoreError::Database(format!("job thread: {e}")))?
         })
     }
 }
@@ -463,12 +423,11 @@ enum Landed {
 /// failure among them is the flight's failure, so the job sees it at its next read or its commit, and
 /// nothing of it is kept.
 struct PgDb<'p> {
-    runtime: &'p Handle,
-    pool: &'p Pool,
-    /// How long a new connection is waited for (`connection`).
+    pool: &'p ConnPool,
+    /// How long a new connection is waited for (`ConnPool::connection`).
     patience: Duration,
     /// Always `Some`, except while a lost connection is being replaced.
-    conn: Option<Object>,
+    conn: Option<Conn>,
     /// A write job: reads lock the rows the flow may change.
     write: bool,
     /// A statement failed, so PostgreSQL has aborted the transaction.
@@ -476,6 +435,16 @@ struct PgDb<'p> {
     /// `BEGIN` has reached the database (the first flight was sent), so the job has a transaction to end.
     sent_begin: bool,
     queued: Vec<Queued>,
+}
+
+impl Drop for PgDb<'_> {
+    fn drop(&mut self) {
+        // The job has ended its transaction (committed or rolled back), or dropped a connection that could
+        // not: what is left is fit for the next job.
+        if let Some(conn) = self.conn.take() {
+            self.pool.give_back(conn);
+        }
+    }
 }
 
 impl PgDb<'_> {
@@ -493,11 +462,11 @@ impl PgDb<'_> {
                 &[("kind", kind)],
                 (self.queued.len() + last.statements()) as u64,
             );
-            let conn = self.conn.as_ref().ok_or(StoreError::Closed)?;
+            let conn = self.conn.as_mut().ok_or(StoreError::Closed)?;
             let result = if conn.is_closed() {
                 Err(Failed::Unsent(None))
             } else {
-                self.runtime.block_on(flight(conn, &self.queued, &last))
+                flight(conn, &self.queued, &last)
             };
             match result {
                 Ok(landed) => {
@@ -511,14 +480,12 @@ impl PgDb<'_> {
                     if !self.sent_begin
                         && failed.connection_lost()
                         && (!failed.was_sent() || !last.ends_transaction())
-                        && replaced <= self.pool.status().max_size =>
+                        && replaced <= self.pool.max_size =>
                 {
                     replaced += 1;
-                    if let Some(lost) = self.conn.take() {
-                        // Not back into the pool: it is closed.
-                        drop(Object::take(lost));
-                    }
-                    self.conn = Some(connection(self.runtime, self.pool, self.patience)?);
+                    // Not back into the pool: it is closed.
+                    drop(self.conn.take());
+                    self.conn = Some(self.pool.connection(self.patience)?);
                 }
                 Err(failed) => {
                     self.queued.clear();
@@ -550,17 +517,12 @@ impl PgDb<'_> {
         if !self.sent_begin {
             return;
         }
-        let Some(conn) = self.conn.as_ref() else {
+        let Some(conn) = self.conn.as_mut() else {
             return;
         };
-        if self
-            .runtime
-            .block_on(conn.batch_execute("ROLLBACK"))
-            .is_err()
-        {
-            if let Some(conn) = self.conn.take() {
-                drop(Object::take(conn));
-            }
+        let (client, mut runner) = conn.parts();
+        if runner.run(client.batch_execute("ROLLBACK")).is_err() {
+            drop(self.conn.take());
         }
     }
 
@@ -679,31 +641,62 @@ type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Erro
 
 /// One flight on `conn`: the statements are prepared where not yet (once per connection), then every
 /// queued one and `last` are issued before any answer is awaited, so the driver pipelines them.
-async fn flight(conn: &Object, queued: &[Queued], last: &Last<'_>) -> Result<Landed, Failed> {
-    let unsent = |e| Failed::Unsent(Some(e));
-    let mut prepared: Vec<Option<Statement>> = Vec::with_capacity(queued.len());
-    for q in queued {
-        prepared.push(if q.simple {
-            None
-        } else {
-            Some(conn.prepare_cached(&q.sql).await.map_err(unsent)?)
-        });
-    }
-    let last_statement = match last {
-        Last::Query(sql, _) | Last::Execute(sql, _) | Last::ExecuteCommit(sql, _) => Some(
-            conn.prepare_cached(&dollar_placeholders(sql))
-                .await
-                .map_err(unsent)?,
-        ),
+fn flight(conn: &mut Conn, queued: &[Queued], last: &Last<'_>) -> Result<Landed, Failed> {
+    let last_sql = match last {
+        Last::Query(sql, _) | Last::Execute(sql, _) | Last::ExecuteCommit(sql, _) => {
+            Some(dollar_placeholders(sql))
+        }
         Last::Batch(..) | Last::Simple(_) => None,
     };
+    let batch_sql: Vec<String> = match last {
+        Last::Batch(queries, _) => queries
+            .iter()
+            .map(|(sql, _)| dollar_placeholders(sql))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let wanted: Vec<&str> = queued
+        .iter()
+        .filter(|q| !q.simple)
+        .map(|q| q.sql.as_str())
+        .chain(last_sql.as_deref())
+        .chain(batch_sql.iter().map(String::as_str))
+        .collect();
+    let mut statements = conn
+        .prepared(&wanted)
+        .map_err(|e| Failed::Unsent(Some(e)))?
+        .into_iter();
+    let prepared: Vec<Option<Statement>> = queued
+        .iter()
+        .map(|q| if q.simple { None } else { statements.next() })
+        .collect();
+    let last_statement = last_sql.and_then(|_| statements.next());
+    let batch_statements: Vec<Statement> = statements.collect();
+    let (client, mut runner) = conn.parts();
+    runner
+        .run(issue(
+            client,
+            queued,
+            prepared,
+            last,
+            last_statement,
+            batch_statements,
+        ))
+        .map_err(Failed::Sent)
+}
+
+/// Issues a flight's statements, all before awaiting any answer, so that the driver pipelines them.
+async fn issue(
+    client: &tokio_postgres::Client,
+    queued: &[Queued],
+    prepared: Vec<Option<Statement>>,
+    last: &Last<'_>,
+    last_statement: Option<Statement>,
+    batch_statements: Vec<Statement>,
+) -> Result<Landed, tokio_postgres::Error> {
     let mut batch: Vec<(Statement, Vec<Param<'_>>)> = Vec::new();
     if let Last::Batch(queries, _) = last {
-        for (sql, args) in queries.iter() {
-            let statement = conn
-                .prepare_cached(&dollar_placeholders(sql))
-                .await
-                .map_err(unsent)?;
+        for ((_, args), statement) in queries.iter().zip(batch_statements) {
             batch.push((statement, args.iter().map(|a| a as Param<'_>).collect()));
         }
     }
@@ -711,7 +704,6 @@ async fn flight(conn: &Object, queued: &[Queued], last: &Last<'_>) -> Result<Lan
         .iter()
         .map(|q| q.args.iter().map(OwnedArg::as_arg).collect())
         .collect();
-    let client: &tokio_postgres::Client = conn;
     let mut ahead: Vec<Pending<'_, ()>> = Vec::with_capacity(queued.len());
     for ((q, statement), args) in queued.iter().zip(&prepared).zip(&queued_args) {
         ahead.push(match statement {
@@ -767,7 +759,7 @@ async fn flight(conn: &Object, queued: &[Queued], last: &Last<'_>) -> Result<Lan
         }
         _ => unreachable!("a prepared statement for every statement with text"),
     };
-    in_order(ahead, last_future).await.map_err(Failed::Sent)
+    in_order(ahead, last_future).await
 }
 
 /// Awaits `ahead` and then `last`, having started each in that order before waiting on any: the driver
@@ -877,8 +869,9 @@ impl Db for PgDb<'_> {
         // Rows are handed on as they arrive rather than collected first: a scan of a million violations
         // (the policy preview) holds one row at a time.
         let mut rows = Box::pin(rows);
+        let conn = self.conn.as_mut().ok_or(StoreError::Closed)?;
         loop {
-            match self.runtime.block_on(rows.next()) {
+            match conn.parts().1.run(rows.next()) {
                 Some(Ok(row)) => each(&row)?,
                 None => return Ok(()),
                 Some(Err(e)) => {
