@@ -629,7 +629,7 @@ async fn guarded(state: &SharedState, req: &mut Request) -> Result<Guarded, Serv
 }
 
 /// Before this instant a key still running belongs to a request that died.
-pub(crate) fn stale_before(now: Timestamp) -> Timestamp {
+fn stale_before(now: Timestamp) -> Timestamp {
     Timestamp::from_millis(now.millis() - IDEMPOTENCY_STALE_MS)
 }
 
@@ -732,7 +732,7 @@ async fn run_idempotent(
             fingerprint,
             claimed,
             ..
-        } = pending;
+        } = pending.clone();
         let stored = state
             .write(move |tx| match claimed {
                 true => tx.idempotency_finish(&scope, &key, code, &body, now),
@@ -740,12 +740,39 @@ async fn run_idempotent(
             })
             .await;
         match stored {
-            // Another request with the key answered first; its answer is the one kept.
-            Ok(()) | Err(crate::store::StoreError::KeyTaken) => {}
+            Ok(()) => {}
+            // Another copy of the request committed its answer while this one ran: that answer is the
+            // key's, and this copy's (made after it, and kept nowhere) must not contradict it.
+            Err(crate::store::StoreError::KeyTaken) => {
+                return answer_of_the_first(state, &pending)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response);
+            }
             Err(e) => tracing::error!(error = %e, "could not store an idempotent response"),
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The answer to a request whose key (not claimed ahead) another copy of the request stored first while
+/// this copy ran: that copy's answer, as any later retry gets it; nothing of this one is kept.
+pub(crate) async fn answer_of_the_first(
+    state: &AppState,
+    key: &PendingKey,
+) -> ServerResult<Response> {
+    let (scope, wanted) = (key.scope.clone(), key.key.clone());
+    let stored = state
+        .read(move |tx| Ok::<_, ServerError>(tx.idempotency_key(&scope, &wanted)?))
+        .await?;
+    let standing = stored.map(|k| k.standing(&key.fingerprint, stale_before(state.now())));
+    match standing {
+        Some(IdempotencyBegin::Replay { status, body }) => Ok(replay(status, body)),
+        Some(IdempotencyBegin::Mismatch) => {
+            Err(ServerError::of(ServerErrorCode::IdempotencyKeyReused))
+        }
+        // Released again since, or claimed by a takeover: the client's retry will tell.
+        _ => Err(ServerError::of(ServerErrorCode::IdempotencyKeyInUse)),
+    }
 }
 
 async fn forget(state: &SharedState, pending: PendingKey) {
@@ -848,7 +875,7 @@ async fn release_claim(state: &SharedState, claim: Claim) {
     });
 }
 
-pub(crate) fn replay(status: u16, body: Vec<u8>) -> Response {
+fn replay(status: u16, body: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut resp = (status, body).into_response();
     if status != StatusCode::NO_CONTENT {

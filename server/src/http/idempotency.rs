@@ -3,9 +3,9 @@
 use crate::error::{ServerError, ServerErrorCode, ServerResult};
 use crate::flows::sms::{self, Delivery};
 use crate::http::error::status;
-use crate::http::guard::{replay, stale_before, AnswerKey, PendingKey, RESPONSE_LIMIT};
+use crate::http::guard::{answer_of_the_first, AnswerKey, PendingKey, RESPONSE_LIMIT};
 use crate::state::AppState;
-use crate::store::{IdempotencyBegin, Tx};
+use crate::store::Tx;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -79,25 +79,6 @@ fn settle_key(
         )?,
     }
     Ok(())
-}
-
-/// The answer to a request whose key another request stored first, while this one's work waited on it
-/// (a second copy of the same request, sent before the first was answered): the first's answer, as any
-/// later retry gets it; nothing of this one was kept.
-async fn answer_of_the_first(state: &AppState, key: &PendingKey) -> ServerResult<Response> {
-    let (scope, wanted) = (key.scope.clone(), key.key.clone());
-    let stored = state
-        .read(move |tx| Ok::<_, ServerError>(tx.idempotency_key(&scope, &wanted)?))
-        .await?;
-    let standing = stored.map(|k| k.standing(&key.fingerprint, stale_before(state.now())));
-    match standing {
-        Some(IdempotencyBegin::Replay { status, body }) => Ok(replay(status, body)),
-        Some(IdempotencyBegin::Mismatch) => {
-            Err(ServerError::of(ServerErrorCode::IdempotencyKeyReused))
-        }
-        // Released again since, or claimed by a takeover: the client's retry will tell.
-        _ => Err(ServerError::of(ServerErrorCode::IdempotencyKeyInUse)),
-    }
 }
 
 /// `write_answer` for a handler that also needs something out of the transaction once it has committed:
