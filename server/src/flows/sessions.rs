@@ -103,6 +103,13 @@ fn live_from(hash: Vec<u8>, row: Option<SessionRow>, now: Timestamp) -> Option<S
     })
 }
 
+/// `live` as the job's only step (`Tx::session_alone`).
+pub fn live_alone(tx: &mut dyn Tx, token: &str, now: Timestamp) -> StoreResult<Option<Session>> {
+    let hash = token_hash(token);
+    let row = tx.session_alone(&hash)?;
+    Ok(live_from(hash, row, now))
+}
+
 /// `live`, with `key` as stored under the session's scope (`Tx::session_with_key`).
 pub fn live_with_key(
     tx: &mut dyn Tx,

@@ -190,7 +190,7 @@ async fn load_session(
         return Ok(None);
     };
     state
-        .read(move |tx| Ok(sessions::live(tx, &token, now)?))
+        .read(move |tx| Ok(sessions::live_alone(tx, &token, now)?))
         .await
 }
 

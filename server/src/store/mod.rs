@@ -655,6 +655,8 @@ pub trait Tx {
         expires_at: Timestamp,
     ) -> StoreResult<()>;
     fn session(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>>;
+    /// `session` as the job's only step: on PostgreSQL one statement, without a transaction.
+    fn session_alone(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>>;
     /// The session of this token and, when it is live at `now`, `key` claimed under the session's scope
     /// (`flows::sessions::Session::scope`, which the statement computes too): the scope claimed, or None
     /// when the key exists already. On PostgreSQL one round trip, committed with it; the job's last step.

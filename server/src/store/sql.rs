@@ -946,6 +946,17 @@ impl<D: Db> Tx for SqlTx<D> {
         )?;
         Ok((row, claimed))
     }
+    fn session_alone(&mut self, token_hash: &[u8]) -> StoreResult<Option<SessionRow>> {
+        let mut session = None;
+        self.db.query_batch_and_commit(
+            &[(&session_by_token(), args![token_hash])],
+            &mut |_, r| {
+                session = Some(rows::session(r)?);
+                Ok(())
+            },
+        )?;
+        Ok(session)
+    }
     fn session_with_key(
         &mut self,
         token_hash: &[u8],
