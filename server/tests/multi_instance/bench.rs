@@ -287,7 +287,7 @@ async fn scale() {
 /// Round trips per window commit, counted by the store and on the wire: one more instance whose database
 /// connections go through a `RoundTripCounter`, one officer committing one binding after another (after a
 /// few to prepare the statements on its connections).
-async fn count_round_trips(
+pub(super) async fn count_round_trips(
     database: &str,
     scratch: &std::path::Path,
     officer: &Browser,
@@ -377,9 +377,9 @@ async fn count_round_trips(
 /// Round trips per commit as the store counts them (its flights, `renche_store_round_trips_total`) and as
 /// the wire shows them (bursts after an answer: a flight whose statements leave the driver in more than one
 /// write, with the database answering in between, counts more than once).
-struct RoundTrips {
-    store: f64,
-    wire: f64,
+pub(super) struct RoundTrips {
+    pub(super) store: f64,
+    pub(super) wire: f64,
     /// Statements sent per commit, `BEGIN` and `COMMIT` included (`renche_store_statements_total`).
-    statements: f64,
+    pub(super) statements: f64,
 }

@@ -409,6 +409,33 @@ async fn three_instances_keep_limits_and_exactly_once_through_a_kill() {
     drop(instances);
 }
 
+/// A window commit over HTTP is three round trips to PostgreSQL: the guard's session read with the key, the
+/// locks with every read the rules decide on, the writes with the key and `COMMIT`. Counted by the store and
+/// on the wire over 100 commits (bound or refused by the limits) of one officer, one after another; the
+/// little above 3 is the instance's own background work (the notice sender) in that time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_commit_is_three_round_trips() {
+    if skip_postgres() {
+        return;
+    }
+    let (db, _, _, _instance, officer, scratch) = instance_on_fresh_db("").await;
+    let trips = bench::count_round_trips(&db.url, scratch.path(), &officer, VEHICLES, 7).await;
+    eprintln!(
+        "round trips per window commit: {:.2} (store), {:.2} (wire), {:.2} statements",
+        trips.store, trips.wire, trips.statements
+    );
+    assert!(
+        (3.0..3.25).contains(&trips.store),
+        "{:.2} round trips per commit by the store's count",
+        trips.store
+    );
+    assert!(
+        trips.wire < 3.5,
+        "{:.2} round trips per commit on the wire",
+        trips.wire
+    );
+}
+
 /// One instance on a fresh database whose statements time out after 300 ms, its officer signed in.
 async fn impatient_instance() -> (
     TestDb,

@@ -151,8 +151,10 @@ pub(super) struct ConnPool {
     pub(super) max_size: usize,
 }
 
-/// A job's right to one connection of the pool.
-pub(super) struct Permit(#[allow(dead_code)] OwnedSemaphorePermit);
+/// A job's right to one connection of the pool, given back when dropped.
+pub(super) struct Permit {
+    _held: OwnedSemaphorePermit,
+}
 
 impl ConnPool {
     pub(super) fn new(config: tokio_postgres::Config, max_size: usize) -> ConnPool {
@@ -167,7 +169,7 @@ impl ConnPool {
     /// Waits (on the runtime, without a thread) until a connection may be used.
     pub(super) async fn permit(&self) -> StoreResult<Permit> {
         match tokio::time::timeout(WAIT_TIMEOUT, Arc::clone(&self.permits).acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(Permit(permit)),
+            Ok(Ok(permit)) => Ok(Permit { _held: permit }),
             Ok(Err(_)) => Err(StoreError::Closed),
             Err(_) => Err(StoreError::Unavailable(
                 "connection pool: no connection came free in 30 s".into(),
