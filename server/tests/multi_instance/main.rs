@@ -472,6 +472,52 @@ async fn instance_on_fresh_db(
     (db, binders, vehicles, instance, officer, scratch)
 }
 
+/// A window binding's body for `person` and `vehicle`, every document checked.
+fn window_binding(person: i64, vehicle: i64) -> serde_json::Value {
+    json!({ "personId": person.to_string(), "vehicleId": vehicle.to_string(),
+            "relationship": "friend", "documentsChecked": ["driving_licence", "id_card", "vehicle_licence"] })
+}
+
+/// Locks `person`'s row in a session of its own and returns once it holds it. The holding thread waits
+/// until `waiters` lock waits are seen, reads what `observe` reads on a second connection meanwhile, and
+/// lets go of the row (and answers `observe`'s value) once told to.
+fn hold_person_row<T: Send + 'static>(
+    url: &str,
+    person: i64,
+    waiters: i64,
+    observe: impl FnOnce(&mut postgres::Client) -> T + Send + 'static,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<T>) {
+    let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let url = url.to_owned();
+    let holder = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut tx = c.transaction().unwrap();
+        tx.execute("SELECT 1 FROM people WHERE id = $1 FOR UPDATE", &[&person])
+            .unwrap();
+        locked.0.send(()).unwrap();
+        let mut watcher = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let started = Instant::now();
+        while watcher
+            .query_one("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", &[])
+            .unwrap()
+            .get::<_, i64>(0)
+            < waiters
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "fewer than {waiters} waited on the row"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let seen = observe(&mut watcher);
+        release.1.recv().unwrap();
+        tx.rollback().unwrap();
+        seen
+    });
+    locked.1.recv().unwrap();
+    (release.0, holder)
+}
+
 fn count_rows(url: &str, sql: &'static str) -> i64 {
     let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
     c.query_one(sql, &[]).unwrap().get(0)
@@ -491,42 +537,17 @@ async fn a_timed_out_commit_keeps_no_key_and_the_retry_gets_one_answer() {
     // Another session holds the binder's row while the commit wants it, and looks for the key while the
     // commit waits on that row.
     let key = new_key();
-    let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
-    let (admin, binder, held_key) = (db.url.clone(), binders[0], key.clone());
-    let holder = std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        let mut tx = c.transaction().unwrap();
-        tx.execute("SELECT 1 FROM people WHERE id = $1 FOR UPDATE", &[&binder])
-            .unwrap();
-        locked.0.send(()).unwrap();
-        let mut watcher = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        let started = Instant::now();
-        while watcher
-            .query_one("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", &[])
-            .unwrap()
-            .get::<_, i64>(0)
-            == 0
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the commit never waited"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let keys: i64 = watcher
+    let (binder, held_key) = (binders[0], key.clone());
+    let (release, holder) = hold_person_row(&db.url, binder, 1, move |watcher| {
+        watcher
             .query_one(
                 "SELECT COUNT(*) FROM idempotency_keys WHERE key = $1",
                 &[&held_key],
             )
             .unwrap()
-            .get(0);
-        release.1.recv().unwrap();
-        tx.rollback().unwrap();
-        keys
+            .get::<_, i64>(0)
     });
-    locked.1.recv().unwrap();
-    let body = json!({ "personId": binder.to_string(), "vehicleId": vehicles[0].to_string(),
-                       "relationship": "friend", "documentsChecked": ["driving_licence", "id_card", "vehicle_licence"] });
+    let body = window_binding(binder, vehicles[0]);
     let bind = || {
         officer.send(
             &base,
@@ -545,7 +566,7 @@ async fn a_timed_out_commit_keeps_no_key_and_the_retry_gets_one_answer() {
     );
     assert_eq!(timed_out.code(), "TEMPORARILY_UNAVAILABLE");
     assert_eq!(timed_out.retry_after.as_deref(), Some("1"));
-    release.0.send(()).unwrap();
+    release.send(()).unwrap();
     let keys_while_waiting = holder.join().unwrap();
     assert_eq!(
         keys_while_waiting, 0,
@@ -577,36 +598,11 @@ async fn two_copies_of_one_request_in_flight_get_one_answer() {
     }
     let (db, binders, vehicles, instance, officer, _scratch) = instance_on_fresh_db("").await;
     let base = instance.base.clone();
-    let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
-    let (admin, binder) = (db.url.clone(), binders[0]);
-    let holder = std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        let mut tx = c.transaction().unwrap();
-        tx.execute("SELECT 1 FROM people WHERE id = $1 FOR UPDATE", &[&binder])
-            .unwrap();
-        locked.0.send(()).unwrap();
-        let mut watcher = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        let started = Instant::now();
-        // Both copies are past the guard and waiting on the row.
-        while watcher
-            .query_one("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", &[])
-            .unwrap()
-            .get::<_, i64>(0)
-            < 2
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the copies never waited"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        release.1.recv().unwrap();
-        tx.rollback().unwrap();
-    });
-    locked.1.recv().unwrap();
+    let binder = binders[0];
+    // Both copies are past the guard and waiting on the row before it is let go.
+    let (release, holder) = hold_person_row(&db.url, binder, 2, |_| ());
     let key = new_key();
-    let body = json!({ "personId": binder.to_string(), "vehicleId": vehicles[0].to_string(),
-                       "relationship": "friend", "documentsChecked": ["driving_licence", "id_card", "vehicle_licence"] });
+    let body = window_binding(binder, vehicles[0]);
     let bind = || {
         officer.send(
             &base,
@@ -619,7 +615,7 @@ async fn two_copies_of_one_request_in_flight_get_one_answer() {
     let both = futures_util::future::join(bind(), async {
         // Let the holder see both waiting before it lets go.
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let _ = release.0.send(());
+        let _ = release.send(());
         bind().await
     });
     let (a, b) = both.await;

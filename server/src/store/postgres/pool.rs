@@ -27,7 +27,7 @@ type Driving = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + 
 /// runtime whose I/O driver owns that socket.
 pub(super) struct Conn {
     runtime: Option<tokio::runtime::Runtime>,
-    pub(super) client: Client,
+    client: Client,
     connection: Driving,
     /// The connection's future has ended: the server closed it, or it failed.
     ended: bool,
